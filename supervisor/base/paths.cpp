@@ -1,0 +1,37 @@
+#include "base/paths.h"
+
+#include <vector>
+
+namespace sandboxd {
+
+std::string normalize_path(std::string_view absolute) {
+    std::vector<std::string_view> parts;
+    size_t i = 0;
+    while (i < absolute.size()) {
+        while (i < absolute.size() && absolute[i] == '/') ++i;
+        size_t j = absolute.find('/', i);
+        if (j == std::string_view::npos) j = absolute.size();
+        std::string_view part = absolute.substr(i, j - i);
+        if (part.empty() || part == ".") {
+        } else if (part == "..") {
+            if (!parts.empty()) parts.pop_back();
+        } else {
+            parts.push_back(part);
+        }
+        i = j;
+    }
+    std::string out;
+    for (auto p : parts) {
+        out += '/';
+        out += p;
+    }
+    return out.empty() ? "/" : out;
+}
+
+bool path_is_under(std::string_view child, std::string_view parent) {
+    if (parent == "/") return true;
+    if (child.substr(0, parent.size()) != parent) return false;
+    return child.size() == parent.size() || child[parent.size()] == '/';
+}
+
+}  // namespace sandboxd

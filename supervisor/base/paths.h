@@ -1,0 +1,19 @@
+// Lexical path handling for profile scopes. Scopes are compared as strings
+// only to report and merge them; enforcement always goes through the kernel
+// on opened objects, never on these strings.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace sandboxd {
+
+// Collapses "//", "/./" and "/../" without touching the filesystem. Requires
+// an absolute path; ".." above "/" stays at "/".
+std::string normalize_path(std::string_view absolute);
+
+// True when child equals parent or lies beneath it ("/a/b" is under "/a",
+// "/ab" is not).
+bool path_is_under(std::string_view child, std::string_view parent);
+
+}  // namespace sandboxd

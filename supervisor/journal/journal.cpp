@@ -1,0 +1,145 @@
+#include "journal/journal.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <systemd/sd-journal.h>
+#include <unistd.h>
+
+#include "base/file_io.h"
+#include "base/time_util.h"
+
+namespace sandboxd {
+namespace {
+
+constexpr size_t kMaxLine = 1 << 20;
+
+// Holds an flock for the lifetime of an append.
+class FlockGuard {
+public:
+    explicit FlockGuard(int fd) : fd_(fd) {
+        while (::flock(fd_, LOCK_EX) != 0 && errno == EINTR) {
+        }
+    }
+    ~FlockGuard() { ::flock(fd_, LOCK_UN); }
+
+private:
+    int fd_;
+};
+
+void send_to_journald(const std::string& session, uint64_t seq, const JournalEntry& e) {
+    int priority = e.decision == "deny" ? 4 : 6;  // warning for denials, info otherwise
+    std::string message = "sandboxd session " + session + ": " + e.action + " " + e.target +
+                          " -> " + e.decision;
+    sd_journal_send("MESSAGE=%s", message.c_str(), "PRIORITY=%d", priority,
+                    "SYSLOG_IDENTIFIER=sandboxd", "SANDBOXD_SESSION=%s", session.c_str(),
+                    "SANDBOXD_SEQ=%llu", static_cast<unsigned long long>(seq),
+                    "SANDBOXD_ACTION=%s", e.action.c_str(), "SANDBOXD_TARGET=%s", e.target.c_str(),
+                    "SANDBOXD_DECISION=%s", e.decision.c_str(), "SANDBOXD_RULE=%s", e.rule.c_str(),
+                    "SANDBOXD_PID=%d", e.pid, "SANDBOXD_ERRNO=%d", e.err, nullptr);
+}
+
+}  // namespace
+
+Result<Journal> Journal::open(const std::string& path, std::string session_id) {
+    auto fd = open_fd(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, 0600);
+    if (!fd) return fd.error();
+    Journal j;
+    j.path_ = path;
+    j.session_ = std::move(session_id);
+    j.fd_ = std::move(*fd);
+    {
+        FlockGuard lock(j.fd_.get());
+        SANDBOXD_TRY(j.resync());
+    }
+    return j;
+}
+
+// Finds the last sequence number in the file: read the tail, parse the last
+// complete line. Called only when the file changed behind our back.
+Status Journal::resync() {
+    struct stat st{};
+    if (::fstat(fd_.get(), &st) != 0) return errno_error("cannot stat " + path_);
+    known_size_ = st.st_size;
+    if (st.st_size == 0) {
+        last_seq_ = 0;
+        return {};
+    }
+    auto rfd = open_fd(path_, O_RDONLY);
+    if (!rfd) return rfd.error();
+    off_t start = st.st_size > off_t(kMaxLine) ? st.st_size - off_t(kMaxLine) : 0;
+    std::string tail(size_t(st.st_size - start), '\0');
+    ssize_t n = ::pread(rfd->get(), tail.data(), tail.size(), start);
+    if (n < 0) return errno_error("cannot read " + path_);
+    tail.resize(size_t(n));
+    // A torn last line (a crash mid-write) is skipped; seq continues after
+    // the last line that parses, and the reader reports the torn one.
+    std::vector<std::string_view> lines;
+    for (size_t pos = 0; pos < tail.size();) {
+        size_t nl = tail.find('\n', pos);
+        if (nl == std::string::npos) nl = tail.size();
+        lines.emplace_back(tail.data() + pos, nl - pos);
+        pos = nl + 1;
+    }
+    for (auto it = lines.rbegin(); it != lines.rend(); ++it) {
+        auto parsed = nlohmann::json::parse(*it, nullptr, false);
+        if (!parsed.is_discarded() && parsed.is_object() && parsed.contains("seq") &&
+            parsed["seq"].is_number_unsigned()) {
+            last_seq_ = parsed["seq"].get<uint64_t>();
+            return {};
+        }
+    }
+    return plain_error(path_ + ": no valid journal line found to continue the sequence from");
+}
+
+Result<uint64_t> Journal::append(const JournalEntry& e) {
+    FlockGuard lock(fd_.get());
+    struct stat st{};
+    if (::fstat(fd_.get(), &st) != 0) return errno_error("cannot stat " + path_);
+    if (st.st_size != known_size_) SANDBOXD_TRY(resync());
+
+    uint64_t seq = last_seq_ + 1;
+    nlohmann::json j = {
+        {"seq", seq},         {"time", format_rfc3339(realtime_usec())},
+        {"session", session_}, {"pid", e.pid},
+        {"comm", e.comm},     {"action", e.action},
+        {"target", e.target}, {"decision", e.decision},
+        {"rule", e.rule},     {"layer", e.layer},
+        {"errno", e.err},
+    };
+    j["snapshot"] = e.snapshot ? nlohmann::json(*e.snapshot) : nlohmann::json(nullptr);
+    j["undo"] = e.undo;
+    if (!e.detail.is_null()) j["detail"] = e.detail;
+    // Invalid UTF-8 in a path is the agent's to choose; replace it rather
+    // than lose the line.
+    std::string line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    SANDBOXD_TRY(write_all(fd_.get(), line));
+    if ((e.durable || !e.undo.is_null()) && ::fdatasync(fd_.get()) != 0)
+        return errno_error("cannot sync " + path_);
+    last_seq_ = seq;
+    known_size_ = st.st_size + off_t(line.size());
+    send_to_journald(session_, seq, e);
+    return seq;
+}
+
+Result<std::vector<JournalLine>> read_journal(const std::string& path) {
+    auto text = read_file(path);
+    if (!text) return text.error();
+    std::vector<JournalLine> out;
+    uint64_t no = 0;
+    size_t pos = 0;
+    while (pos < text->size()) {
+        size_t nl = text->find('\n', pos);
+        ++no;
+        if (nl == std::string::npos)
+            return plain_error(path + ":" + std::to_string(no) + ": truncated line (no newline)");
+        auto v = nlohmann::json::parse(std::string_view(*text).substr(pos, nl - pos), nullptr, false);
+        if (v.is_discarded() || !v.is_object())
+            return plain_error(path + ":" + std::to_string(no) + ": not a JSON object");
+        out.push_back({no, std::move(v)});
+        pos = nl + 1;
+    }
+    return out;
+}
+
+}  // namespace sandboxd

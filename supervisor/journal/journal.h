@@ -1,0 +1,70 @@
+// The action journal: append-only JSON Lines, one action a line.
+//
+//   {"seq":7,"time":"2026-11-25T14:22:29.123456Z","session":"3f9c2a1b7d4e",
+//    "pid":4242,"comm":"rm","action":"file.unlink","target":"/ws/a.txt",
+//    "decision":"allow","rule":"filesystem.destroy","layer":"seccomp-notify",
+//    "errno":0,"snapshot":"snap/000007","undo":{...},"detail":{...}}
+//
+// seq is strictly increasing per journal, also with several writers (the
+// supervisor and sandboxctl both append): each append takes an exclusive
+// flock, re-reads the last seq when someone else wrote since, and writes the
+// line with one write() on an O_APPEND descriptor. Lines that matter for
+// recovery (session start/end, anything with an undo record) are fsync'ed.
+// Every entry also goes to journald with SANDBOXD_* fields when journald is
+// there; its absence is not an error.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "base/result.h"
+#include "base/unique_fd.h"
+
+namespace sandboxd {
+
+struct JournalEntry {
+    std::string action;    // "session.start", "session.end", "session.freeze", ...
+    std::string target;    // the object acted on: a path, an address, a command
+    std::string decision;  // "allow", "deny", "log" (audit), "info"
+    std::string rule;      // the profile rule or layer that decided
+    std::string layer;     // "supervisor", "seccomp", "landlock", "cgroup-bpf", ...
+    int32_t pid = 0;
+    std::string comm;
+    int32_t err = 0;                  // errno of a denied or failed operation
+    std::optional<std::string> snapshot;  // snapshot reference, when one was taken
+    nlohmann::json undo;              // how to reverse the action (null when nothing to undo)
+    nlohmann::json detail;            // action-specific fields
+    bool durable = false;             // fsync after writing
+};
+
+class Journal {
+public:
+    // Opens (creating) the journal file for appending.
+    static Result<Journal> open(const std::string& path, std::string session_id);
+
+    // Appends one entry; returns its sequence number.
+    Result<uint64_t> append(const JournalEntry& e);
+
+    const std::string& path() const { return path_; }
+
+private:
+    Journal() = default;
+    Status resync();
+
+    std::string path_;
+    std::string session_;
+    UniqueFd fd_;
+    uint64_t last_seq_ = 0;
+    off_t known_size_ = -1;  // file size after our last write
+};
+
+// Reads a journal back; a corrupt line is reported with its line number.
+struct JournalLine {
+    uint64_t line_no = 0;
+    nlohmann::json value;
+};
+Result<std::vector<JournalLine>> read_journal(const std::string& path);
+
+}  // namespace sandboxd

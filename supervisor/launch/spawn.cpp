@@ -1,0 +1,209 @@
+#include "launch/spawn.h"
+
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <linux/seccomp.h>
+#include <linux/securebits.h>
+#include <grp.h>
+#include <sys/capability.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <climits>
+#include <csignal>
+#include <cstring>
+#include <memory>
+
+namespace sandboxd {
+namespace {
+
+struct CapDeleter {
+    void operator()(cap_t c) const { cap_free(c); }
+};
+using CapPtr = std::unique_ptr<std::remove_pointer_t<cap_t>, CapDeleter>;
+
+// Everything the child needs, laid out before the clone.
+struct Prepared {
+    std::vector<char*> argv;
+    std::vector<char*> envp;
+    const char* path_var = nullptr;  // the agent's PATH, for the lookup
+    CapPtr empty_caps;
+    sock_fprog prog{};
+};
+
+[[noreturn]] void fail(int pipe_fd, SpawnStep step, int err) {
+    SpawnFailure f{step, err};
+    // Best effort: if the parent is gone nobody is left to tell.
+    ssize_t ignored = ::write(pipe_fd, &f, sizeof f);
+    (void)ignored;
+    _exit(125);
+}
+
+// execvp() searches the PATH of the *calling* process (root's, here), not
+// the agent's, so the search is done by hand over the agent's PATH, with
+// the shell's rules: keep looking past ENOENT, remember EACCES.
+[[noreturn]] void exec_agent(const Prepared& p, int pipe_fd) {
+    const char* file = p.argv[0];
+    if (std::strchr(file, '/')) {
+        ::execve(file, p.argv.data(), p.envp.data());
+        fail(pipe_fd, SpawnStep::Exec, errno);
+    }
+    const char* path = p.path_var ? p.path_var : "/usr/local/bin:/usr/bin:/bin";
+    int saved = ENOENT;
+    char buf[PATH_MAX];
+    size_t flen = std::strlen(file);
+    for (const char* dir = path;; ) {
+        const char* end = std::strchr(dir, ':');
+        size_t dlen = end ? size_t(end - dir) : std::strlen(dir);
+        if (dlen == 0) {
+            dir = ".";
+            dlen = 1;
+        }
+        if (dlen + 1 + flen + 1 <= sizeof buf) {
+            std::memcpy(buf, dir, dlen);
+            buf[dlen] = '/';
+            std::memcpy(buf + dlen + 1, file, flen + 1);
+            ::execve(buf, p.argv.data(), p.envp.data());
+            if (errno != ENOENT && errno != ENOTDIR) saved = errno;
+        }
+        if (!end) break;
+        dir = end + 1;
+    }
+    fail(pipe_fd, SpawnStep::Exec, saved);
+}
+
+[[noreturn]] void child_main(const SpawnSpec& spec, const Prepared& p, int pipe_fd, pid_t parent) {
+    // The parent blocks the signals it forwards; the agent starts clean.
+    sigset_t none;
+    sigemptyset(&none);
+    for (int sig = 1; sig < NSIG; ++sig) {
+        if (sig == SIGKILL || sig == SIGSTOP) continue;
+        struct sigaction sa{};
+        sa.sa_handler = SIG_DFL;
+        ::sigaction(sig, &sa, nullptr);
+    }
+    if (::sigprocmask(SIG_SETMASK, &none, nullptr) != 0) fail(pipe_fd, SpawnStep::Signals, errno);
+
+    // If the supervisor dies, its direct child goes too; the rest of the
+    // tree stays confined in the cgroup for `sandboxctl kill`.
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fail(pipe_fd, SpawnStep::DeathSignal, errno);
+    if (::getppid() != parent) fail(pipe_fd, SpawnStep::DeathSignal, ESRCH);
+
+    for (int fd : spec.cgroup_join_fds)
+        if (::write(fd, "0", 1) != 1) fail(pipe_fd, SpawnStep::JoinCgroup, errno);
+
+    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail(pipe_fd, SpawnStep::NoNewPrivs, errno);
+
+    // Locked securebits: uid 0 gets no capabilities on exec, setuid
+    // transitions do not touch capability sets, and none of this can be
+    // undone, also when root asked to keep uid 0.
+    const unsigned long bits = SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
+                               SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED |
+                               SECBIT_NO_CAP_AMBIENT_RAISE | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED;
+    if (::prctl(PR_SET_SECUREBITS, bits) != 0) fail(pipe_fd, SpawnStep::Securebits, errno);
+
+    // Up to 63, not CAP_LAST_CAP: the running kernel may know capabilities
+    // our headers do not. Numbers past the kernel's last one give EINVAL.
+    for (int cap = 0; cap < 64; ++cap)
+        if (cap_drop_bound(cap) != 0 && errno != EINVAL) fail(pipe_fd, SpawnStep::BoundingSet, errno);
+    if (cap_reset_ambient() != 0) fail(pipe_fd, SpawnStep::BoundingSet, errno);
+
+    const Identity& id = spec.identity;
+    if (::setgroups(id.groups.size(), id.groups.data()) != 0) fail(pipe_fd, SpawnStep::Groups, errno);
+    if (::setresgid(id.gid, id.gid, id.gid) != 0) fail(pipe_fd, SpawnStep::Gid, errno);
+    if (::setresuid(id.uid, id.uid, id.uid) != 0) fail(pipe_fd, SpawnStep::Uid, errno);
+    if (cap_set_proc(p.empty_caps.get()) != 0) fail(pipe_fd, SpawnStep::Capabilities, errno);
+
+    // As the agent, so the directory must be reachable with its rights.
+    if (::chdir(spec.cwd.c_str()) != 0) fail(pipe_fd, SpawnStep::Chdir, errno);
+
+    // Nothing the supervisor (or whoever started it) held open leaks into
+    // the agent, except stdin/stdout/stderr.
+    if (::syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC) != 0)
+        fail(pipe_fd, SpawnStep::CloseFds, errno);
+
+    // Last: from here on the filter applies to this process too.
+    if (p.prog.len && ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &p.prog) != 0)
+        fail(pipe_fd, SpawnStep::Seccomp, errno);
+
+    exec_agent(p, pipe_fd);
+}
+
+}  // namespace
+
+const char* spawn_step_name(SpawnStep s) {
+    switch (s) {
+        case SpawnStep::None: return "none";
+        case SpawnStep::Signals: return "resetting signals";
+        case SpawnStep::DeathSignal: return "setting the parent-death signal";
+        case SpawnStep::JoinCgroup: return "joining the v1 cgroups";
+        case SpawnStep::NoNewPrivs: return "setting no_new_privs";
+        case SpawnStep::Securebits: return "locking securebits";
+        case SpawnStep::BoundingSet: return "dropping the capability bounding set";
+        case SpawnStep::Groups: return "setting supplementary groups";
+        case SpawnStep::Gid: return "setting the group id";
+        case SpawnStep::Uid: return "setting the user id";
+        case SpawnStep::Capabilities: return "clearing capabilities";
+        case SpawnStep::Chdir: return "entering the working directory";
+        case SpawnStep::CloseFds: return "closing inherited descriptors";
+        case SpawnStep::Seccomp: return "installing the seccomp filter";
+        case SpawnStep::Exec: return "executing the command";
+    }
+    return "unknown step";
+}
+
+Result<SpawnResult> spawn_agent(const SpawnSpec& spec) {
+    if (spec.argv.empty()) return plain_error("no command to run");
+    Prepared p;
+    for (const auto& a : spec.argv) p.argv.push_back(const_cast<char*>(a.c_str()));
+    p.argv.push_back(nullptr);
+    for (const auto& e : spec.env) {
+        p.envp.push_back(const_cast<char*>(e.c_str()));
+        if (e.starts_with("PATH=")) p.path_var = e.c_str() + 5;
+    }
+    p.envp.push_back(nullptr);
+    p.empty_caps.reset(cap_init());
+    if (!p.empty_caps) return errno_error("cannot allocate a capability set");
+    if (spec.seccomp) p.prog = spec.seccomp->fprog();
+
+    int pipefd[2];
+    if (::pipe2(pipefd, O_CLOEXEC) != 0) return errno_error("cannot create the spawn pipe");
+    UniqueFd rd(pipefd[0]), wr(pipefd[1]);
+
+    int pidfd = -1;
+    clone_args args{};
+    args.flags = CLONE_PIDFD;
+    args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
+    args.exit_signal = SIGCHLD;
+    if (spec.cgroup_v2_dirfd >= 0) {
+        args.flags |= CLONE_INTO_CGROUP;
+        args.cgroup = uint64_t(spec.cgroup_v2_dirfd);
+    }
+    pid_t parent = ::getpid();
+    long pid = ::syscall(SYS_clone3, &args, sizeof args);
+    if (pid < 0) return errno_error("cannot start the agent (clone3)");
+    if (pid == 0) {
+        child_main(spec, p, wr.get(), parent);
+    }
+
+    SpawnResult out;
+    out.child.pid = pid_t(pid);
+    out.child.pidfd = UniqueFd(pidfd);
+    wr.reset();
+    SpawnFailure f;
+    ssize_t n;
+    do {
+        n = ::read(rd.get(), &f, sizeof f);
+    } while (n < 0 && errno == EINTR);
+    if (n == 0) return out;  // EOF: the exec happened
+    if (n != sizeof f) f = SpawnFailure{SpawnStep::Exec, n < 0 ? errno : EIO};
+    siginfo_t info{};
+    ::waitid(P_PIDFD, pidfd, &info, WEXITED);
+    out.child = Child{};
+    out.failure = f;
+    return out;
+}
+
+}  // namespace sandboxd

@@ -1,0 +1,72 @@
+// Starting the agent: clone3 straight into the session cgroup, then, in the
+// child, drop everything and exec. All policy is computed before the clone;
+// the child only applies it.
+//
+// Between clone and exec the child allocates nothing, logs nothing and
+// throws nothing: on failure it writes {step, errno} down a close-on-exec
+// pipe and exits. The parent reads the pipe: EOF means exec succeeded.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "base/unique_fd.h"
+#include "launch/identity.h"
+#include "policy/seccomp_policy.h"
+
+namespace sandboxd {
+
+struct SpawnSpec {
+    std::vector<std::string> argv;  // argv[0] is looked up in the agent's PATH
+    std::vector<std::string> env;   // the agent's whole environment
+    std::string cwd;
+    Identity identity;
+    const SeccompProgram* seccomp = nullptr;
+    int cgroup_v2_dirfd = -1;        // CLONE_INTO_CGROUP target
+    std::vector<int> cgroup_join_fds;  // v1 cgroup.procs files to join
+};
+
+// Which step of the child's set-up failed.
+enum class SpawnStep : int {
+    None = 0,
+    Signals = 1,
+    DeathSignal = 2,
+    JoinCgroup = 3,
+    NoNewPrivs = 4,
+    Securebits = 5,
+    BoundingSet = 6,
+    Groups = 7,
+    Gid = 8,
+    Uid = 9,
+    Capabilities = 10,
+    Chdir = 11,
+    CloseFds = 12,
+    Seccomp = 13,
+    Exec = 14,
+};
+
+const char* spawn_step_name(SpawnStep s);
+
+struct SpawnFailure {
+    SpawnStep step = SpawnStep::None;
+    int err = 0;
+};
+
+struct Child {
+    pid_t pid = -1;
+    UniqueFd pidfd;
+};
+
+struct SpawnResult {
+    Child child;           // valid when the exec succeeded
+    SpawnFailure failure;  // step != None when it did not (child already reaped)
+};
+
+// Clones and execs. A Result error means the clone itself failed; a child
+// that could not finish its set-up is reported through `failure`.
+Result<SpawnResult> spawn_agent(const SpawnSpec& spec);
+
+}  // namespace sandboxd

@@ -1,0 +1,135 @@
+#include "policy/seccomp_policy.h"
+
+#include <linux/sched.h>
+#include <seccomp.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <termios.h>
+
+#include <memory>
+
+#include "base/file_io.h"
+#include "profile/syscall_sets.h"
+
+namespace sandboxd {
+namespace {
+
+struct CtxDeleter {
+    void operator()(void* ctx) const { seccomp_release(ctx); }
+};
+using SeccompCtx = std::unique_ptr<void, CtxDeleter>;
+
+constexpr uint64_t kNamespaceFlags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER |
+                                     CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWCGROUP;
+// personality() values a normal program uses: PER_LINUX, PER_LINUX32 and the
+// 0xffffffff query. The kernel truncates the argument to 32 bits, so the
+// filter must compare the low 32 bits and refuse anything with the high
+// bits set (otherwise 0x1_0040_0000 would slip past as "not 0x0040_0000").
+constexpr uint32_t kPerLinux32 = 0x0008;
+
+Status add(void* ctx, uint32_t action, const char* name, std::initializer_list<scmp_arg_cmp> args = {}) {
+    int nr = seccomp_syscall_resolve_name(name);
+    if (nr < 0) return {};  // not on this architecture: nothing to deny
+    int rc = seccomp_rule_add_array(ctx, action, nr, static_cast<unsigned>(args.size()),
+                                    args.size() ? std::data(args) : nullptr);
+    if (rc < 0) return Error{-rc, std::string("cannot add seccomp rule for ") + name};
+    return {};
+}
+
+Status add_special(void* ctx, const std::string& rule, uint32_t eperm) {
+    if (rule == "%clone-namespaces") {
+        for (uint64_t bit = 1; bit; bit <<= 1) {
+            if (!(kNamespaceFlags & bit)) continue;
+            SANDBOXD_TRY(add(ctx, eperm, "clone", {SCMP_A0(SCMP_CMP_MASKED_EQ, bit, bit)}));
+            SANDBOXD_TRY(add(ctx, eperm, "unshare", {SCMP_A0(SCMP_CMP_MASKED_EQ, bit, bit)}));
+        }
+        return {};
+    }
+    if (rule == "%clone3") return add(ctx, SCMP_ACT_ERRNO(ENOSYS), "clone3");
+    if (rule == "%tty-injection") {
+        for (uint64_t cmd : {uint64_t(TIOCSTI), uint64_t(TIOCLINUX)})
+            SANDBOXD_TRY(add(ctx, eperm, "ioctl", {SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, cmd)}));
+        return {};
+    }
+    if (rule == "%personality") {
+        // libseccomp allows one comparison per argument in a rule, so the
+        // allow-list {0, 8, 0xffffffff} is written as its complement:
+        //   high bits set                          -> deny
+        //   bit 0 clear and any bit i (not 3) set  -> deny (not 0, 8, ~0)
+        //   bit 0 set and any bit k clear          -> deny (not ~0)
+        SANDBOXD_TRY(add(ctx, eperm, "personality", {SCMP_A0(SCMP_CMP_GT, 0xffffffffull)}));
+        for (int i = 1; i < 32; ++i) {
+            uint64_t bit = 1ull << i;
+            if (bit != kPerLinux32)
+                SANDBOXD_TRY(add(ctx, eperm, "personality", {SCMP_A0(SCMP_CMP_MASKED_EQ, bit | 1, bit)}));
+            SANDBOXD_TRY(add(ctx, eperm, "personality", {SCMP_A0(SCMP_CMP_MASKED_EQ, bit | 1, 1)}));
+        }
+        return {};
+    }
+    return plain_error("unknown seccomp rule " + rule);
+}
+
+uint32_t action_for(const std::string& name, bool log_only) {
+    if (log_only) return SCMP_ACT_LOG;
+    // Programs probe io_uring and fall back to ordinary I/O when the kernel
+    // says it does not exist; EPERM would make some of them give up instead.
+    if (name.starts_with("io_uring")) return SCMP_ACT_ERRNO(ENOSYS);
+    return SCMP_ACT_ERRNO(EPERM);
+}
+
+}  // namespace
+
+Result<SeccompProgram> compile_seccomp(const SyscallRules& rules, bool audit) {
+    std::set<std::string> baseline, extra, allowed;
+    SANDBOXD_TRY(expand_syscall_entry("@baseline", baseline));
+    for (const auto& d : rules.deny) SANDBOXD_TRY(expand_syscall_entry(d, extra));
+    for (const auto& a : rules.allow) SANDBOXD_TRY(expand_syscall_entry(a, allowed));
+
+    SeccompProgram out;
+    for (const auto& s : baseline)
+        if (!allowed.count(s)) out.denied.insert(s);
+    for (const auto& s : extra) {
+        if (allowed.count(s) || out.denied.count(s)) continue;
+        (audit ? out.logged : out.denied).insert(s);
+    }
+
+    SeccompCtx ctx(seccomp_init(SCMP_ACT_ALLOW));
+    if (!ctx) return plain_error("cannot initialise libseccomp");
+    // Foreign ABIs (ia32 via int 0x80, x32) get their own syscall numbers;
+    // a filter written for x86_64 numbers would misread them. Refuse them
+    // all with ENOSYS, as a kernel without that ABI would.
+    if (int rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_ERRNO(ENOSYS)); rc < 0)
+        return Error{-rc, "cannot set seccomp bad-arch action"};
+    // The program is installed by hand in the child, after no_new_privs.
+    if (int rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_NNP, 0); rc < 0)
+        return Error{-rc, "cannot clear seccomp NNP attribute"};
+    // A binary tree of syscall numbers: cost grows with log(rules), not rules.
+    if (int rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_OPTIMIZE, 2); rc < 0)
+        return Error{-rc, "cannot enable seccomp binary-tree optimisation"};
+
+    const uint32_t eperm = SCMP_ACT_ERRNO(EPERM);
+    for (const auto& s : out.denied) {
+        if (s.starts_with('%')) SANDBOXD_TRY(add_special(ctx.get(), s, eperm));
+        else SANDBOXD_TRY(add(ctx.get(), action_for(s, false), s.c_str()));
+    }
+    for (const auto& s : out.logged) {
+        if (s.starts_with('%')) SANDBOXD_TRY(add_special(ctx.get(), s, SCMP_ACT_LOG));
+        else SANDBOXD_TRY(add(ctx.get(), action_for(s, true), s.c_str()));
+    }
+
+    UniqueFd mem(::memfd_create("sandboxd-seccomp", MFD_CLOEXEC));
+    if (!mem) return errno_error("cannot create memfd for the seccomp program");
+    if (int rc = seccomp_export_bpf(ctx.get(), mem.get()); rc < 0)
+        return Error{-rc, "cannot export the seccomp program"};
+    if (::lseek(mem.get(), 0, SEEK_SET) < 0) return errno_error("cannot rewind seccomp memfd");
+    auto bytes = read_fd(mem.get());
+    if (!bytes) return bytes.error();
+    if (bytes->empty() || bytes->size() % sizeof(sock_filter) != 0 ||
+        bytes->size() / sizeof(sock_filter) > BPF_MAXINSNS)
+        return plain_error("libseccomp produced a malformed program");
+    out.insns.resize(bytes->size() / sizeof(sock_filter));
+    std::memcpy(out.insns.data(), bytes->data(), bytes->size());
+    return out;
+}
+
+}  // namespace sandboxd

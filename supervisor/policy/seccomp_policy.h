@@ -1,0 +1,35 @@
+// Compiles a profile's syscall rules into a classic BPF seccomp program.
+// Compilation happens in the parent before the agent is cloned; the child
+// only hands the finished program to the kernel (no allocation, no
+// libseccomp between clone and exec).
+#pragma once
+
+#include <linux/filter.h>
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "profile/profile.h"
+
+namespace sandboxd {
+
+struct SeccompProgram {
+    std::vector<sock_filter> insns;
+    std::set<std::string> denied;  // effective syscalls and %rules denied
+    std::set<std::string> logged;  // audit mode: would-be denials, logged only
+
+    sock_fprog fprog() const {
+        return sock_fprog{static_cast<unsigned short>(insns.size()),
+                          const_cast<sock_filter*>(insns.data())};
+    }
+};
+
+// Effective set = @baseline + rules.deny - rules.allow. In audit mode the
+// profile's own additions are logged instead of denied, but the baseline is
+// still enforced: audit mode relaxes the scope under study, never the
+// sandbox's walls.
+Result<SeccompProgram> compile_seccomp(const SyscallRules& rules, bool audit);
+
+}  // namespace sandboxd

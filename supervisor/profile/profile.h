@@ -1,0 +1,86 @@
+// A resolved scope profile: what an agent may read, write, destroy, execute
+// and reach, which syscalls it may make, its resource limits and its tier.
+// This is plain data; nothing here touches the kernel. Loading (TOML,
+// `extends`, variables) lives in loader.h.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sandboxd {
+
+// Where a value came from, for error messages that point at the line.
+struct SourcePos {
+    std::string file;
+    uint32_t line = 0;
+    uint32_t column = 0;
+
+    std::string describe() const;  // "file:line:column"
+};
+
+// One filesystem tree in a scope. A path written with a leading '-' in the
+// profile ("-/lib64") is optional: skipped when it does not exist instead of
+// being an error. Every other missing path refuses the session.
+struct PathRule {
+    std::string path;  // absolute, normalized, variables expanded
+    bool optional = false;
+    bool exists = true;  // checked at resolution; false only when optional
+    SourcePos pos;
+};
+
+// One network destination: an address block or a host name, and a port range.
+struct NetRule {
+    enum class Kind { Ipv4, Ipv6, Host };
+    Kind kind = Kind::Ipv4;
+    uint8_t addr[16] = {};   // network byte order; first 4 bytes for IPv4
+    uint8_t prefix_len = 0;  // CIDR prefix; 32/128 for a single address
+    std::string host;        // Kind::Host only; resolved at session start
+    uint16_t port_min = 0;
+    uint16_t port_max = 0;   // 0-65535 when the entry says '*'
+    std::string text;        // as written, for messages and the journal
+    SourcePos pos;
+};
+
+struct Limits {
+    std::optional<uint64_t> memory_bytes;
+    std::optional<uint64_t> pids;
+    std::optional<uint32_t> cpu_millicores;  // 1000 = one full CPU
+};
+
+enum class TimeoutAction { Deny, Freeze, Kill };
+
+struct Approval {
+    uint32_t timeout_sec = 300;
+    TimeoutAction on_timeout = TimeoutAction::Deny;
+};
+
+struct SyscallRules {
+    std::vector<std::string> deny;   // names and @groups added to the baseline
+    std::vector<std::string> allow;  // names and @groups removed from it
+};
+
+struct Profile {
+    std::string name;
+    std::string description;
+    std::string source;                // file path, or "builtin:NAME"
+    std::vector<std::string> chain;    // this profile, then what it extends
+    int tier = 2;
+
+    std::vector<PathRule> read;
+    std::vector<PathRule> write;
+    std::vector<PathRule> destroy;
+    std::vector<PathRule> protect;     // read-only carve-outs inside write trees
+    std::vector<PathRule> hide;        // invisible to the agent
+    std::vector<PathRule> exec_allow;
+    std::vector<NetRule> connect;      // empty = no network
+
+    SyscallRules syscalls;
+    Limits limits;
+    Approval approval;
+};
+
+const char* timeout_action_name(TimeoutAction a);
+
+}  // namespace sandboxd

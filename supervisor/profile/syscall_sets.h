@@ -1,0 +1,48 @@
+// Named syscall groups, in the spirit of systemd's SystemCallFilter= sets.
+//
+// The @baseline group is what every session denies unless its profile
+// removes part of it with `syscalls.allow`: the well-known ways out of a
+// sandbox (io_uring, which bypasses seccomp and the syscall tracepoints;
+// ptrace and friends; bpf; the mount API; module and kexec loading; the
+// keyring; userfaultfd, the classic race amplifier; perf; user namespaces).
+//
+// A few entries are not plain syscalls but argument-filtered rules, written
+// with a leading '%':
+//   %clone-namespaces    clone()/unshare() with any CLONE_NEW* flag
+//   %clone3              clone3(), answered ENOSYS: its flags live in user
+//                        memory seccomp cannot read, and glibc falls back to
+//                        clone() on ENOSYS, where the flags can be checked
+//   %personality         personality() other than PER_LINUX, PER_LINUX32 and
+//                        the 0xffffffff query (READ_IMPLIES_EXEC,
+//                        ADDR_NO_RANDOMIZE... weaken the agent's own process)
+//   %tty-injection       ioctl TIOCSTI/TIOCLINUX: pushing keystrokes into the
+//                        terminal the agent shares with its user
+#pragma once
+
+#include <set>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "base/result.h"
+
+namespace sandboxd {
+
+struct SyscallGroup {
+    std::string_view name;  // "@mount"
+    std::string_view description;
+    std::span<const std::string_view> members;  // syscalls, @groups, %rules
+};
+
+std::span<const SyscallGroup> syscall_groups();
+const SyscallGroup* find_syscall_group(std::string_view name);
+
+// True when libseccomp knows the name on the native architecture.
+bool is_native_syscall(std::string_view name);
+
+// Expands one entry (a syscall name or @group) into syscall names and %rules.
+// Group members that do not exist on this architecture are skipped; an entry
+// naming an unknown syscall or group is an error.
+Status expand_syscall_entry(std::string_view entry, std::set<std::string>& out);
+
+}  // namespace sandboxd

@@ -1,0 +1,289 @@
+#include "runner/run_session.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdlib>
+
+#include "base/file_io.h"
+#include "base/time_util.h"
+#include "cgroup/layout.h"
+#include "cgroup/control.h"
+#include "cgroup/session_cgroup.h"
+#include "journal/journal.h"
+#include "launch/identity.h"
+#include "launch/spawn.h"
+#include "policy/seccomp_policy.h"
+#include "profile/loader.h"
+#include "runner/signals.h"
+#include "runner/terminal.h"
+#include "session/dirs.h"
+#include "session/record.h"
+#include "session/registry.h"
+
+extern char** environ;
+
+namespace sandboxd {
+namespace {
+
+constexpr int kSetupFailed = 125;
+
+ExitStatus failed(const Error& e) { return ExitStatus{kSetupFailed, e.describe()}; }
+
+// Removes the state entry when the session ends, however it ends.
+class RecordGuard {
+public:
+    explicit RecordGuard(std::string path) : path_(std::move(path)) {}
+    ~RecordGuard() { ::unlink(path_.c_str()); }
+
+private:
+    std::string path_;
+};
+
+Result<std::string> resolve_workspace(const std::optional<std::string>& ws) {
+    std::string dir = ws.value_or(".");
+    char buf[PATH_MAX];
+    if (!::realpath(dir.c_str(), buf)) return errno_error("workspace " + dir);
+    struct stat st{};
+    if (::stat(buf, &st) != 0 || !S_ISDIR(st.st_mode))
+        return plain_error("workspace " + std::string(buf) + " is not a directory");
+    return std::string(buf);
+}
+
+std::vector<std::string> agent_environment(const Identity& id, const std::string& session,
+                                           const std::string& profile) {
+    std::vector<std::string> env;
+    // Identity variables describe the agent, not whoever started sandbox-run.
+    auto replaced = [](std::string_view kv) {
+        for (std::string_view k : {"HOME=", "USER=", "LOGNAME=", "SANDBOXD_"})
+            if (kv.starts_with(k)) return true;
+        return false;
+    };
+    for (char** e = environ; *e; ++e)
+        if (!replaced(*e)) env.emplace_back(*e);
+    env.push_back("HOME=" + id.home);
+    env.push_back("USER=" + id.user);
+    env.push_back("LOGNAME=" + id.user);
+    env.push_back("SANDBOXD_SESSION=" + session);
+    env.push_back("SANDBOXD_PROFILE=" + profile);
+    bool has_path = false;
+    for (const auto& e : env) has_path = has_path || e.starts_with("PATH=");
+    if (!has_path) env.push_back("PATH=/usr/local/bin:/usr/bin:/bin");
+    return env;
+}
+
+int status_from_siginfo(const siginfo_t& info) {
+    if (info.si_code == CLD_EXITED) return info.si_status;
+    return 128 + info.si_status;  // CLD_KILLED, CLD_DUMPED
+}
+
+// Builds everything a session needs before anything is created on the host.
+struct Plan {
+    Identity identity;
+    std::string workspace;
+    Profile profile;
+    SeccompProgram seccomp;
+    CgroupHost cgroups;
+};
+
+Result<Plan> make_plan(const RunOptions& opts) {
+    Plan plan;
+    auto id = resolve_identity(opts.user);
+    if (!id) return id.error();
+    plan.identity = std::move(*id);
+    auto ws = resolve_workspace(opts.workspace);
+    if (!ws) return ws.error();
+    plan.workspace = std::move(*ws);
+    auto profile = ProfileLoader::with_default_path().load(
+        opts.profile, ProfileVars{plan.workspace, plan.identity.home});
+    if (!profile) return profile.error();
+    plan.profile = std::move(*profile);
+    if (plan.profile.tier == 1)
+        return plain_error("profile " + plan.profile.name +
+                           " asks for tier 1 (shadow mode: writes land in an overlay), which this "
+                           "build cannot enforce yet; use a tier 2 or 3 profile");
+    auto prog = compile_seccomp(plan.profile.syscalls, opts.audit);
+    if (!prog) return prog.error();
+    plan.seccomp = std::move(*prog);
+    auto cg = detect_cgroup_host();
+    if (!cg) return cg.error();
+    plan.cgroups = std::move(*cg);
+    return plan;
+}
+
+// Clears entries a dead supervisor left behind with an empty cgroup. Live
+// and orphaned sessions (processes still running) are left alone.
+void reap_stale_sessions(const SandboxdDirs& dirs) {
+    std::vector<std::string> problems;
+    for (const auto& s : list_sessions(dirs, problems))
+        if (s.state == SessionState::Stale) (void)reap_stale(s);
+}
+
+}  // namespace
+
+ExitStatus run_session(const RunOptions& opts) {
+    if (opts.argv.empty()) return {kSetupFailed, "no command given; usage: sandbox-run [OPTIONS] -- CMD [ARGS...]"};
+    if (::geteuid() != 0)
+        return {kSetupFailed,
+                "sandbox-run needs root to set up a session (no sandboxd daemon to ask); run it with sudo"};
+
+    auto signals = ForwardedSignals::block();
+    if (!signals) return failed(signals.error());
+
+    auto plan = make_plan(opts);
+    if (!plan) return failed(plan.error());
+
+    SandboxdDirs dirs = SandboxdDirs::from_env();
+    reap_stale_sessions(dirs);
+    auto id = new_session_id();
+    if (!id) return failed(id.error());
+
+    if (auto st = make_dirs(dirs.sessions_dir(), 0755); !st) return failed(st.error());
+    if (auto st = make_dirs(dirs.session_state_dir(*id), 0700); !st) return failed(st.error());
+
+    auto cgroup = SessionCgroup::create(plan->cgroups, *id);
+    if (!cgroup) return failed(cgroup.error());
+    std::vector<std::string> unapplied;
+    if (auto st = cgroup->apply_limits(plan->profile.limits, unapplied); !st) return failed(st.error());
+    for (const auto& u : unapplied) fprintf(stderr, "sandbox-run: warning: %s\n", u.c_str());
+
+    auto journal = Journal::open(dirs.journal_path(*id), *id);
+    if (!journal) return failed(journal.error());
+
+    SessionRecord rec;
+    rec.id = *id;
+    rec.name = opts.name.value_or("");
+    rec.supervisor_pid = ::getpid();
+    rec.supervisor_start = process_start_time(rec.supervisor_pid);
+    rec.uid = plan->identity.uid;
+    rec.gid = plan->identity.gid;
+    rec.user = plan->identity.user;
+    rec.profile = plan->profile.name;
+    rec.profile_source = plan->profile.source;
+    rec.tier = plan->profile.tier;
+    rec.audit = opts.audit;
+    rec.started_usec = realtime_usec();
+    rec.workspace = plan->workspace;
+    rec.cgroup = cgroup->v2_path();
+    rec.cgroup_v1 = cgroup->v1_paths();
+    rec.journal = journal->path();
+    rec.argv = opts.argv;
+    std::string record_path = dirs.record_path(*id);
+    if (auto st = write_record(record_path, rec); !st) return failed(st.error());
+    RecordGuard record_guard(record_path);
+
+    JournalEntry start;
+    start.action = "session.start";
+    start.target = opts.argv.front();
+    start.decision = "allow";
+    start.rule = "profile:" + plan->profile.name;
+    start.layer = "supervisor";
+    start.pid = ::getpid();
+    start.comm = "sandbox-run";
+    start.durable = true;
+    start.detail = {{"profile", plan->profile.name},
+                    {"profile_source", plan->profile.source},
+                    {"tier", plan->profile.tier},
+                    {"audit", opts.audit},
+                    {"uid", plan->identity.uid},
+                    {"gid", plan->identity.gid},
+                    {"user", plan->identity.user},
+                    {"workspace", plan->workspace},
+                    {"argv", opts.argv},
+                    {"name", rec.name},
+                    {"cgroup", rec.cgroup},
+                    {"limits_unapplied", unapplied}};
+    // Ending the session undoes starting it: the cgroup goes, the agent dies.
+    start.undo = {{"op", "session.kill"}, {"cgroup", rec.cgroup}};
+    if (auto seq = journal->append(start); !seq) return failed(seq.error());
+
+    TerminalGuard terminal;
+    SpawnSpec spec;
+    spec.argv = opts.argv;
+    spec.env = agent_environment(plan->identity, *id, plan->profile.name);
+    spec.cwd = plan->workspace;
+    spec.identity = plan->identity;
+    spec.seccomp = &plan->seccomp;
+    spec.cgroup_v2_dirfd = cgroup->v2_dirfd();
+    spec.cgroup_join_fds = cgroup->v1_join_fds();
+    auto spawned = spawn_agent(spec);
+    if (!spawned) return failed(spawned.error());
+
+    int64_t t0 = monotonic_nsec();
+    ExitStatus result;
+    JournalEntry end;
+    end.action = "session.end";
+    end.target = opts.argv.front();
+    end.decision = "info";
+    end.layer = "supervisor";
+    end.pid = ::getpid();
+    end.comm = "sandbox-run";
+    end.durable = true;
+
+    if (spawned->failure.step != SpawnStep::None) {
+        const SpawnFailure& f = spawned->failure;
+        if (f.step == SpawnStep::Exec) {
+            // As a shell: 127 when nothing by that name exists, 126 when it
+            // exists but cannot be executed.
+            bool missing = f.err == ENOENT || f.err == ENOTDIR;
+            result.code = missing ? 127 : 126;
+            result.message = opts.argv.front() + ": " +
+                             (missing ? std::string("command not found") : std::string(strerror(f.err)));
+        } else {
+            result.code = kSetupFailed;
+            result.message = std::string("setting up the agent failed while ") +
+                             spawn_step_name(f.step) + ": " + strerror(f.err);
+        }
+        end.err = f.err;
+        end.detail = {{"exit_code", result.code}, {"failed_step", spawn_step_name(f.step)}};
+    } else {
+        Child& child = spawned->child;
+        rec.agent_pid = child.pid;
+        (void)write_record(record_path, rec);
+
+        siginfo_t info{};
+        pollfd fds[2] = {{signals->fd(), POLLIN, 0}, {child.pidfd.get(), POLLIN, 0}};
+        for (;;) {
+            if (::poll(fds, 2, -1) < 0) {
+                if (errno == EINTR) continue;
+                break;
+            }
+            if (fds[0].revents & POLLIN) {
+                signalfd_siginfo si{};
+                while (::read(signals->fd(), &si, sizeof si) == sizeof si) {
+                    // The terminal already delivered ^C/^\ to the agent,
+                    // which shares our process group; forward only what was
+                    // sent to sandbox-run itself (kill, a service manager).
+                    if (si.ssi_code == SI_KERNEL) continue;
+                    ::syscall(SYS_pidfd_send_signal, child.pidfd.get(), int(si.ssi_signo), nullptr, 0);
+                }
+            }
+            if (fds[1].revents & (POLLIN | POLLHUP)) {
+                if (::waitid(P_PIDFD, child.pidfd.get(), &info, WEXITED) == 0) break;
+                if (errno != EINTR) break;
+            }
+        }
+        result.code = status_from_siginfo(info);
+        end.detail = {{"exit_code", result.code},
+                      {"signal", info.si_code == CLD_EXITED ? 0 : info.si_status},
+                      {"duration_ms", (monotonic_nsec() - t0) / 1000000}};
+    }
+
+    // The agent's descendants die with the session: kill the whole cgroup.
+    auto left = cgroup_process_count(cgroup->v2_path());
+    if (auto st = cgroup->destroy(); !st) {
+        if (result.message.empty()) result.message = "cleanup: " + st.error().describe();
+    }
+    end.detail["processes_killed_at_end"] = left ? *left : -1;
+    if (auto seq = journal->append(end); !seq && result.message.empty())
+        result.message = "journal: " + seq.error().describe();
+    return result;
+}
+
+}  // namespace sandboxd

@@ -1,0 +1,55 @@
+#include "select.h"
+
+#include <unistd.h>
+
+#include "commands.h"
+#include "journal/journal.h"
+
+namespace sandboxctl {
+
+sandboxd::Result<std::vector<sandboxd::SessionView>> select_sessions(const std::vector<std::string>& ids,
+                                                                     bool all) {
+    auto dirs = sandboxd::SandboxdDirs::from_env();
+    if (all == !ids.empty())
+        return sandboxd::plain_error("give session ids or --all (not both, not neither)");
+    if (all) {
+        std::vector<std::string> problems;
+        auto sessions = sandboxd::list_sessions(dirs, problems);
+        for (const auto& p : problems) complain("skipped: " + p);
+        return sessions;
+    }
+    std::vector<sandboxd::SessionView> out;
+    for (const auto& id : ids) {
+        auto s = sandboxd::find_session(dirs, id);
+        if (!s) return s.error();
+        out.push_back(std::move(*s));
+    }
+    return out;
+}
+
+sandboxd::Status journal_admin_action(const sandboxd::SessionView& s, const std::string& action,
+                                      const std::string& decision, double elapsed_ms) {
+    if (s.record.journal.empty()) return {};
+    auto j = sandboxd::Journal::open(s.record.journal, s.record.id);
+    if (!j) return j.error();
+    sandboxd::JournalEntry e;
+    e.action = action;
+    e.target = s.record.cgroup;
+    e.decision = decision;
+    e.rule = "admin";
+    e.layer = "sandboxctl";
+    e.pid = ::getpid();
+    e.comm = "sandboxctl";
+    e.durable = true;
+    e.detail = {{"by_uid", ::getuid()}, {"elapsed_ms", elapsed_ms}};
+    auto seq = j->append(e);
+    if (!seq) return seq.error();
+    return {};
+}
+
+void add_target_options(CLI::App* cmd, std::vector<std::string>& ids, bool& all) {
+    cmd->add_option("id", ids, "Session id (any unique prefix) or name");
+    cmd->add_flag("--all,-a", all, "Every session on this host");
+}
+
+}  // namespace sandboxctl
