@@ -32,13 +32,25 @@ bool keyed_value(const std::string& text, std::string_view key, std::string& val
 Status wait_event(const std::string& cgroup, std::string_view key, std::string_view want,
                   int timeout_ms) {
     std::string path = cgroup + "/cgroup.events";
+    // A cgroup removed while we wait (its supervisor cleaned up after the
+    // kill) is as empty as a cgroup can be.
+    auto gone = [&](int err) { return (err == ENOENT || err == ENODEV) && key == "populated" && want == "0"; };
     auto fd = open_fd(path, O_RDONLY);
-    if (!fd) return fd.error();
+    if (!fd) {
+        if (gone(fd.error().code)) return {};
+        return fd.error();
+    }
     int64_t deadline = monotonic_nsec() + int64_t(timeout_ms) * 1000000;
     for (;;) {
-        if (::lseek(fd->get(), 0, SEEK_SET) < 0) return errno_error("cannot rewind " + path);
+        if (::lseek(fd->get(), 0, SEEK_SET) < 0) {
+            if (gone(errno)) return {};
+            return errno_error("cannot rewind " + path);
+        }
         auto text = read_fd(fd->get());
-        if (!text) return Error{text.error().code, "cannot read " + path};
+        if (!text) {
+            if (gone(text.error().code)) return {};
+            return Error{text.error().code, "cannot read " + path};
+        }
         std::string value;
         if (!keyed_value(*text, key, value))
             return plain_error(path + " has no '" + std::string(key) + "' field");

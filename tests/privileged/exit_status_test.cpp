@@ -1,0 +1,52 @@
+// sandbox-run's exit status is the agent's, as DESIGN.md's contract says.
+#include <sys/stat.h>
+
+#include <catch2/catch.hpp>
+
+#include "session_helpers.h"
+
+using namespace sandboxd::test;
+
+TEST_CASE("exit status: the command's own code") {
+    Host h;
+    auto r = h.run({"--user", kAgentUser, "--", "sh", "-c", "echo out; echo err >&2; exit 7"});
+    CHECK(r.status == 7);
+    CHECK(r.out == "out\n");
+    CHECK(r.err == "err\n");
+    CHECK(h.run({"--user", kAgentUser, "--", "true"}).status == 0);
+}
+
+TEST_CASE("exit status: 128+N when the command dies of signal N") {
+    Host h;
+    CHECK(h.run({"--user", kAgentUser, "--", "sh", "-c", "kill -TERM $$"}).status == 128 + 15);
+    CHECK(h.run({"--user", kAgentUser, "--", "sh", "-c", "kill -KILL $$"}).status == 128 + 9);
+    CHECK(h.run({"--user", kAgentUser, "--", "sh", "-c", "kill -SEGV $$"}).status == 128 + 11);
+}
+
+TEST_CASE("exit status: 127 for a command that is not found; 126 for one that cannot run") {
+    Host h;
+    auto nf = h.run({"--user", kAgentUser, "--", "no-such-command-sandboxd"});
+    CHECK(nf.status == 127);
+    CHECK(nf.err == "sandbox-run: no-such-command-sandboxd: command not found\n");
+    auto nf_path = h.run({"--user", kAgentUser, "--", "/no/such/path"});
+    CHECK(nf_path.status == 127);
+
+    h.ws.write("script.sh", "#!/bin/sh\necho hi\n");
+    REQUIRE(chmod((h.ws / "script.sh").c_str(), 0644) == 0);
+    auto noexec = h.run({"--user", kAgentUser, "--workspace", h.ws.path(), "--", "./script.sh"});
+    CHECK(noexec.status == 126);
+    CHECK(noexec.err == "sandbox-run: ./script.sh: Permission denied\n");
+    CHECK(h.run({"--user", kAgentUser, "--", "/etc"}).status == 126);
+
+    // The PATH searched is the agent's, not the supervisor's.
+    auto viapath = h.run({"--user", kAgentUser, "--workspace", h.ws.path(), "--", "env", "PATH=/nowhere",
+                          "sh", "-c", "exit 3"});
+    CHECK(viapath.status == 127);
+}
+
+TEST_CASE("the command's arguments reach it untouched; also ones that look like options") {
+    Host h;
+    auto r = h.run({"--user", kAgentUser, "--", "printf", "%s|", "--profile", "x", "--", "-n"});
+    CHECK(r.status == 0);
+    CHECK(r.out == "--profile|x|--|-n|");
+}

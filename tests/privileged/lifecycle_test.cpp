@@ -1,0 +1,129 @@
+// A session from start to end: state entry, journal, cgroup, signals,
+// cleanup however it ends.
+#include <signal.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <fstream>
+
+#include "base/file_io.h"
+#include "journal/journal.h"
+#include "session/record.h"
+#include "session_helpers.h"
+
+using namespace sandboxd::test;
+
+namespace {
+
+std::vector<nlohmann::json> journal_of(const Host& h) {
+    auto dirs = list_dir(h.state / "sessions");
+    REQUIRE(dirs.size() == 1);
+    auto lines = sandboxd::read_journal(h.state / ("sessions/" + dirs[0] + "/journal.jsonl"));
+    REQUIRE(lines.ok());
+    std::vector<nlohmann::json> out;
+    for (auto& l : *lines) out.push_back(l.value);
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("a session is recorded while it runs and journaled from start to end") {
+    Host h;
+    Background b(h.run_argv({"--user", kAgentUser, "--name", "demo", "--profile", "workspace", "--workspace",
+                             h.ws.path(), "--", "sh", "-c",
+                             "echo up; while [ ! -e go ]; do sleep 0.02; done; exit 4"}),
+                 h.env());
+    REQUIRE(b.wait_for_output("up", 10000));
+    auto s = h.wait_for_session(1);
+    CHECK(s.record.name == "demo");
+    CHECK(s.record.profile == "workspace");
+    CHECK(s.record.uid == 4242);
+    CHECK(s.record.workspace == h.ws.path());
+    CHECK(path_exists(s.record.cgroup));
+    CHECK(s.record.agent_pid > 0);
+    CHECK(path_exists(h.runtime / ("sessions/" + s.record.id + ".json")));
+    h.ws.write("go", "");
+    CHECK(b.wait(10000).status == 4);
+
+    CHECK(list_dir(h.runtime / "sessions").empty());
+    CHECK_FALSE(path_exists(s.record.cgroup));
+    for (const auto& v1 : s.record.cgroup_v1) CHECK_FALSE(path_exists(v1));
+
+    auto j = journal_of(h);
+    REQUIRE(j.size() == 2);
+    CHECK(j[0]["seq"] == 1);
+    CHECK(j[0]["action"] == "session.start");
+    CHECK(j[0]["session"] == s.record.id);
+    CHECK(j[0]["detail"]["profile"] == "workspace");
+    CHECK(j[0]["detail"]["tier"] == 2);
+    CHECK(j[0]["detail"]["uid"] == 4242);
+    CHECK(j[0]["detail"]["argv"][0] == "sh");
+    CHECK(j[0]["undo"]["op"] == "session.kill");
+    CHECK(j[1]["seq"] == 2);
+    CHECK(j[1]["action"] == "session.end");
+    CHECK(j[1]["detail"]["exit_code"] == 4);
+}
+
+TEST_CASE("processes the agent leaves behind die with the session") {
+    Host h;
+    auto r = h.run({"--user", kAgentUser, "--", "sh", "-c", "setsid sleep 1234.25 & sleep 1234.25 & exit 0"});
+    CHECK(r.status == 0);
+    CHECK(count_processes_with("sleep 1234.25") == 0);
+    auto j = journal_of(h);
+    CHECK(j.back()["detail"]["processes_killed_at_end"] == 2);
+}
+
+TEST_CASE("SIGKILL of the agent: status 137; cgroup and state entry gone") {
+    Host h;
+    auto r = h.run({"--user", kAgentUser, "--", "sh", "-c", "sleep 1234.75 & kill -KILL $$"});
+    CHECK(r.status == 137);
+    CHECK(count_processes_with("sleep 1234.75") == 0);
+    CHECK(list_dir(h.runtime / "sessions").empty());
+    CHECK(list_dir(h.runtime / "sessions").empty());
+}
+
+TEST_CASE("SIGTERM; SIGINT and SIGHUP sent to sandbox-run reach the agent") {
+    for (int sig : {SIGTERM, SIGINT, SIGHUP}) {
+        INFO("signal " << sig);
+        Host h;
+        Background b(h.run_argv({"--user", kAgentUser, "--", "sh", "-c",
+                                 "trap 'exit 42' TERM; trap 'exit 43' INT; trap 'exit 44' HUP; echo ready; "
+                                 "while :; do sleep 0.05; done"}),
+                     h.env());
+        REQUIRE(b.wait_for_output("ready", 10000));
+        REQUIRE(kill(b.pid(), sig) == 0);
+        auto r = b.wait(10000);
+        CHECK(r.status == (sig == SIGTERM ? 42 : sig == SIGINT ? 43 : 44));
+        CHECK(list_dir(h.runtime / "sessions").empty());
+    }
+}
+
+TEST_CASE("a state entry left by a dead supervisor with an empty cgroup is cleared by the next run") {
+    Host h;
+    sandboxd::SessionRecord rec;
+    rec.id = "feedfacecafe";
+    rec.supervisor_pid = 999999;
+    rec.supervisor_start = 12345;
+    rec.cgroup = "/sys/fs/cgroup/unified/sandboxd/feedfacecafe";
+    REQUIRE(sandboxd::make_dirs(h.runtime / "sessions", 0755).ok());
+    REQUIRE(sandboxd::write_record(h.runtime / "sessions/feedfacecafe.json", rec).ok());
+    auto ps = h.ctl({"ps"});
+    CHECK_THAT(ps.out, Catch::Contains("feedfacecafe  -             stale"));
+    REQUIRE(h.run({"--user", kAgentUser, "--", "true"}).status == 0);
+    CHECK(list_dir(h.runtime / "sessions").empty());
+}
+
+TEST_CASE("a corrupt state entry is reported by ps and hides no other session") {
+    Host h;
+    REQUIRE(sandboxd::make_dirs(h.runtime / "sessions", 0755).ok());
+    std::ofstream(h.runtime / "sessions/bad.json") << "{not json";
+    Background b(h.run_argv({"--user", kAgentUser, "--", "sh", "-c", "echo up; sleep 30"}), h.env());
+    REQUIRE(b.wait_for_output("up", 10000));
+    auto ps = h.ctl({"ps"});
+    CHECK(ps.status == 0);
+    CHECK_THAT(ps.err, Catch::Contains("skipped: " + h.runtime / "sessions/bad.json: not a JSON object"));
+    CHECK_THAT(ps.out, Catch::Contains("running"));
+    auto k = h.ctl({"kill", "--all"});
+    INFO(k.err);
+    REQUIRE(k.status == 0);
+}

@@ -1,0 +1,78 @@
+// The agent runs as the invoking user with nothing extra: no capabilities,
+// no_new_privs, seccomp on, and setuid binaries gain nothing.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+
+#include "session_helpers.h"
+
+using namespace sandboxd::test;
+
+namespace {
+const char* kNoCaps[] = {"CapInh:\t0000000000000000", "CapPrm:\t0000000000000000",
+                         "CapEff:\t0000000000000000", "CapBnd:\t0000000000000000",
+                         "CapAmb:\t0000000000000000", "NoNewPrivs:\t1", "Seccomp:\t2"};
+}
+
+TEST_CASE("the agent gets the requested uid and gid; no capabilities; no_new_privs and seccomp") {
+    Host h;
+    auto r = h.run({"--user", kAgentUser, "--", testcase("print_ids")});
+    REQUIRE(r.status == 0);
+    CHECK_THAT(r.out, Catch::Contains("ruid=4242 euid=4242 suid=4242 rgid=4343 egid=4343 sgid=4343"));
+    for (const char* line : kNoCaps) CHECK_THAT(r.out, Catch::Contains(line));
+}
+
+TEST_CASE("without --user: SUDO_UID's user; else nobody when root started it") {
+    Host h;
+    auto env = h.env();
+    auto nobody = run(h.run_argv({"--", testcase("print_ids")}), env);
+    CHECK_THAT(nobody.out, Catch::Contains("ruid=65534 euid=65534"));
+    env.push_back("SUDO_UID=4242");
+    env.push_back("SUDO_GID=4343");
+    auto sudo = run(h.run_argv({"--", testcase("print_ids")}), env);
+    CHECK_THAT(sudo.out, Catch::Contains("ruid=4242 euid=4242 suid=4242 rgid=4343"));
+}
+
+TEST_CASE("root only when asked by name; and even then without capabilities") {
+    Host h;
+    auto r = h.run({"--user", "root", "--", testcase("print_ids")});
+    REQUIRE(r.status == 0);
+    CHECK_THAT(r.out, Catch::Contains("ruid=0 euid=0"));
+    for (const char* line : kNoCaps) CHECK_THAT(r.out, Catch::Contains(line));
+    // Root without capabilities cannot do what root normally can.
+    auto chown = h.run({"--user", "root", "--workspace", h.ws.path(), "--", "sh", "-c",
+                        "touch f && chown 1:1 f"});
+    CHECK(chown.status != 0);
+}
+
+TEST_CASE("a setuid-root binary gains nothing inside a session") {
+    Host h;
+    TempDir bin("sandboxd-suid");
+    REQUIRE(chmod(bin.path().c_str(), 0755) == 0);
+    std::string suid = bin / "print_ids";
+    std::filesystem::copy_file(testcase("print_ids"), suid);
+    REQUIRE(chown(suid.c_str(), 0, 0) == 0);
+    REQUIRE(chmod(suid.c_str(), 04755) == 0);
+
+    // Control: outside a session the same binary run as 4242 becomes euid 0,
+    // so the check below can fail.
+    auto outside = run({"/usr/bin/setpriv", "--reuid=4242", "--regid=4343", "--clear-groups", suid});
+    REQUIRE_THAT(outside.out, Catch::Contains("euid=0"));
+
+    auto inside = h.run({"--user", kAgentUser, "--", suid});
+    REQUIRE(inside.status == 0);
+    CHECK_THAT(inside.out, Catch::Contains("ruid=4242 euid=4242 suid=4242"));
+    CHECK_THAT(inside.out, Catch::Contains("CapEff:\t0000000000000000"));
+}
+
+TEST_CASE("descriptors held by whoever started sandbox-run do not leak into the agent") {
+    Host h;
+    // fd 9 is open (not close-on-exec) in the shell that starts sandbox-run.
+    auto r = run({"/bin/sh", "-c", std::string("exec 9</etc/hostname; ") + SANDBOX_RUN + " --user " +
+                                       kAgentUser + " -- sh -c 'ls /proc/self/fd'"},
+                 h.env());
+    REQUIRE(r.status == 0);
+    CHECK_THAT(r.out, !Catch::Contains("9"));
+}

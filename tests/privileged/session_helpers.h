@@ -1,0 +1,52 @@
+// Helpers for tests that run real sessions with the built binaries. Each
+// test gets its own runtime and state directories, so `--all` in one test
+// never reaches another's sessions.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "process.h"
+#include "session/registry.h"
+#include "tempdir.h"
+
+namespace sandboxd::test {
+
+// The unprivileged identity agents run as in these tests.
+constexpr unsigned kAgentUid = 4242;
+constexpr unsigned kAgentGid = 4343;
+inline const std::string kAgentUser = "4242:4343";
+
+struct Host {
+    TempDir runtime{"sandboxd-run"};
+    TempDir state{"sandboxd-state"};
+    TempDir ws{"sandboxd-ws"};  // owned by the agent user
+
+    Host();
+    std::vector<std::string> env() const;
+    SandboxdDirs dirs() const;
+
+    // sandbox-run ARGS (options, "--", command...)
+    ProcResult run(const std::vector<std::string>& args, int timeout_ms = 60000) const;
+    std::vector<std::string> run_argv(const std::vector<std::string>& args) const;
+    ProcResult ctl(const std::vector<std::string>& args, int timeout_ms = 60000) const;
+    std::vector<SessionView> sessions() const;
+    // Waits until exactly one session is listed and has at least `procs` processes.
+    SessionView wait_for_session(int procs, int timeout_ms = 10000) const;
+    // Writes a profile file into the workspace's sibling directory, returns its path.
+    std::string profile(const std::string& name, const std::string& text) const;
+
+private:
+    TempDir profiles_{"sandboxd-prof"};
+};
+
+std::string testcase(const std::string& name);
+bool path_exists(const std::string& p);
+// Entries of a directory (names), empty when it does not exist.
+std::vector<std::string> list_dir(const std::string& p);
+// Processes on the host whose command line starts with `needle`.
+int count_processes_with(const std::string& needle);
+// Milliseconds to sleep.
+void sleep_ms(int ms);
+
+}  // namespace sandboxd::test

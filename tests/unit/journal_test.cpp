@@ -1,0 +1,101 @@
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <fstream>
+
+#include "journal/journal.h"
+#include "tempdir.h"
+
+using namespace sandboxd;
+using sandboxd::test::TempDir;
+
+namespace {
+
+JournalEntry entry(const std::string& action, const std::string& target) {
+    JournalEntry e;
+    e.action = action;
+    e.target = target;
+    e.decision = "allow";
+    e.rule = "test";
+    e.layer = "unit";
+    e.pid = 42;
+    e.comm = "tester";
+    return e;
+}
+
+}  // namespace
+
+TEST_CASE("journal lines carry every field; with increasing seq") {
+    TempDir d;
+    auto j = Journal::open(d / "j.jsonl", "abcdefabcdef");
+    REQUIRE(j.ok());
+    auto e = entry("file.unlink", "/ws/a");
+    e.snapshot = "snap/1";
+    e.undo = {{"op", "restore"}, {"from", "snap/1"}};
+    REQUIRE(*j->append(e) == 1);
+    REQUIRE(*j->append(entry("session.end", "x")) == 2);
+    auto lines = read_journal(d / "j.jsonl");
+    REQUIRE(lines.ok());
+    REQUIRE(lines->size() == 2);
+    const auto& first = (*lines)[0].value;
+    for (const char* k : {"seq", "time", "session", "pid", "comm", "action", "target", "decision", "rule",
+                          "layer", "errno", "snapshot", "undo"})
+        CHECK(first.contains(k));
+    CHECK(first["session"] == "abcdefabcdef");
+    CHECK(first["snapshot"] == "snap/1");
+    CHECK(first["undo"]["op"] == "restore");
+    CHECK((*lines)[1].value["seq"] == 2);
+    CHECK((*lines)[1].value["snapshot"].is_null());
+}
+
+TEST_CASE("two writers never reuse a sequence number") {
+    TempDir d;
+    std::string path = d / "j.jsonl";
+    for (int w = 0; w < 2; ++w) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            auto j = Journal::open(path, "abcdefabcdef");
+            for (int i = 0; i < 200; ++i)
+                if (!j->append(entry("w" + std::to_string(w), std::to_string(i))).ok()) _exit(1);
+            _exit(0);
+        }
+    }
+    int st, ok = 0;
+    while (wait(&st) > 0) ok += WIFEXITED(st) && WEXITSTATUS(st) == 0;
+    REQUIRE(ok == 2);
+    auto lines = read_journal(path);
+    REQUIRE(lines.ok());
+    REQUIRE(lines->size() == 400);
+    for (size_t i = 0; i < lines->size(); ++i) CHECK((*lines)[i].value["seq"] == i + 1);
+}
+
+TEST_CASE("a torn last line is reported by the reader and skipped by the writer") {
+    TempDir d;
+    std::string path = d / "j.jsonl";
+    {
+        auto j = Journal::open(path, "abcdefabcdef");
+        REQUIRE(j->append(entry("a", "1")).ok());
+    }
+    { std::ofstream(path, std::ios::app) << "{\"seq\":2,\"tim"; }
+    auto bad = read_journal(path);
+    REQUIRE_FALSE(bad.ok());
+    CHECK_THAT(bad.error().message, Catch::Contains(":2: truncated line"));
+    { std::ofstream(path, std::ios::app) << "\n"; }
+    auto j = Journal::open(path, "abcdefabcdef");
+    REQUIRE(j.ok());
+    CHECK(*j->append(entry("b", "2")) == 2);
+    auto corrupt = read_journal(path);
+    REQUIRE_FALSE(corrupt.ok());
+    CHECK_THAT(corrupt.error().message, Catch::Contains(":2: not a JSON object"));
+}
+
+TEST_CASE("invalid UTF-8 in a target does not lose the line") {
+    TempDir d;
+    auto j = Journal::open(d / "j.jsonl", "abcdefabcdef");
+    REQUIRE(j->append(entry("file.create", std::string("/ws/\xff\xfe", 6))).ok());
+    auto lines = read_journal(d / "j.jsonl");
+    REQUIRE(lines.ok());
+    CHECK(lines->size() == 1);
+}
