@@ -40,7 +40,9 @@ TEST_CASE("a session is recorded while it runs and journaled from start to end")
     CHECK(s.record.uid == 4242);
     CHECK(s.record.workspace == h.ws.path());
     CHECK(path_exists(s.record.cgroup));
-    CHECK(s.record.agent_pid > 0);
+    // The agent's pid is added to the entry right after the exec.
+    for (int i = 0; i < 200 && h.sessions()[0].record.agent_pid == 0; ++i) sleep_ms(10);
+    CHECK(h.sessions()[0].record.agent_pid > 0);
     CHECK(path_exists(h.runtime / ("sessions/" + s.record.id + ".json")));
     h.ws.write("go", "");
     CHECK(b.wait(10000).status == 4);
