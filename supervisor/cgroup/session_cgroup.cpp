@@ -29,7 +29,8 @@ Status remove_cgroup_dir(const std::string& path) {
 
 }  // namespace
 
-Result<SessionCgroup> SessionCgroup::create(const CgroupHost& host, const std::string& id) {
+Result<SessionCgroup> SessionCgroup::create(const CgroupHost& host, const std::string& id,
+                                            const Limits& limits) {
     SessionCgroup cg;
     std::string base = host.v2_base();
     SANDBOXD_TRY(make_dirs(base, 0755));
@@ -44,11 +45,15 @@ Result<SessionCgroup> SessionCgroup::create(const CgroupHost& host, const std::s
     cg.v2_path_ = base + "/" + id;
     if (::mkdir(cg.v2_path_.c_str(), 0755) != 0) return errno_error("cannot create cgroup " + cg.v2_path_);
     cg.destroyed_ = false;  // from here on the destructor cleans up
+    cg.v1_host_ = host.layout == CgroupLayout::Hybrid;
     auto dir = open_fd(cg.v2_path_, O_RDONLY | O_DIRECTORY);
     if (!dir) return dir.error();
     cg.v2_dir_ = std::move(*dir);
 
     for (const auto& [controller, mount] : host.v1_mounts) {
+        bool needed = (controller == "pids" && limits.pids) || (controller == "memory" && limits.memory_bytes) ||
+                      (controller == "cpu" && limits.cpu_millicores);
+        if (!needed) continue;
         std::string v1base = mount + "/sandboxd";
         SANDBOXD_TRY(make_dirs(v1base, 0755));
         V1Dir d{controller, v1base + "/" + id, {}};
@@ -83,7 +88,7 @@ Status SessionCgroup::apply_limits(const Limits& limits, std::vector<std::string
     auto dir_for = [&](const char* controller, const char* v2file) -> std::string {
         for (const auto& d : v1_)
             if (d.controller == controller) return d.path;
-        if (v1_.empty() && exists(v2_path_ + "/" + v2file)) return v2_path_;
+        if (!v1_host_ && exists(v2_path_ + "/" + v2file)) return v2_path_;
         return {};
     };
     auto missing = [&](const char* what, const char* controller) {
@@ -92,7 +97,7 @@ Status SessionCgroup::apply_limits(const Limits& limits, std::vector<std::string
                             "cgroup v2 root's cgroup.subtree_control, or mount the v1 " +
                             controller + " controller)");
     };
-    const bool v1 = !v1_.empty();
+    const bool v1 = v1_host_;
 
     if (limits.pids) {
         std::string dir = dir_for("pids", "pids.max");

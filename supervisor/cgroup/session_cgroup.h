@@ -16,8 +16,10 @@ namespace sandboxd {
 
 class SessionCgroup {
 public:
-    // Creates <base>/<id> in v2 (and in each v1 controller on hybrid hosts).
-    static Result<SessionCgroup> create(const CgroupHost& host, const std::string& id);
+    // Creates <base>/<id> in v2 and, on hybrid hosts, in the v1 controller
+    // of each limit that is set: joining a v1 cgroup costs the agent an RCU
+    // grace period at start-up, so controllers nobody needs are left alone.
+    static Result<SessionCgroup> create(const CgroupHost& host, const std::string& id, const Limits& limits);
 
     SessionCgroup(SessionCgroup&&) noexcept = default;
     SessionCgroup& operator=(SessionCgroup&&) noexcept = default;
@@ -50,6 +52,7 @@ private:
     std::string v2_path_;
     UniqueFd v2_dir_;
     std::vector<V1Dir> v1_;
+    bool v1_host_ = false;  // limits live in v1 controllers (hybrid layout)
     bool destroyed_ = true;
 };
 

@@ -3,11 +3,11 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <systemd/sd-journal.h>
 #include <unistd.h>
 
 #include "base/file_io.h"
 #include "base/time_util.h"
+#include "journal/journald.h"
 
 namespace sandboxd {
 namespace {
@@ -28,15 +28,17 @@ private:
 };
 
 void send_to_journald(const std::string& session, uint64_t seq, const JournalEntry& e) {
-    int priority = e.decision == "deny" ? 4 : 6;  // warning for denials, info otherwise
-    std::string message = "sandboxd session " + session + ": " + e.action + " " + e.target +
-                          " -> " + e.decision;
-    sd_journal_send("MESSAGE=%s", message.c_str(), "PRIORITY=%d", priority,
-                    "SYSLOG_IDENTIFIER=sandboxd", "SANDBOXD_SESSION=%s", session.c_str(),
-                    "SANDBOXD_SEQ=%llu", static_cast<unsigned long long>(seq),
-                    "SANDBOXD_ACTION=%s", e.action.c_str(), "SANDBOXD_TARGET=%s", e.target.c_str(),
-                    "SANDBOXD_DECISION=%s", e.decision.c_str(), "SANDBOXD_RULE=%s", e.rule.c_str(),
-                    "SANDBOXD_PID=%d", e.pid, "SANDBOXD_ERRNO=%d", e.err, nullptr);
+    // Warning for denials, info otherwise.
+    std::string priority = e.decision == "deny" ? "PRIORITY=4" : "PRIORITY=6";
+    journald_send({"MESSAGE=sandboxd session " + session + ": " + e.action + " " + e.target + " -> " +
+                       e.decision,
+                   priority, "SYSLOG_IDENTIFIER=sandboxd", "SANDBOXD_SESSION=" + session,
+                   "SANDBOXD_SEQ=" + std::to_string(seq), "SANDBOXD_ACTION=" + e.action,
+                   "SANDBOXD_TARGET=" + e.target, "SANDBOXD_DECISION=" + e.decision,
+                   "SANDBOXD_RULE=" + e.rule, "SANDBOXD_LAYER=" + e.layer,
+                   "SANDBOXD_PID=" + std::to_string(e.pid), "SANDBOXD_COMM=" + e.comm,
+                   "SANDBOXD_ERRNO=" + std::to_string(e.err),
+                   "SANDBOXD_SNAPSHOT=" + e.snapshot.value_or("")});
 }
 
 }  // namespace

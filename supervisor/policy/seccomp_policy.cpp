@@ -77,22 +77,24 @@ uint32_t action_for(const std::string& name, bool log_only) {
     return SCMP_ACT_ERRNO(EPERM);
 }
 
-}  // namespace
 
-Result<SeccompProgram> compile_seccomp(const SyscallRules& rules, bool audit) {
+// The effective sets, which are all the compiled program depends on.
+Status effective_sets(const SyscallRules& rules, bool audit, SeccompProgram& out) {
     std::set<std::string> baseline, extra, allowed;
     SANDBOXD_TRY(expand_syscall_entry("@baseline", baseline));
     for (const auto& d : rules.deny) SANDBOXD_TRY(expand_syscall_entry(d, extra));
     for (const auto& a : rules.allow) SANDBOXD_TRY(expand_syscall_entry(a, allowed));
 
-    SeccompProgram out;
     for (const auto& s : baseline)
         if (!allowed.count(s)) out.denied.insert(s);
     for (const auto& s : extra) {
         if (allowed.count(s) || out.denied.count(s)) continue;
         (audit ? out.logged : out.denied).insert(s);
     }
+    return {};
+}
 
+Status generate(SeccompProgram& out) {
     SeccompCtx ctx(seccomp_init(SCMP_ACT_ALLOW));
     if (!ctx) return plain_error("cannot initialise libseccomp");
     // Foreign ABIs (ia32 via int 0x80, x32) get their own syscall numbers;
@@ -129,6 +131,53 @@ Result<SeccompProgram> compile_seccomp(const SyscallRules& rules, bool audit) {
         return plain_error("libseccomp produced a malformed program");
     out.insns.resize(bytes->size() / sizeof(sock_filter));
     std::memcpy(out.insns.data(), bytes->data(), bytes->size());
+    return {};
+}
+
+// FNV-1a over the text that determines the program.
+std::string cache_key(const SeccompProgram& p) {
+    const scmp_version* v = seccomp_version();
+    // The build stamp changes whenever this file (the generator) does.
+    std::string text = std::string(__DATE__ " " __TIME__ " ") + std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
+                       std::to_string(v->micro) + " arch " + std::to_string(seccomp_arch_native()) + " deny";
+    for (const auto& s : p.denied) text += " " + s;
+    text += " log";
+    for (const auto& s : p.logged) text += " " + s;
+    uint64_t h = 1469598103934665603ull;
+    for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
+    char buf[17];
+    snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+    return buf;
+}
+
+}  // namespace
+
+Result<SeccompProgram> compile_seccomp(const SyscallRules& rules, bool audit) {
+    SeccompProgram out;
+    SANDBOXD_TRY(effective_sets(rules, audit, out));
+    SANDBOXD_TRY(generate(out));
+    return out;
+}
+
+Result<SeccompProgram> compile_seccomp_cached(const SyscallRules& rules, bool audit,
+                                              const std::string& cache_dir) {
+    SeccompProgram out;
+    SANDBOXD_TRY(effective_sets(rules, audit, out));
+    std::string path = cache_dir + "/seccomp-" + cache_key(out) + ".bpf";
+    if (auto bytes = read_file(path); bytes && !bytes->empty() &&
+                                      bytes->size() % sizeof(sock_filter) == 0 &&
+                                      bytes->size() / sizeof(sock_filter) <= BPF_MAXINSNS) {
+        out.insns.resize(bytes->size() / sizeof(sock_filter));
+        std::memcpy(out.insns.data(), bytes->data(), bytes->size());
+        return out;
+    }
+    SANDBOXD_TRY(generate(out));
+    // A cache that cannot be written costs speed, not safety.
+    if (make_dirs(cache_dir, 0700).ok()) {
+        std::string_view raw(reinterpret_cast<const char*>(out.insns.data()),
+                             out.insns.size() * sizeof(sock_filter));
+        (void)write_file_atomic(path, raw, 0600);
+    }
     return out;
 }
 

@@ -32,4 +32,12 @@ struct SeccompProgram {
 // sandbox's walls.
 Result<SeccompProgram> compile_seccomp(const SyscallRules& rules, bool audit);
 
+// The same, through a cache directory (root-owned, 0700): libseccomp's
+// compilation is the largest part of a session's start-up, and the same
+// profile always compiles to the same program. The key covers the effective
+// rule sets, the libseccomp version and the architecture; a corrupt or
+// unreadable entry is recompiled, never trusted.
+Result<SeccompProgram> compile_seccomp_cached(const SyscallRules& rules, bool audit,
+                                              const std::string& cache_dir);
+
 }  // namespace sandboxd

@@ -92,7 +92,7 @@ struct Plan {
     CgroupHost cgroups;
 };
 
-Result<Plan> make_plan(const RunOptions& opts) {
+Result<Plan> make_plan(const RunOptions& opts, const SandboxdDirs& dirs) {
     Plan plan;
     auto id = resolve_identity(opts.user);
     if (!id) return id.error();
@@ -108,7 +108,7 @@ Result<Plan> make_plan(const RunOptions& opts) {
         return plain_error("profile " + plan.profile.name +
                            " asks for tier 1 (shadow mode: writes land in an overlay), which this "
                            "build cannot enforce yet; use a tier 2 or 3 profile");
-    auto prog = compile_seccomp(plan.profile.syscalls, opts.audit);
+    auto prog = compile_seccomp_cached(plan.profile.syscalls, opts.audit, dirs.runtime + "/cache");
     if (!prog) return prog.error();
     plan.seccomp = std::move(*prog);
     auto cg = detect_cgroup_host();
@@ -136,10 +136,10 @@ ExitStatus run_session(const RunOptions& opts) {
     auto signals = ForwardedSignals::block();
     if (!signals) return failed(signals.error());
 
-    auto plan = make_plan(opts);
+    SandboxdDirs dirs = SandboxdDirs::from_env();
+    auto plan = make_plan(opts, dirs);
     if (!plan) return failed(plan.error());
 
-    SandboxdDirs dirs = SandboxdDirs::from_env();
     reap_stale_sessions(dirs);
     auto id = new_session_id();
     if (!id) return failed(id.error());
@@ -147,7 +147,7 @@ ExitStatus run_session(const RunOptions& opts) {
     if (auto st = make_dirs(dirs.sessions_dir(), 0755); !st) return failed(st.error());
     if (auto st = make_dirs(dirs.session_state_dir(*id), 0700); !st) return failed(st.error());
 
-    auto cgroup = SessionCgroup::create(plan->cgroups, *id);
+    auto cgroup = SessionCgroup::create(plan->cgroups, *id, plan->profile.limits);
     if (!cgroup) return failed(cgroup.error());
     std::vector<std::string> unapplied;
     if (auto st = cgroup->apply_limits(plan->profile.limits, unapplied); !st) return failed(st.error());
