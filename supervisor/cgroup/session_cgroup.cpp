@@ -59,7 +59,12 @@ Result<SessionCgroup> SessionCgroup::create(const CgroupHost& host, const std::s
         V1Dir d{controller, v1base + "/" + id, {}};
         if (::mkdir(d.path.c_str(), 0755) != 0) return errno_error("cannot create cgroup " + d.path);
         cg.v1_.push_back(std::move(d));
-        auto procs = open_fd(cg.v1_.back().path + "/cgroup.procs", O_WRONLY);
+        // "tasks", not "cgroup.procs": the child writes "0" (itself, a single
+        // thread), which the kernel migrates without taking the global
+        // threadgroup lock, and so without waiting for an RCU grace period
+        // (about 15 ms here). The child is single-threaded until exec, so
+        // moving its one thread moves the whole process.
+        auto procs = open_fd(cg.v1_.back().path + "/tasks", O_WRONLY);
         if (!procs) return procs.error();
         cg.v1_.back().procs = std::move(*procs);
     }

@@ -34,7 +34,7 @@ public:
     const std::string& v2_path() const { return v2_path_; }
     std::vector<std::string> v1_paths() const;
     int v2_dirfd() const { return v2_dir_.get(); }
-    // cgroup.procs of each v1 directory, for the child to join with "0".
+    // "tasks" of each v1 directory, for the child to join by writing "0".
     std::vector<int> v1_join_fds() const;
 
     // Kills every process (cgroup.kill) and waits until the cgroup is empty,

@@ -26,7 +26,7 @@ struct SpawnSpec {
     Identity identity;
     const SeccompProgram* seccomp = nullptr;
     int cgroup_v2_dirfd = -1;        // CLONE_INTO_CGROUP target
-    std::vector<int> cgroup_join_fds;  // v1 cgroup.procs files to join
+    std::vector<int> cgroup_join_fds;  // v1 "tasks" files the child writes "0" to
 };
 
 // Which step of the child's set-up failed.
