@@ -1,4 +1,5 @@
 #include "launch/spawn.h"
+#include "landlock/ruleset.h"
 
 #include <fcntl.h>
 #include <linux/sched.h>
@@ -119,6 +120,10 @@ struct Prepared {
     // As the agent, so the directory must be reachable with its rights.
     if (::chdir(spec.cwd.c_str()) != 0) fail(pipe_fd, SpawnStep::Chdir, errno);
 
+    // From here on the agent's file scope holds, for it and all it starts.
+    if (spec.landlock_ruleset_fd >= 0 && landlock_restrict_self(spec.landlock_ruleset_fd) != 0)
+        fail(pipe_fd, SpawnStep::Landlock, errno);
+
     // Nothing the supervisor (or whoever started it) held open leaks into
     // the agent, except stdin/stdout/stderr.
     if (::syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC) != 0)
@@ -150,6 +155,7 @@ const char* spawn_step_name(SpawnStep s) {
         case SpawnStep::CloseFds: return "closing inherited descriptors";
         case SpawnStep::Seccomp: return "installing the seccomp filter";
         case SpawnStep::Exec: return "executing the command";
+        case SpawnStep::Landlock: return "entering the Landlock domain";
     }
     return "unknown step";
 }

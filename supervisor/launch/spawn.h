@@ -25,6 +25,7 @@ struct SpawnSpec {
     std::string cwd;
     Identity identity;
     const SeccompProgram* seccomp = nullptr;
+    int landlock_ruleset_fd = -1;    // -1: no Landlock (audit mode)
     int cgroup_v2_dirfd = -1;        // CLONE_INTO_CGROUP target
     std::vector<int> cgroup_join_fds;  // v1 "tasks" files the child writes "0" to
 };
@@ -46,6 +47,7 @@ enum class SpawnStep : int {
     CloseFds = 12,
     Seccomp = 13,
     Exec = 14,
+    Landlock = 15,
 };
 
 const char* spawn_step_name(SpawnStep s);

@@ -17,6 +17,8 @@
 #include "cgroup/control.h"
 #include "cgroup/session_cgroup.h"
 #include "journal/journal.h"
+#include "landlock/policy.h"
+#include "landlock/ruleset.h"
 #include "launch/identity.h"
 #include "launch/spawn.h"
 #include "policy/seccomp_policy.h"
@@ -35,6 +37,47 @@ namespace {
 constexpr int kSetupFailed = 125;
 
 ExitStatus failed(const Error& e) { return ExitStatus{kSetupFailed, e.describe()}; }
+
+// Removes a session's state directory unless the session got as far as its
+// first journal line: a session that never started leaves nothing behind.
+class StateDirGuard {
+public:
+    explicit StateDirGuard(std::string path) : path_(std::move(path)) {}
+    ~StateDirGuard() {
+        if (committed_) return;
+        std::string journal = path_ + "/journal.jsonl";
+        ::unlink(journal.c_str());
+        ::rmdir(path_.c_str());
+    }
+    void commit() { committed_ = true; }
+
+private:
+    std::string path_;
+    bool committed_ = false;
+};
+
+// Whether `cmd` can be found at all, by the agent's PATH rules. Checked as
+// root before anything is created: what root cannot find, the agent cannot
+// either, so "not found" costs no session. Whether the agent may execute it
+// is for the exec itself to say.
+bool command_exists(const std::string& cmd, const std::vector<std::string>& env, const std::string& cwd) {
+    // Relative names resolve from the agent's working directory, not ours.
+    auto at_cwd = [&](const std::string& p) { return p.starts_with('/') ? p : cwd + "/" + p; };
+    if (cmd.find('/') != std::string::npos) return ::access(at_cwd(cmd).c_str(), F_OK) == 0;
+    std::string path = "/usr/local/bin:/usr/bin:/bin";
+    for (const auto& e : env)
+        if (e.starts_with("PATH=")) path = e.substr(5);
+    size_t start = 0;
+    while (start <= path.size()) {
+        size_t end = path.find(':', start);
+        if (end == std::string::npos) end = path.size();
+        std::string dir = path.substr(start, end - start);
+        if (dir.empty()) dir = ".";
+        if (::access(at_cwd(dir + "/" + cmd).c_str(), F_OK) == 0) return true;
+        start = end + 1;
+    }
+    return false;
+}
 
 // Removes the state entry when the session ends, however it ends.
 class RecordGuard {
@@ -56,8 +99,8 @@ Result<std::string> resolve_workspace(const std::optional<std::string>& ws) {
     return std::string(buf);
 }
 
-std::vector<std::string> agent_environment(const Identity& id, const std::string& session,
-                                           const std::string& profile) {
+// The agent's environment, but for SANDBOXD_SESSION (added once the id exists).
+std::vector<std::string> agent_environment(const Identity& id, const std::string& profile) {
     std::vector<std::string> env;
     // Identity variables describe the agent, not whoever started sandbox-run.
     auto replaced = [](std::string_view kv) {
@@ -70,7 +113,6 @@ std::vector<std::string> agent_environment(const Identity& id, const std::string
     env.push_back("HOME=" + id.home);
     env.push_back("USER=" + id.user);
     env.push_back("LOGNAME=" + id.user);
-    env.push_back("SANDBOXD_SESSION=" + session);
     env.push_back("SANDBOXD_PROFILE=" + profile);
     bool has_path = false;
     for (const auto& e : env) has_path = has_path || e.starts_with("PATH=");
@@ -89,6 +131,7 @@ struct Plan {
     std::string workspace;
     Profile profile;
     SeccompProgram seccomp;
+    std::optional<LandlockPolicy> landlock;  // none in audit mode
     CgroupHost cgroups;
 };
 
@@ -111,6 +154,17 @@ Result<Plan> make_plan(const RunOptions& opts, const SandboxdDirs& dirs) {
     auto prog = compile_seccomp_cached(plan.profile.syscalls, opts.audit, dirs.runtime + "/cache");
     if (!prog) return prog.error();
     plan.seccomp = std::move(*prog);
+    // Audit mode studies what the agent would do: Landlock cannot log
+    // instead of deny, so it is not applied at all (--explain says so).
+    if (!opts.audit) {
+        LandlockPolicy ll = compile_landlock(plan.profile, landlock_abi_version());
+        if (!ll.missing.empty()) {
+            std::string what;
+            for (const auto& m : ll.missing) what += (what.empty() ? "" : "; ") + m;
+            return plain_error("profile " + plan.profile.name + " cannot be enforced on this kernel: " + what);
+        }
+        plan.landlock = std::move(ll);
+    }
     auto cg = detect_cgroup_host();
     if (!cg) return cg.error();
     plan.cgroups = std::move(*cg);
@@ -139,6 +193,9 @@ ExitStatus run_session(const RunOptions& opts) {
     SandboxdDirs dirs = SandboxdDirs::from_env();
     auto plan = make_plan(opts, dirs);
     if (!plan) return failed(plan.error());
+    std::vector<std::string> agent_env = agent_environment(plan->identity, plan->profile.name);
+    if (!command_exists(opts.argv.front(), agent_env, plan->workspace))
+        return {127, opts.argv.front() + ": command not found"};
 
     reap_stale_sessions(dirs);
     auto id = new_session_id();
@@ -146,6 +203,7 @@ ExitStatus run_session(const RunOptions& opts) {
 
     if (auto st = make_dirs(dirs.sessions_dir(), 0755); !st) return failed(st.error());
     if (auto st = make_dirs(dirs.session_state_dir(*id), 0700); !st) return failed(st.error());
+    StateDirGuard state_dir(dirs.session_state_dir(*id));
 
     auto cgroup = SessionCgroup::create(plan->cgroups, *id, plan->profile.limits);
     if (!cgroup) return failed(cgroup.error());
@@ -198,18 +256,30 @@ ExitStatus run_session(const RunOptions& opts) {
                     {"argv", opts.argv},
                     {"name", rec.name},
                     {"cgroup", rec.cgroup},
-                    {"limits_unapplied", unapplied}};
+                    {"limits_unapplied", unapplied},
+                    {"landlock_abi", plan->landlock ? plan->landlock->abi : 0},
+                    {"landlock_rules", plan->landlock ? plan->landlock->fs_rules.size() : 0}};
     // Ending the session undoes starting it: the cgroup goes, the agent dies.
     start.undo = {{"op", "session.kill"}, {"cgroup", rec.cgroup}};
     if (auto seq = journal->append(start); !seq) return failed(seq.error());
+    state_dir.commit();
+
+    UniqueFd ruleset;
+    if (plan->landlock) {
+        auto rs = build_landlock_ruleset(*plan->landlock);
+        if (!rs) return failed(rs.error());
+        ruleset = std::move(*rs);
+    }
 
     TerminalGuard terminal;
     SpawnSpec spec;
     spec.argv = opts.argv;
-    spec.env = agent_environment(plan->identity, *id, plan->profile.name);
+    spec.env = std::move(agent_env);
+    spec.env.push_back("SANDBOXD_SESSION=" + *id);
     spec.cwd = plan->workspace;
     spec.identity = plan->identity;
     spec.seccomp = &plan->seccomp;
+    spec.landlock_ruleset_fd = ruleset.get();
     spec.cgroup_v2_dirfd = cgroup->v2_dirfd();
     spec.cgroup_join_fds = cgroup->v1_join_fds();
     auto spawned = spawn_agent(spec);

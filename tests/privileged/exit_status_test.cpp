@@ -23,11 +23,13 @@ TEST_CASE("exit status: 128+N when the command dies of signal N") {
     CHECK(h.run({"--user", kAgentUser, "--", "sh", "-c", "kill -SEGV $$"}).status == 128 + 11);
 }
 
-TEST_CASE("exit status: 127 for a command that is not found; 126 for one that cannot run") {
+TEST_CASE("exit status: 127 for a command that is not found / 126 for one that cannot run") {
     Host h;
     auto nf = h.run({"--user", kAgentUser, "--", "no-such-command-sandboxd"});
     CHECK(nf.status == 127);
     CHECK(nf.err == "sandbox-run: no-such-command-sandboxd: command not found\n");
+    // Nothing was created for a command that does not exist.
+    CHECK(list_dir(h.state / "sessions").empty());
     auto nf_path = h.run({"--user", kAgentUser, "--", "/no/such/path"});
     CHECK(nf_path.status == 127);
 
@@ -44,7 +46,7 @@ TEST_CASE("exit status: 127 for a command that is not found; 126 for one that ca
     CHECK(viapath.status == 127);
 }
 
-TEST_CASE("the command's arguments reach it untouched; also ones that look like options") {
+TEST_CASE("the command's arguments reach it untouched / also ones that look like options") {
     Host h;
     auto r = h.run({"--user", kAgentUser, "--", "printf", "%s|", "--profile", "x", "--", "-n"});
     CHECK(r.status == 0);

@@ -25,7 +25,7 @@ uint64_t usage(const std::string& cg) {
 
 }  // namespace
 
-TEST_CASE("ps lists a live session with state; user; profile; age and process count") {
+TEST_CASE("ps lists a live session with state / user / profile / age and process count") {
     Host h;
     Background b(h.run_argv({"--user", kAgentUser, "--name", "lister", "--profile", "workspace", "--workspace",
                              h.ws.path(), "--", "sh", "-c", "sleep 30 & sleep 30 & echo up; wait"}),
@@ -45,7 +45,7 @@ TEST_CASE("ps lists a live session with state; user; profile; age and process co
     REQUIRE(h.ctl({"kill", "lister"}).status == 0);  // by name
 }
 
-TEST_CASE("freeze stops a busy tree at once; thaw resumes it; kill ends it and cleans up") {
+TEST_CASE("freeze stops a busy tree at once / thaw resumes it / kill ends it and cleans up") {
     Host h;
     Background b(h.run_argv({"--user", kAgentUser, "--", kBusyTree[0], kBusyTree[1], kBusyTree[2]}), h.env());
     REQUIRE(b.wait_for_output("started", 10000));
@@ -73,7 +73,9 @@ TEST_CASE("freeze stops a busy tree at once; thaw resumes it; kill ends it and c
     auto k = h.ctl({"kill", s.record.id});
     REQUIRE(k.status == 0);
     CHECK_THAT(k.out, Catch::StartsWith("killed " + s.record.id));
-    CHECK(*sandboxd::cgroup_process_count(cg) == 0);  // kill returned only once empty
+    // kill returned only once empty (or already removed by the supervisor).
+    auto left = sandboxd::cgroup_process_count(cg);
+    CHECK((!left.ok() || *left == 0));
     auto r = b.wait(10000);
     CHECK(r.status == 128 + SIGKILL);
     CHECK_FALSE(path_exists(cg));
@@ -88,7 +90,7 @@ TEST_CASE("freeze stops a busy tree at once; thaw resumes it; kill ends it and c
                                               "session.kill", "session.end"});
 }
 
-TEST_CASE("kill works on a frozen session; and --all reaches every session") {
+TEST_CASE("kill works on a frozen session / and --all reaches every session") {
     Host h;
     Background a(h.run_argv({"--user", kAgentUser, "--", "sleep", "60"}), h.env());
     Background b(h.run_argv({"--user", kAgentUser, "--", "sleep", "61"}), h.env());
@@ -103,7 +105,7 @@ TEST_CASE("kill works on a frozen session; and --all reaches every session") {
     CHECK(h.sessions().empty());
 }
 
-TEST_CASE("bad kill-switch requests: clear error; nothing changed") {
+TEST_CASE("bad kill-switch requests: clear error / nothing changed") {
     Host h;
     auto none = h.ctl({"freeze", "000000000000"});
     CHECK(none.status == 2);

@@ -75,7 +75,7 @@ TEST_CASE("processes the agent leaves behind die with the session") {
     CHECK(j.back()["detail"]["processes_killed_at_end"] == 2);
 }
 
-TEST_CASE("SIGKILL of the agent: status 137; cgroup and state entry gone") {
+TEST_CASE("SIGKILL of the agent: status 137 / cgroup and state entry gone") {
     Host h;
     auto r = h.run({"--user", kAgentUser, "--", "sh", "-c", "sleep 1234.75 & kill -KILL $$"});
     CHECK(r.status == 137);
@@ -84,7 +84,7 @@ TEST_CASE("SIGKILL of the agent: status 137; cgroup and state entry gone") {
     CHECK(list_dir(h.runtime / "sessions").empty());
 }
 
-TEST_CASE("SIGTERM; SIGINT and SIGHUP sent to sandbox-run reach the agent") {
+TEST_CASE("SIGTERM / SIGINT and SIGHUP sent to sandbox-run reach the agent") {
     for (int sig : {SIGTERM, SIGINT, SIGHUP}) {
         INFO("signal " << sig);
         Host h;

@@ -11,7 +11,7 @@ using namespace sandboxd::test;
 
 TEST_CASE("a fork bomb stops at pids.max and the host is fine") {
     Host h;
-    std::string p = h.profile("pids", "name='pids'\nextends='readonly'\n[limits]\npids = 64\n");
+    std::string p = h.profile("pids", "name='pids'\nextends='readonly-t'\n[limits]\npids = 64\n");
     auto r = h.run({"--profile", p, "--user", kAgentUser, "--", testcase("forkbomb")});
     REQUIRE(r.status == 0);
     int forked = -1;
@@ -24,28 +24,31 @@ TEST_CASE("a fork bomb stops at pids.max and the host is fine") {
     CHECK(run({"/bin/true"}).status == 0);
 
     // Control: without the limit the same program gets much further.
-    auto unlimited = h.run({"--profile", h.profile("nolimit", "name='nolimit'\nextends='readonly'\n[limits]\npids=4096\n"),
+    auto unlimited = h.run({"--profile", h.profile("nolimit", "name='nolimit'\nextends='readonly-t'\n[limits]\npids=4096\n"),
                             "--user", kAgentUser, "--", testcase("forkbomb")});
     REQUIRE(sscanf(unlimited.out.c_str(), "forked=%d", &forked) == 1);
     CHECK(forked > 500);
 }
 
+// tail -c buffers what it is asked to keep; it volunteers as the OOM
+// killer's first choice so the shell that reports its fate survives.
+const std::string kHog = "'echo 1000 > /proc/self/oom_score_adj; exec tail -c 268435456'";
+
 TEST_CASE("the memory limit stops an agent that allocates past it") {
     Host h;
-    std::string p = h.profile("mem", "name='mem'\nextends='readonly'\n[limits]\nmemory = '32M'\n");
-    // tail -c buffers what it is asked to keep: 256 MiB of it here.
+    std::string p = h.profile("mem", "name='mem'\nextends='readonly-t'\n[limits]\nmemory = '32M'\n");
     auto r = h.run({"--profile", p, "--user", kAgentUser, "--", "sh", "-c",
-                    "head -c 268435456 /dev/zero | tail -c 268435456 > /dev/null; echo tail=$?"});
+                    "head -c 268435456 /dev/zero | sh -c " + kHog + " > /dev/null; echo tail=$?"});
     CHECK_THAT(r.out, Catch::Contains("tail=137"));  // SIGKILL from the OOM killer
-    auto ok = h.run({"--profile", h.profile("mem2", "name='mem2'\nextends='readonly'\n[limits]\nmemory='1G'\n"),
+    auto ok = h.run({"--profile", h.profile("mem2", "name='mem2'\nextends='readonly-t'\n[limits]\nmemory='1G'\n"),
                      "--user", kAgentUser, "--", "sh", "-c",
-                     "head -c 67108864 /dev/zero | tail -c 67108864 > /dev/null; echo tail=$?"});
+                     "head -c 67108864 /dev/zero | sh -c " + kHog + " > /dev/null; echo tail=$?"});
     CHECK_THAT(ok.out, Catch::Contains("tail=0"));
 }
 
 TEST_CASE("the cpu limit throttles a busy agent") {
     Host h;
-    std::string p = h.profile("cpu", "name='cpu'\nextends='readonly'\n[limits]\ncpu = '10%'\n");
+    std::string p = h.profile("cpu", "name='cpu'\nextends='readonly-t'\n[limits]\ncpu = '10%'\n");
     Background b(h.run_argv({"--profile", p, "--user", kAgentUser, "--", "sh", "-c",
                              "timeout 1 sh -c 'while :; do :; done'; echo busy-done; sleep 30"}),
                  h.env());

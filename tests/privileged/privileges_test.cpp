@@ -16,7 +16,7 @@ const char* kNoCaps[] = {"CapInh:\t0000000000000000", "CapPrm:\t0000000000000000
                          "CapAmb:\t0000000000000000", "NoNewPrivs:\t1", "Seccomp:\t2"};
 }
 
-TEST_CASE("the agent gets the requested uid and gid; no capabilities; no_new_privs and seccomp") {
+TEST_CASE("the agent gets the requested uid and gid / no capabilities / no_new_privs and seccomp") {
     Host h;
     auto r = h.run({"--user", kAgentUser, "--", testcase("print_ids")});
     REQUIRE(r.status == 0);
@@ -24,7 +24,7 @@ TEST_CASE("the agent gets the requested uid and gid; no capabilities; no_new_pri
     for (const char* line : kNoCaps) CHECK_THAT(r.out, Catch::Contains(line));
 }
 
-TEST_CASE("without --user: SUDO_UID's user; else nobody when root started it") {
+TEST_CASE("without --user: SUDO_UID's user / else nobody when root started it") {
     Host h;
     auto env = h.env();
     auto nobody = run(h.run_argv({"--", testcase("print_ids")}), env);
@@ -35,7 +35,7 @@ TEST_CASE("without --user: SUDO_UID's user; else nobody when root started it") {
     CHECK_THAT(sudo.out, Catch::Contains("ruid=4242 euid=4242 suid=4242 rgid=4343"));
 }
 
-TEST_CASE("root only when asked by name; and even then without capabilities") {
+TEST_CASE("root only when asked by name / and even then without capabilities") {
     Host h;
     auto r = h.run({"--user", "root", "--", testcase("print_ids")});
     REQUIRE(r.status == 0);
@@ -61,7 +61,9 @@ TEST_CASE("a setuid-root binary gains nothing inside a session") {
     auto outside = run({"/usr/bin/setpriv", "--reuid=4242", "--regid=4343", "--clear-groups", suid});
     REQUIRE_THAT(outside.out, Catch::Contains("euid=0"));
 
-    auto inside = h.run({"--user", kAgentUser, "--", suid});
+    std::string p = h.profile("suid", "name='suid'\nextends='readonly'\n[exec]\nallow=['/usr', '-/lib', '-/lib64', '" +
+                                          bin.path() + "']\n");
+    auto inside = h.run({"--profile", p, "--user", kAgentUser, "--", suid});
     REQUIRE(inside.status == 0);
     CHECK_THAT(inside.out, Catch::Contains("ruid=4242 euid=4242 suid=4242"));
     CHECK_THAT(inside.out, Catch::Contains("CapEff:\t0000000000000000"));

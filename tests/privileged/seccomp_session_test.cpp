@@ -59,7 +59,7 @@ TEST_CASE("blocked syscalls fail with EPERM/ENOSYS inside the session and the ag
 TEST_CASE("a profile that allows a group really opens it (the probes can tell)") {
     Host h;
     std::string relaxed = h.profile("relaxed",
-                                    "name = 'relaxed'\nextends = 'readonly'\n[syscalls]\n"
+                                    "name = 'relaxed'\nextends = 'readonly-t'\n[syscalls]\n"
                                     "allow = ['@io-uring', '@personality', '@tty-injection', '@keyring', "
                                     "'@namespaces', '@debug']\n");
     auto r = probe(h, {"--profile", relaxed},
@@ -74,7 +74,7 @@ TEST_CASE("a profile that allows a group really opens it (the probes can tell)")
 
 TEST_CASE("a profile's extra denials apply on top of the baseline") {
     Host h;
-    std::string strict = h.profile("strict", "name = 'strict'\nextends = 'readonly'\n[syscalls]\n"
+    std::string strict = h.profile("strict", "name = 'strict'\nextends = 'readonly-t'\n[syscalls]\n"
                                              "deny = ['unshare']\n");
     auto r = probe(h, {"--profile", strict}, {"unshare_files", "getpid"});
     CHECK(r["unshare_files"] == "EPERM");

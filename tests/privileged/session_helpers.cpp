@@ -20,11 +20,21 @@ Host::Host() {
     REQUIRE(::chown(ws.path().c_str(), kAgentUid, kAgentGid) == 0);
     REQUIRE(::chmod(ws.path().c_str(), 0755) == 0);
     REQUIRE(::chmod(profiles_.path().c_str(), 0755) == 0);
+    const std::string tc = TESTCASES_DIR;
+    readonly_profile = profile("readonly-t",
+                               "name = 'readonly-t'\nextends = 'readonly'\n[exec]\n"
+                               "allow = ['/usr', '-/bin', '-/sbin', '-/lib', '-/lib64', '" + tc + "']\n");
+    workspace_profile = profile(
+        "workspace-t",
+        "name = 'workspace-t'\nextends = 'workspace'\n[filesystem]\n"
+        "read = ['/usr', '/etc', '-/bin', '-/sbin', '-/lib', '-/lib64', '-/opt', '/dev', '/proc', "
+        "'/sys/devices/system/cpu', '${WORKSPACE}', '" + tc + "']\n"
+        "[exec]\nallow = ['/usr', '-/bin', '-/sbin', '-/lib', '-/lib64', '" + tc + "']\n");
 }
 
 std::vector<std::string> Host::env() const {
     return {"SANDBOXD_RUNTIME_DIR=" + runtime.path(), "SANDBOXD_STATE_DIR=" + state.path(),
-            "SUDO_UID=", "SUDO_GID="};
+            "SANDBOXD_PROFILE_PATH=" + profiles_.path(), "SUDO_UID=", "SUDO_GID="};
 }
 
 SandboxdDirs Host::dirs() const {
@@ -36,6 +46,12 @@ SandboxdDirs Host::dirs() const {
 
 std::vector<std::string> Host::run_argv(const std::vector<std::string>& args) const {
     std::vector<std::string> argv = {SANDBOX_RUN};
+    bool has_profile = false;
+    for (const auto& a : args) {
+        if (a == "--") break;
+        has_profile = has_profile || a == "--profile" || a == "-p";
+    }
+    if (!has_profile) argv.insert(argv.end(), {"--profile", readonly_profile});
     argv.insert(argv.end(), args.begin(), args.end());
     return argv;
 }

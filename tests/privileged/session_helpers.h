@@ -23,10 +23,16 @@ struct Host {
     TempDir ws{"sandboxd-ws"};  // owned by the agent user
 
     Host();
+
+    // The shipped profiles plus the test programs' directory in read and
+    // exec scope (they live in the build tree). Found by name too:
+    // "readonly-t", "workspace-t".
+    std::string readonly_profile, workspace_profile;
     std::vector<std::string> env() const;
     SandboxdDirs dirs() const;
 
-    // sandbox-run ARGS (options, "--", command...)
+    // sandbox-run ARGS (options, "--", command...); --profile defaults to
+    // readonly-t.
     ProcResult run(const std::vector<std::string>& args, int timeout_ms = 60000) const;
     std::vector<std::string> run_argv(const std::vector<std::string>& args) const;
     ProcResult ctl(const std::vector<std::string>& args, int timeout_ms = 60000) const;

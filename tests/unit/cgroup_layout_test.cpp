@@ -15,7 +15,7 @@ TEST_CASE("cgroup layout: pure v2 under systemd") {
     CHECK(h->v1_mounts.empty());
 }
 
-TEST_CASE("cgroup layout: hybrid; v2 at unified and v1 controllers beside it") {
+TEST_CASE("cgroup layout: hybrid / v2 at unified and v1 controllers beside it") {
     auto h = parse_cgroup_mounts(
         "31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n"
         "32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu\n"

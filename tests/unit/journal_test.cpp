@@ -27,7 +27,7 @@ JournalEntry entry(const std::string& action, const std::string& target) {
 
 }  // namespace
 
-TEST_CASE("journal lines carry every field; with increasing seq") {
+TEST_CASE("journal lines carry every field / with increasing seq") {
     TempDir d;
     auto j = Journal::open(d / "j.jsonl", "abcdefabcdef");
     REQUIRE(j.ok());

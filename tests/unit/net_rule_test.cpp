@@ -7,7 +7,7 @@
 using sandboxd::NetRule;
 using sandboxd::parse_net_rule;
 
-TEST_CASE("network entries: addresses; blocks; ports; hosts") {
+TEST_CASE("network entries: addresses / blocks / ports / hosts") {
     auto a = parse_net_rule("10.0.0.0/8:443");
     REQUIRE(a.ok());
     CHECK(a->kind == NetRule::Kind::Ipv4);

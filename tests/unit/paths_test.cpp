@@ -5,7 +5,7 @@
 using sandboxd::normalize_path;
 using sandboxd::path_is_under;
 
-TEST_CASE("normalize_path collapses separators; dots and dot-dots") {
+TEST_CASE("normalize_path collapses separators / dots and dot-dots") {
     CHECK(normalize_path("/") == "/");
     CHECK(normalize_path("//usr///lib/") == "/usr/lib");
     CHECK(normalize_path("/usr/./lib/../bin") == "/usr/bin");

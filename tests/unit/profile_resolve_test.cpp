@@ -69,7 +69,7 @@ TEST_CASE("shipped profiles resolve and mean what their names say") {
     CHECK(has_path(ca->exec_allow, "/usr/bin"));
 }
 
-TEST_CASE("extends: a child's keys replace the parent's; the rest is inherited") {
+TEST_CASE("extends: a child's keys replace the parent's / the rest is inherited") {
     Fixture f;
     f.dir.write("base.toml",
                 "name='base'\ntier=3\n[filesystem]\nread=['/usr']\nwrite=['${WORKSPACE}']\n"
@@ -94,10 +94,10 @@ TEST_CASE("extends by relative path is resolved next to the extending file") {
     CHECK(has_path(p->read, "/usr"));
 }
 
-TEST_CASE("extends errors: missing parent; cycles; depth") {
+TEST_CASE("extends errors: missing parent / cycles / depth") {
     Fixture f;
     f.dir.write("orphan.toml", "name='orphan'\nextends='nosuch'\n");
-    CHECK_THAT(f.error("orphan"), Catch::StartsWith(f.dir / "orphan.toml:2:11: extends: no profile named 'nosuch'"));
+    CHECK_THAT(f.error("orphan"), Catch::StartsWith(f.dir / "orphan.toml:2:9: extends: no profile named 'nosuch'"));
     f.dir.write("a.toml", "name='a'\nextends='b'\n");
     f.dir.write("b.toml", "name='b'\nextends='a'\n");
     CHECK_THAT(f.error("a"), Catch::Contains("extends: 'a' makes a cycle"));
@@ -108,7 +108,7 @@ TEST_CASE("extends errors: missing parent; cycles; depth") {
     CHECK_THAT(f.error("d0"), Catch::Contains("deeper than 8"));
 }
 
-TEST_CASE("variables expand; unknown variables and relative paths are refused") {
+TEST_CASE("variables expand / unknown variables and relative paths are refused") {
     Fixture f;
     f.dir.write("vars.toml", "name='v'\n[filesystem]\nread=['${WORKSPACE}/../', '-${HOME}/nothing-here']\n");
     auto p = f.load("vars");
@@ -134,7 +134,7 @@ TEST_CASE("a missing path is an error unless marked optional") {
                   "path, or one starting with ${WORKSPACE} or ${HOME}; prefix with '-' to skip it when missing");
 }
 
-TEST_CASE("contradictions are refused: destroy outside write; allow and deny overlapping") {
+TEST_CASE("contradictions are refused: destroy outside write / allow and deny overlapping") {
     Fixture f;
     f.dir.write("d.toml", "name='d'\n[filesystem]\nwrite=['${WORKSPACE}']\ndestroy=['/tmp']\n");
     CHECK_THAT(f.error("d"), Catch::Contains("filesystem.destroy: /tmp is not inside any write tree"));
@@ -142,7 +142,7 @@ TEST_CASE("contradictions are refused: destroy outside write; allow and deny ove
     CHECK_THAT(f.error("s"), Catch::Contains("syscalls.allow: 'ptrace' contradicts syscalls.deny (ptrace)"));
 }
 
-TEST_CASE("lookup: names are not paths; files on disk win over built-ins; missing names are explained") {
+TEST_CASE("lookup: names are not paths / files on disk win over built-ins / missing names are explained") {
     Fixture f;
     CHECK_THAT(f.error("../etc/passwd"), Catch::Contains("cannot read profile"));
     CHECK_THAT(f.error("no such"), Catch::Contains("is not a profile name"));

@@ -126,7 +126,7 @@ TEST_CASE("foreign ABIs are refused: an ia32 syscall gets ENOSYS") {
     CHECK(under_filter(prog, [] { return syscall(0x40000000 | SYS_getpid); }) == ENOSYS);
 }
 
-TEST_CASE("namespaces: user namespaces refused through clone; unshare and clone3") {
+TEST_CASE("namespaces: user namespaces refused through clone / unshare and clone3") {
     auto prog = compile();
     CHECK(under_filter(prog, [] { return syscall(SYS_unshare, CLONE_NEWUSER); }) == EPERM);
     CHECK(under_filter(prog, [] { return syscall(SYS_unshare, CLONE_NEWNET | CLONE_FILES); }) == EPERM);
@@ -147,7 +147,7 @@ TEST_CASE("namespaces: user namespaces refused through clone; unshare and clone3
     CHECK(under_filter(prog, [] { return syscall(SYS_unshare, CLONE_FILES); }) == 0);
 }
 
-TEST_CASE("personality: only PER_LINUX; PER_LINUX32 and the query; all 64 bits checked") {
+TEST_CASE("personality: only PER_LINUX / PER_LINUX32 and the query / all 64 bits checked") {
     auto prog = compile();
     CHECK(under_filter(prog, [] { return syscall(SYS_personality, 0xffffffffUL); }) == 0);
     CHECK(under_filter(prog, [] { return syscall(SYS_personality, PER_LINUX); }) == 0);
@@ -160,7 +160,7 @@ TEST_CASE("personality: only PER_LINUX; PER_LINUX32 and the query; all 64 bits c
     CHECK(under_filter(prog, [] { return syscall(SYS_personality, 0x100000000UL); }) == EPERM);
 }
 
-TEST_CASE("TIOCSTI terminal injection is refused; also with high bits in the command") {
+TEST_CASE("TIOCSTI terminal injection is refused / also with high bits in the command") {
     auto prog = compile();
     CHECK(under_filter(prog, [] { return syscall(SYS_ioctl, 0, TIOCSTI, "x"); }) == EPERM);
     CHECK(under_filter(prog, [] { return syscall(SYS_ioctl, 0, 0x100000000UL | TIOCSTI, "x"); }) == EPERM);

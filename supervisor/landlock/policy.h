@@ -1,0 +1,56 @@
+// The file-scope half of a profile, compiled into Landlock rules.
+//
+//   read     READ_FILE READ_DIR
+//   write    + WRITE_FILE MAKE_REG MAKE_DIR MAKE_SYM MAKE_FIFO MAKE_SOCK
+//   destroy  + REMOVE_FILE REMOVE_DIR TRUNCATE REFER
+//   exec     EXECUTE READ_FILE READ_DIR
+//
+// Everything the kernel can restrict is handled, so what is not granted is
+// denied: overwriting an existing file (O_TRUNC), deleting, renaming (which
+// removes the source name) and cross-directory links need a destroy tree;
+// executing needs an exec tree. IOCTL_DEV is not handled: terminals opened
+// inside the session must keep working.
+//
+// Pure data: computed before the agent is cloned, from the profile and the
+// kernel's ABI version; installing it is launch/'s job.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "profile/profile.h"
+
+namespace sandboxd {
+
+struct LandlockRule {
+    std::string path;
+    uint64_t access = 0;
+    std::string why;  // "read", "write+destroy", "device" ... for --explain
+};
+
+struct LandlockPolicy {
+    int abi = 0;                  // the kernel's ABI the policy was built for
+    uint64_t handled_fs = 0;
+    uint64_t handled_net = 0;     // TCP bind/connect, ABI 4+
+    uint64_t scoped = 0;          // signals and abstract sockets, ABI 6+
+    std::vector<LandlockRule> fs_rules;
+    std::vector<uint16_t> connect_ports;  // TCP ports the agent may connect to
+    // What the profile asks for that this ABI cannot express; non-empty
+    // means the session must be refused.
+    std::vector<std::string> missing;
+    // What is enforced by a weaker means or not at all on this ABI, for --explain.
+    std::vector<std::string> notes;
+};
+
+// Device files every session may read and write (they hold no data of the
+// host's): /dev/null, /dev/zero, /dev/full, /dev/random, /dev/urandom,
+// /dev/tty, /dev/ptmx, /dev/pts. Listed by --explain.
+const std::vector<std::string>& implicit_device_paths();
+
+LandlockPolicy compile_landlock(const Profile& p, int kernel_abi);
+
+// The kernel's Landlock ABI version, 0 when Landlock is missing or disabled.
+int landlock_abi_version();
+
+}  // namespace sandboxd

@@ -1,0 +1,43 @@
+#include "landlock/ruleset.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "base/file_io.h"
+#include "landlock/abi.h"
+
+namespace sandboxd {
+
+Result<UniqueFd> build_landlock_ruleset(const LandlockPolicy& policy) {
+    landlock::RulesetAttr attr{policy.handled_fs, policy.handled_net, policy.scoped};
+    // Older kernels take a shorter attribute: pass only what this ABI knows.
+    size_t size = policy.abi >= 6 ? sizeof attr : policy.abi >= 4 ? 2 * sizeof(__u64) : sizeof(__u64);
+    int fd = int(::syscall(__NR_landlock_create_ruleset, &attr, size, 0));
+    if (fd < 0) return errno_error("cannot create the Landlock ruleset");
+    UniqueFd ruleset(fd);
+
+    for (const auto& rule : policy.fs_rules) {
+        if (rule.access == 0) continue;
+        auto dir = open_fd(rule.path, O_PATH);
+        if (!dir) return Error{dir.error().code, "Landlock rule for " + rule.path + ": cannot open it"};
+        landlock_path_beneath_attr pb{};
+        pb.allowed_access = rule.access;
+        pb.parent_fd = dir->get();
+        if (::syscall(__NR_landlock_add_rule, ruleset.get(), LANDLOCK_RULE_PATH_BENEATH, &pb, 0) != 0)
+            return errno_error("cannot add the Landlock rule for " + rule.path);
+    }
+    if (policy.handled_net & landlock::kNetConnectTcp) {
+        for (uint16_t port : policy.connect_ports) {
+            landlock::NetPortAttr np{landlock::kNetConnectTcp, port};
+            if (::syscall(__NR_landlock_add_rule, ruleset.get(), landlock::kRuleNetPort, &np, 0) != 0)
+                return errno_error("cannot add the Landlock rule for TCP port " + std::to_string(port));
+        }
+    }
+    return ruleset;
+}
+
+int landlock_restrict_self(int ruleset_fd) {
+    return int(::syscall(__NR_landlock_restrict_self, ruleset_fd, 0));
+}
+
+}  // namespace sandboxd

@@ -1,0 +1,163 @@
+// The profile's file and exec scopes, enforced by Landlock, attacked from
+// inside a real session. The target lives in a directory the agent's own
+// uid owns, so file permissions would allow every attack: only the sandbox
+// can stop them (the audit-mode control run proves it).
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "base/file_io.h"
+#include "session_helpers.h"
+
+using namespace sandboxd::test;
+
+namespace {
+
+struct Scene {
+    Host h;
+    TempDir outside{"sandboxd-outside"};
+
+    Scene() {
+        for (const auto& d : {outside.path()}) {
+            REQUIRE(chown(d.c_str(), kAgentUid, kAgentGid) == 0);
+            REQUIRE(chmod(d.c_str(), 0755) == 0);
+        }
+        plant(outside / "secret.txt", "secret");
+        plant(h.ws / "existing.txt", "old");
+        plant(h.ws / "victim.txt", "victim");
+        std::filesystem::copy_file("/bin/true", h.ws / "true-copy");
+        REQUIRE(chown((h.ws / "true-copy").c_str(), kAgentUid, kAgentGid) == 0);
+        REQUIRE(chmod((h.ws / "true-copy").c_str(), 0755) == 0);
+    }
+
+    void plant(const std::string& path, const std::string& text) {
+        std::ofstream(path) << text;
+        REQUIRE(chown(path.c_str(), kAgentUid, kAgentGid) == 0);
+    }
+
+    std::map<std::string, std::string> probe(const std::vector<std::string>& opts,
+                                             const std::vector<std::string>& probes) {
+        std::vector<std::string> args = opts;
+        args.insert(args.end(), {"--user", kAgentUser, "--workspace", h.ws.path(), "--",
+                                 testcase("fs_escape"), outside.path()});
+        args.insert(args.end(), probes.begin(), probes.end());
+        auto r = h.run(args);
+        INFO(r.err);
+        REQUIRE(r.status == 0);
+        REQUIRE_THAT(r.out, Catch::Contains("probe-done"));
+        std::map<std::string, std::string> out;
+        std::istringstream in(r.out);
+        std::string name, result;
+        while (in >> name && name != "probe-done") {
+            in >> result;
+            out[name] = result;
+        }
+        return out;
+    }
+
+    std::string secret() const { return *sandboxd::read_file(outside / "secret.txt"); }
+};
+
+const std::vector<std::string> kEscapes = {
+    "read_outside",     "write_outside",   "create_outside",   "unlink_outside",     "truncate_outside",
+    "symlink_escape",   "symlink_read_escape", "hardlink_in",  "rename_out",         "rename_in",
+    "rename_exchange",  "proc_fd_reopen",  "opath_openat",     "openat2_outside",    "proc_root_escape",
+    "dotdot_escape",    "mmap_shared_write", "exec_copied_binary"};
+
+}  // namespace
+
+TEST_CASE("file scope: what the workspace profile allows works") {
+    Scene s;
+    auto r = s.probe({"--profile", s.h.workspace_profile},
+                     {"read_system", "create_in_workspace", "append_in_workspace", "truncate_in_workspace",
+                      "unlink_in_workspace", "mkdir_in_workspace", "exec_system"});
+    for (const auto& [name, result] : r) {
+        INFO(name);
+        CHECK(result == "ok");
+    }
+    CHECK(r.size() == 7);
+    CHECK_FALSE(path_exists(s.h.ws / "victim.txt"));
+}
+
+TEST_CASE("file scope: every escape attempt fails and the target is untouched") {
+    Scene s;
+    auto r = s.probe({"--profile", s.h.workspace_profile}, kEscapes);
+    for (const auto& e : kEscapes) {
+        INFO(e);
+        CHECK(r[e] != "ok");
+        CHECK((r[e] == "errno=EACCES" || r[e] == "errno=EXDEV" || r[e] == "errno=EPERM"));
+    }
+    CHECK(s.secret() == "secret");
+    CHECK_FALSE(path_exists(s.outside / "planted.txt"));
+    CHECK_FALSE(path_exists(s.h.ws / "hard-in"));
+    CHECK(*sandboxd::read_file(s.h.ws / "existing.txt") == "old");
+}
+
+TEST_CASE("file scope control: without Landlock (audit mode) the same attacks land") {
+    Scene s;
+    auto r = s.probe({"--profile", s.h.workspace_profile, "--audit"},
+                     {"read_outside", "write_outside", "proc_fd_reopen", "exec_copied_binary", "symlink_escape"});
+    CHECK(r["read_outside"] == "ok");
+    CHECK(r["write_outside"] == "ok");
+    CHECK(r["proc_fd_reopen"] == "ok");
+    CHECK(r["exec_copied_binary"] == "ok");
+    CHECK(s.secret() != "secret");
+}
+
+TEST_CASE("write without destroy: new files yes / overwriting or deleting existing ones no") {
+    Scene s;
+    std::string p = s.h.profile("nodestroy",
+                                "name='nodestroy'\nextends='workspace-t'\n[filesystem]\ndestroy=[]\n");
+    auto r = s.probe({"--profile", p}, {"create_in_workspace", "append_in_workspace", "truncate_in_workspace",
+                                        "unlink_in_workspace"});
+    CHECK(r["create_in_workspace"] == "ok");
+    CHECK(r["append_in_workspace"] == "ok");
+    CHECK(r["truncate_in_workspace"] == "errno=EACCES");
+    CHECK(r["unlink_in_workspace"] == "errno=EACCES");
+    CHECK(path_exists(s.h.ws / "victim.txt"));
+}
+
+TEST_CASE("readonly profile: nothing in the workspace can be changed") {
+    Scene s;
+    auto r = s.probe({"--profile", s.h.readonly_profile}, {"read_system", "create_in_workspace", "unlink_in_workspace"});
+    CHECK(r["read_system"] == "ok");
+    CHECK(r["create_in_workspace"] == "errno=EACCES");
+    CHECK(r["unlink_in_workspace"] == "errno=EACCES");
+}
+
+TEST_CASE("a process outside the session is unaffected by its rules") {
+    Scene s;
+    Background b(s.h.run_argv({"--user", kAgentUser, "--profile", "readonly", "--", "sleep", "30"}), s.h.env());
+    s.h.wait_for_session(1);
+    // As the same uid, outside any session: the write the session forbids works.
+    auto r = run({"/usr/bin/setpriv", "--reuid=4242", "--regid=4343", "--clear-groups", "/bin/sh", "-c",
+                  "echo host >> " + s.outside / "secret.txt"});
+    CHECK(r.status == 0);
+    CHECK(s.secret() == "secrethost\n");
+    REQUIRE(s.h.ctl({"kill", "--all"}).status == 0);
+}
+
+TEST_CASE("two concurrent sessions with different profiles keep their own rules") {
+    Scene s;
+    std::string marker = s.h.ws / "go";
+    // A readonly session and a workspace session, alive at the same time.
+    Background ro(s.h.run_argv({"--user", kAgentUser, "--profile", "readonly", "--workspace", s.h.ws.path(), "--",
+                                "sh", "-c", "while [ ! -e go ]; do sleep 0.02; done; echo x > ro.txt; echo ro=$?"}),
+                  s.h.env());
+    Background rw(s.h.run_argv({"--user", kAgentUser, "--profile", "workspace", "--workspace", s.h.ws.path(), "--",
+                                "sh", "-c", "while [ ! -e go ]; do sleep 0.02; done; echo x > rw.txt; echo rw=$?"}),
+                  s.h.env());
+    for (int i = 0; i < 500 && s.h.sessions().size() < 2; ++i) sleep_ms(10);
+    s.plant(marker, "");
+    auto a = ro.wait(10000), b = rw.wait(10000);
+    CHECK_THAT(a.out, Catch::Contains("ro="));
+    CHECK_THAT(a.out, !Catch::Contains("ro=0"));
+    CHECK_THAT(b.out, Catch::Contains("rw=0"));
+    CHECK_FALSE(path_exists(s.h.ws / "ro.txt"));
+    CHECK(path_exists(s.h.ws / "rw.txt"));
+}

@@ -1,0 +1,182 @@
+/* Filesystem escape attempts, one per argument, each printed as
+ * "NAME ok" or "NAME errno=E". Run inside a session with a workspace (the
+ * current directory) and an OUTSIDE directory the agent's uid owns, so that
+ * only the sandbox, not file permissions, can stop it.
+ *   fs_escape OUTSIDE probe... */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char* outside;
+static char path[4096];
+
+static const char* out(const char* name) {
+    snprintf(path, sizeof path, "%s/%s", outside, name);
+    return path;
+}
+
+static int write_file(const char* p, const char* text, int flags) {
+    int fd = open(p, O_WRONLY | flags, 0644);
+    if (fd < 0) return -1;
+    ssize_t n = write(fd, text, strlen(text));
+    close(fd);
+    return n < 0 ? -1 : 0;
+}
+
+static int probe(const char* name) {
+    char buf[64];
+    /* allowed cases (controls) */
+    if (!strcmp(name, "read_system")) {
+        int fd = open("/etc/hostname", O_RDONLY);
+        if (fd < 0) return -1;
+        close(fd);
+        return 0;
+    }
+    if (!strcmp(name, "create_in_workspace")) return write_file("new.txt", "new", O_CREAT | O_EXCL);
+    if (!strcmp(name, "append_in_workspace")) return write_file("existing.txt", "more", O_APPEND);
+    if (!strcmp(name, "truncate_in_workspace")) return write_file("existing.txt", "x", O_TRUNC);
+    if (!strcmp(name, "unlink_in_workspace")) return unlink("victim.txt");
+    if (!strcmp(name, "mkdir_in_workspace")) return mkdir("subdir", 0755);
+    if (!strcmp(name, "exec_system")) {
+        pid_t p = fork();
+        if (p == 0) {
+            execl("/bin/true", "true", (char*)NULL);
+            _exit(errno);
+        }
+        int st;
+        waitpid(p, &st, 0);
+        errno = WEXITSTATUS(st);
+        return errno ? -1 : 0;
+    }
+    /* escape attempts */
+    if (!strcmp(name, "read_outside")) {
+        int fd = open(out("secret.txt"), O_RDONLY);
+        if (fd < 0) return -1;
+        close(fd);
+        return 0;
+    }
+    if (!strcmp(name, "write_outside")) return write_file(out("secret.txt"), "pwned", O_APPEND);
+    if (!strcmp(name, "create_outside")) return write_file(out("planted.txt"), "pwned", O_CREAT);
+    if (!strcmp(name, "unlink_outside")) return unlink(out("secret.txt"));
+    if (!strcmp(name, "truncate_outside")) return truncate(out("secret.txt"), 0);
+    if (!strcmp(name, "symlink_escape")) {
+        if (symlink(out("secret.txt"), "link-out") != 0) return -1;
+        return write_file("link-out", "pwned", O_APPEND);
+    }
+    if (!strcmp(name, "symlink_read_escape")) {
+        unlink("link-read");
+        if (symlink(out("secret.txt"), "link-read") != 0) return -1;
+        int fd = open("link-read", O_RDONLY);
+        if (fd < 0) return -1;
+        close(fd);
+        return 0;
+    }
+    if (!strcmp(name, "hardlink_in")) return link(out("secret.txt"), "hard-in");
+    if (!strcmp(name, "rename_out")) return rename("existing.txt", out("secret.txt"));
+    if (!strcmp(name, "rename_in")) return rename(out("secret.txt"), "stolen.txt");
+    if (!strcmp(name, "rename_exchange"))
+        return (int)syscall(SYS_renameat2, AT_FDCWD, "existing.txt", AT_FDCWD, out("secret.txt"),
+                            2 /* RENAME_EXCHANGE */);
+    if (!strcmp(name, "proc_fd_reopen")) {
+        int o = open(out("secret.txt"), O_PATH);
+        if (o < 0) return -1;
+        snprintf(buf, sizeof buf, "/proc/self/fd/%d", o);
+        int fd = open(buf, O_RDWR);
+        close(o);
+        if (fd < 0) return -1;
+        close(fd);
+        return 0;
+    }
+    if (!strcmp(name, "opath_openat")) {
+        int dir = open(outside, O_PATH | O_DIRECTORY);
+        if (dir < 0) return -1;
+        int fd = openat(dir, "secret.txt", O_RDWR);
+        close(dir);
+        if (fd < 0) return -1;
+        close(fd);
+        return 0;
+    }
+    if (!strcmp(name, "openat2_outside")) {
+        struct open_how how = {.flags = O_RDWR};
+        int fd = (int)syscall(SYS_openat2, AT_FDCWD, out("secret.txt"), &how, sizeof how);
+        if (fd < 0) return -1;
+        close(fd);
+        return 0;
+    }
+    if (!strcmp(name, "proc_root_escape")) {
+        snprintf(buf, sizeof buf, "/proc/self/root%s", out("secret.txt"));
+        return write_file(buf, "pwned", O_APPEND);
+    }
+    if (!strcmp(name, "dotdot_escape")) {
+        char rel[4200];
+        snprintf(rel, sizeof rel, "../../../../../../../..%s", out("secret.txt"));
+        return write_file(rel, "pwned", O_APPEND);
+    }
+    if (!strcmp(name, "mmap_shared_write")) {
+        int fd = open(out("secret.txt"), O_RDWR);
+        if (fd < 0) return -1;
+        void* m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        close(fd);
+        if (m == MAP_FAILED) return -1;
+        memcpy(m, "pwned", 5);
+        munmap(m, 4096);
+        return 0;
+    }
+    if (!strcmp(name, "exec_copied_binary")) {
+        pid_t p = fork();
+        if (p == 0) {
+            execl("./true-copy", "true-copy", (char*)NULL);
+            _exit(errno);
+        }
+        int st;
+        waitpid(p, &st, 0);
+        errno = WEXITSTATUS(st);
+        return errno ? -1 : 0;
+    }
+    if (!strcmp(name, "exec_memfd")) {
+        int src = open("/bin/true", O_RDONLY);
+        int mfd = memfd_create("x", 0);
+        if (src < 0 || mfd < 0) return -1;
+        char chunk[65536];
+        ssize_t n;
+        while ((n = read(src, chunk, sizeof chunk)) > 0)
+            if (write(mfd, chunk, (size_t)n) != n) return -1;
+        close(src);
+        pid_t p = fork();
+        if (p == 0) {
+            char* argv[] = {"true", NULL};
+            char* envp[] = {NULL};
+            syscall(SYS_execveat, mfd, "", argv, envp, AT_EMPTY_PATH);
+            _exit(errno);
+        }
+        int st;
+        waitpid(p, &st, 0);
+        errno = WEXITSTATUS(st);
+        return errno ? -1 : 0;
+    }
+    fprintf(stderr, "unknown probe %s\n", name);
+    exit(2);
+}
+
+int main(int argc, char** argv) {
+    if (argc < 2) return 2;
+    outside = argv[1];
+    for (int i = 2; i < argc; ++i) {
+        errno = 0;
+        int r = probe(argv[i]);
+        if (r == 0) printf("%s ok\n", argv[i]);
+        else printf("%s errno=%s\n", argv[i], strerrorname_np(errno));
+        fflush(stdout);
+    }
+    printf("probe-done\n");
+    return 0;
+}
