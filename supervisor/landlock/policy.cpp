@@ -51,6 +51,9 @@ LandlockPolicy compile_landlock(const Profile& p, int abi) {
     if (abi >= 2) out.handled_fs |= kFsRefer;
     if (abi >= 3) out.handled_fs |= kFsTruncate;
 
+    out.private_tmp_access = (kRead | kWrite | kDestroy) & out.handled_fs;
+    out.destroy_access = kDestroy & out.handled_fs;
+
     // Union of rights per path, in profile order.
     std::vector<std::string> order;
     std::map<std::string, std::pair<uint64_t, std::string>> rights;
@@ -83,6 +86,7 @@ LandlockPolicy compile_landlock(const Profile& p, int abi) {
             mask &= LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE |
                     LANDLOCK_ACCESS_FS_READ_FILE | kFsTruncate;
         out.fs_rules.push_back({path, access & mask, why});
+        if (path == "/proc") out.proc_access = access & mask;
     }
 
     if (abi < 3 && !p.write.empty())

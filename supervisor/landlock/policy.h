@@ -36,6 +36,12 @@ struct LandlockPolicy {
     uint64_t scoped = 0;          // signals and abstract sockets, ABI 6+
     std::vector<LandlockRule> fs_rules;
     std::vector<uint16_t> connect_ports;  // TCP ports the agent may connect to
+    uint64_t private_tmp_access = 0;      // rights on the session's own /tmp and /dev/shm
+    uint64_t destroy_access = 0;          // the rights a destroy tree adds
+    // Rights the profile gives /proc itself. The session mounts its own
+    // procfs there, and Landlock does not carry a rule from a covered
+    // mount point to what covers it, so the child grants these again.
+    uint64_t proc_access = 0;
     // What the profile asks for that this ABI cannot express; non-empty
     // means the session must be refused.
     std::vector<std::string> missing;

@@ -1,5 +1,10 @@
 #include "launch/spawn.h"
+
+#include <poll.h>
+#include <sys/signalfd.h>
+
 #include "landlock/ruleset.h"
+#include "launch/mount_setup.h"
 
 #include <fcntl.h>
 #include <linux/sched.h>
@@ -32,6 +37,7 @@ struct Prepared {
     const char* path_var = nullptr;  // the agent's PATH, for the lookup
     CapPtr empty_caps;
     sock_fprog prog{};
+    int supervisor_pidfd = -1;  // readable once the supervisor has exited
 };
 
 [[noreturn]] void fail(int pipe_fd, SpawnStep step, int err) {
@@ -75,47 +81,37 @@ struct Prepared {
     fail(pipe_fd, SpawnStep::Exec, saved);
 }
 
-[[noreturn]] void child_main(const SpawnSpec& spec, const Prepared& p, int pipe_fd, pid_t parent) {
-    // The parent blocks the signals it forwards; the agent starts clean.
-    sigset_t none;
-    sigemptyset(&none);
-    for (int sig = 1; sig < NSIG; ++sig) {
-        if (sig == SIGKILL || sig == SIGSTOP) continue;
-        struct sigaction sa{};
-        sa.sa_handler = SIG_DFL;
-        ::sigaction(sig, &sa, nullptr);
-    }
-    if (::sigprocmask(SIG_SETMASK, &none, nullptr) != 0) fail(pipe_fd, SpawnStep::Signals, errno);
-
-    // If the supervisor dies, its direct child goes too; the rest of the
-    // tree stays confined in the cgroup for `sandboxctl kill`.
-    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fail(pipe_fd, SpawnStep::DeathSignal, errno);
-    if (::getppid() != parent) fail(pipe_fd, SpawnStep::DeathSignal, ESRCH);
-
-    for (int fd : spec.cgroup_join_fds)
-        if (::write(fd, "0", 1) != 1) fail(pipe_fd, SpawnStep::JoinCgroup, errno);
-
-    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail(pipe_fd, SpawnStep::NoNewPrivs, errno);
-
+// Capabilities, securebits, groups and ids: the agent's identity, nothing
+// more. With pipe_fd -1 (init), a failure just ends the process.
+void drop_privileges(const SpawnSpec& spec, const Prepared& p, int pipe_fd) {
+    auto check = [pipe_fd](bool ok, SpawnStep step) {
+        if (ok) return;
+        if (pipe_fd < 0) _exit(125);
+        fail(pipe_fd, step, errno);
+    };
     // Locked securebits: uid 0 gets no capabilities on exec, setuid
     // transitions do not touch capability sets, and none of this can be
     // undone, also when root asked to keep uid 0.
     const unsigned long bits = SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
                                SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED |
                                SECBIT_NO_CAP_AMBIENT_RAISE | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED;
-    if (::prctl(PR_SET_SECUREBITS, bits) != 0) fail(pipe_fd, SpawnStep::Securebits, errno);
-
+    check(::prctl(PR_SET_SECUREBITS, bits) == 0, SpawnStep::Securebits);
     // Up to 63, not CAP_LAST_CAP: the running kernel may know capabilities
     // our headers do not. Numbers past the kernel's last one give EINVAL.
     for (int cap = 0; cap < 64; ++cap)
-        if (cap_drop_bound(cap) != 0 && errno != EINVAL) fail(pipe_fd, SpawnStep::BoundingSet, errno);
-    if (cap_reset_ambient() != 0) fail(pipe_fd, SpawnStep::BoundingSet, errno);
-
+        check(cap_drop_bound(cap) == 0 || errno == EINVAL, SpawnStep::BoundingSet);
+    check(cap_reset_ambient() == 0, SpawnStep::BoundingSet);
     const Identity& id = spec.identity;
-    if (::setgroups(id.groups.size(), id.groups.data()) != 0) fail(pipe_fd, SpawnStep::Groups, errno);
-    if (::setresgid(id.gid, id.gid, id.gid) != 0) fail(pipe_fd, SpawnStep::Gid, errno);
-    if (::setresuid(id.uid, id.uid, id.uid) != 0) fail(pipe_fd, SpawnStep::Uid, errno);
-    if (cap_set_proc(p.empty_caps.get()) != 0) fail(pipe_fd, SpawnStep::Capabilities, errno);
+    check(::setgroups(id.groups.size(), id.groups.data()) == 0, SpawnStep::Groups);
+    check(::setresgid(id.gid, id.gid, id.gid) == 0, SpawnStep::Gid);
+    check(::setresuid(id.uid, id.uid, id.uid) == 0, SpawnStep::Uid);
+    check(cap_set_proc(p.empty_caps.get()) == 0, SpawnStep::Capabilities);
+}
+
+// Drops everything the agent must not have and executes it.
+[[noreturn]] void become_agent(const SpawnSpec& spec, const Prepared& p, int pipe_fd) {
+    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail(pipe_fd, SpawnStep::NoNewPrivs, errno);
+    drop_privileges(spec, p, pipe_fd);
 
     // As the agent, so the directory must be reachable with its rights.
     if (::chdir(spec.cwd.c_str()) != 0) fail(pipe_fd, SpawnStep::Chdir, errno);
@@ -134,6 +130,89 @@ struct Prepared {
         fail(pipe_fd, SpawnStep::Seccomp, errno);
 
     exec_agent(p, pipe_fd);
+}
+
+// pid 1 of the session's pid namespace: forwards the signals sandbox-run
+// forwards, reaps orphans, and exits with the agent's status. Its exit makes
+// the kernel kill everything else in the namespace, so nothing the agent
+// started outlives it.
+[[noreturn]] void run_init(pid_t agent, const sigset_t& handled) {
+    int sfd = ::signalfd(-1, &handled, SFD_CLOEXEC);
+    if (sfd < 0) _exit(125);
+    for (;;) {
+        signalfd_siginfo si{};
+        if (::read(sfd, &si, sizeof si) != sizeof si) {
+            if (errno == EINTR) continue;
+            _exit(125);
+        }
+        if (si.ssi_signo == SIGCHLD) {
+            int st = 0;
+            pid_t pid;
+            while ((pid = ::waitpid(-1, &st, WNOHANG)) > 0) {
+                if (pid != agent) continue;
+                _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+            }
+            continue;
+        }
+        // The terminal already delivered ^C to the agent's process group.
+        if (si.ssi_code != SI_KERNEL) ::kill(agent, int(si.ssi_signo));
+    }
+}
+
+[[noreturn]] void child_main(const SpawnSpec& spec, const Prepared& p, int pipe_fd) {
+    // The parent blocks the signals it forwards; the agent starts clean.
+    for (int sig = 1; sig < NSIG; ++sig) {
+        if (sig == SIGKILL || sig == SIGSTOP) continue;
+        struct sigaction sa{};
+        sa.sa_handler = SIG_DFL;
+        ::sigaction(sig, &sa, nullptr);
+    }
+    sigset_t none;
+    sigemptyset(&none);
+
+    for (int fd : spec.cgroup_join_fds)
+        if (::write(fd, "0", 1) != 1) fail(pipe_fd, SpawnStep::JoinCgroup, errno);
+
+    MountFailure mf{};
+    if (!setup_mounts(*spec.mounts, spec.landlock_ruleset_fd, spec.tmp_access, spec.proc_access, mf)) fail(pipe_fd, mf.step, mf.err);
+
+    // Block what init handles before the fork, so no SIGCHLD is lost.
+    sigset_t handled;
+    sigemptyset(&handled);
+    for (int sig : {SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaddset(&handled, sig);
+    if (::sigprocmask(SIG_BLOCK, &handled, nullptr) != 0) fail(pipe_fd, SpawnStep::Signals, errno);
+    pid_t agent = ::fork();
+    if (agent < 0) fail(pipe_fd, SpawnStep::Init, errno);
+    if (agent == 0) {
+        // A process group of its own, visible inside the pid namespace, and
+        // the terminal's foreground when sandbox-run had it: job-control
+        // shells must be able to name (and later restore) their group.
+        if (::setpgid(0, 0) != 0) fail(pipe_fd, SpawnStep::Signals, errno);
+        if (spec.take_terminal) {
+            sigset_t ttou;
+            sigemptyset(&ttou);
+            sigaddset(&ttou, SIGTTOU);
+            ::sigprocmask(SIG_BLOCK, &ttou, nullptr);
+            if (::tcsetpgrp(STDIN_FILENO, ::getpgrp()) != 0) fail(pipe_fd, SpawnStep::Signals, errno);
+        }
+        if (::sigprocmask(SIG_SETMASK, &none, nullptr) != 0) fail(pipe_fd, SpawnStep::Signals, errno);
+        become_agent(spec, p, pipe_fd);
+    }
+    // init keeps nothing the agent's set-up reports through, so the
+    // supervisor sees EOF exactly when the agent's exec succeeds.
+    ::close(pipe_fd);
+    // init holds no privilege either: it only waits and forwards.
+    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) _exit(125);
+    drop_privileges(spec, p, -1);
+    // If the supervisor dies, the session dies with it: init's death makes
+    // the kernel kill everything in the namespace. Set after the uid change,
+    // which clears it; and a supervisor already gone by now is seen on its
+    // pidfd (getppid() says 0 across the namespace boundary whatever happened).
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) _exit(125);
+    pollfd sup{p.supervisor_pidfd, POLLIN, 0};
+    if (::poll(&sup, 1, 0) != 0) _exit(125);
+    ::syscall(SYS_close_range, 3u, ~0u, 0u);
+    run_init(agent, handled);
 }
 
 }  // namespace
@@ -156,12 +235,22 @@ const char* spawn_step_name(SpawnStep s) {
         case SpawnStep::Seccomp: return "installing the seccomp filter";
         case SpawnStep::Exec: return "executing the command";
         case SpawnStep::Landlock: return "entering the Landlock domain";
+        case SpawnStep::MountSlave: return "making the mount namespace private";
+        case SpawnStep::PrivateTmp: return "mounting the private /tmp";
+        case SpawnStep::LandlockTmp: return "granting the private /tmp in Landlock";
+        case SpawnStep::NoExec: return "remounting write trees noexec";
+        case SpawnStep::Protect: return "mounting protected paths read-only";
+        case SpawnStep::Hide: return "hiding paths";
+        case SpawnStep::Proc: return "mounting /proc for the pid namespace";
+        case SpawnStep::MemfdNoexec: return "setting vm.memfd_noexec=2 (needs Linux 6.3)";
+        case SpawnStep::Init: return "starting the session's init";
     }
     return "unknown step";
 }
 
 Result<SpawnResult> spawn_agent(const SpawnSpec& spec) {
     if (spec.argv.empty()) return plain_error("no command to run");
+    if (!spec.mounts) return plain_error("no mount plan for the session");
     Prepared p;
     for (const auto& a : spec.argv) p.argv.push_back(const_cast<char*>(a.c_str()));
     p.argv.push_back(nullptr);
@@ -173,6 +262,9 @@ Result<SpawnResult> spawn_agent(const SpawnSpec& spec) {
     p.empty_caps.reset(cap_init());
     if (!p.empty_caps) return errno_error("cannot allocate a capability set");
     if (spec.seccomp) p.prog = spec.seccomp->fprog();
+    UniqueFd self(int(::syscall(SYS_pidfd_open, ::getpid(), 0)));
+    if (!self) return errno_error("cannot open a pidfd for the supervisor");
+    p.supervisor_pidfd = self.get();
 
     int pipefd[2];
     if (::pipe2(pipefd, O_CLOEXEC) != 0) return errno_error("cannot create the spawn pipe");
@@ -183,15 +275,15 @@ Result<SpawnResult> spawn_agent(const SpawnSpec& spec) {
     args.flags = CLONE_PIDFD;
     args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
     args.exit_signal = SIGCHLD;
+    args.flags |= CLONE_NEWNS | CLONE_NEWPID;
     if (spec.cgroup_v2_dirfd >= 0) {
         args.flags |= CLONE_INTO_CGROUP;
         args.cgroup = uint64_t(spec.cgroup_v2_dirfd);
     }
-    pid_t parent = ::getpid();
     long pid = ::syscall(SYS_clone3, &args, sizeof args);
     if (pid < 0) return errno_error("cannot start the agent (clone3)");
     if (pid == 0) {
-        child_main(spec, p, wr.get(), parent);
+        child_main(spec, p, wr.get());
     }
 
     SpawnResult out;

@@ -15,6 +15,7 @@
 #include "base/result.h"
 #include "base/unique_fd.h"
 #include "launch/identity.h"
+#include "mounts/plan.h"
 #include "policy/seccomp_policy.h"
 
 namespace sandboxd {
@@ -26,6 +27,13 @@ struct SpawnSpec {
     Identity identity;
     const SeccompProgram* seccomp = nullptr;
     int landlock_ruleset_fd = -1;    // -1: no Landlock (audit mode)
+    // The agent gets its own mount and pid namespaces, set up from this
+    // plan, under a small init (pid 1) that forwards signals, reaps, and
+    // takes every leftover process with it when the agent ends. Required.
+    const MountPlan* mounts = nullptr;
+    bool take_terminal = false;       // sandbox-run is the terminal's foreground
+    uint64_t tmp_access = 0;          // Landlock rights on the private /tmp
+    uint64_t proc_access = 0;         // Landlock rights on the session's /proc
     int cgroup_v2_dirfd = -1;        // CLONE_INTO_CGROUP target
     std::vector<int> cgroup_join_fds;  // v1 "tasks" files the child writes "0" to
 };
@@ -48,6 +56,15 @@ enum class SpawnStep : int {
     Seccomp = 13,
     Exec = 14,
     Landlock = 15,
+    MountSlave = 16,
+    PrivateTmp = 17,
+    LandlockTmp = 18,
+    NoExec = 19,
+    Protect = 20,
+    Hide = 21,
+    Proc = 22,
+    MemfdNoexec = 23,
+    Init = 24,
 };
 
 const char* spawn_step_name(SpawnStep s);

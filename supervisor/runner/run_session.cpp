@@ -21,6 +21,7 @@
 #include "landlock/ruleset.h"
 #include "launch/identity.h"
 #include "launch/spawn.h"
+#include "mounts/plan.h"
 #include "policy/seccomp_policy.h"
 #include "profile/loader.h"
 #include "runner/signals.h"
@@ -132,10 +133,16 @@ struct Plan {
     Profile profile;
     SeccompProgram seccomp;
     std::optional<LandlockPolicy> landlock;  // none in audit mode
+    MountPlan mounts;
     CgroupHost cgroups;
 };
 
 Result<Plan> make_plan(const RunOptions& opts, const SandboxdDirs& dirs) {
+    // Exec from memfd is closed with vm.memfd_noexec in the session's pid
+    // namespace: a kernel without it cannot enforce the exec scope.
+    if (::access("/proc/sys/vm/memfd_noexec", F_OK) != 0)
+        return plain_error("this kernel has no vm.memfd_noexec (Linux 6.3+), needed to stop the agent from "
+                           "executing memory-backed files; upgrade the kernel");
     Plan plan;
     auto id = resolve_identity(opts.user);
     if (!id) return id.error();
@@ -165,6 +172,7 @@ Result<Plan> make_plan(const RunOptions& opts, const SandboxdDirs& dirs) {
         }
         plan.landlock = std::move(ll);
     }
+    plan.mounts = plan_mounts(plan.profile, plan.workspace, {dirs.runtime, dirs.state}, opts.audit);
     auto cg = detect_cgroup_host();
     if (!cg) return cg.error();
     plan.cgroups = std::move(*cg);
@@ -280,6 +288,11 @@ ExitStatus run_session(const RunOptions& opts) {
     spec.identity = plan->identity;
     spec.seccomp = &plan->seccomp;
     spec.landlock_ruleset_fd = ruleset.get();
+    spec.mounts = &plan->mounts;
+    spec.take_terminal = ::isatty(STDIN_FILENO) && ::tcgetpgrp(STDIN_FILENO) == ::getpgrp();
+    spec.tmp_access = plan->landlock ? plan->landlock->private_tmp_access : 0;
+    if (plan->landlock && !plan->mounts.tmp_destroy) spec.tmp_access &= ~plan->landlock->destroy_access;
+    spec.proc_access = plan->landlock ? plan->landlock->proc_access : 0;
     spec.cgroup_v2_dirfd = cgroup->v2_dirfd();
     spec.cgroup_join_fds = cgroup->v1_join_fds();
     auto spawned = spawn_agent(spec);

@@ -40,7 +40,7 @@ TEST_CASE("ps lists a live session with state / user / profile / age and process
     auto j = nlohmann::json::parse(js.out);
     CHECK(j["id"] == s.record.id);
     CHECK(j["state"] == "running");
-    CHECK(j["processes"] == 3);
+    CHECK(j["processes"] == 4);  // sh, two sleeps, and the session's init
     CHECK(j["uid"] == 4242);
     REQUIRE(h.ctl({"kill", "lister"}).status == 0);  // by name
 }
@@ -62,7 +62,7 @@ TEST_CASE("freeze stops a busy tree at once / thaw resumes it / kill ends it and
     uint64_t u1 = usage(cg);
     CHECK(u1 - u0 < 20000);  // four busy loops would burn ~1,000,000 us here
     // Frozen processes are still there to inspect.
-    CHECK(*sandboxd::cgroup_process_count(cg) == 5);
+    CHECK(*sandboxd::cgroup_process_count(cg) == 6);  // + the session's init
 
     auto th = h.ctl({"thaw", s.record.id});
     REQUIRE(th.status == 0);
@@ -117,22 +117,28 @@ TEST_CASE("bad kill-switch requests: clear error / nothing changed") {
     CHECK(verb.status == 2);
 }
 
-TEST_CASE("a session whose supervisor died is shown orphaned and can still be killed") {
+TEST_CASE("when the supervisor dies its session dies with it and the entry can be cleared") {
     Host h;
     Background b(h.run_argv({"--user", kAgentUser, "--", "sh", "-c",
                              "setsid sleep 1234.5 & echo up; wait"}),
                  h.env());
     REQUIRE(b.wait_for_output("up", 10000));
-    auto s = h.wait_for_session(2);
+    auto s = h.wait_for_session(3);
+    for (int i = 0; i < 200 && count_processes_with("sleep 1234.5") == 0; ++i) sleep_ms(10);
+    REQUIRE(count_processes_with("sleep 1234.5") == 1);
     kill(b.pid(), SIGKILL);  // the supervisor, not the agent
     b.wait(5000);
-    sleep_ms(200);
+    // The session's init had a parent-death signal; its end took the whole
+    // pid namespace, the setsid'd sleep included.
+    for (int i = 0; i < 200 && count_processes_with("sleep 1234.5") > 0; ++i) sleep_ms(10);
+    CHECK(count_processes_with("sleep 1234.5") == 0);
     auto after = h.sessions();
     REQUIRE(after.size() == 1);
-    CHECK(after[0].state == sandboxd::SessionState::Orphaned);
-    CHECK(count_processes_with("sleep 1234.5") == 1);  // still confined, still there
+    CHECK(after[0].state == sandboxd::SessionState::Stale);
+    auto ps = h.ctl({"ps"});
+    CHECK_THAT(ps.out, Catch::Contains(s.record.id));
+    CHECK_THAT(ps.out, Catch::Contains("stale"));
     REQUIRE(h.ctl({"kill", s.record.id}).status == 0);
-    CHECK(count_processes_with("sleep 1234.5") == 0);
     CHECK_FALSE(path_exists(s.record.cgroup));
     CHECK(h.sessions().empty());
 }

@@ -8,8 +8,8 @@
 
 namespace sandboxd::test {
 
-TempDir::TempDir(const char* prefix) {
-    std::string tmpl = std::string("/tmp/") + prefix + ".XXXXXX";
+TempDir::TempDir(const char* prefix, const char* base) {
+    std::string tmpl = std::string(base) + "/" + prefix + ".XXXXXX";
     if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
     path_ = tmpl;
 }

@@ -4,10 +4,12 @@
 
 namespace sandboxd::test {
 
-// A fresh directory under /tmp, removed with everything in it at the end.
+// A fresh directory, removed with everything in it at the end.
 class TempDir {
 public:
-    explicit TempDir(const char* prefix = "sandboxd-test");
+    // Under `base`: /tmp by default; /var/tmp for what must stay visible
+    // from inside a session, which gets a private /tmp of its own.
+    explicit TempDir(const char* prefix = "sandboxd-test", const char* base = "/tmp");
     ~TempDir();
     TempDir(const TempDir&) = delete;
     TempDir& operator=(const TempDir&) = delete;

@@ -1,0 +1,80 @@
+#include "mounts/plan.h"
+
+#include <sys/stat.h>
+
+#include "base/paths.h"
+
+namespace sandboxd {
+namespace {
+
+bool under_any(const std::string& path, const std::vector<PathRule>& trees) {
+    for (const auto& t : trees)
+        if (t.exists && path_is_under(path, t.path)) return true;
+    return false;
+}
+
+// Keeps only the outermost of nested paths.
+std::vector<std::string> outermost(std::vector<std::string> paths) {
+    std::vector<std::string> out;
+    for (const auto& p : paths) {
+        bool nested = false;
+        for (const auto& q : paths) nested = nested || (q != p && path_is_under(p, q));
+        bool dup = false;
+        for (const auto& o : out) dup = dup || o == p;
+        if (!nested && !dup) out.push_back(p);
+    }
+    return out;
+}
+
+}  // namespace
+
+MountPlan plan_mounts(const Profile& p, const std::string& workspace, const std::vector<std::string>& self_hidden,
+                      bool audit) {
+    MountPlan plan;
+    std::vector<std::string> under_tmp;
+    auto in_tmp = [](const std::string& path) { return path != "/tmp" && path_is_under(path, "/tmp"); };
+    // The workspace is the agent's working directory: always visible.
+    if (in_tmp(workspace)) under_tmp.push_back(workspace);
+    for (const auto* list : {&p.read, &p.write, &p.destroy, &p.exec_allow, &p.protect})
+        for (const auto& r : *list)
+            if (r.exists && in_tmp(r.path)) under_tmp.push_back(r.path);
+    plan.readonly_root = !audit;
+    for (const auto& c : outermost(under_tmp)) {
+        bool writable = audit || under_any(c, p.write);
+        plan.carry_into_tmp.push_back({c, !writable});
+        if (writable && !under_any(c, p.destroy)) plan.tmp_destroy = false;
+    }
+
+    std::vector<std::string> writable;
+    for (const auto& w : p.write)
+        if (w.exists && !audit) writable.push_back(w.path);
+    for (const auto& w : outermost(writable)) {
+        bool noexec = !under_any(w, p.exec_allow);
+        plan.writable.push_back({w, noexec});
+        if (!noexec) continue;
+        for (const auto& e : p.exec_allow)
+            if (e.exists && e.path != w && path_is_under(e.path, w)) plan.exec_again.push_back(e.path);
+    }
+
+    auto hide = [&](const std::string& path) {
+        struct stat st{};
+        if (::lstat(path.c_str(), &st) != 0) return;
+        (S_ISDIR(st.st_mode) ? plan.hide_dirs : plan.hide_files).push_back(path);
+    };
+    // Audit mode studies what the agent would do, so the profile's own
+    // carve-outs are not applied; sandboxd's directories stay hidden always.
+    if (!audit) {
+        for (const auto& r : p.protect)
+            if (r.exists) plan.protect.push_back({r.path, !under_any(r.path, p.exec_allow)});
+        for (const auto& r : p.hide)
+            if (r.exists) hide(r.path);
+    }
+    for (const auto& s : self_hidden) {
+        bool dup = false;
+        for (const auto& d : plan.hide_dirs) dup = dup || d == s;
+        if (!dup) hide(s);
+    }
+    return plan;
+}
+
+}  // namespace sandboxd

@@ -1,0 +1,64 @@
+// The agent's view of the filesystem, as a plan for its private mount
+// namespace: computed from the profile in the supervisor, carried out by the
+// child (launch/mount_setup.cpp) before it drops privileges.
+//
+//   /tmp, /dev/shm  private tmpfs per session (noexec), except that trees the
+//                   profile names beneath /tmp (a workspace in /tmp) are
+//                   carried over into it;
+//   read-only       the whole host tree is remounted read-only (chmod,
+//                   chown, utimes and xattrs outside the write trees are
+//                   not Landlock's to stop); write trees get writable
+//                   bind mounts of their own;
+//   noexec          write trees outside the exec scope are remounted noexec:
+//                   Landlock guards execve(), but not mmap(PROT_EXEC), so
+//                   without this `ld.so ./copied-binary` would run a binary
+//                   the agent wrote;
+//   protect         read-only bind mounts inside writable trees;
+//   hide            an empty read-only tmpfs over directories, /dev/null over
+//                   files and sockets; sandboxd's own directories always;
+//   /proc           a fresh procfs for the session's pid namespace.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "profile/profile.h"
+
+namespace sandboxd {
+
+struct MountPlan {
+    // Trees under /tmp the session must still see (the workspace, profile
+    // paths), outermost only. Landlock rights add up along a path, so a tree
+    // carried into the private /tmp also gets what /tmp grants: one outside
+    // the write scope is therefore mounted read-only, and when one is
+    // writable but not destroyable the private /tmp grants no destroy
+    // rights either (tmp_destroy is false).
+    struct Carried {
+        std::string path;
+        bool readonly = false;
+    };
+    std::vector<Carried> carry_into_tmp;
+    bool tmp_destroy = true;
+    struct Writable {
+        std::string path;
+        bool noexec = true;  // outside the exec scope
+    };
+    std::vector<Writable> writable;           // bind-remounted read-write
+    std::vector<std::string> exec_again;      // exec trees inside noexec write trees
+    struct Protected {
+        std::string path;
+        bool noexec = true;
+    };
+    std::vector<Protected> protect;
+    std::vector<std::string> hide_dirs;
+    std::vector<std::string> hide_files;
+    // False in audit mode, which observes rather than denies: the host tree
+    // stays as writable as the agent's own permissions make it.
+    bool readonly_root = true;
+};
+
+// `self_hidden`: sandboxd's own runtime and state directories.
+MountPlan plan_mounts(const Profile& p, const std::string& workspace, const std::vector<std::string>& self_hidden,
+                      bool audit);
+
+}  // namespace sandboxd
