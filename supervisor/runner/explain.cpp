@@ -9,6 +9,8 @@
 #include "landlock/abi.h"
 #include "landlock/policy.h"
 #include "launch/identity.h"
+#include "mounts/plan.h"
+#include "session/dirs.h"
 #include "policy/seccomp_policy.h"
 #include "profile/loader.h"
 #include "runner/run_session.h"
@@ -92,7 +94,16 @@ ExitStatus explain_session(const RunOptions& opts) {
         if (ll.scoped) o << row("landlock", "signals, abstract unix sockets", "enforced: only within the session");
     }
     for (const auto& n : ll.notes) o << row("landlock", "note", n);
-    o << row("filesystem", "protect, hide, private /tmp", "NOT ENFORCED by this build (mount namespace pending)");
+    SandboxdDirs dirs = SandboxdDirs::from_env();
+    MountPlan mp = plan_mounts(*profile, ws, {dirs.runtime, dirs.state}, opts.audit);
+    o << row("mount ns", "host tree", mp.readonly_root ? "enforced: read-only view outside write trees" : "audit mode: as writable as the agent's permissions");
+    o << row("mount ns", "private /tmp and /dev/shm", "enforced");
+    for (const auto& w : mp.writable)
+        o << row("mount ns", "writable: " + w.path, w.noexec ? "noexec (outside exec scope)" : "exec allowed");
+    for (const auto& p : mp.protect) o << row("mount ns", "protect: " + p.path, "enforced: read-only");
+    for (const auto& d : mp.hide_dirs) o << row("mount ns", "hide: " + d, "enforced: empty");
+    for (const auto& f : mp.hide_files) o << row("mount ns", "hide: " + f, "enforced: /dev/null");
+    o << row("pid ns", "processes", "enforced: own pid namespace, /proc, vm.memfd_noexec=2");
     o << row("network", std::to_string(profile->connect.size()) + " connect entries: addresses, UDP",
              "NOT ENFORCED by this build (cgroup BPF pending)");
     fputs(o.str().c_str(), stdout);

@@ -69,7 +69,8 @@ const std::vector<std::string> kEscapes = {
     "read_outside",     "write_outside",   "create_outside",   "unlink_outside",     "truncate_outside",
     "symlink_escape",   "symlink_read_escape", "hardlink_in",  "rename_out",         "rename_in",
     "rename_exchange",  "proc_fd_reopen",  "opath_openat",     "openat2_outside",    "proc_root_escape",
-    "dotdot_escape",    "mmap_shared_write", "exec_copied_binary"};
+    "dotdot_escape",    "mmap_shared_write", "exec_copied_binary", "ldso_copied_binary", "chmod_outside",
+    "chown_outside",    "utimensat_outside", "setxattr_outside", "mkfifo_outside",    "cgroup_procs"};
 
 }  // namespace
 
@@ -98,7 +99,11 @@ TEST_CASE("file scope: every escape attempt fails and the target is untouched") 
         CHECK((r[e] == "errno=EACCES" || r[e] == "errno=EXDEV" || r[e] == "errno=EPERM" || r[e] == "errno=EROFS"));
     }
     CHECK(s.secret() == "secret");
+    struct stat st{};
+    REQUIRE(stat((s.outside / "secret.txt").c_str(), &st) == 0);
+    CHECK((st.st_mode & 07777) == 0644);
     CHECK_FALSE(path_exists(s.outside / "planted.txt"));
+    CHECK_FALSE(path_exists(s.outside / "fifo"));
     CHECK_FALSE(path_exists(s.h.ws / "hard-in"));
     CHECK(*sandboxd::read_file(s.h.ws / "existing.txt") == "old");
 }
@@ -168,4 +173,39 @@ TEST_CASE("two concurrent sessions with different profiles keep their own rules"
     CHECK_THAT(b.out, Catch::Contains("rw=0"));
     CHECK_FALSE(path_exists(s.h.ws / "ro.txt"));
     CHECK(path_exists(s.h.ws / "rw.txt"));
+}
+
+TEST_CASE("exec from memory: a memfd cannot be executed") {
+    Scene s;
+    auto control = s.probe({"--profile", s.h.workspace_profile, "--audit"}, {"exec_system"});
+    REQUIRE(control["exec_system"] == "ok");
+    auto r = s.probe({"--profile", s.h.workspace_profile}, {"exec_memfd", "exec_system"});
+    CHECK(r["exec_memfd"] != "ok");
+    CHECK(r["exec_system"] == "ok");
+}
+
+TEST_CASE("protected persistence paths stay read-only inside a writable workspace") {
+    Scene s;
+    REQUIRE(sandboxd::make_dirs(s.h.ws / ".git/hooks", 0755).ok());
+    s.plant(s.h.ws / ".git/config", "[core]\n");
+    for (const auto& d : {s.h.ws / ".git", s.h.ws / ".git/hooks"})
+        REQUIRE(chown(d.c_str(), kAgentUid, kAgentGid) == 0);
+    auto r = s.probe({"--profile", s.h.workspace_profile},
+                     {"write_protected_hook", "write_protected_config", "rename_protected_away", "create_in_workspace"});
+    CHECK(r["write_protected_hook"] == "errno=EROFS");
+    CHECK(r["write_protected_config"] == "errno=EROFS");
+    CHECK(r["rename_protected_away"] != "ok");
+    CHECK(r["create_in_workspace"] == "ok");
+    CHECK_FALSE(path_exists(s.h.ws / ".git/hooks/post-checkout"));
+    CHECK(*sandboxd::read_file(s.h.ws / ".git/config") == "[core]\n");
+}
+
+TEST_CASE("the session's /tmp is its own") {
+    Scene s;
+    s.plant("/tmp/sandboxd-host-only", "host");
+    auto r = s.h.run({"--user", kAgentUser, "--", "sh", "-c",
+                      "ls /tmp/sandboxd-host-only 2>/dev/null; echo agent > /tmp/agent-file && echo wrote"});
+    CHECK(r.out == "wrote\n");
+    CHECK_FALSE(path_exists("/tmp/agent-file"));
+    unlink("/tmp/sandboxd-host-only");
 }

@@ -132,6 +132,8 @@ TEST_CASE("when the supervisor dies its session dies with it and the entry can b
     // pid namespace, the setsid'd sleep included.
     for (int i = 0; i < 200 && count_processes_with("sleep 1234.5") > 0; ++i) sleep_ms(10);
     CHECK(count_processes_with("sleep 1234.5") == 0);
+    for (int i = 0; i < 200 && !h.sessions().empty() && h.sessions()[0].state != sandboxd::SessionState::Stale; ++i)
+        sleep_ms(10);
     auto after = h.sessions();
     REQUIRE(after.size() == 1);
     CHECK(after[0].state == sandboxd::SessionState::Stale);

