@@ -51,6 +51,19 @@ Status add_special(void* ctx, const std::string& rule, uint32_t eperm) {
             SANDBOXD_TRY(add(ctx, eperm, "ioctl", {SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, cmd)}));
         return {};
     }
+    if (rule == "%socket-families") {
+        // Allowed: AF_UNIX 1, AF_INET 2, AF_INET6 10, AF_NETLINK 16 with
+        // protocol 0. One comparison per argument and rule, so the allow-list
+        // is written as its complement; any value with high bits set is
+        // above 17 and refused, so truncation by the kernel cannot help.
+        for (const char* call : {"socket", "socketpair"}) {
+            SANDBOXD_TRY(add(ctx, eperm, call, {SCMP_A0(SCMP_CMP_GE, 17)}));
+            for (uint64_t family : {0, 3, 4, 5, 6, 7, 8, 9, 11, 12, 13, 14, 15})
+                SANDBOXD_TRY(add(ctx, eperm, call, {SCMP_A0(SCMP_CMP_EQ, family)}));
+            SANDBOXD_TRY(add(ctx, eperm, call, {SCMP_A0(SCMP_CMP_EQ, 16), SCMP_A2(SCMP_CMP_NE, 0)}));
+        }
+        return {};
+    }
     if (rule == "%personality") {
         // libseccomp allows one comparison per argument in a rule, so the
         // allow-list {0, 8, 0xffffffff} is written as its complement:

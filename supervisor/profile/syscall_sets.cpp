@@ -35,6 +35,7 @@ constexpr SV kUserfaultfd[] = {"userfaultfd"};
 constexpr SV kHandles[] = {"open_by_handle_at"};
 constexpr SV kNamespaces[] = {"%clone-namespaces", "%clone3", "setns"};
 constexpr SV kPersonality[] = {"%personality"};
+constexpr SV kSocketFamilies[] = {"%socket-families"};
 constexpr SV kTtyInjection[] = {"%tty-injection"};
 constexpr SV kPrivileged[] = {"@clock",   "@module",   "@raw-io",    "@reboot",  "@swap",
                               "@mount",   "acct",      "capset",     "chown",    "fchown",
@@ -46,7 +47,7 @@ constexpr SV kBaseline[] = {"@io-uring",   "@debug",         "@bpf",       "@mou
                             "@module",     "@reboot",        "@keyring",   "@swap",
                             "@raw-io",     "@clock",         "@obsolete",  "@cpu-emulation",
                             "@userfaultfd", "@handles",      "@namespaces", "@personality",
-                            "@tty-injection"};
+                            "@tty-injection", "@socket-families"};
 
 constexpr SyscallGroup kGroups[] = {
     {"@baseline", "denied in every session unless the profile allows part of it", kBaseline},
@@ -67,6 +68,7 @@ constexpr SyscallGroup kGroups[] = {
     {"@namespaces", "creating or joining namespaces (incl. user namespaces)", kNamespaces},
     {"@personality", "personality flags that weaken the process", kPersonality},
     {"@tty-injection", "injecting input into the controlling terminal", kTtyInjection},
+    {"@socket-families", "sockets other than unix, IPv4, IPv6 and route netlink", kSocketFamilies},
     {"@privileged", "operations that need privileges the agent does not have", kPrivileged},
 };
 

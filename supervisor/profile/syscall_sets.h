@@ -17,6 +17,11 @@
 //                        ADDR_NO_RANDOMIZE... weaken the agent's own process)
 //   %tty-injection       ioctl TIOCSTI/TIOCLINUX: pushing keystrokes into the
 //                        terminal the agent shares with its user
+//   %socket-families     socket()/socketpair() of any family but AF_UNIX,
+//                        AF_INET, AF_INET6, and AF_NETLINK other than
+//                        NETLINK_ROUTE (what getaddrinfo() needs): packet,
+//                        vsock, bluetooth, other netlink... (the cgroup BPF
+//                        socket hook only sees IPv4/IPv6 sockets)
 #pragma once
 
 #include <set>

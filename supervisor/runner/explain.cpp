@@ -10,6 +10,7 @@
 #include "landlock/policy.h"
 #include "launch/identity.h"
 #include "mounts/plan.h"
+#include "netbpf/net_scope.h"
 #include "session/dirs.h"
 #include "policy/seccomp_policy.h"
 #include "profile/loader.h"
@@ -104,8 +105,19 @@ ExitStatus explain_session(const RunOptions& opts) {
     for (const auto& d : mp.hide_dirs) o << row("mount ns", "hide: " + d, "enforced: empty");
     for (const auto& f : mp.hide_files) o << row("mount ns", "hide: " + f, "enforced: /dev/null");
     o << row("pid ns", "processes", "enforced: own pid namespace, /proc, vm.memfd_noexec=2");
-    o << row("network", std::to_string(profile->connect.size()) + " connect entries: addresses, UDP",
-             "NOT ENFORCED by this build (cgroup BPF pending)");
+    auto net = plan_network(*profile);
+    if (!net) {
+        o << row("cgroup-bpf", "network.connect", "CANNOT ENFORCE: " + net.error().describe());
+    } else {
+        o << row("cgroup-bpf", "connect, sendmsg (IPv4, IPv6, mapped)",
+                 net->allow.empty() ? std::string("enforced: nothing allowed")
+                                    : "enforced: " + std::to_string(net->allow.size()) + " address blocks");
+        for (const auto& a : net->allow) o << row("", a.text, "");
+        for (const auto& u : net->unresolved) o << row("", u, "does not resolve: nothing allowed");
+        o << row("cgroup-bpf", "bind", "enforced: denied");
+        o << row("cgroup-bpf", "sockets", "enforced: unix, TCP/UDP over IPv4/IPv6, route netlink only");
+        o << row("", "pathname unix sockets", "hidden ones only (mount ns); others as file permissions allow");
+    }
     fputs(o.str().c_str(), stdout);
     return {0, ""};
 }

@@ -22,6 +22,7 @@
 #include "launch/identity.h"
 #include "launch/spawn.h"
 #include "mounts/plan.h"
+#include "netbpf/net_scope.h"
 #include "policy/seccomp_policy.h"
 #include "profile/loader.h"
 #include "runner/signals.h"
@@ -134,6 +135,7 @@ struct Plan {
     SeccompProgram seccomp;
     std::optional<LandlockPolicy> landlock;  // none in audit mode
     MountPlan mounts;
+    NetPlan network;
     CgroupHost cgroups;
 };
 
@@ -173,6 +175,9 @@ Result<Plan> make_plan(const RunOptions& opts, const SandboxdDirs& dirs) {
         plan.landlock = std::move(ll);
     }
     plan.mounts = plan_mounts(plan.profile, plan.workspace, {dirs.runtime, dirs.state}, opts.audit);
+    auto net = plan_network(plan.profile);
+    if (!net) return net.error();
+    plan.network = std::move(*net);
     auto cg = detect_cgroup_host();
     if (!cg) return cg.error();
     plan.cgroups = std::move(*cg);
@@ -218,6 +223,13 @@ ExitStatus run_session(const RunOptions& opts) {
     std::vector<std::string> unapplied;
     if (auto st = cgroup->apply_limits(plan->profile.limits, unapplied); !st) return failed(st.error());
     for (const auto& u : unapplied) fprintf(stderr, "sandbox-run: warning: %s\n", u.c_str());
+    // Attached before the agent exists, so its first packet meets them.
+    auto net = NetScope::load(plan->network, opts.audit);
+    if (!net) return failed(net.error());
+    if (auto st = net->attach(cgroup->v2_dirfd()); !st) return failed(st.error());
+    for (const auto& h : plan->network.unresolved)
+        fprintf(stderr, "sandbox-run: warning: network.connect host %s did not resolve; nothing allowed for it\n",
+                h.c_str());
 
     auto journal = Journal::open(dirs.journal_path(*id), *id);
     if (!journal) return failed(journal.error());
@@ -266,6 +278,8 @@ ExitStatus run_session(const RunOptions& opts) {
                     {"cgroup", rec.cgroup},
                     {"limits_unapplied", unapplied},
                     {"landlock_abi", plan->landlock ? plan->landlock->abi : 0},
+                    {"network_resolved", plan->network.resolved},
+                    {"network_unresolved", plan->network.unresolved},
                     {"landlock_rules", plan->landlock ? plan->landlock->fs_rules.size() : 0}};
     // Ending the session undoes starting it: the cgroup goes, the agent dies.
     start.undo = {{"op", "session.kill"}, {"cgroup", rec.cgroup}};
@@ -297,6 +311,26 @@ ExitStatus run_session(const RunOptions& opts) {
     spec.cgroup_join_fds = cgroup->v1_join_fds();
     auto spawned = spawn_agent(spec);
     if (!spawned) return failed(spawned.error());
+
+    // Every network decision the BPF programs made, into the journal.
+    auto journal_event = [&](const sbx_event& e) {
+        static const char* kActions[] = {"", "net.connect", "net.sendmsg", "net.bind", "net.socket"};
+        JournalEntry j;
+        j.action = e.kind < 5 ? kActions[e.kind] : "net.unknown";
+        j.target = e.kind == SBX_EV_SOCKET ? "family=" + std::to_string(e.family) + " type=" + std::to_string(e.port) +
+                                                 " protocol=" + std::to_string(e.protocol)
+                                           : format_destination(e);
+        j.decision = e.decision == SBX_ALLOW ? "allow" : e.decision == SBX_AUDIT ? "log" : "deny";
+        j.rule = e.kind == SBX_EV_BIND     ? "network: no bind scope"
+                 : e.kind == SBX_EV_SOCKET ? "network: socket family"
+                 : e.decision == SBX_ALLOW ? "network.connect"
+                                           : "network.connect: no entry";
+        j.layer = "cgroup-bpf";
+        j.pid = int32_t(e.pid);
+        j.comm = std::string(e.comm, strnlen(e.comm, sizeof e.comm));
+        j.err = e.decision == SBX_DENY ? EPERM : 0;
+        (void)journal->append(j);
+    };
 
     int64_t t0 = monotonic_nsec();
     ExitStatus result;
@@ -331,9 +365,9 @@ ExitStatus run_session(const RunOptions& opts) {
         (void)write_record(record_path, rec);
 
         siginfo_t info{};
-        pollfd fds[2] = {{signals->fd(), POLLIN, 0}, {child.pidfd.get(), POLLIN, 0}};
+        pollfd fds[3] = {{signals->fd(), POLLIN, 0}, {child.pidfd.get(), POLLIN, 0}, {net->events_fd(), POLLIN, 0}};
         for (;;) {
-            if (::poll(fds, 2, -1) < 0) {
+            if (::poll(fds, 3, -1) < 0) {
                 if (errno == EINTR) continue;
                 break;
             }
@@ -347,6 +381,7 @@ ExitStatus run_session(const RunOptions& opts) {
                     ::syscall(SYS_pidfd_send_signal, child.pidfd.get(), int(si.ssi_signo), nullptr, 0);
                 }
             }
+            if (fds[2].revents & POLLIN) net->consume(journal_event);
             if (fds[1].revents & (POLLIN | POLLHUP)) {
                 if (::waitid(P_PIDFD, child.pidfd.get(), &info, WEXITED) == 0) break;
                 if (errno != EINTR) break;
@@ -356,6 +391,17 @@ ExitStatus run_session(const RunOptions& opts) {
         end.detail = {{"exit_code", result.code},
                       {"signal", info.si_code == CLD_EXITED ? 0 : info.si_status},
                       {"duration_ms", (monotonic_nsec() - t0) / 1000000}};
+    }
+
+    net->consume(journal_event);
+    if (uint64_t lost = net->dropped(); lost > 0) {
+        JournalEntry d;
+        d.action = "events.dropped";
+        d.target = "cgroup-bpf ring buffer";
+        d.decision = "info";
+        d.layer = "cgroup-bpf";
+        d.detail = {{"count", lost}};
+        (void)journal->append(d);
     }
 
     // The agent's descendants die with the session: kill the whole cgroup.

@@ -12,6 +12,7 @@
 #include <map>
 #include <sstream>
 
+#include "base/file_io.h"
 #include "session_helpers.h"
 
 using namespace sandboxd::test;
@@ -142,4 +143,54 @@ TEST_CASE("TCP: a connect entry opens exactly its port") {
                                                  std::to_string(w.port + 1) + "']\n");
     auto o = w.probe({"--profile", other}, {"tcp4"});
     CHECK(o["tcp4"] == "errno=EACCES");
+}
+
+TEST_CASE("network scope by address: the kernel's sockaddr decides, IPv4-mapped included") {
+    World w;
+    std::string port = std::to_string(w.port);
+    std::string p = w.h.profile("v4", "name='v4'\nextends='readonly-t'\n[network]\nconnect=['127.0.0.1:" + port + "']\n");
+    auto r = w.probe({"--profile", p}, {"tcp4", "tcp_mapped", "tcp4_other", "udp4", "udp6_mapped", "tcp6"});
+    CHECK(r["tcp4"] == "ok");
+    CHECK(r["tcp_mapped"] == "ok");           // ::ffff:127.0.0.1 is 127.0.0.1
+    CHECK(r["tcp4_other"] == "errno=EPERM");  // right port, wrong address: cgroup BPF
+    CHECK(r["udp4"] == "ok");
+    CHECK(r["udp6_mapped"] == "ok");
+    CHECK(r["tcp6"] == "errno=EPERM");        // ::1 is not 127.0.0.1
+
+    std::string v6 = w.h.profile("v6", "name='v6'\nextends='readonly-t'\n[network]\nconnect=['[::1]:" + port + "']\n");
+    auto s = w.probe({"--profile", v6}, {"tcp6", "tcp_mapped", "udp4"});
+    CHECK(s["tcp6"] == "ok");
+    CHECK(s["tcp_mapped"] == "errno=EPERM");
+    CHECK(s["udp4"] == "errno=EPERM");
+}
+
+TEST_CASE("UDP and odd socket families without entries: refused; control shows the kernel would allow") {
+    World w;
+    auto control = w.probe({"--audit"}, {"udp4", "netlink_diag"});
+    CHECK(control["udp4"] == "ok");
+    CHECK(control["netlink_diag"] == "ok");
+    auto r = w.probe({}, {"udp4", "udp6_mapped", "netlink_diag", "netlink_route"});
+    CHECK(r["udp4"] == "errno=EPERM");
+    CHECK(r["udp6_mapped"] == "errno=EPERM");
+    CHECK(r["netlink_diag"] == "errno=EPERM");
+    CHECK(r["netlink_route"] == "ok");  // what getaddrinfo() needs
+}
+
+TEST_CASE("network decisions are in the journal, audit mode logs instead of denying") {
+    World w;
+    (void)w.probe({}, {"udp4", "netlink_diag"});
+    auto dirs = list_dir(w.h.state / "sessions");
+    REQUIRE(dirs.size() == 1);
+    auto text = *sandboxd::read_file(w.h.state / ("sessions/" + dirs[0] + "/journal.jsonl"));
+    CHECK_THAT(text, Catch::Contains("\"action\":\"net.sendmsg\""));
+    CHECK_THAT(text, Catch::Contains("\"target\":\"127.0.0.1:" + std::to_string(w.port) + "\""));
+    CHECK_THAT(text, Catch::Contains("\"decision\":\"deny\""));
+    CHECK_THAT(text, Catch::Contains("\"layer\":\"cgroup-bpf\""));
+
+    (void)w.probe({"--audit"}, {"udp4"});
+    auto d2 = list_dir(w.h.state / "sessions");
+    REQUIRE(d2.size() == 2);
+    std::string audit_text;
+    for (const auto& d : d2) audit_text += *sandboxd::read_file(w.h.state / ("sessions/" + d + "/journal.jsonl"));
+    CHECK_THAT(audit_text, Catch::Contains("\"decision\":\"log\""));
 }

@@ -81,6 +81,37 @@ static int probe(const char* name) {
     if (!strcmp(name, "tcp4")) return tcp_connect(AF_INET, "127.0.0.1");
     if (!strcmp(name, "tcp6")) return tcp_connect(AF_INET6, "::1");
     if (!strcmp(name, "tcp_mapped")) return tcp_connect(AF_INET6, "::ffff:127.0.0.1");
+    if (!strcmp(name, "tcp4_other")) return tcp_connect(AF_INET, "127.0.0.2");
+    if (!strcmp(name, "udp4")) {
+        int u = socket(AF_INET, SOCK_DGRAM, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(tcp_port)};
+        inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+        ssize_t r = sendto(u, "x", 1, 0, (struct sockaddr*)&a, sizeof a);
+        int e = errno;
+        close(u);
+        errno = e;
+        return r == 1 ? 0 : -1;
+    }
+    if (!strcmp(name, "udp6_mapped")) {
+        int u = socket(AF_INET6, SOCK_DGRAM, 0);
+        struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_port = htons(tcp_port)};
+        inet_pton(AF_INET6, "::ffff:127.0.0.1", &a.sin6_addr);
+        ssize_t r = sendto(u, "x", 1, 0, (struct sockaddr*)&a, sizeof a);
+        int e = errno;
+        close(u);
+        errno = e;
+        return r == 1 ? 0 : -1;
+    }
+    if (!strcmp(name, "netlink_diag")) {
+        int n = socket(AF_NETLINK, SOCK_RAW, 4 /* NETLINK_SOCK_DIAG */);
+        if (n >= 0) close(n);
+        return n;
+    }
+    if (!strcmp(name, "netlink_route")) {
+        int n = socket(AF_NETLINK, SOCK_RAW, 0 /* NETLINK_ROUTE */);
+        if (n >= 0) close(n);
+        return n;
+    }
     if (!strcmp(name, "tcp_bind")) {
         int s = socket(AF_INET, SOCK_STREAM, 0);
         struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(tcp_port + 1)};

@@ -9,6 +9,7 @@
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -203,4 +204,25 @@ TEST_CASE("the binary tree keeps the filter small as rules grow") {
     auto big = compile(many);
     CHECK(big.denied.size() > base.denied.size() + 20);
     CHECK(big.insns.size() < BPF_MAXINSNS);
+}
+
+TEST_CASE("socket families: unix, IPv4, IPv6 and route netlink only") {
+    auto prog = compile();
+    auto sock = [](long family, long type, long protocol) {
+        return [=] {
+            long fd = syscall(SYS_socket, family, type, protocol);
+            if (fd >= 0) close(int(fd));
+            return fd;
+        };
+    };
+    CHECK(under_filter(prog, sock(AF_UNIX, SOCK_STREAM, 0)) == 0);
+    CHECK(under_filter(prog, sock(AF_INET, SOCK_DGRAM, 0)) == 0);
+    CHECK(under_filter(prog, sock(AF_INET6, SOCK_STREAM, 0)) == 0);
+    CHECK(under_filter(prog, sock(AF_NETLINK, SOCK_RAW, 0)) == 0);
+    CHECK(under_filter(prog, sock(AF_NETLINK, SOCK_RAW, 4 /*SOCK_DIAG*/)) == EPERM);
+    CHECK(under_filter(prog, sock(AF_PACKET, SOCK_RAW, 0)) == EPERM);
+    CHECK(under_filter(prog, sock(40 /*AF_VSOCK*/, SOCK_STREAM, 0)) == EPERM);
+    CHECK(under_filter(prog, sock(0x100000000L | AF_NETLINK, SOCK_RAW, 4)) == EPERM);
+    // Control: without the filter the kernel creates a sock_diag socket.
+    CHECK(under_filter(SeccompProgram{}, sock(AF_NETLINK, SOCK_RAW, 4)) == 0);
 }

@@ -1,0 +1,81 @@
+/* Types shared by the BPF programs and the supervisor: one truth for both.
+ *
+ * Network scope. A session's allowed destinations live in an LPM trie keyed
+ * by address; IPv4 addresses are stored as IPv4-mapped IPv6 (::ffff:a.b.c.d),
+ * so a rule for 10.0.0.0/8 is the key {prefixlen = 96 + 8, ::ffff:10.0.0.0}
+ * and matches both connect(AF_INET, 10.1.2.3) and connect(AF_INET6,
+ * ::ffff:10.1.2.3). The value lists the port ranges allowed for that block.
+ *
+ *   profile  connect = ["10.0.0.0/8:443", "10.0.0.0/8:8000-8099"]
+ *   trie     {104, ::ffff:10.0.0.0} -> {count 2, {443,443}, {8000,8099}}
+ *
+ * The programs look up the most specific block holding the destination and
+ * allow the call when its port is in one of the block's ranges. Nothing
+ * matching means no.
+ *
+ * Events. Every decision the programs make goes to a ring buffer as a
+ * struct sbx_event; when the buffer is full the event is counted in the
+ * `dropped` array instead, and the supervisor journals the count.
+ *
+ * Enum values are explicit and never reused; the C++ side static_asserts
+ * the layouts. */
+#ifndef SANDBOXD_BPF_H
+#define SANDBOXD_BPF_H
+
+#ifdef __cplusplus
+#include <cstdint>
+typedef uint8_t sbx_u8;
+typedef uint16_t sbx_u16;
+typedef uint32_t sbx_u32;
+typedef uint64_t sbx_u64;
+#else
+typedef __u8 sbx_u8;
+typedef __u16 sbx_u16;
+typedef __u32 sbx_u32;
+typedef __u64 sbx_u64;
+#endif
+
+#define SBX_MAX_PORT_RANGES 16
+#define SBX_MAX_NET_RULES 1024
+
+struct sbx_net_key {
+    sbx_u32 prefixlen; /* bits of addr that must match, 0..128 */
+    sbx_u8 addr[16];   /* IPv6, or IPv4-mapped IPv6 */
+};
+
+struct sbx_port_range {
+    sbx_u16 min; /* host byte order */
+    sbx_u16 max;
+};
+
+struct sbx_net_ports {
+    sbx_u32 count;
+    struct sbx_port_range ranges[SBX_MAX_PORT_RANGES];
+};
+
+enum sbx_event_kind {
+    SBX_EV_CONNECT = 1,
+    SBX_EV_SENDMSG = 2,
+    SBX_EV_BIND = 3,
+    SBX_EV_SOCKET = 4,
+};
+
+enum sbx_decision {
+    SBX_DENY = 0,
+    SBX_ALLOW = 1,
+    SBX_AUDIT = 2, /* would be denied; allowed because the session audits */
+};
+
+struct sbx_event {
+    sbx_u64 time_ns; /* CLOCK_MONOTONIC */
+    sbx_u32 pid;     /* thread group id, in the initial pid namespace */
+    sbx_u32 kind;    /* enum sbx_event_kind */
+    sbx_u32 decision; /* enum sbx_decision */
+    sbx_u16 family;  /* AF_INET, AF_INET6; socket(): the requested family */
+    sbx_u16 port;    /* host byte order; socket(): the type */
+    sbx_u32 protocol; /* socket(): the protocol; else the socket type */
+    sbx_u8 addr[16]; /* destination, IPv4-mapped for AF_INET */
+    char comm[16];
+};
+
+#endif
