@@ -4,14 +4,19 @@
  * by address; IPv4 addresses are stored as IPv4-mapped IPv6 (::ffff:a.b.c.d),
  * so a rule for 10.0.0.0/8 is the key {prefixlen = 96 + 8, ::ffff:10.0.0.0}
  * and matches both connect(AF_INET, 10.1.2.3) and connect(AF_INET6,
- * ::ffff:10.1.2.3). The value lists the port ranges allowed for that block.
+ * ::ffff:10.1.2.3). The value is a bitmap of the 65536 ports (8 KiB).
  *
  *   profile  connect = ["10.0.0.0/8:443", "10.0.0.0/8:8000-8099"]
- *   trie     {104, ::ffff:10.0.0.0} -> {count 2, {443,443}, {8000,8099}}
+ *   trie     {104, ::ffff:10.0.0.0} -> bits 443 and 8000..8099 set
  *
  * The programs look up the most specific block holding the destination and
- * allow the call when its port is in one of the block's ranges. Nothing
- * matching means no.
+ * test one bit: no loop for the verifier to walk, so loading them (which
+ * sandbox-run does at every session start) stays cheap. Nothing matching
+ * means no.
+ *
+ * Per-session settings live in a one-entry array map (struct sbx_config),
+ * not in .rodata: libbpf binds a .rodata map to every program with one
+ * syscall each, which costs more at start-up than the whole lookup.
  *
  * Events. Every decision the programs make goes to a ring buffer as a
  * struct sbx_event; when the buffer is full the event is counted in the
@@ -35,7 +40,6 @@ typedef __u32 sbx_u32;
 typedef __u64 sbx_u64;
 #endif
 
-#define SBX_MAX_PORT_RANGES 16
 #define SBX_MAX_NET_RULES 1024
 
 struct sbx_net_key {
@@ -43,14 +47,14 @@ struct sbx_net_key {
     sbx_u8 addr[16];   /* IPv6, or IPv4-mapped IPv6 */
 };
 
-struct sbx_port_range {
-    sbx_u16 min; /* host byte order */
-    sbx_u16 max;
+struct sbx_net_ports {
+    sbx_u64 bits[65536 / 64]; /* bit p set: port p (host byte order) allowed */
 };
 
-struct sbx_net_ports {
-    sbx_u32 count;
-    struct sbx_port_range ranges[SBX_MAX_PORT_RANGES];
+struct sbx_config {
+    sbx_u32 audit;   /* log would-be denials instead of denying */
+    sbx_u32 pad;
+    sbx_u64 dropped; /* events lost because the ring buffer was full */
 };
 
 enum sbx_event_kind {

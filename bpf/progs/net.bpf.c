@@ -16,9 +16,6 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* Set before load: log would-be denials instead of denying. */
-const volatile __u32 audit = 0;
-
 struct {
     __uint(type, BPF_MAP_TYPE_LPM_TRIE);
     __uint(max_entries, SBX_MAX_NET_RULES);
@@ -36,16 +33,14 @@ struct {
     __uint(type, BPF_MAP_TYPE_ARRAY);
     __uint(max_entries, 1);
     __type(key, __u32);
-    __type(value, __u64);
-} dropped SEC(".maps");
+    __type(value, struct sbx_config);
+} config SEC(".maps");
 
-static __always_inline void emit(__u32 kind, __u32 decision, __u16 family, __u16 port, __u32 protocol,
-                                 const __u8* addr) {
+static __always_inline void emit(struct sbx_config* cfg, __u32 kind, __u32 decision, __u16 family, __u16 port,
+                                 __u32 protocol, const __u8* addr) {
     struct sbx_event* e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
     if (!e) {
-        __u32 zero = 0;
-        __u64* n = bpf_map_lookup_elem(&dropped, &zero);
-        if (n) __sync_fetch_and_add(n, 1);
+        __sync_fetch_and_add(&cfg->dropped, 1);
         return;
     }
     e->time_ns = bpf_ktime_get_ns();
@@ -64,18 +59,17 @@ static __always_inline void emit(__u32 kind, __u32 decision, __u16 family, __u16
 /* 1 lets the call through, 0 makes it fail with EPERM. */
 static __always_inline int verdict(__u32 kind, int allowed, __u16 family, __u16 port, __u32 protocol,
                                    const __u8* addr) {
-    __u32 decision = allowed ? SBX_ALLOW : (audit ? SBX_AUDIT : SBX_DENY);
-    emit(kind, decision, family, port, protocol, addr);
+    __u32 zero = 0;
+    struct sbx_config* cfg = bpf_map_lookup_elem(&config, &zero);
+    if (!cfg) return 0;
+    __u32 decision = allowed ? SBX_ALLOW : (cfg->audit ? SBX_AUDIT : SBX_DENY);
+    emit(cfg, kind, decision, family, port, protocol, addr);
     return decision != SBX_DENY;
 }
 
 static __always_inline int port_allowed(const struct sbx_net_ports* p, __u16 port) {
     if (!p) return 0;
-    for (int i = 0; i < SBX_MAX_PORT_RANGES; i++) {
-        if (i >= p->count) break;
-        if (port >= p->ranges[i].min && port <= p->ranges[i].max) return 1;
-    }
-    return 0;
+    return (p->bits[port >> 6] >> (port & 63)) & 1;
 }
 
 static __always_inline int check4(struct bpf_sock_addr* ctx, __u32 kind) {

@@ -11,8 +11,8 @@
 #include "net.skel.h"
 
 static_assert(sizeof(sbx_net_key) == 20, "sbx_net_key layout is shared with BPF");
-static_assert(sizeof(sbx_port_range) == 4, "sbx_port_range layout is shared with BPF");
-static_assert(sizeof(sbx_net_ports) == 4 + 4 * SBX_MAX_PORT_RANGES, "sbx_net_ports layout is shared with BPF");
+static_assert(sizeof(sbx_net_ports) == 8192, "sbx_net_ports layout is shared with BPF");
+static_assert(sizeof(sbx_config) == 16, "sbx_config layout is shared with BPF");
 static_assert(sizeof(sbx_event) == 64, "sbx_event layout is shared with BPF");
 static_assert(offsetof(sbx_event, addr) == 28 && offsetof(sbx_event, comm) == 44, "sbx_event layout is shared with BPF");
 
@@ -61,10 +61,7 @@ Result<NetPlan> plan_network(const Profile& p) {
         auto [it, fresh] = index.try_emplace(block, plan.allow.size());
         if (fresh) plan.allow.push_back({key, {}, text});
         sbx_net_ports& ports = plan.allow[it->second].ports;
-        if (ports.count == SBX_MAX_PORT_RANGES)
-            return plain_error(r.pos.describe() + ": network.connect: more than " +
-                               std::to_string(SBX_MAX_PORT_RANGES) + " port ranges for " + block);
-        ports.ranges[ports.count++] = {r.port_min, r.port_max};
+        for (uint32_t port = r.port_min; port <= r.port_max; ++port) ports.bits[port >> 6] |= 1ull << (port & 63);
         return {};
     };
     for (const auto& r : p.connect) {
@@ -117,12 +114,15 @@ NetScope::~NetScope() = default;
 
 Result<NetScope> NetScope::load(const NetPlan& plan, bool audit) {
     NetScope s;
-    s.skel_.reset(sbx_net__open());
-    if (!s.skel_) return errno_error("cannot open the network BPF programs");
-    s.skel_->rodata->audit = audit ? 1 : 0;
-    if (int err = sbx_net__load(s.skel_.get()); err)
-        return Error{-err, "cannot load the network BPF programs (cgroup BPF needs CAP_BPF and a kernel with "
-                           "CONFIG_CGROUP_BPF)"};
+    s.skel_.reset(sbx_net__open_and_load());
+    if (!s.skel_)
+        return errno_error("cannot load the network BPF programs (cgroup BPF needs CAP_BPF and a kernel with "
+                           "CONFIG_CGROUP_BPF)");
+    uint32_t zero = 0;
+    sbx_config cfg{};
+    cfg.audit = audit ? 1 : 0;
+    if (bpf_map_update_elem(bpf_map__fd(s.skel_->maps.config), &zero, &cfg, BPF_ANY) != 0)
+        return errno_error("cannot configure the network BPF programs");
     int map = bpf_map__fd(s.skel_->maps.allow_connect);
     for (const auto& a : plan.allow)
         if (bpf_map_update_elem(map, &a.key, &a.ports, BPF_ANY) != 0)
@@ -162,9 +162,9 @@ void NetScope::consume(const EventFn& fn) {
 
 uint64_t NetScope::dropped() const {
     uint32_t zero = 0;
-    uint64_t n = 0;
-    bpf_map_lookup_elem(bpf_map__fd(skel_->maps.dropped), &zero, &n);
-    return n;
+    sbx_config cfg{};
+    if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.config), &zero, &cfg) != 0) return 0;
+    return cfg.dropped;
 }
 
 std::string format_destination(const sbx_event& e) {
