@@ -18,9 +18,11 @@
  * not in .rodata: libbpf binds a .rodata map to every program with one
  * syscall each, which costs more at start-up than the whole lookup.
  *
- * Events. Every decision the programs make goes to a ring buffer as a
- * struct sbx_event; when the buffer is full the event is counted in the
- * `dropped` array instead, and the supervisor journals the count.
+ * Events. Every network decision and every exec in the session goes to the
+ * session's ring buffer; each event starts with struct sbx_event_header,
+ * whose kind says which struct follows (sbx_net_event, sbx_exec_event).
+ * When the buffer is full the event is counted in sbx_config.dropped
+ * instead, and the supervisor journals the count: never silent.
  *
  * Enum values are explicit and never reused; the C++ side static_asserts
  * the layouts. */
@@ -52,9 +54,10 @@ struct sbx_net_ports {
 };
 
 struct sbx_config {
-    sbx_u32 audit;   /* log would-be denials instead of denying */
+    sbx_u32 audit;     /* log would-be denials instead of denying */
     sbx_u32 pad;
-    sbx_u64 dropped; /* events lost because the ring buffer was full */
+    sbx_u64 dropped;   /* events lost because the ring buffer was full */
+    sbx_u64 cgroup_id; /* the session's cgroup: tracepoints see every process */
 };
 
 enum sbx_event_kind {
@@ -62,6 +65,7 @@ enum sbx_event_kind {
     SBX_EV_SENDMSG = 2,
     SBX_EV_BIND = 3,
     SBX_EV_SOCKET = 4,
+    SBX_EV_EXEC = 5,
 };
 
 enum sbx_decision {
@@ -70,16 +74,30 @@ enum sbx_decision {
     SBX_AUDIT = 2, /* would be denied; allowed because the session audits */
 };
 
-struct sbx_event {
+struct sbx_event_header {
     sbx_u64 time_ns; /* CLOCK_MONOTONIC */
     sbx_u32 pid;     /* thread group id, in the initial pid namespace */
     sbx_u32 kind;    /* enum sbx_event_kind */
+};
+
+/* SBX_EV_CONNECT, SBX_EV_SENDMSG, SBX_EV_BIND, SBX_EV_SOCKET */
+struct sbx_net_event {
+    struct sbx_event_header h;
     sbx_u32 decision; /* enum sbx_decision */
     sbx_u16 family;  /* AF_INET, AF_INET6; socket(): the requested family */
     sbx_u16 port;    /* host byte order; socket(): the type */
     sbx_u32 protocol; /* socket(): the protocol; else the socket type */
     sbx_u8 addr[16]; /* destination, IPv4-mapped for AF_INET */
     char comm[16];
+};
+
+#define SBX_PATH_MAX 256
+
+/* SBX_EV_EXEC: a successful exec in the session */
+struct sbx_exec_event {
+    struct sbx_event_header h;
+    char comm[16];            /* the new program's name */
+    char path[SBX_PATH_MAX];  /* the path as passed to exec, truncated */
 };
 
 #endif

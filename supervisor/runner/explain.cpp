@@ -10,7 +10,7 @@
 #include "landlock/policy.h"
 #include "launch/identity.h"
 #include "mounts/plan.h"
-#include "netbpf/net_scope.h"
+#include "bpf/net_plan.h"
 #include "session/dirs.h"
 #include "policy/seccomp_policy.h"
 #include "profile/loader.h"
@@ -117,6 +117,7 @@ ExitStatus explain_session(const RunOptions& opts) {
         o << row("cgroup-bpf", "bind", "enforced: denied");
         o << row("cgroup-bpf", "sockets", "enforced: unix, TCP/UDP over IPv4/IPv6, route netlink only");
         o << row("", "pathname unix sockets", "hidden ones only (mount ns); others as file permissions allow");
+        o << row("tracepoint", "exec events", "journaled: every exec in the session");
     }
     fputs(o.str().c_str(), stdout);
     return {0, ""};

@@ -22,7 +22,9 @@
 #include "launch/identity.h"
 #include "launch/spawn.h"
 #include "mounts/plan.h"
-#include "netbpf/net_scope.h"
+#include "bpf/events.h"
+#include "bpf/net_plan.h"
+#include "bpf/session_programs.h"
 #include "policy/seccomp_policy.h"
 #include "profile/loader.h"
 #include "runner/signals.h"
@@ -224,9 +226,8 @@ ExitStatus run_session(const RunOptions& opts) {
     if (auto st = cgroup->apply_limits(plan->profile.limits, unapplied); !st) return failed(st.error());
     for (const auto& u : unapplied) fprintf(stderr, "sandbox-run: warning: %s\n", u.c_str());
     // Attached before the agent exists, so its first packet meets them.
-    auto net = NetScope::load(plan->network, opts.audit);
-    if (!net) return failed(net.error());
-    if (auto st = net->attach(cgroup->v2_dirfd()); !st) return failed(st.error());
+    auto bpf = SessionPrograms::start(plan->network, opts.audit, cgroup->v2_dirfd());
+    if (!bpf) return failed(bpf.error());
     for (const auto& h : plan->network.unresolved)
         fprintf(stderr, "sandbox-run: warning: network.connect host %s did not resolve; nothing allowed for it\n",
                 h.c_str());
@@ -312,24 +313,9 @@ ExitStatus run_session(const RunOptions& opts) {
     auto spawned = spawn_agent(spec);
     if (!spawned) return failed(spawned.error());
 
-    // Every network decision the BPF programs made, into the journal.
-    auto journal_event = [&](const sbx_event& e) {
-        static const char* kActions[] = {"", "net.connect", "net.sendmsg", "net.bind", "net.socket"};
-        JournalEntry j;
-        j.action = e.kind < 5 ? kActions[e.kind] : "net.unknown";
-        j.target = e.kind == SBX_EV_SOCKET ? "family=" + std::to_string(e.family) + " type=" + std::to_string(e.port) +
-                                                 " protocol=" + std::to_string(e.protocol)
-                                           : format_destination(e);
-        j.decision = e.decision == SBX_ALLOW ? "allow" : e.decision == SBX_AUDIT ? "log" : "deny";
-        j.rule = e.kind == SBX_EV_BIND     ? "network: no bind scope"
-                 : e.kind == SBX_EV_SOCKET ? "network: socket family"
-                 : e.decision == SBX_ALLOW ? "network.connect"
-                                           : "network.connect: no entry";
-        j.layer = "cgroup-bpf";
-        j.pid = int32_t(e.pid);
-        j.comm = std::string(e.comm, strnlen(e.comm, sizeof e.comm));
-        j.err = e.decision == SBX_DENY ? EPERM : 0;
-        (void)journal->append(j);
+    // Every decision and exec the BPF programs saw, into the journal.
+    auto journal_event = [&](const void* data, size_t size) {
+        if (auto entry = journal_entry_for_event(data, size)) (void)journal->append(*entry);
     };
 
     int64_t t0 = monotonic_nsec();
@@ -365,7 +351,7 @@ ExitStatus run_session(const RunOptions& opts) {
         (void)write_record(record_path, rec);
 
         siginfo_t info{};
-        pollfd fds[3] = {{signals->fd(), POLLIN, 0}, {child.pidfd.get(), POLLIN, 0}, {net->events_fd(), POLLIN, 0}};
+        pollfd fds[3] = {{signals->fd(), POLLIN, 0}, {child.pidfd.get(), POLLIN, 0}, {bpf->events_fd(), POLLIN, 0}};
         for (;;) {
             if (::poll(fds, 3, -1) < 0) {
                 if (errno == EINTR) continue;
@@ -381,7 +367,7 @@ ExitStatus run_session(const RunOptions& opts) {
                     ::syscall(SYS_pidfd_send_signal, child.pidfd.get(), int(si.ssi_signo), nullptr, 0);
                 }
             }
-            if (fds[2].revents & POLLIN) net->consume(journal_event);
+            if (fds[2].revents & POLLIN) bpf->consume(journal_event);
             if (fds[1].revents & (POLLIN | POLLHUP)) {
                 if (::waitid(P_PIDFD, child.pidfd.get(), &info, WEXITED) == 0) break;
                 if (errno != EINTR) break;
@@ -393,13 +379,13 @@ ExitStatus run_session(const RunOptions& opts) {
                       {"duration_ms", (monotonic_nsec() - t0) / 1000000}};
     }
 
-    net->consume(journal_event);
-    if (uint64_t lost = net->dropped(); lost > 0) {
+    bpf->consume(journal_event);
+    if (uint64_t lost = bpf->dropped(); lost > 0) {
         JournalEntry d;
         d.action = "events.dropped";
-        d.target = "cgroup-bpf ring buffer";
+        d.target = "session ring buffer";
         d.decision = "info";
-        d.layer = "cgroup-bpf";
+        d.layer = "bpf";
         d.detail = {{"count", lost}};
         (void)journal->append(d);
     }

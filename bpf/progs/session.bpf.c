@@ -1,10 +1,12 @@
-/* Network scope of a session, attached to its cgroup: connect, unconnected
- * sendmsg and bind for IPv4 and IPv6, and socket creation. Decisions are
- * made on the kernel's copy of the sockaddr (struct bpf_sock_addr), never on
- * a user pointer read again later. See sandboxd_bpf.h for the maps. */
+/* A session's BPF programs. Network scope, attached to its cgroup: connect,
+ * unconnected sendmsg and bind for IPv4 and IPv6, and socket creation;
+ * decisions are made on the kernel's copy of the sockaddr (struct
+ * bpf_sock_addr), never on a user pointer read again later. Event stream:
+ * every exec in the session. See sandboxd_bpf.h for the maps. */
 #include <linux/bpf.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
 
 #include "sandboxd_bpf.h"
 
@@ -38,14 +40,14 @@ struct {
 
 static __always_inline void emit(struct sbx_config* cfg, __u32 kind, __u32 decision, __u16 family, __u16 port,
                                  __u32 protocol, const __u8* addr) {
-    struct sbx_event* e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+    struct sbx_net_event* e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
     if (!e) {
         __sync_fetch_and_add(&cfg->dropped, 1);
         return;
     }
-    e->time_ns = bpf_ktime_get_ns();
-    e->pid = bpf_get_current_pid_tgid() >> 32;
-    e->kind = kind;
+    e->h.time_ns = bpf_ktime_get_ns();
+    e->h.pid = bpf_get_current_pid_tgid() >> 32;
+    e->h.kind = kind;
     e->decision = decision;
     e->family = family;
     e->port = port;
@@ -120,4 +122,35 @@ SEC("cgroup/sock_create") int sbx_sock_create(struct bpf_sock* sk) {
     int ok = (family != AF_INET && family != AF_INET6) || type == SOCK_STREAM || type == SOCK_DGRAM;
     if (ok) return 1; /* allowed sockets are counted, not logged one by one */
     return verdict(SBX_EV_SOCKET, 0, (__u16)family, (__u16)type, protocol, 0);
+}
+
+/* The two kernel types the exec hook reads, as much of them as it needs:
+ * with preserve_access_index, libbpf relocates the field offsets against
+ * the running kernel's BTF (CO-RE), so no vmlinux.h is needed. */
+struct task_struct {
+    int pid;
+} __attribute__((preserve_access_index));
+struct linux_binprm {
+    const char* filename;
+} __attribute__((preserve_access_index));
+
+/* Every exec on the host passes here (a BTF tracepoint: no tracefs
+ * needed); only the session's are reported. */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(sbx_exec, struct task_struct* p, int old_pid, struct linux_binprm* bprm) {
+    __u32 zero = 0;
+    struct sbx_config* cfg = bpf_map_lookup_elem(&config, &zero);
+    if (!cfg || bpf_get_current_cgroup_id() != cfg->cgroup_id) return 0;
+    struct sbx_exec_event* e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+    if (!e) {
+        __sync_fetch_and_add(&cfg->dropped, 1);
+        return 0;
+    }
+    e->h.time_ns = bpf_ktime_get_ns();
+    e->h.pid = bpf_get_current_pid_tgid() >> 32;
+    e->h.kind = SBX_EV_EXEC;
+    bpf_get_current_comm(e->comm, sizeof(e->comm));
+    bpf_probe_read_kernel_str(e->path, sizeof(e->path), bprm->filename);
+    bpf_ringbuf_submit(e, 0);
+    return 0;
 }

@@ -1,0 +1,95 @@
+#include "bpf/session_programs.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <sys/stat.h>
+
+#include <cstring>
+
+#include "session.skel.h"
+
+static_assert(sizeof(sbx_net_key) == 20, "sbx_net_key layout is shared with BPF");
+static_assert(sizeof(sbx_net_ports) == 8192, "sbx_net_ports layout is shared with BPF");
+static_assert(sizeof(sbx_config) == 24, "sbx_config layout is shared with BPF");
+static_assert(sizeof(sbx_event_header) == 16, "sbx_event_header layout is shared with BPF");
+static_assert(sizeof(sbx_net_event) == 64 && offsetof(sbx_net_event, addr) == 28 &&
+                  offsetof(sbx_net_event, comm) == 44,
+              "sbx_net_event layout is shared with BPF");
+static_assert(sizeof(sbx_exec_event) == 16 + 16 + SBX_PATH_MAX, "sbx_exec_event layout is shared with BPF");
+
+namespace sandboxd {
+namespace {
+
+int on_record(void* ctx, void* data, size_t size) {
+    (*static_cast<SessionPrograms::RecordFn*>(ctx))(data, size);
+    return 0;
+}
+
+}  // namespace
+
+void SessionPrograms::SkelDeleter::operator()(sbx_session* s) const { sbx_session__destroy(s); }
+void SessionPrograms::RingDeleter::operator()(ring_buffer* r) const { ring_buffer__free(r); }
+void SessionPrograms::LinkDeleter::operator()(bpf_link* l) const { bpf_link__destroy(l); }
+
+SessionPrograms::SessionPrograms(SessionPrograms&&) noexcept = default;
+SessionPrograms& SessionPrograms::operator=(SessionPrograms&&) noexcept = default;
+SessionPrograms::~SessionPrograms() = default;
+
+Result<SessionPrograms> SessionPrograms::start(const NetPlan& plan, bool audit, int cgroup_fd) {
+    struct stat st{};
+    if (::fstat(cgroup_fd, &st) != 0) return errno_error("cannot stat the session cgroup");
+    SessionPrograms s;
+    s.skel_.reset(sbx_session__open_and_load());
+    if (!s.skel_)
+        return errno_error("cannot load the session's BPF programs (cgroup BPF and tracepoints need CAP_BPF, "
+                           "CAP_PERFMON and a kernel with CONFIG_CGROUP_BPF)");
+    uint32_t zero = 0;
+    sbx_config cfg{};
+    cfg.audit = audit ? 1 : 0;
+    cfg.cgroup_id = st.st_ino;  // a cgroup v2 directory's inode number is its id
+    if (bpf_map_update_elem(bpf_map__fd(s.skel_->maps.config), &zero, &cfg, BPF_ANY) != 0)
+        return errno_error("cannot configure the session's BPF programs");
+    int map = bpf_map__fd(s.skel_->maps.allow_connect);
+    for (const auto& a : plan.allow)
+        if (bpf_map_update_elem(map, &a.key, &a.ports, BPF_ANY) != 0)
+            return errno_error("cannot add network rule " + a.text);
+    s.fn_ = std::make_unique<RecordFn>();
+    s.ring_.reset(ring_buffer__new(bpf_map__fd(s.skel_->maps.events), on_record, s.fn_.get(), nullptr));
+    if (!s.ring_) return errno_error("cannot open the session's event ring buffer");
+
+    struct {
+        bpf_program* prog;
+        bpf_attach_type type;
+        const char* name;
+    } hooks[] = {
+        {s.skel_->progs.sbx_connect4, BPF_CGROUP_INET4_CONNECT, "connect4"},
+        {s.skel_->progs.sbx_connect6, BPF_CGROUP_INET6_CONNECT, "connect6"},
+        {s.skel_->progs.sbx_sendmsg4, BPF_CGROUP_UDP4_SENDMSG, "sendmsg4"},
+        {s.skel_->progs.sbx_sendmsg6, BPF_CGROUP_UDP6_SENDMSG, "sendmsg6"},
+        {s.skel_->progs.sbx_bind4, BPF_CGROUP_INET4_BIND, "bind4"},
+        {s.skel_->progs.sbx_bind6, BPF_CGROUP_INET6_BIND, "bind6"},
+        {s.skel_->progs.sbx_sock_create, BPF_CGROUP_INET_SOCK_CREATE, "sock_create"},
+    };
+    for (const auto& h : hooks)
+        if (bpf_prog_attach(bpf_program__fd(h.prog), cgroup_fd, h.type, BPF_F_ALLOW_MULTI) != 0)
+            return errno_error(std::string("cannot attach the ") + h.name + " BPF program to the session cgroup");
+    s.exec_link_.reset(bpf_program__attach(s.skel_->progs.sbx_exec));
+    if (!s.exec_link_) return errno_error("cannot attach the exec tracepoint program");
+    return s;
+}
+
+int SessionPrograms::events_fd() const { return ring_buffer__epoll_fd(ring_.get()); }
+
+void SessionPrograms::consume(const RecordFn& fn) {
+    *fn_ = fn;
+    ring_buffer__consume(ring_.get());
+}
+
+uint64_t SessionPrograms::dropped() const {
+    uint32_t zero = 0;
+    sbx_config cfg{};
+    if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.config), &zero, &cfg) != 0) return 0;
+    return cfg.dropped;
+}
+
+}  // namespace sandboxd

@@ -1,0 +1,58 @@
+// A session's BPF programs (bpf/progs/session.bpf.c), loaded for the
+// session: the network scope on its cgroup, and the event stream (network
+// decisions, execs) read back from its ring buffer.
+//
+// The network programs are attached with BPF_F_ALLOW_MULTI through the
+// legacy attach call, not a link: an attachment lives as long as the
+// cgroup, so if the supervisor dies the agent keeps its network scope. The
+// exec tracepoint is a link owned by the supervisor: events stop with it,
+// enforcement does not depend on it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+#include "base/result.h"
+#include "bpf/net_plan.h"
+
+struct sbx_session;
+struct ring_buffer;
+struct bpf_link;
+
+namespace sandboxd {
+
+class SessionPrograms {
+public:
+    // fn(data, size) for each ring buffer record.
+    using RecordFn = std::function<void(const void*, size_t)>;
+
+    // Loads the programs with the plan in their maps, for the session whose
+    // cgroup v2 directory is `cgroup_fd`, and attaches them.
+    static Result<SessionPrograms> start(const NetPlan& plan, bool audit, int cgroup_fd);
+    SessionPrograms(SessionPrograms&&) noexcept;
+    SessionPrograms& operator=(SessionPrograms&&) noexcept;
+    ~SessionPrograms();
+
+    int events_fd() const;  // poll for POLLIN, then consume()
+    void consume(const RecordFn& fn);
+    uint64_t dropped() const;
+
+private:
+    SessionPrograms() = default;
+    struct SkelDeleter {
+        void operator()(sbx_session* s) const;
+    };
+    struct RingDeleter {
+        void operator()(ring_buffer* r) const;
+    };
+    struct LinkDeleter {
+        void operator()(bpf_link* l) const;
+    };
+    std::unique_ptr<sbx_session, SkelDeleter> skel_;
+    std::unique_ptr<ring_buffer, RingDeleter> ring_;
+    std::unique_ptr<bpf_link, LinkDeleter> exec_link_;
+    std::unique_ptr<RecordFn> fn_;  // stable address for the ring buffer callback
+};
+
+}  // namespace sandboxd
