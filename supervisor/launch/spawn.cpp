@@ -173,6 +173,14 @@ void drop_privileges(const SpawnSpec& spec, const Prepared& p, int pipe_fd) {
     for (int fd : spec.cgroup_join_fds)
         if (::write(fd, "0", 1) != 1) fail(pipe_fd, SpawnStep::JoinCgroup, errno);
 
+    // The OOM killer should not pick init: its death ends the session and
+    // loses the agent's exit status. Best effort: lowering the score needs
+    // CAP_SYS_RESOURCE, which some hosts withhold even from root; the agent
+    // goes back to the default below.
+    int oom = ::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    bool oom_protected = oom >= 0 && ::write(oom, "-1000", 5) == 5;
+    if (oom >= 0) ::close(oom);
+
     MountFailure mf{};
     if (!setup_mounts(*spec.mounts, spec.landlock_ruleset_fd, spec.tmp_access, spec.proc_access, mf)) fail(pipe_fd, mf.step, mf.err);
 
@@ -184,6 +192,11 @@ void drop_privileges(const SpawnSpec& spec, const Prepared& p, int pipe_fd) {
     pid_t agent = ::fork();
     if (agent < 0) fail(pipe_fd, SpawnStep::Init, errno);
     if (agent == 0) {
+        if (oom_protected) {
+            int own = ::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+            if (own < 0 || ::write(own, "0", 1) != 1) fail(pipe_fd, SpawnStep::Init, errno);
+            ::close(own);
+        }
         // A process group of its own, visible inside the pid namespace, and
         // the terminal's foreground when sandbox-run had it: job-control
         // shells must be able to name (and later restore) their group.

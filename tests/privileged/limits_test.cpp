@@ -36,7 +36,7 @@ const std::string kHog = "'echo 1000 > /proc/self/oom_score_adj; exec tail -c 26
 
 TEST_CASE("the memory limit stops an agent that allocates past it") {
     Host h;
-    std::string p = h.profile("mem", "name='mem'\nextends='readonly-t'\n[limits]\nmemory = '32M'\n");
+    std::string p = h.profile("mem", "name='mem'\nextends='readonly-t'\n[limits]\nmemory = '64M'\n");
     auto r = h.run({"--profile", p, "--user", kAgentUser, "--", "sh", "-c",
                     "head -c 268435456 /dev/zero | sh -c " + kHog + " > /dev/null; echo tail=$?"});
     CHECK_THAT(r.out, Catch::Contains("tail=137"));  // SIGKILL from the OOM killer
