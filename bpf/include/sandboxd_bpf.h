@@ -35,11 +35,13 @@ typedef uint8_t sbx_u8;
 typedef uint16_t sbx_u16;
 typedef uint32_t sbx_u32;
 typedef uint64_t sbx_u64;
+typedef int32_t sbx_s32;
 #else
 typedef __u8 sbx_u8;
 typedef __u16 sbx_u16;
 typedef __u32 sbx_u32;
 typedef __u64 sbx_u64;
+typedef __s32 sbx_s32;
 #endif
 
 #define SBX_MAX_NET_RULES 1024
@@ -58,6 +60,9 @@ struct sbx_config {
     sbx_u32 pad;
     sbx_u64 dropped;   /* events lost because the ring buffer was full */
     sbx_u64 cgroup_id; /* the session's cgroup: tracepoints see every process */
+    sbx_u64 reads;     /* successful opens for reading: counted, not logged */
+    sbx_u64 armed;     /* set by the session's first exec: before it, the
+                          file operations are the supervisor's own set-up */
 };
 
 enum sbx_event_kind {
@@ -66,6 +71,25 @@ enum sbx_event_kind {
     SBX_EV_BIND = 3,
     SBX_EV_SOCKET = 4,
     SBX_EV_EXEC = 5,
+    SBX_EV_FILE = 6,
+};
+
+/* File operations (SBX_EV_FILE), by what the agent asked for. */
+enum sbx_file_op {
+    SBX_OP_OPEN_WRITE = 1, /* open/openat/openat2/creat for writing or creating */
+    SBX_OP_OPEN_READ = 2,  /* only when refused: successful reads are counted */
+    SBX_OP_UNLINK = 3,
+    SBX_OP_RMDIR = 4,
+    SBX_OP_MKDIR = 5,
+    SBX_OP_RENAME = 6,
+    SBX_OP_LINK = 7,
+    SBX_OP_SYMLINK = 8,
+    SBX_OP_TRUNCATE = 9,
+    SBX_OP_CHMOD = 10,
+    SBX_OP_CHOWN = 11,
+    SBX_OP_UTIMES = 12,
+    SBX_OP_XATTR = 13,
+    SBX_OP_EXEC = 14, /* only when refused: successful ones are SBX_EV_EXEC */
 };
 
 enum sbx_decision {
@@ -92,6 +116,21 @@ struct sbx_net_event {
 };
 
 #define SBX_PATH_MAX 256
+
+/* SBX_EV_FILE: a file operation that changed something, or was refused.
+ * Paths are as the agent passed them (possibly relative), read from its
+ * memory when the call returned: a record for the journal, not the basis
+ * of any decision (those are Landlock's, on the kernel's own objects). */
+struct sbx_file_event {
+    struct sbx_event_header h;
+    sbx_u32 op;    /* enum sbx_file_op */
+    sbx_s32 ret;   /* the syscall's result: >= 0, or -errno */
+    sbx_u32 flags; /* open flags, when an open */
+    sbx_u32 pad;
+    char comm[16];
+    char path[SBX_PATH_MAX];
+    char path2[SBX_PATH_MAX]; /* rename/link target */
+};
 
 /* SBX_EV_EXEC: a successful exec in the session */
 struct sbx_exec_event {

@@ -141,6 +141,7 @@ int BPF_PROG(sbx_exec, struct task_struct* p, int old_pid, struct linux_binprm* 
     __u32 zero = 0;
     struct sbx_config* cfg = bpf_map_lookup_elem(&config, &zero);
     if (!cfg || bpf_get_current_cgroup_id() != cfg->cgroup_id) return 0;
+    cfg->armed = 1;
     struct sbx_exec_event* e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
     if (!e) {
         __sync_fetch_and_add(&cfg->dropped, 1);
@@ -151,6 +152,130 @@ int BPF_PROG(sbx_exec, struct task_struct* p, int old_pid, struct linux_binprm* 
     e->h.kind = SBX_EV_EXEC;
     bpf_get_current_comm(e->comm, sizeof(e->comm));
     bpf_probe_read_kernel_str(e->path, sizeof(e->path), bprm->filename);
+    bpf_ringbuf_submit(e, 0);
+    return 0;
+}
+
+/* File operations, from the raw syscall tracepoints: the arguments are
+ * remembered at entry (per thread), the result decides at exit whether the
+ * call is reported. Every process on the host passes here while a session
+ * runs; anything outside the session leaves after one comparison. */
+struct pt_regs {
+    unsigned long di, si, dx, r10;
+} __attribute__((preserve_access_index));
+
+struct pending {
+    __u32 op;
+    __u32 flags;
+    __u64 path;  /* user pointers, read at exit */
+    __u64 path2;
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 16384);
+    __type(key, __u64); /* pid_tgid */
+    __type(value, struct pending);
+} inflight SEC(".maps");
+
+#define O_ACCMODE 3
+#define O_CREAT 0100
+#define O_TRUNC 01000
+
+/* In the session, and past the supervisor's own set-up of it. */
+static __always_inline int in_session(void) {
+    __u32 zero = 0;
+    struct sbx_config* cfg = bpf_map_lookup_elem(&config, &zero);
+    return cfg && cfg->armed && bpf_get_current_cgroup_id() == cfg->cgroup_id;
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(sbx_sys_enter, struct pt_regs* regs, long id) {
+    if (!in_session()) return 0;
+    struct pending p = {};
+    unsigned long a0 = regs->di, a1 = regs->si, a2 = regs->dx, a3 = regs->r10;
+    switch (id) {
+        case 2: /* open */ p.op = SBX_OP_OPEN_WRITE; p.path = a0; p.flags = a1; break;
+        case 85: /* creat */ p.op = SBX_OP_OPEN_WRITE; p.path = a0; p.flags = O_CREAT | O_TRUNC | 1; break;
+        case 257: /* openat */ p.op = SBX_OP_OPEN_WRITE; p.path = a1; p.flags = a2; break;
+        case 437: { /* openat2: flags are the first field of struct open_how */
+            __u64 f = 0;
+            bpf_probe_read_user(&f, sizeof(f), (void*)a2);
+            p.op = SBX_OP_OPEN_WRITE; p.path = a1; p.flags = (__u32)f;
+            break;
+        }
+        case 87: /* unlink */ p.op = SBX_OP_UNLINK; p.path = a0; break;
+        case 263: /* unlinkat */ p.op = (a2 & 0x200) ? SBX_OP_RMDIR : SBX_OP_UNLINK; p.path = a1; break;
+        case 84: /* rmdir */ p.op = SBX_OP_RMDIR; p.path = a0; break;
+        case 83: /* mkdir */ p.op = SBX_OP_MKDIR; p.path = a0; break;
+        case 258: /* mkdirat */ p.op = SBX_OP_MKDIR; p.path = a1; break;
+        case 82: /* rename */ p.op = SBX_OP_RENAME; p.path = a0; p.path2 = a1; break;
+        case 264: /* renameat */
+        case 316: /* renameat2 */ p.op = SBX_OP_RENAME; p.path = a1; p.path2 = a3; break;
+        case 86: /* link */ p.op = SBX_OP_LINK; p.path = a0; p.path2 = a1; break;
+        case 265: /* linkat */ p.op = SBX_OP_LINK; p.path = a1; p.path2 = a3; break;
+        case 88: /* symlink */ p.op = SBX_OP_SYMLINK; p.path = a1; p.path2 = a0; break;
+        case 266: /* symlinkat */ p.op = SBX_OP_SYMLINK; p.path = a2; p.path2 = a0; break;
+        case 76: /* truncate */ p.op = SBX_OP_TRUNCATE; p.path = a0; break;
+        case 90: /* chmod */ p.op = SBX_OP_CHMOD; p.path = a0; break;
+        case 268: /* fchmodat */ p.op = SBX_OP_CHMOD; p.path = a1; break;
+        case 92: /* chown */
+        case 94: /* lchown */ p.op = SBX_OP_CHOWN; p.path = a0; break;
+        case 260: /* fchownat */ p.op = SBX_OP_CHOWN; p.path = a1; break;
+        case 280: /* utimensat */ p.op = SBX_OP_UTIMES; p.path = a1; break;
+        case 188: /* setxattr */
+        case 189: /* lsetxattr */
+        case 197: /* removexattr */ p.op = SBX_OP_XATTR; p.path = a0; break;
+        case 59: /* execve */ p.op = SBX_OP_EXEC; p.path = a0; break;
+        case 322: /* execveat */ p.op = SBX_OP_EXEC; p.path = a1; break;
+        default: return 0;
+    }
+    __u64 tid = bpf_get_current_pid_tgid();
+    bpf_map_update_elem(&inflight, &tid, &p, BPF_ANY);
+    return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(sbx_sys_exit, struct pt_regs* regs, long ret) {
+    if (!in_session()) return 0;
+    __u64 tid = bpf_get_current_pid_tgid();
+    struct pending* p = bpf_map_lookup_elem(&inflight, &tid);
+    if (!p) return 0;
+    struct pending c = *p;
+    bpf_map_delete_elem(&inflight, &tid);
+    __u32 zero = 0;
+    struct sbx_config* cfg = bpf_map_lookup_elem(&config, &zero);
+    if (!cfg) return 0;
+    int refused = ret == -1 /*EPERM*/ || ret == -13 /*EACCES*/ || ret == -30 /*EROFS*/ || ret == -18 /*EXDEV*/;
+    if (c.op == SBX_OP_OPEN_WRITE) {
+        int writes = (c.flags & O_ACCMODE) != 0 || (c.flags & (O_CREAT | O_TRUNC));
+        if (!writes) {
+            if (!refused) {
+                if (ret >= 0) __sync_fetch_and_add(&cfg->reads, 1);
+                return 0;
+            }
+            c.op = SBX_OP_OPEN_READ;
+        }
+    }
+    if (c.op == SBX_OP_EXEC && !refused) return 0; /* successes: sched_process_exec */
+    if (ret < 0 && !refused) return 0;               /* ENOENT and the like: not a decision */
+    struct sbx_file_event* e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+    if (!e) {
+        __sync_fetch_and_add(&cfg->dropped, 1);
+        return 0;
+    }
+    e->h.time_ns = bpf_ktime_get_ns();
+    e->h.pid = tid >> 32;
+    e->h.kind = SBX_EV_FILE;
+    e->op = c.op;
+    e->ret = (__s32)ret;
+    e->flags = c.flags;
+    e->pad = 0;
+    bpf_get_current_comm(e->comm, sizeof(e->comm));
+    e->path[0] = 0;
+    e->path2[0] = 0;
+    if (c.path) bpf_probe_read_user_str(e->path, sizeof(e->path), (void*)c.path);
+    if (c.path2) bpf_probe_read_user_str(e->path2, sizeof(e->path2), (void*)c.path2);
     bpf_ringbuf_submit(e, 0);
     return 0;
 }

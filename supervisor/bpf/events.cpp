@@ -41,6 +41,33 @@ JournalEntry exec_entry(const sbx_exec_event& e) {
     return j;
 }
 
+JournalEntry file_entry(const sbx_file_event& e) {
+    static const char* kOps[] = {"",           "file.write", "file.read",  "file.unlink",  "file.rmdir",
+                                 "file.mkdir", "file.rename", "file.link", "file.symlink", "file.truncate",
+                                 "file.chmod", "file.chown", "file.utimes", "file.xattr",  "file.exec"};
+    JournalEntry j;
+    j.action = e.op < std::size(kOps) ? kOps[e.op] : "file.unknown";
+    j.target = bounded(e.path, sizeof e.path);
+    if (e.path2[0]) j.target += " -> " + bounded(e.path2, sizeof e.path2);
+    j.layer = "tracepoint";
+    j.pid = int32_t(e.h.pid);
+    j.comm = bounded(e.comm, sizeof e.comm);
+    if (e.ret < 0) {
+        j.decision = "deny";
+        j.err = -e.ret;
+        j.rule = j.err == EROFS   ? "filesystem: read-only outside write trees"
+                 : j.err == EXDEV ? "filesystem: link or rename across scopes"
+                                  : "filesystem scope (Landlock) or file permissions";
+    } else {
+        j.decision = "allow";
+        bool destroys = e.op == SBX_OP_UNLINK || e.op == SBX_OP_RMDIR || e.op == SBX_OP_RENAME ||
+                        e.op == SBX_OP_TRUNCATE || (e.op == SBX_OP_OPEN_WRITE && (e.flags & 01000));
+        j.rule = destroys ? "filesystem.destroy" : "filesystem.write";
+    }
+    j.detail = {{"flags", e.flags}};
+    return j;
+}
+
 }  // namespace
 
 std::optional<JournalEntry> journal_entry_for_event(const void* data, size_t size) {
@@ -56,6 +83,12 @@ std::optional<JournalEntry> journal_entry_for_event(const void* data, size_t siz
             if (size < sizeof e) return std::nullopt;
             std::memcpy(&e, data, sizeof e);
             return net_entry(e);
+        }
+        case SBX_EV_FILE: {
+            sbx_file_event e;
+            if (size < sizeof e) return std::nullopt;
+            std::memcpy(&e, data, sizeof e);
+            return file_entry(e);
         }
         case SBX_EV_EXEC: {
             sbx_exec_event e;

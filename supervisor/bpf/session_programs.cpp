@@ -10,7 +10,8 @@
 
 static_assert(sizeof(sbx_net_key) == 20, "sbx_net_key layout is shared with BPF");
 static_assert(sizeof(sbx_net_ports) == 8192, "sbx_net_ports layout is shared with BPF");
-static_assert(sizeof(sbx_config) == 24, "sbx_config layout is shared with BPF");
+static_assert(sizeof(sbx_config) == 40, "sbx_config layout is shared with BPF");
+static_assert(sizeof(sbx_file_event) == 16 + 16 + 16 + 2 * SBX_PATH_MAX, "sbx_file_event layout is shared with BPF");
 static_assert(sizeof(sbx_event_header) == 16, "sbx_event_header layout is shared with BPF");
 static_assert(sizeof(sbx_net_event) == 64 && offsetof(sbx_net_event, addr) == 28 &&
                   offsetof(sbx_net_event, comm) == 44,
@@ -73,8 +74,11 @@ Result<SessionPrograms> SessionPrograms::start(const NetPlan& plan, bool audit, 
     for (const auto& h : hooks)
         if (bpf_prog_attach(bpf_program__fd(h.prog), cgroup_fd, h.type, BPF_F_ALLOW_MULTI) != 0)
             return errno_error(std::string("cannot attach the ") + h.name + " BPF program to the session cgroup");
-    s.exec_link_.reset(bpf_program__attach(s.skel_->progs.sbx_exec));
-    if (!s.exec_link_) return errno_error("cannot attach the exec tracepoint program");
+    for (bpf_program* tp : {s.skel_->progs.sbx_exec, s.skel_->progs.sbx_sys_enter, s.skel_->progs.sbx_sys_exit}) {
+        s.links_.emplace_back(bpf_program__attach(tp));
+        if (!s.links_.back())
+            return errno_error(std::string("cannot attach the tracepoint program ") + bpf_program__name(tp));
+    }
     return s;
 }
 
@@ -85,11 +89,16 @@ void SessionPrograms::consume(const RecordFn& fn) {
     ring_buffer__consume(ring_.get());
 }
 
-uint64_t SessionPrograms::dropped() const {
+namespace {
+sbx_config read_config(int fd) {
     uint32_t zero = 0;
     sbx_config cfg{};
-    if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.config), &zero, &cfg) != 0) return 0;
-    return cfg.dropped;
+    bpf_map_lookup_elem(fd, &zero, &cfg);
+    return cfg;
 }
+}  // namespace
+
+uint64_t SessionPrograms::dropped() const { return read_config(bpf_map__fd(skel_->maps.config)).dropped; }
+uint64_t SessionPrograms::reads() const { return read_config(bpf_map__fd(skel_->maps.config)).reads; }
 
 }  // namespace sandboxd

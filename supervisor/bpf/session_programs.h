@@ -5,13 +5,15 @@
 // The network programs are attached with BPF_F_ALLOW_MULTI through the
 // legacy attach call, not a link: an attachment lives as long as the
 // cgroup, so if the supervisor dies the agent keeps its network scope. The
-// exec tracepoint is a link owned by the supervisor: events stop with it,
-// enforcement does not depend on it.
+// tracepoints (exec, syscall entry and exit for file operations) are links
+// owned by the supervisor: events stop with it, enforcement does not depend
+// on them.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <vector>
 
 #include "base/result.h"
 #include "bpf/net_plan.h"
@@ -37,6 +39,7 @@ public:
     int events_fd() const;  // poll for POLLIN, then consume()
     void consume(const RecordFn& fn);
     uint64_t dropped() const;
+    uint64_t reads() const;  // successful opens for reading: counted, not logged
 
 private:
     SessionPrograms() = default;
@@ -51,7 +54,7 @@ private:
     };
     std::unique_ptr<sbx_session, SkelDeleter> skel_;
     std::unique_ptr<ring_buffer, RingDeleter> ring_;
-    std::unique_ptr<bpf_link, LinkDeleter> exec_link_;
+    std::vector<std::unique_ptr<bpf_link, LinkDeleter>> links_;  // the tracepoints
     std::unique_ptr<RecordFn> fn_;  // stable address for the ring buffer callback
 };
 

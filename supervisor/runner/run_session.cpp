@@ -380,6 +380,15 @@ ExitStatus run_session(const RunOptions& opts) {
     }
 
     bpf->consume(journal_event);
+    {
+        JournalEntry reads;
+        reads.action = "file.reads";
+        reads.target = "successful opens for reading";
+        reads.decision = "info";
+        reads.layer = "tracepoint";
+        reads.detail = {{"count", bpf->reads()}};
+        (void)journal->append(reads);
+    }
     if (uint64_t lost = bpf->dropped(); lost > 0) {
         JournalEntry d;
         d.action = "events.dropped";

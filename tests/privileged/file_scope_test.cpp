@@ -48,18 +48,7 @@ struct Scene {
         args.insert(args.end(), {"--user", kAgentUser, "--workspace", h.ws.path(), "--",
                                  testcase("fs_escape"), outside.path()});
         args.insert(args.end(), probes.begin(), probes.end());
-        auto r = h.run(args);
-        INFO(r.err);
-        REQUIRE(r.status == 0);
-        REQUIRE_THAT(r.out, Catch::Contains("probe-done"));
-        std::map<std::string, std::string> out;
-        std::istringstream in(r.out);
-        std::string name, result;
-        while (in >> name && name != "probe-done") {
-            in >> result;
-            out[name] = result;
-        }
-        return out;
+        return h.run_probes(args);
     }
 
     std::string secret() const { return *sandboxd::read_file(outside / "secret.txt"); }

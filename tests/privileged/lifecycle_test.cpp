@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <map>
 
 #include "base/file_io.h"
 #include "journal/journal.h"
@@ -148,4 +149,32 @@ TEST_CASE("every exec in the session is journaled, with nothing from outside it"
     }
     CHECK(true_runs == 1);  // the agent's one, none of the outsider's ten
     CHECK(execs >= 5);      // sh, /bin/true, env, true, sleep
+}
+
+TEST_CASE("file operations that change something or are refused are journaled; reads are counted") {
+    Host h;
+    auto r = h.run({"--user", kAgentUser, "--profile", "workspace", "--workspace", h.ws.path(), "--", "sh", "-c",
+                    "echo x > new.txt; mv new.txt moved.txt; rm moved.txt; mkdir d; cat /etc/hostname > /dev/null; "
+                    "echo y > /var/tmp/sandboxd-refused; exit 0"});
+    REQUIRE(r.status == 0);
+    std::map<std::string, nlohmann::json> by_action_target;
+    uint64_t reads = 0;
+    for (const auto& j : journal_of(h)) {
+        std::string action = j["action"];
+        if (action == "file.reads") reads = j["detail"]["count"];
+        if (action.starts_with("file.")) by_action_target[action + " " + j["target"].get<std::string>()] = j;
+    }
+    REQUIRE(by_action_target.count("file.write new.txt"));
+    CHECK(by_action_target["file.write new.txt"]["decision"] == "allow");
+    CHECK(by_action_target["file.write new.txt"]["rule"] == "filesystem.destroy");  // the shell's O_TRUNC
+    REQUIRE(by_action_target.count("file.rename new.txt -> moved.txt"));
+    REQUIRE(by_action_target.count("file.unlink moved.txt"));
+    CHECK(by_action_target["file.unlink moved.txt"]["rule"] == "filesystem.destroy");
+    REQUIRE(by_action_target.count("file.mkdir d"));
+    auto refused = by_action_target.find("file.write /var/tmp/sandboxd-refused");
+    REQUIRE(refused != by_action_target.end());
+    CHECK(refused->second["decision"] == "deny");
+    CHECK((refused->second["errno"] == EROFS || refused->second["errno"] == EACCES));
+    CHECK(reads > 0);
+    CHECK_FALSE(path_exists("/var/tmp/sandboxd-refused"));
 }

@@ -80,18 +80,7 @@ struct World {
         args.insert(args.end(), {"--user", kAgentUser, "--", testcase("proc_escape"), std::to_string(outsider.pid()),
                                  abstract, std::to_string(port), hidden});
         args.insert(args.end(), probes.begin(), probes.end());
-        auto r = h.run(args);
-        INFO(r.err);
-        REQUIRE(r.status == 0);
-        REQUIRE_THAT(r.out, Catch::Contains("probe-done"));
-        std::map<std::string, std::string> out;
-        std::istringstream in(r.out);
-        std::string name, result;
-        while (in >> name && name != "probe-done") {
-            in >> result;
-            out[name] = result;
-        }
-        return out;
+        return h.run_probes(args);
     }
 };
 

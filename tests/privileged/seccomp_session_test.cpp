@@ -15,17 +15,9 @@ std::map<std::string, std::string> probe(const Host& h, const std::vector<std::s
     std::vector<std::string> args = extra;
     args.insert(args.end(), {"--user", kAgentUser, "--", testcase("syscall_probe")});
     args.insert(args.end(), probes.begin(), probes.end());
-    auto r = h.run(args);
-    REQUIRE(r.status == 0);
-    REQUIRE_THAT(r.out, Catch::Contains("probe-done"));  // the agent was never killed
-    std::map<std::string, std::string> out;
-    std::istringstream in(r.out);
-    std::string name, ret, err;
-    while (in >> name) {
-        if (name == "probe-done") break;
-        in >> ret >> err;
-        out[name] = err.substr(6);  // "errno=EPERM" -> "EPERM"
-    }
+    // "ret=-1 errno=EPERM" -> "EPERM"
+    auto out = h.run_probes(args);
+    for (auto& [name, result] : out) result = result.substr(result.find("errno=") + 6);
     return out;
 }
 

@@ -66,6 +66,21 @@ ProcResult Host::ctl(const std::vector<std::string>& args, int timeout_ms) const
     return sandboxd::test::run(argv, env(), timeout_ms);
 }
 
+std::map<std::string, std::string> Host::run_probes(const std::vector<std::string>& args) const {
+    auto r = run(args);
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    REQUIRE_THAT(r.out, Catch::Contains("probe-done"));
+    std::map<std::string, std::string> out;
+    std::istringstream in(r.out);
+    std::string line;
+    while (std::getline(in, line) && line != "probe-done") {
+        size_t sp = line.find(' ');
+        if (sp != std::string::npos) out[line.substr(0, sp)] = line.substr(sp + 1);
+    }
+    return out;
+}
+
 std::vector<SessionView> Host::sessions() const {
     std::vector<std::string> problems;
     return list_sessions(dirs(), problems);

@@ -3,6 +3,7 @@
 // never reaches another's sessions.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,11 @@ struct Host {
     ProcResult run(const std::vector<std::string>& args, int timeout_ms = 60000) const;
     std::vector<std::string> run_argv(const std::vector<std::string>& args) const;
     ProcResult ctl(const std::vector<std::string>& args, int timeout_ms = 60000) const;
+    // Runs a probe program (tests/testcases) through sandbox-run ARGS and
+    // returns, for each line "NAME RESULT...", NAME -> "RESULT...". The
+    // program must reach its "probe-done" line and exit 0: a hostile probe
+    // is refused, never killed.
+    std::map<std::string, std::string> run_probes(const std::vector<std::string>& args) const;
     std::vector<SessionView> sessions() const;
     // Waits until exactly one session is listed and has at least `procs` processes.
     SessionView wait_for_session(int procs, int timeout_ms = 10000) const;
