@@ -60,13 +60,15 @@ double percentile(std::vector<double> v, double p) {
     return v[i];
 }
 
-void startup(int runs) {
+void startup(int runs, const std::string& nofiles_profile) {
     std::vector<Runner> runners = {
         {"bare", {"true"}, {}},
         {"bwrap", {"bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-all", "true"}, {}},
         {"firejail", {"firejail", "--quiet", "--noprofile", "true"}, {}},
         {"sandbox-run", {SANDBOX_RUN, "--profile", "workspace", "--", "true"}, {}},
     };
+    if (!nofiles_profile.empty())
+        runners.push_back({"sandbox-run-nofiles", {SANDBOX_RUN, "--profile", nofiles_profile, "--", "true"}, {}});
     for (auto& r : runners) r.available = time_once(r.argv) >= 0;  // also warms caches
     // Interleaved, so drift in machine load hits every runner alike.
     for (int i = 0; i < runs; ++i)
@@ -81,7 +83,8 @@ void startup(int runs) {
     std::printf("  %-36s %10s %10s %8s %9s\n", "runner", "median ms", "p90 ms", "x bare", "x bwrap");
     for (const auto& r : runners) {
         std::string label = r.name;
-        if (r.name != "bare") label += r.name == "sandbox-run" ? " --profile workspace" : "";
+        if (r.name == "sandbox-run") label += " --profile workspace";
+        if (r.name == "sandbox-run-nofiles") label = "sandbox-run, workspace, events.files=false";
         if (!r.available) {
             std::printf("  %-36s %10s\n", label.c_str(), "not available");
             continue;
@@ -157,16 +160,18 @@ void freeze(int procs, int runs) {
 
 int main(int argc, char** argv) {
     int runs = 200, freeze_runs = 100, procs = 100;
+    std::string nofiles;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!std::strcmp(argv[i], "--runs")) runs = std::atoi(argv[i + 1]);
         else if (!std::strcmp(argv[i], "--freeze-runs")) freeze_runs = std::atoi(argv[i + 1]);
         else if (!std::strcmp(argv[i], "--procs")) procs = std::atoi(argv[i + 1]);
+        else if (!std::strcmp(argv[i], "--nofiles-profile")) nofiles = argv[i + 1];
     }
     if (geteuid() != 0) {
         std::fprintf(stderr, "sandboxd-bench: run as root (sandbox-run and the freezer need it)\n");
         return 1;
     }
-    startup(runs);
+    startup(runs, nofiles);
     freeze(procs, freeze_runs);
     return 0;
 }

@@ -2,11 +2,11 @@
  * unconnected sendmsg and bind for IPv4 and IPv6, and socket creation;
  * decisions are made on the kernel's copy of the sockaddr (struct
  * bpf_sock_addr), never on a user pointer read again later. Event stream:
- * every exec in the session. See sandboxd_bpf.h for the maps. */
+ * every exec and file operation in the session (raw syscall tracepoints).
+ * See sandboxd_bpf.h for the maps. */
 #include <linux/bpf.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
-#include <bpf/bpf_tracing.h>
 
 #include "sandboxd_bpf.h"
 
@@ -75,7 +75,11 @@ static __always_inline int port_allowed(const struct sbx_net_ports* p, __u16 por
 }
 
 static __always_inline int check4(struct bpf_sock_addr* ctx, __u32 kind) {
-    struct sbx_net_key key = {.prefixlen = 128};
+    struct sbx_net_key key;
+    /* Zeroed by hand: an initialiser would be copied from .rodata, and a
+     * .rodata map costs one bind syscall per program at every load. */
+    __builtin_memset(&key, 0, sizeof(key));
+    key.prefixlen = 128;
     key.addr[10] = 0xff;
     key.addr[11] = 0xff;
     __u32 ip = ctx->user_ip4; /* network byte order */
@@ -86,7 +90,11 @@ static __always_inline int check4(struct bpf_sock_addr* ctx, __u32 kind) {
 }
 
 static __always_inline int check6(struct bpf_sock_addr* ctx, __u32 kind) {
-    struct sbx_net_key key = {.prefixlen = 128};
+    struct sbx_net_key key;
+    /* Zeroed by hand: an initialiser would be copied from .rodata, and a
+     * .rodata map costs one bind syscall per program at every load. */
+    __builtin_memset(&key, 0, sizeof(key));
+    key.prefixlen = 128;
     __u32 w0 = ctx->user_ip6[0], w1 = ctx->user_ip6[1], w2 = ctx->user_ip6[2], w3 = ctx->user_ip6[3];
     __builtin_memcpy(&key.addr[0], &w0, 4);
     __builtin_memcpy(&key.addr[4], &w1, 4);
@@ -124,141 +132,168 @@ SEC("cgroup/sock_create") int sbx_sock_create(struct bpf_sock* sk) {
     return verdict(SBX_EV_SOCKET, 0, (__u16)family, (__u16)type, protocol, 0);
 }
 
-/* The two kernel types the exec hook reads, as much of them as it needs:
- * with preserve_access_index, libbpf relocates the field offsets against
- * the running kernel's BTF (CO-RE), so no vmlinux.h is needed. */
-struct task_struct {
-    int pid;
-} __attribute__((preserve_access_index));
-struct linux_binprm {
-    const char* filename;
-} __attribute__((preserve_access_index));
-
-/* Every exec on the host passes here (a BTF tracepoint: no tracefs
- * needed); only the session's are reported. */
-SEC("tp_btf/sched_process_exec")
-int BPF_PROG(sbx_exec, struct task_struct* p, int old_pid, struct linux_binprm* bprm) {
-    __u32 zero = 0;
-    struct sbx_config* cfg = bpf_map_lookup_elem(&config, &zero);
-    if (!cfg || bpf_get_current_cgroup_id() != cfg->cgroup_id) return 0;
-    cfg->armed = 1;
-    struct sbx_exec_event* e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-    if (!e) {
-        __sync_fetch_and_add(&cfg->dropped, 1);
-        return 0;
-    }
-    e->h.time_ns = bpf_ktime_get_ns();
-    e->h.pid = bpf_get_current_pid_tgid() >> 32;
-    e->h.kind = SBX_EV_EXEC;
-    bpf_get_current_comm(e->comm, sizeof(e->comm));
-    bpf_probe_read_kernel_str(e->path, sizeof(e->path), bprm->filename);
-    bpf_ringbuf_submit(e, 0);
-    return 0;
-}
-
-/* File operations, from the raw syscall tracepoints: the arguments are
- * remembered at entry (per thread), the result decides at exit whether the
- * call is reported. Every process on the host passes here while a session
- * runs; anything outside the session leaves after one comparison. */
-struct pt_regs {
-    unsigned long di, si, dx, r10;
-} __attribute__((preserve_access_index));
+/* Execs and file operations, from the raw syscall tracepoints. Raw
+ * tracepoints take no BTF: loading them does not make libbpf parse the
+ * kernel's BTF, which would cost every session start about 10 ms. The
+ * registers are the UAPI struct pt_regs, read with bpf_probe_read_kernel().
+ * The arguments are remembered at entry (per thread), the result decides
+ * at exit what is reported. Every process on the host passes here while a
+ * session runs; anything outside the session leaves after one comparison. */
+struct user_regs {
+    unsigned long r15, r14, r13, r12, bp, bx, r11, r10, r9, r8, ax, cx, dx, si, di, orig_ax, ip, cs, flags, sp, ss;
+};
 
 struct pending {
     __u32 op;
     __u32 flags;
     __u64 path;  /* user pointers, read at exit */
     __u64 path2;
+    char exec_path[SBX_PATH_MAX]; /* exec: read at entry, the old image is gone at exit */
 };
 
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
     __uint(max_entries, 16384);
+    __uint(map_flags, BPF_F_NO_PREALLOC); /* 5 MiB preallocated would cost every start */
     __type(key, __u64); /* pid_tgid */
     __type(value, struct pending);
 } inflight SEC(".maps");
 
+/* Scratch space for building a pending record (too big for the stack). */
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct pending);
+} scratch SEC(".maps");
+
 #define O_ACCMODE 3
 #define O_CREAT 0100
 #define O_TRUNC 01000
+#define NR_EXECVE 59
+#define NR_EXECVEAT 322
 
-/* In the session, and past the supervisor's own set-up of it. */
-static __always_inline int in_session(void) {
+static __always_inline struct sbx_config* session_config(void) {
     __u32 zero = 0;
     struct sbx_config* cfg = bpf_map_lookup_elem(&config, &zero);
-    return cfg && cfg->armed && bpf_get_current_cgroup_id() == cfg->cgroup_id;
+    if (!cfg || bpf_get_current_cgroup_id() != cfg->cgroup_id) return 0;
+    return cfg;
 }
 
-SEC("tp_btf/sys_enter")
-int BPF_PROG(sbx_sys_enter, struct pt_regs* regs, long id) {
-    if (!in_session()) return 0;
-    struct pending p = {};
-    unsigned long a0 = regs->di, a1 = regs->si, a2 = regs->dx, a3 = regs->r10;
+SEC("raw_tp/sys_enter")
+int sbx_sys_enter(struct bpf_raw_tracepoint_args* ctx) {
+    struct sbx_config* cfg = session_config();
+    if (!cfg) return 0;
+    long id = (long)ctx->args[1];
+    /* Until the agent's first exec, what happens in the session is the
+     * supervisor setting it up: only execs are watched, to see that one. */
+    if (!cfg->armed && id != NR_EXECVE && id != NR_EXECVEAT) return 0;
+    struct user_regs regs;
+    if (bpf_probe_read_kernel(&regs, sizeof(regs), (void*)ctx->args[0])) return 0;
+    __u32 zero = 0;
+    struct pending* p = bpf_map_lookup_elem(&scratch, &zero);
+    if (!p) return 0;
+    p->op = 0;
+    p->flags = 0;
+    p->path = 0;
+    p->path2 = 0;
+    unsigned long a0 = regs.di, a1 = regs.si, a2 = regs.dx, a3 = regs.r10;
     switch (id) {
-        case 2: /* open */ p.op = SBX_OP_OPEN_WRITE; p.path = a0; p.flags = a1; break;
-        case 85: /* creat */ p.op = SBX_OP_OPEN_WRITE; p.path = a0; p.flags = O_CREAT | O_TRUNC | 1; break;
-        case 257: /* openat */ p.op = SBX_OP_OPEN_WRITE; p.path = a1; p.flags = a2; break;
+        case 2: /* open */ p->op = SBX_OP_OPEN_WRITE; p->path = a0; p->flags = a1; break;
+        case 85: /* creat */ p->op = SBX_OP_OPEN_WRITE; p->path = a0; p->flags = O_CREAT | O_TRUNC | 1; break;
+        case 257: /* openat */ p->op = SBX_OP_OPEN_WRITE; p->path = a1; p->flags = a2; break;
         case 437: { /* openat2: flags are the first field of struct open_how */
             __u64 f = 0;
             bpf_probe_read_user(&f, sizeof(f), (void*)a2);
-            p.op = SBX_OP_OPEN_WRITE; p.path = a1; p.flags = (__u32)f;
+            p->op = SBX_OP_OPEN_WRITE; p->path = a1; p->flags = (__u32)f;
             break;
         }
-        case 87: /* unlink */ p.op = SBX_OP_UNLINK; p.path = a0; break;
-        case 263: /* unlinkat */ p.op = (a2 & 0x200) ? SBX_OP_RMDIR : SBX_OP_UNLINK; p.path = a1; break;
-        case 84: /* rmdir */ p.op = SBX_OP_RMDIR; p.path = a0; break;
-        case 83: /* mkdir */ p.op = SBX_OP_MKDIR; p.path = a0; break;
-        case 258: /* mkdirat */ p.op = SBX_OP_MKDIR; p.path = a1; break;
-        case 82: /* rename */ p.op = SBX_OP_RENAME; p.path = a0; p.path2 = a1; break;
+        case 87: /* unlink */ p->op = SBX_OP_UNLINK; p->path = a0; break;
+        case 263: /* unlinkat */ p->op = (a2 & 0x200) ? SBX_OP_RMDIR : SBX_OP_UNLINK; p->path = a1; break;
+        case 84: /* rmdir */ p->op = SBX_OP_RMDIR; p->path = a0; break;
+        case 83: /* mkdir */ p->op = SBX_OP_MKDIR; p->path = a0; break;
+        case 258: /* mkdirat */ p->op = SBX_OP_MKDIR; p->path = a1; break;
+        case 82: /* rename */ p->op = SBX_OP_RENAME; p->path = a0; p->path2 = a1; break;
         case 264: /* renameat */
-        case 316: /* renameat2 */ p.op = SBX_OP_RENAME; p.path = a1; p.path2 = a3; break;
-        case 86: /* link */ p.op = SBX_OP_LINK; p.path = a0; p.path2 = a1; break;
-        case 265: /* linkat */ p.op = SBX_OP_LINK; p.path = a1; p.path2 = a3; break;
-        case 88: /* symlink */ p.op = SBX_OP_SYMLINK; p.path = a1; p.path2 = a0; break;
-        case 266: /* symlinkat */ p.op = SBX_OP_SYMLINK; p.path = a2; p.path2 = a0; break;
-        case 76: /* truncate */ p.op = SBX_OP_TRUNCATE; p.path = a0; break;
-        case 90: /* chmod */ p.op = SBX_OP_CHMOD; p.path = a0; break;
-        case 268: /* fchmodat */ p.op = SBX_OP_CHMOD; p.path = a1; break;
+        case 316: /* renameat2 */ p->op = SBX_OP_RENAME; p->path = a1; p->path2 = a3; break;
+        case 86: /* link */ p->op = SBX_OP_LINK; p->path = a0; p->path2 = a1; break;
+        case 265: /* linkat */ p->op = SBX_OP_LINK; p->path = a1; p->path2 = a3; break;
+        case 88: /* symlink */ p->op = SBX_OP_SYMLINK; p->path = a1; p->path2 = a0; break;
+        case 266: /* symlinkat */ p->op = SBX_OP_SYMLINK; p->path = a2; p->path2 = a0; break;
+        case 76: /* truncate */ p->op = SBX_OP_TRUNCATE; p->path = a0; break;
+        case 90: /* chmod */ p->op = SBX_OP_CHMOD; p->path = a0; break;
+        case 268: /* fchmodat */ p->op = SBX_OP_CHMOD; p->path = a1; break;
         case 92: /* chown */
-        case 94: /* lchown */ p.op = SBX_OP_CHOWN; p.path = a0; break;
-        case 260: /* fchownat */ p.op = SBX_OP_CHOWN; p.path = a1; break;
-        case 280: /* utimensat */ p.op = SBX_OP_UTIMES; p.path = a1; break;
+        case 94: /* lchown */ p->op = SBX_OP_CHOWN; p->path = a0; break;
+        case 260: /* fchownat */ p->op = SBX_OP_CHOWN; p->path = a1; break;
+        case 280: /* utimensat */ p->op = SBX_OP_UTIMES; p->path = a1; break;
         case 188: /* setxattr */
         case 189: /* lsetxattr */
-        case 197: /* removexattr */ p.op = SBX_OP_XATTR; p.path = a0; break;
-        case 59: /* execve */ p.op = SBX_OP_EXEC; p.path = a0; break;
-        case 322: /* execveat */ p.op = SBX_OP_EXEC; p.path = a1; break;
+        case 197: /* removexattr */ p->op = SBX_OP_XATTR; p->path = a0; break;
+        case NR_EXECVE: p->op = SBX_OP_EXEC; p->path = a0; break;
+        case NR_EXECVEAT: p->op = SBX_OP_EXEC; p->path = a1; break;
         default: return 0;
     }
+    if (p->op == SBX_OP_EXEC) {
+        p->exec_path[0] = 0;
+        bpf_probe_read_user_str(p->exec_path, sizeof(p->exec_path), (void*)p->path);
+    }
     __u64 tid = bpf_get_current_pid_tgid();
-    bpf_map_update_elem(&inflight, &tid, &p, BPF_ANY);
+    bpf_map_update_elem(&inflight, &tid, p, BPF_ANY);
     return 0;
 }
 
-SEC("tp_btf/sys_exit")
-int BPF_PROG(sbx_sys_exit, struct pt_regs* regs, long ret) {
-    if (!in_session()) return 0;
+static __always_inline void emit_exec(struct sbx_config* cfg, struct pending* p, __u64 tid) {
+    struct sbx_exec_event* e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+    if (!e) {
+        __sync_fetch_and_add(&cfg->dropped, 1);
+        return;
+    }
+    e->h.time_ns = bpf_ktime_get_ns();
+    e->h.pid = tid >> 32;
+    e->h.kind = SBX_EV_EXEC;
+    bpf_get_current_comm(e->comm, sizeof(e->comm));
+    __builtin_memcpy(e->path, p->exec_path, sizeof(e->path));
+    bpf_ringbuf_submit(e, 0);
+}
+
+SEC("raw_tp/sys_exit")
+int sbx_sys_exit(struct bpf_raw_tracepoint_args* ctx) {
+    struct sbx_config* cfg = session_config();
+    if (!cfg) return 0;
     __u64 tid = bpf_get_current_pid_tgid();
     struct pending* p = bpf_map_lookup_elem(&inflight, &tid);
     if (!p) return 0;
-    struct pending c = *p;
-    bpf_map_delete_elem(&inflight, &tid);
-    __u32 zero = 0;
-    struct sbx_config* cfg = bpf_map_lookup_elem(&config, &zero);
-    if (!cfg) return 0;
+    long ret = (long)ctx->args[1];
     int refused = ret == -1 /*EPERM*/ || ret == -13 /*EACCES*/ || ret == -30 /*EROFS*/ || ret == -18 /*EXDEV*/;
-    if (c.op == SBX_OP_OPEN_WRITE) {
-        int writes = (c.flags & O_ACCMODE) != 0 || (c.flags & (O_CREAT | O_TRUNC));
+    __u32 op = p->op;
+    if (op == SBX_OP_EXEC) {
+        if (ret == 0) {
+            cfg->armed = 1;
+            emit_exec(cfg, p, tid);
+            bpf_map_delete_elem(&inflight, &tid);
+            return 0;
+        }
+        /* Refused execs before the first one are the supervisor's PATH search. */
+        if (!refused || !cfg->armed) {
+            bpf_map_delete_elem(&inflight, &tid);
+            return 0;
+        }
+    }
+    __u32 flags = p->flags;
+    __u64 path = p->path, path2 = p->path2;
+    bpf_map_delete_elem(&inflight, &tid);
+    if (op == SBX_OP_OPEN_WRITE) {
+        int writes = (flags & O_ACCMODE) != 0 || (flags & (O_CREAT | O_TRUNC));
         if (!writes) {
             if (!refused) {
                 if (ret >= 0) __sync_fetch_and_add(&cfg->reads, 1);
                 return 0;
             }
-            c.op = SBX_OP_OPEN_READ;
+            op = SBX_OP_OPEN_READ;
         }
     }
-    if (c.op == SBX_OP_EXEC && !refused) return 0; /* successes: sched_process_exec */
-    if (ret < 0 && !refused) return 0;               /* ENOENT and the like: not a decision */
+    if (ret < 0 && !refused) return 0; /* ENOENT and the like: not a decision */
     struct sbx_file_event* e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
     if (!e) {
         __sync_fetch_and_add(&cfg->dropped, 1);
@@ -267,15 +302,15 @@ int BPF_PROG(sbx_sys_exit, struct pt_regs* regs, long ret) {
     e->h.time_ns = bpf_ktime_get_ns();
     e->h.pid = tid >> 32;
     e->h.kind = SBX_EV_FILE;
-    e->op = c.op;
+    e->op = op;
     e->ret = (__s32)ret;
-    e->flags = c.flags;
+    e->flags = flags;
     e->pad = 0;
     bpf_get_current_comm(e->comm, sizeof(e->comm));
     e->path[0] = 0;
     e->path2[0] = 0;
-    if (c.path) bpf_probe_read_user_str(e->path, sizeof(e->path), (void*)c.path);
-    if (c.path2) bpf_probe_read_user_str(e->path2, sizeof(e->path2), (void*)c.path2);
+    if (path) bpf_probe_read_user_str(e->path, sizeof(e->path), (void*)path);
+    if (path2) bpf_probe_read_user_str(e->path2, sizeof(e->path2), (void*)path2);
     bpf_ringbuf_submit(e, 0);
     return 0;
 }

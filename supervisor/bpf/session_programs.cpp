@@ -2,7 +2,11 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <cstring>
 
@@ -36,7 +40,7 @@ SessionPrograms::SessionPrograms(SessionPrograms&&) noexcept = default;
 SessionPrograms& SessionPrograms::operator=(SessionPrograms&&) noexcept = default;
 SessionPrograms::~SessionPrograms() = default;
 
-Result<SessionPrograms> SessionPrograms::start(const NetPlan& plan, bool audit, int cgroup_fd) {
+Result<SessionPrograms> SessionPrograms::start(const NetPlan& plan, bool audit, bool file_events, int cgroup_fd) {
     struct stat st{};
     if (::fstat(cgroup_fd, &st) != 0) return errno_error("cannot stat the session cgroup");
     SessionPrograms s;
@@ -74,7 +78,8 @@ Result<SessionPrograms> SessionPrograms::start(const NetPlan& plan, bool audit, 
     for (const auto& h : hooks)
         if (bpf_prog_attach(bpf_program__fd(h.prog), cgroup_fd, h.type, BPF_F_ALLOW_MULTI) != 0)
             return errno_error(std::string("cannot attach the ") + h.name + " BPF program to the session cgroup");
-    for (bpf_program* tp : {s.skel_->progs.sbx_exec, s.skel_->progs.sbx_sys_enter, s.skel_->progs.sbx_sys_exit}) {
+    if (!file_events) return s;
+    for (bpf_program* tp : {s.skel_->progs.sbx_sys_enter, s.skel_->progs.sbx_sys_exit}) {
         s.links_.emplace_back(bpf_program__attach(tp));
         if (!s.links_.back())
             return errno_error(std::string("cannot attach the tracepoint program ") + bpf_program__name(tp));
@@ -87,6 +92,25 @@ int SessionPrograms::events_fd() const { return ring_buffer__epoll_fd(ring_.get(
 void SessionPrograms::consume(const RecordFn& fn) {
     *fn_ = fn;
     ring_buffer__consume(ring_.get());
+}
+
+void SessionPrograms::detach_tracepoints_in_background() {
+    if (links_.empty()) return;
+    int gate[2];
+    if (::pipe2(gate, O_CLOEXEC) != 0) return;  // then the links go the slow way
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        // Holds copies of every descriptor until the parent has let go of its
+        // own, then exits: the kernel's teardown waits here.
+        ::close(gate[1]);
+        char c;
+        while (::read(gate[0], &c, 1) < 0 && errno == EINTR) {
+        }
+        _exit(0);
+    }
+    ::close(gate[0]);
+    links_.clear();
+    ::close(gate[1]);
 }
 
 namespace {

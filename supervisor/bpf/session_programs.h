@@ -5,7 +5,7 @@
 // The network programs are attached with BPF_F_ALLOW_MULTI through the
 // legacy attach call, not a link: an attachment lives as long as the
 // cgroup, so if the supervisor dies the agent keeps its network scope. The
-// tracepoints (exec, syscall entry and exit for file operations) are links
+// raw syscall tracepoints (execs and file operations) are links
 // owned by the supervisor: events stop with it, enforcement does not depend
 // on them.
 #pragma once
@@ -31,7 +31,9 @@ public:
 
     // Loads the programs with the plan in their maps, for the session whose
     // cgroup v2 directory is `cgroup_fd`, and attaches them.
-    static Result<SessionPrograms> start(const NetPlan& plan, bool audit, int cgroup_fd);
+    // `file_events`: attach the syscall tracepoints (execs then come from
+    // the same place; without them no exec or file events are reported).
+    static Result<SessionPrograms> start(const NetPlan& plan, bool audit, bool file_events, int cgroup_fd);
     SessionPrograms(SessionPrograms&&) noexcept;
     SessionPrograms& operator=(SessionPrograms&&) noexcept;
     ~SessionPrograms();
@@ -40,6 +42,13 @@ public:
     void consume(const RecordFn& fn);
     uint64_t dropped() const;
     uint64_t reads() const;  // successful opens for reading: counted, not logged
+
+    // Detaching a raw syscall tracepoint waits for an RCU grace period in the
+    // kernel, several milliseconds that would otherwise sit on the agent's
+    // exit path (sandbox-run returns only after it). This hands the last
+    // references to a short-lived child that pays for it instead. For a
+    // process that exits right after (sandbox-run); call once, at the end.
+    void detach_tracepoints_in_background();
 
 private:
     SessionPrograms() = default;

@@ -62,6 +62,7 @@ std::string format_profile(const Profile& p) {
     o << "]" << (p.connect.empty() ? "  # no network" : "") << "\n\n[syscalls]\n";
     names(o, "deny", p.syscalls.deny);
     names(o, "allow", p.syscalls.allow);
+    o << "\n[events]\nfiles = " << (p.events.files ? "true" : "false") << "\n";
     o << "\n[limits]\n";
     if (p.limits.memory_bytes) o << "memory = " << *p.limits.memory_bytes << "\n";
     if (p.limits.pids) o << "pids = " << *p.limits.pids << "\n";

@@ -36,6 +36,7 @@ struct ProfileSpec {
     std::optional<std::vector<NetRule>> connect;
     std::optional<std::vector<Located<std::string>>> syscall_deny, syscall_allow;
 
+    std::optional<bool> events_files;
     std::optional<uint64_t> memory_bytes;
     std::optional<uint64_t> pids;
     std::optional<uint32_t> cpu_millicores;

@@ -476,6 +476,15 @@ Result<ProfileSpec> parse_profile(std::string_view text, const std::string& sour
             r.on("allow", syscalls_into(spec.syscall_allow));
         });
     });
+    top.on("events", [&](const toml::node& n, const std::string& key, const SourcePos& pos) {
+        return require_table(n, key, pos, [&](TableReader& r) {
+            r.on("files", [&](const toml::node& v, const std::string& k, const SourcePos& p) -> Status {
+                if (!v.is_boolean()) return spec_error(p, k, std::string(type_name(v)), "true or false");
+                spec.events_files = v.as_boolean()->get();
+                return {};
+            });
+        });
+    });
     top.on("limits", [&](const toml::node& n, const std::string& key, const SourcePos& pos) {
         return require_table(n, key, pos, [&](TableReader& r) {
             r.on("memory", [&](const toml::node& v, const std::string& k, const SourcePos& p) -> Status {

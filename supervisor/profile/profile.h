@@ -56,6 +56,15 @@ struct Approval {
     TimeoutAction on_timeout = TimeoutAction::Deny;
 };
 
+// What the event stream reports besides execs and network decisions.
+struct EventRules {
+    // File operations from the raw syscall tracepoints: every change and
+    // every refusal journaled, reads counted. Costs start-up time (attaching
+    // syscall tracepoints) and a little on every syscall of the host while
+    // the session runs; a profile may turn it off.
+    bool files = true;
+};
+
 struct SyscallRules {
     std::vector<std::string> deny;   // names and @groups added to the baseline
     std::vector<std::string> allow;  // names and @groups removed from it
@@ -77,6 +86,7 @@ struct Profile {
     std::vector<NetRule> connect;      // empty = no network
 
     SyscallRules syscalls;
+    EventRules events;
     Limits limits;
     Approval approval;
 };

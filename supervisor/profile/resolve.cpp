@@ -59,6 +59,7 @@ void overlay(ProfileSpec& base, ProfileSpec&& child) {
     take(base.connect, child.connect);
     take(base.syscall_deny, child.syscall_deny);
     take(base.syscall_allow, child.syscall_allow);
+    take(base.events_files, child.events_files);
     take(base.memory_bytes, child.memory_bytes);
     take(base.pids, child.pids);
     take(base.cpu_millicores, child.cpu_millicores);
@@ -272,6 +273,7 @@ Result<Profile> ProfileLoader::load(const std::string& ref, const ProfileVars& v
                               "each syscall in at most one of allow and deny");
         }
     }
+    if (merged.events_files) p.events.files = *merged.events_files;
     p.limits.memory_bytes = merged.memory_bytes;
     p.limits.pids = merged.pids;
     p.limits.cpu_millicores = merged.cpu_millicores;

@@ -117,7 +117,9 @@ ExitStatus explain_session(const RunOptions& opts) {
         o << row("cgroup-bpf", "bind", "enforced: denied");
         o << row("cgroup-bpf", "sockets", "enforced: unix, TCP/UDP over IPv4/IPv6, route netlink only");
         o << row("", "pathname unix sockets", "hidden ones only (mount ns); others as file permissions allow");
-        o << row("tracepoint", "exec events", "journaled: every exec in the session");
+        o << row("tracepoint", "events.files",
+                 profile->events.files ? "journaled: every exec, file change and refusal; reads counted"
+                                       : "off in this profile: no exec or file events");
     }
     fputs(o.str().c_str(), stdout);
     return {0, ""};

@@ -226,7 +226,7 @@ ExitStatus run_session(const RunOptions& opts) {
     if (auto st = cgroup->apply_limits(plan->profile.limits, unapplied); !st) return failed(st.error());
     for (const auto& u : unapplied) fprintf(stderr, "sandbox-run: warning: %s\n", u.c_str());
     // Attached before the agent exists, so its first packet meets them.
-    auto bpf = SessionPrograms::start(plan->network, opts.audit, cgroup->v2_dirfd());
+    auto bpf = SessionPrograms::start(plan->network, opts.audit, plan->profile.events.files, cgroup->v2_dirfd());
     if (!bpf) return failed(bpf.error());
     for (const auto& h : plan->network.unresolved)
         fprintf(stderr, "sandbox-run: warning: network.connect host %s did not resolve; nothing allowed for it\n",
@@ -398,6 +398,8 @@ ExitStatus run_session(const RunOptions& opts) {
         d.detail = {{"count", lost}};
         (void)journal->append(d);
     }
+
+    bpf->detach_tracepoints_in_background();
 
     // The agent's descendants die with the session: kill the whole cgroup.
     auto left = cgroup_process_count(cgroup->v2_path());

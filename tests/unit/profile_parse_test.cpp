@@ -41,6 +41,9 @@ connect = ["127.0.0.1:8080", "[::1]:53", "example.com:443"]
 deny = ["@privileged", "ptrace"]
 allow = ["@io-uring"]
 
+[events]
+files = false
+
 [limits]
 memory = "512M"
 pids = 64
@@ -65,6 +68,7 @@ on_timeout = "freeze"
     CHECK((*s.connect)[2].kind == NetRule::Kind::Host);
     CHECK(s.syscall_deny->size() == 2);
     CHECK(s.syscall_allow->size() == 1);
+    CHECK(*s.events_files == false);
     CHECK(*s.memory_bytes == 512ull << 20);
     CHECK(*s.pids == 64);
     CHECK(*s.cpu_millicores == 1500);
@@ -88,7 +92,7 @@ TEST_CASE("value spellings: sizes / durations / CPU amounts") {
 TEST_CASE("unknown keys are errors naming file / line / column / key and the known keys") {
     CHECK(parse_error("name = \"x\"\nnmae = \"y\"\n") ==
           "test.toml:2:1: nmae: unknown key; expected one of: version, name, description, extends, "
-          "tier, filesystem, exec, network, syscalls, limits, approval");
+          "tier, filesystem, exec, network, syscalls, events, limits, approval");
     CHECK(parse_error("name = \"x\"\n[filesystem]\nread = []\n  wirte = [\"/tmp\"]\n") ==
           "test.toml:4:3: filesystem.wirte: unknown key; expected one of: read, write, destroy, "
           "protect, hide");
@@ -96,6 +100,8 @@ TEST_CASE("unknown keys are errors naming file / line / column / key and the kno
                Catch::StartsWith("test.toml:2:1: network.conect: unknown key; expected one of: connect"));
     CHECK_THAT(parse_error("[limits]\nmemroy = 1\n"), Catch::Contains("limits.memroy: unknown key"));
     CHECK_THAT(parse_error("[approval]\nwait = 1\n"), Catch::Contains("approval.wait: unknown key"));
+    CHECK_THAT(parse_error("[events]\nfile = true\n"), Catch::Contains("events.file: unknown key; expected one of: files"));
+    CHECK_THAT(parse_error("[events]\nfiles = 1\n"), Catch::Contains("events.files: an integer; expected true or false"));
 }
 
 TEST_CASE("wrong types say what was found and what is expected") {
