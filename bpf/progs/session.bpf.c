@@ -287,8 +287,11 @@ int sbx_sys_exit(struct bpf_raw_tracepoint_args* ctx) {
         int writes = (flags & O_ACCMODE) != 0 || (flags & (O_CREAT | O_TRUNC));
         if (!writes) {
             if (!refused) {
-                if (ret >= 0) __sync_fetch_and_add(&cfg->reads, 1);
-                return 0;
+                if (ret < 0) return 0;
+                __sync_fetch_and_add(&cfg->reads, 1);
+                /* Counted, not logged -- except in audit mode, where the
+                 * supervisor checks each read against the profile. */
+                if (!cfg->audit) return 0;
             }
             op = SBX_OP_OPEN_READ;
         }

@@ -5,6 +5,9 @@
 
 #include <cstring>
 
+#include "base/paths.h"
+#include "profile/scope_check.h"
+
 namespace sandboxd {
 namespace {
 
@@ -69,6 +72,31 @@ JournalEntry file_entry(const sbx_file_event& e) {
 }
 
 }  // namespace
+
+void mark_would_be_denial(JournalEntry& j, const Profile& profile, const std::string& workspace) {
+    if (j.decision != "allow") return;
+    FileAccess access;
+    if (j.action == "exec" || j.action == "file.exec") access = FileAccess::Exec;
+    else if (j.action == "file.read") access = FileAccess::Read;
+    else if (j.action.starts_with("file.") && j.action != "file.reads")
+        access = j.rule == "filesystem.destroy" ? FileAccess::Destroy : FileAccess::Write;
+    else return;
+    // "a -> b" for renames and links: every path named must pass.
+    std::string_view rest = j.target;
+    while (!rest.empty()) {
+        size_t arrow = rest.find(" -> ");
+        std::string path(rest.substr(0, arrow));
+        rest = arrow == std::string_view::npos ? std::string_view() : rest.substr(arrow + 4);
+        if (path.empty()) continue;
+        std::string abs = normalize_path(path[0] == '/' ? path : workspace + "/" + path);
+        if (auto rule = would_deny(profile, access, abs)) {
+            j.decision = "log";
+            j.rule = "would be denied: " + *rule;
+            j.err = EACCES;
+            return;
+        }
+    }
+}
 
 std::optional<JournalEntry> journal_entry_for_event(const void* data, size_t size) {
     sbx_event_header h;

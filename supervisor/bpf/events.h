@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "journal/journal.h"
+#include "profile/profile.h"
 #include "sandboxd_bpf.h"
 
 namespace sandboxd {
@@ -12,6 +13,12 @@ namespace sandboxd {
 // A journal entry for one ring buffer record; nothing for a record too
 // short for its kind (never trusted past its size).
 std::optional<JournalEntry> journal_entry_for_event(const void* data, size_t size);
+
+// Audit mode: a file or exec entry the kernel allowed becomes a "log"
+// entry naming the rule that would have denied it, when the profile would
+// have. Relative paths are taken from the workspace (the agent's starting
+// directory); paths are compared as strings.
+void mark_would_be_denial(JournalEntry& entry, const Profile& profile, const std::string& workspace);
 
 // "1.2.3.4:443" / "[::1]:53" for a network event's destination.
 std::string format_destination(const sbx_net_event& e);

@@ -315,7 +315,10 @@ ExitStatus run_session(const RunOptions& opts) {
 
     // Every decision and exec the BPF programs saw, into the journal.
     auto journal_event = [&](const void* data, size_t size) {
-        if (auto entry = journal_entry_for_event(data, size)) (void)journal->append(*entry);
+        auto entry = journal_entry_for_event(data, size);
+        if (!entry) return;
+        if (opts.audit) mark_would_be_denial(*entry, plan->profile, plan->workspace);
+        (void)journal->append(*entry);
     };
 
     int64_t t0 = monotonic_nsec();

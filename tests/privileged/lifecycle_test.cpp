@@ -178,3 +178,24 @@ TEST_CASE("file operations that change something or are refused are journaled; r
     CHECK(reads > 0);
     CHECK_FALSE(path_exists("/var/tmp/sandboxd-refused"));
 }
+
+TEST_CASE("audit mode: nothing is denied, every would-be denial is journaled with its rule") {
+    Host h;
+    TempDir outside("sandboxd-audit", "/var/tmp");
+    REQUIRE(chown(outside.path().c_str(), kAgentUid, kAgentGid) == 0);
+    std::string target = outside / "landed.txt";
+    auto r = h.run({"--user", kAgentUser, "--profile", "workspace", "--audit", "--workspace", h.ws.path(), "--", "sh",
+                    "-c", "echo x > " + target + "; echo y > inside.txt; exit 0"});
+    REQUIRE(r.status == 0);
+    CHECK(path_exists(target));  // audit mode let it through
+    bool logged = false, inside_allowed = false;
+    for (const auto& j : journal_of(h)) {
+        if (j["action"] != "file.write") continue;
+        if (j["target"] == target) {
+            logged = j["decision"] == "log" && j["rule"] == "would be denied: filesystem.write: outside every write tree";
+        }
+        if (j["target"] == "inside.txt") inside_allowed = j["decision"] == "allow";
+    }
+    CHECK(logged);
+    CHECK(inside_allowed);
+}

@@ -110,3 +110,25 @@ TEST_CASE("landlock: missing optional paths get no rule / files get file rights 
     REQUIRE(f);
     CHECK(f->access == LANDLOCK_ACCESS_FS_READ_FILE);
 }
+
+#include "profile/scope_check.h"
+
+TEST_CASE("scope check: the rule that would deny, for audit mode") {
+    Profile p;
+    p.read = {rule("/usr"), rule("/tmp")};
+    p.write = {rule("/tmp")};
+    p.destroy = {rule("/tmp/scratch")};
+    p.protect = {rule("/tmp/.git")};
+    p.hide = {rule("/tmp/secret")};
+    p.exec_allow = {rule("/usr/bin")};
+    CHECK_FALSE(would_deny(p, FileAccess::Read, "/usr/lib/x"));
+    CHECK(*would_deny(p, FileAccess::Read, "/etc/passwd") == "filesystem.read: outside every read tree");
+    CHECK_FALSE(would_deny(p, FileAccess::Write, "/tmp/a"));
+    CHECK(*would_deny(p, FileAccess::Write, "/usr/a") == "filesystem.write: outside every write tree");
+    CHECK(*would_deny(p, FileAccess::Destroy, "/tmp/a") == "filesystem.destroy: outside every destroy tree");
+    CHECK_FALSE(would_deny(p, FileAccess::Destroy, "/tmp/scratch/a"));
+    CHECK(*would_deny(p, FileAccess::Write, "/tmp/.git/config") == "filesystem.protect");
+    CHECK(*would_deny(p, FileAccess::Read, "/tmp/secret/key") == "filesystem.hide");
+    CHECK_FALSE(would_deny(p, FileAccess::Exec, "/usr/bin/true"));
+    CHECK(*would_deny(p, FileAccess::Exec, "/tmp/true") == "exec.allow: outside every exec tree");
+}
