@@ -199,3 +199,25 @@ TEST_CASE("audit mode: nothing is denied, every would-be denial is journaled wit
     CHECK(logged);
     CHECK(inside_allowed);
 }
+
+TEST_CASE("sandboxctl log: a finished session's journal as a table and as JSON Lines") {
+    Host h;
+    REQUIRE(h.run({"--user", kAgentUser, "--", "sh", "-c", "exit 3"}).status == 3);
+    auto ids = list_dir(h.state / "sessions");
+    REQUIRE(ids.size() == 1);
+    auto table = h.ctl({"log", ids[0].substr(0, 5)});
+    REQUIRE(table.status == 0);
+    CHECK_THAT(table.out, Catch::StartsWith("   SEQ  TIME"));
+    CHECK_THAT(table.out, Catch::Contains("session.start"));
+    CHECK_THAT(table.out, Catch::Contains("session.end"));
+    auto json = h.ctl({"log", ids[0], "--json"});
+    REQUIRE(json.status == 0);
+    CHECK(json.out == *sandboxd::read_file(h.state / ("sessions/" + ids[0] + "/journal.jsonl")));
+    // A corrupt line is reported and skipped, the rest still shown.
+    std::ofstream(h.state / ("sessions/" + ids[0] + "/journal.jsonl"), std::ios::app) << "{garbage\n";
+    auto again = h.ctl({"log", ids[0]});
+    CHECK(again.status == 0);
+    CHECK_THAT(again.err, Catch::Contains("is not a JSON object; skipped"));
+    CHECK_THAT(again.out, Catch::Contains("session.end"));
+    CHECK(h.ctl({"log", "ffffffffffff"}).status == 2);
+}

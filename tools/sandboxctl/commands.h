@@ -14,6 +14,7 @@ Action add_freeze(CLI::App& app);
 Action add_thaw(CLI::App& app);
 Action add_kill(CLI::App& app);
 Action add_profile(CLI::App& app);
+Action add_log(CLI::App& app);
 
 // "sandboxctl: message" on stderr.
 void complain(const std::string& message);
