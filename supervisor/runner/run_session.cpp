@@ -1,4 +1,5 @@
 #include "runner/run_session.h"
+#include "runner/plan.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -93,15 +94,6 @@ private:
     std::string path_;
 };
 
-Result<std::string> resolve_workspace(const std::optional<std::string>& ws) {
-    std::string dir = ws.value_or(".");
-    char buf[PATH_MAX];
-    if (!::realpath(dir.c_str(), buf)) return errno_error("workspace " + dir);
-    struct stat st{};
-    if (::stat(buf, &st) != 0 || !S_ISDIR(st.st_mode))
-        return plain_error("workspace " + std::string(buf) + " is not a directory");
-    return std::string(buf);
-}
 
 // The agent's environment, but for SANDBOXD_SESSION (added once the id exists).
 std::vector<std::string> agent_environment(const Identity& id, const std::string& profile) {
@@ -127,63 +119,6 @@ std::vector<std::string> agent_environment(const Identity& id, const std::string
 int status_from_siginfo(const siginfo_t& info) {
     if (info.si_code == CLD_EXITED) return info.si_status;
     return 128 + info.si_status;  // CLD_KILLED, CLD_DUMPED
-}
-
-// Builds everything a session needs before anything is created on the host.
-struct Plan {
-    Identity identity;
-    std::string workspace;
-    Profile profile;
-    SeccompProgram seccomp;
-    std::optional<LandlockPolicy> landlock;  // none in audit mode
-    MountPlan mounts;
-    NetPlan network;
-    CgroupHost cgroups;
-};
-
-Result<Plan> make_plan(const RunOptions& opts, const SandboxdDirs& dirs) {
-    // Exec from memfd is closed with vm.memfd_noexec in the session's pid
-    // namespace: a kernel without it cannot enforce the exec scope.
-    if (::access("/proc/sys/vm/memfd_noexec", F_OK) != 0)
-        return plain_error("this kernel has no vm.memfd_noexec (Linux 6.3+), needed to stop the agent from "
-                           "executing memory-backed files; upgrade the kernel");
-    Plan plan;
-    auto id = resolve_identity(opts.user);
-    if (!id) return id.error();
-    plan.identity = std::move(*id);
-    auto ws = resolve_workspace(opts.workspace);
-    if (!ws) return ws.error();
-    plan.workspace = std::move(*ws);
-    auto profile = ProfileLoader::with_default_path().load(
-        opts.profile, ProfileVars{plan.workspace, plan.identity.home});
-    if (!profile) return profile.error();
-    plan.profile = std::move(*profile);
-    if (plan.profile.tier == 1)
-        return plain_error("profile " + plan.profile.name +
-                           " asks for tier 1 (shadow mode: writes land in an overlay), which this "
-                           "build cannot enforce yet; use a tier 2 or 3 profile");
-    auto prog = compile_seccomp_cached(plan.profile.syscalls, opts.audit, dirs.runtime + "/cache");
-    if (!prog) return prog.error();
-    plan.seccomp = std::move(*prog);
-    // Audit mode studies what the agent would do: Landlock cannot log
-    // instead of deny, so it is not applied at all (--explain says so).
-    if (!opts.audit) {
-        LandlockPolicy ll = compile_landlock(plan.profile, landlock_abi_version());
-        if (!ll.missing.empty()) {
-            std::string what;
-            for (const auto& m : ll.missing) what += (what.empty() ? "" : "; ") + m;
-            return plain_error("profile " + plan.profile.name + " cannot be enforced on this kernel: " + what);
-        }
-        plan.landlock = std::move(ll);
-    }
-    plan.mounts = plan_mounts(plan.profile, plan.workspace, {dirs.runtime, dirs.state}, opts.audit);
-    auto net = plan_network(plan.profile);
-    if (!net) return net.error();
-    plan.network = std::move(*net);
-    auto cg = detect_cgroup_host();
-    if (!cg) return cg.error();
-    plan.cgroups = std::move(*cg);
-    return plan;
 }
 
 // Clears entries a dead supervisor left behind with an empty cgroup. Live

@@ -1,0 +1,36 @@
+// A session's plan: everything computed from the profile and the host
+// before anything is created (policy computed before clone, applied after).
+// A bad profile, a missing kernel feature or a bad option fails here, with
+// nothing to clean up.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "base/result.h"
+#include "bpf/net_plan.h"
+#include "cgroup/layout.h"
+#include "landlock/policy.h"
+#include "launch/identity.h"
+#include "mounts/plan.h"
+#include "policy/seccomp_policy.h"
+#include "profile/profile.h"
+#include "runner/run_session.h"
+#include "session/dirs.h"
+
+namespace sandboxd {
+
+struct Plan {
+    Identity identity;
+    std::string workspace;
+    Profile profile;
+    SeccompProgram seccomp;
+    std::optional<LandlockPolicy> landlock;  // none in audit mode
+    MountPlan mounts;
+    NetPlan network;
+    CgroupHost cgroups;
+};
+
+Result<Plan> make_plan(const RunOptions& opts, const SandboxdDirs& dirs);
+
+}  // namespace sandboxd
