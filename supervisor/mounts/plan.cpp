@@ -3,15 +3,10 @@
 #include <sys/stat.h>
 
 #include "base/paths.h"
+#include "profile/scope_check.h"
 
 namespace sandboxd {
 namespace {
-
-bool under_any(const std::string& path, const std::vector<PathRule>& trees) {
-    for (const auto& t : trees)
-        if (t.exists && path_is_under(path, t.path)) return true;
-    return false;
-}
 
 // Keeps only the outermost of nested paths.
 std::vector<std::string> outermost(std::vector<std::string> paths) {
@@ -40,16 +35,16 @@ MountPlan plan_mounts(const Profile& p, const std::string& workspace, const std:
             if (r.exists && in_tmp(r.path)) under_tmp.push_back(r.path);
     plan.readonly_root = !audit;
     for (const auto& c : outermost(under_tmp)) {
-        bool writable = audit || under_any(c, p.write);
+        bool writable = audit || under_existing_tree(c, p.write);
         plan.carry_into_tmp.push_back({c, !writable});
-        if (writable && !under_any(c, p.destroy)) plan.tmp_destroy = false;
+        if (writable && !under_existing_tree(c, p.destroy)) plan.tmp_destroy = false;
     }
 
     std::vector<std::string> writable;
     for (const auto& w : p.write)
         if (w.exists && !audit) writable.push_back(w.path);
     for (const auto& w : outermost(writable)) {
-        bool noexec = !under_any(w, p.exec_allow);
+        bool noexec = !under_existing_tree(w, p.exec_allow);
         plan.writable.push_back({w, noexec});
         if (!noexec) continue;
         for (const auto& e : p.exec_allow)
@@ -65,7 +60,7 @@ MountPlan plan_mounts(const Profile& p, const std::string& workspace, const std:
     // carve-outs are not applied; sandboxd's directories stay hidden always.
     if (!audit) {
         for (const auto& r : p.protect)
-            if (r.exists) plan.protect.push_back({r.path, !under_any(r.path, p.exec_allow)});
+            if (r.exists) plan.protect.push_back({r.path, !under_existing_tree(r.path, p.exec_allow)});
         for (const auto& r : p.hide)
             if (r.exists) hide(r.path);
     }

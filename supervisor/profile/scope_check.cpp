@@ -3,31 +3,29 @@
 #include "base/paths.h"
 
 namespace sandboxd {
-namespace {
 
-bool under(const std::string& path, const std::vector<PathRule>& trees) {
+bool under_existing_tree(const std::string& path, const std::vector<PathRule>& trees) {
     for (const auto& t : trees)
         if (t.exists && path_is_under(path, t.path)) return true;
     return false;
 }
 
-}  // namespace
-
 std::optional<std::string> would_deny(const Profile& p, FileAccess access, const std::string& path) {
-    if (under(path, p.hide)) return "filesystem.hide";
+    if (under_existing_tree(path, p.hide)) return "filesystem.hide";
     switch (access) {
         case FileAccess::Read:
-            if (!under(path, p.read) && !under(path, p.write) && !under(path, p.exec_allow))
+            if (!under_existing_tree(path, p.read) && !under_existing_tree(path, p.write) &&
+                !under_existing_tree(path, p.exec_allow))
                 return "filesystem.read: outside every read tree";
             return std::nullopt;
         case FileAccess::Exec:
-            if (!under(path, p.exec_allow)) return "exec.allow: outside every exec tree";
+            if (!under_existing_tree(path, p.exec_allow)) return "exec.allow: outside every exec tree";
             return std::nullopt;
         case FileAccess::Write:
         case FileAccess::Destroy:
-            if (under(path, p.protect)) return "filesystem.protect";
-            if (!under(path, p.write)) return "filesystem.write: outside every write tree";
-            if (access == FileAccess::Destroy && !under(path, p.destroy))
+            if (under_existing_tree(path, p.protect)) return "filesystem.protect";
+            if (!under_existing_tree(path, p.write)) return "filesystem.write: outside every write tree";
+            if (access == FileAccess::Destroy && !under_existing_tree(path, p.destroy))
                 return "filesystem.destroy: outside every destroy tree";
             return std::nullopt;
     }

@@ -10,6 +10,10 @@
 
 namespace sandboxd {
 
+// True when `path` is one of the existing `trees` or beneath one (compared
+// as strings, component by component).
+bool under_existing_tree(const std::string& path, const std::vector<PathRule>& trees);
+
 enum class FileAccess { Read, Write, Destroy, Exec };
 
 // The rule that would deny `access` to `path` (absolute, normalized), or
