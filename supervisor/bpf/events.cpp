@@ -1,4 +1,5 @@
 #include "bpf/events.h"
+#include "bpf/net_plan.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -130,8 +131,7 @@ std::optional<JournalEntry> journal_entry_for_event(const void* data, size_t siz
 
 std::string format_destination(const sbx_net_event& e) {
     char buf[INET6_ADDRSTRLEN];
-    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    if (std::memcmp(e.addr, mapped, 12) == 0) {
+    if (is_ipv4_mapped(e.addr)) {
         inet_ntop(AF_INET, &e.addr[12], buf, sizeof buf);
         return std::string(buf) + ":" + std::to_string(e.port);
     }

@@ -25,8 +25,7 @@ sbx_net_key key_for(const uint8_t* addr, bool ipv4, int prefix) {
 
 std::string addr_text(const sbx_net_key& k) {
     char buf[INET6_ADDRSTRLEN];
-    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    if (std::memcmp(k.addr, mapped, 12) == 0 && k.prefixlen >= 96) {
+    if (is_ipv4_mapped(k.addr) && k.prefixlen >= 96) {
         inet_ntop(AF_INET, &k.addr[12], buf, sizeof buf);
         return std::string(buf) + "/" + std::to_string(k.prefixlen - 96);
     }
@@ -35,6 +34,11 @@ std::string addr_text(const sbx_net_key& k) {
 }
 
 }  // namespace
+
+bool is_ipv4_mapped(const uint8_t addr[16]) {
+    static const uint8_t prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    return std::memcmp(addr, prefix, sizeof prefix) == 0;
+}
 
 Result<NetPlan> plan_network(const Profile& p) {
     NetPlan plan;

@@ -24,6 +24,9 @@ struct NetPlan {
     std::vector<std::string> unresolved;  // host names that gave no address
 };
 
+// True for ::ffff:a.b.c.d, the form IPv4 addresses take in the maps.
+bool is_ipv4_mapped(const uint8_t addr[16]);
+
 // Merges entries for the same block; resolves host names (the only side
 // effect), recording what each resolved to.
 Result<NetPlan> plan_network(const Profile& p);

@@ -21,24 +21,35 @@
 static int outside_pid, tcp_port;
 static const char *abstract_name, *hidden_socket;
 
-static int tcp_connect(int family, const char* addr) {
-    int s = socket(family, SOCK_STREAM, 0);
+/* TCP: connect(); UDP: an unconnected sendto(). Either way to addr:tcp_port. */
+static int inet_call(int family, int type, const char* addr) {
+    int s = socket(family, type, 0);
     if (s < 0) return -1;
-    int r;
+    struct sockaddr_storage st;
+    memset(&st, 0, sizeof st);
+    socklen_t len;
     if (family == AF_INET) {
-        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(tcp_port)};
-        inet_pton(AF_INET, addr, &a.sin_addr);
-        r = connect(s, (struct sockaddr*)&a, sizeof a);
+        struct sockaddr_in* a = (struct sockaddr_in*)&st;
+        a->sin_family = AF_INET;
+        a->sin_port = htons(tcp_port);
+        inet_pton(AF_INET, addr, &a->sin_addr);
+        len = sizeof *a;
     } else {
-        struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_port = htons(tcp_port)};
-        inet_pton(AF_INET6, addr, &a.sin6_addr);
-        r = connect(s, (struct sockaddr*)&a, sizeof a);
+        struct sockaddr_in6* a = (struct sockaddr_in6*)&st;
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons(tcp_port);
+        inet_pton(AF_INET6, addr, &a->sin6_addr);
+        len = sizeof *a;
     }
+    int r = type == SOCK_STREAM ? connect(s, (struct sockaddr*)&st, len)
+                                : (sendto(s, "x", 1, 0, (struct sockaddr*)&st, len) == 1 ? 0 : -1);
     int e = errno;
     close(s);
     errno = e;
     return r;
 }
+
+static int tcp_connect(int family, const char* addr) { return inet_call(family, SOCK_STREAM, addr); }
 
 static int unix_connect(const char* path, int abstract) {
     int s = socket(AF_UNIX, SOCK_STREAM, 0);
@@ -82,26 +93,8 @@ static int probe(const char* name) {
     if (!strcmp(name, "tcp6")) return tcp_connect(AF_INET6, "::1");
     if (!strcmp(name, "tcp_mapped")) return tcp_connect(AF_INET6, "::ffff:127.0.0.1");
     if (!strcmp(name, "tcp4_other")) return tcp_connect(AF_INET, "127.0.0.2");
-    if (!strcmp(name, "udp4")) {
-        int u = socket(AF_INET, SOCK_DGRAM, 0);
-        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(tcp_port)};
-        inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-        ssize_t r = sendto(u, "x", 1, 0, (struct sockaddr*)&a, sizeof a);
-        int e = errno;
-        close(u);
-        errno = e;
-        return r == 1 ? 0 : -1;
-    }
-    if (!strcmp(name, "udp6_mapped")) {
-        int u = socket(AF_INET6, SOCK_DGRAM, 0);
-        struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_port = htons(tcp_port)};
-        inet_pton(AF_INET6, "::ffff:127.0.0.1", &a.sin6_addr);
-        ssize_t r = sendto(u, "x", 1, 0, (struct sockaddr*)&a, sizeof a);
-        int e = errno;
-        close(u);
-        errno = e;
-        return r == 1 ? 0 : -1;
-    }
+    if (!strcmp(name, "udp4")) return inet_call(AF_INET, SOCK_DGRAM, "127.0.0.1");
+    if (!strcmp(name, "udp6_mapped")) return inet_call(AF_INET6, SOCK_DGRAM, "::ffff:127.0.0.1");
     if (!strcmp(name, "netlink_diag")) {
         int n = socket(AF_NETLINK, SOCK_RAW, 4 /* NETLINK_SOCK_DIAG */);
         if (n >= 0) close(n);
