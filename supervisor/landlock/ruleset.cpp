@@ -36,6 +36,15 @@ Result<UniqueFd> build_landlock_ruleset(const LandlockPolicy& policy) {
     return ruleset;
 }
 
+Status landlock_add_tree(int ruleset_fd, int dir_fd, uint64_t access) {
+    landlock_path_beneath_attr pb{};
+    pb.allowed_access = access;
+    pb.parent_fd = dir_fd;
+    if (::syscall(__NR_landlock_add_rule, ruleset_fd, LANDLOCK_RULE_PATH_BENEATH, &pb, 0) != 0)
+        return errno_error("cannot add a Landlock rule");
+    return {};
+}
+
 int landlock_restrict_self(int ruleset_fd) {
     return int(::syscall(__NR_landlock_restrict_self, ruleset_fd, 0));
 }

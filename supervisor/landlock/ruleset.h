@@ -11,6 +11,11 @@ namespace sandboxd {
 
 Result<UniqueFd> build_landlock_ruleset(const LandlockPolicy& policy);
 
+// Adds a rule for the directory open at `dir_fd` (any descriptor, also one
+// for a path the agent's mount namespace hides): the snapshot gate's
+// worker gets the agent's rules plus its store this way.
+Status landlock_add_tree(int ruleset_fd, int dir_fd, uint64_t access);
+
 // What the child calls (no allocation): enforce the ruleset on itself and
 // every process it will start. Returns 0 or -1 with errno.
 int landlock_restrict_self(int ruleset_fd);

@@ -13,6 +13,7 @@
 #include <grp.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -38,7 +39,44 @@ struct Prepared {
     CapPtr empty_caps;
     sock_fprog prog{};
     int supervisor_pidfd = -1;  // readable once the supervisor has exited
+    int listener_sock = -1;     // gated seccomp: where the listener goes
 };
+
+// Hands the seccomp listener to the supervisor (SCM_RIGHTS); no allocation.
+bool send_fd(int sock, int fd) {
+    char byte = 0;
+    iovec iov{&byte, 1};
+    alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = ctl;
+    msg.msg_controllen = sizeof ctl;
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
+    return ::sendmsg(sock, &msg, MSG_NOSIGNAL) == 1;
+}
+
+UniqueFd receive_fd(int sock) {
+    char byte = 0;
+    iovec iov{&byte, 1};
+    alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = ctl;
+    msg.msg_controllen = sizeof ctl;
+    if (::recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) != 1) return UniqueFd();
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int)))
+        return UniqueFd();
+    int fd = -1;
+    std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
+    return UniqueFd(fd);
+}
 
 [[noreturn]] void fail(int pipe_fd, SpawnStep step, int err) {
     SpawnFailure f{step, err};
@@ -125,9 +163,18 @@ void drop_privileges(const SpawnSpec& spec, const Prepared& p, int pipe_fd) {
     if (::syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC) != 0)
         fail(pipe_fd, SpawnStep::CloseFds, errno);
 
-    // Last: from here on the filter applies to this process too.
-    if (p.prog.len && ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &p.prog) != 0)
+    // Last: from here on the filter applies to this process too. A gated
+    // program comes with a listener, which goes to the supervisor before
+    // the exec (nothing between here and the exec is a gated syscall).
+    if (p.prog.len && p.listener_sock >= 0) {
+        int listener = int(::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &p.prog));
+        if (listener < 0) fail(pipe_fd, SpawnStep::Seccomp, errno);
+        if (!send_fd(p.listener_sock, listener)) fail(pipe_fd, SpawnStep::Seccomp, errno);
+        ::close(listener);
+        ::close(p.listener_sock);
+    } else if (p.prog.len && ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &p.prog) != 0) {
         fail(pipe_fd, SpawnStep::Seccomp, errno);
+    }
 
     exec_agent(p, pipe_fd);
 }
@@ -282,6 +329,15 @@ Result<SpawnResult> spawn_agent(const SpawnSpec& spec) {
     int pipefd[2];
     if (::pipe2(pipefd, O_CLOEXEC) != 0) return errno_error("cannot create the spawn pipe");
     UniqueFd rd(pipefd[0]), wr(pipefd[1]);
+    UniqueFd listener_ours, listener_theirs;
+    if (spec.seccomp && spec.seccomp->gated) {
+        int sv[2];
+        if (::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) != 0)
+            return errno_error("cannot create the seccomp listener socket");
+        listener_ours.reset(sv[0]);
+        listener_theirs.reset(sv[1]);
+        p.listener_sock = sv[1];
+    }
 
     int pidfd = -1;
     clone_args args{};
@@ -303,12 +359,25 @@ Result<SpawnResult> spawn_agent(const SpawnSpec& spec) {
     out.child.pid = pid_t(pid);
     out.child.pidfd = UniqueFd(pidfd);
     wr.reset();
+    listener_theirs.reset();
     SpawnFailure f;
     ssize_t n;
     do {
         n = ::read(rd.get(), &f, sizeof f);
     } while (n < 0 && errno == EINTR);
-    if (n == 0) return out;  // EOF: the exec happened
+    if (n == 0) {  // EOF: the exec happened
+        if (listener_ours) {
+            out.listener = receive_fd(listener_ours.get());
+            if (!out.listener) {
+                // Without its gate the agent must not run at all.
+                ::syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0);
+                siginfo_t info{};
+                ::waitid(P_PIDFD, pidfd, &info, WEXITED);
+                return plain_error("the agent's seccomp listener did not arrive");
+            }
+        }
+        return out;
+    }
     if (n != sizeof f) f = SpawnFailure{SpawnStep::Exec, n < 0 ? errno : EIO};
     siginfo_t info{};
     ::waitid(P_PIDFD, pidfd, &info, WEXITED);

@@ -81,6 +81,7 @@ struct Child {
 
 struct SpawnResult {
     Child child;           // valid when the exec succeeded
+    UniqueFd listener;     // the seccomp notification listener, when gated
     SpawnFailure failure;  // step != None when it did not (child already reaped)
 };
 

@@ -1,5 +1,6 @@
 #include "policy/seccomp_policy.h"
 
+#include <fcntl.h>
 #include <linux/sched.h>
 #include <seccomp.h>
 #include <sys/ioctl.h>
@@ -91,6 +92,24 @@ uint32_t action_for(const std::string& name, bool log_only) {
 }
 
 
+// The snapshot gate's share of the filter. A syscall the profile denies
+// outright stays denied (libseccomp refuses two unconditional actions for
+// one syscall, and denial is the stronger one anyway).
+Status add_gate_rules(void* ctx, const SeccompProgram& p) {
+    auto taken = [&](const char* name) { return p.denied.count(name) || p.logged.count(name); };
+    for (const char* name : {"unlink", "unlinkat", "rmdir", "rename", "renameat", "renameat2", "truncate",
+                             "ftruncate", "creat", "mkdir", "mkdirat"})
+        if (!taken(name)) SANDBOXD_TRY(add(ctx, SCMP_ACT_NOTIFY, name));
+    if (!taken("open")) SANDBOXD_TRY(add(ctx, SCMP_ACT_NOTIFY, "open", {SCMP_A1(SCMP_CMP_MASKED_EQ, O_TRUNC, O_TRUNC)}));
+    if (!taken("openat"))
+        SANDBOXD_TRY(add(ctx, SCMP_ACT_NOTIFY, "openat", {SCMP_A2(SCMP_CMP_MASKED_EQ, O_TRUNC, O_TRUNC)}));
+    if (!taken("openat2")) SANDBOXD_TRY(add(ctx, SCMP_ACT_ERRNO(ENOSYS), "openat2"));
+    if (!taken("fallocate"))
+        for (uint64_t mode : {0x02u /* PUNCH_HOLE */, 0x08u /* COLLAPSE_RANGE */, 0x10u /* ZERO_RANGE */})
+            SANDBOXD_TRY(add(ctx, SCMP_ACT_ERRNO(EOPNOTSUPP), "fallocate", {SCMP_A1(SCMP_CMP_MASKED_EQ, mode, mode)}));
+    return {};
+}
+
 // The effective sets, which are all the compiled program depends on.
 Status effective_sets(const SyscallRules& rules, bool audit, SeccompProgram& out) {
     std::set<std::string> baseline, extra, allowed;
@@ -132,6 +151,8 @@ Status generate(SeccompProgram& out) {
         else SANDBOXD_TRY(add(ctx.get(), action_for(s, true), s.c_str()));
     }
 
+    if (out.gated) SANDBOXD_TRY(add_gate_rules(ctx.get(), out));
+
     UniqueFd mem(::memfd_create("sandboxd-seccomp", MFD_CLOEXEC));
     if (!mem) return errno_error("cannot create memfd for the seccomp program");
     if (int rc = seccomp_export_bpf(ctx.get(), mem.get()); rc < 0)
@@ -154,7 +175,7 @@ std::string cache_key(const SeccompProgram& p) {
     std::string text = std::string(__DATE__ " " __TIME__ " ") + std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
                        std::to_string(v->micro) + " arch " + std::to_string(seccomp_arch_native()) + " deny";
     for (const auto& s : p.denied) text += " " + s;
-    text += " log";
+    text += p.gated ? " gate log" : " log";
     for (const auto& s : p.logged) text += " " + s;
     uint64_t h = 1469598103934665603ull;
     for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
@@ -165,16 +186,18 @@ std::string cache_key(const SeccompProgram& p) {
 
 }  // namespace
 
-Result<SeccompProgram> compile_seccomp(const SyscallRules& rules, bool audit) {
+Result<SeccompProgram> compile_seccomp(const SyscallRules& rules, bool audit, bool gate) {
     SeccompProgram out;
+    out.gated = gate;
     SANDBOXD_TRY(effective_sets(rules, audit, out));
     SANDBOXD_TRY(generate(out));
     return out;
 }
 
-Result<SeccompProgram> compile_seccomp_cached(const SyscallRules& rules, bool audit,
+Result<SeccompProgram> compile_seccomp_cached(const SyscallRules& rules, bool audit, bool gate,
                                               const std::string& cache_dir) {
     SeccompProgram out;
+    out.gated = gate;
     SANDBOXD_TRY(effective_sets(rules, audit, out));
     std::string path = cache_dir + "/seccomp-" + cache_key(out) + ".bpf";
     if (auto bytes = read_file(path); bytes && !bytes->empty() &&

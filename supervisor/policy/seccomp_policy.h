@@ -19,6 +19,10 @@ struct SeccompProgram {
     std::vector<sock_filter> insns;
     std::set<std::string> denied;  // effective syscalls and %rules denied
     std::set<std::string> logged;  // audit mode: would-be denials, logged only
+    // Destructive syscalls go to the snapshot gate (SCMP_ACT_NOTIFY): the
+    // child installs the program with a notification listener and hands
+    // the listener to the supervisor.
+    bool gated = false;
 
     sock_fprog fprog() const {
         return sock_fprog{static_cast<unsigned short>(insns.size()),
@@ -30,14 +34,20 @@ struct SeccompProgram {
 // profile's own additions are logged instead of denied, but the baseline is
 // still enforced: audit mode relaxes the scope under study, never the
 // sandbox's walls.
-Result<SeccompProgram> compile_seccomp(const SyscallRules& rules, bool audit);
+//
+// With `gate`, the destructive file syscalls are sent to the snapshot gate
+// (unlink*, rmdir, rename*, truncate, ftruncate, creat, mkdir*, open and
+// openat with O_TRUNC), openat2 says ENOSYS (its flags live in memory the
+// filter cannot read; glibc falls back to openat) and fallocate's
+// hole-punching, collapsing and zeroing modes say EOPNOTSUPP.
+Result<SeccompProgram> compile_seccomp(const SyscallRules& rules, bool audit, bool gate = false);
 
 // The same, through a cache directory (root-owned, 0700): libseccomp's
 // compilation is the largest part of a session's start-up, and the same
 // profile always compiles to the same program. The key covers the effective
 // rule sets, the libseccomp version and the architecture; a corrupt or
 // unreadable entry is recompiled, never trusted.
-Result<SeccompProgram> compile_seccomp_cached(const SyscallRules& rules, bool audit,
+Result<SeccompProgram> compile_seccomp_cached(const SyscallRules& rules, bool audit, bool gate,
                                               const std::string& cache_dir);
 
 }  // namespace sandboxd

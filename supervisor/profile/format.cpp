@@ -63,6 +63,7 @@ std::string format_profile(const Profile& p) {
     names(o, "deny", p.syscalls.deny);
     names(o, "allow", p.syscalls.allow);
     o << "\n[events]\nfiles = " << (p.events.files ? "true" : "false") << "\n";
+    o << "\n[snapshots]\nbudget = " << p.snapshots.budget_bytes << "\nretention = " << p.snapshots.retention_sec << "\n";
     o << "\n[limits]\n";
     if (p.limits.memory_bytes) o << "memory = " << *p.limits.memory_bytes << "\n";
     if (p.limits.pids) o << "pids = " << *p.limits.pids << "\n";

@@ -145,10 +145,11 @@ Result<uint64_t> parse_size(const toml::node& n, const std::string& key, const S
     return bytes;
 }
 
-// "30s", "5m", "2h", or an integer number of seconds.
-Result<uint32_t> parse_duration(const toml::node& n, const std::string& key, const SourcePos& pos) {
-    constexpr std::string_view expected =
-        "seconds as an integer or a string like \"30s\", \"5m\", \"1h\" (1s to 24h)";
+// "30s", "5m", "2h", "7d", or an integer number of seconds, up to `max_days`.
+Result<uint32_t> parse_duration(const toml::node& n, const std::string& key, const SourcePos& pos,
+                                uint32_t max_days = 1) {
+    const std::string expected = "seconds as an integer or a string like \"30s\", \"5m\", \"1h\", \"2d\" (1s to " +
+                                 std::to_string(max_days * 24) + "h)";
     uint64_t secs = 0;
     if (n.is_integer()) {
         int64_t v = n.as_integer()->get();
@@ -162,19 +163,21 @@ Result<uint32_t> parse_duration(const toml::node& n, const std::string& key, con
                 case 's': mult = 1; break;
                 case 'm': mult = 60; break;
                 case 'h': mult = 3600; break;
+                case 'd': mult = 86400; break;
                 default:
                     return spec_error(pos, key, "'" + s + "' has an unknown unit", expected);
             }
             s.pop_back();
         }
         uint64_t v = 0;
-        if (!parse_u64(s, v) || v == 0 || v > 86400)
+        if (!parse_u64(s, v) || v == 0 || v > uint64_t(max_days) * 86400)
             return spec_error(pos, key, "'" + std::string(n.as_string()->get()) + "' is not a duration", expected);
         secs = v * mult;
     } else {
         return spec_error(pos, key, std::string(type_name(n)), expected);
     }
-    if (secs > 86400) return spec_error(pos, key, "longer than 24h", expected);
+    if (secs > uint64_t(max_days) * 86400)
+        return spec_error(pos, key, "longer than " + std::to_string(max_days * 24) + "h", expected);
     return uint32_t(secs);
 }
 
@@ -481,6 +484,22 @@ Result<ProfileSpec> parse_profile(std::string_view text, const std::string& sour
             r.on("files", [&](const toml::node& v, const std::string& k, const SourcePos& p) -> Status {
                 if (!v.is_boolean()) return spec_error(p, k, std::string(type_name(v)), "true or false");
                 spec.events_files = v.as_boolean()->get();
+                return {};
+            });
+        });
+    });
+    top.on("snapshots", [&](const toml::node& n, const std::string& key, const SourcePos& pos) {
+        return require_table(n, key, pos, [&](TableReader& r) {
+            r.on("budget", [&](const toml::node& v, const std::string& k, const SourcePos& p) -> Status {
+                auto b = parse_size(v, k, p);
+                if (!b) return b.error();
+                spec.snapshot_budget = *b;
+                return {};
+            });
+            r.on("retention", [&](const toml::node& v, const std::string& k, const SourcePos& p) -> Status {
+                auto d = parse_duration(v, k, p, 3650);
+                if (!d) return d.error();
+                spec.snapshot_retention_sec = *d;
                 return {};
             });
         });

@@ -65,6 +65,14 @@ struct EventRules {
     bool files = true;
 };
 
+// What the snapshot gate may keep for a session (see snapshot/store.h).
+// The gate runs when the profile has destroy trees (or in audit mode);
+// a destructive operation whose snapshot would exceed the budget is refused.
+struct SnapshotRules {
+    uint64_t budget_bytes = 1ull << 30;    // 1 GiB
+    uint32_t retention_sec = 7 * 86400;    // kept a week after the session ends
+};
+
 struct SyscallRules {
     std::vector<std::string> deny;   // names and @groups added to the baseline
     std::vector<std::string> allow;  // names and @groups removed from it
@@ -87,6 +95,7 @@ struct Profile {
 
     SyscallRules syscalls;
     EventRules events;
+    SnapshotRules snapshots;
     Limits limits;
     Approval approval;
 };

@@ -60,6 +60,8 @@ void overlay(ProfileSpec& base, ProfileSpec&& child) {
     take(base.syscall_deny, child.syscall_deny);
     take(base.syscall_allow, child.syscall_allow);
     take(base.events_files, child.events_files);
+    take(base.snapshot_budget, child.snapshot_budget);
+    take(base.snapshot_retention_sec, child.snapshot_retention_sec);
     take(base.memory_bytes, child.memory_bytes);
     take(base.pids, child.pids);
     take(base.cpu_millicores, child.cpu_millicores);
@@ -274,6 +276,8 @@ Result<Profile> ProfileLoader::load(const std::string& ref, const ProfileVars& v
         }
     }
     if (merged.events_files) p.events.files = *merged.events_files;
+    if (merged.snapshot_budget) p.snapshots.budget_bytes = *merged.snapshot_budget;
+    if (merged.snapshot_retention_sec) p.snapshots.retention_sec = *merged.snapshot_retention_sec;
     p.limits.memory_bytes = merged.memory_bytes;
     p.limits.pids = merged.pids;
     p.limits.cpu_millicores = merged.cpu_millicores;

@@ -36,7 +36,8 @@ ExitStatus explain_session(const RunOptions& opts) {
     std::string ws = opts.workspace.value_or(::getcwd(cwd, sizeof cwd) ? cwd : "/");
     auto profile = ProfileLoader::with_default_path().load(opts.profile, ProfileVars{ws, id->home});
     if (!profile) return {125, profile.error().describe()};
-    auto prog = compile_seccomp(profile->syscalls, opts.audit);
+    bool gate = !profile->destroy.empty() || opts.audit;
+    auto prog = compile_seccomp(profile->syscalls, opts.audit, gate);
     if (!prog) return {125, prog.error().describe()};
     auto cg = detect_cgroup_host();
 
@@ -53,6 +54,12 @@ ExitStatus explain_session(const RunOptions& opts) {
         o << row("seccomp", std::to_string(prog->logged.size()) + " profile denials",
                  "audit mode: logged (SCMP_ACT_LOG), not denied");
     o << row("seccomp", "foreign ABIs (ia32, x32)", "enforced: ENOSYS");
+    if (gate)
+        o << row("snapshots", "unlink/rmdir/rename/truncate/O_TRUNC/mkdir",
+                 "seccomp user notification: snapshot, then done by the gate as the agent; budget " +
+                     std::to_string(profile->snapshots.budget_bytes) + " bytes");
+    else
+        o << row("snapshots", "no destroy trees", "no snapshot gate (nothing outside the session is destroyable)");
     o << row("privileges", "no_new_privs, no capabilities", "enforced: locked securebits, empty bounding set");
     if (cg) {
         o << row("cgroup v2", "session cgroup, freeze/kill switch",

@@ -45,7 +45,10 @@ Result<Plan> make_plan(const RunOptions& opts, const SandboxdDirs& dirs) {
         return plain_error("profile " + plan.profile.name +
                            " asks for tier 1 (shadow mode: writes land in an overlay), which this "
                            "build cannot enforce yet; use a tier 2 or 3 profile");
-    auto prog = compile_seccomp_cached(plan.profile.syscalls, opts.audit, dirs.runtime + "/cache");
+    // The snapshot gate: wherever the agent may destroy something that
+    // outlives the session (destroy trees; anything, in audit mode).
+    bool gate = !plan.profile.destroy.empty() || opts.audit;
+    auto prog = compile_seccomp_cached(plan.profile.syscalls, opts.audit, gate, dirs.runtime + "/cache");
     if (!prog) return prog.error();
     plan.seccomp = std::move(*prog);
     // Audit mode studies what the agent would do: Landlock cannot log

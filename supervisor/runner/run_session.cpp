@@ -17,6 +17,8 @@
 #include "cgroup/layout.h"
 #include "cgroup/control.h"
 #include "cgroup/session_cgroup.h"
+#include "gate/gate.h"
+#include "snapshot/store.h"
 #include "journal/journal.h"
 #include "landlock/policy.h"
 #include "landlock/ruleset.h"
@@ -216,11 +218,25 @@ ExitStatus run_session(const RunOptions& opts) {
                     {"landlock_abi", plan->landlock ? plan->landlock->abi : 0},
                     {"network_resolved", plan->network.resolved},
                     {"network_unresolved", plan->network.unresolved},
-                    {"landlock_rules", plan->landlock ? plan->landlock->fs_rules.size() : 0}};
+                    {"landlock_rules", plan->landlock ? plan->landlock->fs_rules.size() : 0},
+                    {"snapshots", plan->seccomp.gated},
+                    {"snapshot_budget", plan->profile.snapshots.budget_bytes},
+                    {"snapshot_retention_sec", plan->profile.snapshots.retention_sec},
+                    {"started_usec", rec.started_usec}};
     // Ending the session undoes starting it: the cgroup goes, the agent dies.
     start.undo = {{"op", "session.kill"}, {"cgroup", rec.cgroup}};
     if (auto seq = journal->append(start); !seq) return failed(seq.error());
     state_dir.commit();
+
+    // The snapshot store exists before the agent does: a store that cannot
+    // be made is a session that does not start.
+    std::optional<SnapshotStore> store;
+    if (plan->seccomp.gated) {
+        auto s = SnapshotStore::create(dirs.session_state_dir(*id) + "/snapshots", plan->identity.uid,
+                                       plan->identity.gid, plan->profile.snapshots.budget_bytes);
+        if (!s) return failed(s.error());
+        store.emplace(std::move(*s));
+    }
 
     UniqueFd ruleset;
     if (plan->landlock) {
@@ -247,6 +263,27 @@ ExitStatus run_session(const RunOptions& opts) {
     spec.cgroup_join_fds = cgroup->v1_join_fds();
     auto spawned = spawn_agent(spec);
     if (!spawned) return failed(spawned.error());
+
+    // The agent may already be waiting on a gated call: that is fine, it
+    // waits until the gate is up.
+    std::unique_ptr<Gate> gate;
+    if (spawned->listener) {
+        GateConfig gc;
+        gc.listener = std::move(spawned->listener);
+        gc.identity = plan->identity;
+        gc.landlock_ruleset = ruleset.get();
+        gc.store_access = plan->landlock ? plan->landlock->private_tmp_access : 0;
+        gc.store = std::move(*store);
+        gc.journal_path = journal->path();
+        gc.session_id = *id;
+        gc.agent_pid = spawned->child.pid;
+        auto g = Gate::start(std::move(gc));
+        if (!g) {
+            (void)cgroup->destroy();
+            return failed(g.error());
+        }
+        gate = std::move(*g);
+    }
 
     // Every decision and exec the BPF programs saw, into the journal.
     auto journal_event = [&](const void* data, size_t size) {
@@ -345,6 +382,12 @@ ExitStatus run_session(const RunOptions& opts) {
         if (result.message.empty()) result.message = "cleanup: " + st.error().describe();
     }
     end.detail["processes_killed_at_end"] = left ? *left : -1;
+    if (gate) {
+        end.detail["gated_calls"] = gate->handled();
+        end.detail["snapshot_bytes"] = gate->snapshot_bytes();
+        gate.reset();  // after the kill: nothing is left to ask it anything
+    }
+    end.detail["ended_usec"] = realtime_usec();
     if (auto seq = journal->append(end); !seq && result.message.empty())
         result.message = "journal: " + seq.error().describe();
     return result;

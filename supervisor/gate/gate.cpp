@@ -1,0 +1,192 @@
+#include "gate/gate.h"
+
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <poll.h>
+#include <sched.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <optional>
+#include <semaphore>
+#include <thread>
+
+#include "gate/operations.h"
+#include "gate/request.h"
+#include "journal/journal.h"
+#include "landlock/ruleset.h"
+
+// Linux 6.6; Debian 12's headers predate it.
+#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
+#endif
+#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
+#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
+#endif
+
+namespace sandboxd {
+
+struct Gate::Impl {
+    GateConfig cfg;
+    GateContext ctx;
+    std::optional<Journal> journal;
+    UniqueFd stop;
+    std::thread dispatcher, worker;
+
+    // The hand-over: one request in flight, owned by the dispatcher.
+    std::binary_semaphore to_worker{0}, to_dispatcher{0}, worker_ready{0};
+    const GateRequest* request = nullptr;
+    GateOutcome outcome;
+    bool quit = false;
+    Status worker_status;
+    std::atomic<uint64_t> handled{0};
+
+    void worker_main();
+    Status become_agent();
+    void dispatcher_main();
+    void handle(const seccomp_notif& n);
+};
+
+// This thread only: credentials and Landlock domains are per thread in the
+// kernel, and the raw syscalls (unlike glibc's wrappers) leave the other
+// threads alone.
+Status Gate::Impl::become_agent() {
+    if (::unshare(CLONE_FS) != 0) return errno_error("gate worker: cannot get a umask of its own");
+    if (cfg.landlock_ruleset >= 0) {
+        SANDBOXD_TRY(landlock_add_tree(cfg.landlock_ruleset, cfg.store.dir_fd(), cfg.store_access));
+        if (landlock_restrict_self(cfg.landlock_ruleset) != 0)
+            return errno_error("gate worker: cannot enter the agent's Landlock domain");
+    }
+    const Identity& id = cfg.identity;
+    if (::syscall(SYS_setgroups, id.groups.size(), id.groups.data()) != 0)
+        return errno_error("gate worker: cannot take the agent's groups");
+    if (::syscall(SYS_setresgid, id.gid, id.gid, id.gid) != 0) return errno_error("gate worker: cannot take the agent's gid");
+    if (::syscall(SYS_setresuid, id.uid, id.uid, id.uid) != 0) return errno_error("gate worker: cannot take the agent's uid");
+    // An agent run as uid 0 still has no capabilities; nor has its worker.
+    __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct data[2] = {};
+    if (::syscall(SYS_capset, &hdr, data) != 0) return errno_error("gate worker: cannot drop capabilities");
+    return {};
+}
+
+void Gate::Impl::worker_main() {
+    worker_status = become_agent();
+    worker_ready.release();
+    if (!worker_status) return;
+    for (;;) {
+        to_worker.acquire();
+        if (quit) return;
+        outcome = perform_gated(*request, ctx);
+        to_dispatcher.release();
+    }
+}
+
+void Gate::Impl::handle(const seccomp_notif& n) {
+    int listener = cfg.listener.get();
+    seccomp_notif_resp resp{};
+    resp.id = n.id;
+    auto req = fetch_request(listener, n);
+    if (!req) {
+        if (req.error().code == ESRCH) return;  // the thread is gone: nobody to answer
+        resp.error = -req.error().code;
+        ::ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+        return;
+    }
+    request = &*req;
+    to_worker.release();
+    to_dispatcher.acquire();
+    GateOutcome o = std::move(outcome);
+    handled.fetch_add(1, std::memory_order_relaxed);
+    // Journaled before the agent hears back: the record of a snapshot is
+    // there before anything can depend on the operation having happened.
+    if (o.entry && journal) (void)journal->append(*o.entry);
+    if (o.install) {
+        seccomp_notif_addfd add{};
+        add.id = n.id;
+        add.flags = SECCOMP_ADDFD_FLAG_SEND;
+        add.srcfd = uint32_t(o.install.get());
+        add.newfd_flags = o.cloexec ? O_CLOEXEC : 0;
+        if (::ioctl(listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add) >= 0 || errno == ENOENT) return;
+        resp.error = -errno;  // e.g. EMFILE: the agent's table is full
+        ::ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+        return;
+    }
+    resp.val = o.err ? 0 : o.value;
+    resp.error = o.err ? -o.err : 0;
+    ::ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+}
+
+void Gate::Impl::dispatcher_main() {
+    pollfd fds[2] = {{cfg.listener.get(), POLLIN, 0}, {stop.get(), POLLIN, 0}};
+    for (;;) {
+        if (::poll(fds, 2, -1) < 0) {
+            if (errno == EINTR) continue;
+            return;
+        }
+        if (fds[1].revents) return;
+        if (!(fds[0].revents & POLLIN)) {
+            if (fds[0].revents & (POLLHUP | POLLERR)) return;  // no agent left
+            continue;
+        }
+        seccomp_notif n{};
+        if (::ioctl(cfg.listener.get(), SECCOMP_IOCTL_NOTIF_RECV, &n) != 0) {
+            if (errno == EINTR || errno == ENOENT) continue;
+            return;
+        }
+        handle(n);
+    }
+}
+
+Gate::Gate(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Gate::~Gate() {
+    Impl& s = *impl_;
+    uint64_t one = 1;
+    ssize_t ignored = ::write(s.stop.get(), &one, sizeof one);
+    (void)ignored;
+    if (s.dispatcher.joinable()) s.dispatcher.join();
+    s.quit = true;
+    s.to_worker.release();
+    if (s.worker.joinable()) s.worker.join();
+}
+
+uint64_t Gate::handled() const { return impl_->handled.load(std::memory_order_relaxed); }
+uint64_t Gate::snapshot_bytes() const { return impl_->cfg.store.used(); }
+
+Result<std::unique_ptr<Gate>> Gate::start(GateConfig cfg) {
+    auto impl = std::make_unique<Impl>();
+    Impl& s = *impl;
+    s.cfg = std::move(cfg);
+    s.ctx.store = &s.cfg.store;
+    // The session's own /tmp and /dev/shm: gone with it, no snapshots.
+    for (const char* p : {"tmp", "dev/shm"}) {
+        std::string path = "/proc/" + std::to_string(s.cfg.agent_pid) + "/root/" + p;
+        struct stat st{};
+        if (::stat(path.c_str(), &st) == 0) s.ctx.private_devs.push_back(st.st_dev);
+    }
+    auto journal = Journal::open(s.cfg.journal_path, s.cfg.session_id);
+    if (!journal) return journal.error();
+    s.journal.emplace(std::move(*journal));
+    s.stop = UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (!s.stop) return errno_error("cannot create the gate's stop event");
+    // The agent's thread wakes ours directly when it blocks on a gated call
+    // (and we wake it back), rather than leaving both to the scheduler.
+    // Best effort: a kernel before 6.6 just answers more slowly.
+    (void)::ioctl(s.cfg.listener.get(), SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
+
+    s.worker = std::thread([&s] { s.worker_main(); });
+    s.worker_ready.acquire();
+    if (!s.worker_status) {
+        Error e = s.worker_status.error();
+        s.worker.join();
+        return e;
+    }
+    s.dispatcher = std::thread([&s] { s.dispatcher_main(); });
+    return std::unique_ptr<Gate>(new Gate(std::move(impl)));
+}
+
+}  // namespace sandboxd

@@ -1,0 +1,63 @@
+// The snapshot gate: the supervisor's end of the agent's seccomp
+// user-notification listener. Every destructive syscall of the agent
+// (unlink*, rmdir, rename*, truncate, ftruncate, open/openat/creat with
+// O_TRUNC; mkdir for rollback's sake) stops in the kernel and comes here;
+// the gate snapshots the object and performs the operation itself, then
+// answers with the result (or installs the opened file in the agent with
+// SECCOMP_IOCTL_NOTIF_ADDFD). It never answers "continue": the kernel would
+// then look the path up again, after a racing thread could have swapped it.
+//
+// Two threads, because one cannot be both:
+//   dispatcher  root, unconfined: receives notifications, fetches the
+//               agent's descriptors and paths (needs ptrace rights over
+//               it), journals, answers;
+//   worker      the agent: its uid/gids (per-thread credentials) and its
+//               Landlock domain plus the snapshot store, in its own umask;
+//               resolves and performs, so the kernel checks every operation
+//               against exactly what the agent may do.
+// They hand each request over in turn: one request at a time, so the agent
+// can never race one destructive call against another.
+//
+// If the supervisor dies, the listener closes and every gated call fails
+// with ENOSYS: the sandbox fails closed.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "base/result.h"
+#include "base/unique_fd.h"
+#include "launch/identity.h"
+#include "snapshot/store.h"
+
+namespace sandboxd {
+
+struct GateConfig {
+    UniqueFd listener;            // the agent's seccomp notification fd
+    Identity identity;            // the agent's
+    int landlock_ruleset = -1;    // the agent's ruleset (-1: audit mode)
+    uint64_t store_access = 0;    // Landlock rights the worker gets on the store
+    SnapshotStore store;
+    std::string journal_path;
+    std::string session_id;
+    pid_t agent_pid = 0;          // to find the session's private filesystems
+};
+
+class Gate {
+public:
+    // Starts both threads; the worker has entered the agent's identity and
+    // Landlock domain when this returns.
+    static Result<std::unique_ptr<Gate>> start(GateConfig cfg);
+    ~Gate();  // stops and joins
+
+    uint64_t handled() const;
+    uint64_t snapshot_bytes() const;
+
+    struct Impl;
+
+private:
+    explicit Gate(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sandboxd

@@ -1,0 +1,46 @@
+// The destructive operations, carried out by the gate's worker on the
+// agent's behalf: resolved the way the kernel would resolve them for the
+// agent (gate/resolve.h), checked by the kernel against the agent's own
+// uid/gids and Landlock domain (the worker thread carries both), and, where
+// the object lives on the host's filesystem, preceded by a snapshot of the
+// exact object acted on (snapshot/store.h). Nothing is ever handed back to
+// the kernel to redo with the agent's original, swappable path.
+//
+// Every agent thread's destructive call passes through the one worker, so
+// while one is handled no other agent call can rename, delete or replace
+// anything: the names the worker resolved stay what they were until it is
+// done (processes outside the session are another matter; see the notes on
+// put_back in operations.cpp).
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <vector>
+
+#include "base/unique_fd.h"
+#include "gate/request.h"
+#include "journal/journal.h"
+#include "snapshot/store.h"
+
+namespace sandboxd {
+
+struct GateContext {
+    SnapshotStore* store = nullptr;
+    // Filesystems that exist only for the session (its private /tmp and
+    // /dev/shm): what is destroyed there needs no snapshot.
+    std::vector<dev_t> private_devs;
+};
+
+struct GateOutcome {
+    long value = 0;   // the syscall's result when err == 0
+    int err = 0;      // errno for the agent, 0 on success
+    UniqueFd install; // a descriptor to hand the agent (opens)
+    bool cloexec = false;
+    std::optional<JournalEntry> entry;  // what to journal (before answering)
+};
+
+// Runs on the worker thread.
+GateOutcome perform_gated(const GateRequest& r, GateContext& ctx);
+
+}  // namespace sandboxd

@@ -1,0 +1,150 @@
+#include "gate/request.h"
+
+#include <fcntl.h>
+#include <linux/limits.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "base/file_io.h"
+
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
+
+namespace sandboxd {
+namespace {
+
+// Reads a NUL-terminated string from the agent, a page at a time so that an
+// unmapped page after the string's end is never touched.
+Result<std::string> read_agent_string(pid_t pid, uint64_t addr) {
+    if (addr == 0) return Error{EFAULT, "null path"};
+    std::string out;
+    const uint64_t page = 4096;
+    while (out.size() < PATH_MAX) {
+        char buf[4096];
+        size_t want = size_t(page - (addr % page));
+        iovec local{buf, want};
+        iovec remote{reinterpret_cast<void*>(addr), want};
+        ssize_t n = ::process_vm_readv(pid, &local, 1, &remote, 1, 0);
+        if (n <= 0) return Error{n < 0 && errno == ESRCH ? ESRCH : EFAULT, "cannot read the agent's path"};
+        for (ssize_t i = 0; i < n; ++i) {
+            if (buf[i] == '\0') return out;
+            out.push_back(buf[i]);
+        }
+        addr += uint64_t(n);
+    }
+    return Error{ENAMETOOLONG, "path too long"};
+}
+
+// The directory a *at() call starts from: the agent's cwd for AT_FDCWD,
+// otherwise the descriptor it passed, taken from its table.
+Result<UniqueFd> start_dir(int procdir, int pidfd, uint64_t dirfd_arg, const std::string& path) {
+    int dirfd = int(int32_t(dirfd_arg));  // the kernel reads the int
+    if (!path.empty() && path.front() == '/') return UniqueFd(::openat(procdir, "root", O_PATH | O_CLOEXEC));
+    if (dirfd == AT_FDCWD) {
+        UniqueFd cwd(::openat(procdir, "cwd", O_PATH | O_DIRECTORY | O_CLOEXEC));
+        if (!cwd) return Error{ESRCH, "cannot open the agent's working directory"};
+        return cwd;
+    }
+    UniqueFd fd(int(::syscall(SYS_pidfd_getfd, pidfd, dirfd, 0)));
+    if (!fd) return Error{EBADF, "bad directory descriptor"};
+    return fd;
+}
+
+mode_t agent_umask(int procdir) {
+    UniqueFd f(::openat(procdir, "status", O_RDONLY | O_CLOEXEC));
+    if (!f) return 022;
+    auto text = read_fd(f.get());
+    if (!text) return 022;
+    size_t at = text->find("\nUmask:\t");
+    if (at == std::string::npos) return 022;
+    return mode_t(std::strtoul(text->c_str() + at + 8, nullptr, 8));
+}
+
+}  // namespace
+
+bool gate_handles(int nr) {
+    switch (nr) {
+        case SYS_unlink: case SYS_unlinkat: case SYS_rmdir:
+        case SYS_rename: case SYS_renameat: case SYS_renameat2:
+        case SYS_truncate: case SYS_ftruncate:
+        case SYS_open: case SYS_openat: case SYS_creat:
+        case SYS_mkdir: case SYS_mkdirat:
+            return true;
+    }
+    return false;
+}
+
+Result<GateRequest> fetch_request(int listener, const seccomp_notif& n) {
+    GateRequest r;
+    r.id = n.id;
+    r.pid = pid_t(n.pid);
+    r.nr = n.data.nr;
+    for (int i = 0; i < 6; ++i) r.args[i] = n.data.args[i];
+    if (!gate_handles(r.nr)) return Error{ENOSYS, "not a gated syscall"};
+
+    std::string proc = "/proc/" + std::to_string(r.pid);
+    UniqueFd procdir(::open(proc.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    UniqueFd pidfd(int(::syscall(SYS_pidfd_open, r.pid, PIDFD_THREAD)));
+    // Both name the thread that asked only if the notification is still
+    // pending: a pid reused since would fail this check.
+    if (!procdir || !pidfd || ::ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &r.id) != 0)
+        return Error{ESRCH, "the calling thread is gone"};
+    if (auto c = read_file(proc + "/comm"); c) {
+        r.comm = *c;
+        while (!r.comm.empty() && r.comm.back() == '\n') r.comm.pop_back();
+    }
+    r.root = UniqueFd(::openat(procdir.get(), "root", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!r.root) return Error{ESRCH, "cannot open the agent's root"};
+
+    auto path_at = [&](int arg, std::string& out) -> Status {
+        auto s = read_agent_string(r.pid, r.args[arg]);
+        if (!s) return s.error();
+        out = std::move(*s);
+        return {};
+    };
+    auto dir_at = [&](int arg, const std::string& path, UniqueFd& out) -> Status {
+        auto d = start_dir(procdir.get(), pidfd.get(), arg < 0 ? uint64_t(uint32_t(AT_FDCWD)) : r.args[arg], path);
+        if (!d) return d.error();
+        out = std::move(*d);
+        return {};
+    };
+
+    switch (r.nr) {
+        case SYS_unlink: case SYS_rmdir: case SYS_truncate: case SYS_open: case SYS_creat: case SYS_mkdir:
+            SANDBOXD_TRY(path_at(0, r.path1));
+            SANDBOXD_TRY(dir_at(-1, r.path1, r.dir1));
+            break;
+        case SYS_unlinkat: case SYS_openat: case SYS_mkdirat:
+            SANDBOXD_TRY(path_at(1, r.path1));
+            SANDBOXD_TRY(dir_at(0, r.path1, r.dir1));
+            break;
+        case SYS_rename:
+            SANDBOXD_TRY(path_at(0, r.path1));
+            SANDBOXD_TRY(path_at(1, r.path2));
+            SANDBOXD_TRY(dir_at(-1, r.path1, r.dir1));
+            SANDBOXD_TRY(dir_at(-1, r.path2, r.dir2));
+            break;
+        case SYS_renameat: case SYS_renameat2:
+            SANDBOXD_TRY(path_at(1, r.path1));
+            SANDBOXD_TRY(path_at(3, r.path2));
+            SANDBOXD_TRY(dir_at(0, r.path1, r.dir1));
+            SANDBOXD_TRY(dir_at(2, r.path2, r.dir2));
+            break;
+        case SYS_ftruncate: {
+            r.file = UniqueFd(int(::syscall(SYS_pidfd_getfd, pidfd.get(), int(int32_t(r.args[0])), 0)));
+            if (!r.file) return Error{EBADF, "bad file descriptor"};
+            break;
+        }
+    }
+    if (r.nr == SYS_open || r.nr == SYS_openat || r.nr == SYS_creat || r.nr == SYS_mkdir || r.nr == SYS_mkdirat)
+        r.umask = agent_umask(procdir.get());
+    // Everything above is only valid if it was fetched from the thread that
+    // is still waiting for this answer.
+    if (::ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &r.id) != 0) return Error{ESRCH, "the calling thread is gone"};
+    return r;
+}
+
+}  // namespace sandboxd

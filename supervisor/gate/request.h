@@ -1,0 +1,43 @@
+// One intercepted syscall, with everything the gate needs from the calling
+// agent thread fetched while the thread is parked in the kernel: its root
+// and working directory, the directory descriptors it passed, the paths it
+// passed (copied out of its memory once: what the gate acts on is its own
+// copy, so rewriting the buffer afterwards changes nothing).
+//
+// Fetching needs ptrace-level access to the agent, so it runs on the gate's
+// privileged thread; the operation itself runs on the worker, which is the
+// agent (credentials, Landlock domain) and could not fetch any of this.
+#pragma once
+
+#include <linux/seccomp.h>
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+
+#include "base/result.h"
+#include "base/unique_fd.h"
+
+namespace sandboxd {
+
+struct GateRequest {
+    uint64_t id = 0;  // the kernel's notification id
+    pid_t pid = 0;    // the calling thread, in our pid namespace
+    int nr = -1;      // syscall number
+    uint64_t args[6] = {};
+    std::string comm;
+    UniqueFd root;          // the agent's root directory
+    UniqueFd dir1, dir2;    // where path1 and path2 start
+    UniqueFd file;          // ftruncate: the agent's open file itself
+    std::string path1, path2;
+    mode_t umask = 022;
+};
+
+// The syscalls the gate handles: everything the seccomp filter sends it.
+bool gate_handles(int nr);
+
+// Errors carry the errno the agent's call fails with (EFAULT for a bad
+// pointer, EBADF for a bad descriptor); ESRCH when the thread went away.
+Result<GateRequest> fetch_request(int listener, const seccomp_notif& n);
+
+}  // namespace sandboxd

@@ -1,0 +1,152 @@
+#include "snapshot/store.h"
+
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <vector>
+
+#include "base/file_io.h"
+
+namespace sandboxd {
+namespace {
+
+// Copies what FICLONE could not share: copy_file_range first (the kernel
+// copies server-side or in the page cache), read/write when even that is
+// refused (e.g. some special filesystems).
+Status copy_bytes(int from, int to, uint64_t size) {
+    uint64_t done = 0;
+    loff_t in = 0, out = 0;
+    while (done < size) {
+        ssize_t n = ::copy_file_range(from, &in, to, &out, size - done, 0);
+        if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == EOPNOTSUPP || errno == ENOSYS)) break;
+        if (n < 0) return errno_error("cannot copy the file into the snapshot store");
+        if (n == 0) return {};  // the file shrank meanwhile: keep what there was
+        done += uint64_t(n);
+    }
+    std::vector<char> buf(1 << 16);
+    while (done < size) {
+        ssize_t n = ::pread(from, buf.data(), buf.size(), loff_t(done));
+        if (n < 0) return errno_error("cannot read the file for its snapshot");
+        if (n == 0) return {};
+        SANDBOXD_TRY(write_all(to, std::string_view(buf.data(), size_t(n))));
+        done += uint64_t(n);
+    }
+    return {};
+}
+
+// user.* extended attributes (the ones the agent itself could set); the
+// others need privileges the gate's worker does not have, and a moved
+// object keeps all of them anyway.
+void copy_user_xattrs(int from, int to) {
+    char names[4096];
+    ssize_t n = ::flistxattr(from, names, sizeof names);
+    for (ssize_t i = 0; n > 0 && i < n;) {
+        std::string name(names + i);
+        i += ssize_t(name.size()) + 1;
+        if (!name.starts_with("user.")) continue;
+        char value[4096];
+        ssize_t v = ::fgetxattr(from, name.c_str(), value, sizeof value);
+        if (v >= 0) (void)::fsetxattr(to, name.c_str(), value, size_t(v), 0);
+    }
+}
+
+}  // namespace
+
+const char* file_type_name(mode_t mode) {
+    switch (mode & S_IFMT) {
+        case S_IFREG: return "file";
+        case S_IFDIR: return "dir";
+        case S_IFLNK: return "symlink";
+        case S_IFIFO: return "fifo";
+        case S_IFSOCK: return "socket";
+        case S_IFCHR: return "chardev";
+        case S_IFBLK: return "blockdev";
+    }
+    return "unknown";
+}
+
+nlohmann::json file_meta(const struct stat& st) {
+    auto ns = [](const timespec& t) { return int64_t(t.tv_sec) * 1000000000 + t.tv_nsec; };
+    return {{"type", file_type_name(st.st_mode)},
+            {"mode", st.st_mode & 07777},
+            {"uid", st.st_uid},
+            {"gid", st.st_gid},
+            {"size", st.st_size},
+            {"atime_ns", ns(st.st_atim)},
+            {"mtime_ns", ns(st.st_mtim)},
+            {"dev", uint64_t(st.st_dev)},
+            {"ino", uint64_t(st.st_ino)}};
+}
+
+Result<SnapshotStore> SnapshotStore::create(const std::string& dir, uid_t owner, gid_t group, uint64_t budget) {
+    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return errno_error("cannot create " + dir);
+    SnapshotStore s;
+    s.dir_ = UniqueFd(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!s.dir_) return errno_error("cannot open " + dir);
+    if (::fchownat(s.dir_.get(), "", owner, group, AT_EMPTY_PATH) != 0) return errno_error("cannot chown " + dir);
+    s.path_ = dir;
+    s.budget_ = budget;
+    return s;
+}
+
+Status SnapshotStore::charge(uint64_t bytes) {
+    if (bytes > budget_ || used_ > budget_ - bytes)
+        return Error{ENOSPC, "snapshot budget exhausted (" + std::to_string(used_) + " of " +
+                                 std::to_string(budget_) + " bytes used, " + std::to_string(bytes) + " more needed)"};
+    used_ += bytes;
+    return {};
+}
+
+std::string SnapshotStore::next_name(const char* suffix) {
+    char buf[32];
+    snprintf(buf, sizeof buf, "%06llu%s", static_cast<unsigned long long>(next_++), suffix);
+    return buf;
+}
+
+Result<Snapshot> SnapshotStore::take_by_move(int parent, const std::string& name, const struct stat& st) {
+    uint64_t bytes = S_ISREG(st.st_mode) ? uint64_t(st.st_size) : 0;
+    SANDBOXD_TRY(charge(bytes));
+    Snapshot s{next_name(""), "", "move"};
+    s.path = path_ + "/" + s.ref;
+    if (::renameat2(parent, name.c_str(), dir_.get(), s.ref.c_str(), RENAME_NOREPLACE) != 0) {
+        used_ -= bytes;
+        return errno_error("cannot move " + name + " into the snapshot store");
+    }
+    return s;
+}
+
+Status SnapshotStore::put_back(const Snapshot& s, int parent, const std::string& name) {
+    if (::renameat2(dir_.get(), s.ref.c_str(), parent, name.c_str(), RENAME_NOREPLACE) != 0)
+        return errno_error("cannot put " + name + " back from the snapshot store");
+    return {};
+}
+
+Result<Snapshot> SnapshotStore::take_copy(int fd, const struct stat& st) {
+    SANDBOXD_TRY(charge(uint64_t(st.st_size)));
+    Snapshot s{next_name(".copy"), "", "copy"};
+    s.path = path_ + "/" + s.ref;
+    auto fail = [&](Error e) -> Result<Snapshot> {
+        ::unlinkat(dir_.get(), s.ref.c_str(), 0);
+        used_ -= uint64_t(st.st_size);
+        return e;
+    };
+    UniqueFd out(::openat(dir_.get(), s.ref.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    if (!out) {
+        used_ -= uint64_t(st.st_size);
+        return errno_error("cannot create a snapshot file");
+    }
+    if (::ioctl(out.get(), FICLONE, fd) != 0) {
+        if (auto st2 = copy_bytes(fd, out.get(), uint64_t(st.st_size)); !st2) return fail(st2.error());
+    }
+    copy_user_xattrs(fd, out.get());
+    // Durable before the destructive operation is allowed to land.
+    if (::fdatasync(out.get()) != 0) return fail(errno_error("cannot sync the snapshot"));
+    return s;
+}
+
+Snapshot SnapshotStore::take_metadata() { return Snapshot{next_name(".dir"), "", "mkdir"}; }
+
+}  // namespace sandboxd

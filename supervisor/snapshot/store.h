@@ -1,0 +1,76 @@
+// A session's snapshot store: the objects the agent destroyed, kept so that
+// `sandboxctl rollback` can put them back byte for byte.
+//
+//   <state>/sessions/<id>/snapshots/
+//       000007          a deleted file or tree, moved here whole (O(1): the
+//                       same inode, so content, mode, owner, times, xattrs
+//                       and hard links come along untouched)
+//       000008.copy     the old bytes of a file about to be truncated or
+//                       overwritten: a reflink (FICLONE) where the filesystem
+//                       has them, a copy where it does not, fdatasync'ed
+//                       before the destructive operation goes ahead
+//
+// What each snapshot was (path, type, mode, owner, times, size) is in the
+// journal line of the operation it protects, not here: the journal is the
+// one index. The directory belongs to the agent's uid (the gate's worker
+// acts as the agent) but lies in sandboxd's state directory, which the
+// agent's mount namespace hides and its Landlock domain leaves out.
+//
+// A byte budget bounds the store: a snapshot that would exceed it is not
+// taken, and the operation it was for is refused (never allowed without it).
+#pragma once
+
+#include <sys/stat.h>
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "base/result.h"
+#include "base/unique_fd.h"
+
+namespace sandboxd {
+
+struct Snapshot {
+    std::string ref;   // name inside the store ("000007", "000008.copy")
+    std::string path;  // absolute path of the stored object
+    std::string how;   // "move", "copy", "mkdir" (directory: metadata only)
+};
+
+// An object's metadata as the journal keeps it.
+nlohmann::json file_meta(const struct stat& st);
+const char* file_type_name(mode_t mode);
+
+class SnapshotStore {
+public:
+    SnapshotStore() = default;
+    // Creates the store directory (mode 0700, owned by `owner`).
+    static Result<SnapshotStore> create(const std::string& dir, uid_t owner, gid_t group, uint64_t budget);
+
+    int dir_fd() const { return dir_.get(); }
+    const std::string& dir() const { return path_; }
+    uint64_t used() const { return used_; }
+    uint64_t budget() const { return budget_; }
+
+    // Renames `name` in `parent` into the store. `parent` must be on the
+    // store's mount (EXDEV otherwise: the caller falls back to a copy).
+    Result<Snapshot> take_by_move(int parent, const std::string& name, const struct stat& st);
+    // Puts a moved object back where it was (the operation then failed).
+    Status put_back(const Snapshot& s, int parent, const std::string& name);
+    // Copies the regular file open for reading at `fd`.
+    Result<Snapshot> take_copy(int fd, const struct stat& st);
+    // A directory about to be removed: nothing to keep but its metadata.
+    Snapshot take_metadata();
+
+private:
+    Status charge(uint64_t bytes);
+    std::string next_name(const char* suffix);
+
+    UniqueFd dir_;
+    std::string path_;
+    uint64_t budget_ = 0;
+    uint64_t used_ = 0;
+    uint64_t next_ = 1;
+};
+
+}  // namespace sandboxd
