@@ -15,6 +15,7 @@ Action add_thaw(CLI::App& app);
 Action add_kill(CLI::App& app);
 Action add_profile(CLI::App& app);
 Action add_log(CLI::App& app);
+Action add_rollback(CLI::App& app);
 
 // "sandboxctl: message" on stderr.
 void complain(const std::string& message);

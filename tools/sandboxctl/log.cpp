@@ -1,7 +1,6 @@
 // sandboxctl log ID [--json] [--follow]: a session's journal, as a table or
 // as its raw JSON Lines. Works for finished sessions too (journals outlive
 // them); a line that does not parse is reported and skipped, never fatal.
-#include <dirent.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -9,27 +8,11 @@
 
 #include "base/file_io.h"
 #include "commands.h"
+#include "select.h"
 #include "session/dirs.h"
 
 namespace sandboxctl {
 namespace {
-
-// The id of the one session directory whose name starts with `prefix`.
-sandboxd::Result<std::string> find_session_id(const sandboxd::SandboxdDirs& dirs, const std::string& prefix) {
-    std::string base = dirs.state + "/sessions";
-    DIR* d = ::opendir(base.c_str());
-    if (!d) return sandboxd::errno_error("cannot list " + base);
-    std::vector<std::string> matches;
-    while (dirent* e = ::readdir(d))
-        if (e->d_name[0] != '.' && std::string(e->d_name).starts_with(prefix)) matches.emplace_back(e->d_name);
-    ::closedir(d);
-    if (prefix.empty() || matches.empty())
-        return sandboxd::plain_error("no session journal matches '" + prefix + "' in " + base);
-    if (matches.size() > 1)
-        return sandboxd::plain_error("'" + prefix + "' matches " + std::to_string(matches.size()) +
-                                     " sessions; give more of the id");
-    return matches.front();
-}
 
 std::string field(const nlohmann::json& j, const char* key) {
     if (!j.contains(key) || j[key].is_null()) return "-";

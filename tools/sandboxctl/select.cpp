@@ -1,5 +1,6 @@
 #include "select.h"
 
+#include <dirent.h>
 #include <unistd.h>
 
 #include "commands.h"
@@ -50,6 +51,23 @@ sandboxd::Status journal_admin_action(const sandboxd::SessionView& s, const std:
 void add_target_options(CLI::App* cmd, std::vector<std::string>& ids, bool& all) {
     cmd->add_option("id", ids, "Session id (any unique prefix) or name");
     cmd->add_flag("--all,-a", all, "Every session on this host");
+}
+
+// The id of the one session directory whose name starts with `prefix`.
+sandboxd::Result<std::string> find_session_id(const sandboxd::SandboxdDirs& dirs, const std::string& prefix) {
+    std::string base = dirs.state + "/sessions";
+    DIR* d = ::opendir(base.c_str());
+    if (!d) return sandboxd::errno_error("cannot list " + base);
+    std::vector<std::string> matches;
+    while (dirent* e = ::readdir(d))
+        if (e->d_name[0] != '.' && std::string(e->d_name).starts_with(prefix)) matches.emplace_back(e->d_name);
+    ::closedir(d);
+    if (prefix.empty() || matches.empty())
+        return sandboxd::plain_error("no session journal matches '" + prefix + "' in " + base);
+    if (matches.size() > 1)
+        return sandboxd::plain_error("'" + prefix + "' matches " + std::to_string(matches.size()) +
+                                     " sessions; give more of the id");
+    return matches.front();
 }
 
 }  // namespace sandboxctl

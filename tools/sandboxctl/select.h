@@ -19,6 +19,10 @@ sandboxd::Result<std::vector<sandboxd::SessionView>> select_sessions(const std::
 sandboxd::Status journal_admin_action(const sandboxd::SessionView& s, const std::string& action,
                                       const std::string& decision, double elapsed_ms);
 
+// The id of the one session journal directory whose name starts with
+// `prefix`: also finds sessions that have ended (their journals remain).
+sandboxd::Result<std::string> find_session_id(const sandboxd::SandboxdDirs& dirs, const std::string& prefix);
+
 // Adds the ID... positional and --all to a verb.
 void add_target_options(CLI::App* cmd, std::vector<std::string>& ids, bool& all);
 

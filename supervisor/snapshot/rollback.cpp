@@ -1,0 +1,353 @@
+#include "snapshot/rollback.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/sysmacros.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ctime>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "base/file_io.h"
+#include "base/time_util.h"
+#include "journal/journal.h"
+
+namespace sandboxd {
+namespace {
+
+using json = nlohmann::json;
+
+std::string parent_of(const std::string& p) {
+    size_t slash = p.find_last_of('/');
+    return slash == 0 ? "/" : p.substr(0, slash);
+}
+std::string base_of(const std::string& p) { return p.substr(p.find_last_of('/') + 1); }
+
+bool under(const std::string& path, const std::string& top) {
+    return path == top || (path.starts_with(top) && (top.ends_with('/') || path[top.size()] == '/'));
+}
+
+std::string str(const json& j, const char* key) {
+    return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
+}
+uint64_t num(const json& j, const char* key) {
+    return j.contains(key) && j[key].is_number_unsigned() ? j[key].get<uint64_t>()
+           : j.contains(key) && j[key].is_number_integer() ? uint64_t(j[key].get<int64_t>())
+                                                            : 0;
+}
+
+struct Applier {
+    const RollbackOptions& opts;
+    uint64_t start_usec = 0;  // the session's start: what is born after it, the agent made
+    uint64_t end_usec = 0;    // changes after this are someone else's
+    std::string trash;        // where removed objects go
+    std::set<std::pair<dev_t, ino_t>> produced;  // objects this rollback itself touched
+    std::vector<std::pair<std::string, json>> dir_times;
+    uint64_t trash_seq = 0;
+
+    std::optional<struct statx> look(const std::string& path) {
+        struct statx sx{};
+        if (::statx(AT_FDCWD, path.c_str(), AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_BTIME, &sx) != 0)
+            return std::nullopt;
+        return sx;
+    }
+    static uint64_t usec(const statx_timestamp& t) { return uint64_t(t.tv_sec) * 1000000 + t.tv_nsec / 1000; }
+    bool ours(const struct statx& sx) { return produced.count({makedev(sx.stx_dev_major, sx.stx_dev_minor), sx.stx_ino}); }
+    void mark(const std::string& path) {
+        if (auto sx = look(path)) produced.insert({makedev(sx->stx_dev_major, sx->stx_dev_minor), sx->stx_ino});
+    }
+    bool changed_after_end(const struct statx& sx) { return !ours(sx) && usec(sx.stx_ctime) > end_usec; }
+    bool born_in_session(const struct statx& sx) {
+        return start_usec && (sx.stx_mask & STATX_BTIME) && usec(sx.stx_btime) >= start_usec;
+    }
+    // Everything under a directory made during the session, recursively.
+    bool all_born_in_session(const std::string& dir) {
+        DIR* d = ::opendir(dir.c_str());
+        if (!d) return false;
+        bool ok = true;
+        while (dirent* e = ::readdir(d)) {
+            std::string n = e->d_name;
+            if (n == "." || n == "..") continue;
+            auto sx = look(dir + "/" + n);
+            if (!sx || !born_in_session(*sx) || (S_ISDIR(sx->stx_mode) && !all_born_in_session(dir + "/" + n))) {
+                ok = false;
+                break;
+            }
+        }
+        ::closedir(d);
+        return ok;
+    }
+    Status move_to_trash(const std::string& path) {
+        if (trash.empty()) return plain_error("no place to keep removed objects");
+        if (::mkdir(trash.c_str(), 0700) != 0 && errno != EEXIST) return errno_error("cannot create " + trash);
+        std::string dst = trash + "/" + std::to_string(++trash_seq) + "-" + base_of(path);
+        if (::renameat2(AT_FDCWD, path.c_str(), AT_FDCWD, dst.c_str(), RENAME_NOREPLACE) != 0)
+            return errno_error("cannot move " + path + " out of the way");
+        return {};
+    }
+    // A path that must be free for something to come back: free, or
+    // holding something the agent made that no journal line accounts for
+    // (a file created without O_TRUNC), which is taken away.
+    Status make_room(const std::string& path) {
+        auto sx = look(path);
+        if (!sx) return {};
+        if (opts.force || (born_in_session(*sx) && !changed_after_end(*sx) &&
+                           (!S_ISDIR(sx->stx_mode) || all_born_in_session(path))))
+            return move_to_trash(path);
+        return Error{EEXIST, path + " exists and is not the agent's (changed after the session, or there before it)"};
+    }
+    static Status set_meta(int fd, const json& meta) {
+        if (::fchown(fd, uid_t(num(meta, "uid")), gid_t(num(meta, "gid"))) != 0) return errno_error("chown");
+        if (::fchmod(fd, mode_t(num(meta, "mode"))) != 0) return errno_error("chmod");
+        auto ts = [](uint64_t ns) { return timespec{time_t(ns / 1000000000), long(ns % 1000000000)}; };
+        timespec t[2] = {ts(num(meta, "atime_ns")), ts(num(meta, "mtime_ns"))};
+        if (::futimens(fd, t) != 0) return errno_error("set times");
+        return {};
+    }
+
+    Status restore(const json& r) {
+        std::string path = str(r, "path"), how = str(r, "how"), snap = str(r, "snapshot");
+        const json& meta = r.contains("meta") ? r["meta"] : json::object();
+        if (path.empty() || path.front() != '/') return plain_error("undo record has no absolute path");
+        if (how == "mkdir") {
+            if (auto sx = look(path); sx && S_ISDIR(sx->stx_mode)) return {};
+            SANDBOXD_TRY(make_room(path));
+            if (::mkdir(path.c_str(), 0700) != 0) return errno_error("cannot recreate directory " + path);
+            auto fd = open_fd(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+            if (!fd) return fd.error();
+            if (::fchown(fd->get(), uid_t(num(meta, "uid")), gid_t(num(meta, "gid"))) != 0 ||
+                ::fchmod(fd->get(), mode_t(num(meta, "mode"))) != 0)
+                return errno_error("cannot set the owner and mode of " + path);
+            dir_times.emplace_back(path, meta);
+            mark(path);
+            return {};
+        }
+        if (how == "symlink") {
+            SANDBOXD_TRY(make_room(path));
+            if (::symlink(str(meta, "target").c_str(), path.c_str()) != 0) return errno_error("cannot recreate " + path);
+            (void)::lchown(path.c_str(), uid_t(num(meta, "uid")), gid_t(num(meta, "gid")));
+            mark(path);
+            return {};
+        }
+        if (snap.empty() || ::faccessat(AT_FDCWD, snap.c_str(), F_OK, AT_SYMLINK_NOFOLLOW) != 0)
+            return Error{ENOENT, "snapshot " + (snap.empty() ? std::string("(none)") : snap) + " is missing"};
+        if (how == "move") {
+            SANDBOXD_TRY(make_room(path));
+            if (::renameat2(AT_FDCWD, snap.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE) != 0)
+                return errno_error("cannot move the snapshot back to " + path);
+            mark(path);
+            return {};
+        }
+        if (how != "copy") return plain_error("unknown snapshot kind '" + how + "'");
+        // Old bytes over the current file: the current one must be the one
+        // the agent truncated (or one this rollback put there).
+        if (auto sx = look(path); sx && !opts.force) {
+            uint64_t ino = num(r, "ino");
+            if ((ino && sx->stx_ino != ino && !ours(*sx)) || changed_after_end(*sx))
+                return Error{EEXIST, path + " was changed after the session (or replaced by another file)"};
+        }
+        auto in = open_fd(snap, O_RDONLY);
+        if (!in) return in.error();
+        std::string tmp = parent_of(path) + "/.sandboxd-rollback-" + base_of(path);
+        ::unlink(tmp.c_str());
+        auto out = open_fd(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
+        if (!out) return out.error();
+        auto fail = [&](Error e) -> Status {
+            ::unlink(tmp.c_str());
+            return e;
+        };
+        if (::ioctl(out->get(), FICLONE, in->get()) != 0) {
+            auto bytes = read_fd(in->get());
+            if (!bytes) return fail(bytes.error());
+            if (auto st = write_all(out->get(), *bytes); !st) return fail(st.error());
+        }
+        if (auto st = set_meta(out->get(), meta); !st) return fail(Error{st.error().code, "restoring " + path + ": " + st.error().message});
+        if (::fsync(out->get()) != 0) return fail(errno_error("cannot sync " + tmp));
+        if (::rename(tmp.c_str(), path.c_str()) != 0) return fail(errno_error("cannot put the old bytes back at " + path));
+        mark(path);
+        return {};
+    }
+
+    Status rename_back(const json& u) {
+        std::string from = str(u, "from"), to = str(u, "to");
+        auto sx = look(from);
+        if (!sx) {
+            if (!opts.force) return Error{ENOENT, from + " is gone (changed after the session?)"};
+        } else if (changed_after_end(*sx) && !opts.force) {
+            return Error{EEXIST, from + " was changed after the session"};
+        } else if (born_in_session(*sx) && !(S_ISDIR(sx->stx_mode) && !all_born_in_session(from))) {
+            // Made during the session: before it, there was nothing to move back.
+            SANDBOXD_TRY(move_to_trash(from));
+        } else {
+            SANDBOXD_TRY(make_room(to));
+            if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) != 0)
+                return errno_error("cannot move " + from + " back to " + to);
+            mark(to);
+        }
+        if (u.contains("replaced")) return restore(u["replaced"]);
+        return {};
+    }
+
+    Status exchange_back(const json& u) {
+        std::string a = str(u, "a"), b = str(u, "b");
+        auto sa = look(a), sb = look(b);
+        if (!sa || !sb) return Error{ENOENT, "one of " + a + ", " + b + " is gone"};
+        if (!opts.force && (changed_after_end(*sa) || changed_after_end(*sb)))
+            return Error{EEXIST, a + " or " + b + " was changed after the session"};
+        if (::renameat2(AT_FDCWD, a.c_str(), AT_FDCWD, b.c_str(), RENAME_EXCHANGE) != 0)
+            return errno_error("cannot swap " + a + " and " + b + " back");
+        mark(a);
+        mark(b);
+        return {};
+    }
+
+    Status remove_created(const json& u) {
+        std::string path = str(u, "path");
+        auto sx = look(path);
+        if (!sx) return {};  // already gone
+        if (!opts.force) {
+            uint64_t ino = num(u, "ino");
+            if ((ino && sx->stx_ino != ino && !ours(*sx)) || changed_after_end(*sx))
+                return Error{EEXIST, path + " is not what the agent created (changed after the session)"};
+            if (S_ISDIR(sx->stx_mode) && !all_born_in_session(path))
+                return Error{ENOTEMPTY, path + " holds files that were not made during the session"};
+        }
+        return move_to_trash(path);
+    }
+
+    Status apply(const json& u) {
+        std::string op = str(u, "op");
+        if (op == "restore") return restore(u);
+        if (op == "rename") return rename_back(u);
+        if (op == "exchange") return exchange_back(u);
+        if (op == "remove") return remove_created(u);
+        return plain_error("unknown undo operation '" + op + "'");
+    }
+
+    void finish() {
+        // Directory times last: restoring their contents changed them.
+        for (auto it = dir_times.rbegin(); it != dir_times.rend(); ++it) {
+            auto fd = open_fd(it->first, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+            if (!fd) continue;
+            auto ts = [](uint64_t ns) { return timespec{time_t(ns / 1000000000), long(ns % 1000000000)}; };
+            timespec t[2] = {ts(num(it->second, "atime_ns")), ts(num(it->second, "mtime_ns"))};
+            (void)::futimens(fd->get(), t);
+        }
+    }
+};
+
+std::string describe(const json& u) {
+    std::string op = str(u, "op");
+    if (op == "restore") {
+        std::string how = str(u, "how");
+        if (how == "mkdir") return "recreate directory " + str(u, "path");
+        if (how == "symlink") return "recreate symlink " + str(u, "path");
+        return "restore " + str(u, "path") + " from snapshot " + base_of(str(u, "snapshot")) +
+               (how == "copy" ? " (old bytes)" : "");
+    }
+    if (op == "rename") {
+        std::string s = "move " + str(u, "from") + " back to " + str(u, "to");
+        if (u.contains("replaced")) s += ", then restore " + str(u["replaced"], "path");
+        return s;
+    }
+    if (op == "exchange") return "swap " + str(u, "a") + " and " + str(u, "b") + " back";
+    if (op == "remove") return "remove " + str(u, "type") + " " + str(u, "path") + " (made by the agent)";
+    return "unknown undo operation '" + op + "'";
+}
+
+bool touches(const json& u, const std::string& top) {
+    for (const char* k : {"path", "from", "to", "a", "b"})
+        if (under(str(u, k), top)) return true;
+    return u.contains("replaced") && touches(u["replaced"], top);
+}
+
+}  // namespace
+
+RollbackReport rollback_session(const std::string& journal_path, const RollbackOptions& opts, Journal* log) {
+    RollbackReport rep;
+    auto text = read_file(journal_path);
+    if (!text) {
+        rep.problems.push_back(text.error().describe());
+        return rep;
+    }
+    std::vector<json> lines;
+    uint64_t no = 0;
+    for (size_t pos = 0; pos < text->size();) {
+        size_t nl = text->find('\n', pos);
+        ++no;
+        if (nl == std::string::npos) {
+            rep.problems.push_back("journal line " + std::to_string(no) + " is torn (no newline)");
+            break;
+        }
+        auto v = json::parse(std::string_view(*text).substr(pos, nl - pos), nullptr, false);
+        if (v.is_discarded() || !v.is_object() || !v.contains("seq") || !v["seq"].is_number_unsigned())
+            rep.problems.push_back("journal line " + std::to_string(no) + " is corrupt");
+        else
+            lines.push_back(std::move(v));
+        pos = nl + 1;
+    }
+    // With part of the record unreadable, no step can be sure of its place
+    // in the order: plan, report, change nothing.
+    bool dry = opts.dry_run || !rep.problems.empty();
+
+    Applier a{opts};
+    a.end_usec = uint64_t(realtime_usec());
+    std::set<uint64_t> undone;
+    std::vector<const json*> todo;
+    for (const auto& l : lines) {
+        std::string action = str(l, "action");
+        const json& d = l.contains("detail") ? l["detail"] : json::object();
+        if (action == "session.start") a.start_usec = num(d, "started_usec");
+        else if (action == "session.end" && num(d, "ended_usec")) a.end_usec = num(d, "ended_usec");
+        else if (action == "rollback.undo" && str(d, "status") == "done") undone.insert(num(d, "seq"));
+        if (action == "session.start" || !l.contains("undo") || !l["undo"].is_object()) continue;
+        uint64_t seq = l["seq"].get<uint64_t>();
+        if (opts.to_seq && seq <= *opts.to_seq) continue;
+        if (opts.path && !touches(l["undo"], *opts.path)) continue;
+        todo.push_back(&l);
+    }
+    a.trash = parent_of(journal_path) + "/snapshots/rolled-back";
+
+    for (auto it = todo.rbegin(); it != todo.rend(); ++it) {
+        const json& l = **it;
+        RollbackStep step;
+        step.seq = l["seq"].get<uint64_t>();
+        step.what = describe(l["undo"]);
+        if (undone.count(step.seq)) {
+            step.status = "skipped";
+            step.detail = "undone by an earlier rollback";
+        } else if (dry) {
+            step.status = "planned";
+        } else if (auto st = a.apply(l["undo"]); st) {
+            step.status = "done";
+            ++rep.done;
+        } else {
+            bool conflict = st.error().code == EEXIST || st.error().code == ENOTEMPTY;
+            step.status = conflict ? "conflict" : "error";
+            step.detail = st.error().describe();
+            ++(conflict ? rep.conflicts : rep.errors);
+        }
+        if (!dry && log && step.status != "skipped") {
+            JournalEntry e;
+            e.action = "rollback.undo";
+            e.target = step.what;
+            e.decision = step.status == "done" ? "allow" : "deny";
+            e.layer = "sandboxctl";
+            e.rule = "rollback";
+            e.pid = ::getpid();
+            e.comm = "sandboxctl";
+            e.detail = {{"seq", step.seq}, {"status", step.status}, {"reason", step.detail}};
+            e.durable = true;
+            (void)log->append(e);
+        }
+        rep.steps.push_back(std::move(step));
+    }
+    if (!dry) a.finish();
+    return rep;
+}
+
+}  // namespace sandboxd

@@ -1,0 +1,83 @@
+// sandboxctl rollback ID [--to SEQ] [--path PATH] [--dry-run] [--force]:
+// undoes what a session changed, newest first, from its journal and
+// snapshots. A live session must be frozen first (a running agent would
+// keep changing what is being put back); a finished one any time.
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "journal/journal.h"
+#include "select.h"
+#include "session/dirs.h"
+#include "session/registry.h"
+#include "snapshot/rollback.h"
+
+namespace sandboxctl {
+
+Action add_rollback(CLI::App& app) {
+    auto* cmd = app.add_subcommand("rollback", "Undo a session's changes from its snapshots (newest first)");
+    struct Opts {
+        std::string id;
+        uint64_t to = 0;
+        std::string path;
+        bool dry_run = false;
+        bool force = false;
+        bool json = false;
+    };
+    auto o = std::make_shared<Opts>();
+    cmd->add_option("id", o->id, "Session id (any unique prefix)")->required();
+    auto* to = cmd->add_option("--to", o->to, "Undo only what came after this journal seq");
+    auto* path = cmd->add_option("--path", o->path, "Undo only what touched this path (or below it)");
+    cmd->add_flag("--dry-run,-n", o->dry_run, "Print the plan; change nothing");
+    cmd->add_flag("--force", o->force, "Overwrite what was changed after the session instead of stopping");
+    cmd->add_flag("--json", o->json, "The report as JSON");
+    return [o, to, path] {
+        auto dirs = sandboxd::SandboxdDirs::from_env();
+        auto id = find_session_id(dirs, o->id);
+        if (!id) {
+            complain(id.error().describe());
+            return 2;
+        }
+        if (path->count() && (o->path.empty() || o->path.front() != '/')) {
+            complain("--path must be an absolute path");
+            return 2;
+        }
+        if (auto live = sandboxd::find_session(dirs, *id); live && live->state == sandboxd::SessionState::Running) {
+            complain("session " + *id + " is running; freeze it first (sandboxctl freeze " + *id + ")");
+            return 1;
+        }
+        sandboxd::RollbackOptions ro;
+        if (to->count()) ro.to_seq = o->to;
+        if (path->count()) {
+            ro.path = o->path;
+            while (ro.path->size() > 1 && ro.path->back() == '/') ro.path->pop_back();
+        }
+        ro.dry_run = o->dry_run;
+        ro.force = o->force;
+        std::string journal_path = dirs.journal_path(*id);
+        auto journal = sandboxd::Journal::open(journal_path, *id);
+        if (!journal && !o->dry_run) {
+            complain(journal.error().describe());
+            return 1;
+        }
+        auto rep = sandboxd::rollback_session(journal_path, ro, journal ? &*journal : nullptr);
+        for (const auto& p : rep.problems) complain(p);
+        if (o->json) {
+            nlohmann::json j = {{"session", *id}, {"done", rep.done}, {"conflicts", rep.conflicts},
+                                {"errors", rep.errors}, {"problems", rep.problems}, {"steps", nlohmann::json::array()}};
+            for (const auto& s : rep.steps)
+                j["steps"].push_back({{"seq", s.seq}, {"what", s.what}, {"status", s.status}, {"detail", s.detail}});
+            std::printf("%s\n", j.dump().c_str());
+        } else {
+            for (const auto& s : rep.steps)
+                std::printf("%6llu  %-8s  %s%s\n", static_cast<unsigned long long>(s.seq), s.status.c_str(),
+                            s.what.c_str(), s.detail.empty() ? "" : ("\n                  " + s.detail).c_str());
+            std::printf("%zu step(s): %d done, %d conflict(s), %d error(s)%s\n", rep.steps.size(), rep.done,
+                        rep.conflicts, rep.errors,
+                        o->dry_run || !rep.problems.empty() ? " (dry run: nothing changed)" : "");
+        }
+        if (!rep.problems.empty() && !o->dry_run) return 1;
+        return rep.conflicts || rep.errors ? 1 : 0;
+    };
+}
+
+}  // namespace sandboxctl
