@@ -103,6 +103,7 @@ void Gate::Impl::handle(const seccomp_notif& n) {
     handled.fetch_add(1, std::memory_order_relaxed);
     // Journaled before the agent hears back: the record of a snapshot is
     // there before anything can depend on the operation having happened.
+    if (o.entry && cfg.annotate) cfg.annotate(*o.entry);
     if (o.entry && journal) (void)journal->append(*o.entry);
     if (o.install) {
         seccomp_notif_addfd add{};

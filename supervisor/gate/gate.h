@@ -22,11 +22,13 @@
 // with ENOSYS: the sandbox fails closed.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "base/result.h"
 #include "base/unique_fd.h"
+#include "journal/journal.h"
 #include "launch/identity.h"
 #include "snapshot/store.h"
 
@@ -41,6 +43,9 @@ struct GateConfig {
     std::string journal_path;
     std::string session_id;
     pid_t agent_pid = 0;          // to find the session's private filesystems
+    // Called on each journal entry before it is written (audit mode marks
+    // would-be denials with it).
+    std::function<void(JournalEntry&)> annotate;
 };
 
 class Gate {

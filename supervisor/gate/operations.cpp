@@ -334,6 +334,38 @@ GateOutcome truncate_file(const GateRequest& r, GateContext& ctx, const char* ac
     return o;
 }
 
+// Keeps a copy of the regular file open at `fd` before the agent writes
+// to it; journaled with the same undo record as a truncation.
+GateOutcome keep_before_write(const GateRequest& r, GateContext& ctx, int fd) {
+    struct stat st{};
+    if (::fstat(fd, &st) != 0) return failed(errno);
+    char link[64];
+    snprintf(link, sizeof link, "/proc/thread-self/fd/%d", fd);
+    char buf[PATH_MAX];
+    ssize_t n = ::readlink(link, buf, sizeof buf - 1);
+    std::string agent_path = n > 0 ? std::string(buf, size_t(n)) : "?";
+    struct stat hs{};
+    bool on_host = n > 0 && buf[0] == '/' && ::lstat(agent_path.c_str(), &hs) == 0 && hs.st_dev == st.st_dev &&
+                   hs.st_ino == st.st_ino;
+    if (!on_host) {
+        if (on_private_fs(ctx, fd)) return GateOutcome{};
+        return refused(r, "file.open-write", agent_path, Error{EACCES, "no snapshot possible: not reachable from the host"});
+    }
+    UniqueFd in(::open(link, O_RDONLY | O_CLOEXEC));
+    if (!in) return refused(r, "file.open-write", agent_path, Error{EACCES, "no snapshot possible: the file is not readable"});
+    auto copy = ctx.store->take_copy(in.get(), st);
+    if (!copy) return refused(r, "file.open-write", agent_path, copy.error());
+    ctx.kept.insert({st.st_dev, st.st_ino});
+    GateOutcome o;
+    JournalEntry e = entry_for(r, "file.open-write", agent_path);
+    e.rule = "filesystem.write";
+    e.snapshot = copy->ref;
+    e.undo = {{"op", "restore"}, {"path", agent_path}, {"how", "copy"}, {"snapshot", copy->path}, {"meta", file_meta(st)},
+              {"ino", uint64_t(st.st_ino)}};
+    o.entry = std::move(e);
+    return o;
+}
+
 GateOutcome do_truncate_path(const GateRequest& r, GateContext& ctx) {
     auto res = resolve_for_agent(r.root.get(), r.dir1.get(), r.path1, true);
     if (!res) return refused(r, "file.truncate", r.path1, res.error());
@@ -345,31 +377,61 @@ GateOutcome do_truncate_path(const GateRequest& r, GateContext& ctx) {
 
 GateOutcome do_open(const GateRequest& r, GateContext& ctx, int flags, mode_t mode) {
     const char* action = "file.open-truncate";
-    auto res = resolve_for_agent(r.root.get(), r.dir1.get(), r.path1, !(flags & O_NOFOLLOW));
-    if (!res) return refused(r, action, r.path1, res.error());
-    int pfd = res->parent.get();
-    const std::string& name = res->name;
-    ::umask(r.umask);  // this thread's own (the worker unshared CLONE_FS)
-    struct stat st{};
-    bool exists = ::fstatat(pfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
-    bool truncates = (flags & O_TRUNC) && exists && S_ISREG(st.st_mode) && st.st_size > 0 && !(flags & O_EXCL);
     GateOutcome o;
     o.cloexec = flags & O_CLOEXEC;
-    int open_flags = (flags | O_CLOEXEC) & ~(truncates ? O_TRUNC : 0);
-    o.install = UniqueFd(::openat(pfd, name.c_str(), open_flags, mode));
-    if (!o.install) return refused(r, action, display_path(pfd, name), Error{errno, "open"});
-    if (!exists) {
-        // Created by the agent: rollback removes it (if it is still this file).
-        struct stat now{};
-        if ((flags & O_CREAT) && ::fstat(o.install.get(), &now) == 0) {
-            if (auto host = host_dir(pfd)) {
-                JournalEntry e = entry_for(r, "file.create", join(host->path, name));
-                e.rule = "filesystem.write";
-                e.undo = {{"op", "remove"}, {"path", join(host->path, name)}, {"type", "file"}, {"ino", uint64_t(now.st_ino)}};
-                o.entry = std::move(e);
+    struct stat st{};
+    bool exists = false, truncates = false;
+    std::string where;
+    std::optional<ResolvedPath> res;
+    if (r.file) {
+        // /proc/self/fd/N and friends: the kernel reopens the agent's own
+        // open file, so does the worker (from its own table: no ptrace).
+        if (::fstat(r.file.get(), &st) != 0) return failed(errno);
+        exists = true;
+        truncates = (flags & O_TRUNC) && S_ISREG(st.st_mode) && st.st_size > 0;
+        char link[64];
+        snprintf(link, sizeof link, "/proc/thread-self/fd/%d", r.file.get());
+        int reopen = (flags | O_CLOEXEC) & ~(O_CREAT | O_EXCL | O_NOFOLLOW | O_DIRECTORY | (truncates ? O_TRUNC : 0));
+        o.install = UniqueFd(::open(link, reopen));
+        where = r.path1;
+        if (!o.install) return refused(r, action, where, Error{errno, "open"});
+    } else {
+        auto resolved = resolve_for_agent(r.root.get(), r.dir1.get(), r.path1, !(flags & O_NOFOLLOW));
+        if (!resolved) return refused(r, action, r.path1, resolved.error());
+        res.emplace(std::move(*resolved));
+        int pfd = res->parent.get();
+        const std::string& name = res->name;
+        ::umask(r.umask);  // this thread's own (the worker unshared CLONE_FS)
+        exists = ::fstatat(pfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+        truncates = (flags & O_TRUNC) && exists && S_ISREG(st.st_mode) && st.st_size > 0 && !(flags & O_EXCL);
+        int open_flags = (flags | O_CLOEXEC) & ~(truncates ? O_TRUNC : 0);
+        o.install = UniqueFd(::openat(pfd, name.c_str(), open_flags, mode));
+        if (!o.install) return refused(r, action, display_path(pfd, name), Error{errno, "open"});
+        where = display_path(pfd, name);
+        if (!exists) {
+            // Created by the agent: rollback removes it (if it is still this file).
+            struct stat now{};
+            if ((flags & O_CREAT) && ::fstat(o.install.get(), &now) == 0) {
+                if (auto host = host_dir(pfd)) {
+                    JournalEntry e = entry_for(r, "file.create", join(host->path, name));
+                    e.rule = "filesystem.write";
+                    e.undo = {{"op", "remove"}, {"path", join(host->path, name)}, {"type", "file"},
+                              {"ino", uint64_t(now.st_ino)}};
+                    o.entry = std::move(e);
+                }
             }
+            return o;
         }
-        return o;
+    }
+    bool writes = (flags & O_ACCMODE) != O_RDONLY;
+    if (!truncates && writes && S_ISREG(st.st_mode) && !ctx.kept.count({st.st_dev, st.st_ino})) {
+        // The first open for writing of an existing file: whatever is
+        // written through it (in place, appended), the old bytes are kept.
+        GateOutcome k = keep_before_write(r, ctx, o.install.get());
+        if (k.err) return k;
+        k.install = std::move(o.install);
+        k.cloexec = o.cloexec;
+        return k;
     }
     if (!truncates) return o;
     // O_RDONLY|O_TRUNC truncates too; a write descriptor is needed for it.
@@ -379,7 +441,7 @@ GateOutcome do_open(const GateRequest& r, GateContext& ctx, int flags, mode_t mo
         char link[64];
         snprintf(link, sizeof link, "/proc/thread-self/fd/%d", o.install.get());
         writer = UniqueFd(::open(link, O_WRONLY | O_CLOEXEC));
-        if (!writer) return refused(r, action, display_path(pfd, name), Error{errno, "open for truncation"});
+        if (!writer) return refused(r, action, where, Error{errno, "open for truncation"});
         tfd = writer.get();
     }
     GateOutcome t = truncate_file(r, ctx, action, tfd, 0);

@@ -16,6 +16,7 @@
 #include <sys/types.h>
 
 #include <optional>
+#include <set>
 #include <vector>
 
 #include "base/unique_fd.h"
@@ -30,6 +31,9 @@ struct GateContext {
     // Filesystems that exist only for the session (its private /tmp and
     // /dev/shm): what is destroyed there needs no snapshot.
     std::vector<dev_t> private_devs;
+    // Files whose content was already kept this session (first open for
+    // writing): later opens for writing take no second copy.
+    std::set<std::pair<dev_t, ino_t>> kept;
 };
 
 struct GateOutcome {

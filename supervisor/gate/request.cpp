@@ -63,6 +63,62 @@ mode_t agent_umask(int procdir) {
     return mode_t(std::strtoul(text->c_str() + at + 8, nullptr, 8));
 }
 
+// Paths through the caller's own procfs magic links, which a textual
+// lookup cannot follow (the worker is not the caller; "self" would name
+// the wrong process): /proc/self/fd/N (also /dev/stdout, /dev/fd/N,
+// /proc/<its own pid>/...) is its open file itself; /proc/self/root/X is X
+// from its root, /proc/self/cwd/X is X from its working directory. Other
+// spellings of the same fail to resolve: closed, not open.
+struct ProcSelf {
+    enum Kind { None, Fd, Root, Cwd } kind = None;
+    int fd = -1;
+    std::string rest;
+};
+
+ProcSelf proc_self_path(const std::string& path, int procdir) {
+    std::string p = path;
+    if (p == "/dev/stdin") p = "/proc/self/fd/0";
+    if (p == "/dev/stdout") p = "/proc/self/fd/1";
+    if (p == "/dev/stderr") p = "/proc/self/fd/2";
+    if (p.starts_with("/dev/fd/")) p = "/proc/self/fd/" + p.substr(8);
+    if (!p.starts_with("/proc/")) return {};
+    std::string rest = p.substr(6);
+    size_t slash = rest.find('/');
+    if (slash == std::string::npos) return {};
+    std::string who = rest.substr(0, slash);
+    rest = rest.substr(slash + 1);
+    if (who == "thread-self") {
+        size_t t = rest.find('/', 5);  // "task/TID/..."
+        if (!rest.starts_with("task/") || t == std::string::npos) return {};
+        rest = rest.substr(t + 1);
+    } else if (who != "self") {
+        // A number: only the caller's own pid in its namespace.
+        UniqueFd f(::openat(procdir, "status", O_RDONLY | O_CLOEXEC));
+        if (!f) return {};
+        auto text = read_fd(f.get());
+        if (!text) return {};
+        size_t at = text->find("\nNStgid:");
+        if (at == std::string::npos) return {};
+        size_t eol = text->find('\n', at + 1);
+        std::string line = text->substr(at + 8, eol - at - 8);
+        if (who != line.substr(line.find_last_of(" \t") + 1)) return {};
+    }
+    ProcSelf out;
+    if (rest.starts_with("root/") || rest == "root") {
+        out.kind = ProcSelf::Root;
+        out.rest = "/" + (rest.size() > 5 ? rest.substr(5) : std::string());
+    } else if (rest.starts_with("cwd/") || rest == "cwd") {
+        out.kind = ProcSelf::Cwd;
+        out.rest = rest.size() > 4 ? rest.substr(4) : ".";
+    } else if (rest.starts_with("fd/")) {
+        std::string num = rest.substr(3);
+        if (num.empty() || num.size() > 9 || num.find_first_not_of("0123456789") != std::string::npos) return {};
+        out.kind = ProcSelf::Fd;
+        out.fd = std::stoi(num);
+    }
+    return out;
+}
+
 }  // namespace
 
 bool gate_handles(int nr) {
@@ -141,6 +197,22 @@ Result<GateRequest> fetch_request(int listener, const seccomp_notif& n) {
     }
     if (r.nr == SYS_open || r.nr == SYS_openat || r.nr == SYS_creat || r.nr == SYS_mkdir || r.nr == SYS_mkdirat)
         r.umask = agent_umask(procdir.get());
+    for (auto [path, dir] : {std::pair{&r.path1, &r.dir1}, std::pair{&r.path2, &r.dir2}}) {
+        if (path->empty()) continue;
+        ProcSelf ps = proc_self_path(*path, procdir.get());
+        if (ps.kind == ProcSelf::Root) {
+            *path = ps.rest;
+        } else if (ps.kind == ProcSelf::Cwd) {
+            *path = ps.rest;
+            *dir = UniqueFd(::openat(procdir.get(), "cwd", O_PATH | O_DIRECTORY | O_CLOEXEC));
+            if (!*dir) return Error{ESRCH, "cannot open the agent's working directory"};
+        } else if (ps.kind == ProcSelf::Fd) {
+            if (path != &r.path1 || !(r.nr == SYS_open || r.nr == SYS_openat || r.nr == SYS_creat))
+                return Error{EACCES, "destructive operation through a descriptor's magic link"};
+            r.file = UniqueFd(int(::syscall(SYS_pidfd_getfd, pidfd.get(), ps.fd, 0)));
+            if (!r.file) return Error{ENOENT, "no such descriptor"};
+        }
+    }
     // Everything above is only valid if it was fetched from the thread that
     // is still waiting for this answer.
     if (::ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &r.id) != 0) return Error{ESRCH, "the calling thread is gone"};

@@ -100,9 +100,17 @@ Status add_gate_rules(void* ctx, const SeccompProgram& p) {
     for (const char* name : {"unlink", "unlinkat", "rmdir", "rename", "renameat", "renameat2", "truncate",
                              "ftruncate", "creat", "mkdir", "mkdirat"})
         if (!taken(name)) SANDBOXD_TRY(add(ctx, SCMP_ACT_NOTIFY, name));
-    if (!taken("open")) SANDBOXD_TRY(add(ctx, SCMP_ACT_NOTIFY, "open", {SCMP_A1(SCMP_CMP_MASKED_EQ, O_TRUNC, O_TRUNC)}));
-    if (!taken("openat"))
-        SANDBOXD_TRY(add(ctx, SCMP_ACT_NOTIFY, "openat", {SCMP_A2(SCMP_CMP_MASKED_EQ, O_TRUNC, O_TRUNC)}));
+    // Opens that can change an existing file: O_TRUNC, or write access
+    // without O_EXCL (with O_EXCL the open can only create). Reads and
+    // exclusive creates never stop.
+    const uint64_t mask = O_ACCMODE | O_EXCL;
+    for (const char* name : {"open", "openat"}) {
+        if (taken(name)) continue;
+        unsigned arg = std::string_view(name) == "open" ? 1 : 2;
+        SANDBOXD_TRY(add(ctx, SCMP_ACT_NOTIFY, name, {SCMP_CMP(arg, SCMP_CMP_MASKED_EQ, O_TRUNC, O_TRUNC)}));
+        for (uint64_t access : {uint64_t(O_WRONLY), uint64_t(O_RDWR), uint64_t(O_ACCMODE)})
+            SANDBOXD_TRY(add(ctx, SCMP_ACT_NOTIFY, name, {SCMP_CMP(arg, SCMP_CMP_MASKED_EQ, mask, access)}));
+    }
     if (!taken("openat2")) SANDBOXD_TRY(add(ctx, SCMP_ACT_ERRNO(ENOSYS), "openat2"));
     if (!taken("fallocate"))
         for (uint64_t mode : {0x02u /* PUNCH_HOLE */, 0x08u /* COLLAPSE_RANGE */, 0x10u /* ZERO_RANGE */})

@@ -92,7 +92,7 @@ TEST_CASE("value spellings: sizes / durations / CPU amounts") {
 TEST_CASE("unknown keys are errors naming file / line / column / key and the known keys") {
     CHECK(parse_error("name = \"x\"\nnmae = \"y\"\n") ==
           "test.toml:2:1: nmae: unknown key; expected one of: version, name, description, extends, "
-          "tier, filesystem, exec, network, syscalls, events, limits, approval");
+          "tier, filesystem, exec, network, syscalls, events, snapshots, limits, approval");
     CHECK(parse_error("name = \"x\"\n[filesystem]\nread = []\n  wirte = [\"/tmp\"]\n") ==
           "test.toml:4:3: filesystem.wirte: unknown key; expected one of: read, write, destroy, "
           "protect, hide");
@@ -127,7 +127,11 @@ TEST_CASE("bad values: tier / version / name / limits / approval") {
     CHECK_THAT(parse_error("[limits]\npids = 0\n"), Catch::Contains("limits.pids: 0 is out of range"));
     CHECK_THAT(parse_error("[limits]\ncpu = \"fast\"\n"), Catch::Contains("'fast' is not a CPU amount"));
     CHECK_THAT(parse_error("[limits]\ncpu = 0.0001\n"), Catch::Contains("limits.cpu: out of range"));
-    CHECK_THAT(parse_error("[approval]\ntimeout = \"5d\"\n"), Catch::Contains("unknown unit"));
+    CHECK_THAT(parse_error("[approval]\ntimeout = \"5w\"\n"), Catch::Contains("unknown unit"));
+    CHECK_THAT(parse_error("[approval]\ntimeout = \"5d\"\n"), Catch::Contains("longer than 24h"));
+    CHECK_THAT(parse_error("[snapshots]\nbudget = \"lots\"\n"), Catch::Contains("snapshots.budget"));
+    CHECK_THAT(parse_error("[snapshots]\nretention = \"20000d\"\n"), Catch::Contains("snapshots.retention"));
+    CHECK_THAT(parse_error("[snapshots]\nkeep = 1\n"), Catch::Contains("unknown key"));
     CHECK_THAT(parse_error("[approval]\ntimeout = \"48h\"\n"), Catch::Contains("longer than 24h"));
     CHECK_THAT(parse_error("[approval]\non_timeout = \"allow\"\n"),
                Catch::Contains("'allow' is not a timeout action; expected \"deny\", \"freeze\" or \"kill\""));
