@@ -57,7 +57,8 @@ struct Gate::Impl {
 Status Gate::Impl::become_agent() {
     if (::unshare(CLONE_FS) != 0) return errno_error("gate worker: cannot get a umask of its own");
     if (cfg.landlock_ruleset >= 0) {
-        SANDBOXD_TRY(landlock_add_tree(cfg.landlock_ruleset, cfg.store.dir_fd(), cfg.store_access));
+        for (const auto& store : cfg.stores)
+            SANDBOXD_TRY(landlock_add_tree(cfg.landlock_ruleset, store.dir_fd(), cfg.store_access));
         if (landlock_restrict_self(cfg.landlock_ruleset) != 0)
             return errno_error("gate worker: cannot enter the agent's Landlock domain");
     }
@@ -156,13 +157,14 @@ Gate::~Gate() {
 }
 
 uint64_t Gate::handled() const { return impl_->handled.load(std::memory_order_relaxed); }
-uint64_t Gate::snapshot_bytes() const { return impl_->cfg.store.used(); }
+uint64_t Gate::snapshot_bytes() const { return impl_->cfg.budget->used.load(); }
 
 Result<std::unique_ptr<Gate>> Gate::start(GateConfig cfg) {
     auto impl = std::make_unique<Impl>();
     Impl& s = *impl;
     s.cfg = std::move(cfg);
-    s.ctx.store = &s.cfg.store;
+    if (s.cfg.stores.empty() || !s.cfg.budget) return plain_error("the snapshot gate needs a store");
+    s.ctx.stores = &s.cfg.stores;
     // The session's own /tmp and /dev/shm: gone with it, no snapshots.
     for (const char* p : {"tmp", "dev/shm"}) {
         std::string path = "/proc/" + std::to_string(s.cfg.agent_pid) + "/root/" + p;

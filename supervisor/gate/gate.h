@@ -25,6 +25,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "base/result.h"
 #include "base/unique_fd.h"
@@ -39,7 +40,8 @@ struct GateConfig {
     Identity identity;            // the agent's
     int landlock_ruleset = -1;    // the agent's ruleset (-1: audit mode)
     uint64_t store_access = 0;    // Landlock rights the worker gets on the store
-    SnapshotStore store;
+    std::vector<SnapshotStore> stores;  // see GateContext::stores
+    std::shared_ptr<SnapshotBudget> budget;
     std::string journal_path;
     std::string session_id;
     pid_t agent_pid = 0;          // to find the session's private filesystems

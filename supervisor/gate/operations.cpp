@@ -114,6 +114,7 @@ GateOutcome refused(const GateRequest& r, std::string action, std::string target
 
 // An object taken out of the agent's way, and how to bring it back.
 struct Taken {
+    SnapshotStore* store = nullptr;
     Snapshot snap;
     nlohmann::json meta;
     std::string host_path;
@@ -136,11 +137,14 @@ Result<std::optional<Taken>> take_out(GateContext& ctx, int dir, const std::stri
     Taken t;
     t.host_path = join(host->path, name);
     t.meta = file_meta(st);
+    struct statx hx{};
+    if (::statx(host->fd.get(), "", AT_EMPTY_PATH, STATX_MNT_ID, &hx) != 0) return errno_error("cannot stat " + name);
+    t.store = &ctx.store_on_mount(hx.stx_mnt_id);
     if (S_ISDIR(st.st_mode)) {
-        t.snap = ctx.store->take_metadata();
+        t.snap = t.store->take_metadata();
         return std::optional<Taken>(std::move(t));
     }
-    auto moved = ctx.store->take_by_move(host->fd.get(), name, st);
+    auto moved = t.store->take_by_move(host->fd.get(), name, st);
     if (moved) {
         t.snap = std::move(*moved);
         t.gone = true;
@@ -154,14 +158,15 @@ Result<std::optional<Taken>> take_out(GateContext& ctx, int dir, const std::stri
         ssize_t n = ::readlinkat(dir, name.c_str(), target, sizeof target - 1);
         if (n < 0) return errno_error("cannot read symbolic link " + name);
         t.meta["target"] = std::string(target, size_t(n));
-        t.snap = ctx.store->take_metadata();
+        t.snap = t.store->take_metadata();
         t.snap.how = "symlink";
         return std::optional<Taken>(std::move(t));
     }
     if (!S_ISREG(st.st_mode)) return Error{EACCES, "no snapshot possible: cannot copy " + name + " across mounts"};
     UniqueFd in(::openat(dir, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
     if (!in) return Error{EACCES, "no snapshot possible: cannot read " + name};
-    auto copy = ctx.store->take_copy(in.get(), st);
+    t.store = &ctx.store_on_dev(st.st_dev);
+    auto copy = t.store->take_copy(in.get(), st);
     if (!copy) return copy.error();
     t.snap = std::move(*copy);
     return std::optional<Taken>(std::move(t));
@@ -191,7 +196,7 @@ GateOutcome do_unlink(const GateRequest& r, GateContext& ctx, bool dir) {
         // A directory, a copy, or nothing to keep: the removal itself.
         if (::unlinkat(pfd, name.c_str(), dir ? AT_REMOVEDIR : 0) != 0) {
             int err = errno;
-            if (*taken && (*taken)->snap.how == "copy") ::unlinkat(ctx.store->dir_fd(), (*taken)->snap.ref.c_str(), 0);
+            if (*taken) (*taken)->store->discard((*taken)->snap);
             return refused(r, action, where, Error{err, "removing " + name});
         }
     }
@@ -256,7 +261,7 @@ GateOutcome do_rename(const GateRequest& r, GateContext& ctx, unsigned flags) {
         int err = errno;
         if (gone) {
             auto host = host_dir(fd2);
-            if (!host || !ctx.store->put_back((*taken)->snap, host->fd.get(), n2)) {
+            if (!host || !(*taken)->store->put_back((*taken)->snap, host->fd.get(), n2)) {
                 // Not lost: still in the store, and the journal says where.
                 JournalEntry kept = entry_for(r, "file.rename-failed", dst);
                 kept.decision = "info";
@@ -267,8 +272,8 @@ GateOutcome do_rename(const GateRequest& r, GateContext& ctx, unsigned flags) {
                 o.err = err;
                 return o;
             }
-        } else if (*taken && (*taken)->snap.how == "copy") {
-            ::unlinkat(ctx.store->dir_fd(), (*taken)->snap.ref.c_str(), 0);
+        } else if (*taken) {
+            (*taken)->store->discard((*taken)->snap);
         }
         return refused(r, action, src, Error{err, "rename"});
     }
@@ -303,6 +308,7 @@ GateOutcome truncate_file(const GateRequest& r, GateContext& ctx, const char* ac
     if (n > 0 && buf[0] == '/' && ::lstat(agent_path.c_str(), &hs) == 0 && hs.st_dev == st.st_dev && hs.st_ino == st.st_ino)
         host_path = agent_path;
     std::optional<Snapshot> snap;
+    SnapshotStore& store = ctx.store_on_dev(st.st_dev);
     if (host_path.empty()) {
         if (!on_private_fs(ctx, fd))
             return refused(r, action, agent_path, Error{EACCES, "no snapshot possible: not reachable from the host"});
@@ -310,13 +316,13 @@ GateOutcome truncate_file(const GateRequest& r, GateContext& ctx, const char* ac
         // A reader on the same file: the agent's descriptor may be write-only.
         UniqueFd in(::open(link, O_RDONLY | O_CLOEXEC));
         if (!in) return refused(r, action, host_path, Error{EACCES, "no snapshot possible: the file is not readable"});
-        auto copy = ctx.store->take_copy(in.get(), st);
+        auto copy = store.take_copy(in.get(), st);
         if (!copy) return refused(r, action, host_path, copy.error());
         snap = std::move(*copy);
     }
     if (::ftruncate(fd, len) != 0) {
         int err = errno;
-        if (snap) ::unlinkat(ctx.store->dir_fd(), snap->ref.c_str(), 0);
+        if (snap) store.discard(*snap);
         return refused(r, action, host_path.empty() ? agent_path : host_path, Error{err, "truncate"});
     }
     GateOutcome o;
@@ -353,7 +359,7 @@ GateOutcome keep_before_write(const GateRequest& r, GateContext& ctx, int fd) {
     }
     UniqueFd in(::open(link, O_RDONLY | O_CLOEXEC));
     if (!in) return refused(r, "file.open-write", agent_path, Error{EACCES, "no snapshot possible: the file is not readable"});
-    auto copy = ctx.store->take_copy(in.get(), st);
+    auto copy = ctx.store_on_dev(st.st_dev).take_copy(in.get(), st);
     if (!copy) return refused(r, "file.open-write", agent_path, copy.error());
     ctx.kept.insert({st.st_dev, st.st_ino});
     GateOutcome o;
@@ -472,6 +478,18 @@ GateOutcome do_mkdir(const GateRequest& r, mode_t mode) {
 }
 
 }  // namespace
+
+SnapshotStore& GateContext::store_on_mount(uint64_t mnt_id) {
+    for (auto& s : *stores)
+        if (s.mount_id() == mnt_id) return s;
+    return stores->front();
+}
+
+SnapshotStore& GateContext::store_on_dev(dev_t dev) {
+    for (auto& s : *stores)
+        if (s.dev() == dev) return s;
+    return stores->front();
+}
 
 GateOutcome perform_gated(const GateRequest& r, GateContext& ctx) {
     const uint64_t* a = r.args;

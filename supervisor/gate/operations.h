@@ -27,7 +27,11 @@
 namespace sandboxd {
 
 struct GateContext {
-    SnapshotStore* store = nullptr;
+    // The session's stores: the first in the state directory, then one per
+    // other mount its destroy trees are on.
+    std::vector<SnapshotStore>* stores = nullptr;
+    SnapshotStore& store_on_mount(uint64_t mnt_id);  // else the first
+    SnapshotStore& store_on_dev(dev_t dev);          // else the first
     // Filesystems that exist only for the session (its private /tmp and
     // /dev/shm): what is destroyed there needs no snapshot.
     std::vector<dev_t> private_devs;

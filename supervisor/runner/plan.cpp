@@ -1,5 +1,11 @@
 #include "runner/plan.h"
 
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "snapshot/store.h"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -62,7 +68,27 @@ Result<Plan> make_plan(const RunOptions& opts, const SandboxdDirs& dirs) {
         }
         plan.landlock = std::move(ll);
     }
-    plan.mounts = plan_mounts(plan.profile, plan.workspace, {dirs.runtime, dirs.state}, opts.audit);
+    std::vector<std::string> hidden = {dirs.runtime, dirs.state};
+    if (gate) {
+        // The state directory may not exist yet: its nearest existing
+        // ancestor is on the same mount.
+        std::string state = dirs.state;
+        while (state != "/" && ::access(state.c_str(), F_OK) != 0) state = state.substr(0, std::max<size_t>(1, state.find_last_of('/')));
+        auto state_root = mount_root_of(state);
+        if (!state_root) return state_root.error();
+        for (const auto& d : plan.profile.destroy) {
+            if (!d.exists) continue;
+            auto root = mount_root_of(d.path);
+            if (!root) return root.error();
+            if (*root == *state_root) continue;
+            bool dup = false;
+            for (const auto& m : plan.snapshot_mounts) dup = dup || m == *root;
+            if (dup) continue;
+            plan.snapshot_mounts.push_back(*root);
+            hidden.push_back(store_parent_at(*root));
+        }
+    }
+    plan.mounts = plan_mounts(plan.profile, plan.workspace, hidden, opts.audit);
     auto net = plan_network(plan.profile);
     if (!net) return net.error();
     plan.network = std::move(*net);

@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/result.h"
 #include "bpf/net_plan.h"
@@ -29,6 +30,9 @@ struct Plan {
     MountPlan mounts;
     NetPlan network;
     CgroupHost cgroups;
+    // Mount roots of destroy trees that are not on the state directory's
+    // mount: each gets a snapshot store of its own (deletes are renames).
+    std::vector<std::string> snapshot_mounts;
 };
 
 Result<Plan> make_plan(const RunOptions& opts, const SandboxdDirs& dirs);

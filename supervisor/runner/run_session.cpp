@@ -54,6 +54,7 @@ public:
         if (committed_) return;
         std::string journal = path_ + "/journal.jsonl";
         ::unlink(journal.c_str());
+        ::rmdir((path_ + "/snapshots").c_str());
         ::rmdir(path_.c_str());
     }
     void commit() { committed_ = true; }
@@ -194,6 +195,26 @@ ExitStatus run_session(const RunOptions& opts) {
     if (auto st = write_record(record_path, rec); !st) return failed(st.error());
     RecordGuard record_guard(record_path);
 
+    // The snapshot store exists before the agent does: a store that cannot
+    // be made is a session that does not start.
+    std::vector<SnapshotStore> stores;
+    auto budget = std::make_shared<SnapshotBudget>();
+    budget->limit = plan->profile.snapshots.budget_bytes;
+    if (plan->seccomp.gated) {
+        auto s = SnapshotStore::create(dirs.session_state_dir(*id) + "/snapshots", plan->identity.uid,
+                                       plan->identity.gid, budget);
+        if (!s) return failed(s.error());
+        stores.push_back(std::move(*s));
+        for (const auto& root : plan->snapshot_mounts) {
+            std::string parent = store_parent_at(root);
+            if (::mkdir(parent.c_str(), 0700) != 0 && errno != EEXIST)
+                return failed(errno_error("cannot create the snapshot store directory " + parent));
+            auto other = SnapshotStore::create(parent + "/" + *id, plan->identity.uid, plan->identity.gid, budget);
+            if (!other) return failed(other.error());
+            stores.push_back(std::move(*other));
+        }
+    }
+
     JournalEntry start;
     start.action = "session.start";
     start.target = opts.argv.front();
@@ -220,6 +241,11 @@ ExitStatus run_session(const RunOptions& opts) {
                     {"network_unresolved", plan->network.unresolved},
                     {"landlock_rules", plan->landlock ? plan->landlock->fs_rules.size() : 0},
                     {"snapshots", plan->seccomp.gated},
+                    {"snapshot_stores", [&] {
+                         std::vector<std::string> v;
+                         for (const auto& st : stores) v.push_back(st.dir());
+                         return v;
+                     }()},
                     {"snapshot_budget", plan->profile.snapshots.budget_bytes},
                     {"snapshot_retention_sec", plan->profile.snapshots.retention_sec},
                     {"started_usec", rec.started_usec}};
@@ -227,16 +253,6 @@ ExitStatus run_session(const RunOptions& opts) {
     start.undo = {{"op", "session.kill"}, {"cgroup", rec.cgroup}};
     if (auto seq = journal->append(start); !seq) return failed(seq.error());
     state_dir.commit();
-
-    // The snapshot store exists before the agent does: a store that cannot
-    // be made is a session that does not start.
-    std::optional<SnapshotStore> store;
-    if (plan->seccomp.gated) {
-        auto s = SnapshotStore::create(dirs.session_state_dir(*id) + "/snapshots", plan->identity.uid,
-                                       plan->identity.gid, plan->profile.snapshots.budget_bytes);
-        if (!s) return failed(s.error());
-        store.emplace(std::move(*s));
-    }
 
     UniqueFd ruleset;
     if (plan->landlock) {
@@ -273,7 +289,8 @@ ExitStatus run_session(const RunOptions& opts) {
         gc.identity = plan->identity;
         gc.landlock_ruleset = ruleset.get();
         gc.store_access = plan->landlock ? plan->landlock->private_tmp_access : 0;
-        gc.store = std::move(*store);
+        gc.stores = std::move(stores);
+        gc.budget = budget;
         gc.journal_path = journal->path();
         gc.session_id = *id;
         gc.agent_pid = spawned->child.pid;

@@ -3,9 +3,11 @@
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
+#include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <optional>
 #include <vector>
 
 #include "base/file_io.h"
@@ -81,38 +83,67 @@ nlohmann::json file_meta(const struct stat& st) {
             {"ino", uint64_t(st.st_ino)}};
 }
 
-Result<SnapshotStore> SnapshotStore::create(const std::string& dir, uid_t owner, gid_t group, uint64_t budget) {
+Result<SnapshotStore> SnapshotStore::create(const std::string& dir, uid_t owner, gid_t group,
+                                            std::shared_ptr<SnapshotBudget> budget) {
     if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return errno_error("cannot create " + dir);
     SnapshotStore s;
     s.dir_ = UniqueFd(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!s.dir_) return errno_error("cannot open " + dir);
     if (::fchownat(s.dir_.get(), "", owner, group, AT_EMPTY_PATH) != 0) return errno_error("cannot chown " + dir);
     s.path_ = dir;
-    s.budget_ = budget;
+    s.budget_ = std::move(budget);
+    struct statx sx{};
+    if (::statx(s.dir_.get(), "", AT_EMPTY_PATH, STATX_MNT_ID, &sx) != 0) return errno_error("cannot stat " + dir);
+    s.dev_ = makedev(sx.stx_dev_major, sx.stx_dev_minor);
+    s.mnt_ = sx.stx_mnt_id;
     return s;
 }
 
+Result<std::string> mount_root_of(const std::string& path) {
+    auto mnt = [](const std::string& p) -> std::optional<uint64_t> {
+        struct statx sx{};
+        if (::statx(AT_FDCWD, p.c_str(), 0, STATX_MNT_ID, &sx) != 0) return std::nullopt;
+        return sx.stx_mnt_id;
+    };
+    auto here = mnt(path);
+    if (!here) return errno_error("cannot stat " + path);
+    std::string cur = path;
+    while (cur != "/") {
+        size_t slash = cur.find_last_of('/');
+        std::string up = slash == 0 ? "/" : cur.substr(0, slash);
+        if (mnt(up) != here) break;
+        cur = up;
+    }
+    return cur;
+}
+
 Status SnapshotStore::charge(uint64_t bytes) {
-    if (bytes > budget_ || used_ > budget_ - bytes)
-        return Error{ENOSPC, "snapshot budget exhausted (" + std::to_string(used_) + " of " +
-                                 std::to_string(budget_) + " bytes used, " + std::to_string(bytes) + " more needed)"};
-    used_ += bytes;
+    SnapshotBudget& b = *budget_;
+    if (bytes > b.limit || b.used > b.limit - bytes)
+        return Error{ENOSPC, "snapshot budget exhausted (" + std::to_string(b.used) + " of " + std::to_string(b.limit) +
+                                 " bytes used, " + std::to_string(bytes) + " more needed)"};
+    b.used += bytes;
     return {};
+}
+
+void SnapshotStore::discard(const Snapshot& s) {
+    if (s.how == "move" || s.how == "copy") ::unlinkat(dir_.get(), s.ref.c_str(), 0);
+    budget_->used -= s.bytes;
 }
 
 std::string SnapshotStore::next_name(const char* suffix) {
     char buf[32];
-    snprintf(buf, sizeof buf, "%06llu%s", static_cast<unsigned long long>(next_++), suffix);
+    snprintf(buf, sizeof buf, "%06llu%s", static_cast<unsigned long long>(budget_->next++), suffix);
     return buf;
 }
 
 Result<Snapshot> SnapshotStore::take_by_move(int parent, const std::string& name, const struct stat& st) {
     uint64_t bytes = S_ISREG(st.st_mode) ? uint64_t(st.st_size) : 0;
     SANDBOXD_TRY(charge(bytes));
-    Snapshot s{next_name(""), "", "move"};
+    Snapshot s{next_name(""), "", "move", bytes};
     s.path = path_ + "/" + s.ref;
     if (::renameat2(parent, name.c_str(), dir_.get(), s.ref.c_str(), RENAME_NOREPLACE) != 0) {
-        used_ -= bytes;
+        budget_->used -= bytes;
         return errno_error("cannot move " + name + " into the snapshot store");
     }
     return s;
@@ -126,16 +157,15 @@ Status SnapshotStore::put_back(const Snapshot& s, int parent, const std::string&
 
 Result<Snapshot> SnapshotStore::take_copy(int fd, const struct stat& st) {
     SANDBOXD_TRY(charge(uint64_t(st.st_size)));
-    Snapshot s{next_name(".copy"), "", "copy"};
+    Snapshot s{next_name(".copy"), "", "copy", uint64_t(st.st_size)};
     s.path = path_ + "/" + s.ref;
     auto fail = [&](Error e) -> Result<Snapshot> {
-        ::unlinkat(dir_.get(), s.ref.c_str(), 0);
-        used_ -= uint64_t(st.st_size);
+        discard(s);
         return e;
     };
     UniqueFd out(::openat(dir_.get(), s.ref.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
     if (!out) {
-        used_ -= uint64_t(st.st_size);
+        budget_->used -= s.bytes;
         return errno_error("cannot create a snapshot file");
     }
     if (::ioctl(out.get(), FICLONE, fd) != 0) {

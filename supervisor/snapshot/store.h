@@ -22,8 +22,10 @@
 
 #include <sys/stat.h>
 
+#include <atomic>
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <memory>
 #include <string>
 
 #include "base/result.h"
@@ -35,22 +37,33 @@ struct Snapshot {
     std::string ref;   // name inside the store ("000007", "000008.copy")
     std::string path;  // absolute path of the stored object
     std::string how;   // "move", "copy", "mkdir" (directory: metadata only)
+    uint64_t bytes = 0;  // charged to the budget
+};
+
+// One budget for all of a session's stores.
+struct SnapshotBudget {
+    uint64_t limit = 0;
+    std::atomic<uint64_t> used{0};  // the gate's worker charges, others read
+    std::atomic<uint64_t> next{1};  // snapshot names, unique across the stores
 };
 
 // An object's metadata as the journal keeps it.
 nlohmann::json file_meta(const struct stat& st);
 const char* file_type_name(mode_t mode);
 
+// A session may have several stores, one per filesystem its destroy trees
+// span: deletes are renames, which cannot cross mounts.
 class SnapshotStore {
 public:
     SnapshotStore() = default;
     // Creates the store directory (mode 0700, owned by `owner`).
-    static Result<SnapshotStore> create(const std::string& dir, uid_t owner, gid_t group, uint64_t budget);
+    static Result<SnapshotStore> create(const std::string& dir, uid_t owner, gid_t group,
+                                        std::shared_ptr<SnapshotBudget> budget);
 
     int dir_fd() const { return dir_.get(); }
+    dev_t dev() const { return dev_; }          // its filesystem (reflinks work within one)
+    uint64_t mount_id() const { return mnt_; }  // its mount (renames work within one)
     const std::string& dir() const { return path_; }
-    uint64_t used() const { return used_; }
-    uint64_t budget() const { return budget_; }
 
     // Renames `name` in `parent` into the store. `parent` must be on the
     // store's mount (EXDEV otherwise: the caller falls back to a copy).
@@ -61,6 +74,8 @@ public:
     Result<Snapshot> take_copy(int fd, const struct stat& st);
     // A directory about to be removed: nothing to keep but its metadata.
     Snapshot take_metadata();
+    // Drops a snapshot whose operation did not happen after all.
+    void discard(const Snapshot& s);
 
 private:
     Status charge(uint64_t bytes);
@@ -68,9 +83,18 @@ private:
 
     UniqueFd dir_;
     std::string path_;
-    uint64_t budget_ = 0;
-    uint64_t used_ = 0;
-    uint64_t next_ = 1;
+    std::shared_ptr<SnapshotBudget> budget_;
+    dev_t dev_ = 0;
+    uint64_t mnt_ = 0;
 };
+
+// The root of the mount holding `path` (the topmost directory above it on
+// the same mount): where a destroy tree's own snapshot store goes when it
+// is not on the state directory's mount, so that deletes stay renames.
+Result<std::string> mount_root_of(const std::string& path);
+// The directory at a mount root that holds its stores (hidden from agents).
+inline std::string store_parent_at(const std::string& mount_root) {
+    return (mount_root == "/" ? "" : mount_root) + "/.sandboxd-snapshots";
+}
 
 }  // namespace sandboxd
