@@ -107,7 +107,10 @@ bool parse_u64(std::string_view s, uint64_t& out) {
 }
 
 // "512M", "2G", "1048576": bytes, binary suffixes.
-Result<uint64_t> parse_size(const toml::node& n, const std::string& key, const SourcePos& pos) {
+// `min_bytes`: a memory limit below 1M cannot run anything; a snapshot
+// budget of 0 is legitimate (every destructive operation refused).
+Result<uint64_t> parse_size(const toml::node& n, const std::string& key, const SourcePos& pos,
+                            uint64_t min_bytes = 1ull << 20) {
     constexpr std::string_view expected =
         "a byte count like 1073741824 or a string like \"512M\" or \"2G\" (suffixes K, M, G, T)";
     uint64_t bytes = 0;
@@ -139,7 +142,7 @@ Result<uint64_t> parse_size(const toml::node& n, const std::string& key, const S
     } else {
         return spec_error(pos, key, std::string(type_name(n)), expected);
     }
-    if (bytes < (1ull << 20))
+    if (bytes < min_bytes)
         return spec_error(pos, key, std::to_string(bytes) + " bytes is too small to run anything",
                           "at least 1M");
     return bytes;
@@ -491,7 +494,7 @@ Result<ProfileSpec> parse_profile(std::string_view text, const std::string& sour
     top.on("snapshots", [&](const toml::node& n, const std::string& key, const SourcePos& pos) {
         return require_table(n, key, pos, [&](TableReader& r) {
             r.on("budget", [&](const toml::node& v, const std::string& k, const SourcePos& p) -> Status {
-                auto b = parse_size(v, k, p);
+                auto b = parse_size(v, k, p, 0);
                 if (!b) return b.error();
                 spec.snapshot_budget = *b;
                 return {};

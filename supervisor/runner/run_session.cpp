@@ -241,6 +241,12 @@ ExitStatus run_session(const RunOptions& opts) {
                     {"network_unresolved", plan->network.unresolved},
                     {"landlock_rules", plan->landlock ? plan->landlock->fs_rules.size() : 0},
                     {"snapshots", plan->seccomp.gated},
+                    {"write_trees", [&] {
+                         std::vector<std::string> v;
+                         for (const auto& w : plan->profile.write)
+                             if (w.exists) v.push_back(w.path);
+                         return v;
+                     }()},
                     {"snapshot_stores", [&] {
                          std::vector<std::string> v;
                          for (const auto& st : stores) v.push_back(st.dir());

@@ -60,7 +60,11 @@ struct Applier {
     void mark(const std::string& path) {
         if (auto sx = look(path)) produced.insert({makedev(sx->stx_dev_major, sx->stx_dev_minor), sx->stx_ino});
     }
-    bool changed_after_end(const struct statx& sx) { return !ours(sx) && usec(sx.stx_ctime) > end_usec; }
+    // A directory's ctime moves with every entry made or removed in it
+    // (also by this rollback): its entries are checked one by one instead.
+    bool changed_after_end(const struct statx& sx) {
+        return !S_ISDIR(sx.stx_mode) && !ours(sx) && usec(sx.stx_ctime) > end_usec;
+    }
     bool born_in_session(const struct statx& sx) {
         return start_usec && (sx.stx_mask & STATX_BTIME) && usec(sx.stx_btime) >= start_usec;
     }
@@ -228,6 +232,40 @@ struct Applier {
         return plain_error("unknown undo operation '" + op + "'");
     }
 
+    // What no journal line accounts for: files the agent created without
+    // O_TRUNC (O_EXCL creates, mkstemp) in its write trees. Anything born
+    // between `from_usec` and the session's end that is still there is
+    // the agent's (or, rarely, a concurrent outsider's: moved aside, not
+    // deleted, and listed). Whole directories go at once.
+    void sweep(const std::string& dir, uint64_t from_usec, std::vector<std::string>& taken, bool dry) {
+        DIR* d = ::opendir(dir.c_str());
+        if (!d) return;
+        std::vector<std::string> names;
+        while (dirent* e = ::readdir(d)) {
+            std::string n = e->d_name;
+            if (n != "." && n != "..") names.push_back(n);
+        }
+        ::closedir(d);
+        for (const auto& n : names) {
+            std::string p = dir == "/" ? "/" + n : dir + "/" + n;
+            if (n == ".sandboxd-snapshots" || under(p, trash) || under(trash, p)) continue;  // the stores themselves
+            auto sx = look(p);
+            if (!sx) continue;
+            uint64_t born = (sx->stx_mask & STATX_BTIME) ? usec(sx->stx_btime) : 0;
+            // Birth time alone: what this rollback moved back keeps its own,
+            // what it wrote anew (restored copies, directories) is born
+            // after the session's end.
+            bool made = born >= from_usec && born <= end_usec;
+            if (S_ISDIR(sx->stx_mode) && (!made || !all_born_in_session(p))) {
+                if (!S_ISLNK(sx->stx_mode)) sweep(p, from_usec, taken, dry);
+                continue;
+            }
+            if (!made) continue;
+            taken.push_back(p);
+            if (!dry) (void)move_to_trash(p);
+        }
+    }
+
     void finish() {
         // Directory times last: restoring their contents changed them.
         for (auto it = dir_times.rbegin(); it != dir_times.rend(); ++it) {
@@ -239,6 +277,15 @@ struct Applier {
         }
     }
 };
+
+// "2026-11-25T17:20:26.526623Z" -> microseconds since the epoch; 0 if malformed.
+uint64_t parse_time_usec(const std::string& t) {
+    struct tm tm{};
+    unsigned usec = 0;
+    if (t.size() != 27 || !::strptime(t.c_str(), "%Y-%m-%dT%H:%M:%S", &tm) || std::sscanf(t.c_str() + 20, "%6u", &usec) != 1)
+        return 0;
+    return uint64_t(::timegm(&tm)) * 1000000 + usec;
+}
 
 std::string describe(const json& u) {
     std::string op = str(u, "op");
@@ -298,12 +345,26 @@ RollbackReport rollback_session(const std::string& journal_path, const RollbackO
     a.end_usec = uint64_t(realtime_usec());
     std::set<uint64_t> undone;
     std::vector<const json*> todo;
+    std::vector<std::string> write_trees;
+    uint64_t to_time_usec = 0;
     for (const auto& l : lines) {
         std::string action = str(l, "action");
         const json& d = l.contains("detail") ? l["detail"] : json::object();
-        if (action == "session.start") a.start_usec = num(d, "started_usec");
+        if (opts.to_seq && l["seq"].get<uint64_t>() == *opts.to_seq) to_time_usec = parse_time_usec(str(l, "time"));
+        if (action == "session.start") {
+            a.start_usec = num(d, "started_usec");
+            if (d.contains("write_trees") && d["write_trees"].is_array())
+                for (const auto& w : d["write_trees"])
+                    if (w.is_string() && w.get<std::string>().starts_with('/')) write_trees.push_back(w.get<std::string>());
+        }
         else if (action == "session.end" && num(d, "ended_usec")) a.end_usec = num(d, "ended_usec");
         else if (action == "rollback.undo" && str(d, "status") == "done") undone.insert(num(d, "seq"));
+        // Objects an earlier rollback put in place are not "changed by
+        // someone else" for this one.
+        else if (action == "rollback.done" && d.contains("produced") && d["produced"].is_array())
+            for (const auto& p : d["produced"])
+                if (p.is_array() && p.size() == 2 && p[0].is_number_unsigned() && p[1].is_number_unsigned())
+                    a.produced.insert({dev_t(p[0].get<uint64_t>()), ino_t(p[1].get<uint64_t>())});
         if (action == "session.start" || !l.contains("undo") || !l["undo"].is_object()) continue;
         uint64_t seq = l["seq"].get<uint64_t>();
         if (opts.to_seq && seq <= *opts.to_seq) continue;
@@ -346,7 +407,46 @@ RollbackReport rollback_session(const std::string& journal_path, const RollbackO
         }
         rep.steps.push_back(std::move(step));
     }
-    if (!dry) a.finish();
+    // Last, what the agent created that no line undoes. From the session's
+    // start, or from the --to line's time; within --path when given.
+    uint64_t from = a.start_usec;
+    if (opts.to_seq) from = to_time_usec;
+    if (from && !write_trees.empty()) {
+        std::vector<std::string> taken;
+        for (const auto& w : write_trees) {
+            std::string top = w;
+            if (opts.path) {
+                if (under(*opts.path, w)) top = *opts.path;
+                else if (!under(w, *opts.path)) continue;
+            }
+            a.sweep(top, from, taken, dry);
+        }
+        for (const auto& p : taken) {
+            RollbackStep step;
+            step.what = "remove " + p + " (made during the session, no journal line)";
+            step.status = dry ? "planned" : "done";
+            if (!dry) ++rep.done;
+            rep.steps.push_back(std::move(step));
+        }
+    }
+    if (!dry) {
+        a.finish();
+        if (log) {
+            JournalEntry e;
+            e.action = "rollback.done";
+            e.target = journal_path;
+            e.decision = "info";
+            e.layer = "sandboxctl";
+            e.rule = "rollback";
+            e.pid = ::getpid();
+            e.comm = "sandboxctl";
+            json produced = json::array();
+            for (const auto& [dev, ino] : a.produced) produced.push_back({uint64_t(dev), uint64_t(ino)});
+            e.detail = {{"done", rep.done}, {"conflicts", rep.conflicts}, {"errors", rep.errors}, {"produced", produced}};
+            e.durable = true;
+            (void)log->append(e);
+        }
+    }
     return rep;
 }
 

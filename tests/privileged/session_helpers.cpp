@@ -32,6 +32,66 @@ Host::Host() {
         "[exec]\nallow = ['/usr', '-/bin', '-/sbin', '-/lib', '-/lib64', '" + tc + "']\n");
 }
 
+std::string tree_state(const std::string& root) {
+    std::vector<std::string> lines;
+    std::vector<std::string> todo = {""};
+    while (!todo.empty()) {
+        std::string rel = todo.back();
+        todo.pop_back();
+        std::string dir = rel.empty() ? root : root + "/" + rel;
+        std::vector<std::string> names;  // dotfiles too (.git)
+        if (DIR* d = ::opendir(dir.c_str())) {
+            while (dirent* e = ::readdir(d))
+                if (std::string_view(e->d_name) != "." && std::string_view(e->d_name) != "..") names.emplace_back(e->d_name);
+            ::closedir(d);
+        }
+        for (const auto& name : names) {
+            std::string r = rel.empty() ? name : rel + "/" + name;
+            std::string full = root + "/" + r;
+            struct stat st{};
+            REQUIRE(::lstat(full.c_str(), &st) == 0);
+            std::ostringstream line;
+            line << r << " mode=" << std::oct << st.st_mode << std::dec << " uid=" << st.st_uid << " gid=" << st.st_gid;
+            if (S_ISLNK(st.st_mode)) {
+                char buf[4096];
+                ssize_t n = ::readlink(full.c_str(), buf, sizeof buf);
+                line << " -> " << std::string(buf, size_t(std::max<ssize_t>(n, 0)));
+            } else if (S_ISREG(st.st_mode)) {
+                auto content = sandboxd::read_file(full);
+                REQUIRE(content);
+                line << " size=" << content->size() << " hash=" << std::hash<std::string>{}(*content);
+            } else if (S_ISDIR(st.st_mode)) {
+                todo.push_back(r);
+            }
+            lines.push_back(line.str());
+        }
+    }
+    std::sort(lines.begin(), lines.end());
+    std::string out;
+    for (const auto& l : lines) out += l + "\n";
+    return out;
+}
+
+void plant_file(const std::string& path, const std::string& text, mode_t mode) {
+    size_t slash = path.find_last_of('/');
+    std::string dir = path.substr(0, slash);
+    std::vector<std::string> made;
+    for (std::string d = dir; ::access(d.c_str(), F_OK) != 0; d = d.substr(0, d.find_last_of('/'))) made.push_back(d);
+    for (auto it = made.rbegin(); it != made.rend(); ++it) {
+        REQUIRE(::mkdir(it->c_str(), 0755) == 0);
+        REQUIRE(::chown(it->c_str(), kAgentUid, kAgentGid) == 0);
+    }
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
+    REQUIRE(::chown(path.c_str(), kAgentUid, kAgentGid) == 0);
+    REQUIRE(::chmod(path.c_str(), mode) == 0);
+}
+
+std::string only_session(const Host& h) {
+    auto ids = list_dir(h.state / "sessions");
+    REQUIRE(ids.size() == 1);
+    return ids.front();
+}
+
 std::vector<std::string> Host::env() const {
     return {"SANDBOXD_RUNTIME_DIR=" + runtime.path(), "SANDBOXD_STATE_DIR=" + state.path(),
             "SANDBOXD_PROFILE_PATH=" + profiles_.path(), "SUDO_UID=", "SUDO_GID="};

@@ -53,6 +53,14 @@ private:
 };
 
 std::string testcase(const std::string& name);
+// A directory tree as text, one sorted line per entry below `root`: path,
+// type, mode, owner, symlink target or a hash of the content. Equal texts
+// mean identical trees (times aside).
+std::string tree_state(const std::string& root);
+// Writes `text` to `path` (creating directories) owned by the agent user.
+void plant_file(const std::string& path, const std::string& text, mode_t mode = 0644);
+// The id of the only session this host has a journal for.
+std::string only_session(const Host& h);
 bool path_exists(const std::string& p);
 // Entries of a directory (names), empty when it does not exist.
 std::vector<std::string> list_dir(const std::string& p);

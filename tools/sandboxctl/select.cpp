@@ -57,6 +57,7 @@ void add_target_options(CLI::App* cmd, std::vector<std::string>& ids, bool& all)
 sandboxd::Result<std::string> find_session_id(const sandboxd::SandboxdDirs& dirs, const std::string& prefix) {
     std::string base = dirs.state + "/sessions";
     DIR* d = ::opendir(base.c_str());
+    if (!d && errno == ENOENT) return sandboxd::plain_error("no session journal matches '" + prefix + "': " + base + " does not exist");
     if (!d) return sandboxd::errno_error("cannot list " + base);
     std::vector<std::string> matches;
     while (dirent* e = ::readdir(d))

@@ -1,0 +1,236 @@
+// Rollback: real programs change a workspace inside a real session, then
+// `sandboxctl rollback` must bring back the tree exactly as it was:
+// contents, modes, owners, symlink targets and structure.
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "base/file_io.h"
+#include "session_helpers.h"
+
+using namespace sandboxd::test;
+
+namespace {
+
+ProcResult agent_sh(const Host& h, const std::string& script) {
+    return h.run({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path(), "--", "sh", "-c",
+                  script});
+}
+
+// Runs `script` as the agent, checks it changed the tree, rolls back and
+// checks the tree is what it was.
+void change_then_roll_back(const Host& h, const std::string& script) {
+    std::string before = tree_state(h.ws.path());
+    auto r = agent_sh(h, script);
+    INFO(r.out << r.err);
+    REQUIRE(r.status == 0);
+    REQUIRE(tree_state(h.ws.path()) != before);
+    std::string id = only_session(h);
+    auto rb = h.ctl({"rollback", id});
+    INFO(rb.out << rb.err);
+    CHECK(rb.status == 0);
+    CHECK(tree_state(h.ws.path()) == before);
+}
+
+uint64_t seq_of(const Host& h, const std::string& id, const std::string& action, const std::string& target, int nth) {
+    auto text = sandboxd::read_file(h.dirs().journal_path(id));
+    REQUIRE(text);
+    std::istringstream in(*text);
+    std::string line;
+    int seen = 0;
+    while (std::getline(in, line)) {
+        auto j = nlohmann::json::parse(line);
+        if (j["action"] == action && j["target"] == target && ++seen == nth) return j["seq"];
+    }
+    FAIL("no journal line " << action << " " << target << " #" << nth);
+    return 0;
+}
+
+}  // namespace
+
+TEST_CASE("rollback: rm -rf of a 1000-file tree comes back whole") {
+    Host h;
+    for (int d = 0; d < 10; ++d)
+        for (int f = 0; f < 100; ++f)
+            plant_file(h.ws / ("tree/d" + std::to_string(d) + "/f" + std::to_string(f)), std::to_string(d * f),
+                       f % 3 ? 0644 : 0600);
+    REQUIRE(symlink("d1/f1", (h.ws / "tree/link").c_str()) == 0);
+    REQUIRE(lchown((h.ws / "tree/link").c_str(), kAgentUid, kAgentGid) == 0);
+    change_then_roll_back(h, "rm -rf tree");
+}
+
+TEST_CASE("rollback: sed -i, shell truncation, appends and python rewriting in place") {
+    Host h;
+    plant_file(h.ws / "sed.txt", "alpha\nbeta\n", 0640);
+    plant_file(h.ws / "trunc.txt", "to be truncated\n");
+    plant_file(h.ws / "append.log", "line 1\n");
+    plant_file(h.ws / "py.txt", "python was here\n");
+    plant_file(h.ws / "rw.bin", "0123456789");
+    change_then_roll_back(h,
+                          "sed -i s/alpha/ALPHA/ sed.txt && : > trunc.txt && echo line 2 >> append.log && "
+                          "python3 -c \"open('py.txt','w').write('rewritten')\" && "
+                          "python3 -c \"f=open('rw.bin','r+b'); f.seek(3); f.write(b'XX')\" && "
+                          "echo new > brand-new.txt && mkdir -p made/deeper && echo z > made/deeper/z");
+}
+
+TEST_CASE("rollback: git checkout, reset --hard and clean -fdx in a real repository") {
+    Host h;
+    auto git = [&](const std::string& args) {
+        auto r = run({"/bin/sh", "-c", "cd " + h.ws.path() + " && git -c safe.directory='*' -c user.name=t -c user.email=t@t " + args});
+        INFO(r.err);
+        REQUIRE(r.status == 0);
+    };
+    plant_file(h.ws / "src/main.c", "int main(void) { return 0; }\n");
+    plant_file(h.ws / "src/util.c", "int util(void) { return 1; }\n");
+    plant_file(h.ws / ".gitignore", "build/\n");
+    git("init -q && git -c safe.directory='*' add -A && git -c safe.directory='*' -c user.name=t -c user.email=t@t commit -qm one");
+    REQUIRE(run({"/bin/chown", "-R", std::to_string(kAgentUid) + ":" + std::to_string(kAgentGid), h.ws.path()}).status == 0);
+    // Work in progress the agent's git commands will wipe out.
+    plant_file(h.ws / "src/main.c", "int main(void) { return 42; /* unsaved work */ }\n");
+    REQUIRE(unlink((h.ws / "src/util.c").c_str()) == 0);
+    plant_file(h.ws / "notes.txt", "untracked notes\n");
+    plant_file(h.ws / "build/out.o", "object code");
+    change_then_roll_back(h, "git checkout -- . && git reset -q --hard && git clean -qfdx");
+}
+
+TEST_CASE("rollback: a file changed several times; --to an intermediate state, then all the way") {
+    Host h;
+    plant_file(h.ws / "f.txt", "v0");
+    std::string before = tree_state(h.ws.path());
+    auto r = agent_sh(h, "echo v1 > f.txt; echo v2 > f.txt; echo v3 > f.txt");
+    REQUIRE(r.status == 0);
+    std::string id = only_session(h);
+    uint64_t first = seq_of(h, id, "file.open-truncate", h.ws / "f.txt", 1);
+    auto dry = h.ctl({"rollback", id, "--to", std::to_string(first), "--dry-run"});
+    CHECK(dry.status == 0);
+    CHECK_THAT(dry.out, Catch::Contains("planned") && Catch::Contains("dry run"));
+    CHECK(*sandboxd::read_file(h.ws / "f.txt") == "v3\n");  // a dry run changes nothing
+    auto to = h.ctl({"rollback", id, "--to", std::to_string(first)});
+    INFO(to.out << to.err);
+    CHECK(to.status == 0);
+    CHECK(*sandboxd::read_file(h.ws / "f.txt") == "v1\n");
+    auto all = h.ctl({"rollback", id});
+    INFO(all.out << all.err);
+    CHECK(all.status == 0);
+    CHECK(tree_state(h.ws.path()) == before);
+}
+
+TEST_CASE("rollback: a rename chain a to b to c goes back to a") {
+    Host h;
+    plant_file(h.ws / "a", "the one file");
+    plant_file(h.ws / "c-old", "unrelated");
+    change_then_roll_back(h, "mv a b && mv b c && mv c-old c2 && mv c c2");
+}
+
+TEST_CASE("rollback: --path limits the undo to one subtree") {
+    Host h;
+    plant_file(h.ws / "keep/x", "x");
+    plant_file(h.ws / "undo/y", "y");
+    auto r = agent_sh(h, "rm keep/x undo/y");
+    REQUIRE(r.status == 0);
+    auto rb = h.ctl({"rollback", only_session(h), "--path", h.ws / "undo"});
+    INFO(rb.out << rb.err);
+    CHECK(rb.status == 0);
+    CHECK(path_exists(h.ws / "undo/y"));
+    CHECK_FALSE(path_exists(h.ws / "keep/x"));
+}
+
+TEST_CASE("rollback: a file changed outside the session after it is a conflict, unless --force") {
+    Host h;
+    plant_file(h.ws / "shared.txt", "original");
+    auto r = agent_sh(h, "echo agent > shared.txt");
+    REQUIRE(r.status == 0);
+    sleep_ms(20);
+    plant_file(h.ws / "shared.txt", "someone else's later edit");
+    std::string id = only_session(h);
+    auto rb = h.ctl({"rollback", id});
+    CHECK(rb.status == 1);
+    CHECK_THAT(rb.out, Catch::Contains("conflict"));
+    CHECK(*sandboxd::read_file(h.ws / "shared.txt") == "someone else's later edit");
+    auto forced = h.ctl({"rollback", id, "--force"});
+    INFO(forced.out << forced.err);
+    CHECK(forced.status == 0);
+    CHECK(*sandboxd::read_file(h.ws / "shared.txt") == "original");
+}
+
+TEST_CASE("rollback: unknown session, corrupt journal, missing snapshot: clear errors, nothing else lost") {
+    Host h;
+    auto unknown = h.ctl({"rollback", "ffffffffffff"});
+    CHECK(unknown.status == 2);
+    CHECK_THAT(unknown.err, Catch::Contains("no session journal matches"));
+
+    plant_file(h.ws / "one", "1");
+    plant_file(h.ws / "two", "2");
+    REQUIRE(agent_sh(h, "rm one; rm two").status == 0);
+    std::string id = only_session(h);
+    std::string journal = h.dirs().journal_path(id);
+    auto text = *sandboxd::read_file(journal);
+    // A torn line in the middle: no step may run, the plan is still shown.
+    REQUIRE(sandboxd::write_file_atomic(journal, text + "{\"seq\": 99, \"act\n", 0600));
+    auto corrupt = h.ctl({"rollback", id});
+    CHECK(corrupt.status == 1);
+    CHECK_THAT(corrupt.err, Catch::Contains("journal line"));
+    CHECK_THAT(corrupt.out, Catch::Contains("planned"));
+    CHECK_FALSE(path_exists(h.ws / "one"));
+    CHECK_FALSE(path_exists(h.ws / "two"));
+    REQUIRE(sandboxd::write_file_atomic(journal, text, 0600));
+    // One snapshot gone: that step fails, the other still comes back.
+    std::string gone = h.state / ("sessions/" + id + "/snapshots/000001");
+    REQUIRE(unlink(gone.c_str()) == 0);
+    auto partial = h.ctl({"rollback", id});
+    CHECK(partial.status == 1);
+    CHECK_THAT(partial.out, Catch::Contains("missing"));
+    CHECK(path_exists(h.ws / "two"));
+    CHECK(*sandboxd::read_file(h.ws / "two") == "2");
+}
+
+TEST_CASE("rollback: on a reflink filesystem (xfs) overwrites are reflinked and come back") {
+    if (::access("/usr/sbin/mkfs.xfs", X_OK) != 0 && ::access("/sbin/mkfs.xfs", X_OK) != 0) {
+        WARN("skipped: mkfs.xfs is not installed (tools/bootstrap installs xfsprogs)");
+        return;
+    }
+    TempDir img("sandboxd-xfs", "/var/tmp");
+    REQUIRE(::chmod(img.path().c_str(), 0755) == 0);  // the agent walks through it
+    std::string image = img / "fs.img", mnt = img / "mnt";
+    REQUIRE(run({"/usr/bin/truncate", "-s", "400M", image}).status == 0);
+    REQUIRE(run({"/usr/sbin/mkfs.xfs", "-q", "-m", "reflink=1", image}).status == 0);
+    REQUIRE(::mkdir(mnt.c_str(), 0755) == 0);
+    auto m = run({"/bin/mount", "-o", "loop", image, mnt});
+    if (m.status != 0) {
+        WARN("skipped: cannot loop-mount an xfs image here: " << m.err);
+        return;
+    }
+    struct Unmount {
+        std::string p;
+        ~Unmount() { ::umount2(p.c_str(), MNT_DETACH); }
+    } unmount{mnt};
+    std::string ws = mnt + "/ws";
+    REQUIRE(::mkdir(ws.c_str(), 0755) == 0);
+    REQUIRE(::chown(ws.c_str(), kAgentUid, kAgentGid) == 0);
+    std::string big(64 << 20, 'q');
+    plant_file(ws + "/big", big);
+    plant_file(ws + "/small", "s");
+    Host h;
+    std::string before = tree_state(ws);
+    auto r = h.run({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", ws, "--", "sh", "-c",
+                    "echo x > big && rm small"});
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    std::string id = only_session(h);
+    // The store for this filesystem sits on it, at its root.
+    std::string store = mnt + "/.sandboxd-snapshots/" + id;
+    REQUIRE(path_exists(store));
+    auto du = run({"/usr/bin/du", "-sm", "--apparent-size", store});
+    auto used = run({"/bin/df", "--output=used", "-m", mnt});
+    INFO(du.out << used.out);
+    // 64 MiB of snapshot, but the filesystem holds it once: reflinked.
+    CHECK(std::stol(used.out.substr(used.out.find('\n') + 1)) < 64 + 40);
+    auto rb = h.ctl({"rollback", id});
+    INFO(rb.out << rb.err);
+    CHECK(rb.status == 0);
+    CHECK(tree_state(ws) == before);
+}

@@ -1,0 +1,158 @@
+// The snapshot gate, attacked from inside real sessions: destructive calls
+// must land only with their snapshot, only where the profile allows, and
+// never on anything a racing agent swaps in from outside.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "base/file_io.h"
+#include "session_helpers.h"
+
+using namespace sandboxd::test;
+
+namespace {
+
+std::vector<nlohmann::json> journal_lines(const Host& h, const std::string& id) {
+    std::vector<nlohmann::json> out;
+    auto text = sandboxd::read_file(h.dirs().journal_path(id));
+    REQUIRE(text);
+    std::istringstream in(*text);
+    std::string line;
+    while (std::getline(in, line)) out.push_back(nlohmann::json::parse(line));
+    return out;
+}
+
+ProcResult agent_sh(const Host& h, const std::string& script, const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> args = {"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    args.insert(args.end(), {"--", "sh", "-c", script});
+    return h.run(args);
+}
+
+}  // namespace
+
+TEST_CASE("gate: a destroyed file is kept in the store and the journal line points at it") {
+    Host h;
+    plant_file(h.ws / "doomed.txt", "precious bytes");
+    auto r = agent_sh(h, "rm doomed.txt && echo gone");
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    CHECK_FALSE(path_exists(h.ws / "doomed.txt"));
+    std::string id = only_session(h);
+    bool found = false;
+    for (const auto& j : journal_lines(h, id)) {
+        if (j["action"] != "file.unlink" || j["layer"] != "seccomp-notify") continue;
+        found = true;
+        CHECK(j["target"] == h.ws / "doomed.txt");
+        CHECK(j["decision"] == "allow");
+        REQUIRE(j["snapshot"].is_string());
+        std::string stored = j["undo"]["snapshot"];
+        CHECK(*sandboxd::read_file(stored) == "precious bytes");
+    }
+    CHECK(found);
+}
+
+TEST_CASE("gate: errors are the kernel's own and a session-private /tmp needs no snapshot") {
+    Host h;
+    plant_file(h.ws / "dir/inner", "x");
+    auto r = agent_sh(h,
+                      "rm nothing 2>/dev/null; echo enoent=$?; "
+                      "rmdir dir 2>&1 | grep -q 'not empty' && echo notempty; "
+                      "unlink dir 2>&1 | grep -q 'Is a directory' && echo isdir; "
+                      "echo t > /tmp/t && rm /tmp/t && echo tmp-ok; "
+                      "rm /etc/hostname 2>/dev/null || echo outside-refused; "
+                      "echo hi > /dev/null && echo devnull-ok; exec 3> own.txt; echo hi > /dev/fd/3 && echo fd-ok; "
+                      "echo hi >> /proc/self/fd/3 && echo proc-fd-ok");
+    INFO(r.err);
+    CHECK_THAT(r.out, Catch::Contains("enoent=1") && Catch::Contains("notempty") && Catch::Contains("isdir") &&
+                          Catch::Contains("tmp-ok") && Catch::Contains("outside-refused") &&
+                          Catch::Contains("devnull-ok") && Catch::Contains("fd-ok") && Catch::Contains("proc-fd-ok"));
+    CHECK(*sandboxd::read_file(h.ws / "own.txt") == "hi\nhi\n");
+    CHECK(path_exists("/etc/hostname"));
+    CHECK(path_exists(h.ws / "dir/inner"));
+}
+
+TEST_CASE("gate: over the snapshot budget the operation is refused and nothing is lost") {
+    Host h;
+    std::string big(64 * 1024, 'b');
+    plant_file(h.ws / "big.txt", big);
+    plant_file(h.ws / "small.txt", "s");
+    std::string prof = h.profile("tight", "name = 'tight'\nextends = '" + h.workspace_profile +
+                                              "'\n[snapshots]\nbudget = '16K'\n");
+    auto r = h.run({"--user", kAgentUser, "--profile", prof, "--workspace", h.ws.path(), "--", "sh", "-c",
+                    "rm small.txt && echo small-gone; echo x > big.txt || echo trunc-refused; "
+                    "rm big.txt || echo rm-refused"});
+    INFO(r.err);
+    CHECK_THAT(r.out, Catch::Contains("small-gone") && Catch::Contains("trunc-refused") && Catch::Contains("rm-refused"));
+    CHECK(*sandboxd::read_file(h.ws / "big.txt") == big);
+    bool journaled = false;
+    for (const auto& j : journal_lines(h, only_session(h)))
+        if (j["decision"] == "deny" && j["rule"] == "snapshots.budget" && j["errno"] == ENOSPC) journaled = true;
+    CHECK(journaled);
+}
+
+TEST_CASE("gate: the agent cannot reach or tamper with its own snapshots") {
+    Host h;
+    plant_file(h.ws / "kept.txt", "original");
+    std::string store_glob = h.state / "sessions/*/snapshots";
+    auto r = agent_sh(h, "rm kept.txt; ls " + store_glob + " 2>/dev/null && echo listed; cat " + store_glob +
+                             "/* 2>/dev/null && echo read; rm -rf " + h.state.path() + " 2>/dev/null; "
+                             "ls /proc/self/root" + h.state.path() + "/sessions 2>/dev/null | grep . && echo via-proc; "
+                             "echo pwned > " + store_glob + "/000001 2>/dev/null && echo wrote; exit 0");
+    INFO(r.err);
+    CHECK_THAT(r.out, !Catch::Contains("listed") && !Catch::Contains("read") && !Catch::Contains("via-proc") &&
+                          !Catch::Contains("wrote"));
+    std::string id = only_session(h);
+    std::string stored = h.state / ("sessions/" + id + "/snapshots/000001");
+    REQUIRE(path_exists(stored));
+    CHECK(*sandboxd::read_file(stored) == "original");
+}
+
+TEST_CASE("gate: a racing agent swapping names for symlinks outside lands nothing outside and nothing unsnapshotted") {
+    Host h;
+    TempDir outside("sandboxd-race-out", "/var/tmp");
+    REQUIRE(chown(outside.path().c_str(), kAgentUid, kAgentGid) == 0);
+    plant_file(outside / "secret.txt", "secret");
+    plant_file(outside / "victim", "OUTSIDE");
+    std::string race = h.ws / "race";
+    plant_file(race + "/file_a", std::string(100, 'A'));
+    plant_file(race + "/d/victim", "V");
+    REQUIRE(symlink((outside / "secret.txt").c_str(), (race + "/evil").c_str()) == 0);
+    REQUIRE(symlink(outside.path().c_str(), (race + "/dlink").c_str()) == 0);
+    REQUIRE(lchown((race + "/evil").c_str(), kAgentUid, kAgentGid) == 0);
+    REQUIRE(lchown((race + "/dlink").c_str(), kAgentUid, kAgentGid) == 0);
+    std::string before = tree_state(h.ws.path());
+    std::string outside_before = tree_state(outside.path());
+
+    auto r = h.run({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path(), "--",
+                    testcase("race_agent"), race, "1500"});
+    INFO(r.out << r.err);
+    REQUIRE(r.status == 0);
+    REQUIRE_THAT(r.out, Catch::Contains("race-done"));
+    // The race really raced: every kind of operation landed.
+    // (mv may lose every round to del: the gate serialises them.)
+    for (const char* op : {"swap", "trunc", "del", "create"}) {
+        size_t at = r.out.find(std::string(op) + " ");
+        REQUIRE(at != std::string::npos);
+        CHECK(std::stol(r.out.substr(at + strlen(op) + 1)) > 0);
+    }
+    CHECK(tree_state(outside.path()) == outside_before);
+    CHECK(*sandboxd::read_file(outside / "secret.txt") == "secret");
+    std::string id = only_session(h);
+    // Every destructive operation the gate let through names an inside
+    // path, and every one that destroyed bytes has its snapshot.
+    for (const auto& j : journal_lines(h, id)) {
+        if (j["layer"] != "seccomp-notify" || j["decision"] != "allow") continue;
+        INFO(j.dump());
+        CHECK(j["target"].get<std::string>().find(outside.path()) == std::string::npos);
+        std::string a = j["action"];
+        if (a == "file.unlink" || a == "file.truncate" || a == "file.open-truncate") CHECK(j["snapshot"].is_string());
+    }
+    auto rb = h.ctl({"rollback", id});
+    INFO(rb.out << rb.err);
+    CHECK(rb.status == 0);
+    CHECK(tree_state(h.ws.path()) == before);
+}
