@@ -183,10 +183,10 @@ struct Applier {
             if (!opts.force) return Error{ENOENT, from + " is gone (changed after the session?)"};
         } else if (changed_after_end(*sx) && !opts.force) {
             return Error{EEXIST, from + " was changed after the session"};
-        } else if (born_in_session(*sx) && !(S_ISDIR(sx->stx_mode) && !all_born_in_session(from))) {
-            // Made during the session: before it, there was nothing to move back.
-            SANDBOXD_TRY(move_to_trash(from));
         } else {
+            // Also when the agent made it during the session: an earlier
+            // line (its creation) or the final sweep takes it away from
+            // where it was, and every line in between finds it in place.
             SANDBOXD_TRY(make_room(to));
             if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) != 0)
                 return errno_error("cannot move " + from + " back to " + to);
