@@ -17,6 +17,7 @@
 
 #include "gate/operations.h"
 #include "gate/request.h"
+#include "base/time_util.h"
 #include "journal/journal.h"
 #include "landlock/ruleset.h"
 
@@ -30,6 +31,29 @@
 
 namespace sandboxd {
 
+// A one-slot signal between two threads: spin, then sleep on the atomic.
+class Handoff {
+public:
+    void post() {
+        flag_.store(1, std::memory_order_release);
+        flag_.notify_one();
+    }
+    void wait() {
+        for (int i = 0; i < kSpins; ++i) {
+            if (flag_.exchange(0, std::memory_order_acquire)) return;
+            __builtin_ia32_pause();
+        }
+        for (;;) {
+            flag_.wait(0, std::memory_order_acquire);
+            if (flag_.exchange(0, std::memory_order_acquire)) return;
+        }
+    }
+
+private:
+    static constexpr int kSpins = 20000;  // roughly 50-100 microseconds
+    std::atomic<int> flag_{0};
+};
+
 struct Gate::Impl {
     GateConfig cfg;
     GateContext ctx;
@@ -37,8 +61,12 @@ struct Gate::Impl {
     UniqueFd stop;
     std::thread dispatcher, worker;
 
-    // The hand-over: one request in flight, owned by the dispatcher.
-    std::binary_semaphore to_worker{0}, to_dispatcher{0}, worker_ready{0};
+    // The hand-over: one request in flight, owned by the dispatcher. Each
+    // side spins a little before sleeping: requests come in bursts (an
+    // rm -rf) and one operation takes tens of microseconds, about what
+    // putting a thread to sleep and waking it costs.
+    Handoff to_worker, to_dispatcher;
+    std::binary_semaphore worker_ready{0};
     const GateRequest* request = nullptr;
     GateOutcome outcome;
     bool quit = false;
@@ -79,10 +107,10 @@ void Gate::Impl::worker_main() {
     worker_ready.release();
     if (!worker_status) return;
     for (;;) {
-        to_worker.acquire();
+        to_worker.wait();
         if (quit) return;
         outcome = perform_gated(*request, ctx);
-        to_dispatcher.release();
+        to_dispatcher.post();
     }
 }
 
@@ -98,14 +126,17 @@ void Gate::Impl::handle(const seccomp_notif& n) {
         return;
     }
     request = &*req;
-    to_worker.release();
-    to_dispatcher.acquire();
+    to_worker.post();
+    to_dispatcher.wait();
     GateOutcome o = std::move(outcome);
     handled.fetch_add(1, std::memory_order_relaxed);
     // Journaled before the agent hears back: the record of a snapshot is
     // there before anything can depend on the operation having happened.
     if (o.entry && cfg.annotate) cfg.annotate(*o.entry);
-    if (o.entry && journal) (void)journal->append(*o.entry);
+    if (o.entry && journal) {
+        o.entry->sync_later = true;
+        (void)journal->append(*o.entry);
+    }
     if (o.install) {
         seccomp_notif_addfd add{};
         add.id = n.id;
@@ -122,25 +153,47 @@ void Gate::Impl::handle(const seccomp_notif& n) {
     ::ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
 }
 
+// The journal's undo lines are synced in batches: when the agent pauses
+// for kSyncIdleMs, or kSyncEveryMs after the first unsynced line in a long
+// burst (an rm -rf), and when the gate stops. The snapshots themselves are
+// durable before each operation; a crash can lose only the newest lines
+// that say where they came from.
+constexpr int kSyncIdleMs = 10;
+constexpr int64_t kSyncEveryMs = 100;
+
 void Gate::Impl::dispatcher_main() {
     pollfd fds[2] = {{cfg.listener.get(), POLLIN, 0}, {stop.get(), POLLIN, 0}};
+    int64_t first_unsynced = 0;
+    auto sync_journal = [&] {
+        if (journal) (void)journal->sync();
+        first_unsynced = 0;
+    };
     for (;;) {
-        if (::poll(fds, 2, -1) < 0) {
+        bool pending = journal && journal->unsynced();
+        if (pending && !first_unsynced) first_unsynced = monotonic_nsec();
+        if (pending && monotonic_nsec() - first_unsynced > kSyncEveryMs * 1000000) sync_journal();
+        int n = ::poll(fds, 2, journal && journal->unsynced() ? kSyncIdleMs : -1);
+        if (n < 0) {
             if (errno == EINTR) continue;
-            return;
+            break;
         }
-        if (fds[1].revents) return;
-        if (!(fds[0].revents & POLLIN)) {
-            if (fds[0].revents & (POLLHUP | POLLERR)) return;  // no agent left
+        if (n == 0) {
+            sync_journal();
             continue;
         }
-        seccomp_notif n{};
-        if (::ioctl(cfg.listener.get(), SECCOMP_IOCTL_NOTIF_RECV, &n) != 0) {
-            if (errno == EINTR || errno == ENOENT) continue;
-            return;
+        if (fds[1].revents) break;
+        if (!(fds[0].revents & POLLIN)) {
+            if (fds[0].revents & (POLLHUP | POLLERR)) break;  // no agent left
+            continue;
         }
-        handle(n);
+        seccomp_notif notif{};
+        if (::ioctl(cfg.listener.get(), SECCOMP_IOCTL_NOTIF_RECV, &notif) != 0) {
+            if (errno == EINTR || errno == ENOENT) continue;
+            break;
+        }
+        handle(notif);
     }
+    sync_journal();
 }
 
 Gate::Gate(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -152,7 +205,7 @@ Gate::~Gate() {
     (void)ignored;
     if (s.dispatcher.joinable()) s.dispatcher.join();
     s.quit = true;
-    s.to_worker.release();
+    s.to_worker.post();
     if (s.worker.joinable()) s.worker.join();
 }
 

@@ -7,6 +7,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <functional>
+
 #include "base/file_io.h"
 
 #ifndef PIDFD_THREAD
@@ -40,7 +42,8 @@ Result<std::string> read_agent_string(pid_t pid, uint64_t addr) {
 
 // The directory a *at() call starts from: the agent's cwd for AT_FDCWD,
 // otherwise the descriptor it passed, taken from its table.
-Result<UniqueFd> start_dir(int procdir, int pidfd, uint64_t dirfd_arg, const std::string& path) {
+Result<UniqueFd> start_dir(int procdir, const std::function<int()>& pidfd, uint64_t dirfd_arg,
+                           const std::string& path) {
     int dirfd = int(int32_t(dirfd_arg));  // the kernel reads the int
     if (!path.empty() && path.front() == '/') return UniqueFd(::openat(procdir, "root", O_PATH | O_CLOEXEC));
     if (dirfd == AT_FDCWD) {
@@ -48,7 +51,7 @@ Result<UniqueFd> start_dir(int procdir, int pidfd, uint64_t dirfd_arg, const std
         if (!cwd) return Error{ESRCH, "cannot open the agent's working directory"};
         return cwd;
     }
-    UniqueFd fd(int(::syscall(SYS_pidfd_getfd, pidfd, dirfd, 0)));
+    UniqueFd fd(int(::syscall(SYS_pidfd_getfd, pidfd(), dirfd, 0)));
     if (!fd) return Error{EBADF, "bad directory descriptor"};
     return fd;
 }
@@ -141,13 +144,17 @@ Result<GateRequest> fetch_request(int listener, const seccomp_notif& n) {
     for (int i = 0; i < 6; ++i) r.args[i] = n.data.args[i];
     if (!gate_handles(r.nr)) return Error{ENOSYS, "not a gated syscall"};
 
+    // What is opened here names the thread that asked only if its
+    // notification is still pending afterwards: a pid reused in between
+    // fails the ID_VALID check at the end, which is what makes it all valid.
     std::string proc = "/proc/" + std::to_string(r.pid);
     UniqueFd procdir(::open(proc.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-    UniqueFd pidfd(int(::syscall(SYS_pidfd_open, r.pid, PIDFD_THREAD)));
-    // Both name the thread that asked only if the notification is still
-    // pending: a pid reused since would fail this check.
-    if (!procdir || !pidfd || ::ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &r.id) != 0)
-        return Error{ESRCH, "the calling thread is gone"};
+    if (!procdir) return Error{ESRCH, "the calling thread is gone"};
+    UniqueFd pidfd_holder;
+    auto pidfd = [&]() {
+        if (!pidfd_holder) pidfd_holder = UniqueFd(int(::syscall(SYS_pidfd_open, r.pid, PIDFD_THREAD)));
+        return pidfd_holder.get();
+    };
     if (auto c = read_file(proc + "/comm"); c) {
         r.comm = *c;
         while (!r.comm.empty() && r.comm.back() == '\n') r.comm.pop_back();
@@ -162,7 +169,7 @@ Result<GateRequest> fetch_request(int listener, const seccomp_notif& n) {
         return {};
     };
     auto dir_at = [&](int arg, const std::string& path, UniqueFd& out) -> Status {
-        auto d = start_dir(procdir.get(), pidfd.get(), arg < 0 ? uint64_t(uint32_t(AT_FDCWD)) : r.args[arg], path);
+        auto d = start_dir(procdir.get(), pidfd, arg < 0 ? uint64_t(uint32_t(AT_FDCWD)) : r.args[arg], path);
         if (!d) return d.error();
         out = std::move(*d);
         return {};
@@ -190,7 +197,7 @@ Result<GateRequest> fetch_request(int listener, const seccomp_notif& n) {
             SANDBOXD_TRY(dir_at(2, r.path2, r.dir2));
             break;
         case SYS_ftruncate: {
-            r.file = UniqueFd(int(::syscall(SYS_pidfd_getfd, pidfd.get(), int(int32_t(r.args[0])), 0)));
+            r.file = UniqueFd(int(::syscall(SYS_pidfd_getfd, pidfd(), int(int32_t(r.args[0])), 0)));
             if (!r.file) return Error{EBADF, "bad file descriptor"};
             break;
         }
@@ -209,7 +216,7 @@ Result<GateRequest> fetch_request(int listener, const seccomp_notif& n) {
         } else if (ps.kind == ProcSelf::Fd) {
             if (path != &r.path1 || !(r.nr == SYS_open || r.nr == SYS_openat || r.nr == SYS_creat))
                 return Error{EACCES, "destructive operation through a descriptor's magic link"};
-            r.file = UniqueFd(int(::syscall(SYS_pidfd_getfd, pidfd.get(), ps.fd, 0)));
+            r.file = UniqueFd(int(::syscall(SYS_pidfd_getfd, pidfd(), ps.fd, 0)));
             if (!r.file) return Error{ENOENT, "no such descriptor"};
         }
     }

@@ -116,12 +116,24 @@ Result<uint64_t> Journal::append(const JournalEntry& e) {
     // than lose the line.
     std::string line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     SANDBOXD_TRY(write_all(fd_.get(), line));
-    if ((e.durable || !e.undo.is_null()) && ::fdatasync(fd_.get()) != 0)
-        return errno_error("cannot sync " + path_);
+    if (e.durable || (!e.undo.is_null() && !e.sync_later)) {
+        if (::fdatasync(fd_.get()) != 0) return errno_error("cannot sync " + path_);
+        unsynced_ = false;
+    } else if (!e.undo.is_null()) {
+        unsynced_ = true;
+    }
     last_seq_ = seq;
     known_size_ = st.st_size + off_t(line.size());
-    send_to_journald(session_, seq, e);
+    bool routine = e.decision == "allow" && (e.action.starts_with("file.") || e.action.starts_with("dir."));
+    if (!routine) send_to_journald(session_, seq, e);
     return seq;
+}
+
+Status Journal::sync() {
+    if (!unsynced_) return {};
+    if (::fdatasync(fd_.get()) != 0) return errno_error("cannot sync " + path_);
+    unsynced_ = false;
+    return {};
 }
 
 Result<std::vector<JournalLine>> read_journal(const std::string& path) {

@@ -10,8 +10,10 @@
 // flock, re-reads the last seq when someone else wrote since, and writes the
 // line with one write() on an O_APPEND descriptor. Lines that matter for
 // recovery (session start/end, anything with an undo record) are fsync'ed.
-// Every entry also goes to journald with SANDBOXD_* fields when journald is
-// there; its absence is not an error.
+// Entries also go to journald with SANDBOXD_* fields when journald is
+// there (its absence is not an error): all of them but the routine allowed
+// file operations, which can run to thousands a second and stay in the
+// session's own journal.
 #pragma once
 
 #include <cstdint>
@@ -37,6 +39,10 @@ struct JournalEntry {
     nlohmann::json undo;              // how to reverse the action (null when nothing to undo)
     nlohmann::json detail;            // action-specific fields
     bool durable = false;             // fsync after writing
+    // An undo record is normally synced at once; a writer with many of
+    // them (the snapshot gate) sets this and calls Journal::sync() itself,
+    // in batches. The operation's snapshot is durable either way.
+    bool sync_later = false;
 };
 
 class Journal {
@@ -46,6 +52,10 @@ public:
 
     // Appends one entry; returns its sequence number.
     Result<uint64_t> append(const JournalEntry& e);
+
+    // fdatasync of what was appended with sync_later.
+    Status sync();
+    bool unsynced() const { return unsynced_; }
 
     const std::string& path() const { return path_; }
 
@@ -58,6 +68,7 @@ private:
     UniqueFd fd_;
     uint64_t last_seq_ = 0;
     off_t known_size_ = -1;  // file size after our last write
+    bool unsynced_ = false;
 };
 
 // Reads a journal back; a corrupt line is reported with its line number.
