@@ -234,3 +234,33 @@ TEST_CASE("rollback: on a reflink filesystem (xfs) overwrites are reflinked and 
     CHECK(rb.status == 0);
     CHECK(tree_state(ws) == before);
 }
+
+TEST_CASE("prune: snapshots past their retention go, the journal and younger ones stay") {
+    Host h;
+    plant_file(h.ws / "a", "a");
+    plant_file(h.ws / "b", "b");
+    std::string shortlived = h.profile("short", "name = 'short'\nextends = '" + h.workspace_profile +
+                                                    "'\n[snapshots]\nretention = '1s'\n");
+    REQUIRE(h.run({"--user", kAgentUser, "--profile", shortlived, "--workspace", h.ws.path(), "--", "rm", "a"}).status == 0);
+    std::string old_id = only_session(h);
+    REQUIRE(agent_sh(h, "rm b").status == 0);
+    std::string young_id;
+    for (const auto& id : list_dir(h.state / "sessions"))
+        if (id != old_id) young_id = id;
+    REQUIRE_FALSE(young_id.empty());
+    sleep_ms(1200);
+    auto dry = h.ctl({"prune", "--dry-run"});
+    CHECK(dry.status == 0);
+    CHECK_THAT(dry.out, Catch::Contains("would remove") && Catch::Contains(old_id) && !Catch::Contains(young_id));
+    CHECK(path_exists(h.state / ("sessions/" + old_id + "/snapshots/000001")));
+    auto r = h.ctl({"prune"});
+    INFO(r.out << r.err);
+    CHECK(r.status == 0);
+    CHECK_FALSE(path_exists(h.state / ("sessions/" + old_id + "/snapshots")));
+    CHECK(path_exists(h.state / ("sessions/" + young_id + "/snapshots/000001")));
+    CHECK_THAT(*sandboxd::read_file(h.dirs().journal_path(old_id)), Catch::Contains("snapshots.pruned"));
+    // Rolling back a pruned session says what is missing; nothing else happens.
+    auto rb = h.ctl({"rollback", old_id});
+    CHECK(rb.status == 1);
+    CHECK_THAT(rb.out, Catch::Contains("missing"));
+}

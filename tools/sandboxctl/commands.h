@@ -16,6 +16,7 @@ Action add_kill(CLI::App& app);
 Action add_profile(CLI::App& app);
 Action add_log(CLI::App& app);
 Action add_rollback(CLI::App& app);
+Action add_prune(CLI::App& app);
 
 // "sandboxctl: message" on stderr.
 void complain(const std::string& message);

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
     reg(sandboxctl::add_kill);
     reg(sandboxctl::add_log);
     reg(sandboxctl::add_rollback);
+    reg(sandboxctl::add_prune);
     reg(sandboxctl::add_profile);
     try {
         app.parse(argc, argv);

@@ -1,0 +1,112 @@
+#include "snapshot/retention.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "base/file_io.h"
+#include "journal/journal.h"
+
+namespace sandboxd {
+namespace {
+
+// Removes a store tree, counting what it held. No symlink is followed:
+// the store holds the agent's objects, symlinks among them.
+uint64_t remove_tree(int parent, const std::string& name) {
+    uint64_t bytes = 0;
+    struct stat st{};
+    if (::fstatat(parent, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return 0;
+    if (S_ISDIR(st.st_mode)) {
+        int fd = ::openat(parent, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd >= 0) {
+            DIR* d = ::fdopendir(fd);
+            std::vector<std::string> names;
+            while (dirent* e = d ? ::readdir(d) : nullptr)
+                if (std::string_view(e->d_name) != "." && std::string_view(e->d_name) != "..") names.emplace_back(e->d_name);
+            for (const auto& n : names) bytes += remove_tree(::dirfd(d), n);
+            if (d) ::closedir(d);
+        }
+        ::unlinkat(parent, name.c_str(), AT_REMOVEDIR);
+    } else {
+        if (S_ISREG(st.st_mode)) bytes = uint64_t(st.st_size);
+        ::unlinkat(parent, name.c_str(), 0);
+    }
+    return bytes;
+}
+
+}  // namespace
+
+std::vector<PrunedSession> prune_expired_snapshots(const SandboxdDirs& dirs, int64_t now_usec, bool dry_run) {
+    std::vector<PrunedSession> out;
+    std::string base = dirs.state + "/sessions";
+    DIR* d = ::opendir(base.c_str());
+    if (!d) return out;
+    std::vector<std::string> ids;
+    while (dirent* e = ::readdir(d))
+        if (e->d_name[0] != '.') ids.emplace_back(e->d_name);
+    ::closedir(d);
+    for (const auto& id : ids) {
+        if (::access(dirs.record_path(id).c_str(), F_OK) == 0) continue;  // live or frozen
+        auto lines = read_journal(dirs.journal_path(id));
+        if (!lines) continue;  // unreadable: never guess, keep everything
+        int64_t ended = 0, retention = -1;
+        std::vector<std::string> stores;
+        bool pruned = false;
+        for (const auto& l : *lines) {
+            const auto& j = l.value;
+            std::string action = j.value("action", "");
+            if (!j.contains("detail") || !j["detail"].is_object()) continue;
+            const auto& det = j["detail"];
+            if (action == "session.start") {
+                retention = det.value("snapshot_retention_sec", int64_t(-1));
+                if (det.contains("snapshot_stores") && det["snapshot_stores"].is_array())
+                    for (const auto& s : det["snapshot_stores"])
+                        if (s.is_string()) stores.push_back(s.get<std::string>());
+            } else if (action == "session.end") {
+                ended = det.value("ended_usec", int64_t(0));
+            } else if (action == "snapshots.pruned") {
+                pruned = true;
+            }
+        }
+        if (pruned || stores.empty() || ended == 0 || retention < 0) continue;
+        if (ended + retention * 1000000 > now_usec) continue;
+        PrunedSession p;
+        p.id = id;
+        for (const auto& s : stores) {
+            // Only what this session's journal names as its store, and only
+            // a directory named for this session or its "snapshots" one.
+            if (!(s.ends_with("/" + id) || s == dirs.session_state_dir(id) + "/snapshots")) {
+                p.problem = "store path " + s + " does not belong to the session; left alone";
+                continue;
+            }
+            size_t slash = s.find_last_of('/');
+            UniqueFd parent(::open(s.substr(0, slash).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+            if (!parent) continue;
+            p.stores.push_back(s);
+            if (!dry_run) p.bytes += remove_tree(parent.get(), s.substr(slash + 1));
+        }
+        if (!dry_run) {
+            auto j = Journal::open(dirs.journal_path(id), id);
+            if (j) {
+                JournalEntry e;
+                e.action = "snapshots.pruned";
+                e.target = id;
+                e.decision = "info";
+                e.layer = "sandboxctl";
+                e.rule = "snapshots.retention";
+                e.comm = "sandboxctl";
+                e.pid = ::getpid();
+                e.detail = {{"stores", p.stores}, {"bytes", p.bytes}};
+                e.durable = true;
+                (void)j->append(e);
+            }
+        }
+        out.push_back(std::move(p));
+    }
+    return out;
+}
+
+}  // namespace sandboxd
