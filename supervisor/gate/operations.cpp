@@ -100,7 +100,9 @@ bool is_refusal(int err) { return err == EACCES || err == EPERM || err == EROFS 
 GateOutcome refused(const GateRequest& r, std::string action, std::string target, const Error& why) {
     GateOutcome o = failed(why.code ? why.code : EPERM);
     if (is_refusal(o.err)) {
+        bool writes = action == "file.open-write" || action == "file.create" || action == "dir.create";
         JournalEntry e = entry_for(r, std::move(action), std::move(target));
+        if (writes) e.rule = "filesystem.write";
         e.decision = "deny";
         e.err = o.err;
         if (o.err == ENOSPC) e.rule = "snapshots.budget";
@@ -382,7 +384,7 @@ GateOutcome do_truncate_path(const GateRequest& r, GateContext& ctx) {
 }
 
 GateOutcome do_open(const GateRequest& r, GateContext& ctx, int flags, mode_t mode) {
-    const char* action = "file.open-truncate";
+    const char* action = (flags & O_TRUNC) ? "file.open-truncate" : "file.open-write";
     GateOutcome o;
     o.cloexec = flags & O_CLOEXEC;
     struct stat st{};

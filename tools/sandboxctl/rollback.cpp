@@ -69,7 +69,7 @@ Action add_rollback(CLI::App& app) {
             std::printf("%s\n", j.dump().c_str());
         } else {
             for (const auto& s : rep.steps)
-                std::printf("%6llu  %-8s  %s%s\n", static_cast<unsigned long long>(s.seq), s.status.c_str(),
+                std::printf("%6s  %-8s  %s%s\n", s.seq ? std::to_string(s.seq).c_str() : "-", s.status.c_str(),
                             s.what.c_str(), s.detail.empty() ? "" : ("\n                  " + s.detail).c_str());
             std::printf("%zu step(s): %d done, %d conflict(s), %d error(s)%s\n", rep.steps.size(), rep.done,
                         rep.conflicts, rep.errors,
