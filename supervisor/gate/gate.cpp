@@ -10,13 +10,17 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <seccomp.h>
+
 #include <atomic>
+#include <cstdlib>
 #include <optional>
 #include <semaphore>
 #include <thread>
 
 #include "gate/operations.h"
 #include "gate/request.h"
+#include "base/file_io.h"
 #include "base/time_util.h"
 #include "journal/journal.h"
 #include "landlock/ruleset.h"
@@ -77,6 +81,7 @@ struct Gate::Impl {
     Status become_agent();
     void dispatcher_main();
     void handle(const seccomp_notif& n);
+    void log_would_be_denial(const seccomp_notif& n);
 };
 
 // This thread only: credentials and Landlock domains are per thread in the
@@ -118,6 +123,16 @@ void Gate::Impl::handle(const seccomp_notif& n) {
     int listener = cfg.listener.get();
     seccomp_notif_resp resp{};
     resp.id = n.id;
+    if (!gate_handles(n.data.nr)) {
+        if (cfg.audit) {
+            log_would_be_denial(n);
+            resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+        } else {
+            resp.error = -ENOSYS;  // nothing else is ever sent here: refuse
+        }
+        ::ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+        return;
+    }
     auto req = fetch_request(listener, n);
     if (!req) {
         if (req.error().code == ESRCH) return;  // the thread is gone: nobody to answer
@@ -160,6 +175,26 @@ void Gate::Impl::handle(const seccomp_notif& n) {
 // that say where they came from.
 constexpr int kSyncIdleMs = 10;
 constexpr int64_t kSyncEveryMs = 100;
+
+void Gate::Impl::log_would_be_denial(const seccomp_notif& n) {
+    if (!journal) return;
+    char* name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, n.data.nr);
+    JournalEntry e;
+    e.action = "syscall";
+    e.target = name ? name : "syscall " + std::to_string(n.data.nr);
+    std::free(name);
+    e.decision = "log";
+    e.rule = "would be denied: syscalls.deny " + e.target;
+    e.layer = "seccomp-notify";
+    e.pid = int32_t(n.pid);
+    e.err = EPERM;
+    if (auto comm = read_file("/proc/" + std::to_string(n.pid) + "/comm"); comm) {
+        e.comm = *comm;
+        while (!e.comm.empty() && e.comm.back() == '\n') e.comm.pop_back();
+    }
+    e.detail = {{"args", {n.data.args[0], n.data.args[1], n.data.args[2], n.data.args[3], n.data.args[4], n.data.args[5]}}};
+    (void)journal->append(e);
+}
 
 void Gate::Impl::dispatcher_main() {
     pollfd fds[2] = {{cfg.listener.get(), POLLIN, 0}, {stop.get(), POLLIN, 0}};

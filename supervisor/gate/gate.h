@@ -45,6 +45,10 @@ struct GateConfig {
     std::string journal_path;
     std::string session_id;
     pid_t agent_pid = 0;          // to find the session's private filesystems
+    // Audit mode: syscalls the profile denies also come here; each is
+    // journaled as a would-be denial and let through (seccomp "continue":
+    // nothing is decided on it, so a racing thread changes nothing).
+    bool audit = false;
     // Called on each journal entry before it is written (audit mode marks
     // would-be denials with it).
     std::function<void(JournalEntry&)> annotate;

@@ -154,9 +154,13 @@ Status generate(SeccompProgram& out) {
         if (s.starts_with('%')) SANDBOXD_TRY(add_special(ctx.get(), s, eperm));
         else SANDBOXD_TRY(add(ctx.get(), action_for(s, false), s.c_str()));
     }
+    // Audit mode: the profile's own denials are let through and recorded.
+    // With the snapshot gate listening (always, in audit mode) a plain
+    // syscall goes to it, which journals it with the rule and lets it run;
+    // argument-shaped rules go to the kernel's audit log (SCMP_ACT_LOG).
     for (const auto& s : out.logged) {
         if (s.starts_with('%')) SANDBOXD_TRY(add_special(ctx.get(), s, SCMP_ACT_LOG));
-        else SANDBOXD_TRY(add(ctx.get(), action_for(s, true), s.c_str()));
+        else SANDBOXD_TRY(add(ctx.get(), out.gated ? SCMP_ACT_NOTIFY : action_for(s, true), s.c_str()));
     }
 
     if (out.gated) SANDBOXD_TRY(add_gate_rules(ctx.get(), out));

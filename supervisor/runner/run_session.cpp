@@ -300,6 +300,7 @@ ExitStatus run_session(const RunOptions& opts) {
         gc.journal_path = journal->path();
         gc.session_id = *id;
         gc.agent_pid = spawned->child.pid;
+        gc.audit = opts.audit;
         if (opts.audit)
             gc.annotate = [&plan](JournalEntry& e) { mark_would_be_denial(e, plan->profile, plan->workspace); };
         auto g = Gate::start(std::move(gc));

@@ -202,7 +202,7 @@ TEST_CASE("the session's /tmp is its own") {
     unlink("/tmp/sandboxd-host-only");
 }
 
-TEST_CASE("io_uring: blocked by default; allowed by a profile, Landlock still holds") {
+TEST_CASE("io_uring: blocked by default - allowed by a profile / Landlock still holds") {
     Scene s;
     std::string target = s.outside / "secret.txt";
     auto run_uring = [&](const std::vector<std::string>& opts) {

@@ -63,7 +63,7 @@ TEST_CASE("rollback: rm -rf of a 1000-file tree comes back whole") {
     change_then_roll_back(h, "rm -rf tree");
 }
 
-TEST_CASE("rollback: sed -i, shell truncation, appends and python rewriting in place") {
+TEST_CASE("rollback: sed -i / shell truncation / appends and python rewriting in place") {
     Host h;
     plant_file(h.ws / "sed.txt", "alpha\nbeta\n", 0640);
     plant_file(h.ws / "trunc.txt", "to be truncated\n");
@@ -77,7 +77,7 @@ TEST_CASE("rollback: sed -i, shell truncation, appends and python rewriting in p
                           "echo new > brand-new.txt && mkdir -p made/deeper && echo z > made/deeper/z");
 }
 
-TEST_CASE("rollback: git checkout, reset --hard and clean -fdx in a real repository") {
+TEST_CASE("rollback: git checkout / reset --hard and clean -fdx in a real repository") {
     Host h;
     auto git = [&](const std::string& args) {
         auto r = run({"/bin/sh", "-c", "cd " + h.ws.path() + " && git -c safe.directory='*' -c user.name=t -c user.email=t@t " + args});
@@ -97,7 +97,7 @@ TEST_CASE("rollback: git checkout, reset --hard and clean -fdx in a real reposit
     change_then_roll_back(h, "git checkout -- . && git reset -q --hard && git clean -qfdx");
 }
 
-TEST_CASE("rollback: a file changed several times; --to an intermediate state, then all the way") {
+TEST_CASE("rollback: a file changed several times - --to an intermediate state / then all the way") {
     Host h;
     plant_file(h.ws / "f.txt", "v0");
     std::string before = tree_state(h.ws.path());
@@ -139,7 +139,7 @@ TEST_CASE("rollback: --path limits the undo to one subtree") {
     CHECK_FALSE(path_exists(h.ws / "keep/x"));
 }
 
-TEST_CASE("rollback: a file changed outside the session after it is a conflict, unless --force") {
+TEST_CASE("rollback: a file changed outside the session after it is a conflict / unless --force") {
     Host h;
     plant_file(h.ws / "shared.txt", "original");
     auto r = agent_sh(h, "echo agent > shared.txt");
@@ -157,7 +157,7 @@ TEST_CASE("rollback: a file changed outside the session after it is a conflict, 
     CHECK(*sandboxd::read_file(h.ws / "shared.txt") == "original");
 }
 
-TEST_CASE("rollback: unknown session, corrupt journal, missing snapshot: clear errors, nothing else lost") {
+TEST_CASE("rollback: unknown session / corrupt journal / missing snapshot: clear errors / nothing else lost") {
     Host h;
     auto unknown = h.ctl({"rollback", "ffffffffffff"});
     CHECK(unknown.status == 2);
@@ -235,7 +235,7 @@ TEST_CASE("rollback: on a reflink filesystem (xfs) overwrites are reflinked and 
     CHECK(tree_state(ws) == before);
 }
 
-TEST_CASE("prune: snapshots past their retention go, the journal and younger ones stay") {
+TEST_CASE("prune: snapshots past their retention go / the journal and younger ones stay") {
     Host h;
     plant_file(h.ws / "a", "a");
     plant_file(h.ws / "b", "b");

@@ -113,7 +113,7 @@ TEST_CASE("landlock: missing optional paths get no rule / files get file rights 
 
 #include "profile/scope_check.h"
 
-TEST_CASE("scope check: the rule that would deny, for audit mode") {
+TEST_CASE("scope check: the rule that would deny / for audit mode") {
     Profile p;
     p.read = {rule("/usr"), rule("/tmp")};
     p.write = {rule("/tmp")};

@@ -206,7 +206,7 @@ TEST_CASE("the binary tree keeps the filter small as rules grow") {
     CHECK(big.insns.size() < BPF_MAXINSNS);
 }
 
-TEST_CASE("socket families: unix, IPv4, IPv6 and route netlink only") {
+TEST_CASE("socket families: unix / IPv4 / IPv6 and route netlink only") {
     auto prog = compile();
     auto sock = [](long family, long type, long protocol) {
         return [=] {
