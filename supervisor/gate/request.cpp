@@ -131,6 +131,10 @@ bool gate_handles(int nr) {
         case SYS_truncate: case SYS_ftruncate:
         case SYS_open: case SYS_openat: case SYS_creat:
         case SYS_mkdir: case SYS_mkdirat:
+        case SYS_chmod: case SYS_fchmod: case SYS_fchmodat:
+        case SYS_chown: case SYS_lchown: case SYS_fchown: case SYS_fchownat:
+        case SYS_setxattr: case SYS_lsetxattr: case SYS_fsetxattr:
+        case SYS_removexattr: case SYS_lremovexattr: case SYS_fremovexattr:
             return true;
     }
     return false;
@@ -196,9 +200,41 @@ Result<GateRequest> fetch_request(int listener, const seccomp_notif& n) {
             SANDBOXD_TRY(dir_at(0, r.path1, r.dir1));
             SANDBOXD_TRY(dir_at(2, r.path2, r.dir2));
             break;
-        case SYS_ftruncate: {
+        case SYS_ftruncate: case SYS_fchmod: case SYS_fchown: case SYS_fsetxattr: case SYS_fremovexattr: {
             r.file = UniqueFd(int(::syscall(SYS_pidfd_getfd, pidfd(), int(int32_t(r.args[0])), 0)));
             if (!r.file) return Error{EBADF, "bad file descriptor"};
+            break;
+        }
+        case SYS_chmod: case SYS_chown: case SYS_lchown:
+        case SYS_setxattr: case SYS_lsetxattr: case SYS_removexattr: case SYS_lremovexattr:
+            SANDBOXD_TRY(path_at(0, r.path1));
+            SANDBOXD_TRY(dir_at(-1, r.path1, r.dir1));
+            break;
+        case SYS_fchmodat: case SYS_fchownat:
+            SANDBOXD_TRY(path_at(1, r.path1));
+            SANDBOXD_TRY(dir_at(0, r.path1, r.dir1));
+            break;
+    }
+    // Extended attributes: the name, and the value being set (the old one
+    // is what the snapshot keeps).
+    switch (r.nr) {
+        case SYS_setxattr: case SYS_lsetxattr: case SYS_fsetxattr:
+        case SYS_removexattr: case SYS_lremovexattr: case SYS_fremovexattr: {
+            auto name = read_agent_string(r.pid, r.args[1]);
+            if (!name) return name.error();
+            if (name->size() > 255) return Error{ERANGE, "xattr name too long"};
+            r.xattr_name = std::move(*name);
+            if (r.nr == SYS_setxattr || r.nr == SYS_lsetxattr || r.nr == SYS_fsetxattr) {
+                size_t size = size_t(r.args[3]);
+                if (size > 65536) return Error{E2BIG, "xattr value too large"};
+                r.xattr_value.resize(size);
+                if (size) {
+                    iovec local{r.xattr_value.data(), size};
+                    iovec remote{reinterpret_cast<void*>(r.args[2]), size};
+                    if (::process_vm_readv(r.pid, &local, 1, &remote, 1, 0) != ssize_t(size))
+                        return Error{EFAULT, "cannot read the xattr value"};
+                }
+            }
             break;
         }
     }

@@ -30,6 +30,7 @@ struct GateRequest {
     UniqueFd dir1, dir2;    // where path1 and path2 start
     UniqueFd file;          // ftruncate: the agent's open file itself
     std::string path1, path2;
+    std::string xattr_name, xattr_value;  // setxattr/removexattr
     mode_t umask = 022;
 };
 

@@ -98,8 +98,17 @@ uint32_t action_for(const std::string& name, bool log_only) {
 Status add_gate_rules(void* ctx, const SeccompProgram& p) {
     auto taken = [&](const char* name) { return p.denied.count(name) || p.logged.count(name); };
     for (const char* name : {"unlink", "unlinkat", "rmdir", "rename", "renameat", "renameat2", "truncate",
-                             "ftruncate", "creat", "mkdir", "mkdirat"})
+                             "ftruncate", "creat", "mkdir", "mkdirat", "chmod", "fchmod", "fchmodat", "chown",
+                             "lchown", "fchown", "fchownat", "setxattr", "lsetxattr", "fsetxattr", "removexattr",
+                             "lremovexattr", "fremovexattr"})
         if (!taken(name)) SANDBOXD_TRY(add(ctx, SCMP_ACT_NOTIFY, name));
+    // Newer variants this libseccomp may not know by name would pass the
+    // gate by: fchmodat2 (452), setxattrat (463), removexattrat (466),
+    // file_setattr (469). ENOSYS, and callers fall back to the old ones.
+    for (int nr : {452, 463, 466, 469}) {
+        int rc = seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO(ENOSYS), nr, 0, nullptr);
+        if (rc < 0 && rc != -EEXIST) return Error{-rc, "cannot add seccomp rule for syscall " + std::to_string(nr)};
+    }
     // Opens that can change an existing file: O_TRUNC, or write access
     // without O_EXCL (with O_EXCL the open can only create). Reads and
     // exclusive creates never stop.

@@ -5,6 +5,7 @@
 #include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -223,8 +224,43 @@ struct Applier {
         return move_to_trash(path);
     }
 
+    // chmod/chown undone: the old mode and owner back on the same object.
+    Status meta_back(const json& u) {
+        std::string path = str(u, "path");
+        auto sx = look(path);
+        if (!sx) return Error{ENOENT, path + " is gone"};
+        if (!opts.force && ((num(u, "ino") && sx->stx_ino != num(u, "ino") && !ours(*sx)) || changed_after_end(*sx)))
+            return Error{EEXIST, path + " was changed after the session (or replaced by another file)"};
+        if (::lchown(path.c_str(), uid_t(num(u, "uid")), gid_t(num(u, "gid"))) != 0)
+            return errno_error("cannot restore the owner of " + path);
+        if (!S_ISLNK(sx->stx_mode) && ::chmod(path.c_str(), mode_t(num(u, "mode"))) != 0)
+            return errno_error("cannot restore the mode of " + path);
+        mark(path);
+        return {};
+    }
+
+    Status xattr_back(const json& u) {
+        std::string path = str(u, "path"), name = str(u, "name");
+        auto sx = look(path);
+        if (!sx) return Error{ENOENT, path + " is gone"};
+        if (!opts.force && ((num(u, "ino") && sx->stx_ino != num(u, "ino") && !ours(*sx)) || changed_after_end(*sx)))
+            return Error{EEXIST, path + " was changed after the session (or replaced by another file)"};
+        if (u.contains("value_hex")) {
+            std::string hex = str(u, "value_hex"), value;
+            for (size_t i = 0; i + 1 < hex.size(); i += 2) value.push_back(char(std::stoi(hex.substr(i, 2), nullptr, 16)));
+            if (::lsetxattr(path.c_str(), name.c_str(), value.data(), value.size(), 0) != 0)
+                return errno_error("cannot restore xattr " + name + " of " + path);
+        } else if (::lremovexattr(path.c_str(), name.c_str()) != 0 && errno != ENODATA) {
+            return errno_error("cannot remove xattr " + name + " of " + path);
+        }
+        mark(path);
+        return {};
+    }
+
     Status apply(const json& u) {
         std::string op = str(u, "op");
+        if (op == "meta") return meta_back(u);
+        if (op == "xattr") return xattr_back(u);
         if (op == "restore") return restore(u);
         if (op == "rename") return rename_back(u);
         if (op == "exchange") return exchange_back(u);
@@ -303,6 +339,8 @@ std::string describe(const json& u) {
     }
     if (op == "exchange") return "swap " + str(u, "a") + " and " + str(u, "b") + " back";
     if (op == "remove") return "remove " + str(u, "type") + " " + str(u, "path") + " (made by the agent)";
+    if (op == "meta") return "restore mode and owner of " + str(u, "path");
+    if (op == "xattr") return "restore xattr " + str(u, "name") + " of " + str(u, "path");
     return "unknown undo operation '" + op + "'";
 }
 

@@ -3,6 +3,7 @@
 // contents, modes, owners, symlink targets and structure.
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -117,6 +118,34 @@ TEST_CASE("rollback: a file changed several times - --to an intermediate state /
     INFO(all.out << all.err);
     CHECK(all.status == 0);
     CHECK(tree_state(h.ws.path()) == before);
+}
+
+TEST_CASE("rollback: chmod and extended attributes come back") {
+    Host h;
+    plant_file(h.ws / "script.sh", "echo hi\n", 0640);
+    plant_file(h.ws / "tagged", "t");
+    REQUIRE(::setxattr((h.ws / "tagged").c_str(), "user.origin", "human", 5, 0) == 0);
+    auto attrs = [&](const std::string& p) {
+        char buf[256];
+        ssize_t n = ::getxattr(p.c_str(), "user.origin", buf, sizeof buf);
+        return n < 0 ? std::string("(none)") : std::string(buf, size_t(n));
+    };
+    std::string before = tree_state(h.ws.path());
+    auto r = h.run({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path(), "--",
+                    "python3", "-c",
+                    "import os; os.chmod('script.sh', 0o777); os.setxattr('tagged', 'user.origin', b'agent'); "
+                    "os.setxattr('script.sh', 'user.new', b'x')"});
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    CHECK(attrs(h.ws / "tagged") == "agent");
+    CHECK(tree_state(h.ws.path()) != before);
+    auto rb = h.ctl({"rollback", only_session(h)});
+    INFO(rb.out << rb.err);
+    CHECK(rb.status == 0);
+    CHECK(tree_state(h.ws.path()) == before);
+    CHECK(attrs(h.ws / "tagged") == "human");
+    char buf[8];
+    CHECK(::getxattr((h.ws / "script.sh").c_str(), "user.new", buf, sizeof buf) < 0);
 }
 
 TEST_CASE("rollback: a rename chain a to b to c goes back to a") {
