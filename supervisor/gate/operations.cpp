@@ -16,31 +16,33 @@
 namespace sandboxd {
 namespace {
 
-struct HostDir {
-    UniqueFd fd;
-    std::string path;
-};
-
 // The directory `agent_dir` (a descriptor in the agent's mount namespace)
 // as seen from the host, when the host reaches the same directory at the
 // path the agent sees it under (sandboxd mounts every tree it shares at its
 // own path). The snapshot store is on the host side, and rename() needs
-// both of its ends on one mount. Identity is checked, never assumed.
-std::optional<HostDir> host_dir(int agent_dir) {
+// both of its ends on one mount. Identity is checked, never assumed; the
+// last answer is kept (an rm -rf asks about one directory many times in a
+// row) and dropped whenever the agent renames or removes a directory.
+const HostDir* host_dir(GateContext& ctx, int agent_dir) {
+    struct stat a{};
+    if (::fstat(agent_dir, &a) != 0) return nullptr;
+    if (ctx.host_cache && ctx.host_cache->dev == a.st_dev && ctx.host_cache->ino == a.st_ino) return &*ctx.host_cache;
+    ctx.host_cache.reset();
     char link[64];
     snprintf(link, sizeof link, "/proc/thread-self/fd/%d", agent_dir);
     char buf[PATH_MAX];
     ssize_t n = ::readlink(link, buf, sizeof buf - 1);
-    if (n <= 0 || buf[0] != '/') return std::nullopt;
+    if (n <= 0 || buf[0] != '/') return nullptr;
     std::string path(buf, size_t(n));
     open_how how{};
     how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
     how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;  // d_path has none
     UniqueFd fd(int(::syscall(SYS_openat2, AT_FDCWD, path.c_str(), &how, sizeof how)));
-    struct stat a{}, h{};
-    if (!fd || ::fstat(agent_dir, &a) != 0 || ::fstat(fd.get(), &h) != 0) return std::nullopt;
-    if (a.st_dev != h.st_dev || a.st_ino != h.st_ino) return std::nullopt;
-    return HostDir{std::move(fd), std::move(path)};
+    struct stat h{};
+    if (!fd || ::fstat(fd.get(), &h) != 0) return nullptr;
+    if (a.st_dev != h.st_dev || a.st_ino != h.st_ino) return nullptr;
+    ctx.host_cache = HostDir{std::move(fd), std::move(path), a.st_dev, a.st_ino};
+    return &*ctx.host_cache;
 }
 
 std::string join(const std::string& dir, const std::string& name) {
@@ -49,8 +51,8 @@ std::string join(const std::string& dir, const std::string& name) {
 
 // For the journal: where the object is, as the host names it, else as the
 // agent does.
-std::string display_path(int dir, const std::string& name) {
-    if (auto h = host_dir(dir)) return join(h->path, name);
+std::string display_path(GateContext& ctx, int dir, const std::string& name) {
+    if (auto h = host_dir(ctx, dir)) return join(h->path, name);
     char link[64], buf[PATH_MAX];
     snprintf(link, sizeof link, "/proc/thread-self/fd/%d", dir);
     ssize_t n = ::readlink(link, buf, sizeof buf - 1);
@@ -132,7 +134,7 @@ struct Taken {
 Result<std::optional<Taken>> take_out(GateContext& ctx, int dir, const std::string& name, const struct stat& st) {
     if (readonly_mount(dir)) return Error{EROFS, "read-only in the agent's view"};
     if (is_mountpoint(dir, name)) return Error{EBUSY, "a mount point in the agent's view"};
-    auto host = host_dir(dir);
+    auto host = host_dir(ctx, dir);
     if (!host) {
         if (on_private_fs(ctx, dir)) return std::optional<Taken>{};
         return Error{EACCES, "no snapshot possible: " + name + " is not reachable from the host"};
@@ -192,7 +194,8 @@ GateOutcome do_unlink(const GateRequest& r, GateContext& ctx, bool dir) {
     if (dir && !S_ISDIR(st.st_mode)) return failed(ENOTDIR);
     if (!dir && res->trailing_slash) return failed(ENOTDIR);
 
-    std::string where = display_path(pfd, name);
+    std::string where = display_path(ctx, pfd, name);
+    if (dir) ctx.host_cache.reset();
     auto taken = take_out(ctx, pfd, name, st);
     if (!taken) return refused(r, action, where, taken.error());
     if (!*taken || !(*taken)->gone) {
@@ -235,7 +238,8 @@ GateOutcome do_rename(const GateRequest& r, GateContext& ctx, unsigned flags) {
     if (!target_exists && errno != ENOENT) return failed(errno);
     if (is_mountpoint(fd1, n1) || (target_exists && is_mountpoint(fd2, n2))) return failed(EBUSY);
 
-    std::string src = display_path(fd1, n1), dst = display_path(fd2, n2);
+    std::string src = display_path(ctx, fd1, n1), dst = display_path(ctx, fd2, n2);
+    if (S_ISDIR(s1.st_mode)) ctx.host_cache.reset();  // a directory's path is about to change
     GateOutcome o;
     JournalEntry e = entry_for(r, action, src + " -> " + dst);
     e.detail = {{"from", src}, {"to", dst}, {"flags", flags}};
@@ -263,7 +267,7 @@ GateOutcome do_rename(const GateRequest& r, GateContext& ctx, unsigned flags) {
     if (::renameat2(fd1, n1.c_str(), fd2, n2.c_str(), gone ? RENAME_NOREPLACE : 0) != 0) {
         int err = errno;
         if (gone) {
-            auto host = host_dir(fd2);
+            auto host = host_dir(ctx, fd2);
             if (!host || !(*taken)->store->put_back((*taken)->snap, host->fd.get(), n2)) {
                 // Not lost: still in the store, and the journal says where.
                 JournalEntry kept = entry_for(r, "file.rename-failed", dst);
@@ -380,7 +384,7 @@ GateOutcome do_truncate_path(const GateRequest& r, GateContext& ctx) {
     if (!res) return refused(r, "file.truncate", r.path1, res.error());
     if (res->name == "." || res->name == "..") return failed(EISDIR);
     UniqueFd fd(::openat(res->parent.get(), res->name.c_str(), O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
-    if (!fd) return refused(r, "file.truncate", display_path(res->parent.get(), res->name), Error{errno, "open"});
+    if (!fd) return refused(r, "file.truncate", display_path(ctx, res->parent.get(), res->name), Error{errno, "open"});
     return truncate_file(r, ctx, "file.truncate", fd.get(), off_t(int64_t(r.args[1])));
 }
 
@@ -415,13 +419,13 @@ GateOutcome do_open(const GateRequest& r, GateContext& ctx, int flags, mode_t mo
         truncates = (flags & O_TRUNC) && exists && S_ISREG(st.st_mode) && st.st_size > 0 && !(flags & O_EXCL);
         int open_flags = (flags | O_CLOEXEC) & ~(truncates ? O_TRUNC : 0);
         o.install = UniqueFd(::openat(pfd, name.c_str(), open_flags, mode));
-        if (!o.install) return refused(r, action, display_path(pfd, name), Error{errno, "open"});
-        where = display_path(pfd, name);
+        if (!o.install) return refused(r, action, display_path(ctx, pfd, name), Error{errno, "open"});
+        where = display_path(ctx, pfd, name);
         if (!exists) {
             // Created by the agent: rollback removes it (if it is still this file).
             struct stat now{};
             if ((flags & O_CREAT) && ::fstat(o.install.get(), &now) == 0) {
-                if (auto host = host_dir(pfd)) {
+                if (auto host = host_dir(ctx, pfd)) {
                     JournalEntry e = entry_for(r, "file.create", join(host->path, name));
                     e.rule = "filesystem.write";
                     e.undo = {{"op", "remove"}, {"path", join(host->path, name)}, {"type", "file"},
@@ -460,15 +464,15 @@ GateOutcome do_open(const GateRequest& r, GateContext& ctx, int flags, mode_t mo
     return t;
 }
 
-GateOutcome do_mkdir(const GateRequest& r, mode_t mode) {
+GateOutcome do_mkdir(const GateRequest& r, GateContext& ctx, mode_t mode) {
     auto res = resolve_for_agent(r.root.get(), r.dir1.get(), r.path1, false);
     if (!res) return refused(r, "dir.create", r.path1, res.error());
     if (res->name == "." || res->name == "..") return failed(EEXIST);
     ::umask(r.umask);
     if (::mkdirat(res->parent.get(), res->name.c_str(), mode) != 0)
-        return refused(r, "dir.create", display_path(res->parent.get(), res->name), Error{errno, "mkdir"});
+        return refused(r, "dir.create", display_path(ctx, res->parent.get(), res->name), Error{errno, "mkdir"});
     GateOutcome o;
-    if (auto host = host_dir(res->parent.get())) {
+    if (auto host = host_dir(ctx, res->parent.get())) {
         struct stat st{};
         std::string path = join(host->path, res->name);
         JournalEntry e = entry_for(r, "dir.create", path);
@@ -616,8 +620,8 @@ GateOutcome perform_gated(const GateRequest& r, GateContext& ctx) {
         case SYS_open: return do_open(r, ctx, int(a[1]), mode_t(a[2]));
         case SYS_openat: return do_open(r, ctx, int(a[2]), mode_t(a[3]));
         case SYS_creat: return do_open(r, ctx, O_CREAT | O_WRONLY | O_TRUNC, mode_t(a[1]));
-        case SYS_mkdir: return do_mkdir(r, mode_t(a[1]));
-        case SYS_mkdirat: return do_mkdir(r, mode_t(a[2]));
+        case SYS_mkdir: return do_mkdir(r, ctx, mode_t(a[1]));
+        case SYS_mkdirat: return do_mkdir(r, ctx, mode_t(a[2]));
         case SYS_chmod: case SYS_fchmod: case SYS_fchmodat:
         case SYS_chown: case SYS_lchown: case SYS_fchown: case SYS_fchownat:
         case SYS_setxattr: case SYS_lsetxattr: case SYS_fsetxattr:

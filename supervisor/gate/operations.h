@@ -17,6 +17,7 @@
 
 #include <optional>
 #include <set>
+#include <string>
 #include <vector>
 
 #include "base/unique_fd.h"
@@ -25,6 +26,14 @@
 #include "snapshot/store.h"
 
 namespace sandboxd {
+
+// A directory as the host sees it (see host_dir in operations.cpp).
+struct HostDir {
+    UniqueFd fd;
+    std::string path;
+    dev_t dev = 0;
+    ino_t ino = 0;
+};
 
 struct GateContext {
     // The session's stores: the first in the state directory, then one per
@@ -38,6 +47,7 @@ struct GateContext {
     // Files whose content was already kept this session (first open for
     // writing): later opens for writing take no second copy.
     std::set<std::pair<dev_t, ino_t>> kept;
+    std::optional<HostDir> host_cache;  // the last directory looked up
 };
 
 struct GateOutcome {
