@@ -10,6 +10,7 @@
 
 #include "sandboxd_bpf.h"
 
+#define AF_UNIX 1
 #define AF_INET 2
 #define AF_INET6 10
 #define SOCK_STREAM 1
@@ -111,6 +112,23 @@ SEC("cgroup/sendmsg4") int sbx_sendmsg4(struct bpf_sock_addr* ctx) { return chec
 SEC("cgroup/sendmsg6") int sbx_sendmsg6(struct bpf_sock_addr* ctx) { return check6(ctx, SBX_EV_SENDMSG); }
 
 /* No profile key grants listening yet: every explicit bind is refused. */
+/* Unix sockets (connect_unix, sendmsg_unix; Linux 6.7+). Only the snapshot
+ * gate may connect one: a supervisor thread outside the session's cgroup,
+ * which resolved the path as the agent and checked it is in read scope.
+ * An agent thread that gets here went around the gate (it rewrote its
+ * sockaddr after the gate looked, or sent a datagram to a path): refused.
+ * libbpf 1.1 predates these attach types; the loader sets them. */
+static __always_inline int unix_check(__u32 kind) {
+    __u32 zero = 0;
+    struct sbx_config* cfg = bpf_map_lookup_elem(&config, &zero);
+    if (!cfg) return 0;
+    if (bpf_get_current_cgroup_id() != cfg->cgroup_id) return 1;
+    return verdict(kind, 0, AF_UNIX, 0, 0, 0);
+}
+
+SEC("cgroup/connect4") int sbx_connect_unix(struct bpf_sock_addr* ctx) { return unix_check(SBX_EV_CONNECT); }
+SEC("cgroup/sendmsg4") int sbx_sendmsg_unix(struct bpf_sock_addr* ctx) { return unix_check(SBX_EV_SENDMSG); }
+
 SEC("cgroup/bind4") int sbx_bind4(struct bpf_sock_addr* ctx) {
     __u8 addr[16] = {};
     addr[10] = addr[11] = 0xff;

@@ -24,6 +24,7 @@ JournalEntry net_entry(const sbx_net_event& e) {
     j.decision = e.decision == SBX_ALLOW ? "allow" : e.decision == SBX_AUDIT ? "log" : "deny";
     j.rule = e.h.kind == SBX_EV_BIND     ? "network: no bind scope"
              : e.h.kind == SBX_EV_SOCKET ? "network: socket type"
+             : e.family == AF_UNIX       ? "unix sockets: only through the gate"
              : e.decision == SBX_ALLOW   ? "network.connect"
                                          : "network.connect: no entry";
     j.layer = "cgroup-bpf";
@@ -130,6 +131,7 @@ std::optional<JournalEntry> journal_entry_for_event(const void* data, size_t siz
 }
 
 std::string format_destination(const sbx_net_event& e) {
+    if (e.family == AF_UNIX) return "unix socket (not through the gate)";
     char buf[INET6_ADDRSTRLEN];
     if (is_ipv4_mapped(e.addr)) {
         inet_ntop(AF_INET, &e.addr[12], buf, sizeof buf);

@@ -40,14 +40,22 @@ SessionPrograms::SessionPrograms(SessionPrograms&&) noexcept = default;
 SessionPrograms& SessionPrograms::operator=(SessionPrograms&&) noexcept = default;
 SessionPrograms::~SessionPrograms() = default;
 
+// enum bpf_attach_type values from Linux 6.7's uapi (Debian 12's is older).
+constexpr auto kUnixConnect = bpf_attach_type(49);  // BPF_CGROUP_UNIX_CONNECT
+constexpr auto kUnixSendmsg = bpf_attach_type(50);  // BPF_CGROUP_UNIX_SENDMSG
+
 Result<SessionPrograms> SessionPrograms::start(const NetPlan& plan, bool audit, bool file_events, int cgroup_fd) {
     struct stat st{};
     if (::fstat(cgroup_fd, &st) != 0) return errno_error("cannot stat the session cgroup");
     SessionPrograms s;
-    s.skel_.reset(sbx_session__open_and_load());
-    if (!s.skel_)
+    s.skel_.reset(sbx_session__open());
+    if (!s.skel_) return errno_error("cannot open the session's BPF programs");
+    // The unix socket hooks (Linux 6.7) are newer than this libbpf.
+    bpf_program__set_expected_attach_type(s.skel_->progs.sbx_connect_unix, kUnixConnect);
+    bpf_program__set_expected_attach_type(s.skel_->progs.sbx_sendmsg_unix, kUnixSendmsg);
+    if (sbx_session__load(s.skel_.get()) != 0)
         return errno_error("cannot load the session's BPF programs (cgroup BPF and tracepoints need CAP_BPF, "
-                           "CAP_PERFMON and a kernel with CONFIG_CGROUP_BPF)");
+                           "CAP_PERFMON and a kernel with CONFIG_CGROUP_BPF; unix socket hooks need Linux 6.7)");
     uint32_t zero = 0;
     sbx_config cfg{};
     cfg.audit = audit ? 1 : 0;
@@ -74,6 +82,8 @@ Result<SessionPrograms> SessionPrograms::start(const NetPlan& plan, bool audit, 
         {s.skel_->progs.sbx_bind4, BPF_CGROUP_INET4_BIND, "bind4"},
         {s.skel_->progs.sbx_bind6, BPF_CGROUP_INET6_BIND, "bind6"},
         {s.skel_->progs.sbx_sock_create, BPF_CGROUP_INET_SOCK_CREATE, "sock_create"},
+        {s.skel_->progs.sbx_connect_unix, kUnixConnect, "connect_unix"},
+        {s.skel_->progs.sbx_sendmsg_unix, kUnixSendmsg, "sendmsg_unix"},
     };
     for (const auto& h : hooks)
         if (bpf_prog_attach(bpf_program__fd(h.prog), cgroup_fd, h.type, BPF_F_ALLOW_MULTI) != 0)

@@ -8,6 +8,8 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <seccomp.h>
@@ -62,6 +64,18 @@ private:
     static constexpr int kSpins = 2000;   // then yields: a few hundred microseconds
     std::atomic<int> flag_{0};
 };
+
+// Whether a connect() names a pathname unix socket (read from the agent's
+// memory; the gate re-reads its own copy when it acts).
+bool connects_unix_path(const seccomp_notif& n) {
+    sa_family_t family = 0;
+    char first = 0;
+    iovec local[2] = {{&family, sizeof family}, {&first, 1}};
+    iovec remote{reinterpret_cast<void*>(n.data.args[1]), sizeof family + 1};
+    if (n.data.args[2] <= sizeof family) return false;
+    if (::process_vm_readv(pid_t(n.pid), local, 2, &remote, 1, 0) != ssize_t(sizeof family + 1)) return false;
+    return family == AF_UNIX && first != '\0';
+}
 
 struct Gate::Impl {
     GateConfig cfg;
@@ -135,6 +149,15 @@ void Gate::Impl::handle(const seccomp_notif& n) {
         } else {
             resp.error = -ENOSYS;  // nothing else is ever sent here: refuse
         }
+        ::ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+        return;
+    }
+    // connect(): only pathname unix sockets need the gate; everything else
+    // goes on to the kernel, whose own checks (cgroup BPF, Landlock) act on
+    // its copy of the address. Swapping in a unix path after this look
+    // meets the connect_unix hook, which refuses agent threads.
+    if (n.data.nr == SYS_connect && !connects_unix_path(n)) {
+        resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
         ::ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
         return;
     }
@@ -264,8 +287,10 @@ Result<std::unique_ptr<Gate>> Gate::start(GateConfig cfg) {
     auto impl = std::make_unique<Impl>();
     Impl& s = *impl;
     s.cfg = std::move(cfg);
-    if (s.cfg.stores.empty() || !s.cfg.budget) return plain_error("the snapshot gate needs a store");
-    s.ctx.stores = &s.cfg.stores;
+    if (!s.cfg.budget) s.cfg.budget = std::make_shared<SnapshotBudget>();
+    s.ctx.stores = &s.cfg.stores;  // empty: only connect() is gated
+    s.ctx.read_denied = s.cfg.read_denied;
+    s.ctx.audit = s.cfg.audit;
     // The session's own /tmp and /dev/shm: gone with it, no snapshots.
     for (const char* p : {"tmp", "dev/shm"}) {
         std::string path = "/proc/" + std::to_string(s.cfg.agent_pid) + "/root/" + p;

@@ -24,6 +24,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,9 @@ struct GateConfig {
     // Called on each journal entry before it is written (audit mode marks
     // would-be denials with it).
     std::function<void(JournalEntry&)> annotate;
+    // Which rule keeps `path` (a host path) out of the read scope, if any:
+    // pathname unix sockets are connected only inside it.
+    std::function<std::optional<std::string>(const std::string&)> read_denied;
 };
 
 class Gate {

@@ -5,6 +5,8 @@
 #include <linux/openat2.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/xattr.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -590,6 +592,53 @@ GateOutcome do_metadata(const GateRequest& r) {
     return o;
 }
 
+// connect() to a pathname unix socket: resolved as the agent (symlinks
+// followed, hidden sockets are /dev/null in its view), allowed inside the
+// read scope (or on the session's own filesystems), and connected by this
+// thread, as the agent, through the pinned directory.
+GateOutcome do_connect(const GateRequest& r, GateContext& ctx) {
+    auto res = resolve_for_agent(r.root.get(), r.dir1.get(), r.path1, true);
+    JournalEntry e = entry_for(r, "net.connect", r.path1);
+    e.rule = "filesystem.read";
+    if (!res) {
+        GateOutcome o = failed(res.error().code ? res.error().code : ECONNREFUSED);
+        return o;
+    }
+    int pfd = res->parent.get();
+    e.target = display_path(ctx, pfd, res->name);
+    std::optional<std::string> denied;
+    if (auto host = host_dir(ctx, pfd)) {
+        if (ctx.read_denied) denied = ctx.read_denied(join(host->path, res->name));
+    } else if (!on_private_fs(ctx, pfd)) {
+        denied = "filesystem.read: not reachable from the host";
+    }
+    if (denied && !ctx.audit) {
+        GateOutcome o = failed(EACCES);
+        e.decision = "deny";
+        e.err = EACCES;
+        e.rule = *denied;
+        o.entry = std::move(e);
+        return o;
+    }
+    if (denied) {
+        e.decision = "log";
+        e.rule = "would be denied: " + *denied;
+    }
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    int n = snprintf(sa.sun_path, sizeof sa.sun_path, "/proc/thread-self/fd/%d/%s", pfd, res->name.c_str());
+    if (n < 0 || size_t(n) >= sizeof sa.sun_path) return failed(ENAMETOOLONG);
+    GateOutcome o;
+    if (::connect(r.file.get(), reinterpret_cast<sockaddr*>(&sa), socklen_t(sizeof sa)) != 0) {
+        o.err = errno;
+        e.decision = "deny";
+        e.err = o.err;
+        e.rule = "kernel";
+    }
+    o.entry = std::move(e);
+    return o;
+}
+
 }  // namespace
 
 SnapshotStore& GateContext::store_on_mount(uint64_t mnt_id) {
@@ -606,6 +655,9 @@ SnapshotStore& GateContext::store_on_dev(dev_t dev) {
 
 GateOutcome perform_gated(const GateRequest& r, GateContext& ctx) {
     const uint64_t* a = r.args;
+    // Without a store only connect() is sent here; anything else would be
+    // a filter out of step with its gate: refuse rather than act unkept.
+    if (ctx.stores->empty() && r.nr != SYS_connect) return failed(ENOSYS);
     switch (r.nr) {
         case SYS_unlink: return do_unlink(r, ctx, false);
         case SYS_rmdir: return do_unlink(r, ctx, true);
@@ -627,6 +679,7 @@ GateOutcome perform_gated(const GateRequest& r, GateContext& ctx) {
         case SYS_setxattr: case SYS_lsetxattr: case SYS_fsetxattr:
         case SYS_removexattr: case SYS_lremovexattr: case SYS_fremovexattr:
             return do_metadata(r);
+        case SYS_connect: return do_connect(r, ctx);
     }
     return failed(ENOSYS);
 }

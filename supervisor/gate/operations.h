@@ -15,6 +15,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <optional>
 #include <set>
 #include <string>
@@ -48,6 +49,8 @@ struct GateContext {
     // writing): later opens for writing take no second copy.
     std::set<std::pair<dev_t, ino_t>> kept;
     std::optional<HostDir> host_cache;  // the last directory looked up
+    std::function<std::optional<std::string>(const std::string&)> read_denied;
+    bool audit = false;
 };
 
 struct GateOutcome {

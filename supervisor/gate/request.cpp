@@ -5,8 +5,12 @@
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstring>
 #include <functional>
 
 #include "base/file_io.h"
@@ -131,6 +135,7 @@ bool gate_handles(int nr) {
         case SYS_truncate: case SYS_ftruncate:
         case SYS_open: case SYS_openat: case SYS_creat:
         case SYS_mkdir: case SYS_mkdirat:
+        case SYS_connect:
         case SYS_chmod: case SYS_fchmod: case SYS_fchmodat:
         case SYS_chown: case SYS_lchown: case SYS_fchown: case SYS_fchownat:
         case SYS_setxattr: case SYS_lsetxattr: case SYS_fsetxattr:
@@ -214,6 +219,22 @@ Result<GateRequest> fetch_request(int listener, const seccomp_notif& n) {
             SANDBOXD_TRY(path_at(1, r.path1));
             SANDBOXD_TRY(dir_at(0, r.path1, r.dir1));
             break;
+        case SYS_connect: {
+            sockaddr_un sa{};
+            size_t len = std::min<size_t>(size_t(r.args[2]), sizeof sa);
+            if (r.args[2] > sizeof(sockaddr_storage)) return Error{EINVAL, "address too long"};
+            iovec local{&sa, len};
+            iovec remote{reinterpret_cast<void*>(r.args[1]), len};
+            if (len <= sizeof sa.sun_family || ::process_vm_readv(r.pid, &local, 1, &remote, 1, 0) != ssize_t(len))
+                return Error{EFAULT, "cannot read the socket address"};
+            if (sa.sun_family != AF_UNIX || sa.sun_path[0] == '\0') return Error{EINVAL, "not a pathname unix address"};
+            r.sun_path = std::string(sa.sun_path, strnlen(sa.sun_path, len - sizeof sa.sun_family));
+            r.path1 = r.sun_path;
+            SANDBOXD_TRY(dir_at(-1, r.path1, r.dir1));
+            r.file = UniqueFd(int(::syscall(SYS_pidfd_getfd, pidfd(), int(int32_t(r.args[0])), 0)));
+            if (!r.file) return Error{EBADF, "bad socket descriptor"};
+            break;
+        }
     }
     // Extended attributes: the name, and the value being set (the old one
     // is what the snapshot keeps).

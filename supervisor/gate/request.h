@@ -31,6 +31,7 @@ struct GateRequest {
     UniqueFd file;          // ftruncate: the agent's open file itself
     std::string path1, path2;
     std::string xattr_name, xattr_value;  // setxattr/removexattr
+    std::string sun_path;                 // connect() to a pathname unix socket
     mode_t umask = 022;
 };
 

@@ -172,7 +172,9 @@ Status generate(SeccompProgram& out) {
         else SANDBOXD_TRY(add(ctx.get(), out.gated ? SCMP_ACT_NOTIFY : action_for(s, true), s.c_str()));
     }
 
-    if (out.gated) SANDBOXD_TRY(add_gate_rules(ctx.get(), out));
+    if (out.destructive_gate) SANDBOXD_TRY(add_gate_rules(ctx.get(), out));
+    if (out.gated && !out.denied.count("connect") && !out.logged.count("connect"))
+        SANDBOXD_TRY(add(ctx.get(), SCMP_ACT_NOTIFY, "connect"));
 
     UniqueFd mem(::memfd_create("sandboxd-seccomp", MFD_CLOEXEC));
     if (!mem) return errno_error("cannot create memfd for the seccomp program");
@@ -196,7 +198,8 @@ std::string cache_key(const SeccompProgram& p) {
     std::string text = std::string(__DATE__ " " __TIME__ " ") + std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
                        std::to_string(v->micro) + " arch " + std::to_string(seccomp_arch_native()) + " deny";
     for (const auto& s : p.denied) text += " " + s;
-    text += p.gated ? " gate log" : " log";
+    text += p.destructive_gate ? " gate" : "";
+    text += p.gated ? " connect-gate log" : " log";
     for (const auto& s : p.logged) text += " " + s;
     uint64_t h = 1469598103934665603ull;
     for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
@@ -207,18 +210,20 @@ std::string cache_key(const SeccompProgram& p) {
 
 }  // namespace
 
-Result<SeccompProgram> compile_seccomp(const SyscallRules& rules, bool audit, bool gate) {
+Result<SeccompProgram> compile_seccomp(const SyscallRules& rules, bool audit, bool gate, bool connect_gate) {
     SeccompProgram out;
-    out.gated = gate;
+    out.gated = gate || connect_gate;
+    out.destructive_gate = gate;
     SANDBOXD_TRY(effective_sets(rules, audit, out));
     SANDBOXD_TRY(generate(out));
     return out;
 }
 
-Result<SeccompProgram> compile_seccomp_cached(const SyscallRules& rules, bool audit, bool gate,
+Result<SeccompProgram> compile_seccomp_cached(const SyscallRules& rules, bool audit, bool gate, bool connect_gate,
                                               const std::string& cache_dir) {
     SeccompProgram out;
-    out.gated = gate;
+    out.gated = gate || connect_gate;
+    out.destructive_gate = gate;
     SANDBOXD_TRY(effective_sets(rules, audit, out));
     std::string path = cache_dir + "/seccomp-" + cache_key(out) + ".bpf";
     if (auto bytes = read_file(path); bytes && !bytes->empty() &&

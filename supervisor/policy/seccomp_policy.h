@@ -23,6 +23,7 @@ struct SeccompProgram {
     // child installs the program with a notification listener and hands
     // the listener to the supervisor.
     bool gated = false;
+    bool destructive_gate = false;  // the destructive syscalls; else connect() only
 
     sock_fprog fprog() const {
         return sock_fprog{static_cast<unsigned short>(insns.size()),
@@ -40,14 +41,19 @@ struct SeccompProgram {
 // openat with O_TRUNC), openat2 says ENOSYS (its flags live in memory the
 // filter cannot read; glibc falls back to openat) and fallocate's
 // hole-punching, collapsing and zeroing modes say EOPNOTSUPP.
-Result<SeccompProgram> compile_seccomp(const SyscallRules& rules, bool audit, bool gate = false);
+//
+// Every gated program also sends connect() to the gate, which connects
+// pathname unix sockets itself after checking the read scope (the session's
+// BPF connect_unix hook refuses any the agent makes on its own).
+Result<SeccompProgram> compile_seccomp(const SyscallRules& rules, bool audit, bool gate = false,
+                                       bool connect_gate = false);
 
 // The same, through a cache directory (root-owned, 0700): libseccomp's
 // compilation is the largest part of a session's start-up, and the same
 // profile always compiles to the same program. The key covers the effective
 // rule sets, the libseccomp version and the architecture; a corrupt or
 // unreadable entry is recompiled, never trusted.
-Result<SeccompProgram> compile_seccomp_cached(const SyscallRules& rules, bool audit, bool gate,
+Result<SeccompProgram> compile_seccomp_cached(const SyscallRules& rules, bool audit, bool gate, bool connect_gate,
                                               const std::string& cache_dir);
 
 }  // namespace sandboxd

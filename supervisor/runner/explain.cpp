@@ -37,7 +37,7 @@ ExitStatus explain_session(const RunOptions& opts) {
     auto profile = ProfileLoader::with_default_path().load(opts.profile, ProfileVars{ws, id->home});
     if (!profile) return {125, profile.error().describe()};
     bool gate = !profile->destroy.empty() || opts.audit;
-    auto prog = compile_seccomp(profile->syscalls, opts.audit, gate);
+    auto prog = compile_seccomp(profile->syscalls, opts.audit, gate, true);
     if (!prog) return {125, prog.error().describe()};
     auto cg = detect_cgroup_host();
 

@@ -54,7 +54,7 @@ Result<Plan> make_plan(const RunOptions& opts, const SandboxdDirs& dirs) {
     // The snapshot gate: wherever the agent may destroy something that
     // outlives the session (destroy trees; anything, in audit mode).
     bool gate = !plan.profile.destroy.empty() || opts.audit;
-    auto prog = compile_seccomp_cached(plan.profile.syscalls, opts.audit, gate, dirs.runtime + "/cache");
+    auto prog = compile_seccomp_cached(plan.profile.syscalls, opts.audit, gate, true, dirs.runtime + "/cache");
     if (!prog) return prog.error();
     plan.seccomp = std::move(*prog);
     // Audit mode studies what the agent would do: Landlock cannot log

@@ -35,6 +35,7 @@
 #include "session/dirs.h"
 #include "session/record.h"
 #include "session/registry.h"
+#include "profile/scope_check.h"
 
 extern char** environ;
 
@@ -200,7 +201,7 @@ ExitStatus run_session(const RunOptions& opts) {
     std::vector<SnapshotStore> stores;
     auto budget = std::make_shared<SnapshotBudget>();
     budget->limit = plan->profile.snapshots.budget_bytes;
-    if (plan->seccomp.gated) {
+    if (plan->seccomp.destructive_gate) {
         auto s = SnapshotStore::create(dirs.session_state_dir(*id) + "/snapshots", plan->identity.uid,
                                        plan->identity.gid, budget);
         if (!s) return failed(s.error());
@@ -240,7 +241,7 @@ ExitStatus run_session(const RunOptions& opts) {
                     {"network_resolved", plan->network.resolved},
                     {"network_unresolved", plan->network.unresolved},
                     {"landlock_rules", plan->landlock ? plan->landlock->fs_rules.size() : 0},
-                    {"snapshots", plan->seccomp.gated},
+                    {"snapshots", plan->seccomp.destructive_gate},
                     {"write_trees", [&] {
                          std::vector<std::string> v;
                          for (const auto& w : plan->profile.write)
@@ -303,6 +304,7 @@ ExitStatus run_session(const RunOptions& opts) {
         gc.audit = opts.audit;
         if (opts.audit)
             gc.annotate = [&plan](JournalEntry& e) { mark_would_be_denial(e, plan->profile, plan->workspace); };
+        gc.read_denied = [&plan](const std::string& path) { return would_deny(plan->profile, FileAccess::Read, path); };
         auto g = Gate::start(std::move(gc));
         if (!g) {
             (void)cgroup->destroy();

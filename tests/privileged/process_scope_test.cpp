@@ -188,3 +188,50 @@ TEST_CASE("network decisions are in the journal / audit mode logs instead of den
     for (const auto& d : d2) audit_text += *sandboxd::read_file(w.h.state / ("sessions/" + d + "/journal.jsonl"));
     CHECK_THAT(audit_text, Catch::Contains("\"decision\":\"log\""));
 }
+
+namespace {
+
+// A listening unix socket (stream or datagram) at `path`, owned by the agent
+// user so that file permissions would let it in: only the sandbox decides.
+int listen_unix(const std::string& path, int type) {
+    int fd = socket(AF_UNIX, type, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    strncpy(sa.sun_path, path.c_str(), sizeof sa.sun_path - 1);
+    REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
+    if (type == SOCK_STREAM) REQUIRE(listen(fd, 16) == 0);
+    REQUIRE(chown(path.c_str(), kAgentUid, kAgentGid) == 0);
+    return fd;
+}
+
+}  // namespace
+
+TEST_CASE("pathname unix sockets: reachable inside the read scope only - also through symlinks and datagrams") {
+    Host h;
+    TempDir outside("sandboxd-unix-out", "/var/tmp");
+    REQUIRE(chmod(outside.path().c_str(), 0755) == 0);
+    int in = listen_unix(h.ws / "in.sock", SOCK_STREAM);
+    int out = listen_unix(outside / "out.sock", SOCK_STREAM);
+    int out_dgram = listen_unix(outside / "out.dgram", SOCK_DGRAM);
+    REQUIRE(symlink((outside / "out.sock").c_str(), (h.ws / "link.sock").c_str()) == 0);
+    std::vector<std::string> probes = {"stream:in.sock", "stream:" + h.ws / "in.sock", "stream:" + outside / "out.sock",
+                                       "stream:link.sock", "dgram:" + outside / "out.dgram"};
+    auto run = [&](std::vector<std::string> opts) {
+        opts.insert(opts.end(), {"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path(),
+                                 "--", testcase("unix_probe")});
+        opts.insert(opts.end(), probes.begin(), probes.end());
+        return h.run_probes(opts);
+    };
+    auto control = run({"--audit"});  // the kernel alone would let every one in
+    for (const auto& p : probes) CHECK(control[p] == "ok");
+    auto r = run({});
+    CHECK(r["stream:in.sock"] == "ok");
+    CHECK(r["stream:" + h.ws / "in.sock"] == "ok");
+    CHECK(r["stream:" + outside / "out.sock"] == "errno=EACCES");
+    CHECK(r["stream:link.sock"] == "errno=EACCES");
+    CHECK(r["dgram:" + outside / "out.dgram"] == "errno=EPERM");  // sendto around the gate: the BPF hook
+    close(in);
+    close(out);
+    close(out_dgram);
+}
