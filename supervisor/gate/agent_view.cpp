@@ -1,0 +1,74 @@
+#include "gate/agent_view.h"
+
+#include <fcntl.h>
+#include <linux/limits.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/openat2.h>
+#include <sys/statvfs.h>
+
+#include <algorithm>
+
+namespace sandboxd {
+
+// The directory `agent_dir` (a descriptor in the agent's mount namespace)
+// as seen from the host, when the host reaches the same directory at the
+// path the agent sees it under (sandboxd mounts every tree it shares at its
+// own path). The snapshot store is on the host side, and rename() needs
+// both of its ends on one mount. Identity is checked, never assumed; the
+// last answer is kept (an rm -rf asks about one directory many times in a
+// row) and dropped whenever the agent renames or removes a directory.
+const HostDir* host_dir(GateContext& ctx, int agent_dir) {
+    struct stat a{};
+    if (::fstat(agent_dir, &a) != 0) return nullptr;
+    if (ctx.host_cache && ctx.host_cache->dev == a.st_dev && ctx.host_cache->ino == a.st_ino) return &*ctx.host_cache;
+    ctx.host_cache.reset();
+    char link[64];
+    snprintf(link, sizeof link, "/proc/thread-self/fd/%d", agent_dir);
+    char buf[PATH_MAX];
+    ssize_t n = ::readlink(link, buf, sizeof buf - 1);
+    if (n <= 0 || buf[0] != '/') return nullptr;
+    std::string path(buf, size_t(n));
+    open_how how{};
+    how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+    how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;  // d_path has none
+    UniqueFd fd(int(::syscall(SYS_openat2, AT_FDCWD, path.c_str(), &how, sizeof how)));
+    struct stat h{};
+    if (!fd || ::fstat(fd.get(), &h) != 0) return nullptr;
+    if (a.st_dev != h.st_dev || a.st_ino != h.st_ino) return nullptr;
+    ctx.host_cache = HostDir{std::move(fd), std::move(path), a.st_dev, a.st_ino};
+    return &*ctx.host_cache;
+}
+
+std::string join(const std::string& dir, const std::string& name) {
+    return dir == "/" ? "/" + name : dir + "/" + name;
+}
+
+std::string display_path(GateContext& ctx, int dir, const std::string& name) {
+    if (auto h = host_dir(ctx, dir)) return join(h->path, name);
+    char link[64], buf[PATH_MAX];
+    snprintf(link, sizeof link, "/proc/thread-self/fd/%d", dir);
+    ssize_t n = ::readlink(link, buf, sizeof buf - 1);
+    return n > 0 ? join(std::string(buf, size_t(n)), name) + " (session-private)" : name;
+}
+
+bool is_mountpoint(int dir, const std::string& name) {
+    struct statx a{}, b{};
+    if (::statx(dir, "", AT_EMPTY_PATH, STATX_MNT_ID, &a) != 0) return false;
+    if (::statx(dir, name.c_str(), AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_MNT_ID, &b) != 0) return false;
+    return a.stx_mnt_id != b.stx_mnt_id;
+}
+
+bool readonly_mount(int dir) {
+    struct statvfs v{};
+    return ::fstatvfs(dir, &v) == 0 && (v.f_flag & ST_RDONLY);
+}
+
+bool on_private_fs(const GateContext& ctx, int fd) {
+    struct stat st{};
+    if (::fstat(fd, &st) != 0) return false;
+    return std::find(ctx.private_devs.begin(), ctx.private_devs.end(), st.st_dev) != ctx.private_devs.end();
+}
+
+}  // namespace sandboxd

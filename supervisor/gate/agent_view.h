@@ -1,0 +1,25 @@
+// Where an object the agent named lives: the same directory seen from the
+// agent's mount namespace (the descriptors the gate resolves with) and
+// from the host's (where the snapshot stores are), and what the agent's
+// view makes of it (read-only mounts, mount points, session-private
+// filesystems).
+#pragma once
+
+#include <string>
+
+#include "gate/operations.h"
+
+namespace sandboxd {
+
+// The directory `agent_dir` as the host sees it, when the host reaches the
+// same directory at the path the agent sees it under; null otherwise.
+// Valid until the next call (the context keeps the last answer).
+const HostDir* host_dir(GateContext& ctx, int agent_dir);
+std::string join(const std::string& dir, const std::string& name);
+// For the journal: the host's name for dir/name, else the agent's.
+std::string display_path(GateContext& ctx, int dir, const std::string& name);
+bool is_mountpoint(int dir, const std::string& name);  // in the agent's view
+bool readonly_mount(int dir);
+bool on_private_fs(const GateContext& ctx, int fd);    // the session's own /tmp, /dev/shm
+
+}  // namespace sandboxd

@@ -1,0 +1,196 @@
+// unlink, rmdir, rename: the object destroyed is moved into the store
+// first (or copied, across mounts), then the operation is done as the agent.
+#include <fcntl.h>
+#include <linux/limits.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "gate/agent_view.h"
+#include "gate/handlers.h"
+#include "gate/outcome.h"
+#include "gate/resolve.h"
+
+namespace sandboxd {
+
+namespace {
+
+// An object taken out of the agent's way, and how to bring it back.
+struct Taken {
+    SnapshotStore* store = nullptr;
+    Snapshot snap;
+    nlohmann::json meta;
+    std::string host_path;
+    bool gone = false;  // moved into the store; otherwise a copy, still in place
+};
+
+// Snapshots `name` in `dir` before it is destroyed. Regular files,
+// symlinks, special files: moved into the store whole when on the store's
+// mount, copied otherwise. Directories (only empty ones reach here):
+// metadata. nullopt: the object is on a session-private filesystem and
+// needs no snapshot.
+Result<std::optional<Taken>> take_out(GateContext& ctx, int dir, const std::string& name, const struct stat& st) {
+    if (readonly_mount(dir)) return Error{EROFS, "read-only in the agent's view"};
+    if (is_mountpoint(dir, name)) return Error{EBUSY, "a mount point in the agent's view"};
+    auto host = host_dir(ctx, dir);
+    if (!host) {
+        if (on_private_fs(ctx, dir)) return std::optional<Taken>{};
+        return Error{EACCES, "no snapshot possible: " + name + " is not reachable from the host"};
+    }
+    Taken t;
+    t.host_path = join(host->path, name);
+    t.meta = file_meta(st);
+    struct statx hx{};
+    if (::statx(host->fd.get(), "", AT_EMPTY_PATH, STATX_MNT_ID, &hx) != 0) return errno_error("cannot stat " + name);
+    t.store = &ctx.store_on_mount(hx.stx_mnt_id);
+    if (S_ISDIR(st.st_mode)) {
+        t.snap = t.store->take_metadata();
+        return std::optional<Taken>(std::move(t));
+    }
+    auto moved = t.store->take_by_move(host->fd.get(), name, st);
+    if (moved) {
+        t.snap = std::move(*moved);
+        t.gone = true;
+        return std::optional<Taken>(std::move(t));
+    }
+    // EXDEV: another mount (or Landlock would let the object gain rights
+    // in the store). Keep a copy instead; the caller then destroys the name.
+    if (moved.error().code != EXDEV) return moved.error();
+    if (S_ISLNK(st.st_mode)) {
+        char target[PATH_MAX];
+        ssize_t n = ::readlinkat(dir, name.c_str(), target, sizeof target - 1);
+        if (n < 0) return errno_error("cannot read symbolic link " + name);
+        t.meta["target"] = std::string(target, size_t(n));
+        t.snap = t.store->take_metadata();
+        t.snap.how = "symlink";
+        return std::optional<Taken>(std::move(t));
+    }
+    if (!S_ISREG(st.st_mode)) return Error{EACCES, "no snapshot possible: cannot copy " + name + " across mounts"};
+    UniqueFd in(::openat(dir, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+    if (!in) return Error{EACCES, "no snapshot possible: cannot read " + name};
+    t.store = &ctx.store_on_dev(st.st_dev);
+    auto copy = t.store->take_copy(in.get(), st);
+    if (!copy) return copy.error();
+    t.snap = std::move(*copy);
+    return std::optional<Taken>(std::move(t));
+}
+
+nlohmann::json restore_record(const Taken& t) {
+    return {{"op", "restore"}, {"path", t.host_path}, {"how", t.snap.how}, {"snapshot", t.snap.path}, {"meta", t.meta}};
+}
+
+}  // namespace
+
+GateOutcome do_unlink(const GateRequest& r, GateContext& ctx, bool dir) {
+    const char* action = dir ? "file.rmdir" : "file.unlink";
+    auto res = resolve_for_agent(r.root.get(), r.dir1.get(), r.path1, false);
+    if (!res) return refused(r, action, r.path1, res.error());
+    const std::string& name = res->name;
+    int pfd = res->parent.get();
+    if (name == "." || name == "..") return failed(dir ? (name == "." ? EINVAL : ENOTEMPTY) : EISDIR);
+    struct stat st{};
+    if (::fstatat(pfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return failed(errno);
+    if (!dir && S_ISDIR(st.st_mode)) return failed(EISDIR);
+    if (dir && !S_ISDIR(st.st_mode)) return failed(ENOTDIR);
+    if (!dir && res->trailing_slash) return failed(ENOTDIR);
+
+    std::string where = display_path(ctx, pfd, name);
+    if (dir) ctx.host_cache.reset();
+    auto taken = take_out(ctx, pfd, name, st);
+    if (!taken) return refused(r, action, where, taken.error());
+    if (!*taken || !(*taken)->gone) {
+        // A directory, a copy, or nothing to keep: the removal itself.
+        if (::unlinkat(pfd, name.c_str(), dir ? AT_REMOVEDIR : 0) != 0) {
+            int err = errno;
+            if (*taken) (*taken)->store->discard((*taken)->snap);
+            return refused(r, action, where, Error{err, "removing " + name});
+        }
+    }
+    GateOutcome o;
+    JournalEntry e = entry_for(r, action, where);
+    if (*taken) {
+        e.snapshot = (*taken)->snap.ref;
+        e.undo = restore_record(**taken);
+        e.durable = false;
+    } else {
+        e.rule = "private-tmp";
+    }
+    o.entry = std::move(e);
+    return o;
+}
+
+GateOutcome do_rename(const GateRequest& r, GateContext& ctx, unsigned flags) {
+    const char* action = "file.rename";
+    if (flags & ~unsigned(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT)) return failed(EINVAL);
+    if ((flags & RENAME_EXCHANGE) && (flags & (RENAME_NOREPLACE | RENAME_WHITEOUT))) return failed(EINVAL);
+    auto from = resolve_for_agent(r.root.get(), r.dir1.get(), r.path1, false);
+    if (!from) return refused(r, action, r.path1, from.error());
+    auto to = resolve_for_agent(r.root.get(), r.dir2.get(), r.path2, false);
+    if (!to) return refused(r, action, r.path2, to.error());
+    for (const auto* n : {&from->name, &to->name})
+        if (*n == "." || *n == "..") return failed(EBUSY);
+    int fd1 = from->parent.get(), fd2 = to->parent.get();
+    const std::string &n1 = from->name, &n2 = to->name;
+    struct stat s1{}, s2{};
+    if (::fstatat(fd1, n1.c_str(), &s1, AT_SYMLINK_NOFOLLOW) != 0) return failed(errno);
+    if ((from->trailing_slash || to->trailing_slash) && !S_ISDIR(s1.st_mode)) return failed(ENOTDIR);
+    bool target_exists = ::fstatat(fd2, n2.c_str(), &s2, AT_SYMLINK_NOFOLLOW) == 0;
+    if (!target_exists && errno != ENOENT) return failed(errno);
+    if (is_mountpoint(fd1, n1) || (target_exists && is_mountpoint(fd2, n2))) return failed(EBUSY);
+
+    std::string src = display_path(ctx, fd1, n1), dst = display_path(ctx, fd2, n2);
+    if (S_ISDIR(s1.st_mode)) ctx.host_cache.reset();  // a directory's path is about to change
+    GateOutcome o;
+    JournalEntry e = entry_for(r, action, src + " -> " + dst);
+    e.detail = {{"from", src}, {"to", dst}, {"flags", flags}};
+
+    // Nothing is destroyed: an exchange, a move to a free name, a refusal
+    // to replace, or two names of one object (rename does nothing then).
+    bool replaces = target_exists && !(flags & (RENAME_EXCHANGE | RENAME_NOREPLACE)) &&
+                    !(s1.st_dev == s2.st_dev && s1.st_ino == s2.st_ino);
+    if (!replaces) {
+        if (::renameat2(fd1, n1.c_str(), fd2, n2.c_str(), flags) != 0) return refused(r, action, src, Error{errno, "rename"});
+        if (flags & RENAME_EXCHANGE) e.undo = {{"op", "exchange"}, {"a", src}, {"b", dst}};
+        else if (!target_exists) e.undo = {{"op", "rename"}, {"from", dst}, {"to", src}};
+        o.entry = std::move(e);
+        return o;
+    }
+    if (S_ISDIR(s1.st_mode) && !S_ISDIR(s2.st_mode)) return failed(ENOTDIR);
+    if (!S_ISDIR(s1.st_mode) && S_ISDIR(s2.st_mode)) return failed(EISDIR);
+
+    auto taken = take_out(ctx, fd2, n2, s2);
+    if (!taken) return refused(r, action, dst, taken.error());
+    bool gone = *taken && (*taken)->gone;
+    // Once the target is in the store the rename must not replace anything
+    // else: something appearing there meanwhile (from outside the session)
+    // makes it fail with EEXIST rather than be destroyed unseen.
+    if (::renameat2(fd1, n1.c_str(), fd2, n2.c_str(), gone ? RENAME_NOREPLACE : 0) != 0) {
+        int err = errno;
+        if (gone) {
+            auto host = host_dir(ctx, fd2);
+            if (!host || !(*taken)->store->put_back((*taken)->snap, host->fd.get(), n2)) {
+                // Not lost: still in the store, and the journal says where.
+                JournalEntry kept = entry_for(r, "file.rename-failed", dst);
+                kept.decision = "info";
+                kept.err = err;
+                kept.snapshot = (*taken)->snap.ref;
+                kept.undo = restore_record(**taken);
+                o.entry = std::move(kept);
+                o.err = err;
+                return o;
+            }
+        } else if (*taken) {
+            (*taken)->store->discard((*taken)->snap);
+        }
+        return refused(r, action, src, Error{err, "rename"});
+    }
+    e.undo = {{"op", "rename"}, {"from", dst}, {"to", src}};
+    if (*taken) {
+        e.snapshot = (*taken)->snap.ref;
+        e.undo["replaced"] = restore_record(**taken);
+    }
+    o.entry = std::move(e);
+    return o;
+}
+
+}  // namespace sandboxd

@@ -1,0 +1,128 @@
+// chmod, chown, extended attributes.
+#include <fcntl.h>
+#include <linux/limits.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <sys/xattr.h>
+
+#include <string_view>
+
+#include "gate/agent_view.h"
+#include "gate/handlers.h"
+#include "gate/outcome.h"
+#include "gate/resolve.h"
+
+namespace sandboxd {
+
+namespace {
+
+std::string to_hex(std::string_view bytes) {
+    static const char* digits = "0123456789abcdef";
+    std::string out;
+    for (unsigned char c : bytes) {
+        out.push_back(digits[c >> 4]);
+        out.push_back(digits[c & 15]);
+    }
+    return out;
+}
+
+}  // namespace
+
+// chmod, chown and extended attributes: the metadata before the change is
+// the snapshot, kept in the journal line itself. The object is pinned by
+// an O_PATH descriptor (resolved as the agent, or the agent's own open
+// file) and changed through it.
+GateOutcome do_metadata(const GateRequest& r) {
+    const uint64_t* a = r.args;
+    const char* action = "file.chmod";
+    bool follow = true;
+    switch (r.nr) {
+        case SYS_chown: case SYS_fchown: action = "file.chown"; break;
+        case SYS_lchown: action = "file.chown"; follow = false; break;
+        case SYS_fchownat:
+            action = "file.chown";
+            if (a[4] & ~uint64_t(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) return failed(EINVAL);
+            follow = !(a[4] & AT_SYMLINK_NOFOLLOW);
+            break;
+        case SYS_setxattr: case SYS_fsetxattr: action = "file.setxattr"; break;
+        case SYS_lsetxattr: action = "file.setxattr"; follow = false; break;
+        case SYS_removexattr: case SYS_fremovexattr: action = "file.removexattr"; break;
+        case SYS_lremovexattr: action = "file.removexattr"; follow = false; break;
+    }
+    UniqueFd target;
+    int fd = r.file.get();
+    if (!r.file) {
+        bool empty_ok = r.nr == SYS_fchownat && (a[4] & AT_EMPTY_PATH) && r.path1.empty();
+        if (empty_ok) {
+            target = UniqueFd(::fcntl(r.dir1.get(), F_DUPFD_CLOEXEC, 3));
+        } else {
+            auto res = resolve_for_agent(r.root.get(), r.dir1.get(), r.path1, follow);
+            if (!res) return refused(r, action, r.path1, res.error());
+            target = UniqueFd(::openat(res->parent.get(), res->name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+        }
+        if (!target) return failed(errno);
+        fd = target.get();
+    }
+    struct stat st{};
+    if (::fstat(fd, &st) != 0) return failed(errno);
+    char link[64];
+    snprintf(link, sizeof link, "/proc/thread-self/fd/%d", fd);
+    char buf[PATH_MAX];
+    ssize_t n = ::readlink(link, buf, sizeof buf - 1);
+    std::string agent_path = n > 0 ? std::string(buf, size_t(n)) : "?";
+    struct stat hs{};
+    bool on_host = n > 0 && buf[0] == '/' && ::lstat(agent_path.c_str(), &hs) == 0 && hs.st_dev == st.st_dev &&
+                   hs.st_ino == st.st_ino;
+
+    nlohmann::json undo;
+    std::string old_value;
+    bool had_value = false;
+    if (r.nr == SYS_setxattr || r.nr == SYS_lsetxattr || r.nr == SYS_fsetxattr || r.nr == SYS_removexattr ||
+        r.nr == SYS_lremovexattr || r.nr == SYS_fremovexattr) {
+        old_value.resize(65536);
+        // Through the magic link, which lands on the pinned object itself
+        // (also a symlink, for the l* calls): the non-l calls, so that the
+        // link in /proc is jumped through rather than acted on.
+        ssize_t v = ::getxattr(link, r.xattr_name.c_str(), old_value.data(), old_value.size());
+        had_value = v >= 0;
+        old_value.resize(had_value ? size_t(v) : 0);
+        undo = {{"op", "xattr"}, {"path", agent_path}, {"name", r.xattr_name}, {"ino", uint64_t(st.st_ino)}};
+        if (had_value) undo["value_hex"] = to_hex(old_value);
+    } else {
+        undo = {{"op", "meta"}, {"path", agent_path}, {"mode", st.st_mode & 07777}, {"uid", st.st_uid},
+                {"gid", st.st_gid}, {"ino", uint64_t(st.st_ino)}};
+    }
+
+    int rc = 0;
+    switch (r.nr) {
+        case SYS_chmod: case SYS_fchmod: case SYS_fchmodat:
+            // Through the magic link: chmod cannot take an O_PATH descriptor.
+            rc = S_ISLNK(st.st_mode) ? (errno = EOPNOTSUPP, -1) : ::chmod(link, mode_t(r.nr == SYS_fchmodat ? a[2] : a[1]));
+            break;
+        case SYS_chown: case SYS_lchown: case SYS_fchown:
+            rc = ::fchownat(fd, "", uid_t(a[1]), gid_t(a[2]), AT_EMPTY_PATH);
+            break;
+        case SYS_fchownat:
+            rc = ::fchownat(fd, "", uid_t(a[2]), gid_t(a[3]), AT_EMPTY_PATH);
+            break;
+        case SYS_setxattr: case SYS_lsetxattr: case SYS_fsetxattr:
+            rc = ::setxattr(link, r.xattr_name.c_str(), r.xattr_value.data(), r.xattr_value.size(), int(a[4]));
+            break;
+        default:
+            rc = ::removexattr(link, r.xattr_name.c_str());
+            break;
+    }
+    if (rc != 0) return refused(r, action, agent_path, Error{errno, action});
+    GateOutcome o;
+    JournalEntry e = entry_for(r, action, on_host ? agent_path : agent_path + " (session-private)");
+    e.rule = "filesystem.write";
+    if (on_host) {
+        e.undo = std::move(undo);
+        e.detail = {{"before", file_meta(st)}};
+    }
+    o.entry = std::move(e);
+    return o;
+}
+
+}  // namespace sandboxd

@@ -1,0 +1,213 @@
+// Truncations, opens that can change an existing file (its old bytes are
+// kept first), and mkdir (journaled so rollback can take it away).
+#include <fcntl.h>
+#include <linux/limits.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <optional>
+
+#include "gate/agent_view.h"
+#include "gate/handlers.h"
+#include "gate/outcome.h"
+#include "gate/resolve.h"
+
+namespace sandboxd {
+
+// Truncates the regular file open at `fd` to `len`, keeping its old bytes
+// first when it shrinks. `writable` is the descriptor to truncate through.
+GateOutcome truncate_file(const GateRequest& r, GateContext& ctx, const char* action, int fd, off_t len) {
+    struct stat st{};
+    if (::fstat(fd, &st) != 0) return failed(errno);
+    if (S_ISDIR(st.st_mode)) return failed(EISDIR);
+    if (!S_ISREG(st.st_mode)) return failed(EINVAL);
+    char link[64];
+    snprintf(link, sizeof link, "/proc/thread-self/fd/%d", fd);
+    char buf[PATH_MAX];
+    ssize_t n = ::readlink(link, buf, sizeof buf - 1);
+    std::string agent_path = n > 0 ? std::string(buf, size_t(n)) : "?";
+    if (len >= st.st_size) {
+        if (::ftruncate(fd, len) != 0) return refused(r, action, agent_path, Error{errno, "truncate"});
+        return GateOutcome{};
+    }
+    // The host's name for the file, checked to be the same file.
+    std::string host_path;
+    struct stat hs{};
+    if (n > 0 && buf[0] == '/' && ::lstat(agent_path.c_str(), &hs) == 0 && hs.st_dev == st.st_dev && hs.st_ino == st.st_ino)
+        host_path = agent_path;
+    std::optional<Snapshot> snap;
+    SnapshotStore& store = ctx.store_on_dev(st.st_dev);
+    if (host_path.empty()) {
+        if (!on_private_fs(ctx, fd))
+            return refused(r, action, agent_path, Error{EACCES, "no snapshot possible: not reachable from the host"});
+    } else {
+        // A reader on the same file: the agent's descriptor may be write-only.
+        UniqueFd in(::open(link, O_RDONLY | O_CLOEXEC));
+        if (!in) return refused(r, action, host_path, Error{EACCES, "no snapshot possible: the file is not readable"});
+        auto copy = store.take_copy(in.get(), st);
+        if (!copy) return refused(r, action, host_path, copy.error());
+        snap = std::move(*copy);
+    }
+    if (::ftruncate(fd, len) != 0) {
+        int err = errno;
+        if (snap) store.discard(*snap);
+        return refused(r, action, host_path.empty() ? agent_path : host_path, Error{err, "truncate"});
+    }
+    GateOutcome o;
+    JournalEntry e = entry_for(r, action, host_path.empty() ? agent_path + " (session-private)" : host_path);
+    e.detail = {{"length", int64_t(len)}};
+    if (snap) {
+        e.snapshot = snap->ref;
+        nlohmann::json meta = file_meta(st);
+        e.undo = {{"op", "restore"}, {"path", host_path}, {"how", "copy"}, {"snapshot", snap->path}, {"meta", meta},
+                  {"ino", uint64_t(st.st_ino)}};
+    } else {
+        e.rule = "private-tmp";
+    }
+    o.entry = std::move(e);
+    return o;
+}
+
+namespace {
+
+// Keeps a copy of the regular file open at `fd` before the agent writes
+// to it; journaled with the same undo record as a truncation.
+GateOutcome keep_before_write(const GateRequest& r, GateContext& ctx, int fd) {
+    struct stat st{};
+    if (::fstat(fd, &st) != 0) return failed(errno);
+    char link[64];
+    snprintf(link, sizeof link, "/proc/thread-self/fd/%d", fd);
+    char buf[PATH_MAX];
+    ssize_t n = ::readlink(link, buf, sizeof buf - 1);
+    std::string agent_path = n > 0 ? std::string(buf, size_t(n)) : "?";
+    struct stat hs{};
+    bool on_host = n > 0 && buf[0] == '/' && ::lstat(agent_path.c_str(), &hs) == 0 && hs.st_dev == st.st_dev &&
+                   hs.st_ino == st.st_ino;
+    if (!on_host) {
+        if (on_private_fs(ctx, fd)) return GateOutcome{};
+        return refused(r, "file.open-write", agent_path, Error{EACCES, "no snapshot possible: not reachable from the host"});
+    }
+    UniqueFd in(::open(link, O_RDONLY | O_CLOEXEC));
+    if (!in) return refused(r, "file.open-write", agent_path, Error{EACCES, "no snapshot possible: the file is not readable"});
+    auto copy = ctx.store_on_dev(st.st_dev).take_copy(in.get(), st);
+    if (!copy) return refused(r, "file.open-write", agent_path, copy.error());
+    ctx.kept.insert({st.st_dev, st.st_ino});
+    GateOutcome o;
+    JournalEntry e = entry_for(r, "file.open-write", agent_path);
+    e.rule = "filesystem.write";
+    e.snapshot = copy->ref;
+    e.undo = {{"op", "restore"}, {"path", agent_path}, {"how", "copy"}, {"snapshot", copy->path}, {"meta", file_meta(st)},
+              {"ino", uint64_t(st.st_ino)}};
+    o.entry = std::move(e);
+    return o;
+}
+
+}  // namespace
+
+GateOutcome do_truncate_path(const GateRequest& r, GateContext& ctx) {
+    auto res = resolve_for_agent(r.root.get(), r.dir1.get(), r.path1, true);
+    if (!res) return refused(r, "file.truncate", r.path1, res.error());
+    if (res->name == "." || res->name == "..") return failed(EISDIR);
+    UniqueFd fd(::openat(res->parent.get(), res->name.c_str(), O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+    if (!fd) return refused(r, "file.truncate", display_path(ctx, res->parent.get(), res->name), Error{errno, "open"});
+    return truncate_file(r, ctx, "file.truncate", fd.get(), off_t(int64_t(r.args[1])));
+}
+
+GateOutcome do_open(const GateRequest& r, GateContext& ctx, int flags, mode_t mode) {
+    const char* action = (flags & O_TRUNC) ? "file.open-truncate" : "file.open-write";
+    GateOutcome o;
+    o.cloexec = flags & O_CLOEXEC;
+    struct stat st{};
+    bool exists = false, truncates = false;
+    std::string where;
+    std::optional<ResolvedPath> res;
+    if (r.file) {
+        // /proc/self/fd/N and friends: the kernel reopens the agent's own
+        // open file, so does the worker (from its own table: no ptrace).
+        if (::fstat(r.file.get(), &st) != 0) return failed(errno);
+        exists = true;
+        truncates = (flags & O_TRUNC) && S_ISREG(st.st_mode) && st.st_size > 0;
+        char link[64];
+        snprintf(link, sizeof link, "/proc/thread-self/fd/%d", r.file.get());
+        int reopen = (flags | O_CLOEXEC) & ~(O_CREAT | O_EXCL | O_NOFOLLOW | O_DIRECTORY | (truncates ? O_TRUNC : 0));
+        o.install = UniqueFd(::open(link, reopen));
+        where = r.path1;
+        if (!o.install) return refused(r, action, where, Error{errno, "open"});
+    } else {
+        auto resolved = resolve_for_agent(r.root.get(), r.dir1.get(), r.path1, !(flags & O_NOFOLLOW));
+        if (!resolved) return refused(r, action, r.path1, resolved.error());
+        res.emplace(std::move(*resolved));
+        int pfd = res->parent.get();
+        const std::string& name = res->name;
+        ::umask(r.umask);  // this thread's own (the worker unshared CLONE_FS)
+        exists = ::fstatat(pfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+        truncates = (flags & O_TRUNC) && exists && S_ISREG(st.st_mode) && st.st_size > 0 && !(flags & O_EXCL);
+        int open_flags = (flags | O_CLOEXEC) & ~(truncates ? O_TRUNC : 0);
+        o.install = UniqueFd(::openat(pfd, name.c_str(), open_flags, mode));
+        if (!o.install) return refused(r, action, display_path(ctx, pfd, name), Error{errno, "open"});
+        where = display_path(ctx, pfd, name);
+        if (!exists) {
+            // Created by the agent: rollback removes it (if it is still this file).
+            struct stat now{};
+            if ((flags & O_CREAT) && ::fstat(o.install.get(), &now) == 0) {
+                if (auto host = host_dir(ctx, pfd)) {
+                    JournalEntry e = entry_for(r, "file.create", join(host->path, name));
+                    e.rule = "filesystem.write";
+                    e.undo = {{"op", "remove"}, {"path", join(host->path, name)}, {"type", "file"},
+                              {"ino", uint64_t(now.st_ino)}};
+                    o.entry = std::move(e);
+                }
+            }
+            return o;
+        }
+    }
+    bool writes = (flags & O_ACCMODE) != O_RDONLY;
+    if (!truncates && writes && S_ISREG(st.st_mode) && !ctx.kept.count({st.st_dev, st.st_ino})) {
+        // The first open for writing of an existing file: whatever is
+        // written through it (in place, appended), the old bytes are kept.
+        GateOutcome k = keep_before_write(r, ctx, o.install.get());
+        if (k.err) return k;
+        k.install = std::move(o.install);
+        k.cloexec = o.cloexec;
+        return k;
+    }
+    if (!truncates) return o;
+    // O_RDONLY|O_TRUNC truncates too; a write descriptor is needed for it.
+    int tfd = o.install.get();
+    UniqueFd writer;
+    if ((flags & O_ACCMODE) == O_RDONLY) {
+        char link[64];
+        snprintf(link, sizeof link, "/proc/thread-self/fd/%d", o.install.get());
+        writer = UniqueFd(::open(link, O_WRONLY | O_CLOEXEC));
+        if (!writer) return refused(r, action, where, Error{errno, "open for truncation"});
+        tfd = writer.get();
+    }
+    GateOutcome t = truncate_file(r, ctx, action, tfd, 0);
+    if (t.err) return t;
+    t.install = std::move(o.install);
+    t.cloexec = o.cloexec;
+    return t;
+}
+
+GateOutcome do_mkdir(const GateRequest& r, GateContext& ctx, mode_t mode) {
+    auto res = resolve_for_agent(r.root.get(), r.dir1.get(), r.path1, false);
+    if (!res) return refused(r, "dir.create", r.path1, res.error());
+    if (res->name == "." || res->name == "..") return failed(EEXIST);
+    ::umask(r.umask);
+    if (::mkdirat(res->parent.get(), res->name.c_str(), mode) != 0)
+        return refused(r, "dir.create", display_path(ctx, res->parent.get(), res->name), Error{errno, "mkdir"});
+    GateOutcome o;
+    if (auto host = host_dir(ctx, res->parent.get())) {
+        struct stat st{};
+        std::string path = join(host->path, res->name);
+        JournalEntry e = entry_for(r, "dir.create", path);
+        e.rule = "filesystem.write";
+        if (::fstatat(res->parent.get(), res->name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0)
+            e.undo = {{"op", "remove"}, {"path", path}, {"type", "dir"}, {"ino", uint64_t(st.st_ino)}};
+        o.entry = std::move(e);
+    }
+    return o;
+}
+
+}  // namespace sandboxd
