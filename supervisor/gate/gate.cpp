@@ -80,7 +80,7 @@ bool connects_unix_path(const seccomp_notif& n) {
 struct Gate::Impl {
     GateConfig cfg;
     GateContext ctx;
-    std::optional<Journal> journal;
+    Journal* journal = nullptr;
     UniqueFd stop;
     std::thread dispatcher, worker;
 
@@ -297,9 +297,7 @@ Result<std::unique_ptr<Gate>> Gate::start(GateConfig cfg) {
         struct stat st{};
         if (::stat(path.c_str(), &st) == 0) s.ctx.private_devs.push_back(st.st_dev);
     }
-    auto journal = Journal::open(s.cfg.journal_path, s.cfg.session_id);
-    if (!journal) return journal.error();
-    s.journal.emplace(std::move(*journal));
+    s.journal = s.cfg.journal;
     s.stop = UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     if (!s.stop) return errno_error("cannot create the gate's stop event");
     // The agent's thread wakes ours directly when it blocks on a gated call

@@ -43,8 +43,7 @@ struct GateConfig {
     uint64_t store_access = 0;    // Landlock rights the worker gets on the store
     std::vector<SnapshotStore> stores;  // see GateContext::stores
     std::shared_ptr<SnapshotBudget> budget;
-    std::string journal_path;
-    std::string session_id;
+    Journal* journal = nullptr;   // the session's, shared with the event loop
     pid_t agent_pid = 0;          // to find the session's private filesystems
     // Audit mode: syscalls the profile denies also come here; each is
     // journaled as a would-be denial and let through (seccomp "continue":

@@ -95,6 +95,7 @@ Status Journal::resync() {
 }
 
 Result<uint64_t> Journal::append(const JournalEntry& e) {
+    std::lock_guard<std::mutex> in_process(*mu_);
     FlockGuard lock(fd_.get());
     struct stat st{};
     if (::fstat(fd_.get(), &st) != 0) return errno_error("cannot stat " + path_);
@@ -130,6 +131,7 @@ Result<uint64_t> Journal::append(const JournalEntry& e) {
 }
 
 Status Journal::sync() {
+    std::lock_guard<std::mutex> in_process(*mu_);
     if (!unsynced_) return {};
     if (::fdatasync(fd_.get()) != 0) return errno_error("cannot sync " + path_);
     unsynced_ = false;

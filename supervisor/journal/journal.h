@@ -18,6 +18,8 @@
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -45,6 +47,11 @@ struct JournalEntry {
     bool sync_later = false;
 };
 
+// One Journal may be shared by the threads of a process (the supervisor's
+// event loop and its snapshot gate): appends are serialised in the process
+// by a mutex, across processes by the flock. Two instances in one process
+// would work too, but each would re-read the other's tail before every
+// append.
 class Journal {
 public:
     // Opens (creating) the journal file for appending.
@@ -55,7 +62,10 @@ public:
 
     // fdatasync of what was appended with sync_later.
     Status sync();
-    bool unsynced() const { return unsynced_; }
+    bool unsynced() const {
+        std::lock_guard<std::mutex> in_process(*mu_);
+        return unsynced_;
+    }
 
     const std::string& path() const { return path_; }
 
@@ -69,6 +79,7 @@ private:
     uint64_t last_seq_ = 0;
     off_t known_size_ = -1;  // file size after our last write
     bool unsynced_ = false;
+    std::unique_ptr<std::mutex> mu_ = std::make_unique<std::mutex>();
 };
 
 // Reads a journal back; a corrupt line is reported with its line number.

@@ -298,8 +298,7 @@ ExitStatus run_session(const RunOptions& opts) {
         gc.store_access = plan->landlock ? plan->landlock->private_tmp_access : 0;
         gc.stores = std::move(stores);
         gc.budget = budget;
-        gc.journal_path = journal->path();
-        gc.session_id = *id;
+        gc.journal = &*journal;
         gc.agent_pid = spawned->child.pid;
         gc.audit = opts.audit;
         if (opts.audit)
