@@ -10,7 +10,7 @@
 // while one is handled no other agent call can rename, delete or replace
 // anything: the names the worker resolved stay what they were until it is
 // done (processes outside the session are another matter; see the notes on
-// put_back in operations.cpp).
+// put_back in destroy_ops.cpp).
 #pragma once
 
 #include <sys/types.h>

@@ -6,6 +6,8 @@
 #include <sys/ioctl.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
+#include <sys/syscall.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -40,6 +42,30 @@ uint64_t num(const json& j, const char* key) {
            : j.contains(key) && j[key].is_number_integer() ? uint64_t(j[key].get<int64_t>())
                                                             : 0;
 }
+
+// A path's parent directory, opened without following any symlink on the
+// way, and its last component. Rollback runs as root in directories other
+// users may write: every change is made relative to this descriptor, so a
+// symlink planted in a path after the session cannot send root elsewhere.
+struct At {
+    UniqueFd dir;
+    std::string base;
+};
+
+Result<At> at(const std::string& path) {
+    if (path.empty() || path.front() != '/' || path == "/") return plain_error("not an absolute path: " + path);
+    open_how how{};
+    how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+    how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    UniqueFd dir(int(::syscall(SYS_openat2, AT_FDCWD, parent_of(path).c_str(), &how, sizeof how)));
+    if (!dir) {
+        if (errno == ELOOP) return Error{EEXIST, "a symbolic link now lies on the way to " + path + "; not followed"};
+        return errno_error("cannot open the directory of " + path);
+    }
+    return At{std::move(dir), base_of(path)};
+}
+
+std::string fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
 
 struct Applier {
     const RollbackOptions& opts;
@@ -90,7 +116,9 @@ struct Applier {
         if (trash.empty()) return plain_error("no place to keep removed objects");
         if (::mkdir(trash.c_str(), 0700) != 0 && errno != EEXIST) return errno_error("cannot create " + trash);
         std::string dst = trash + "/" + std::to_string(++trash_seq) + "-" + base_of(path);
-        if (::renameat2(AT_FDCWD, path.c_str(), AT_FDCWD, dst.c_str(), RENAME_NOREPLACE) != 0)
+        auto w = at(path);
+        if (!w) return w.error();
+        if (::renameat2(w->dir.get(), w->base.c_str(), AT_FDCWD, dst.c_str(), RENAME_NOREPLACE) != 0)
             return errno_error("cannot move " + path + " out of the way");
         return {};
     }
@@ -121,8 +149,10 @@ struct Applier {
         if (how == "mkdir") {
             if (auto sx = look(path); sx && S_ISDIR(sx->stx_mode)) return {};
             SANDBOXD_TRY(make_room(path));
-            if (::mkdir(path.c_str(), 0700) != 0) return errno_error("cannot recreate directory " + path);
-            auto fd = open_fd(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+            auto w = at(path);
+            if (!w) return w.error();
+            if (::mkdirat(w->dir.get(), w->base.c_str(), 0700) != 0) return errno_error("cannot recreate directory " + path);
+            auto fd = open_at(w->dir.get(), w->base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
             if (!fd) return fd.error();
             if (::fchown(fd->get(), uid_t(num(meta, "uid")), gid_t(num(meta, "gid"))) != 0 ||
                 ::fchmod(fd->get(), mode_t(num(meta, "mode"))) != 0)
@@ -133,8 +163,12 @@ struct Applier {
         }
         if (how == "symlink") {
             SANDBOXD_TRY(make_room(path));
-            if (::symlink(str(meta, "target").c_str(), path.c_str()) != 0) return errno_error("cannot recreate " + path);
-            (void)::lchown(path.c_str(), uid_t(num(meta, "uid")), gid_t(num(meta, "gid")));
+            auto w = at(path);
+            if (!w) return w.error();
+            if (::symlinkat(str(meta, "target").c_str(), w->dir.get(), w->base.c_str()) != 0)
+                return errno_error("cannot recreate " + path);
+            (void)::fchownat(w->dir.get(), w->base.c_str(), uid_t(num(meta, "uid")), gid_t(num(meta, "gid")),
+                             AT_SYMLINK_NOFOLLOW);
             mark(path);
             return {};
         }
@@ -142,7 +176,9 @@ struct Applier {
             return Error{ENOENT, "snapshot " + (snap.empty() ? std::string("(none)") : snap) + " is missing"};
         if (how == "move") {
             SANDBOXD_TRY(make_room(path));
-            if (::renameat2(AT_FDCWD, snap.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE) != 0)
+            auto w = at(path);
+            if (!w) return w.error();
+            if (::renameat2(AT_FDCWD, snap.c_str(), w->dir.get(), w->base.c_str(), RENAME_NOREPLACE) != 0)
                 return errno_error("cannot move the snapshot back to " + path);
             mark(path);
             return {};
@@ -155,14 +191,16 @@ struct Applier {
             if ((ino && sx->stx_ino != ino && !ours(*sx)) || changed_after_end(*sx))
                 return Error{EEXIST, path + " was changed after the session (or replaced by another file)"};
         }
-        auto in = open_fd(snap, O_RDONLY);
+        auto in = open_fd(snap, O_RDONLY | O_NOFOLLOW);
         if (!in) return in.error();
-        std::string tmp = parent_of(path) + "/.sandboxd-rollback-" + base_of(path);
-        ::unlink(tmp.c_str());
-        auto out = open_fd(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
+        auto w = at(path);
+        if (!w) return w.error();
+        std::string tmp = ".sandboxd-rollback-" + w->base;
+        ::unlinkat(w->dir.get(), tmp.c_str(), 0);
+        auto out = open_at(w->dir.get(), tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
         if (!out) return out.error();
         auto fail = [&](Error e) -> Status {
-            ::unlink(tmp.c_str());
+            ::unlinkat(w->dir.get(), tmp.c_str(), 0);
             return e;
         };
         if (::ioctl(out->get(), FICLONE, in->get()) != 0) {
@@ -171,8 +209,9 @@ struct Applier {
             if (auto st = write_all(out->get(), *bytes); !st) return fail(st.error());
         }
         if (auto st = set_meta(out->get(), meta); !st) return fail(Error{st.error().code, "restoring " + path + ": " + st.error().message});
-        if (::fsync(out->get()) != 0) return fail(errno_error("cannot sync " + tmp));
-        if (::rename(tmp.c_str(), path.c_str()) != 0) return fail(errno_error("cannot put the old bytes back at " + path));
+        if (::fsync(out->get()) != 0) return fail(errno_error("cannot sync the old bytes of " + path));
+        if (::renameat(w->dir.get(), tmp.c_str(), w->dir.get(), w->base.c_str()) != 0)
+            return fail(errno_error("cannot put the old bytes back at " + path));
         mark(path);
         return {};
     }
@@ -189,7 +228,11 @@ struct Applier {
             // line (its creation) or the final sweep takes it away from
             // where it was, and every line in between finds it in place.
             SANDBOXD_TRY(make_room(to));
-            if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) != 0)
+            auto wf = at(from);
+            if (!wf) return wf.error();
+            auto wt = at(to);
+            if (!wt) return wt.error();
+            if (::renameat2(wf->dir.get(), wf->base.c_str(), wt->dir.get(), wt->base.c_str(), RENAME_NOREPLACE) != 0)
                 return errno_error("cannot move " + from + " back to " + to);
             mark(to);
         }
@@ -203,7 +246,11 @@ struct Applier {
         if (!sa || !sb) return Error{ENOENT, "one of " + a + ", " + b + " is gone"};
         if (!opts.force && (changed_after_end(*sa) || changed_after_end(*sb)))
             return Error{EEXIST, a + " or " + b + " was changed after the session"};
-        if (::renameat2(AT_FDCWD, a.c_str(), AT_FDCWD, b.c_str(), RENAME_EXCHANGE) != 0)
+        auto wa = at(a);
+        if (!wa) return wa.error();
+        auto wb = at(b);
+        if (!wb) return wb.error();
+        if (::renameat2(wa->dir.get(), wa->base.c_str(), wb->dir.get(), wb->base.c_str(), RENAME_EXCHANGE) != 0)
             return errno_error("cannot swap " + a + " and " + b + " back");
         mark(a);
         mark(b);
@@ -231,9 +278,13 @@ struct Applier {
         if (!sx) return Error{ENOENT, path + " is gone"};
         if (!opts.force && ((num(u, "ino") && sx->stx_ino != num(u, "ino") && !ours(*sx)) || changed_after_end(*sx)))
             return Error{EEXIST, path + " was changed after the session (or replaced by another file)"};
-        if (::lchown(path.c_str(), uid_t(num(u, "uid")), gid_t(num(u, "gid"))) != 0)
+        auto w = at(path);
+        if (!w) return w.error();
+        auto obj = open_at(w->dir.get(), w->base, O_PATH | O_NOFOLLOW);
+        if (!obj) return obj.error();
+        if (::fchownat(obj->get(), "", uid_t(num(u, "uid")), gid_t(num(u, "gid")), AT_EMPTY_PATH) != 0)
             return errno_error("cannot restore the owner of " + path);
-        if (!S_ISLNK(sx->stx_mode) && ::chmod(path.c_str(), mode_t(num(u, "mode"))) != 0)
+        if (!S_ISLNK(sx->stx_mode) && ::chmod(fd_path(obj->get()).c_str(), mode_t(num(u, "mode"))) != 0)
             return errno_error("cannot restore the mode of " + path);
         mark(path);
         return {};
@@ -245,12 +296,19 @@ struct Applier {
         if (!sx) return Error{ENOENT, path + " is gone"};
         if (!opts.force && ((num(u, "ino") && sx->stx_ino != num(u, "ino") && !ours(*sx)) || changed_after_end(*sx)))
             return Error{EEXIST, path + " was changed after the session (or replaced by another file)"};
+        auto w = at(path);
+        if (!w) return w.error();
+        auto obj = open_at(w->dir.get(), w->base, O_PATH | O_NOFOLLOW);
+        if (!obj) return obj.error();
+        std::string via = fd_path(obj->get());  // lands on the object itself
         if (u.contains("value_hex")) {
             std::string hex = str(u, "value_hex"), value;
+            if (hex.size() % 2 || hex.find_first_not_of("0123456789abcdef") != std::string::npos)
+                return plain_error("undo record for " + path + " has a malformed xattr value");
             for (size_t i = 0; i + 1 < hex.size(); i += 2) value.push_back(char(std::stoi(hex.substr(i, 2), nullptr, 16)));
-            if (::lsetxattr(path.c_str(), name.c_str(), value.data(), value.size(), 0) != 0)
+            if (::setxattr(via.c_str(), name.c_str(), value.data(), value.size(), 0) != 0)
                 return errno_error("cannot restore xattr " + name + " of " + path);
-        } else if (::lremovexattr(path.c_str(), name.c_str()) != 0 && errno != ENODATA) {
+        } else if (::removexattr(via.c_str(), name.c_str()) != 0 && errno != ENODATA) {
             return errno_error("cannot remove xattr " + name + " of " + path);
         }
         mark(path);
@@ -305,7 +363,9 @@ struct Applier {
     void finish() {
         // Directory times last: restoring their contents changed them.
         for (auto it = dir_times.rbegin(); it != dir_times.rend(); ++it) {
-            auto fd = open_fd(it->first, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+            auto w = at(it->first);
+            if (!w) continue;
+            auto fd = open_at(w->dir.get(), w->base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
             if (!fd) continue;
             auto ts = [](uint64_t ns) { return timespec{time_t(ns / 1000000000), long(ns % 1000000000)}; };
             timespec t[2] = {ts(num(it->second, "atime_ns")), ts(num(it->second, "mtime_ns"))};

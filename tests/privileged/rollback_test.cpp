@@ -293,3 +293,19 @@ TEST_CASE("prune: snapshots past their retention go / the journal and younger on
     CHECK(rb.status == 1);
     CHECK_THAT(rb.out, Catch::Contains("missing"));
 }
+
+TEST_CASE("rollback: a symlink planted on the way after the session does not redirect root") {
+    Host h;
+    TempDir elsewhere("sandboxd-elsewhere", "/var/tmp");
+    plant_file(h.ws / "sub/precious", "p");
+    REQUIRE(agent_sh(h, "rm sub/precious").status == 0);
+    // Someone with write access to the workspace swaps the directory for a
+    // symlink to a place only root should write.
+    REQUIRE(rename((h.ws / "sub").c_str(), (h.ws / "sub.real").c_str()) == 0);
+    REQUIRE(symlink(elsewhere.path().c_str(), (h.ws / "sub").c_str()) == 0);
+    auto rb = h.ctl({"rollback", only_session(h)});
+    INFO(rb.out << rb.err);
+    CHECK(rb.status == 1);
+    CHECK_THAT(rb.out, Catch::Contains("symbolic link"));
+    CHECK_FALSE(path_exists(elsewhere / "precious"));
+}
