@@ -5,6 +5,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 
 #include <optional>
@@ -53,8 +54,19 @@ GateOutcome do_connect(const GateRequest& r, GateContext& ctx) {
     int n = snprintf(sa.sun_path, sizeof sa.sun_path, "/proc/thread-self/fd/%d/%s", pfd, res->name.c_str());
     if (n < 0 || size_t(n) >= sizeof sa.sun_path) return failed(ENAMETOOLONG);
     GateOutcome o;
-    if (::connect(r.file.get(), reinterpret_cast<sockaddr*>(&sa), socklen_t(sizeof sa)) != 0) {
-        o.err = errno;
+    // A blocking connect waits while the listener's backlog is full: bound
+    // it (unix sockets time connect() out by SO_SNDTIMEO) so the gate is
+    // never stuck, and put the agent's own setting back afterwards.
+    timeval old{}, bounded{5, 0};
+    socklen_t len = sizeof old;
+    bool timed = ::getsockopt(r.file.get(), SOL_SOCKET, SO_SNDTIMEO, &old, &len) == 0 &&
+                 (old.tv_sec == 0 && old.tv_usec == 0) &&
+                 ::setsockopt(r.file.get(), SOL_SOCKET, SO_SNDTIMEO, &bounded, sizeof bounded) == 0;
+    int rc = ::connect(r.file.get(), reinterpret_cast<sockaddr*>(&sa), socklen_t(sizeof sa));
+    int err = errno;
+    if (timed) ::setsockopt(r.file.get(), SOL_SOCKET, SO_SNDTIMEO, &old, sizeof old);
+    if (rc != 0) {
+        o.err = err;
         e.decision = "deny";
         e.err = o.err;
         e.rule = "kernel";

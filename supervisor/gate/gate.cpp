@@ -95,6 +95,7 @@ struct Gate::Impl {
     bool quit = false;
     Status worker_status;
     std::atomic<uint64_t> handled{0};
+    std::atomic<bool> dispatcher_done{false}, worker_done{false};
 
     void worker_main();
     Status become_agent();
@@ -127,6 +128,10 @@ Status Gate::Impl::become_agent() {
 }
 
 void Gate::Impl::worker_main() {
+    struct Done {
+        std::atomic<bool>& flag;
+        ~Done() { flag = true; }
+    } done{worker_done};
     worker_status = become_agent();
     worker_ready.release();
     if (!worker_status) return;
@@ -226,6 +231,10 @@ void Gate::Impl::log_would_be_denial(const seccomp_notif& n) {
 }
 
 void Gate::Impl::dispatcher_main() {
+    struct Done {
+        std::atomic<bool>& flag;
+        ~Done() { flag = true; }
+    } done{dispatcher_done};
     pollfd fds[2] = {{cfg.listener.get(), POLLIN, 0}, {stop.get(), POLLIN, 0}};
     int64_t first_unsynced = 0;
     auto sync_journal = [&] {
@@ -274,10 +283,26 @@ Gate::~Gate() {
     uint64_t one = 1;
     ssize_t ignored = ::write(s.stop.get(), &one, sizeof one);
     (void)ignored;
-    if (s.dispatcher.joinable()) s.dispatcher.join();
-    s.quit = true;
-    s.to_worker.post();
-    if (s.worker.joinable()) s.worker.join();
+    // The worker could be stuck in a syscall the agent's world controls (an
+    // open or connect nobody answers), and the dispatcher waiting on it.
+    // The session is over by now: wait a little, then leave both threads to
+    // the process's exit rather than hang the supervisor (and keep what
+    // they use alive with them). The dispatcher stops first, so that no
+    // request is in flight when the worker is told to quit.
+    for (int i = 0; i < 300 && !s.dispatcher_done; ++i) ::usleep(10000);
+    if (s.dispatcher_done) {
+        s.quit = true;
+        s.to_worker.post();
+        for (int i = 0; i < 100 && !s.worker_done; ++i) ::usleep(10000);
+    }
+    if (s.dispatcher_done && s.worker_done) {
+        s.dispatcher.join();
+        s.worker.join();
+        return;
+    }
+    s.dispatcher.detach();
+    s.worker.detach();
+    (void)impl_.release();
 }
 
 uint64_t Gate::handled() const { return impl_->handled.load(std::memory_order_relaxed); }
@@ -291,6 +316,7 @@ Result<std::unique_ptr<Gate>> Gate::start(GateConfig cfg) {
     s.ctx.stores = &s.cfg.stores;  // empty: only connect() is gated
     s.ctx.read_denied = s.cfg.read_denied;
     s.ctx.audit = s.cfg.audit;
+    s.ctx.listener = s.cfg.listener.get();
     // The session's own /tmp and /dev/shm: gone with it, no snapshots.
     for (const char* p : {"tmp", "dev/shm"}) {
         std::string path = "/proc/" + std::to_string(s.cfg.agent_pid) + "/root/" + p;

@@ -51,6 +51,7 @@ struct GateContext {
     std::optional<HostDir> host_cache;  // the last directory looked up
     std::function<std::optional<std::string>(const std::string&)> read_denied;
     bool audit = false;
+    int listener = -1;  // to see whether the agent's call is still pending
 };
 
 struct GateOutcome {

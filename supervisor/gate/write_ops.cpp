@@ -6,6 +6,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <linux/seccomp.h>
+#include <sys/ioctl.h>
+
 #include <optional>
 
 #include "gate/agent_view.h"
@@ -103,6 +106,30 @@ GateOutcome keep_before_write(const GateRequest& r, GateContext& ctx, int fd) {
     return o;
 }
 
+// Opens without ever blocking the gate for good. Opening a FIFO for
+// writing waits for a reader, which might never come (or come from an agent
+// thread that is itself waiting on the gate): the open is made non-blocking
+// and retried while the agent's call is still pending, for at most
+// kFifoWaitMs, then answered with ENXIO. O_NONBLOCK is cleared again when
+// the agent did not ask for it.
+constexpr int kFifoWaitMs = 5000;
+
+UniqueFd open_bounded(const GateRequest& r, const GateContext& ctx, int dir, const char* name, int flags, mode_t mode) {
+    bool may_block = (flags & O_ACCMODE) == O_WRONLY && !(flags & O_NONBLOCK);
+    UniqueFd fd(::openat(dir, name, may_block ? flags | O_NONBLOCK : flags, mode));
+    for (int waited = 0; !fd && errno == ENXIO && may_block && waited < kFifoWaitMs; waited += 2) {
+        uint64_t id = r.id;
+        if (ctx.listener >= 0 && ::ioctl(ctx.listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) != 0) break;
+        ::usleep(2000);
+        fd = UniqueFd(::openat(dir, name, flags | O_NONBLOCK, mode));
+    }
+    if (fd && may_block) {
+        int fl = ::fcntl(fd.get(), F_GETFL);
+        if (fl >= 0) ::fcntl(fd.get(), F_SETFL, fl & ~O_NONBLOCK);
+    }
+    return fd;
+}
+
 }  // namespace
 
 GateOutcome do_truncate_path(const GateRequest& r, GateContext& ctx) {
@@ -131,7 +158,7 @@ GateOutcome do_open(const GateRequest& r, GateContext& ctx, int flags, mode_t mo
         char link[64];
         snprintf(link, sizeof link, "/proc/thread-self/fd/%d", r.file.get());
         int reopen = (flags | O_CLOEXEC) & ~(O_CREAT | O_EXCL | O_NOFOLLOW | O_DIRECTORY | (truncates ? O_TRUNC : 0));
-        o.install = UniqueFd(::open(link, reopen));
+        o.install = open_bounded(r, ctx, AT_FDCWD, link, reopen, 0);
         where = r.path1;
         if (!o.install) return refused(r, action, where, Error{errno, "open"});
     } else {
@@ -144,7 +171,7 @@ GateOutcome do_open(const GateRequest& r, GateContext& ctx, int flags, mode_t mo
         exists = ::fstatat(pfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
         truncates = (flags & O_TRUNC) && exists && S_ISREG(st.st_mode) && st.st_size > 0 && !(flags & O_EXCL);
         int open_flags = (flags | O_CLOEXEC) & ~(truncates ? O_TRUNC : 0);
-        o.install = UniqueFd(::openat(pfd, name.c_str(), open_flags, mode));
+        o.install = open_bounded(r, ctx, pfd, name.c_str(), open_flags, mode);
         if (!o.install) return refused(r, action, display_path(ctx, pfd, name), Error{errno, "open"});
         where = display_path(ctx, pfd, name);
         if (!exists) {

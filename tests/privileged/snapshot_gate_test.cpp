@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -160,4 +161,21 @@ TEST_CASE("gate: a racing agent swapping names for symlinks outside lands nothin
     INFO(rb.out << rb.err);
     CHECK(rb.status == 0);
     CHECK(tree_state(h.ws.path()) == before);
+}
+
+TEST_CASE("gate: opening a FIFO for writing waits for its reader a bounded time - the session still ends") {
+    Host h;
+    REQUIRE(mkfifo((h.ws / "pipe").c_str(), 0644) == 0);
+    REQUIRE(chown((h.ws / "pipe").c_str(), kAgentUid, kAgentGid) == 0);
+    plant_file(h.ws / "other", "o");
+    // A reader that comes late, and a writer nobody reads, with destructive
+    // calls in between that must not wait for either.
+    auto t0 = std::chrono::steady_clock::now();
+    auto r = agent_sh(h, "(sleep 0.3; cat pipe) & echo hello > pipe; wait; echo wrote; "
+                         "(echo lost > pipe &) ; sleep 0.1; rm other && echo removed; exit 0");
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    INFO(r.out << r.err);
+    CHECK(r.status == 0);
+    CHECK_THAT(r.out, Catch::Contains("hello") && Catch::Contains("wrote") && Catch::Contains("removed"));
+    CHECK(secs < 15);  // the unread writer does not hold the session's end hostage
 }
