@@ -55,7 +55,7 @@ ExitStatus explain_session(const RunOptions& opts) {
                  "audit mode: logged (SCMP_ACT_LOG), not denied");
     o << row("seccomp", "foreign ABIs (ia32, x32)", "enforced: ENOSYS");
     if (gate)
-        o << row("snapshots", "unlink/rmdir/rename/truncate/O_TRUNC/mkdir",
+        o << row("snapshots", "unlink/rmdir/rename/truncate/writes/chmod/chown/xattr",
                  "seccomp user notification: snapshot, then done by the gate as the agent; budget " +
                      std::to_string(profile->snapshots.budget_bytes) + " bytes");
     else
@@ -123,7 +123,10 @@ ExitStatus explain_session(const RunOptions& opts) {
         for (const auto& u : net->unresolved) o << row("", u, "does not resolve: nothing allowed");
         o << row("cgroup-bpf", "bind", "enforced: denied");
         o << row("cgroup-bpf", "sockets", "enforced: unix, TCP/UDP over IPv4/IPv6, route netlink only");
-        o << row("", "pathname unix sockets", "hidden ones only (mount ns); others as file permissions allow");
+        o << row("gate", "pathname unix sockets",
+                 opts.audit ? "audit mode: connected, those outside the read scope logged"
+                            : "enforced: connect() only inside the read scope (resolved as the agent); "
+                              "cgroup BPF connect_unix/sendmsg_unix refuse any made around the gate");
         o << row("tracepoint", "events.files",
                  profile->events.files ? "journaled: every exec, file change and refusal; reads counted"
                                        : "off in this profile: no exec or file events");
