@@ -24,10 +24,8 @@ const HostDir* host_dir(GateContext& ctx, int agent_dir) {
     if (::fstat(agent_dir, &a) != 0) return nullptr;
     if (ctx.host_cache && ctx.host_cache->dev == a.st_dev && ctx.host_cache->ino == a.st_ino) return &*ctx.host_cache;
     ctx.host_cache.reset();
-    char link[64];
-    snprintf(link, sizeof link, "/proc/thread-self/fd/%d", agent_dir);
     char buf[PATH_MAX];
-    ssize_t n = ::readlink(link, buf, sizeof buf - 1);
+    ssize_t n = ::readlink(fd_link(agent_dir).c_str(), buf, sizeof buf - 1);
     if (n <= 0 || buf[0] != '/') return nullptr;
     std::string path(buf, size_t(n));
     open_how how{};
@@ -47,9 +45,8 @@ std::string join(const std::string& dir, const std::string& name) {
 
 std::string display_path(GateContext& ctx, int dir, const std::string& name) {
     if (auto h = host_dir(ctx, dir)) return join(h->path, name);
-    char link[64], buf[PATH_MAX];
-    snprintf(link, sizeof link, "/proc/thread-self/fd/%d", dir);
-    ssize_t n = ::readlink(link, buf, sizeof buf - 1);
+    char buf[PATH_MAX];
+    ssize_t n = ::readlink(fd_link(dir).c_str(), buf, sizeof buf - 1);
     return n > 0 ? join(std::string(buf, size_t(n)), name) + " (session-private)" : name;
 }
 
@@ -69,6 +66,20 @@ bool on_private_fs(const GateContext& ctx, int fd) {
     struct stat st{};
     if (::fstat(fd, &st) != 0) return false;
     return std::find(ctx.private_devs.begin(), ctx.private_devs.end(), st.st_dev) != ctx.private_devs.end();
+}
+
+std::string fd_link(int fd) { return "/proc/thread-self/fd/" + std::to_string(fd); }
+
+OpenObject open_object(int fd, const struct stat& st) {
+    OpenObject o;
+    o.link = fd_link(fd);
+    char buf[PATH_MAX];
+    ssize_t n = ::readlink(o.link.c_str(), buf, sizeof buf - 1);
+    o.path = n > 0 ? std::string(buf, size_t(n)) : "?";
+    struct stat hs{};
+    o.on_host = n > 0 && buf[0] == '/' && ::lstat(o.path.c_str(), &hs) == 0 && hs.st_dev == st.st_dev &&
+                hs.st_ino == st.st_ino;
+    return o;
 }
 
 }  // namespace sandboxd

@@ -5,6 +5,8 @@
 // filesystems).
 #pragma once
 
+#include <sys/stat.h>
+
 #include <string>
 
 #include "gate/operations.h"
@@ -21,5 +23,19 @@ std::string display_path(GateContext& ctx, int dir, const std::string& name);
 bool is_mountpoint(int dir, const std::string& name);  // in the agent's view
 bool readonly_mount(int dir);
 bool on_private_fs(const GateContext& ctx, int fd);    // the session's own /tmp, /dev/shm
+
+// "/proc/thread-self/fd/N": opening it reopens the object `fd` holds, and
+// path calls through it land on that object (also on an O_PATH one).
+std::string fd_link(int fd);
+
+// An object the worker holds open (`st` is its fstat): the agent's name for
+// it, and whether the host reaches the same object under that name (then
+// the name is also the host's, for the journal and for rollback).
+struct OpenObject {
+    std::string link;  // fd_link(fd)
+    std::string path;  // as the agent sees it; "?" when unknown
+    bool on_host = false;
+};
+OpenObject open_object(int fd, const struct stat& st);
 
 }  // namespace sandboxd

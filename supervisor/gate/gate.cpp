@@ -222,10 +222,7 @@ void Gate::Impl::log_would_be_denial(const seccomp_notif& n) {
     e.layer = "seccomp-notify";
     e.pid = int32_t(n.pid);
     e.err = EPERM;
-    if (auto comm = read_file("/proc/" + std::to_string(n.pid) + "/comm"); comm) {
-        e.comm = *comm;
-        while (!e.comm.empty() && e.comm.back() == '\n') e.comm.pop_back();
-    }
+    e.comm = thread_comm(pid_t(n.pid));
     e.detail = {{"args", {n.data.args[0], n.data.args[1], n.data.args[2], n.data.args[3], n.data.args[4], n.data.args[5]}}};
     (void)journal->append(e);
 }

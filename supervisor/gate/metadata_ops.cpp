@@ -66,14 +66,9 @@ GateOutcome do_metadata(const GateRequest& r) {
     }
     struct stat st{};
     if (::fstat(fd, &st) != 0) return failed(errno);
-    char link[64];
-    snprintf(link, sizeof link, "/proc/thread-self/fd/%d", fd);
-    char buf[PATH_MAX];
-    ssize_t n = ::readlink(link, buf, sizeof buf - 1);
-    std::string agent_path = n > 0 ? std::string(buf, size_t(n)) : "?";
-    struct stat hs{};
-    bool on_host = n > 0 && buf[0] == '/' && ::lstat(agent_path.c_str(), &hs) == 0 && hs.st_dev == st.st_dev &&
-                   hs.st_ino == st.st_ino;
+    OpenObject obj = open_object(fd, st);
+    const std::string& agent_path = obj.path;
+    const char* link = obj.link.c_str();
 
     nlohmann::json undo;
     std::string old_value;
@@ -115,9 +110,9 @@ GateOutcome do_metadata(const GateRequest& r) {
     }
     if (rc != 0) return refused(r, action, agent_path, Error{errno, action});
     GateOutcome o;
-    JournalEntry e = entry_for(r, action, on_host ? agent_path : agent_path + " (session-private)");
+    JournalEntry e = entry_for(r, action, obj.on_host ? agent_path : agent_path + " (session-private)");
     e.rule = "filesystem.write";
-    if (on_host) {
+    if (obj.on_host) {
         e.undo = std::move(undo);
         e.detail = {{"before", file_meta(st)}};
     }

@@ -128,6 +128,14 @@ ProcSelf proc_self_path(const std::string& path, int procdir) {
 
 }  // namespace
 
+std::string thread_comm(pid_t pid) {
+    auto c = read_file("/proc/" + std::to_string(pid) + "/comm");
+    if (!c) return {};
+    std::string comm = std::move(*c);
+    while (!comm.empty() && comm.back() == '\n') comm.pop_back();
+    return comm;
+}
+
 bool gate_handles(int nr) {
     switch (nr) {
         case SYS_unlink: case SYS_unlinkat: case SYS_rmdir:
@@ -164,10 +172,7 @@ Result<GateRequest> fetch_request(int listener, const seccomp_notif& n) {
         if (!pidfd_holder) pidfd_holder = UniqueFd(int(::syscall(SYS_pidfd_open, r.pid, PIDFD_THREAD)));
         return pidfd_holder.get();
     };
-    if (auto c = read_file(proc + "/comm"); c) {
-        r.comm = *c;
-        while (!r.comm.empty() && r.comm.back() == '\n') r.comm.pop_back();
-    }
+    r.comm = thread_comm(r.pid);
     r.root = UniqueFd(::openat(procdir.get(), "root", O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!r.root) return Error{ESRCH, "cannot open the agent's root"};
 

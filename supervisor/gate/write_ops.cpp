@@ -18,53 +18,57 @@
 
 namespace sandboxd {
 
+namespace {
+
+// The old bytes of the regular file open at `fd`, copied (or reflinked)
+// into the store of its filesystem, before anything changes them: nullopt
+// when it lives on a session-private filesystem (nothing outlives the
+// session to keep). An error is the refusal to give the agent.
+Result<std::optional<Snapshot>> keep_bytes(GateContext& ctx, const OpenObject& obj, int fd, const struct stat& st) {
+    if (!obj.on_host) {
+        if (on_private_fs(ctx, fd)) return std::optional<Snapshot>{};
+        return Error{EACCES, "no snapshot possible: not reachable from the host"};
+    }
+    // A reader on the same file: the agent's descriptor may be write-only.
+    UniqueFd in(::open(obj.link.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!in) return Error{EACCES, "no snapshot possible: the file is not readable"};
+    auto copy = ctx.store_on_dev(st.st_dev).take_copy(in.get(), st);
+    if (!copy) return copy.error();
+    return std::optional<Snapshot>(std::move(*copy));
+}
+
+nlohmann::json restore_copy_record(const std::string& path, const Snapshot& snap, const struct stat& st) {
+    return {{"op", "restore"}, {"path", path}, {"how", "copy"}, {"snapshot", snap.path}, {"meta", file_meta(st)},
+            {"ino", uint64_t(st.st_ino)}};
+}
+
+}  // namespace
+
 // Truncates the regular file open at `fd` to `len`, keeping its old bytes
-// first when it shrinks. `writable` is the descriptor to truncate through.
+// first when it shrinks.
 GateOutcome truncate_file(const GateRequest& r, GateContext& ctx, const char* action, int fd, off_t len) {
     struct stat st{};
     if (::fstat(fd, &st) != 0) return failed(errno);
     if (S_ISDIR(st.st_mode)) return failed(EISDIR);
     if (!S_ISREG(st.st_mode)) return failed(EINVAL);
-    char link[64];
-    snprintf(link, sizeof link, "/proc/thread-self/fd/%d", fd);
-    char buf[PATH_MAX];
-    ssize_t n = ::readlink(link, buf, sizeof buf - 1);
-    std::string agent_path = n > 0 ? std::string(buf, size_t(n)) : "?";
+    OpenObject obj = open_object(fd, st);
     if (len >= st.st_size) {
-        if (::ftruncate(fd, len) != 0) return refused(r, action, agent_path, Error{errno, "truncate"});
+        if (::ftruncate(fd, len) != 0) return refused(r, action, obj.path, Error{errno, "truncate"});
         return GateOutcome{};
     }
-    // The host's name for the file, checked to be the same file.
-    std::string host_path;
-    struct stat hs{};
-    if (n > 0 && buf[0] == '/' && ::lstat(agent_path.c_str(), &hs) == 0 && hs.st_dev == st.st_dev && hs.st_ino == st.st_ino)
-        host_path = agent_path;
-    std::optional<Snapshot> snap;
-    SnapshotStore& store = ctx.store_on_dev(st.st_dev);
-    if (host_path.empty()) {
-        if (!on_private_fs(ctx, fd))
-            return refused(r, action, agent_path, Error{EACCES, "no snapshot possible: not reachable from the host"});
-    } else {
-        // A reader on the same file: the agent's descriptor may be write-only.
-        UniqueFd in(::open(link, O_RDONLY | O_CLOEXEC));
-        if (!in) return refused(r, action, host_path, Error{EACCES, "no snapshot possible: the file is not readable"});
-        auto copy = store.take_copy(in.get(), st);
-        if (!copy) return refused(r, action, host_path, copy.error());
-        snap = std::move(*copy);
-    }
+    auto snap = keep_bytes(ctx, obj, fd, st);
+    if (!snap) return refused(r, action, obj.path, snap.error());
     if (::ftruncate(fd, len) != 0) {
         int err = errno;
-        if (snap) store.discard(*snap);
-        return refused(r, action, host_path.empty() ? agent_path : host_path, Error{err, "truncate"});
+        if (*snap) ctx.store_on_dev(st.st_dev).discard(**snap);
+        return refused(r, action, obj.path, Error{err, "truncate"});
     }
     GateOutcome o;
-    JournalEntry e = entry_for(r, action, host_path.empty() ? agent_path + " (session-private)" : host_path);
+    JournalEntry e = entry_for(r, action, obj.on_host ? obj.path : obj.path + " (session-private)");
     e.detail = {{"length", int64_t(len)}};
-    if (snap) {
-        e.snapshot = snap->ref;
-        nlohmann::json meta = file_meta(st);
-        e.undo = {{"op", "restore"}, {"path", host_path}, {"how", "copy"}, {"snapshot", snap->path}, {"meta", meta},
-                  {"ino", uint64_t(st.st_ino)}};
+    if (*snap) {
+        e.snapshot = (*snap)->ref;
+        e.undo = restore_copy_record(obj.path, **snap, st);
     } else {
         e.rule = "private-tmp";
     }
@@ -79,29 +83,16 @@ namespace {
 GateOutcome keep_before_write(const GateRequest& r, GateContext& ctx, int fd) {
     struct stat st{};
     if (::fstat(fd, &st) != 0) return failed(errno);
-    char link[64];
-    snprintf(link, sizeof link, "/proc/thread-self/fd/%d", fd);
-    char buf[PATH_MAX];
-    ssize_t n = ::readlink(link, buf, sizeof buf - 1);
-    std::string agent_path = n > 0 ? std::string(buf, size_t(n)) : "?";
-    struct stat hs{};
-    bool on_host = n > 0 && buf[0] == '/' && ::lstat(agent_path.c_str(), &hs) == 0 && hs.st_dev == st.st_dev &&
-                   hs.st_ino == st.st_ino;
-    if (!on_host) {
-        if (on_private_fs(ctx, fd)) return GateOutcome{};
-        return refused(r, "file.open-write", agent_path, Error{EACCES, "no snapshot possible: not reachable from the host"});
-    }
-    UniqueFd in(::open(link, O_RDONLY | O_CLOEXEC));
-    if (!in) return refused(r, "file.open-write", agent_path, Error{EACCES, "no snapshot possible: the file is not readable"});
-    auto copy = ctx.store_on_dev(st.st_dev).take_copy(in.get(), st);
-    if (!copy) return refused(r, "file.open-write", agent_path, copy.error());
+    OpenObject obj = open_object(fd, st);
+    auto snap = keep_bytes(ctx, obj, fd, st);
+    if (!snap) return refused(r, "file.open-write", obj.path, snap.error());
+    if (!*snap) return GateOutcome{};
     ctx.kept.insert({st.st_dev, st.st_ino});
     GateOutcome o;
-    JournalEntry e = entry_for(r, "file.open-write", agent_path);
+    JournalEntry e = entry_for(r, "file.open-write", obj.path);
     e.rule = "filesystem.write";
-    e.snapshot = copy->ref;
-    e.undo = {{"op", "restore"}, {"path", agent_path}, {"how", "copy"}, {"snapshot", copy->path}, {"meta", file_meta(st)},
-              {"ino", uint64_t(st.st_ino)}};
+    e.snapshot = (*snap)->ref;
+    e.undo = restore_copy_record(obj.path, **snap, st);
     o.entry = std::move(e);
     return o;
 }
@@ -155,10 +146,9 @@ GateOutcome do_open(const GateRequest& r, GateContext& ctx, int flags, mode_t mo
         if (::fstat(r.file.get(), &st) != 0) return failed(errno);
         exists = true;
         truncates = (flags & O_TRUNC) && S_ISREG(st.st_mode) && st.st_size > 0;
-        char link[64];
-        snprintf(link, sizeof link, "/proc/thread-self/fd/%d", r.file.get());
+        std::string link = fd_link(r.file.get());
         int reopen = (flags | O_CLOEXEC) & ~(O_CREAT | O_EXCL | O_NOFOLLOW | O_DIRECTORY | (truncates ? O_TRUNC : 0));
-        o.install = open_bounded(r, ctx, AT_FDCWD, link, reopen, 0);
+        o.install = open_bounded(r, ctx, AT_FDCWD, link.c_str(), reopen, 0);
         where = r.path1;
         if (!o.install) return refused(r, action, where, Error{errno, "open"});
     } else {
@@ -204,9 +194,7 @@ GateOutcome do_open(const GateRequest& r, GateContext& ctx, int flags, mode_t mo
     int tfd = o.install.get();
     UniqueFd writer;
     if ((flags & O_ACCMODE) == O_RDONLY) {
-        char link[64];
-        snprintf(link, sizeof link, "/proc/thread-self/fd/%d", o.install.get());
-        writer = UniqueFd(::open(link, O_WRONLY | O_CLOEXEC));
+        writer = UniqueFd(::open(fd_link(o.install.get()).c_str(), O_WRONLY | O_CLOEXEC));
         if (!writer) return refused(r, action, where, Error{errno, "open for truncation"});
         tfd = writer.get();
     }
