@@ -65,6 +65,8 @@ Result<At> at(const std::string& path) {
     return At{std::move(dir), base_of(path)};
 }
 
+timespec to_timespec(uint64_t ns) { return timespec{time_t(ns / 1000000000), long(ns % 1000000000)}; }
+
 std::string fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
 
 struct Applier {
@@ -136,8 +138,7 @@ struct Applier {
     static Status set_meta(int fd, const json& meta) {
         if (::fchown(fd, uid_t(num(meta, "uid")), gid_t(num(meta, "gid"))) != 0) return errno_error("chown");
         if (::fchmod(fd, mode_t(num(meta, "mode"))) != 0) return errno_error("chmod");
-        auto ts = [](uint64_t ns) { return timespec{time_t(ns / 1000000000), long(ns % 1000000000)}; };
-        timespec t[2] = {ts(num(meta, "atime_ns")), ts(num(meta, "mtime_ns"))};
+        timespec t[2] = {to_timespec(num(meta, "atime_ns")), to_timespec(num(meta, "mtime_ns"))};
         if (::futimens(fd, t) != 0) return errno_error("set times");
         return {};
     }
@@ -272,19 +273,27 @@ struct Applier {
     }
 
     // chmod/chown undone: the old mode and owner back on the same object.
-    Status meta_back(const json& u) {
-        std::string path = str(u, "path");
+    // The object a metadata undo record is about, pinned by an O_PATH
+    // descriptor: still the one the agent changed, and unchanged since.
+    Result<UniqueFd> pin_unchanged(const json& u, const std::string& path, struct statx& sx_out) {
         auto sx = look(path);
         if (!sx) return Error{ENOENT, path + " is gone"};
         if (!opts.force && ((num(u, "ino") && sx->stx_ino != num(u, "ino") && !ours(*sx)) || changed_after_end(*sx)))
             return Error{EEXIST, path + " was changed after the session (or replaced by another file)"};
+        sx_out = *sx;
         auto w = at(path);
         if (!w) return w.error();
-        auto obj = open_at(w->dir.get(), w->base, O_PATH | O_NOFOLLOW);
+        return open_at(w->dir.get(), w->base, O_PATH | O_NOFOLLOW);
+    }
+
+    Status meta_back(const json& u) {
+        std::string path = str(u, "path");
+        struct statx sx{};
+        auto obj = pin_unchanged(u, path, sx);
         if (!obj) return obj.error();
         if (::fchownat(obj->get(), "", uid_t(num(u, "uid")), gid_t(num(u, "gid")), AT_EMPTY_PATH) != 0)
             return errno_error("cannot restore the owner of " + path);
-        if (!S_ISLNK(sx->stx_mode) && ::chmod(fd_path(obj->get()).c_str(), mode_t(num(u, "mode"))) != 0)
+        if (!S_ISLNK(sx.stx_mode) && ::chmod(fd_path(obj->get()).c_str(), mode_t(num(u, "mode"))) != 0)
             return errno_error("cannot restore the mode of " + path);
         mark(path);
         return {};
@@ -292,13 +301,8 @@ struct Applier {
 
     Status xattr_back(const json& u) {
         std::string path = str(u, "path"), name = str(u, "name");
-        auto sx = look(path);
-        if (!sx) return Error{ENOENT, path + " is gone"};
-        if (!opts.force && ((num(u, "ino") && sx->stx_ino != num(u, "ino") && !ours(*sx)) || changed_after_end(*sx)))
-            return Error{EEXIST, path + " was changed after the session (or replaced by another file)"};
-        auto w = at(path);
-        if (!w) return w.error();
-        auto obj = open_at(w->dir.get(), w->base, O_PATH | O_NOFOLLOW);
+        struct statx sx{};
+        auto obj = pin_unchanged(u, path, sx);
         if (!obj) return obj.error();
         std::string via = fd_path(obj->get());  // lands on the object itself
         if (u.contains("value_hex")) {
@@ -367,8 +371,7 @@ struct Applier {
             if (!w) continue;
             auto fd = open_at(w->dir.get(), w->base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
             if (!fd) continue;
-            auto ts = [](uint64_t ns) { return timespec{time_t(ns / 1000000000), long(ns % 1000000000)}; };
-            timespec t[2] = {ts(num(it->second, "atime_ns")), ts(num(it->second, "mtime_ns"))};
+            timespec t[2] = {to_timespec(num(it->second, "atime_ns")), to_timespec(num(it->second, "mtime_ns"))};
             (void)::futimens(fd->get(), t);
         }
     }
