@@ -130,6 +130,19 @@ Result<uint64_t> Journal::append(const JournalEntry& e) {
     return seq;
 }
 
+JournalEntry sandboxctl_entry(std::string action, std::string target, std::string decision, std::string rule) {
+    JournalEntry e;
+    e.action = std::move(action);
+    e.target = std::move(target);
+    e.decision = std::move(decision);
+    e.rule = std::move(rule);
+    e.layer = "sandboxctl";
+    e.pid = ::getpid();
+    e.comm = "sandboxctl";
+    e.durable = true;
+    return e;
+}
+
 Status Journal::sync() {
     std::lock_guard<std::mutex> in_process(*mu_);
     if (!unsynced_) return {};

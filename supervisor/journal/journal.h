@@ -47,6 +47,11 @@ struct JournalEntry {
     bool sync_later = false;
 };
 
+// An entry for an action sandboxctl takes on a session (freeze, kill,
+// rollback, prune): layer and comm "sandboxctl", this process's pid,
+// synced at once.
+JournalEntry sandboxctl_entry(std::string action, std::string target, std::string decision, std::string rule);
+
 // One Journal may be shared by the threads of a process (the supervisor's
 // event loop and its snapshot gate): appends are serialised in the process
 // by a mutex, across processes by the flock. Two instances in one process

@@ -91,16 +91,8 @@ std::vector<PrunedSession> prune_expired_snapshots(const SandboxdDirs& dirs, int
         if (!dry_run) {
             auto j = Journal::open(dirs.journal_path(id), id);
             if (j) {
-                JournalEntry e;
-                e.action = "snapshots.pruned";
-                e.target = id;
-                e.decision = "info";
-                e.layer = "sandboxctl";
-                e.rule = "snapshots.retention";
-                e.comm = "sandboxctl";
-                e.pid = ::getpid();
+                JournalEntry e = sandboxctl_entry("snapshots.pruned", id, "info", "snapshots.retention");
                 e.detail = {{"stores", p.stores}, {"bytes", p.bytes}};
-                e.durable = true;
                 (void)j->append(e);
             }
         }

@@ -494,16 +494,8 @@ RollbackReport rollback_session(const std::string& journal_path, const RollbackO
             ++(conflict ? rep.conflicts : rep.errors);
         }
         if (!dry && log && step.status != "skipped") {
-            JournalEntry e;
-            e.action = "rollback.undo";
-            e.target = step.what;
-            e.decision = step.status == "done" ? "allow" : "deny";
-            e.layer = "sandboxctl";
-            e.rule = "rollback";
-            e.pid = ::getpid();
-            e.comm = "sandboxctl";
+            JournalEntry e = sandboxctl_entry("rollback.undo", step.what, step.status == "done" ? "allow" : "deny", "rollback");
             e.detail = {{"seq", step.seq}, {"status", step.status}, {"reason", step.detail}};
-            e.durable = true;
             (void)log->append(e);
         }
         rep.steps.push_back(std::move(step));
@@ -533,18 +525,10 @@ RollbackReport rollback_session(const std::string& journal_path, const RollbackO
     if (!dry) {
         a.finish();
         if (log) {
-            JournalEntry e;
-            e.action = "rollback.done";
-            e.target = journal_path;
-            e.decision = "info";
-            e.layer = "sandboxctl";
-            e.rule = "rollback";
-            e.pid = ::getpid();
-            e.comm = "sandboxctl";
+            JournalEntry e = sandboxctl_entry("rollback.done", journal_path, "info", "rollback");
             json produced = json::array();
             for (const auto& [dev, ino] : a.produced) produced.push_back({uint64_t(dev), uint64_t(ino)});
             e.detail = {{"done", rep.done}, {"conflicts", rep.conflicts}, {"errors", rep.errors}, {"produced", produced}};
-            e.durable = true;
             (void)log->append(e);
         }
     }

@@ -33,15 +33,7 @@ sandboxd::Status journal_admin_action(const sandboxd::SessionView& s, const std:
     if (s.record.journal.empty()) return {};
     auto j = sandboxd::Journal::open(s.record.journal, s.record.id);
     if (!j) return j.error();
-    sandboxd::JournalEntry e;
-    e.action = action;
-    e.target = s.record.cgroup;
-    e.decision = decision;
-    e.rule = "admin";
-    e.layer = "sandboxctl";
-    e.pid = ::getpid();
-    e.comm = "sandboxctl";
-    e.durable = true;
+    sandboxd::JournalEntry e = sandboxd::sandboxctl_entry(action, s.record.cgroup, decision, "admin");
     e.detail = {{"by_uid", ::getuid()}, {"elapsed_ms", elapsed_ms}};
     auto seq = j->append(e);
     if (!seq) return seq.error();
