@@ -42,35 +42,39 @@ struct Prepared {
     int listener_sock = -1;     // gated seccomp: where the listener goes
 };
 
-// Hands the seccomp listener to the supervisor (SCM_RIGHTS); no allocation.
-bool send_fd(int sock, int fd) {
+// One byte carrying one descriptor (SCM_RIGHTS). Lives on the stack: the
+// child sends with it between clone and exec, where nothing allocates.
+struct FdMessage {
     char byte = 0;
     iovec iov{&byte, 1};
     alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
     msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = ctl;
-    msg.msg_controllen = sizeof ctl;
-    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+
+    FdMessage() {
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = ctl;
+        msg.msg_controllen = sizeof ctl;
+    }
+    FdMessage(const FdMessage&) = delete;  // msg points into this object
+    FdMessage& operator=(const FdMessage&) = delete;
+};
+
+// Hands the seccomp listener to the supervisor.
+bool send_fd(int sock, int fd) {
+    FdMessage m;
+    cmsghdr* c = CMSG_FIRSTHDR(&m.msg);
     c->cmsg_level = SOL_SOCKET;
     c->cmsg_type = SCM_RIGHTS;
     c->cmsg_len = CMSG_LEN(sizeof(int));
     std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
-    return ::sendmsg(sock, &msg, MSG_NOSIGNAL) == 1;
+    return ::sendmsg(sock, &m.msg, MSG_NOSIGNAL) == 1;
 }
 
 UniqueFd receive_fd(int sock) {
-    char byte = 0;
-    iovec iov{&byte, 1};
-    alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = ctl;
-    msg.msg_controllen = sizeof ctl;
-    if (::recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) != 1) return UniqueFd();
-    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    FdMessage m;
+    if (::recvmsg(sock, &m.msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) != 1) return UniqueFd();
+    cmsghdr* c = CMSG_FIRSTHDR(&m.msg);
     if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int)))
         return UniqueFd();
     int fd = -1;
