@@ -63,7 +63,17 @@ struct sbx_config {
     sbx_u64 reads;     /* successful opens for reading: counted, not logged */
     sbx_u64 armed;     /* set by the session's first exec: before it, the
                           file operations are the supervisor's own set-up */
+    sbx_u64 gate_journals_destroys; /* the snapshot gate journals every unlink,
+                                       rmdir and rename it carries out: the
+                                       tracepoints skip those that succeeded */
 };
+
+/* The supervisor reads the ring buffer at least this often; the programs
+ * wake it sooner only once this much is waiting. A wake-up is an
+ * interrupt (a VM exit on a virtual machine): one per event would cost a
+ * busy agent more than the event itself. */
+#define SBX_EVENTS_POLL_MS 50
+#define SBX_EVENTS_WAKE_BYTES (64 * 1024)
 
 enum sbx_event_kind {
     SBX_EV_CONNECT = 1,

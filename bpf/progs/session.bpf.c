@@ -39,6 +39,12 @@ struct {
     __type(value, struct sbx_config);
 } config SEC(".maps");
 
+/* See SBX_EVENTS_WAKE_BYTES. */
+static __always_inline __u64 wakeup(void) {
+    return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= SBX_EVENTS_WAKE_BYTES ? BPF_RB_FORCE_WAKEUP
+                                                                                  : BPF_RB_NO_WAKEUP;
+}
+
 static __always_inline void emit(struct sbx_config* cfg, __u32 kind, __u32 decision, __u16 family, __u16 port,
                                  __u32 protocol, const __u8* addr) {
     struct sbx_net_event* e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
@@ -56,7 +62,7 @@ static __always_inline void emit(struct sbx_config* cfg, __u32 kind, __u32 decis
     __builtin_memset(e->addr, 0, sizeof(e->addr));
     if (addr) __builtin_memcpy(e->addr, addr, 16);
     bpf_get_current_comm(e->comm, sizeof(e->comm));
-    bpf_ringbuf_submit(e, 0);
+    bpf_ringbuf_submit(e, wakeup());
 }
 
 /* 1 lets the call through, 0 makes it fail with EPERM. */
@@ -154,35 +160,34 @@ SEC("cgroup/sock_create") int sbx_sock_create(struct bpf_sock* sk) {
  * tracepoints take no BTF: loading them does not make libbpf parse the
  * kernel's BTF, which would cost every session start about 10 ms. The
  * registers are the UAPI struct pt_regs, read with bpf_probe_read_kernel().
- * The arguments are remembered at entry (per thread), the result decides
- * at exit what is reported. Every process on the host passes here while a
- * session runs; anything outside the session leaves after one comparison. */
+ * Every process on the host passes here while a session runs, so the
+ * programs are built to leave early: the entry program only looks at execs
+ * (their path is gone with the old image at exit), and the exit program
+ * reads the call's arguments back from the saved registers, which the
+ * kernel leaves as the caller set them; only then does it decide what is
+ * reported. Nothing is stored per call, so an open costs no map update. */
 struct user_regs {
     unsigned long r15, r14, r13, r12, bp, bx, r11, r10, r9, r8, ax, cx, dx, si, di, orig_ax, ip, cs, flags, sp, ss;
 };
 
-struct pending {
-    __u32 op;
-    __u32 flags;
-    __u64 path;  /* user pointers, read at exit */
-    __u64 path2;
-    char exec_path[SBX_PATH_MAX]; /* exec: read at entry, the old image is gone at exit */
+struct pending_exec {
+    char path[SBX_PATH_MAX];
 };
 
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
-    __uint(max_entries, 16384);
-    __uint(map_flags, BPF_F_NO_PREALLOC); /* 5 MiB preallocated would cost every start */
+    __uint(max_entries, 4096);
+    __uint(map_flags, BPF_F_NO_PREALLOC); /* 1 MiB preallocated would cost every start */
     __type(key, __u64); /* pid_tgid */
-    __type(value, struct pending);
+    __type(value, struct pending_exec);
 } inflight SEC(".maps");
 
-/* Scratch space for building a pending record (too big for the stack). */
+/* Scratch space for building a pending exec (too big for the stack). */
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
     __uint(max_entries, 1);
     __type(key, __u32);
-    __type(value, struct pending);
+    __type(value, struct pending_exec);
 } scratch SEC(".maps");
 
 #define O_ACCMODE 3
@@ -200,68 +205,22 @@ static __always_inline struct sbx_config* session_config(void) {
 
 SEC("raw_tp/sys_enter")
 int sbx_sys_enter(struct bpf_raw_tracepoint_args* ctx) {
-    struct sbx_config* cfg = session_config();
-    if (!cfg) return 0;
     long id = (long)ctx->args[1];
-    /* Until the agent's first exec, what happens in the session is the
-     * supervisor setting it up: only execs are watched, to see that one. */
-    if (!cfg->armed && id != NR_EXECVE && id != NR_EXECVEAT) return 0;
+    if (id != NR_EXECVE && id != NR_EXECVEAT) return 0;
+    if (!session_config()) return 0;
     struct user_regs regs;
     if (bpf_probe_read_kernel(&regs, sizeof(regs), (void*)ctx->args[0])) return 0;
     __u32 zero = 0;
-    struct pending* p = bpf_map_lookup_elem(&scratch, &zero);
+    struct pending_exec* p = bpf_map_lookup_elem(&scratch, &zero);
     if (!p) return 0;
-    p->op = 0;
-    p->flags = 0;
-    p->path = 0;
-    p->path2 = 0;
-    unsigned long a0 = regs.di, a1 = regs.si, a2 = regs.dx, a3 = regs.r10;
-    switch (id) {
-        case 2: /* open */ p->op = SBX_OP_OPEN_WRITE; p->path = a0; p->flags = a1; break;
-        case 85: /* creat */ p->op = SBX_OP_OPEN_WRITE; p->path = a0; p->flags = O_CREAT | O_TRUNC | 1; break;
-        case 257: /* openat */ p->op = SBX_OP_OPEN_WRITE; p->path = a1; p->flags = a2; break;
-        case 437: { /* openat2: flags are the first field of struct open_how */
-            __u64 f = 0;
-            bpf_probe_read_user(&f, sizeof(f), (void*)a2);
-            p->op = SBX_OP_OPEN_WRITE; p->path = a1; p->flags = (__u32)f;
-            break;
-        }
-        case 87: /* unlink */ p->op = SBX_OP_UNLINK; p->path = a0; break;
-        case 263: /* unlinkat */ p->op = (a2 & 0x200) ? SBX_OP_RMDIR : SBX_OP_UNLINK; p->path = a1; break;
-        case 84: /* rmdir */ p->op = SBX_OP_RMDIR; p->path = a0; break;
-        case 83: /* mkdir */ p->op = SBX_OP_MKDIR; p->path = a0; break;
-        case 258: /* mkdirat */ p->op = SBX_OP_MKDIR; p->path = a1; break;
-        case 82: /* rename */ p->op = SBX_OP_RENAME; p->path = a0; p->path2 = a1; break;
-        case 264: /* renameat */
-        case 316: /* renameat2 */ p->op = SBX_OP_RENAME; p->path = a1; p->path2 = a3; break;
-        case 86: /* link */ p->op = SBX_OP_LINK; p->path = a0; p->path2 = a1; break;
-        case 265: /* linkat */ p->op = SBX_OP_LINK; p->path = a1; p->path2 = a3; break;
-        case 88: /* symlink */ p->op = SBX_OP_SYMLINK; p->path = a1; p->path2 = a0; break;
-        case 266: /* symlinkat */ p->op = SBX_OP_SYMLINK; p->path = a2; p->path2 = a0; break;
-        case 76: /* truncate */ p->op = SBX_OP_TRUNCATE; p->path = a0; break;
-        case 90: /* chmod */ p->op = SBX_OP_CHMOD; p->path = a0; break;
-        case 268: /* fchmodat */ p->op = SBX_OP_CHMOD; p->path = a1; break;
-        case 92: /* chown */
-        case 94: /* lchown */ p->op = SBX_OP_CHOWN; p->path = a0; break;
-        case 260: /* fchownat */ p->op = SBX_OP_CHOWN; p->path = a1; break;
-        case 280: /* utimensat */ p->op = SBX_OP_UTIMES; p->path = a1; break;
-        case 188: /* setxattr */
-        case 189: /* lsetxattr */
-        case 197: /* removexattr */ p->op = SBX_OP_XATTR; p->path = a0; break;
-        case NR_EXECVE: p->op = SBX_OP_EXEC; p->path = a0; break;
-        case NR_EXECVEAT: p->op = SBX_OP_EXEC; p->path = a1; break;
-        default: return 0;
-    }
-    if (p->op == SBX_OP_EXEC) {
-        p->exec_path[0] = 0;
-        bpf_probe_read_user_str(p->exec_path, sizeof(p->exec_path), (void*)p->path);
-    }
+    p->path[0] = 0;
+    bpf_probe_read_user_str(p->path, sizeof(p->path), (void*)(id == NR_EXECVE ? regs.di : regs.si));
     __u64 tid = bpf_get_current_pid_tgid();
     bpf_map_update_elem(&inflight, &tid, p, BPF_ANY);
     return 0;
 }
 
-static __always_inline void emit_exec(struct sbx_config* cfg, struct pending* p, __u64 tid) {
+static __always_inline void emit_exec(struct sbx_config* cfg, struct pending_exec* p, __u64 tid) {
     struct sbx_exec_event* e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
     if (!e) {
         __sync_fetch_and_add(&cfg->dropped, 1);
@@ -271,38 +230,93 @@ static __always_inline void emit_exec(struct sbx_config* cfg, struct pending* p,
     e->h.pid = tid >> 32;
     e->h.kind = SBX_EV_EXEC;
     bpf_get_current_comm(e->comm, sizeof(e->comm));
-    __builtin_memcpy(e->path, p->exec_path, sizeof(e->path));
-    bpf_ringbuf_submit(e, 0);
+    __builtin_memcpy(e->path, p->path, sizeof(e->path));
+    bpf_ringbuf_submit(e, wakeup());
+}
+
+/* What a file syscall asked for, from its saved registers. */
+struct file_call {
+    __u32 op;
+    __u32 flags;
+    __u64 path; /* user pointers */
+    __u64 path2;
+};
+
+static __always_inline int file_call_of(long id, const struct user_regs* r, struct file_call* c) {
+    unsigned long a0 = r->di, a1 = r->si, a2 = r->dx, a3 = r->r10;
+    c->flags = 0;
+    c->path2 = 0;
+    switch (id) {
+        case 2: /* open */ c->op = SBX_OP_OPEN_WRITE; c->path = a0; c->flags = a1; break;
+        case 85: /* creat */ c->op = SBX_OP_OPEN_WRITE; c->path = a0; c->flags = O_CREAT | O_TRUNC | 1; break;
+        case 257: /* openat */ c->op = SBX_OP_OPEN_WRITE; c->path = a1; c->flags = a2; break;
+        case 437: { /* openat2: flags are the first field of struct open_how */
+            __u64 f = 0;
+            bpf_probe_read_user(&f, sizeof(f), (void*)a2);
+            c->op = SBX_OP_OPEN_WRITE; c->path = a1; c->flags = (__u32)f;
+            break;
+        }
+        case 87: /* unlink */ c->op = SBX_OP_UNLINK; c->path = a0; break;
+        case 263: /* unlinkat */ c->op = (a2 & 0x200) ? SBX_OP_RMDIR : SBX_OP_UNLINK; c->path = a1; break;
+        case 84: /* rmdir */ c->op = SBX_OP_RMDIR; c->path = a0; break;
+        case 83: /* mkdir */ c->op = SBX_OP_MKDIR; c->path = a0; break;
+        case 258: /* mkdirat */ c->op = SBX_OP_MKDIR; c->path = a1; break;
+        case 82: /* rename */ c->op = SBX_OP_RENAME; c->path = a0; c->path2 = a1; break;
+        case 264: /* renameat */
+        case 316: /* renameat2 */ c->op = SBX_OP_RENAME; c->path = a1; c->path2 = a3; break;
+        case 86: /* link */ c->op = SBX_OP_LINK; c->path = a0; c->path2 = a1; break;
+        case 265: /* linkat */ c->op = SBX_OP_LINK; c->path = a1; c->path2 = a3; break;
+        case 88: /* symlink */ c->op = SBX_OP_SYMLINK; c->path = a1; c->path2 = a0; break;
+        case 266: /* symlinkat */ c->op = SBX_OP_SYMLINK; c->path = a2; c->path2 = a0; break;
+        case 76: /* truncate */ c->op = SBX_OP_TRUNCATE; c->path = a0; break;
+        case 90: /* chmod */ c->op = SBX_OP_CHMOD; c->path = a0; break;
+        case 268: /* fchmodat */ c->op = SBX_OP_CHMOD; c->path = a1; break;
+        case 92: /* chown */
+        case 94: /* lchown */ c->op = SBX_OP_CHOWN; c->path = a0; break;
+        case 260: /* fchownat */ c->op = SBX_OP_CHOWN; c->path = a1; break;
+        case 280: /* utimensat */ c->op = SBX_OP_UTIMES; c->path = a1; break;
+        case 188: /* setxattr */
+        case 189: /* lsetxattr */
+        case 197: /* removexattr */ c->op = SBX_OP_XATTR; c->path = a0; break;
+        case NR_EXECVE: c->op = SBX_OP_EXEC; c->path = a0; break;
+        case NR_EXECVEAT: c->op = SBX_OP_EXEC; c->path = a1; break;
+        default: return 0;
+    }
+    return 1;
 }
 
 SEC("raw_tp/sys_exit")
 int sbx_sys_exit(struct bpf_raw_tracepoint_args* ctx) {
     struct sbx_config* cfg = session_config();
     if (!cfg) return 0;
-    __u64 tid = bpf_get_current_pid_tgid();
-    struct pending* p = bpf_map_lookup_elem(&inflight, &tid);
-    if (!p) return 0;
+    const struct user_regs* saved = (const struct user_regs*)ctx->args[0];
+    long id = -1;
+    bpf_probe_read_kernel(&id, sizeof(id), &saved->orig_ax);
     long ret = (long)ctx->args[1];
     int refused = ret == -1 /*EPERM*/ || ret == -13 /*EACCES*/ || ret == -30 /*EROFS*/ || ret == -18 /*EXDEV*/;
-    __u32 op = p->op;
-    if (op == SBX_OP_EXEC) {
+    __u64 tid = bpf_get_current_pid_tgid();
+    if (id == NR_EXECVE || id == NR_EXECVEAT) {
+        struct pending_exec* p = bpf_map_lookup_elem(&inflight, &tid);
+        if (!p) return 0;
         if (ret == 0) {
             cfg->armed = 1;
             emit_exec(cfg, p, tid);
-            bpf_map_delete_elem(&inflight, &tid);
-            return 0;
         }
+        bpf_map_delete_elem(&inflight, &tid);
         /* Refused execs before the first one are the supervisor's PATH search. */
-        if (!refused || !cfg->armed) {
-            bpf_map_delete_elem(&inflight, &tid);
-            return 0;
-        }
+        if (ret == 0 || !refused || !cfg->armed) return 0;
+    } else if (!cfg->armed) {
+        return 0; /* the supervisor setting the session up */
     }
-    __u32 flags = p->flags;
-    __u64 path = p->path, path2 = p->path2;
-    bpf_map_delete_elem(&inflight, &tid);
+    struct user_regs regs;
+    if (bpf_probe_read_kernel(&regs, sizeof(regs), saved)) return 0;
+    struct file_call c;
+    if (!file_call_of(id, &regs, &c)) return 0;
+    __u32 op = c.op;
+    if (ret == 0 && cfg->gate_journals_destroys && (op == SBX_OP_UNLINK || op == SBX_OP_RMDIR || op == SBX_OP_RENAME))
+        return 0; /* journaled by the gate, with its snapshot */
     if (op == SBX_OP_OPEN_WRITE) {
-        int writes = (flags & O_ACCMODE) != 0 || (flags & (O_CREAT | O_TRUNC));
+        int writes = (c.flags & O_ACCMODE) != 0 || (c.flags & (O_CREAT | O_TRUNC));
         if (!writes) {
             if (!refused) {
                 if (ret < 0) return 0;
@@ -325,13 +339,13 @@ int sbx_sys_exit(struct bpf_raw_tracepoint_args* ctx) {
     e->h.kind = SBX_EV_FILE;
     e->op = op;
     e->ret = (__s32)ret;
-    e->flags = flags;
+    e->flags = c.flags;
     e->pad = 0;
     bpf_get_current_comm(e->comm, sizeof(e->comm));
     e->path[0] = 0;
     e->path2[0] = 0;
-    if (path) bpf_probe_read_user_str(e->path, sizeof(e->path), (void*)path);
-    if (path2) bpf_probe_read_user_str(e->path2, sizeof(e->path2), (void*)path2);
-    bpf_ringbuf_submit(e, 0);
+    if (c.path) bpf_probe_read_user_str(e->path, sizeof(e->path), (void*)c.path);
+    if (c.path2) bpf_probe_read_user_str(e->path2, sizeof(e->path2), (void*)c.path2);
+    bpf_ringbuf_submit(e, wakeup());
     return 0;
 }

@@ -14,7 +14,7 @@
 
 static_assert(sizeof(sbx_net_key) == 20, "sbx_net_key layout is shared with BPF");
 static_assert(sizeof(sbx_net_ports) == 8192, "sbx_net_ports layout is shared with BPF");
-static_assert(sizeof(sbx_config) == 40, "sbx_config layout is shared with BPF");
+static_assert(sizeof(sbx_config) == 48, "sbx_config layout is shared with BPF");
 static_assert(sizeof(sbx_file_event) == 16 + 16 + 16 + 2 * SBX_PATH_MAX, "sbx_file_event layout is shared with BPF");
 static_assert(sizeof(sbx_event_header) == 16, "sbx_event_header layout is shared with BPF");
 static_assert(sizeof(sbx_net_event) == 64 && offsetof(sbx_net_event, addr) == 28 &&
@@ -44,7 +44,7 @@ SessionPrograms::~SessionPrograms() = default;
 constexpr auto kUnixConnect = bpf_attach_type(49);  // BPF_CGROUP_UNIX_CONNECT
 constexpr auto kUnixSendmsg = bpf_attach_type(50);  // BPF_CGROUP_UNIX_SENDMSG
 
-Result<SessionPrograms> SessionPrograms::start(const NetPlan& plan, bool audit, bool file_events, int cgroup_fd) {
+Result<SessionPrograms> SessionPrograms::start(const NetPlan& plan, const Options& opts, int cgroup_fd) {
     struct stat st{};
     if (::fstat(cgroup_fd, &st) != 0) return errno_error("cannot stat the session cgroup");
     SessionPrograms s;
@@ -58,7 +58,8 @@ Result<SessionPrograms> SessionPrograms::start(const NetPlan& plan, bool audit, 
                            "CAP_PERFMON and a kernel with CONFIG_CGROUP_BPF; unix socket hooks need Linux 6.7)");
     uint32_t zero = 0;
     sbx_config cfg{};
-    cfg.audit = audit ? 1 : 0;
+    cfg.audit = opts.audit ? 1 : 0;
+    cfg.gate_journals_destroys = opts.gate_journals_destroys ? 1 : 0;
     cfg.cgroup_id = st.st_ino;  // a cgroup v2 directory's inode number is its id
     if (bpf_map_update_elem(bpf_map__fd(s.skel_->maps.config), &zero, &cfg, BPF_ANY) != 0)
         return errno_error("cannot configure the session's BPF programs");
@@ -88,7 +89,7 @@ Result<SessionPrograms> SessionPrograms::start(const NetPlan& plan, bool audit, 
     for (const auto& h : hooks)
         if (bpf_prog_attach(bpf_program__fd(h.prog), cgroup_fd, h.type, BPF_F_ALLOW_MULTI) != 0)
             return errno_error(std::string("cannot attach the ") + h.name + " BPF program to the session cgroup");
-    if (!file_events) return s;
+    if (!opts.file_events) return s;
     for (bpf_program* tp : {s.skel_->progs.sbx_sys_enter, s.skel_->progs.sbx_sys_exit}) {
         s.links_.emplace_back(bpf_program__attach(tp));
         if (!s.links_.back())

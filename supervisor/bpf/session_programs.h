@@ -31,9 +31,16 @@ public:
 
     // Loads the programs with the plan in their maps, for the session whose
     // cgroup v2 directory is `cgroup_fd`, and attaches them.
-    // `file_events`: attach the syscall tracepoints (execs then come from
-    // the same place; without them no exec or file events are reported).
-    static Result<SessionPrograms> start(const NetPlan& plan, bool audit, bool file_events, int cgroup_fd);
+    struct Options {
+        bool audit = false;
+        // Attach the syscall tracepoints (execs then come from the same
+        // place; without them no exec or file events are reported).
+        bool file_events = true;
+        // The snapshot gate journals the session's unlinks, rmdirs and
+        // renames itself: the event stream leaves out those that succeeded.
+        bool gate_journals_destroys = false;
+    };
+    static Result<SessionPrograms> start(const NetPlan& plan, const Options& opts, int cgroup_fd);
     SessionPrograms(SessionPrograms&&) noexcept;
     SessionPrograms& operator=(SessionPrograms&&) noexcept;
     ~SessionPrograms();

@@ -80,6 +80,7 @@ bool connects_unix_path(const seccomp_notif& n) {
 struct Gate::Impl {
     GateConfig cfg;
     GateContext ctx;
+    AgentThreads threads;  // the dispatcher's
     Journal* journal = nullptr;
     UniqueFd stop;
     std::thread dispatcher, worker;
@@ -166,7 +167,7 @@ void Gate::Impl::handle(const seccomp_notif& n) {
         ::ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
         return;
     }
-    auto req = fetch_request(listener, n);
+    auto req = fetch_request(listener, n, threads);
     if (!req) {
         if (req.error().code == ESRCH) return;  // the thread is gone: nobody to answer
         resp.error = -req.error().code;

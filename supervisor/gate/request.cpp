@@ -15,9 +15,6 @@
 
 #include "base/file_io.h"
 
-#ifndef PIDFD_THREAD
-#define PIDFD_THREAD O_EXCL
-#endif
 
 namespace sandboxd {
 namespace {
@@ -58,16 +55,6 @@ Result<UniqueFd> start_dir(int procdir, const std::function<int()>& pidfd, uint6
     UniqueFd fd(int(::syscall(SYS_pidfd_getfd, pidfd(), dirfd, 0)));
     if (!fd) return Error{EBADF, "bad directory descriptor"};
     return fd;
-}
-
-mode_t agent_umask(int procdir) {
-    UniqueFd f(::openat(procdir, "status", O_RDONLY | O_CLOEXEC));
-    if (!f) return 022;
-    auto text = read_fd(f.get());
-    if (!text) return 022;
-    size_t at = text->find("\nUmask:\t");
-    if (at == std::string::npos) return 022;
-    return mode_t(std::strtoul(text->c_str() + at + 8, nullptr, 8));
 }
 
 // Paths through the caller's own procfs magic links, which a textual
@@ -153,7 +140,7 @@ bool gate_handles(int nr) {
     return false;
 }
 
-Result<GateRequest> fetch_request(int listener, const seccomp_notif& n) {
+Result<GateRequest> fetch_request(int listener, const seccomp_notif& n, AgentThreads& threads) {
     GateRequest r;
     r.id = n.id;
     r.pid = pid_t(n.pid);
@@ -164,17 +151,21 @@ Result<GateRequest> fetch_request(int listener, const seccomp_notif& n) {
     // What is opened here names the thread that asked only if its
     // notification is still pending afterwards: a pid reused in between
     // fails the ID_VALID check at the end, which is what makes it all valid.
-    std::string proc = "/proc/" + std::to_string(r.pid);
-    UniqueFd procdir(::open(proc.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-    if (!procdir) return Error{ESRCH, "the calling thread is gone"};
-    UniqueFd pidfd_holder;
-    auto pidfd = [&]() {
-        if (!pidfd_holder) pidfd_holder = UniqueFd(int(::syscall(SYS_pidfd_open, r.pid, PIDFD_THREAD)));
-        return pidfd_holder.get();
-    };
-    r.comm = thread_comm(r.pid);
-    r.root = UniqueFd(::openat(procdir.get(), "root", O_PATH | O_DIRECTORY | O_CLOEXEC));
-    if (!r.root) return Error{ESRCH, "cannot open the agent's root"};
+    auto thread = threads.get(r.pid);
+    if (!thread) return thread.error();
+    r.root = UniqueFd(::openat((*thread)->procdir.get(), "root", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!r.root) {
+        // Held from a thread that is gone; this number is someone new.
+        threads.forget(r.pid);
+        thread = threads.get(r.pid);
+        if (!thread) return thread.error();
+        r.root = UniqueFd(::openat((*thread)->procdir.get(), "root", O_PATH | O_DIRECTORY | O_CLOEXEC));
+        if (!r.root) return Error{ESRCH, "cannot open the agent's root"};
+    }
+    AgentThreads::Thread& t = **thread;
+    int procdir = t.procdir.get();
+    auto pidfd = [&t]() { return t.pidfd_for(); };
+    r.comm = AgentThreads::comm_of(t);
 
     auto path_at = [&](int arg, std::string& out) -> Status {
         auto s = read_agent_string(r.pid, r.args[arg]);
@@ -183,7 +174,7 @@ Result<GateRequest> fetch_request(int listener, const seccomp_notif& n) {
         return {};
     };
     auto dir_at = [&](int arg, const std::string& path, UniqueFd& out) -> Status {
-        auto d = start_dir(procdir.get(), pidfd, arg < 0 ? uint64_t(uint32_t(AT_FDCWD)) : r.args[arg], path);
+        auto d = start_dir(procdir, pidfd, arg < 0 ? uint64_t(uint32_t(AT_FDCWD)) : r.args[arg], path);
         if (!d) return d.error();
         out = std::move(*d);
         return {};
@@ -265,15 +256,15 @@ Result<GateRequest> fetch_request(int listener, const seccomp_notif& n) {
         }
     }
     if (r.nr == SYS_open || r.nr == SYS_openat || r.nr == SYS_creat || r.nr == SYS_mkdir || r.nr == SYS_mkdirat)
-        r.umask = agent_umask(procdir.get());
+        r.umask = AgentThreads::umask_of(t);
     for (auto [path, dir] : {std::pair{&r.path1, &r.dir1}, std::pair{&r.path2, &r.dir2}}) {
         if (path->empty()) continue;
-        ProcSelf ps = proc_self_path(*path, procdir.get());
+        ProcSelf ps = proc_self_path(*path, procdir);
         if (ps.kind == ProcSelf::Root) {
             *path = ps.rest;
         } else if (ps.kind == ProcSelf::Cwd) {
             *path = ps.rest;
-            *dir = UniqueFd(::openat(procdir.get(), "cwd", O_PATH | O_DIRECTORY | O_CLOEXEC));
+            *dir = UniqueFd(::openat(procdir, "cwd", O_PATH | O_DIRECTORY | O_CLOEXEC));
             if (!*dir) return Error{ESRCH, "cannot open the agent's working directory"};
         } else if (ps.kind == ProcSelf::Fd) {
             if (path != &r.path1 || !(r.nr == SYS_open || r.nr == SYS_openat || r.nr == SYS_creat))

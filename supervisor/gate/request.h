@@ -17,6 +17,7 @@
 
 #include "base/result.h"
 #include "base/unique_fd.h"
+#include "gate/agent_threads.h"
 
 namespace sandboxd {
 
@@ -43,6 +44,6 @@ bool gate_handles(int nr);
 
 // Errors carry the errno the agent's call fails with (EFAULT for a bad
 // pointer, EBADF for a bad descriptor); ESRCH when the thread went away.
-Result<GateRequest> fetch_request(int listener, const seccomp_notif& n);
+Result<GateRequest> fetch_request(int listener, const seccomp_notif& n, AgentThreads& threads);
 
 }  // namespace sandboxd

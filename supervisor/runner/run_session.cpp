@@ -165,7 +165,11 @@ ExitStatus run_session(const RunOptions& opts) {
     if (auto st = cgroup->apply_limits(plan->profile.limits, unapplied); !st) return failed(st.error());
     for (const auto& u : unapplied) fprintf(stderr, "sandbox-run: warning: %s\n", u.c_str());
     // Attached before the agent exists, so its first packet meets them.
-    auto bpf = SessionPrograms::start(plan->network, opts.audit, plan->profile.events.files, cgroup->v2_dirfd());
+    SessionPrograms::Options events;
+    events.audit = opts.audit;
+    events.file_events = plan->profile.events.files;
+    events.gate_journals_destroys = plan->seccomp.destructive_gate;
+    auto bpf = SessionPrograms::start(plan->network, events, cgroup->v2_dirfd());
     if (!bpf) return failed(bpf.error());
     for (const auto& h : plan->network.unresolved)
         fprintf(stderr, "sandbox-run: warning: network.connect host %s did not resolve; nothing allowed for it\n",
@@ -355,7 +359,11 @@ ExitStatus run_session(const RunOptions& opts) {
         siginfo_t info{};
         pollfd fds[3] = {{signals->fd(), POLLIN, 0}, {child.pidfd.get(), POLLIN, 0}, {bpf->events_fd(), POLLIN, 0}};
         for (;;) {
-            if (::poll(fds, 3, -1) < 0) {
+            // The programs wake us only once a batch is waiting; the rest
+            // is read on this timeout (SBX_EVENTS_WAKE_BYTES).
+            int n = ::poll(fds, 3, SBX_EVENTS_POLL_MS);
+            if (n == 0) bpf->consume(journal_event);
+            if (n < 0) {
                 if (errno == EINTR) continue;
                 break;
             }

@@ -151,6 +151,25 @@ TEST_CASE("every exec in the session is journaled / with nothing from outside it
     CHECK(execs >= 5);      // sh, /bin/true, env, true, sleep
 }
 
+TEST_CASE("events reach the journal while the session runs - not only at its end") {
+    // The BPF programs wake the supervisor only once a batch is waiting; a
+    // few events must still show up within its read interval.
+    Host h;
+    Background b(h.run_argv({"--user", kAgentUser, "--profile", "workspace", "--workspace", h.ws.path(), "--", "sh",
+                             "-c", "/bin/true; echo up; while [ ! -e go ]; do sleep 0.02; done"}),
+                 h.env());
+    REQUIRE(b.wait_for_output("up", 10000));
+    bool seen = false;
+    for (int i = 0; i < 100 && !seen; ++i) {
+        for (const auto& j : journal_of(h))
+            if (j["action"] == "exec" && j["target"] == "/bin/true") seen = true;
+        if (!seen) sleep_ms(20);
+    }
+    h.ws.write("go", "");
+    CHECK(b.wait(10000).status == 0);
+    CHECK(seen);
+}
+
 TEST_CASE("file operations that change something or are refused are journaled by the event stream - reads are counted") {
     Host h;
     // No destroy trees, so no snapshot gate: these come from the syscall

@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -54,6 +55,55 @@ TEST_CASE("gate: a destroyed file is kept in the store and the journal line poin
         CHECK(*sandboxd::read_file(stored) == "precious bytes");
     }
     CHECK(found);
+}
+
+TEST_CASE("gate: each destroyed file has one journal line - the event stream does not repeat the gate's") {
+    Host h;
+    for (const char* f : {"a", "b", "c"}) plant_file(h.ws / f, f);
+    plant_file(h.ws / "d/x", "x");
+    auto r = agent_sh(h, "rm a b && mv c c2 && rm -r d && echo done");
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    std::map<std::string, int> lines;
+    for (const auto& j : journal_lines(h, only_session(h))) {
+        std::string action = j["action"];
+        if (action != "file.unlink" && action != "file.rmdir" && action != "file.rename") continue;
+        CHECK(j["layer"] == "seccomp-notify");
+        ++lines[action + " " + j["target"].get<std::string>()];
+    }
+    std::string ws = h.ws.path();
+    CHECK(lines == std::map<std::string, int>{{"file.unlink " + ws + "/a", 1},
+                                              {"file.unlink " + ws + "/b", 1},
+                                              {"file.rename " + ws + "/c -> " + ws + "/c2", 1},
+                                              {"file.unlink " + ws + "/d/x", 1},
+                                              {"file.rmdir " + ws + "/d", 1}});
+}
+
+TEST_CASE("gate: the journal names the thread that asked - after it renamed itself and in threads that came and went") {
+    Host h;
+    for (int i = 0; i < 6; ++i) plant_file(h.ws / ("t" + std::to_string(i)), "x");
+    // Each thread names itself, deletes a file, and ends before the next
+    // starts; the main thread renames itself between two deletes of its own.
+    std::string py =
+        "import ctypes, os, threading\n"
+        "libc = ctypes.CDLL(None)\n"
+        "def name(n): libc.prctl(15, ctypes.c_char_p(n.encode()), 0, 0, 0)\n"
+        "def work(i):\n"
+        "    name('worker%d' % i); os.unlink('t%d' % i)\n"
+        "for i in range(4):\n"
+        "    t = threading.Thread(target=work, args=(i,)); t.start(); t.join()\n"
+        "name('first'); os.unlink('t4'); name('second'); os.unlink('t5')\n";
+    h.ws.write("agent.py", py);
+    auto r = agent_sh(h, "python3 agent.py && echo done");
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    std::map<std::string, std::string> comm;
+    for (const auto& j : journal_lines(h, only_session(h)))
+        if (j["action"] == "file.unlink") comm[j["target"].get<std::string>()] = j["comm"];
+    std::string ws = h.ws.path();
+    for (int i = 0; i < 4; ++i) CHECK(comm[ws + "/t" + std::to_string(i)] == "worker" + std::to_string(i));
+    CHECK(comm[ws + "/t4"] == "first");
+    CHECK(comm[ws + "/t5"] == "second");
 }
 
 TEST_CASE("gate: errors are the kernel's own and a session-private /tmp needs no snapshot") {

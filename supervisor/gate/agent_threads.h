@@ -1,0 +1,50 @@
+// Handles on the agent threads that called the gate, kept between requests:
+// an rm -rf asks thousands of times from one thread, and opening /proc/TID,
+// a pidfd and /proc/TID/comm afresh each time cost more than the operation.
+//
+// Every handle names the thread itself, not its number: once the thread is
+// gone they all fail (ESRCH/ENOENT), so a thread that later gets the same
+// number never inherits them. A failing handle is dropped and opened anew
+// once, and fetch_request's NOTIF_ID_VALID check still decides whether what
+// was fetched belongs to the caller.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <unordered_map>
+
+#include "base/result.h"
+#include "base/unique_fd.h"
+
+namespace sandboxd {
+
+class AgentThreads {
+public:
+    struct Thread {
+        UniqueFd procdir;  // /proc/TID, O_PATH
+        UniqueFd pidfd;    // opened when first needed
+        UniqueFd comm;     // /proc/TID/comm, read with pread
+        UniqueFd status;   // /proc/TID/status (the umask), opened when first needed
+        int pidfd_for();   // the pidfd, opening it if need be; -1 if gone
+        pid_t tid = 0;
+    };
+
+    // The handles for `tid`, opened now if not held (ESRCH: no such thread).
+    Result<Thread*> get(pid_t tid);
+    // Drops what is held for `tid`, for a handle that failed.
+    void forget(pid_t tid) { threads_.erase(tid); }
+
+    // The thread's command name, "" when it is gone.
+    static std::string comm_of(Thread& t);
+    // The thread's umask (022 if it cannot be read).
+    static mode_t umask_of(Thread& t);
+
+private:
+    // Enough for an agent's busy threads; beyond it the table starts over
+    // rather than keep handles on threads long gone.
+    static constexpr size_t kMaxThreads = 256;
+    std::unordered_map<pid_t, Thread> threads_;
+};
+
+}  // namespace sandboxd
