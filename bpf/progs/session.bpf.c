@@ -234,55 +234,63 @@ static __always_inline void emit_exec(struct sbx_config* cfg, struct pending_exe
     bpf_ringbuf_submit(e, wakeup());
 }
 
-/* What a file syscall asked for, from its saved registers. */
+/* What a file syscall asked for: which operation, and in which argument
+ * registers its paths and flags are (-1: none). Decided on the number
+ * alone, so that other calls leave before any register is copied. */
 struct file_call {
     __u32 op;
-    __u32 flags;
-    __u64 path; /* user pointers */
-    __u64 path2;
+    __s32 path_arg, path2_arg, flags_arg;
 };
 
-static __always_inline int file_call_of(long id, const struct user_regs* r, struct file_call* c) {
-    unsigned long a0 = r->di, a1 = r->si, a2 = r->dx, a3 = r->r10;
-    c->flags = 0;
-    c->path2 = 0;
+#define ARG_NONE (-1)
+#define ARG_OPEN_HOW 9 /* openat2: flags are the first field of the struct in arg 2 */
+#define ARG_CREAT 10   /* creat(): O_CREAT | O_TRUNC | O_WRONLY */
+
+static __always_inline int file_call_of(long id, struct file_call* c) {
+    c->path2_arg = ARG_NONE;
+    c->flags_arg = ARG_NONE;
     switch (id) {
-        case 2: /* open */ c->op = SBX_OP_OPEN_WRITE; c->path = a0; c->flags = a1; break;
-        case 85: /* creat */ c->op = SBX_OP_OPEN_WRITE; c->path = a0; c->flags = O_CREAT | O_TRUNC | 1; break;
-        case 257: /* openat */ c->op = SBX_OP_OPEN_WRITE; c->path = a1; c->flags = a2; break;
-        case 437: { /* openat2: flags are the first field of struct open_how */
-            __u64 f = 0;
-            bpf_probe_read_user(&f, sizeof(f), (void*)a2);
-            c->op = SBX_OP_OPEN_WRITE; c->path = a1; c->flags = (__u32)f;
-            break;
-        }
-        case 87: /* unlink */ c->op = SBX_OP_UNLINK; c->path = a0; break;
-        case 263: /* unlinkat */ c->op = (a2 & 0x200) ? SBX_OP_RMDIR : SBX_OP_UNLINK; c->path = a1; break;
-        case 84: /* rmdir */ c->op = SBX_OP_RMDIR; c->path = a0; break;
-        case 83: /* mkdir */ c->op = SBX_OP_MKDIR; c->path = a0; break;
-        case 258: /* mkdirat */ c->op = SBX_OP_MKDIR; c->path = a1; break;
-        case 82: /* rename */ c->op = SBX_OP_RENAME; c->path = a0; c->path2 = a1; break;
+        case 2: /* open */ c->op = SBX_OP_OPEN_WRITE; c->path_arg = 0; c->flags_arg = 1; break;
+        case 85: /* creat */ c->op = SBX_OP_OPEN_WRITE; c->path_arg = 0; c->flags_arg = ARG_CREAT; break;
+        case 257: /* openat */ c->op = SBX_OP_OPEN_WRITE; c->path_arg = 1; c->flags_arg = 2; break;
+        case 437: /* openat2 */ c->op = SBX_OP_OPEN_WRITE; c->path_arg = 1; c->flags_arg = ARG_OPEN_HOW; break;
+        case 87: /* unlink */ c->op = SBX_OP_UNLINK; c->path_arg = 0; break;
+        case 263: /* unlinkat: AT_REMOVEDIR in arg 2 makes it an rmdir */ c->op = SBX_OP_UNLINK; c->path_arg = 1; c->flags_arg = 2; break;
+        case 84: /* rmdir */ c->op = SBX_OP_RMDIR; c->path_arg = 0; break;
+        case 83: /* mkdir */ c->op = SBX_OP_MKDIR; c->path_arg = 0; break;
+        case 258: /* mkdirat */ c->op = SBX_OP_MKDIR; c->path_arg = 1; break;
+        case 82: /* rename */ c->op = SBX_OP_RENAME; c->path_arg = 0; c->path2_arg = 1; break;
         case 264: /* renameat */
-        case 316: /* renameat2 */ c->op = SBX_OP_RENAME; c->path = a1; c->path2 = a3; break;
-        case 86: /* link */ c->op = SBX_OP_LINK; c->path = a0; c->path2 = a1; break;
-        case 265: /* linkat */ c->op = SBX_OP_LINK; c->path = a1; c->path2 = a3; break;
-        case 88: /* symlink */ c->op = SBX_OP_SYMLINK; c->path = a1; c->path2 = a0; break;
-        case 266: /* symlinkat */ c->op = SBX_OP_SYMLINK; c->path = a2; c->path2 = a0; break;
-        case 76: /* truncate */ c->op = SBX_OP_TRUNCATE; c->path = a0; break;
-        case 90: /* chmod */ c->op = SBX_OP_CHMOD; c->path = a0; break;
-        case 268: /* fchmodat */ c->op = SBX_OP_CHMOD; c->path = a1; break;
+        case 316: /* renameat2 */ c->op = SBX_OP_RENAME; c->path_arg = 1; c->path2_arg = 3; break;
+        case 86: /* link */ c->op = SBX_OP_LINK; c->path_arg = 0; c->path2_arg = 1; break;
+        case 265: /* linkat */ c->op = SBX_OP_LINK; c->path_arg = 1; c->path2_arg = 3; break;
+        case 88: /* symlink: the link is arg 1, its target arg 0 */ c->op = SBX_OP_SYMLINK; c->path_arg = 1; c->path2_arg = 0; break;
+        case 266: /* symlinkat */ c->op = SBX_OP_SYMLINK; c->path_arg = 2; c->path2_arg = 0; break;
+        case 76: /* truncate */ c->op = SBX_OP_TRUNCATE; c->path_arg = 0; break;
+        case 90: /* chmod */ c->op = SBX_OP_CHMOD; c->path_arg = 0; break;
+        case 268: /* fchmodat */ c->op = SBX_OP_CHMOD; c->path_arg = 1; break;
         case 92: /* chown */
-        case 94: /* lchown */ c->op = SBX_OP_CHOWN; c->path = a0; break;
-        case 260: /* fchownat */ c->op = SBX_OP_CHOWN; c->path = a1; break;
-        case 280: /* utimensat */ c->op = SBX_OP_UTIMES; c->path = a1; break;
+        case 94: /* lchown */ c->op = SBX_OP_CHOWN; c->path_arg = 0; break;
+        case 260: /* fchownat */ c->op = SBX_OP_CHOWN; c->path_arg = 1; break;
+        case 280: /* utimensat */ c->op = SBX_OP_UTIMES; c->path_arg = 1; break;
         case 188: /* setxattr */
         case 189: /* lsetxattr */
-        case 197: /* removexattr */ c->op = SBX_OP_XATTR; c->path = a0; break;
-        case NR_EXECVE: c->op = SBX_OP_EXEC; c->path = a0; break;
-        case NR_EXECVEAT: c->op = SBX_OP_EXEC; c->path = a1; break;
+        case 197: /* removexattr */ c->op = SBX_OP_XATTR; c->path_arg = 0; break;
+        case NR_EXECVE: c->op = SBX_OP_EXEC; c->path_arg = 0; break;
+        case NR_EXECVEAT: c->op = SBX_OP_EXEC; c->path_arg = 1; break;
         default: return 0;
     }
     return 1;
+}
+
+static __always_inline __u64 arg_of(const struct user_regs* r, int i) {
+    switch (i) {
+        case 0: return r->di;
+        case 1: return r->si;
+        case 2: return r->dx;
+        case 3: return r->r10;
+        default: return 0;
+    }
 }
 
 SEC("raw_tp/sys_exit")
@@ -308,15 +316,27 @@ int sbx_sys_exit(struct bpf_raw_tracepoint_args* ctx) {
     } else if (!cfg->armed) {
         return 0; /* the supervisor setting the session up */
     }
+    struct file_call c;
+    if (!file_call_of(id, &c)) return 0;
     struct user_regs regs;
     if (bpf_probe_read_kernel(&regs, sizeof(regs), saved)) return 0;
-    struct file_call c;
-    if (!file_call_of(id, &regs, &c)) return 0;
     __u32 op = c.op;
+    __u64 path = arg_of(&regs, c.path_arg), path2 = arg_of(&regs, c.path2_arg);
+    __u32 flags = 0;
+    if (c.flags_arg == ARG_CREAT) {
+        flags = O_CREAT | O_TRUNC | 1;
+    } else if (c.flags_arg == ARG_OPEN_HOW) {
+        __u64 f = 0;
+        bpf_probe_read_user(&f, sizeof(f), (void*)regs.dx);
+        flags = (__u32)f;
+    } else {
+        flags = (__u32)arg_of(&regs, c.flags_arg);
+    }
+    if (id == 263 && (flags & 0x200)) op = SBX_OP_RMDIR;
     if (ret == 0 && cfg->gate_journals_destroys && (op == SBX_OP_UNLINK || op == SBX_OP_RMDIR || op == SBX_OP_RENAME))
         return 0; /* journaled by the gate, with its snapshot */
     if (op == SBX_OP_OPEN_WRITE) {
-        int writes = (c.flags & O_ACCMODE) != 0 || (c.flags & (O_CREAT | O_TRUNC));
+        int writes = (flags & O_ACCMODE) != 0 || (flags & (O_CREAT | O_TRUNC));
         if (!writes) {
             if (!refused) {
                 if (ret < 0) return 0;
@@ -339,13 +359,13 @@ int sbx_sys_exit(struct bpf_raw_tracepoint_args* ctx) {
     e->h.kind = SBX_EV_FILE;
     e->op = op;
     e->ret = (__s32)ret;
-    e->flags = c.flags;
+    e->flags = flags;
     e->pad = 0;
     bpf_get_current_comm(e->comm, sizeof(e->comm));
     e->path[0] = 0;
     e->path2[0] = 0;
-    if (c.path) bpf_probe_read_user_str(e->path, sizeof(e->path), (void*)c.path);
-    if (c.path2) bpf_probe_read_user_str(e->path2, sizeof(e->path2), (void*)c.path2);
+    if (path) bpf_probe_read_user_str(e->path, sizeof(e->path), (void*)path);
+    if (path2) bpf_probe_read_user_str(e->path2, sizeof(e->path2), (void*)path2);
     bpf_ringbuf_submit(e, wakeup());
     return 0;
 }
