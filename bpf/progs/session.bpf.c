@@ -234,63 +234,61 @@ static __always_inline void emit_exec(struct sbx_config* cfg, struct pending_exe
     bpf_ringbuf_submit(e, wakeup());
 }
 
-/* What a file syscall asked for: which operation, and in which argument
- * registers its paths and flags are (-1: none). Decided on the number
- * alone, so that other calls leave before any register is copied. */
-struct file_call {
-    __u32 op;
-    __s32 path_arg, path2_arg, flags_arg;
-};
+/* What a file syscall asks for, packed in one number: the operation and
+ * which saved registers hold its path, second path and flags. A global
+ * (not inlined) function is verified once on its own and its result is an
+ * unknown number to the caller, so the thirty cases do not each get
+ * verified through the rest of the exit program: that kept session start
+ * fast. 0: not a file operation. */
+#define REG_A0 14 /* di: index into struct user_regs */
+#define REG_A1 13 /* si */
+#define REG_A2 12 /* dx */
+#define REG_A3 7  /* r10 */
+#define FLAGS_OPEN_HOW 29 /* openat2: the flags are the first field of the struct in arg 2 */
+#define FLAGS_CREAT 30    /* creat(): O_CREAT | O_TRUNC | O_WRONLY */
+#define REG_NONE 31
+#define SBX_OP_UNLINKAT 0xff /* SBX_OP_UNLINK or SBX_OP_RMDIR, by its flags */
+#define CALL(op, path, path2, flags) ((op) | (path) << 8 | (path2) << 13 | (flags) << 18)
 
-#define ARG_NONE (-1)
-#define ARG_OPEN_HOW 9 /* openat2: flags are the first field of the struct in arg 2 */
-#define ARG_CREAT 10   /* creat(): O_CREAT | O_TRUNC | O_WRONLY */
-
-static __always_inline int file_call_of(long id, struct file_call* c) {
-    c->path2_arg = ARG_NONE;
-    c->flags_arg = ARG_NONE;
+__attribute__((noinline)) int file_call_code(long id) {
     switch (id) {
-        case 2: /* open */ c->op = SBX_OP_OPEN_WRITE; c->path_arg = 0; c->flags_arg = 1; break;
-        case 85: /* creat */ c->op = SBX_OP_OPEN_WRITE; c->path_arg = 0; c->flags_arg = ARG_CREAT; break;
-        case 257: /* openat */ c->op = SBX_OP_OPEN_WRITE; c->path_arg = 1; c->flags_arg = 2; break;
-        case 437: /* openat2 */ c->op = SBX_OP_OPEN_WRITE; c->path_arg = 1; c->flags_arg = ARG_OPEN_HOW; break;
-        case 87: /* unlink */ c->op = SBX_OP_UNLINK; c->path_arg = 0; break;
-        case 263: /* unlinkat: AT_REMOVEDIR in arg 2 makes it an rmdir */ c->op = SBX_OP_UNLINK; c->path_arg = 1; c->flags_arg = 2; break;
-        case 84: /* rmdir */ c->op = SBX_OP_RMDIR; c->path_arg = 0; break;
-        case 83: /* mkdir */ c->op = SBX_OP_MKDIR; c->path_arg = 0; break;
-        case 258: /* mkdirat */ c->op = SBX_OP_MKDIR; c->path_arg = 1; break;
-        case 82: /* rename */ c->op = SBX_OP_RENAME; c->path_arg = 0; c->path2_arg = 1; break;
+        case 2: /* open */ return CALL(SBX_OP_OPEN_WRITE, REG_A0, REG_NONE, REG_A1);
+        case 85: /* creat */ return CALL(SBX_OP_OPEN_WRITE, REG_A0, REG_NONE, FLAGS_CREAT);
+        case 257: /* openat */ return CALL(SBX_OP_OPEN_WRITE, REG_A1, REG_NONE, REG_A2);
+        case 437: /* openat2 */ return CALL(SBX_OP_OPEN_WRITE, REG_A1, REG_NONE, FLAGS_OPEN_HOW);
+        case 87: /* unlink */ return CALL(SBX_OP_UNLINK, REG_A0, REG_NONE, REG_NONE);
+        case 263: /* unlinkat */ return CALL(SBX_OP_UNLINKAT, REG_A1, REG_NONE, REG_A2);
+        case 84: /* rmdir */ return CALL(SBX_OP_RMDIR, REG_A0, REG_NONE, REG_NONE);
+        case 83: /* mkdir */ return CALL(SBX_OP_MKDIR, REG_A0, REG_NONE, REG_NONE);
+        case 258: /* mkdirat */ return CALL(SBX_OP_MKDIR, REG_A1, REG_NONE, REG_NONE);
+        case 82: /* rename */ return CALL(SBX_OP_RENAME, REG_A0, REG_A1, REG_NONE);
         case 264: /* renameat */
-        case 316: /* renameat2 */ c->op = SBX_OP_RENAME; c->path_arg = 1; c->path2_arg = 3; break;
-        case 86: /* link */ c->op = SBX_OP_LINK; c->path_arg = 0; c->path2_arg = 1; break;
-        case 265: /* linkat */ c->op = SBX_OP_LINK; c->path_arg = 1; c->path2_arg = 3; break;
-        case 88: /* symlink: the link is arg 1, its target arg 0 */ c->op = SBX_OP_SYMLINK; c->path_arg = 1; c->path2_arg = 0; break;
-        case 266: /* symlinkat */ c->op = SBX_OP_SYMLINK; c->path_arg = 2; c->path2_arg = 0; break;
-        case 76: /* truncate */ c->op = SBX_OP_TRUNCATE; c->path_arg = 0; break;
-        case 90: /* chmod */ c->op = SBX_OP_CHMOD; c->path_arg = 0; break;
-        case 268: /* fchmodat */ c->op = SBX_OP_CHMOD; c->path_arg = 1; break;
+        case 316: /* renameat2 */ return CALL(SBX_OP_RENAME, REG_A1, REG_A3, REG_NONE);
+        case 86: /* link */ return CALL(SBX_OP_LINK, REG_A0, REG_A1, REG_NONE);
+        case 265: /* linkat */ return CALL(SBX_OP_LINK, REG_A1, REG_A3, REG_NONE);
+        case 88: /* symlink: the new link, then its target */ return CALL(SBX_OP_SYMLINK, REG_A1, REG_A0, REG_NONE);
+        case 266: /* symlinkat */ return CALL(SBX_OP_SYMLINK, REG_A2, REG_A0, REG_NONE);
+        case 76: /* truncate */ return CALL(SBX_OP_TRUNCATE, REG_A0, REG_NONE, REG_NONE);
+        case 90: /* chmod */ return CALL(SBX_OP_CHMOD, REG_A0, REG_NONE, REG_NONE);
+        case 268: /* fchmodat */ return CALL(SBX_OP_CHMOD, REG_A1, REG_NONE, REG_NONE);
         case 92: /* chown */
-        case 94: /* lchown */ c->op = SBX_OP_CHOWN; c->path_arg = 0; break;
-        case 260: /* fchownat */ c->op = SBX_OP_CHOWN; c->path_arg = 1; break;
-        case 280: /* utimensat */ c->op = SBX_OP_UTIMES; c->path_arg = 1; break;
+        case 94: /* lchown */ return CALL(SBX_OP_CHOWN, REG_A0, REG_NONE, REG_NONE);
+        case 260: /* fchownat */ return CALL(SBX_OP_CHOWN, REG_A1, REG_NONE, REG_NONE);
+        case 280: /* utimensat */ return CALL(SBX_OP_UTIMES, REG_A1, REG_NONE, REG_NONE);
         case 188: /* setxattr */
         case 189: /* lsetxattr */
-        case 197: /* removexattr */ c->op = SBX_OP_XATTR; c->path_arg = 0; break;
-        case NR_EXECVE: c->op = SBX_OP_EXEC; c->path_arg = 0; break;
-        case NR_EXECVEAT: c->op = SBX_OP_EXEC; c->path_arg = 1; break;
+        case 197: /* removexattr */ return CALL(SBX_OP_XATTR, REG_A0, REG_NONE, REG_NONE);
+        case NR_EXECVE: return CALL(SBX_OP_EXEC, REG_A0, REG_NONE, REG_NONE);
+        case NR_EXECVEAT: return CALL(SBX_OP_EXEC, REG_A1, REG_NONE, REG_NONE);
         default: return 0;
     }
-    return 1;
 }
 
-static __always_inline __u64 arg_of(const struct user_regs* r, int i) {
-    switch (i) {
-        case 0: return r->di;
-        case 1: return r->si;
-        case 2: return r->dx;
-        case 3: return r->r10;
-        default: return 0;
-    }
+/* One saved register of the calling thread (0 for REG_NONE). */
+static __always_inline __u64 saved_reg(const struct user_regs* saved, __u32 index) {
+    __u64 v = 0;
+    if (index < REG_NONE) bpf_probe_read_kernel(&v, sizeof(v), (const unsigned long*)saved + (index & 31));
+    return v;
 }
 
 SEC("raw_tp/sys_exit")
@@ -316,23 +314,21 @@ int sbx_sys_exit(struct bpf_raw_tracepoint_args* ctx) {
     } else if (!cfg->armed) {
         return 0; /* the supervisor setting the session up */
     }
-    struct file_call c;
-    if (!file_call_of(id, &c)) return 0;
-    struct user_regs regs;
-    if (bpf_probe_read_kernel(&regs, sizeof(regs), saved)) return 0;
-    __u32 op = c.op;
-    __u64 path = arg_of(&regs, c.path_arg), path2 = arg_of(&regs, c.path2_arg);
+    int code = file_call_code(id);
+    if (code == 0) return 0;
+    __u32 op = code & 0xff, flags_at = (code >> 18) & 31;
+    __u64 path = saved_reg(saved, (code >> 8) & 31), path2 = saved_reg(saved, (code >> 13) & 31);
     __u32 flags = 0;
-    if (c.flags_arg == ARG_CREAT) {
+    if (flags_at == FLAGS_CREAT) {
         flags = O_CREAT | O_TRUNC | 1;
-    } else if (c.flags_arg == ARG_OPEN_HOW) {
+    } else if (flags_at == FLAGS_OPEN_HOW) {
         __u64 f = 0;
-        bpf_probe_read_user(&f, sizeof(f), (void*)regs.dx);
+        bpf_probe_read_user(&f, sizeof(f), (void*)saved_reg(saved, REG_A2));
         flags = (__u32)f;
     } else {
-        flags = (__u32)arg_of(&regs, c.flags_arg);
+        flags = (__u32)saved_reg(saved, flags_at);
     }
-    if (id == 263 && (flags & 0x200)) op = SBX_OP_RMDIR;
+    if (op == SBX_OP_UNLINKAT) op = (flags & 0x200 /* AT_REMOVEDIR */) ? SBX_OP_RMDIR : SBX_OP_UNLINK;
     if (ret == 0 && cfg->gate_journals_destroys && (op == SBX_OP_UNLINK || op == SBX_OP_RMDIR || op == SBX_OP_RENAME))
         return 0; /* journaled by the gate, with its snapshot */
     if (op == SBX_OP_OPEN_WRITE) {

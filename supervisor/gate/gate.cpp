@@ -17,6 +17,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <optional>
+#include <chrono>
 #include <semaphore>
 #include <thread>
 
@@ -96,7 +97,9 @@ struct Gate::Impl {
     bool quit = false;
     Status worker_status;
     std::atomic<uint64_t> handled{0};
-    std::atomic<bool> dispatcher_done{false}, worker_done{false};
+    // Released by each thread as it ends; the destructor waits on them
+    // with a deadline.
+    std::binary_semaphore dispatcher_done{0}, worker_done{0};
 
     void worker_main();
     Status become_agent();
@@ -130,8 +133,8 @@ Status Gate::Impl::become_agent() {
 
 void Gate::Impl::worker_main() {
     struct Done {
-        std::atomic<bool>& flag;
-        ~Done() { flag = true; }
+        std::binary_semaphore& ended;
+        ~Done() { ended.release(); }
     } done{worker_done};
     worker_status = become_agent();
     worker_ready.release();
@@ -230,8 +233,8 @@ void Gate::Impl::log_would_be_denial(const seccomp_notif& n) {
 
 void Gate::Impl::dispatcher_main() {
     struct Done {
-        std::atomic<bool>& flag;
-        ~Done() { flag = true; }
+        std::binary_semaphore& ended;
+        ~Done() { ended.release(); }
     } done{dispatcher_done};
     pollfd fds[2] = {{cfg.listener.get(), POLLIN, 0}, {stop.get(), POLLIN, 0}};
     int64_t first_unsynced = 0;
@@ -287,13 +290,15 @@ Gate::~Gate() {
     // the process's exit rather than hang the supervisor (and keep what
     // they use alive with them). The dispatcher stops first, so that no
     // request is in flight when the worker is told to quit.
-    for (int i = 0; i < 300 && !s.dispatcher_done; ++i) ::usleep(10000);
-    if (s.dispatcher_done) {
+    using std::chrono::milliseconds;
+    bool dispatcher_ended = s.dispatcher_done.try_acquire_for(milliseconds(3000));
+    bool worker_ended = false;
+    if (dispatcher_ended) {
         s.quit = true;
         s.to_worker.post();
-        for (int i = 0; i < 100 && !s.worker_done; ++i) ::usleep(10000);
+        worker_ended = s.worker_done.try_acquire_for(milliseconds(1000));
     }
-    if (s.dispatcher_done && s.worker_done) {
+    if (dispatcher_ended && worker_ended) {
         s.dispatcher.join();
         s.worker.join();
         return;
