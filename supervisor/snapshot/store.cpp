@@ -131,16 +131,26 @@ void SnapshotStore::discard(const Snapshot& s) {
     budget_->used -= s.bytes;
 }
 
-std::string SnapshotStore::next_name(const char* suffix) {
-    char buf[32];
-    snprintf(buf, sizeof buf, "%06llu%s", static_cast<unsigned long long>(budget_->next++), suffix);
-    return buf;
+Result<std::string> SnapshotStore::next_name(const char* suffix, bool makes_file) {
+    uint64_t n = budget_->next++;
+    uint64_t shard = n / kPerShard;
+    char dir[24], name[48];
+    snprintf(dir, sizeof dir, "%05llu", static_cast<unsigned long long>(shard));
+    snprintf(name, sizeof name, "%s/%06llu%s", dir, static_cast<unsigned long long>(n), suffix);
+    if (makes_file && shard != shard_made_) {
+        if (::mkdirat(dir_.get(), dir, 0700) != 0 && errno != EEXIST)
+            return errno_error("cannot create " + path_ + "/" + dir);
+        shard_made_ = shard;
+    }
+    return std::string(name);
 }
 
 Result<Snapshot> SnapshotStore::take_by_move(int parent, const std::string& name, const struct stat& st) {
     uint64_t bytes = S_ISREG(st.st_mode) ? uint64_t(st.st_size) : 0;
+    auto ref = next_name("", true);
+    if (!ref) return ref.error();
     SANDBOXD_TRY(charge(bytes));
-    Snapshot s{next_name(""), "", "move", bytes};
+    Snapshot s{*ref, "", "move", bytes};
     s.path = path_ + "/" + s.ref;
     if (::renameat2(parent, name.c_str(), dir_.get(), s.ref.c_str(), RENAME_NOREPLACE) != 0) {
         budget_->used -= bytes;
@@ -156,8 +166,10 @@ Status SnapshotStore::put_back(const Snapshot& s, int parent, const std::string&
 }
 
 Result<Snapshot> SnapshotStore::take_copy(int fd, const struct stat& st) {
+    auto ref = next_name(".copy", true);
+    if (!ref) return ref.error();
     SANDBOXD_TRY(charge(uint64_t(st.st_size)));
-    Snapshot s{next_name(".copy"), "", "copy", uint64_t(st.st_size)};
+    Snapshot s{*ref, "", "copy", uint64_t(st.st_size)};
     s.path = path_ + "/" + s.ref;
     auto fail = [&](Error e) -> Result<Snapshot> {
         discard(s);
@@ -177,6 +189,7 @@ Result<Snapshot> SnapshotStore::take_copy(int fd, const struct stat& st) {
     return s;
 }
 
-Snapshot SnapshotStore::take_metadata() { return Snapshot{next_name(".dir"), "", "mkdir"}; }
+// Without a file to make, naming cannot fail.
+Snapshot SnapshotStore::take_metadata() { return Snapshot{*next_name(".dir", false), "", "mkdir"}; }
 
 }  // namespace sandboxd

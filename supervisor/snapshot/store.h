@@ -34,7 +34,7 @@
 namespace sandboxd {
 
 struct Snapshot {
-    std::string ref;   // name inside the store ("000007", "000008.copy")
+    std::string ref;   // name inside the store ("00000/000007", "00000/000008.copy")
     std::string path;  // absolute path of the stored object
     std::string how;   // "move", "copy", "mkdir" (directory: metadata only)
     uint64_t bytes = 0;  // charged to the budget
@@ -79,13 +79,20 @@ public:
 
 private:
     Status charge(uint64_t bytes);
-    std::string next_name(const char* suffix);
+    // The next snapshot's name. Names go into subdirectories of
+    // kPerShard: ext4 scans a directory block for every name it adds or
+    // looks up, and a flat store of thousands made each delete's rename
+    // into it cost twice a bare unlink (20 us against 11 us here).
+    // `makes_file`: create the subdirectory if this store lacks it.
+    Result<std::string> next_name(const char* suffix, bool makes_file);
+    static constexpr uint64_t kPerShard = 64;
 
     UniqueFd dir_;
     std::string path_;
     std::shared_ptr<SnapshotBudget> budget_;
     dev_t dev_ = 0;
     uint64_t mnt_ = 0;
+    uint64_t shard_made_ = UINT64_MAX;  // the newest subdirectory made here
 };
 
 // The root of the mount holding `path` (the topmost directory above it on

@@ -208,7 +208,7 @@ TEST_CASE("rollback: unknown session / corrupt journal / missing snapshot: clear
     CHECK_FALSE(path_exists(h.ws / "two"));
     REQUIRE(sandboxd::write_file_atomic(journal, text, 0600));
     // One snapshot gone: that step fails, the other still comes back.
-    std::string gone = h.state / ("sessions/" + id + "/snapshots/000001");
+    std::string gone = h.state / ("sessions/" + id + "/snapshots/00000/000001");
     REQUIRE(unlink(gone.c_str()) == 0);
     auto partial = h.ctl({"rollback", id});
     CHECK(partial.status == 1);
@@ -281,12 +281,12 @@ TEST_CASE("prune: snapshots past their retention go / the journal and younger on
     auto dry = h.ctl({"prune", "--dry-run"});
     CHECK(dry.status == 0);
     CHECK_THAT(dry.out, Catch::Contains("would remove") && Catch::Contains(old_id) && !Catch::Contains(young_id));
-    CHECK(path_exists(h.state / ("sessions/" + old_id + "/snapshots/000001")));
+    CHECK(path_exists(h.state / ("sessions/" + old_id + "/snapshots/00000/000001")));
     auto r = h.ctl({"prune"});
     INFO(r.out << r.err);
     CHECK(r.status == 0);
     CHECK_FALSE(path_exists(h.state / ("sessions/" + old_id + "/snapshots")));
-    CHECK(path_exists(h.state / ("sessions/" + young_id + "/snapshots/000001")));
+    CHECK(path_exists(h.state / ("sessions/" + young_id + "/snapshots/00000/000001")));
     CHECK_THAT(*sandboxd::read_file(h.dirs().journal_path(old_id)), Catch::Contains("snapshots.pruned"));
     // Rolling back a pruned session says what is missing; nothing else happens.
     auto rb = h.ctl({"rollback", old_id});

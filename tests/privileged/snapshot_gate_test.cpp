@@ -150,14 +150,14 @@ TEST_CASE("gate: the agent cannot reach or tamper with its own snapshots") {
     plant_file(h.ws / "kept.txt", "original");
     std::string store_glob = h.state / "sessions/*/snapshots";
     auto r = agent_sh(h, "rm kept.txt; ls " + store_glob + " 2>/dev/null && echo listed; cat " + store_glob +
-                             "/* 2>/dev/null && echo read; rm -rf " + h.state.path() + " 2>/dev/null; "
+                             "/*/* 2>/dev/null && echo read; rm -rf " + h.state.path() + " 2>/dev/null; "
                              "ls /proc/self/root" + h.state.path() + "/sessions 2>/dev/null | grep . && echo via-proc; "
-                             "echo pwned > " + store_glob + "/000001 2>/dev/null && echo wrote; exit 0");
+                             "echo pwned > " + store_glob + "/00000/000001 2>/dev/null && echo wrote; exit 0");
     INFO(r.err);
     CHECK_THAT(r.out, !Catch::Contains("listed") && !Catch::Contains("read") && !Catch::Contains("via-proc") &&
                           !Catch::Contains("wrote"));
     std::string id = only_session(h);
-    std::string stored = h.state / ("sessions/" + id + "/snapshots/000001");
+    std::string stored = h.state / ("sessions/" + id + "/snapshots/00000/000001");
     REQUIRE(path_exists(stored));
     CHECK(*sandboxd::read_file(stored) == "original");
 }
