@@ -94,14 +94,7 @@ Status Journal::resync() {
     return plain_error(path_ + ": no valid journal line found to continue the sequence from");
 }
 
-Result<uint64_t> Journal::append(const JournalEntry& e) {
-    std::lock_guard<std::mutex> in_process(*mu_);
-    FlockGuard lock(fd_.get());
-    struct stat st{};
-    if (::fstat(fd_.get(), &st) != 0) return errno_error("cannot stat " + path_);
-    if (st.st_size != known_size_) SANDBOXD_TRY(resync());
-
-    uint64_t seq = last_seq_ + 1;
+std::string Journal::line_for(const JournalEntry& e, uint64_t seq) const {
     nlohmann::json j = {
         {"seq", seq},         {"time", format_rfc3339(realtime_usec())},
         {"session", session_}, {"pid", e.pid},
@@ -115,19 +108,41 @@ Result<uint64_t> Journal::append(const JournalEntry& e) {
     if (!e.detail.is_null()) j["detail"] = e.detail;
     // Invalid UTF-8 in a path is the agent's to choose; replace it rather
     // than lose the line.
-    std::string line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-    SANDBOXD_TRY(write_all(fd_.get(), line));
-    if (e.durable || (!e.undo.is_null() && !e.sync_later)) {
+    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+Result<uint64_t> Journal::append(const JournalEntry& e) { return append_all(std::span<const JournalEntry>(&e, 1)); }
+
+Result<uint64_t> Journal::append_all(std::span<const JournalEntry> entries) {
+    std::lock_guard<std::mutex> in_process(*mu_);
+    if (entries.empty()) return last_seq_;
+    FlockGuard lock(fd_.get());
+    struct stat st{};
+    if (::fstat(fd_.get(), &st) != 0) return errno_error("cannot stat " + path_);
+    if (st.st_size != known_size_) SANDBOXD_TRY(resync());
+
+    std::string lines;
+    bool sync_now = false, sync_later = false;
+    uint64_t seq = last_seq_;
+    for (const auto& e : entries) {
+        lines += line_for(e, ++seq);
+        if (e.durable || (!e.undo.is_null() && !e.sync_later)) sync_now = true;
+        else if (!e.undo.is_null()) sync_later = true;
+    }
+    SANDBOXD_TRY(write_all(fd_.get(), lines));
+    if (sync_now) {
         if (::fdatasync(fd_.get()) != 0) return errno_error("cannot sync " + path_);
         unsynced_ = false;
-    } else if (!e.undo.is_null()) {
+    } else if (sync_later) {
         unsynced_ = true;
     }
-    last_seq_ = seq;
-    known_size_ = st.st_size + off_t(line.size());
-    bool routine = e.decision == "allow" && (e.action.starts_with("file.") || e.action.starts_with("dir."));
-    if (!routine) send_to_journald(session_, seq, e);
-    return seq;
+    known_size_ = st.st_size + off_t(lines.size());
+    for (const auto& e : entries) {
+        ++last_seq_;
+        bool routine = e.decision == "allow" && (e.action.starts_with("file.") || e.action.starts_with("dir."));
+        if (!routine) send_to_journald(session_, last_seq_, e);
+    }
+    return last_seq_;
 }
 
 JournalEntry sandboxctl_entry(std::string action, std::string target, std::string decision, std::string rule) {

@@ -21,6 +21,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 
 #include "base/result.h"
@@ -64,6 +65,10 @@ public:
 
     // Appends one entry; returns its sequence number.
     Result<uint64_t> append(const JournalEntry& e);
+    // Appends entries in order with one lock and one write (a burst of
+    // events: the event loop must keep up with the ring buffer); returns
+    // the last sequence number.
+    Result<uint64_t> append_all(std::span<const JournalEntry> entries);
 
     // fdatasync of what was appended with sync_later.
     Status sync();
@@ -77,6 +82,7 @@ public:
 private:
     Journal() = default;
     Status resync();
+    std::string line_for(const JournalEntry& e, uint64_t seq) const;
 
     std::string path_;
     std::string session_;

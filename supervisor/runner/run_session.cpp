@@ -316,12 +316,23 @@ ExitStatus run_session(const RunOptions& opts) {
         gate = std::move(*g);
     }
 
-    // Every decision and exec the BPF programs saw, into the journal.
-    auto journal_event = [&](const void* data, size_t size) {
-        auto entry = journal_entry_for_event(data, size);
-        if (!entry) return;
-        if (opts.audit) mark_would_be_denial(*entry, plan->profile, plan->workspace);
-        (void)journal->append(*entry);
+    // Every decision and exec the BPF programs saw, into the journal: what
+    // one read of the ring buffer yields goes in with one write.
+    constexpr size_t kEventBatch = 512;
+    std::vector<JournalEntry> event_batch;
+    auto journal_events = [&] {
+        bpf->consume([&](const void* data, size_t size) {
+            auto entry = journal_entry_for_event(data, size);
+            if (!entry) return;
+            if (opts.audit) mark_would_be_denial(*entry, plan->profile, plan->workspace);
+            event_batch.push_back(std::move(*entry));
+            if (event_batch.size() >= kEventBatch) {  // a flood: bounded memory
+                (void)journal->append_all(event_batch);
+                event_batch.clear();
+            }
+        });
+        (void)journal->append_all(event_batch);
+        event_batch.clear();
     };
 
     int64_t t0 = monotonic_nsec();
@@ -362,7 +373,7 @@ ExitStatus run_session(const RunOptions& opts) {
             // The programs wake us only once a batch is waiting; the rest
             // is read on this timeout (SBX_EVENTS_WAKE_BYTES).
             int n = ::poll(fds, 3, SBX_EVENTS_POLL_MS);
-            if (n == 0) bpf->consume(journal_event);
+            if (n == 0) journal_events();
             if (n < 0) {
                 if (errno == EINTR) continue;
                 break;
@@ -377,7 +388,7 @@ ExitStatus run_session(const RunOptions& opts) {
                     ::syscall(SYS_pidfd_send_signal, child.pidfd.get(), int(si.ssi_signo), nullptr, 0);
                 }
             }
-            if (fds[2].revents & POLLIN) bpf->consume(journal_event);
+            if (fds[2].revents & POLLIN) journal_events();
             if (fds[1].revents & (POLLIN | POLLHUP)) {
                 if (::waitid(P_PIDFD, child.pidfd.get(), &info, WEXITED) == 0) break;
                 if (errno != EINTR) break;
@@ -389,7 +400,7 @@ ExitStatus run_session(const RunOptions& opts) {
                       {"duration_ms", (monotonic_nsec() - t0) / 1000000}};
     }
 
-    bpf->consume(journal_event);
+    journal_events();
     {
         JournalEntry reads;
         reads.action = "file.reads";

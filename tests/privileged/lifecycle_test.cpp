@@ -170,6 +170,29 @@ TEST_CASE("events reach the journal while the session runs - not only at its end
     CHECK(seen);
 }
 
+TEST_CASE("a flood of refused opens: each one is journaled or counted as dropped - none is lost silently") {
+    Host h;
+    h.ws.write("flood.py",
+               "import os\n"
+               "for i in range(100000):\n"
+               "    try: os.open('/root/.sandboxd-flood', os.O_RDONLY)\n"
+               "    except OSError: pass\n");
+    auto r = h.run({"--user", kAgentUser, "--profile", "workspace", "--workspace", h.ws.path(), "--", "python3",
+                    "flood.py"});
+    REQUIRE(r.status == 0);
+    uint64_t journaled = 0, dropped = 0;
+    for (const auto& j : journal_of(h)) {
+        if (j["action"] == "events.dropped") dropped += j["detail"]["count"].get<uint64_t>();
+        if (j["action"] == "file.read" && j["target"] == "/root/.sandboxd-flood") {
+            ++journaled;
+            CHECK(j["decision"] == "deny");
+        }
+    }
+    INFO("journaled " << journaled << ", dropped " << dropped);
+    CHECK(journaled + dropped == 100000);
+    CHECK(journaled > 0);
+}
+
 TEST_CASE("file operations that change something or are refused are journaled by the event stream - reads are counted") {
     Host h;
     // No destroy trees, so no snapshot gate: these come from the syscall
