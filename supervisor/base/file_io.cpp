@@ -66,12 +66,12 @@ Status write_file(const std::string& path, std::string_view data) {
     return {};
 }
 
-Status write_file_atomic(const std::string& path, std::string_view data, mode_t mode) {
+Status write_file_atomic(const std::string& path, std::string_view data, mode_t mode, Sync sync) {
     std::string tmp = path + ".tmp." + std::to_string(::getpid());
     auto fd = open_fd(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode);
     if (!fd) return fd.error();
     auto st = write_all(fd->get(), data);
-    if (st.ok() && ::fsync(fd->get()) != 0) st = errno_error("cannot fsync " + tmp);
+    if (st.ok() && sync == Sync::Yes && ::fsync(fd->get()) != 0) st = errno_error("cannot fsync " + tmp);
     if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0)
         st = errno_error("cannot rename " + tmp + " to " + path);
     if (!st.ok()) {

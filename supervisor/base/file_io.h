@@ -25,7 +25,10 @@ Status write_file(const std::string& path, std::string_view data);
 
 // Writes to a temporary file in the same directory, fsyncs and renames over
 // path, so readers see the old or the new content and never a torn one.
-Status write_file_atomic(const std::string& path, std::string_view data, mode_t mode);
+// Sync::No leaves out the fsync, for state that need not survive a crash
+// (what lives under /run): readers still never see a torn file.
+enum class Sync { Yes, No };
+Status write_file_atomic(const std::string& path, std::string_view data, mode_t mode, Sync sync = Sync::Yes);
 
 // mkdir -p with the given mode for every directory it creates.
 Status make_dirs(const std::string& path, mode_t mode);

@@ -69,8 +69,10 @@ Result<SessionRecord> record_from_json(std::string_view text, const std::string&
     return r;
 }
 
+// Runtime state (the runtime directory is a tmpfs on a normal host, gone
+// at reboot; a record left by a crash is reaped as stale): no fsync.
 Status write_record(const std::string& path, const SessionRecord& r) {
-    return write_file_atomic(path, record_to_json(r), 0644);
+    return write_file_atomic(path, record_to_json(r), 0644, Sync::No);
 }
 
 uint64_t process_start_time(pid_t pid) {
