@@ -48,14 +48,35 @@ Result<SessionPrograms> SessionPrograms::start(const NetPlan& plan, const Option
     struct stat st{};
     if (::fstat(cgroup_fd, &st) != 0) return errno_error("cannot stat the session cgroup");
     SessionPrograms s;
-    s.skel_.reset(sbx_session__open());
-    if (!s.skel_) return errno_error("cannot open the session's BPF programs");
-    // The unix socket hooks (Linux 6.7) are newer than this libbpf.
-    bpf_program__set_expected_attach_type(s.skel_->progs.sbx_connect_unix, kUnixConnect);
-    bpf_program__set_expected_attach_type(s.skel_->progs.sbx_sendmsg_unix, kUnixSendmsg);
-    if (sbx_session__load(s.skel_.get()) != 0)
-        return errno_error("cannot load the session's BPF programs (cgroup BPF and tracepoints need CAP_BPF, "
-                           "CAP_PERFMON and a kernel with CONFIG_CGROUP_BPF; unix socket hooks need Linux 6.7)");
+    auto open_and_load = [&s](bool unix_hooks) -> int {
+        s.skel_.reset(sbx_session__open());
+        if (!s.skel_) return -1;
+        // The unix socket hooks (Linux 6.7) are newer than this libbpf.
+        bpf_program__set_expected_attach_type(s.skel_->progs.sbx_connect_unix, kUnixConnect);
+        bpf_program__set_expected_attach_type(s.skel_->progs.sbx_sendmsg_unix, kUnixSendmsg);
+        bpf_program__set_autoload(s.skel_->progs.sbx_connect_unix, unix_hooks);
+        bpf_program__set_autoload(s.skel_->progs.sbx_sendmsg_unix, unix_hooks);
+        return sbx_session__load(s.skel_.get());
+    };
+    // The first try is a probe on kernels before 6.7: keep libbpf's
+    // complaint about the unix hooks off the terminal (the message below
+    // says it better); a second failure has it printed.
+    libbpf_print_fn_t print = libbpf_set_print(nullptr);
+    int loaded = open_and_load(true);
+    libbpf_set_print(print);
+    if (loaded != 0) {
+        Error first = errno_error("cannot load the session's BPF programs (cgroup BPF and tracepoints need "
+                                  "CAP_BPF, CAP_PERFMON and a kernel with CONFIG_CGROUP_BPF)");
+        // Without the unix socket hooks: if that loads, they are what this
+        // kernel lacks.
+        if (open_and_load(false) != 0) return first;
+        if (!opts.unix_hooks_optional)
+            return plain_error("this kernel has no cgroup BPF hooks for unix sockets (connect_unix, "
+                               "sendmsg_unix: Linux 6.7), which stop the agent from reaching a pathname unix "
+                               "socket behind the gate's back; upgrade the kernel, or accept a weaker sandbox "
+                               "in the profile with [kernel] accept_missing = [\"unix-socket-hooks\"]");
+        s.unix_hooks_ = false;
+    }
     uint32_t zero = 0;
     sbx_config cfg{};
     cfg.audit = opts.audit ? 1 : 0;
@@ -87,7 +108,8 @@ Result<SessionPrograms> SessionPrograms::start(const NetPlan& plan, const Option
         {s.skel_->progs.sbx_sendmsg_unix, kUnixSendmsg, "sendmsg_unix"},
     };
     for (const auto& h : hooks)
-        if (bpf_prog_attach(bpf_program__fd(h.prog), cgroup_fd, h.type, BPF_F_ALLOW_MULTI) != 0)
+        if (bpf_program__fd(h.prog) >= 0 &&
+            bpf_prog_attach(bpf_program__fd(h.prog), cgroup_fd, h.type, BPF_F_ALLOW_MULTI) != 0)
             return errno_error(std::string("cannot attach the ") + h.name + " BPF program to the session cgroup");
     if (!opts.file_events) return s;
     for (bpf_program* tp : {s.skel_->progs.sbx_sys_enter, s.skel_->progs.sbx_sys_exit}) {

@@ -39,6 +39,9 @@ public:
         // The snapshot gate journals the session's unlinks, rmdirs and
         // renames itself: the event stream leaves out those that succeeded.
         bool gate_journals_destroys = false;
+        // The profile accepts a kernel without the unix socket hooks
+        // (unix-socket-hooks, base/kernel_gap.h): run without them there.
+        bool unix_hooks_optional = false;
     };
     static Result<SessionPrograms> start(const NetPlan& plan, const Options& opts, int cgroup_fd);
     SessionPrograms(SessionPrograms&&) noexcept;
@@ -49,6 +52,7 @@ public:
     void consume(const RecordFn& fn);
     uint64_t dropped() const;
     uint64_t reads() const;  // successful opens for reading: counted, not logged
+    bool unix_hooks() const { return unix_hooks_; }  // connect_unix/sendmsg_unix attached
 
     // Detaching a raw syscall tracepoint waits for an RCU grace period in the
     // kernel, several milliseconds that would otherwise sit on the agent's
@@ -72,6 +76,7 @@ private:
     std::unique_ptr<ring_buffer, RingDeleter> ring_;
     std::vector<std::unique_ptr<bpf_link, LinkDeleter>> links_;  // the tracepoints
     std::unique_ptr<RecordFn> fn_;  // stable address for the ring buffer callback
+    bool unix_hooks_ = true;
 };
 
 }  // namespace sandboxd

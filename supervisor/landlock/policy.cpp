@@ -42,9 +42,9 @@ LandlockPolicy compile_landlock(const Profile& p, int abi) {
     LandlockPolicy out;
     out.abi = abi;
     if (abi < 1) {
-        out.missing.push_back(
-            "Landlock (file scope): the kernel has none; boot a kernel with CONFIG_SECURITY_LANDLOCK=y "
-            "and 'landlock' in the lsm= list");
+        out.missing.push_back({"landlock",
+                               "Landlock (file scope): the kernel has none; boot a kernel with "
+                               "CONFIG_SECURITY_LANDLOCK=y and 'landlock' in the lsm= list"});
         return out;
     }
     out.handled_fs = kFsAbi1;
@@ -90,9 +90,10 @@ LandlockPolicy compile_landlock(const Profile& p, int abi) {
     }
 
     if (abi < 3 && !p.write.empty())
-        out.missing.push_back("Landlock ABI " + std::to_string(abi) +
-                              " cannot tell writing from truncating (needs ABI 3, Linux 6.2): write trees "
-                              "would allow overwriting");
+        out.missing.push_back({"landlock-truncate",
+                               "Landlock ABI " + std::to_string(abi) +
+                                   " cannot tell writing from truncating (needs ABI 3, Linux 6.2): write trees "
+                                   "would allow overwriting"});
     if (abi < 2 && !p.destroy.empty())
         out.notes.push_back("Landlock ABI 1: renames and links across directories are refused everywhere");
 

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "base/kernel_gap.h"
 #include "profile/profile.h"
 
 namespace sandboxd {
@@ -43,8 +44,8 @@ struct LandlockPolicy {
     // mount point to what covers it, so the child grants these again.
     uint64_t proc_access = 0;
     // What the profile asks for that this ABI cannot express; non-empty
-    // means the session must be refused.
-    std::vector<std::string> missing;
+    // means the session is refused unless the profile accepts each gap.
+    std::vector<KernelGap> missing;
     // What is enforced by a weaker means or not at all on this ABI, for --explain.
     std::vector<std::string> notes;
 };

@@ -137,6 +137,7 @@ bool setup_mounts(const MountPlan& plan, int ruleset_fd, uint64_t tmp_access, ui
     // files (memfd) anywhere in the session's pid namespace.
     if (::mount("proc", "/proc", "proc", kSafe | MS_NOEXEC, nullptr) != 0) return fail(f, SpawnStep::Proc);
     if (proc_access && !grant(ruleset_fd, "/proc", proc_access)) return fail(f, SpawnStep::Proc);
+    if (!plan.memfd_noexec) return true;
     int fd = ::open("/proc/sys/vm/memfd_noexec", O_WRONLY | O_CLOEXEC);
     if (fd < 0) return fail(f, SpawnStep::MemfdNoexec);
     ssize_t w = ::write(fd, "2", 1);

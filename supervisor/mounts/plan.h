@@ -50,6 +50,9 @@ struct MountPlan {
         bool noexec = true;
     };
     std::vector<Protected> protect;
+    // vm.memfd_noexec=2 in the session's pid namespace; off only where the
+    // kernel lacks it and the profile accepts that (memfd-noexec).
+    bool memfd_noexec = true;
     std::vector<std::string> hide_dirs;
     std::vector<std::string> hide_files;
     // False in audit mode, which observes rather than denies: the host tree

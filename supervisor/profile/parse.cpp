@@ -5,9 +5,11 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <algorithm>
 #include <functional>
 #include <toml++/toml.h>
 
+#include "base/kernel_gap.h"
 #include "profile/loader.h"
 #include "profile/syscall_sets.h"
 
@@ -487,6 +489,21 @@ Result<ProfileSpec> parse_profile(std::string_view text, const std::string& sour
             r.on("files", [&](const toml::node& v, const std::string& k, const SourcePos& p) -> Status {
                 if (!v.is_boolean()) return spec_error(p, k, std::string(type_name(v)), "true or false");
                 spec.events_files = v.as_boolean()->get();
+                return {};
+            });
+        });
+    });
+    top.on("kernel", [&](const toml::node& n, const std::string& key, const SourcePos& pos) {
+        return require_table(n, key, pos, [&](TableReader& r) {
+            r.on("accept_missing", [&](const toml::node& v, const std::string& k, const SourcePos& p) -> Status {
+                std::string expected = "a list of kernel layers this profile may run without:";
+                for (const auto& id : kernel_gap_ids()) expected += " \"" + id + "\"";
+                auto list = get_string_list(v, k, p, file, expected);
+                if (!list) return list.error();
+                for (const auto& e : *list)
+                    if (std::find(kernel_gap_ids().begin(), kernel_gap_ids().end(), e.value) == kernel_gap_ids().end())
+                        return spec_error(e.pos, k, "unknown layer '" + e.value + "'", expected);
+                spec.accept_missing = std::move(*list);
                 return {};
             });
         });

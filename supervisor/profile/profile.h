@@ -98,6 +98,9 @@ struct Profile {
     SnapshotRules snapshots;
     Limits limits;
     Approval approval;
+    // Kernel gaps (base/kernel_gap.h) the profile runs without rather than
+    // refuse the session: [kernel] accept_missing.
+    std::vector<std::string> accept_missing;
 };
 
 const char* timeout_action_name(TimeoutAction a);

@@ -3,6 +3,7 @@
 #include <seccomp.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <sstream>
 
 #include "cgroup/layout.h"
@@ -84,7 +85,13 @@ ExitStatus explain_session(const RunOptions& opts) {
     if (opts.audit) {
         o << row("landlock", "filesystem and exec scopes", "NOT APPLIED: audit mode (Landlock cannot log instead of deny)");
     } else if (!ll.missing.empty()) {
-        for (const auto& m : ll.missing) o << row("landlock", "filesystem scopes", "CANNOT ENFORCE (session refused): " + m);
+        for (const auto& m : ll.missing) {
+            bool accepted = std::find(profile->accept_missing.begin(), profile->accept_missing.end(), m.id) !=
+                            profile->accept_missing.end();
+            o << row("landlock", "filesystem scopes",
+                     (accepted ? "WEAKER (accepted by the profile, " : "CANNOT ENFORCE (session refused unless the profile accepts ") +
+                         m.id + "): " + m.what);
+        }
     } else {
         o << row("landlock", "ABI " + std::to_string(abi), "enforced: " + std::to_string(ll.fs_rules.size()) + " path rules");
         for (const auto& r : ll.fs_rules)

@@ -31,11 +31,14 @@ Result<std::string> resolve_workspace(const std::optional<std::string>& ws) {
 
 
 Result<Plan> make_plan(const RunOptions& opts, const SandboxdDirs& dirs) {
+    // What this kernel lacks for the profile, all of it in one refusal.
+    std::vector<KernelGap> missing;
     // Exec from memfd is closed with vm.memfd_noexec in the session's pid
     // namespace: a kernel without it cannot enforce the exec scope.
-    if (::access("/proc/sys/vm/memfd_noexec", F_OK) != 0)
-        return plain_error("this kernel has no vm.memfd_noexec (Linux 6.3+), needed to stop the agent from "
-                           "executing memory-backed files; upgrade the kernel");
+    bool memfd_noexec = ::access("/proc/sys/vm/memfd_noexec", F_OK) == 0;
+    if (!memfd_noexec)
+        missing.push_back({"memfd-noexec", "no vm.memfd_noexec (Linux 6.3), needed to stop the agent from "
+                                           "executing memory-backed files"});
     Plan plan;
     auto id = resolve_identity(opts.user);
     if (!id) return id.error();
@@ -61,13 +64,24 @@ Result<Plan> make_plan(const RunOptions& opts, const SandboxdDirs& dirs) {
     // instead of deny, so it is not applied at all (--explain says so).
     if (!opts.audit) {
         LandlockPolicy ll = compile_landlock(plan.profile, landlock_abi_version());
-        if (!ll.missing.empty()) {
-            std::string what;
-            for (const auto& m : ll.missing) what += (what.empty() ? "" : "; ") + m;
-            return plain_error("profile " + plan.profile.name + " cannot be enforced on this kernel: " + what);
-        }
-        plan.landlock = std::move(ll);
+        missing.insert(missing.end(), ll.missing.begin(), ll.missing.end());
+        // Accepted below or refused: either way no Landlock without ABI 1.
+        if (ll.abi >= 1) plan.landlock = std::move(ll);
     }
+    std::string refused, ids;
+    for (auto& m : missing) {
+        const auto& ok = plan.profile.accept_missing;
+        if (std::find(ok.begin(), ok.end(), m.id) != ok.end()) {
+            plan.weakened.push_back(std::move(m));
+            continue;
+        }
+        refused += (refused.empty() ? "" : "; ") + m.what;
+        ids += (ids.empty() ? "\"" : ", \"") + m.id + "\"";
+    }
+    if (!refused.empty())
+        return plain_error("profile " + plan.profile.name + " cannot be enforced on this kernel (" + refused +
+                           "); upgrade the kernel, or accept a weaker sandbox in the profile with [kernel] "
+                           "accept_missing = [" + ids + "]");
     std::vector<std::string> hidden = {dirs.runtime, dirs.state};
     if (gate) {
         // The state directory may not exist yet: its nearest existing
@@ -89,6 +103,7 @@ Result<Plan> make_plan(const RunOptions& opts, const SandboxdDirs& dirs) {
         }
     }
     plan.mounts = plan_mounts(plan.profile, plan.workspace, hidden, opts.audit);
+    plan.mounts.memfd_noexec = memfd_noexec;
     auto net = plan_network(plan.profile);
     if (!net) return net.error();
     plan.network = std::move(*net);

@@ -33,6 +33,9 @@ struct Plan {
     // Mount roots of destroy trees that are not on the state directory's
     // mount: each gets a snapshot store of its own (deletes are renames).
     std::vector<std::string> snapshot_mounts;
+    // Kernel gaps the profile accepted: the session runs without them, says
+    // so on stderr and journals them (session.start "weakened").
+    std::vector<KernelGap> weakened;
 };
 
 Result<Plan> make_plan(const RunOptions& opts, const SandboxdDirs& dirs);

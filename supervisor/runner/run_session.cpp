@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdlib>
 
@@ -169,8 +170,16 @@ ExitStatus run_session(const RunOptions& opts) {
     events.audit = opts.audit;
     events.file_events = plan->profile.events.files;
     events.gate_journals_destroys = plan->seccomp.destructive_gate;
+    const auto& accepted = plan->profile.accept_missing;
+    events.unix_hooks_optional = std::find(accepted.begin(), accepted.end(), "unix-socket-hooks") != accepted.end();
     auto bpf = SessionPrograms::start(plan->network, events, cgroup->v2_dirfd());
     if (!bpf) return failed(bpf.error());
+    if (!bpf->unix_hooks())
+        plan->weakened.push_back({"unix-socket-hooks", "no cgroup BPF hooks for unix sockets (Linux 6.7): only "
+                                                       "the gate checks pathname unix sockets"});
+    for (const auto& w : plan->weakened)
+        fprintf(stderr, "sandbox-run: warning: weaker sandbox, accepted by profile %s ([kernel] accept_missing "
+                        "\"%s\"): %s\n", plan->profile.name.c_str(), w.id.c_str(), w.what.c_str());
     for (const auto& h : plan->network.unresolved)
         fprintf(stderr, "sandbox-run: warning: network.connect host %s did not resolve; nothing allowed for it\n",
                 h.c_str());
@@ -259,6 +268,11 @@ ExitStatus run_session(const RunOptions& opts) {
                      }()},
                     {"snapshot_budget", plan->profile.snapshots.budget_bytes},
                     {"snapshot_retention_sec", plan->profile.snapshots.retention_sec},
+                    {"weakened", [&] {
+                         std::vector<std::string> v;
+                         for (const auto& w : plan->weakened) v.push_back(w.id);
+                         return v;
+                     }()},
                     {"started_usec", rec.started_usec}};
     // Ending the session undoes starting it: the cgroup goes, the agent dies.
     start.undo = {{"op", "session.kill"}, {"cgroup", rec.cgroup}};

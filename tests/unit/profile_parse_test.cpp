@@ -92,7 +92,7 @@ TEST_CASE("value spellings: sizes / durations / CPU amounts") {
 TEST_CASE("unknown keys are errors naming file / line / column / key and the known keys") {
     CHECK(parse_error("name = \"x\"\nnmae = \"y\"\n") ==
           "test.toml:2:1: nmae: unknown key; expected one of: version, name, description, extends, "
-          "tier, filesystem, exec, network, syscalls, events, snapshots, limits, approval");
+          "tier, filesystem, exec, network, syscalls, events, kernel, snapshots, limits, approval");
     CHECK(parse_error("name = \"x\"\n[filesystem]\nread = []\n  wirte = [\"/tmp\"]\n") ==
           "test.toml:4:3: filesystem.wirte: unknown key; expected one of: read, write, destroy, "
           "protect, hide");
@@ -171,4 +171,18 @@ TEST_CASE("text gate: profiles are ASCII - control characters and other bytes ar
     REQUIRE(ok.ok());
     CHECK(ok->description->value == "\xe2\x9c\x93 \" quoted");
     CHECK((*ok->read)[0].value == "/tmp/jos\xc3\xa9");
+}
+
+TEST_CASE("kernel.accept_missing names the layers a profile may run without - and nothing else") {
+    auto r = parse_profile("[kernel]\naccept_missing = [\"landlock-truncate\", \"unix-socket-hooks\"]\n", "test.toml");
+    REQUIRE(r.ok());
+    REQUIRE(r->accept_missing);
+    REQUIRE(r->accept_missing->size() == 2);
+    CHECK((*r->accept_missing)[0].value == "landlock-truncate");
+    CHECK((*r->accept_missing)[1].value == "unix-socket-hooks");
+    std::string unknown = parse_error("[kernel]\naccept_missing = [\"memfd-noexec\", \"seccomp\"]\n");
+    CHECK_THAT(unknown, Catch::Contains("test.toml:2:35") && Catch::Contains("kernel.accept_missing") &&
+                            Catch::Contains("unknown layer 'seccomp'") && Catch::Contains("\"memfd-noexec\""));
+    CHECK_THAT(parse_error("[kernel]\naccept_missing = \"landlock\"\n"), Catch::Contains("kernel.accept_missing"));
+    CHECK_THAT(parse_error("[kernel]\naccept_all = true\n"), Catch::Contains("kernel.accept_all"));
 }
