@@ -20,6 +20,10 @@
 namespace sandboxd {
 namespace {
 
+bool accepts(const Profile& p, const std::string& gap) {
+    return std::find(p.accept_missing.begin(), p.accept_missing.end(), gap) != p.accept_missing.end();
+}
+
 std::string row(std::string_view layer, std::string_view part, std::string_view status) {
     char buf[512];
     snprintf(buf, sizeof buf, "  %-12s %-38s %s\n", std::string(layer).c_str(),
@@ -86,8 +90,7 @@ ExitStatus explain_session(const RunOptions& opts) {
         o << row("landlock", "filesystem and exec scopes", "NOT APPLIED: audit mode (Landlock cannot log instead of deny)");
     } else if (!ll.missing.empty()) {
         for (const auto& m : ll.missing) {
-            bool accepted = std::find(profile->accept_missing.begin(), profile->accept_missing.end(), m.id) !=
-                            profile->accept_missing.end();
+            bool accepted = accepts(*profile, m.id);
             o << row("landlock", "filesystem scopes",
                      (accepted ? "WEAKER (accepted by the profile, " : "CANNOT ENFORCE (session refused unless the profile accepts ") +
                          m.id + "): " + m.what);
@@ -118,7 +121,15 @@ ExitStatus explain_session(const RunOptions& opts) {
     for (const auto& p : mp.protect) o << row("mount ns", "protect: " + p.path, "enforced: read-only");
     for (const auto& d : mp.hide_dirs) o << row("mount ns", "hide: " + d, "enforced: empty");
     for (const auto& f : mp.hide_files) o << row("mount ns", "hide: " + f, "enforced: /dev/null");
-    o << row("pid ns", "processes", "enforced: own pid namespace, /proc, vm.memfd_noexec=2");
+    o << row("pid ns", "processes", "enforced: own pid namespace and /proc");
+    if (::access("/proc/sys/vm/memfd_noexec", F_OK) == 0)
+        o << row("pid ns", "exec of memory-backed files", "enforced: vm.memfd_noexec=2");
+    else
+        o << row("pid ns", "exec of memory-backed files",
+                 accepts(*profile, "memfd-noexec")
+                     ? "WEAKER (accepted by the profile, memfd-noexec): this kernel has no vm.memfd_noexec (Linux 6.3)"
+                     : "CANNOT ENFORCE (session refused unless the profile accepts memfd-noexec): no vm.memfd_noexec "
+                       "(Linux 6.3)");
     auto net = plan_network(*profile);
     if (!net) {
         o << row("cgroup-bpf", "network.connect", "CANNOT ENFORCE: " + net.error().describe());
@@ -133,7 +144,11 @@ ExitStatus explain_session(const RunOptions& opts) {
         o << row("gate", "pathname unix sockets",
                  opts.audit ? "audit mode: connected, those outside the read scope logged"
                             : "enforced: connect() only inside the read scope (resolved as the agent); "
-                              "cgroup BPF connect_unix/sendmsg_unix refuse any made around the gate");
+                              "cgroup BPF connect_unix/sendmsg_unix refuse any made around the gate (Linux 6.7; "
+                              "on an older kernel the session is refused" +
+                                  std::string(accepts(*profile, "unix-socket-hooks")
+                                                  ? ", or runs without them: the profile accepts unix-socket-hooks)"
+                                                  : ")"));
         o << row("tracepoint", "events.files",
                  profile->events.files ? "journaled: every exec, file change and refusal; reads counted"
                                        : "off in this profile: no exec or file events");

@@ -39,6 +39,8 @@ echo "SBX-LEFT cgroups=$(find /sys/fs/cgroup/sandboxd -mindepth 1 -maxdepth 1 -t
 run_case weak --user nobody --profile /etc/sandboxd-test/weak.toml --workspace /ws -- \
     /bin/sh -c 'echo hi > /ws/ok && ! echo x > /etc/pwned 2>/dev/null'
 echo "SBX-WS $(cat /ws/ok 2>/dev/null) $(ls /etc/pwned 2>/dev/null)"
+/usr/bin/sandbox-run --explain --user nobody --profile /etc/sandboxd-test/weak.toml --workspace /ws 2>&1 |
+    grep -E 'WEAKER|CANNOT' | sed 's/^/SBX-EXPLAIN /' 
 echo "SBX-JOURNAL $(cat /var/lib/sandboxd/sessions/*/journal.jsonl 2>/dev/null | grep -o '"weakened":[^]]*]')"
 echo "SBX-DONE"
 poweroff -f

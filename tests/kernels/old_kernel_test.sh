@@ -74,6 +74,8 @@ check "nothing left behind by the refusals" has '^SBX-LEFT cgroups=0 records=0$'
 check "all accepted: the session runs" has '^SBX-CASE weak rc=0$'
 check "all accepted: warned on stderr" has 'SBX-ERR .*warning: weaker sandbox.*"unix-socket-hooks"'
 check "all accepted: wrote in the workspace, not in /etc" has '^SBX-WS hi $'
+check "--explain: memfd_noexec shown as accepted and weaker" has 'SBX-EXPLAIN .*exec of memory-backed files .*WEAKER (accepted by the profile, memfd-noexec)'
+check "--explain: Landlock ABI 2 shown as accepted and weaker" has 'SBX-EXPLAIN .*landlock .*WEAKER (accepted by the profile, landlock-truncate)'
 check "all accepted: journaled as weakened" has 'SBX-JOURNAL "weakened":\["memfd-noexec","landlock-truncate","unix-socket-hooks"\]'
 if [ $fail -ne 0 ]; then
     echo "--- console"
