@@ -27,6 +27,19 @@ printf 'name = "accept-memfd"\nextends = "readonly"\n[kernel]\naccept_missing = 
 printf 'name = "weak"\nextends = "workspace"\n[kernel]\naccept_missing = ["memfd-noexec", "landlock-truncate", "unix-socket-hooks"]\n' \
     > /etc/sandboxd-test/weak.toml
 
+printf 'name = "no-landlock"\nextends = "workspace"\n[kernel]\naccept_missing = ["memfd-noexec", "landlock", "unix-socket-hooks"]\n' \
+    > /etc/sandboxd-test/no-landlock.toml
+
+if grep -q 'sbx.boot=no-landlock' /proc/cmdline; then
+    # Booted with Landlock left out of the LSM list.
+    run_case landlock-missing --user nobody --profile workspace --workspace /ws -- /bin/true
+    run_case landlock-accepted --user nobody --profile /etc/sandboxd-test/no-landlock.toml --workspace /ws -- \
+        /bin/sh -c 'echo hi > /ws/ok && ! echo x > /etc/pwned 2>/dev/null'
+    echo "SBX-WS $(cat /ws/ok 2>/dev/null) $(ls /etc/pwned 2>/dev/null)"
+    echo "SBX-DONE"
+    poweroff -f
+fi
+
 # Write trees need Landlock ABI 3 (Linux 6.2) and every session needs
 # vm.memfd_noexec (6.3): both named in one refusal.
 run_case workspace --user nobody --profile workspace --workspace /ws -- /bin/true
