@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "base/file_io.h"
+#include "journal/journal.h"
 #include "session_helpers.h"
 
 using namespace sandboxd::test;
@@ -221,4 +222,24 @@ TEST_CASE("io_uring: blocked by default - allowed by a profile / Landlock still 
     // same io_uring open lands, so the refusal above is the sandbox's.
     CHECK(run_uring({"--profile", uring, "--audit"}) == "uring_open ok\n");
     CHECK(s.secret() != "secret");
+}
+
+TEST_CASE("kernel.accept_missing weakens nothing on a kernel that has every layer") {
+    Scene s;
+    std::string p = s.h.profile("accepts-all",
+                                "name='accepts-all'\nextends='workspace-t'\n[filesystem]\ndestroy=[]\n"
+                                "[kernel]\naccept_missing=['landlock', 'landlock-truncate', 'memfd-noexec', "
+                                "'unix-socket-hooks']\n");
+    auto r = s.probe({"--profile", p}, {"read_outside", "truncate_in_workspace", "exec_memfd", "create_in_workspace"});
+    CHECK(r["read_outside"] == "errno=EACCES");           // Landlock applied
+    CHECK(r["truncate_in_workspace"] == "errno=EACCES");  // with its truncate right
+    CHECK(r["exec_memfd"] != "ok");                       // vm.memfd_noexec set
+    CHECK(r["create_in_workspace"] == "ok");
+    auto sessions = list_dir(s.h.state / "sessions");
+    REQUIRE(sessions.size() == 1);
+    auto journal = sandboxd::read_journal(s.h.dirs().journal_path(sessions[0]));
+    REQUIRE(journal.ok());
+    REQUIRE_FALSE(journal->empty());
+    CHECK(journal->front().value["action"] == "session.start");
+    CHECK(journal->front().value["detail"]["weakened"] == nlohmann::json::array());
 }
