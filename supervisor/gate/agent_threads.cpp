@@ -13,8 +13,33 @@
 
 namespace sandboxd {
 
+namespace {
+
+// The thread group a thread belongs to (its "Tgid:" in /proc/TID/status).
+pid_t thread_group_of(int procdir) {
+    UniqueFd f(::openat(procdir, "status", O_RDONLY | O_CLOEXEC));
+    char buf[4096];
+    ssize_t n = f ? ::pread(f.get(), buf, sizeof buf - 1, 0) : -1;
+    if (n <= 0) return -1;
+    buf[n] = '\0';
+    const char* at = std::strstr(buf, "\nTgid:\t");
+    return at ? pid_t(std::strtol(at + 7, nullptr, 10)) : -1;
+}
+
+}  // namespace
+
 int AgentThreads::Thread::pidfd_for() {
-    if (!pidfd) pidfd = UniqueFd(int(::syscall(SYS_pidfd_open, tid, PIDFD_THREAD)));
+    if (pidfd) return pidfd.get();
+    pidfd = UniqueFd(int(::syscall(SYS_pidfd_open, tid, PIDFD_THREAD)));
+    // Before Linux 6.9 a pidfd names a thread group, through its leader.
+    // The descriptors pidfd_getfd() then reads are the group's table, which
+    // is the calling thread's own unless it was cloned without CLONE_FILES
+    // (then the agent only confuses itself: what is done is still done as
+    // the agent, on what its own descriptors name).
+    if (!pidfd && errno == EINVAL) {
+        pid_t group = thread_group_of(procdir.get());
+        if (group > 0) pidfd = UniqueFd(int(::syscall(SYS_pidfd_open, group, 0)));
+    }
     return pidfd.get();
 }
 

@@ -50,7 +50,11 @@ echo "SBX-LEFT cgroups=$(find /sys/fs/cgroup/sandboxd -mindepth 1 -maxdepth 1 -t
 # Everything accepted: the session runs, says it is weaker, and still
 # enforces what this kernel can (writes only in the workspace).
 run_case weak --user nobody --profile /etc/sandboxd-test/weak.toml --workspace /ws -- \
-    /bin/sh -c 'echo hi > /ws/ok && ! echo x > /etc/pwned 2>/dev/null'
+    /bin/sh -c 'echo hi > /ws/ok && ! echo x > /etc/pwned 2>/dev/null && mkdir -p /ws/d/e && echo x > /ws/d/e/f && rm -r /ws/d'
+echo "SBX-RM $(ls /ws/d 2>&1 | head -n 1)"
+echo x > /ws/victim && chown 65534:65534 /ws/victim
+/usr/bin/sandbox-run --user nobody --profile /etc/sandboxd-test/weak.toml --workspace /ws -- \
+    /usr/bin/dirfd_probe /ws victim 2>&1 | sed 's/^/SBX-DIRFD /' 
 echo "SBX-WS $(cat /ws/ok 2>/dev/null) $(ls /etc/pwned 2>/dev/null)"
 /usr/bin/sandbox-run --explain --user nobody --profile /etc/sandboxd-test/weak.toml --workspace /ws 2>&1 |
     grep -E 'WEAKER|CANNOT' | sed 's/^/SBX-EXPLAIN /' 

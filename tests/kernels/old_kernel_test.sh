@@ -36,6 +36,7 @@ root=$work/root
 mkdir -p "$root/bin" "$root/usr/bin" "$root/etc" "$root/proc" "$root/sys" "$root/dev" "$root/run" "$root/tmp"
 cp /bin/busybox "$root/bin/busybox"
 cp "$sandbox_run" "$root/usr/bin/sandbox-run"
+cc -static -O2 -pthread -o "$root/usr/bin/dirfd_probe" "$here/dirfd_probe.c" || skip "cannot build a static test program"
 # The shared libraries sandbox-run needs, where the guest's loader looks.
 for lib in $(ldd "$sandbox_run" | awk '/=>/ { print $3 } /^\t\// { print $1 }'); do
     mkdir -p "$root$(dirname "$lib")"
@@ -90,6 +91,8 @@ check "nothing left behind by the refusals" has '^SBX-LEFT cgroups=0 records=0$'
 check "all accepted: the session runs" has '^SBX-CASE weak rc=0$'
 check "all accepted: warned on stderr" has 'SBX-ERR .*warning: weaker sandbox.*"unix-socket-hooks"'
 check "all accepted: wrote in the workspace, not in /etc" has '^SBX-WS hi $'
+check "all accepted: rm -r through the snapshot gate" has '^SBX-RM .*No such file or directory'
+check "all accepted: unlinkat on a directory descriptor, from the main and a second thread (pidfds before 6.9)" has '^SBX-DIRFD unlinkat ok$'
 check "--explain: memfd_noexec shown as accepted and weaker" has 'SBX-EXPLAIN .*exec of memory-backed files .*WEAKER (accepted by the profile, memfd-noexec)'
 check "--explain: Landlock ABI 2 shown as accepted and weaker" has 'SBX-EXPLAIN .*landlock .*WEAKER (accepted by the profile, landlock-truncate)'
 check "all accepted: journaled as weakened" has 'SBX-JOURNAL "weakened":\["memfd-noexec","landlock-truncate","unix-socket-hooks"\]'
