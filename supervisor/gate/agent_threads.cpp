@@ -6,6 +6,8 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <optional>
+#include <string>
 
 #ifndef PIDFD_THREAD
 #define PIDFD_THREAD O_EXCL
@@ -15,15 +17,18 @@ namespace sandboxd {
 
 namespace {
 
-// The thread group a thread belongs to (its "Tgid:" in /proc/TID/status).
-pid_t thread_group_of(int procdir) {
-    UniqueFd f(::openat(procdir, "status", O_RDONLY | O_CLOEXEC));
+// One numeric field of /proc/TID/status ("Umask:", "Tgid:"), read again
+// from the held descriptor; nullopt if it cannot be read.
+std::optional<long> status_field(AgentThreads::Thread& t, const char* key, int base) {
+    if (!t.status) t.status = UniqueFd(::openat(t.procdir.get(), "status", O_RDONLY | O_CLOEXEC));
     char buf[4096];
-    ssize_t n = f ? ::pread(f.get(), buf, sizeof buf - 1, 0) : -1;
-    if (n <= 0) return -1;
+    ssize_t n = t.status ? ::pread(t.status.get(), buf, sizeof buf - 1, 0) : -1;
+    if (n <= 0) return std::nullopt;
     buf[n] = '\0';
-    const char* at = std::strstr(buf, "\nTgid:\t");
-    return at ? pid_t(std::strtol(at + 7, nullptr, 10)) : -1;
+    std::string needle = std::string("\n") + key + "\t";
+    const char* at = std::strstr(buf, needle.c_str());
+    if (!at) return std::nullopt;
+    return std::strtol(at + needle.size(), nullptr, base);
 }
 
 }  // namespace
@@ -37,14 +42,28 @@ int AgentThreads::Thread::pidfd_for() {
     // (then the agent only confuses itself: what is done is still done as
     // the agent, on what its own descriptors name).
     if (!pidfd && errno == EINVAL) {
-        pid_t group = thread_group_of(procdir.get());
+        pid_t group = pid_t(status_field(*this, "Tgid:", 10).value_or(-1));
         if (group > 0) pidfd = UniqueFd(int(::syscall(SYS_pidfd_open, group, 0)));
     }
     return pidfd.get();
 }
 
-Result<AgentThreads::Thread*> AgentThreads::get(pid_t tid) {
-    if (auto it = threads_.find(tid); it != threads_.end()) return &it->second;
+Result<AgentThreads::Thread*> AgentThreads::get(pid_t tid, UniqueFd& root) {
+    auto open_root = [&root](Thread& t) {
+        root = UniqueFd(::openat(t.procdir.get(), "root", O_PATH | O_DIRECTORY | O_CLOEXEC));
+        return bool(root);
+    };
+    if (auto it = threads_.find(tid); it != threads_.end()) {
+        if (open_root(it->second)) return &it->second;
+        threads_.erase(it);  // held from a thread that is gone; this number is someone new
+    }
+    auto t = open_handles(tid);
+    if (!t) return t.error();
+    if (!open_root(**t)) return Error{ESRCH, "cannot open the agent's root"};
+    return t;
+}
+
+Result<AgentThreads::Thread*> AgentThreads::open_handles(pid_t tid) {
     if (threads_.size() >= kMaxThreads) threads_.clear();
     Thread t;
     t.tid = tid;
@@ -63,14 +82,6 @@ std::string AgentThreads::comm_of(Thread& t) {
     return comm;
 }
 
-mode_t AgentThreads::umask_of(Thread& t) {
-    if (!t.status) t.status = UniqueFd(::openat(t.procdir.get(), "status", O_RDONLY | O_CLOEXEC));
-    char buf[4096];
-    ssize_t n = t.status ? ::pread(t.status.get(), buf, sizeof buf - 1, 0) : -1;
-    if (n <= 0) return 022;
-    buf[n] = '\0';
-    const char* at = std::strstr(buf, "\nUmask:\t");
-    return at ? mode_t(std::strtoul(at + 8, nullptr, 8)) : 022;
-}
+mode_t AgentThreads::umask_of(Thread& t) { return mode_t(status_field(t, "Umask:", 8).value_or(022)); }
 
 }  // namespace sandboxd

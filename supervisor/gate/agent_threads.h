@@ -25,15 +25,16 @@ public:
         UniqueFd procdir;  // /proc/TID, O_PATH
         UniqueFd pidfd;    // opened when first needed
         UniqueFd comm;     // /proc/TID/comm, read with pread
-        UniqueFd status;   // /proc/TID/status (the umask), opened when first needed
+        UniqueFd status;   // /proc/TID/status (umask, thread group), opened when first needed
         int pidfd_for();   // the pidfd, opening it if need be; -1 if gone
         pid_t tid = 0;
     };
 
-    // The handles for `tid`, opened now if not held (ESRCH: no such thread).
-    Result<Thread*> get(pid_t tid);
-    // Drops what is held for `tid`, for a handle that failed.
-    void forget(pid_t tid) { threads_.erase(tid); }
+    // The handles for `tid`, and its root directory opened through them:
+    // that open is what proves held handles still name a live thread. Held
+    // ones that fail are dropped and opened anew once (ESRCH: no such
+    // thread).
+    Result<Thread*> get(pid_t tid, UniqueFd& root);
 
     // The thread's command name, "" when it is gone.
     static std::string comm_of(Thread& t);
@@ -41,6 +42,7 @@ public:
     static mode_t umask_of(Thread& t);
 
 private:
+    Result<Thread*> open_handles(pid_t tid);
     // Enough for an agent's busy threads; beyond it the table starts over
     // rather than keep handles on threads long gone.
     static constexpr size_t kMaxThreads = 256;

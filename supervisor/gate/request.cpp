@@ -15,7 +15,6 @@
 
 #include "base/file_io.h"
 
-
 namespace sandboxd {
 namespace {
 
@@ -151,17 +150,8 @@ Result<GateRequest> fetch_request(int listener, const seccomp_notif& n, AgentThr
     // What is opened here names the thread that asked only if its
     // notification is still pending afterwards: a pid reused in between
     // fails the ID_VALID check at the end, which is what makes it all valid.
-    auto thread = threads.get(r.pid);
+    auto thread = threads.get(r.pid, r.root);
     if (!thread) return thread.error();
-    r.root = UniqueFd(::openat((*thread)->procdir.get(), "root", O_PATH | O_DIRECTORY | O_CLOEXEC));
-    if (!r.root) {
-        // Held from a thread that is gone; this number is someone new.
-        threads.forget(r.pid);
-        thread = threads.get(r.pid);
-        if (!thread) return thread.error();
-        r.root = UniqueFd(::openat((*thread)->procdir.get(), "root", O_PATH | O_DIRECTORY | O_CLOEXEC));
-        if (!r.root) return Error{ESRCH, "cannot open the agent's root"};
-    }
     AgentThreads::Thread& t = **thread;
     int procdir = t.procdir.get();
     auto pidfd = [&t]() { return t.pidfd_for(); };
