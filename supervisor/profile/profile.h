@@ -4,9 +4,11 @@
 // `extends`, variables) lives in loader.h.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sandboxd {
@@ -104,5 +106,11 @@ struct Profile {
 };
 
 const char* timeout_action_name(TimeoutAction a);
+
+// Whether the profile runs without kernel layer `gap` (base/kernel_gap.h)
+// where the kernel lacks it.
+inline bool accepts_missing(const Profile& p, std::string_view gap) {
+    return std::find(p.accept_missing.begin(), p.accept_missing.end(), gap) != p.accept_missing.end();
+}
 
 }  // namespace sandboxd

@@ -3,7 +3,6 @@
 #include <seccomp.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <sstream>
 
 #include "cgroup/layout.h"
@@ -19,10 +18,6 @@
 
 namespace sandboxd {
 namespace {
-
-bool accepts(const Profile& p, const std::string& gap) {
-    return std::find(p.accept_missing.begin(), p.accept_missing.end(), gap) != p.accept_missing.end();
-}
 
 std::string row(std::string_view layer, std::string_view part, std::string_view status) {
     char buf[512];
@@ -90,7 +85,7 @@ ExitStatus explain_session(const RunOptions& opts) {
         o << row("landlock", "filesystem and exec scopes", "NOT APPLIED: audit mode (Landlock cannot log instead of deny)");
     } else if (!ll.missing.empty()) {
         for (const auto& m : ll.missing) {
-            bool accepted = accepts(*profile, m.id);
+            bool accepted = accepts_missing(*profile, m.id);
             o << row("landlock", "filesystem scopes",
                      (accepted ? "WEAKER (accepted by the profile, " : "CANNOT ENFORCE (session refused unless the profile accepts ") +
                          m.id + "): " + m.what);
@@ -126,7 +121,7 @@ ExitStatus explain_session(const RunOptions& opts) {
         o << row("pid ns", "exec of memory-backed files", "enforced: vm.memfd_noexec=2");
     else
         o << row("pid ns", "exec of memory-backed files",
-                 accepts(*profile, "memfd-noexec")
+                 accepts_missing(*profile, "memfd-noexec")
                      ? "WEAKER (accepted by the profile, memfd-noexec): this kernel has no vm.memfd_noexec (Linux 6.3)"
                      : "CANNOT ENFORCE (session refused unless the profile accepts memfd-noexec): no vm.memfd_noexec "
                        "(Linux 6.3)");
@@ -146,7 +141,7 @@ ExitStatus explain_session(const RunOptions& opts) {
                             : "enforced: connect() only inside the read scope (resolved as the agent); "
                               "cgroup BPF connect_unix/sendmsg_unix refuse any made around the gate (Linux 6.7; "
                               "on an older kernel the session is refused" +
-                                  std::string(accepts(*profile, "unix-socket-hooks")
+                                  std::string(accepts_missing(*profile, "unix-socket-hooks")
                                                   ? ", or runs without them: the profile accepts unix-socket-hooks)"
                                                   : ")"));
         o << row("tracepoint", "events.files",

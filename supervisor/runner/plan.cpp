@@ -70,8 +70,7 @@ Result<Plan> make_plan(const RunOptions& opts, const SandboxdDirs& dirs) {
     }
     std::string refused, ids;
     for (auto& m : missing) {
-        const auto& ok = plan.profile.accept_missing;
-        if (std::find(ok.begin(), ok.end(), m.id) != ok.end()) {
+        if (accepts_missing(plan.profile, m.id)) {
             plan.weakened.push_back(std::move(m));
             continue;
         }

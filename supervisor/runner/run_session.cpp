@@ -9,7 +9,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <climits>
 #include <cstdlib>
 
@@ -170,8 +169,7 @@ ExitStatus run_session(const RunOptions& opts) {
     events.audit = opts.audit;
     events.file_events = plan->profile.events.files;
     events.gate_journals_destroys = plan->seccomp.destructive_gate;
-    const auto& accepted = plan->profile.accept_missing;
-    events.unix_hooks_optional = std::find(accepted.begin(), accepted.end(), "unix-socket-hooks") != accepted.end();
+    events.unix_hooks_optional = accepts_missing(plan->profile, "unix-socket-hooks");
     auto bpf = SessionPrograms::start(plan->network, events, cgroup->v2_dirfd());
     if (!bpf) return failed(bpf.error());
     if (!bpf->unix_hooks())
