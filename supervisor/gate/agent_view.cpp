@@ -3,12 +3,14 @@
 #include <fcntl.h>
 #include <linux/limits.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/openat2.h>
 #include <sys/statvfs.h>
 
 #include <algorithm>
+#include <optional>
 
 namespace sandboxd {
 
@@ -19,11 +21,29 @@ namespace sandboxd {
 // both of its ends on one mount. Identity is checked, never assumed; the
 // last answer is kept (an rm -rf asks about one directory many times in a
 // row) and dropped whenever the agent renames or removes a directory.
+namespace {
+
+struct DirKey {
+    dev_t dev;
+    ino_t ino;
+    uint64_t mnt;
+};
+
+std::optional<DirKey> dir_key(int fd) {
+    struct statx sx{};
+    if (::statx(fd, "", AT_EMPTY_PATH, STATX_INO | STATX_MNT_ID, &sx) != 0 || !(sx.stx_mask & STATX_MNT_ID))
+        return std::nullopt;
+    return DirKey{makedev(sx.stx_dev_major, sx.stx_dev_minor), ino_t(sx.stx_ino), sx.stx_mnt_id};
+}
+
+}  // namespace
+
 const HostDir* host_dir(GateContext& ctx, int agent_dir) {
-    struct stat a{};
-    if (::fstat(agent_dir, &a) != 0) return nullptr;
-    if (ctx.host_cache && ctx.host_cache->dev == a.st_dev && ctx.host_cache->ino == a.st_ino) return &*ctx.host_cache;
-    ctx.host_cache.reset();
+    auto key = dir_key(agent_dir);
+    if (!key) return nullptr;
+    auto& c = ctx.host_cache;
+    if (c && c->dev == key->dev && c->ino == key->ino && c->agent_mnt == key->mnt) return &*c;
+    c.reset();
     char buf[PATH_MAX];
     ssize_t n = ::readlink(fd_link(agent_dir).c_str(), buf, sizeof buf - 1);
     if (n <= 0 || buf[0] != '/') return nullptr;
@@ -32,11 +52,11 @@ const HostDir* host_dir(GateContext& ctx, int agent_dir) {
     how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
     how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;  // d_path has none
     UniqueFd fd(int(::syscall(SYS_openat2, AT_FDCWD, path.c_str(), &how, sizeof how)));
-    struct stat h{};
-    if (!fd || ::fstat(fd.get(), &h) != 0) return nullptr;
-    if (a.st_dev != h.st_dev || a.st_ino != h.st_ino) return nullptr;
-    ctx.host_cache = HostDir{std::move(fd), std::move(path), a.st_dev, a.st_ino};
-    return &*ctx.host_cache;
+    if (!fd) return nullptr;
+    auto host = dir_key(fd.get());
+    if (!host || host->dev != key->dev || host->ino != key->ino) return nullptr;
+    c = HostDir{std::move(fd), std::move(path), key->dev, key->ino, key->mnt, readonly_mount(agent_dir), host->mnt};
+    return &*c;
 }
 
 std::string join(const std::string& dir, const std::string& name) {
@@ -51,10 +71,15 @@ std::string display_path(GateContext& ctx, int dir, const std::string& name) {
 }
 
 bool is_mountpoint(int dir, const std::string& name) {
-    struct statx a{}, b{};
+    struct statx a{};
     if (::statx(dir, "", AT_EMPTY_PATH, STATX_MNT_ID, &a) != 0) return false;
+    return is_mountpoint_in(a.stx_mnt_id, dir, name);
+}
+
+bool is_mountpoint_in(uint64_t dir_mnt, int dir, const std::string& name) {
+    struct statx b{};
     if (::statx(dir, name.c_str(), AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_MNT_ID, &b) != 0) return false;
-    return a.stx_mnt_id != b.stx_mnt_id;
+    return dir_mnt != b.stx_mnt_id;
 }
 
 bool readonly_mount(int dir) {

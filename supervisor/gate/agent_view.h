@@ -21,6 +21,8 @@ std::string join(const std::string& dir, const std::string& name);
 // For the journal: the host's name for dir/name, else the agent's.
 std::string display_path(GateContext& ctx, int dir, const std::string& name);
 bool is_mountpoint(int dir, const std::string& name);  // in the agent's view
+// The same, when the mount of `dir` is known (HostDir::agent_mnt).
+bool is_mountpoint_in(uint64_t dir_mnt, int dir, const std::string& name);
 bool readonly_mount(int dir);
 bool on_private_fs(const GateContext& ctx, int fd);    // the session's own /tmp, /dev/shm
 

@@ -29,7 +29,7 @@ GateOutcome do_connect(const GateRequest& r, GateContext& ctx) {
         GateOutcome o = failed(res.error().code ? res.error().code : ECONNREFUSED);
         return o;
     }
-    int pfd = res->parent.get();
+    int pfd = res->parent();
     e.target = display_path(ctx, pfd, res->name);
     std::optional<std::string> denied;
     if (auto host = host_dir(ctx, pfd)) {

@@ -30,9 +30,10 @@ struct Taken {
 // metadata. nullopt: the object is on a session-private filesystem and
 // needs no snapshot.
 Result<std::optional<Taken>> take_out(GateContext& ctx, int dir, const std::string& name, const struct stat& st) {
-    if (readonly_mount(dir)) return Error{EROFS, "read-only in the agent's view"};
-    if (is_mountpoint(dir, name)) return Error{EBUSY, "a mount point in the agent's view"};
     auto host = host_dir(ctx, dir);
+    if (host ? host->agent_readonly : readonly_mount(dir)) return Error{EROFS, "read-only in the agent's view"};
+    if (host ? is_mountpoint_in(host->agent_mnt, dir, name) : is_mountpoint(dir, name))
+        return Error{EBUSY, "a mount point in the agent's view"};
     if (!host) {
         if (on_private_fs(ctx, dir)) return std::optional<Taken>{};
         return Error{EACCES, "no snapshot possible: " + name + " is not reachable from the host"};
@@ -40,9 +41,7 @@ Result<std::optional<Taken>> take_out(GateContext& ctx, int dir, const std::stri
     Taken t;
     t.host_path = join(host->path, name);
     t.meta = file_meta(st);
-    struct statx hx{};
-    if (::statx(host->fd.get(), "", AT_EMPTY_PATH, STATX_MNT_ID, &hx) != 0) return errno_error("cannot stat " + name);
-    t.store = &ctx.store_on_mount(hx.stx_mnt_id);
+    t.store = &ctx.store_on_mount(host->host_mnt);
     if (S_ISDIR(st.st_mode)) {
         t.snap = t.store->take_metadata();
         return std::optional<Taken>(std::move(t));
@@ -86,7 +85,7 @@ GateOutcome do_unlink(const GateRequest& r, GateContext& ctx, bool dir) {
     auto res = resolve_for_agent(r.root.get(), r.dir1.get(), r.path1, false);
     if (!res) return refused(r, action, r.path1, res.error());
     const std::string& name = res->name;
-    int pfd = res->parent.get();
+    int pfd = res->parent();
     if (name == "." || name == "..") return failed(dir ? (name == "." ? EINVAL : ENOTEMPTY) : EISDIR);
     struct stat st{};
     if (::fstatat(pfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return failed(errno);
@@ -129,7 +128,7 @@ GateOutcome do_rename(const GateRequest& r, GateContext& ctx, unsigned flags) {
     if (!to) return refused(r, action, r.path2, to.error());
     for (const auto* n : {&from->name, &to->name})
         if (*n == "." || *n == "..") return failed(EBUSY);
-    int fd1 = from->parent.get(), fd2 = to->parent.get();
+    int fd1 = from->parent(), fd2 = to->parent();
     const std::string &n1 = from->name, &n2 = to->name;
     struct stat s1{}, s2{};
     if (::fstatat(fd1, n1.c_str(), &s1, AT_SYMLINK_NOFOLLOW) != 0) return failed(errno);

@@ -26,6 +26,7 @@
 #include "base/file_io.h"
 #include "base/time_util.h"
 #include "journal/journal.h"
+#include "journal/writer.h"
 #include "landlock/ruleset.h"
 
 // Linux 6.6; Debian 12's headers predate it.
@@ -82,7 +83,7 @@ struct Gate::Impl {
     GateConfig cfg;
     GateContext ctx;
     AgentThreads threads;  // the dispatcher's
-    Journal* journal = nullptr;
+    std::unique_ptr<JournalWriter> journal;  // null without a journal
     UniqueFd stop;
     std::thread dispatcher, worker;
 
@@ -105,6 +106,7 @@ struct Gate::Impl {
     Status become_agent();
     void dispatcher_main();
     void handle(const seccomp_notif& n);
+    void answer(uint64_t id, const GateOutcome& o);
     void log_would_be_denial(const seccomp_notif& n);
 };
 
@@ -143,8 +145,38 @@ void Gate::Impl::worker_main() {
         to_worker.wait();
         if (quit) return;
         outcome = perform_gated(*request, ctx);
+        if (outcome.entry) outcome.entry->time_usec = realtime_usec();
+        answer(request->id, outcome);
         to_dispatcher.post();
     }
+}
+
+// The worker answers the agent as soon as the operation is done; its
+// journal line is written after, by the journal writer's thread: the line
+// costs about as much as the operation, and nothing is lost by the order.
+// The snapshot is durable already, the line would be synced only in a
+// later batch either way, and the gate flushes the writer before it is
+// gone, so the session's end comes after every line of it.
+void Gate::Impl::answer(uint64_t id, const GateOutcome& o) {
+    int listener = cfg.listener.get();
+    if (o.install) {
+        seccomp_notif_addfd add{};
+        add.id = id;
+        add.flags = SECCOMP_ADDFD_FLAG_SEND;
+        add.srcfd = uint32_t(o.install.get());
+        add.newfd_flags = o.cloexec ? O_CLOEXEC : 0;
+        if (::ioctl(listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add) >= 0 || errno == ENOENT) return;
+        seccomp_notif_resp resp{};
+        resp.id = id;
+        resp.error = -errno;  // e.g. EMFILE: the agent's table is full
+        ::ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+        return;
+    }
+    seccomp_notif_resp resp{};
+    resp.id = id;
+    resp.val = o.err ? 0 : o.value;
+    resp.error = o.err ? -o.err : 0;
+    ::ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
 }
 
 void Gate::Impl::handle(const seccomp_notif& n) {
@@ -180,38 +212,17 @@ void Gate::Impl::handle(const seccomp_notif& n) {
     request = &*req;
     to_worker.post();
     to_dispatcher.wait();
-    GateOutcome o = std::move(outcome);
+    GateOutcome o = std::move(outcome);  // answered by the worker
     handled.fetch_add(1, std::memory_order_relaxed);
-    // Journaled before the agent hears back: the record of a snapshot is
-    // there before anything can depend on the operation having happened.
-    if (o.entry && cfg.annotate) cfg.annotate(*o.entry);
     if (o.entry && journal) {
         o.entry->sync_later = true;
-        (void)journal->append(*o.entry);
+        journal->push(std::move(*o.entry));
     }
-    if (o.install) {
-        seccomp_notif_addfd add{};
-        add.id = n.id;
-        add.flags = SECCOMP_ADDFD_FLAG_SEND;
-        add.srcfd = uint32_t(o.install.get());
-        add.newfd_flags = o.cloexec ? O_CLOEXEC : 0;
-        if (::ioctl(listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add) >= 0 || errno == ENOENT) return;
-        resp.error = -errno;  // e.g. EMFILE: the agent's table is full
-        ::ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
-        return;
-    }
-    resp.val = o.err ? 0 : o.value;
-    resp.error = o.err ? -o.err : 0;
-    ::ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
 }
 
-// The journal's undo lines are synced in batches: when the agent pauses
-// for kSyncIdleMs, or kSyncEveryMs after the first unsynced line in a long
-// burst (an rm -rf), and when the gate stops. The snapshots themselves are
-// durable before each operation; a crash can lose only the newest lines
-// that say where they came from.
-constexpr int kSyncIdleMs = 10;
-constexpr int64_t kSyncEveryMs = 100;
+// The agent's next destructive call usually follows at once (an rm -rf, a
+// loop): the dispatcher looks for it this many times, yielding, before it
+// sleeps.
 constexpr int kPollSpins = 100;
 
 void Gate::Impl::log_would_be_denial(const seccomp_notif& n) {
@@ -228,7 +239,7 @@ void Gate::Impl::log_would_be_denial(const seccomp_notif& n) {
     e.err = EPERM;
     e.comm = thread_comm(pid_t(n.pid));
     e.detail = {{"args", {n.data.args[0], n.data.args[1], n.data.args[2], n.data.args[3], n.data.args[4], n.data.args[5]}}};
-    (void)journal->append(e);
+    journal->push(std::move(e));
 }
 
 void Gate::Impl::dispatcher_main() {
@@ -237,30 +248,16 @@ void Gate::Impl::dispatcher_main() {
         ~Done() { ended.release(); }
     } done{dispatcher_done};
     pollfd fds[2] = {{cfg.listener.get(), POLLIN, 0}, {stop.get(), POLLIN, 0}};
-    int64_t first_unsynced = 0;
-    auto sync_journal = [&] {
-        if (journal) (void)journal->sync();
-        first_unsynced = 0;
-    };
     for (;;) {
-        bool pending = journal && journal->unsynced();
-        if (pending && !first_unsynced) first_unsynced = monotonic_nsec();
-        if (pending && monotonic_nsec() - first_unsynced > kSyncEveryMs * 1000000) sync_journal();
-        // The agent's next destructive call usually follows at once (rm -rf,
-        // a loop): look for it a little, yielding, before sleeping.
         int n = 0;
         for (int i = 0; i < kPollSpins && n == 0; ++i) {
             n = ::poll(fds, 2, 0);
             if (n == 0) sched_yield();
         }
-        if (n == 0) n = ::poll(fds, 2, journal && journal->unsynced() ? kSyncIdleMs : -1);
+        if (n == 0) n = ::poll(fds, 2, -1);
         if (n < 0) {
             if (errno == EINTR) continue;
             break;
-        }
-        if (n == 0) {
-            sync_journal();
-            continue;
         }
         if (fds[1].revents) break;
         if (!(fds[0].revents & POLLIN)) {
@@ -274,7 +271,6 @@ void Gate::Impl::dispatcher_main() {
         }
         handle(notif);
     }
-    sync_journal();
 }
 
 Gate::Gate(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -298,6 +294,9 @@ Gate::~Gate() {
         s.to_worker.post();
         worker_ended = s.worker_done.try_acquire_for(milliseconds(1000));
     }
+    // Every line of what was done is written and synced before the gate is
+    // gone (the session's end line comes after them).
+    if (s.journal) s.journal->flush();
     if (dispatcher_ended && worker_ended) {
         s.dispatcher.join();
         s.worker.join();
@@ -326,7 +325,7 @@ Result<std::unique_ptr<Gate>> Gate::start(GateConfig cfg) {
         struct stat st{};
         if (::stat(path.c_str(), &st) == 0) s.ctx.private_devs.push_back(st.st_dev);
     }
-    s.journal = s.cfg.journal;
+    if (s.cfg.journal) s.journal = std::make_unique<JournalWriter>(*s.cfg.journal, s.cfg.annotate);
     s.stop = UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     if (!s.stop) return errno_error("cannot create the gate's stop event");
     // The agent's thread wakes ours directly when it blocks on a gated call

@@ -59,7 +59,7 @@ GateOutcome do_metadata(const GateRequest& r) {
         } else {
             auto res = resolve_for_agent(r.root.get(), r.dir1.get(), r.path1, follow);
             if (!res) return refused(r, action, r.path1, res.error());
-            target = UniqueFd(::openat(res->parent.get(), res->name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+            target = UniqueFd(::openat(res->parent(), res->name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
         }
         if (!target) return failed(errno);
         fd = target.get();

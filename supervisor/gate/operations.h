@@ -28,12 +28,18 @@
 
 namespace sandboxd {
 
-// A directory as the host sees it (see host_dir in operations.cpp).
+// A directory the agent named, as the host sees it (see host_dir in
+// agent_view.h), with what the agent's view makes of it. The agent's mount
+// is part of the key: the same directory can be writable through one
+// mount and read-only through another (a protected carve-out).
 struct HostDir {
     UniqueFd fd;
     std::string path;
     dev_t dev = 0;
     ino_t ino = 0;
+    uint64_t agent_mnt = 0;      // the mount the agent reached it through
+    bool agent_readonly = false;  // that mount is read-only
+    uint64_t host_mnt = 0;        // the host's mount of it (the store's, for renames)
 };
 
 struct GateContext {
@@ -59,7 +65,7 @@ struct GateOutcome {
     int err = 0;      // errno for the agent, 0 on success
     UniqueFd install; // a descriptor to hand the agent (opens)
     bool cloexec = false;
-    std::optional<JournalEntry> entry;  // what to journal (before answering)
+    std::optional<JournalEntry> entry;  // what to journal (right after answering)
 };
 
 // Runs on the worker thread.

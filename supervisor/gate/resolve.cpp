@@ -30,27 +30,31 @@ bool same_object(int a, int b) {
     return ::fstat(a, &sa) == 0 && ::fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
-Result<UniqueFd> dup_fd(int fd) {
-    UniqueFd out(::fcntl(fd, F_DUPFD_CLOEXEC, 3));
-    if (!out) return errno_error("cannot duplicate a directory descriptor");
-    return out;
-}
-
 }  // namespace
 
 Result<ResolvedPath> resolve_for_agent(int root, int start, const std::string& path, bool follow_final) {
     if (path.empty()) return Error{ENOENT, "empty path"};
     if (path.size() >= PATH_MAX) return Error{ENAMETOOLONG, "path too long"};
-    auto first = dup_fd(path.front() == '/' ? root : start);
-    if (!first) return first.error();
-    UniqueFd cur = std::move(*first);
+    // `cur` is the directory reached so far: borrowed from the caller until
+    // the walk opens one of its own.
+    int borrowed = path.front() == '/' ? root : start;
+    UniqueFd cur;
+    auto at = [&] { return cur ? cur.get() : borrowed; };
+    auto result = [&](std::string name, bool slash) {
+        ResolvedPath r;
+        r.opened = std::move(cur);
+        r.borrowed = borrowed;
+        r.name = std::move(name);
+        r.trailing_slash = slash;
+        return r;
+    };
     std::deque<std::string> todo;
     push_front_components(todo, path);
     bool trailing_slash = path.back() == '/';
     int links = 0;
 
     // "/" alone (or a symlink to it): the final object is the root itself.
-    auto at_root_itself = [&]() { return ResolvedPath{std::move(cur), ".", true}; };
+    auto at_root_itself = [&]() { return result(".", true); };
     if (todo.empty()) return at_root_itself();
 
     while (!todo.empty()) {
@@ -58,22 +62,22 @@ Result<ResolvedPath> resolve_for_agent(int root, int start, const std::string& p
         todo.pop_front();
         bool last = todo.empty();
         if (comp == "." || comp == "..") {
-            if (last) return ResolvedPath{std::move(cur), comp, trailing_slash};
+            if (last) return result(comp, trailing_slash);
             // ".." never climbs above the agent's root.
-            if (comp == ".." && !same_object(cur.get(), root)) {
-                UniqueFd up(::openat(cur.get(), "..", O_PATH | O_DIRECTORY | O_CLOEXEC));
+            if (comp == ".." && !same_object(at(), root)) {
+                UniqueFd up(::openat(at(), "..", O_PATH | O_DIRECTORY | O_CLOEXEC));
                 if (!up) return errno_error("cannot resolve ..");
                 cur = std::move(up);
             }
             continue;
         }
         if (comp.size() > NAME_MAX) return Error{ENAMETOOLONG, "path component too long"};
-        if (last && !follow_final) return ResolvedPath{std::move(cur), comp, trailing_slash};
+        if (last && !follow_final) return result(comp, trailing_slash);
 
-        UniqueFd next(::openat(cur.get(), comp.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+        UniqueFd next(::openat(at(), comp.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
         if (!next) {
             // A missing final name is for the operation to judge (O_CREAT).
-            if (last && errno == ENOENT) return ResolvedPath{std::move(cur), comp, trailing_slash};
+            if (last && errno == ENOENT) return result(comp, trailing_slash);
             return errno_error("cannot resolve " + comp);
         }
         struct stat st{};
@@ -86,16 +90,15 @@ Result<ResolvedPath> resolve_for_agent(int root, int start, const std::string& p
             if (n == 0) return Error{ENOENT, "empty symbolic link"};
             std::string_view t(target, size_t(n));
             if (t.front() == '/') {
-                auto r = dup_fd(root);
-                if (!r) return r.error();
-                cur = std::move(*r);
+                cur.reset();
+                borrowed = root;
             }
             if (last && t.back() == '/') trailing_slash = true;
             push_front_components(todo, t);
             if (todo.empty()) return at_root_itself();
             continue;
         }
-        if (last) return ResolvedPath{std::move(cur), comp, trailing_slash};
+        if (last) return result(comp, trailing_slash);
         if (!S_ISDIR(st.st_mode)) return Error{ENOTDIR, comp + " is not a directory"};
         cur = std::move(next);
     }

@@ -23,9 +23,15 @@
 namespace sandboxd {
 
 struct ResolvedPath {
-    UniqueFd parent;         // O_PATH directory holding the final name
+    // The directory holding the final name: one the resolution opened, or,
+    // for a path of one component, the caller's `root` or `start` itself
+    // (no copy: the caller keeps it open while this is used).
+    UniqueFd opened;
+    int borrowed = -1;
     std::string name;        // final component; "." or ".." when the path ends so
     bool trailing_slash = false;  // "dir/": the final object must be a directory
+
+    int parent() const { return opened ? opened.get() : borrowed; }
 };
 
 // Resolves all but the last component of `path`; with `follow_final` a

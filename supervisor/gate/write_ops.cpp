@@ -127,8 +127,8 @@ GateOutcome do_truncate_path(const GateRequest& r, GateContext& ctx) {
     auto res = resolve_for_agent(r.root.get(), r.dir1.get(), r.path1, true);
     if (!res) return refused(r, "file.truncate", r.path1, res.error());
     if (res->name == "." || res->name == "..") return failed(EISDIR);
-    UniqueFd fd(::openat(res->parent.get(), res->name.c_str(), O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
-    if (!fd) return refused(r, "file.truncate", display_path(ctx, res->parent.get(), res->name), Error{errno, "open"});
+    UniqueFd fd(::openat(res->parent(), res->name.c_str(), O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+    if (!fd) return refused(r, "file.truncate", display_path(ctx, res->parent(), res->name), Error{errno, "open"});
     return truncate_file(r, ctx, "file.truncate", fd.get(), off_t(int64_t(r.args[1])));
 }
 
@@ -155,7 +155,7 @@ GateOutcome do_open(const GateRequest& r, GateContext& ctx, int flags, mode_t mo
         auto resolved = resolve_for_agent(r.root.get(), r.dir1.get(), r.path1, !(flags & O_NOFOLLOW));
         if (!resolved) return refused(r, action, r.path1, resolved.error());
         res.emplace(std::move(*resolved));
-        int pfd = res->parent.get();
+        int pfd = res->parent();
         const std::string& name = res->name;
         ::umask(r.umask);  // this thread's own (the worker unshared CLONE_FS)
         exists = ::fstatat(pfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
@@ -210,15 +210,15 @@ GateOutcome do_mkdir(const GateRequest& r, GateContext& ctx, mode_t mode) {
     if (!res) return refused(r, "dir.create", r.path1, res.error());
     if (res->name == "." || res->name == "..") return failed(EEXIST);
     ::umask(r.umask);
-    if (::mkdirat(res->parent.get(), res->name.c_str(), mode) != 0)
-        return refused(r, "dir.create", display_path(ctx, res->parent.get(), res->name), Error{errno, "mkdir"});
+    if (::mkdirat(res->parent(), res->name.c_str(), mode) != 0)
+        return refused(r, "dir.create", display_path(ctx, res->parent(), res->name), Error{errno, "mkdir"});
     GateOutcome o;
-    if (auto host = host_dir(ctx, res->parent.get())) {
+    if (auto host = host_dir(ctx, res->parent())) {
         struct stat st{};
         std::string path = join(host->path, res->name);
         JournalEntry e = entry_for(r, "dir.create", path);
         e.rule = "filesystem.write";
-        if (::fstatat(res->parent.get(), res->name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0)
+        if (::fstatat(res->parent(), res->name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0)
             e.undo = {{"op", "remove"}, {"path", path}, {"type", "dir"}, {"ino", uint64_t(st.st_ino)}};
         o.entry = std::move(e);
     }

@@ -96,7 +96,7 @@ Status Journal::resync() {
 
 std::string Journal::line_for(const JournalEntry& e, uint64_t seq) const {
     nlohmann::json j = {
-        {"seq", seq},         {"time", format_rfc3339(realtime_usec())},
+        {"seq", seq},         {"time", format_rfc3339(e.time_usec.value_or(realtime_usec()))},
         {"session", session_}, {"pid", e.pid},
         {"comm", e.comm},     {"action", e.action},
         {"target", e.target}, {"decision", e.decision},

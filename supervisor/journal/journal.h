@@ -46,6 +46,10 @@ struct JournalEntry {
     // them (the snapshot gate) sets this and calls Journal::sync() itself,
     // in batches. The operation's snapshot is durable either way.
     bool sync_later = false;
+    // When the action happened (realtime, microseconds), if it was earlier
+    // than the append: the gate answers the agent first and journals after,
+    // and `rollback --to` compares this time with files' birth times.
+    std::optional<int64_t> time_usec;
 };
 
 // An entry for an action sandboxctl takes on a session (freeze, kill,

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "journal/journal.h"
+#include "journal/writer.h"
 #include "tempdir.h"
 
 using namespace sandboxd;
@@ -98,4 +99,46 @@ TEST_CASE("invalid UTF-8 in a target does not lose the line") {
     auto lines = read_journal(d / "j.jsonl");
     REQUIRE(lines.ok());
     CHECK(lines->size() == 1);
+}
+
+TEST_CASE("the journal writer / writes queued lines in order, annotated, and they are all there after flush") {
+    TempDir d;
+    auto j = Journal::open(d / "j.jsonl", "abcdefabcdef");
+    REQUIRE(j.ok());
+    JournalWriter w(*j, [](JournalEntry& e) { e.rule = "annotated " + e.rule; });
+    constexpr int kLines = 3000;  // more than one write() batch
+    for (int i = 0; i < kLines; ++i) {
+        auto e = entry("file.unlink", "/ws/f" + std::to_string(i));
+        e.undo = {{"op", "restore"}, {"path", e.target}};
+        e.sync_later = true;
+        e.time_usec = 1'700'000'000'000'000 + i;
+        w.push(std::move(e));
+    }
+    w.flush();
+    REQUIRE_FALSE(j->unsynced());
+    auto lines = read_journal(d / "j.jsonl");
+    REQUIRE(lines.ok());
+    REQUIRE(lines->size() == size_t(kLines));
+    for (int i = 0; i < kLines; ++i) {
+        const auto& v = (*lines)[size_t(i)].value;
+        CHECK(v["seq"] == uint64_t(i + 1));
+        CHECK(v["target"] == "/ws/f" + std::to_string(i));
+        CHECK(v["rule"] == "annotated test");
+    }
+    // The action's own time, not the time it was written.
+    CHECK((*lines)[0].value["time"] == "2023-11-14T22:13:20.000000Z");
+}
+
+TEST_CASE("the journal writer / a writer destroyed with lines queued writes them all first") {
+    TempDir d;
+    auto j = Journal::open(d / "j.jsonl", "abcdefabcdef");
+    REQUIRE(j.ok());
+    {
+        JournalWriter w(*j, nullptr);
+        for (int i = 0; i < 100; ++i) w.push(entry("file.rename", "/ws/r" + std::to_string(i)));
+    }
+    auto lines = read_journal(d / "j.jsonl");
+    REQUIRE(lines.ok());
+    REQUIRE(lines->size() == 100);
+    CHECK(lines->back().value["target"] == "/ws/r99");
 }

@@ -1,0 +1,61 @@
+// Journal lines handed over by a hot path (the snapshot gate answers the
+// agent, then queues the line) and written by a thread of their own: one
+// lock and one write() per batch, off the path the agent waits on.
+//
+// Lines with an undo record ask for a sync; the writer syncs them in
+// batches, when no line has come for kSyncIdleMs, or kSyncEveryMs after the
+// first unsynced one in a long burst (an rm -rf). The snapshots they refer
+// to are durable before each operation: a crash can lose only the newest
+// lines, those that say where the snapshots came from.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "journal/journal.h"
+
+namespace sandboxd {
+
+class JournalWriter {
+public:
+    // `annotate` runs on each entry, in the writer thread, before it is written.
+    JournalWriter(Journal& journal, std::function<void(JournalEntry&)> annotate);
+    // Writes and syncs everything queued.
+    ~JournalWriter();
+    JournalWriter(const JournalWriter&) = delete;
+    JournalWriter& operator=(const JournalWriter&) = delete;
+
+    // Queues a line. Waits only when kMaxQueued lines are already waiting
+    // (a writer far behind: the gate then slows down rather than grow
+    // without bound).
+    void push(JournalEntry e);
+    // Returns once everything queued so far is written and synced.
+    void flush();
+
+    static constexpr size_t kMaxQueued = 4096;
+    static constexpr int kSyncIdleMs = 10;
+    static constexpr int64_t kSyncEveryMs = 100;
+
+private:
+    void run();
+    void sync_locked(std::unique_lock<std::mutex>& lock);  // syncs with mu_ released
+
+    Journal& journal_;
+    std::function<void(JournalEntry&)> annotate_;
+    std::mutex mu_;
+    std::condition_variable work_;   // the writer waits for lines (or stop)
+    std::condition_variable done_;   // pushers wait for room, flush() for an empty queue
+    std::vector<JournalEntry> queue_;
+    uint64_t pushed_ = 0, written_ = 0, synced_ = 0;
+    int64_t first_unsynced_ = 0;  // when the oldest unsynced line was written
+    bool writer_waiting_ = false;
+    bool flush_requested_ = false;
+    bool stop_ = false;
+    std::thread thread_;
+};
+
+}  // namespace sandboxd
