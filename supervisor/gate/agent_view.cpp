@@ -73,13 +73,28 @@ std::string display_path(GateContext& ctx, int dir, const std::string& name) {
 bool is_mountpoint(int dir, const std::string& name) {
     struct statx a{};
     if (::statx(dir, "", AT_EMPTY_PATH, STATX_MNT_ID, &a) != 0) return false;
-    return is_mountpoint_in(a.stx_mnt_id, dir, name);
+    auto f = name_facts(dir, name);
+    return f && f->mnt != a.stx_mnt_id;
 }
 
-bool is_mountpoint_in(uint64_t dir_mnt, int dir, const std::string& name) {
-    struct statx b{};
-    if (::statx(dir, name.c_str(), AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_MNT_ID, &b) != 0) return false;
-    return dir_mnt != b.stx_mnt_id;
+namespace {
+int64_t usec_of(const struct statx& sx) {
+    if (!(sx.stx_mask & STATX_BTIME)) return -1;
+    return int64_t(sx.stx_btime.tv_sec) * 1000000 + sx.stx_btime.tv_nsec / 1000;
+}
+}  // namespace
+
+std::optional<NameFacts> name_facts(int dir, const std::string& name) {
+    struct statx sx{};
+    if (::statx(dir, name.c_str(), AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_MNT_ID | STATX_BTIME, &sx) != 0)
+        return std::nullopt;
+    return NameFacts{sx.stx_mnt_id, usec_of(sx)};
+}
+
+int64_t birth_usec(int fd) {
+    struct statx sx{};
+    if (::statx(fd, "", AT_EMPTY_PATH, STATX_BTIME, &sx) != 0) return -1;
+    return usec_of(sx);
 }
 
 bool readonly_mount(int dir) {

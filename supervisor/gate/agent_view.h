@@ -7,6 +7,7 @@
 
 #include <sys/stat.h>
 
+#include <optional>
 #include <string>
 
 #include "gate/operations.h"
@@ -21,8 +22,15 @@ std::string join(const std::string& dir, const std::string& name);
 // For the journal: the host's name for dir/name, else the agent's.
 std::string display_path(GateContext& ctx, int dir, const std::string& name);
 bool is_mountpoint(int dir, const std::string& name);  // in the agent's view
-// The same, when the mount of `dir` is known (HostDir::agent_mnt).
-bool is_mountpoint_in(uint64_t dir_mnt, int dir, const std::string& name);
+// What one statx tells of dir/name (not following a final symlink): the
+// mount it is on, to compare with its directory's (a mount point), and
+// its birth time (-1 where the filesystem keeps none).
+struct NameFacts {
+    uint64_t mnt = 0;
+    int64_t born_usec = -1;
+};
+std::optional<NameFacts> name_facts(int dir, const std::string& name);
+int64_t birth_usec(int fd);  // of the object open at fd; -1 when unknown
 bool readonly_mount(int dir);
 bool on_private_fs(const GateContext& ctx, int fd);    // the session's own /tmp, /dev/shm
 

@@ -31,13 +31,16 @@ struct Taken {
 // needs no snapshot.
 Result<std::optional<Taken>> take_out(GateContext& ctx, int dir, const std::string& name, const struct stat& st) {
     auto host = host_dir(ctx, dir);
-    if (host ? host->agent_readonly : readonly_mount(dir)) return Error{EROFS, "read-only in the agent's view"};
-    if (host ? is_mountpoint_in(host->agent_mnt, dir, name) : is_mountpoint(dir, name))
-        return Error{EBUSY, "a mount point in the agent's view"};
     if (!host) {
+        if (readonly_mount(dir)) return Error{EROFS, "read-only in the agent's view"};
+        if (is_mountpoint(dir, name)) return Error{EBUSY, "a mount point in the agent's view"};
         if (on_private_fs(ctx, dir)) return std::optional<Taken>{};
         return Error{EACCES, "no snapshot possible: " + name + " is not reachable from the host"};
     }
+    if (host->agent_readonly) return Error{EROFS, "read-only in the agent's view"};
+    auto facts = name_facts(dir, name);
+    if (facts && facts->mnt != host->agent_mnt) return Error{EBUSY, "a mount point in the agent's view"};
+    int64_t born = facts && ctx.born_in_session(facts->born_usec) ? facts->born_usec : -1;
     Taken t;
     t.host_path = join(host->path, name);
     t.meta = file_meta(st);
@@ -46,7 +49,7 @@ Result<std::optional<Taken>> take_out(GateContext& ctx, int dir, const std::stri
         t.snap = t.store->take_metadata();
         return std::optional<Taken>(std::move(t));
     }
-    auto moved = t.store->take_by_move(host->fd.get(), name, st);
+    auto moved = t.store->take_by_move(host->fd.get(), name, st, born);
     if (moved) {
         t.snap = std::move(*moved);
         t.gone = true;
@@ -68,14 +71,16 @@ Result<std::optional<Taken>> take_out(GateContext& ctx, int dir, const std::stri
     UniqueFd in(::openat(dir, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
     if (!in) return Error{EACCES, "no snapshot possible: cannot read " + name};
     t.store = &ctx.store_on_dev(st.st_dev);
-    auto copy = t.store->take_copy(in.get(), st);
+    auto copy = t.store->take_copy(in.get(), st, born);
     if (!copy) return copy.error();
     t.snap = std::move(*copy);
     return std::optional<Taken>(std::move(t));
 }
 
 nlohmann::json restore_record(const Taken& t) {
-    return {{"op", "restore"}, {"path", t.host_path}, {"how", t.snap.how}, {"snapshot", t.snap.path}, {"meta", t.meta}};
+    nlohmann::json u = {{"op", "restore"}, {"path", t.host_path}, {"how", t.snap.how}, {"snapshot", t.snap.path}, {"meta", t.meta}};
+    if (t.snap.born_usec >= 0) u["born_usec"] = t.snap.born_usec;
+    return u;
 }
 
 }  // namespace

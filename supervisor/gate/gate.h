@@ -45,6 +45,9 @@ struct GateConfig {
     uint64_t store_access = 0;    // Landlock rights the worker gets on the store
     std::vector<SnapshotStore> stores;  // see GateContext::stores
     std::shared_ptr<SnapshotBudget> budget;
+    // When the session started (realtime, microseconds): objects born after
+    // it are the session's own, whose snapshots may give way to others.
+    int64_t session_start_usec = 0;
     Journal* journal = nullptr;   // the session's, shared with the event loop
     pid_t agent_pid = 0;          // to find the session's private filesystems
     // Audit mode: syscalls the profile denies also come here; each is

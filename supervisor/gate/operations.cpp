@@ -20,7 +20,9 @@ SnapshotStore& GateContext::store_on_dev(dev_t dev) {
     return stores->front();
 }
 
-GateOutcome perform_gated(const GateRequest& r, GateContext& ctx) {
+namespace {
+
+GateOutcome perform(const GateRequest& r, GateContext& ctx) {
     const uint64_t* a = r.args;
     // Without a store only connect() is sent here; anything else would be
     // a filter out of step with its gate: refuse rather than act unkept.
@@ -49,6 +51,24 @@ GateOutcome perform_gated(const GateRequest& r, GateContext& ctx) {
         case SYS_connect: return do_connect(r, ctx);
     }
     return failed(ENOSYS);
+}
+
+}  // namespace
+
+GateOutcome perform_gated(const GateRequest& r, GateContext& ctx) {
+    GateOutcome o = perform(r, ctx);
+    // Snapshots dropped to make room for this operation's: its line says
+    // which, so rollback can tell a dropped snapshot from a lost one.
+    if (ctx.budget && !ctx.budget->dropped.empty()) {
+        if (!o.entry) {
+            o.entry = entry_for(r, "snapshot.drop", "snapshots of objects made during the session");
+            o.entry->decision = "info";
+            o.entry->rule = "snapshots.budget";
+        }
+        o.entry->detail["dropped_snapshots"] = std::move(ctx.budget->dropped);
+        ctx.budget->dropped.clear();
+    }
+    return o;
 }
 
 }  // namespace sandboxd

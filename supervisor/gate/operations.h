@@ -55,6 +55,15 @@ struct GateContext {
     // writing): later opens for writing take no second copy.
     std::set<std::pair<dev_t, ino_t>> kept;
     std::optional<HostDir> host_cache;  // the last directory looked up
+    std::shared_ptr<SnapshotBudget> budget;
+    int64_t session_start_usec = 0;
+    // Whether an object with this birth time (-1: unknown) was made during
+    // the session. Birth times come from the kernel's coarse clock, which
+    // lags: an object made just after the start may count as older (kept
+    // for good), never one made before as newer.
+    bool born_in_session(int64_t btime_usec) const {
+        return session_start_usec > 0 && btime_usec >= session_start_usec;
+    }
     std::function<std::optional<std::string>(const std::string&)> read_denied;
     bool audit = false;
     int listener = -1;  // to see whether the agent's call is still pending

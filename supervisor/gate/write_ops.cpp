@@ -32,14 +32,17 @@ Result<std::optional<Snapshot>> keep_bytes(GateContext& ctx, const OpenObject& o
     // A reader on the same file: the agent's descriptor may be write-only.
     UniqueFd in(::open(obj.link.c_str(), O_RDONLY | O_CLOEXEC));
     if (!in) return Error{EACCES, "no snapshot possible: the file is not readable"};
-    auto copy = ctx.store_on_dev(st.st_dev).take_copy(in.get(), st);
+    int64_t born = birth_usec(in.get());
+    auto copy = ctx.store_on_dev(st.st_dev).take_copy(in.get(), st, ctx.born_in_session(born) ? born : -1);
     if (!copy) return copy.error();
     return std::optional<Snapshot>(std::move(*copy));
 }
 
 nlohmann::json restore_copy_record(const std::string& path, const Snapshot& snap, const struct stat& st) {
-    return {{"op", "restore"}, {"path", path}, {"how", "copy"}, {"snapshot", snap.path}, {"meta", file_meta(st)},
-            {"ino", uint64_t(st.st_ino)}};
+    nlohmann::json u = {{"op", "restore"}, {"path", path}, {"how", "copy"}, {"snapshot", snap.path},
+                        {"meta", file_meta(st)}, {"ino", uint64_t(st.st_ino)}};
+    if (snap.born_usec >= 0) u["born_usec"] = snap.born_usec;
+    return u;
 }
 
 }  // namespace

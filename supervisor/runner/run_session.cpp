@@ -314,6 +314,7 @@ ExitStatus run_session(const RunOptions& opts) {
         gc.store_access = plan->landlock ? plan->landlock->private_tmp_access : 0;
         gc.stores = std::move(stores);
         gc.budget = budget;
+        gc.session_start_usec = rec.started_usec;
         gc.journal = &*journal;
         gc.agent_pid = spawned->child.pid;
         gc.audit = opts.audit;

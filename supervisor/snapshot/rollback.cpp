@@ -76,6 +76,8 @@ struct Applier {
     std::string trash;        // where removed objects go
     std::set<std::pair<dev_t, ino_t>> produced;  // objects this rollback itself touched
     std::vector<std::pair<std::string, json>> dir_times;
+    std::set<std::string> dropped;  // snapshots the gate dropped to make room
+    uint64_t from_usec = 0;         // the point rolled back to
     uint64_t trash_seq = 0;
 
     std::optional<struct statx> look(const std::string& path) {
@@ -173,8 +175,14 @@ struct Applier {
             mark(path);
             return {};
         }
-        if (snap.empty() || ::faccessat(AT_FDCWD, snap.c_str(), F_OK, AT_SYMLINK_NOFOLLOW) != 0)
+        if (snap.empty() || ::faccessat(AT_FDCWD, snap.c_str(), F_OK, AT_SYMLINK_NOFOLLOW) != 0) {
+            if (dropped.count(snap)) {
+                if (born_after_point(r)) return {};  // not there at that point: nothing to bring back
+                return Error{ENOENT, "snapshot " + snap + " was dropped to make room (the object was made during "
+                                     "the session, and the snapshot budget was full)"};
+            }
             return Error{ENOENT, "snapshot " + (snap.empty() ? std::string("(none)") : snap) + " is missing"};
+        }
         if (how == "move") {
             SANDBOXD_TRY(make_room(path));
             auto w = at(path);
@@ -317,6 +325,18 @@ struct Applier {
         }
         mark(path);
         return {};
+    }
+
+    // A restore whose object was born after the point rolled back to
+    // (the session's start, or the --to line) and whose snapshot was
+    // dropped to make room: it did not exist then, so there is nothing to
+    // bring back.
+    bool born_after_point(const json& r) const {
+        return r.contains("born_usec") && r["born_usec"].is_number_integer() && r["born_usec"].get<int64_t>() >= 0 &&
+               uint64_t(r["born_usec"].get<int64_t>()) >= from_usec;
+    }
+    bool needs_nothing(const json& u) const {
+        return str(u, "op") == "restore" && dropped.count(str(u, "snapshot")) && born_after_point(u);
     }
 
     Status apply(const json& u) {
@@ -466,6 +486,10 @@ RollbackReport rollback_session(const std::string& journal_path, const RollbackO
             for (const auto& p : d["produced"])
                 if (p.is_array() && p.size() == 2 && p[0].is_number_unsigned() && p[1].is_number_unsigned())
                     a.produced.insert({dev_t(p[0].get<uint64_t>()), ino_t(p[1].get<uint64_t>())});
+        if (d.contains("dropped_snapshots") && d["dropped_snapshots"].is_array()) {
+            for (const auto& p : d["dropped_snapshots"])
+                if (p.is_string()) a.dropped.insert(p.get<std::string>());
+        }
         if (action == "session.start" || !l.contains("undo") || !l["undo"].is_object()) continue;
         uint64_t seq = l["seq"].get<uint64_t>();
         if (opts.to_seq && seq <= *opts.to_seq) continue;
@@ -473,6 +497,7 @@ RollbackReport rollback_session(const std::string& journal_path, const RollbackO
         todo.push_back(&l);
     }
     a.trash = parent_of(journal_path) + "/snapshots/rolled-back";
+    a.from_usec = opts.to_seq ? to_time_usec : a.start_usec;
 
     for (auto it = todo.rbegin(); it != todo.rend(); ++it) {
         const json& l = **it;
@@ -482,6 +507,9 @@ RollbackReport rollback_session(const std::string& journal_path, const RollbackO
         if (undone.count(step.seq)) {
             step.status = "skipped";
             step.detail = "undone by an earlier rollback";
+        } else if (a.needs_nothing(l["undo"])) {
+            step.status = "skipped";
+            step.detail = "made during the session after the point rolled back to (its snapshot was dropped to make room)";
         } else if (dry) {
             step.status = "planned";
         } else if (auto st = a.apply(l["undo"]); st) {
@@ -502,8 +530,7 @@ RollbackReport rollback_session(const std::string& journal_path, const RollbackO
     }
     // Last, what the agent created that no line undoes. From the session's
     // start, or from the --to line's time; within --path when given.
-    uint64_t from = a.start_usec;
-    if (opts.to_seq) from = to_time_usec;
+    uint64_t from = a.from_usec;
     if (from && !write_trees.empty()) {
         std::vector<std::string> taken;
         for (const auto& w : write_trees) {

@@ -119,7 +119,17 @@ Result<std::string> mount_root_of(const std::string& path) {
 
 Status SnapshotStore::charge(uint64_t bytes) {
     SnapshotBudget& b = *budget_;
-    if (bytes > b.limit || b.used > b.limit - bytes)
+    auto fits = [&] { return bytes <= b.limit && b.used <= b.limit - bytes; };
+    while (!fits() && !b.droppable.empty()) {
+        SnapshotBudget::Droppable d = std::move(b.droppable.front());
+        b.droppable.pop_front();
+        // A directory only when it replaced nothing but an empty one.
+        if (::unlinkat(d.store_dir, d.ref.c_str(), 0) != 0 && errno == EISDIR)
+            (void)::unlinkat(d.store_dir, d.ref.c_str(), AT_REMOVEDIR);
+        b.used -= d.bytes;
+        b.dropped.push_back(std::move(d.path));
+    }
+    if (!fits())
         return Error{ENOSPC, "snapshot budget exhausted (" + std::to_string(b.used) + " of " + std::to_string(b.limit) +
                                  " bytes used, " + std::to_string(bytes) + " more needed)"};
     b.used += bytes;
@@ -128,7 +138,17 @@ Status SnapshotStore::charge(uint64_t bytes) {
 
 void SnapshotStore::discard(const Snapshot& s) {
     if (s.how == "move" || s.how == "copy") ::unlinkat(dir_.get(), s.ref.c_str(), 0);
+    forget(s);
+}
+
+void SnapshotStore::forget(const Snapshot& s) {
     budget_->used -= s.bytes;
+    auto& d = budget_->droppable;
+    if (!d.empty() && d.back().ref == s.ref && d.back().store_dir == dir_.get()) d.pop_back();
+}
+
+void SnapshotStore::note_droppable(const Snapshot& s) {
+    if (s.born_usec >= 0) budget_->droppable.push_back({dir_.get(), s.ref, s.path, s.bytes});
 }
 
 Result<std::string> SnapshotStore::next_name(const char* suffix, bool makes_file) {
@@ -145,31 +165,34 @@ Result<std::string> SnapshotStore::next_name(const char* suffix, bool makes_file
     return std::string(name);
 }
 
-Result<Snapshot> SnapshotStore::take_by_move(int parent, const std::string& name, const struct stat& st) {
+Result<Snapshot> SnapshotStore::take_by_move(int parent, const std::string& name, const struct stat& st,
+                                             int64_t born_usec) {
     uint64_t bytes = S_ISREG(st.st_mode) ? uint64_t(st.st_size) : 0;
     auto ref = next_name("", true);
     if (!ref) return ref.error();
     SANDBOXD_TRY(charge(bytes));
-    Snapshot s{*ref, "", "move", bytes};
+    Snapshot s{*ref, "", "move", bytes, born_usec};
     s.path = path_ + "/" + s.ref;
     if (::renameat2(parent, name.c_str(), dir_.get(), s.ref.c_str(), RENAME_NOREPLACE) != 0) {
         budget_->used -= bytes;
         return errno_error("cannot move " + name + " into the snapshot store");
     }
+    note_droppable(s);
     return s;
 }
 
 Status SnapshotStore::put_back(const Snapshot& s, int parent, const std::string& name) {
     if (::renameat2(dir_.get(), s.ref.c_str(), parent, name.c_str(), RENAME_NOREPLACE) != 0)
         return errno_error("cannot put " + name + " back from the snapshot store");
+    forget(s);
     return {};
 }
 
-Result<Snapshot> SnapshotStore::take_copy(int fd, const struct stat& st) {
+Result<Snapshot> SnapshotStore::take_copy(int fd, const struct stat& st, int64_t born_usec) {
     auto ref = next_name(".copy", true);
     if (!ref) return ref.error();
     SANDBOXD_TRY(charge(uint64_t(st.st_size)));
-    Snapshot s{*ref, "", "copy", uint64_t(st.st_size)};
+    Snapshot s{*ref, "", "copy", uint64_t(st.st_size), born_usec};
     s.path = path_ + "/" + s.ref;
     auto fail = [&](Error e) -> Result<Snapshot> {
         discard(s);
@@ -186,6 +209,7 @@ Result<Snapshot> SnapshotStore::take_copy(int fd, const struct stat& st) {
     copy_user_xattrs(fd, out.get());
     // Durable before the destructive operation is allowed to land.
     if (::fdatasync(out.get()) != 0) return fail(errno_error("cannot sync the snapshot"));
+    note_droppable(s);
     return s;
 }
 

@@ -23,6 +23,8 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <deque>
+#include <vector>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <memory>
@@ -38,13 +40,36 @@ struct Snapshot {
     std::string path;  // absolute path of the stored object
     std::string how;   // "move", "copy", "mkdir" (directory: metadata only)
     uint64_t bytes = 0;  // charged to the budget
+    // The object's birth time when it was born during the session (else
+    // -1): such a snapshot may be dropped to make room (SnapshotBudget).
+    int64_t born_usec = -1;
 };
 
 // One budget for all of a session's stores.
+//
+// Snapshots of objects born during the session (a build's temporary files,
+// an unpacked tarball removed again) are kept too, for `rollback --to` a
+// point where they existed, but they are what gives way when the budget
+// is full: the oldest of them are dropped to make room, and the journal
+// line of the operation that needed the room lists them. A full rollback
+// never needs them (it removes what the session made), and without this
+// a long session of builds would fill the budget with its own litter and
+// then be refused every delete. What existed before the session is never
+// dropped: a snapshot of it that does not fit is refused.
 struct SnapshotBudget {
     uint64_t limit = 0;
     std::atomic<uint64_t> used{0};  // the gate's worker charges, others read
     std::atomic<uint64_t> next{1};  // snapshot names, unique across the stores
+
+    // The worker's alone.
+    struct Droppable {
+        int store_dir = -1;
+        std::string ref;
+        std::string path;  // Snapshot::path, what journal lines name
+        uint64_t bytes = 0;
+    };
+    std::deque<Droppable> droppable;  // oldest first
+    std::vector<std::string> dropped;  // paths dropped since the gate last journaled them
 };
 
 // An object's metadata as the journal keeps it.
@@ -67,17 +92,22 @@ public:
 
     // Renames `name` in `parent` into the store. `parent` must be on the
     // store's mount (EXDEV otherwise: the caller falls back to a copy).
-    Result<Snapshot> take_by_move(int parent, const std::string& name, const struct stat& st);
+    // `born_usec`: the object's birth time if it was born during the
+    // session, else -1 (see Snapshot::born_usec).
+    Result<Snapshot> take_by_move(int parent, const std::string& name, const struct stat& st,
+                                  int64_t born_usec = -1);
     // Puts a moved object back where it was (the operation then failed).
     Status put_back(const Snapshot& s, int parent, const std::string& name);
     // Copies the regular file open for reading at `fd`.
-    Result<Snapshot> take_copy(int fd, const struct stat& st);
+    Result<Snapshot> take_copy(int fd, const struct stat& st, int64_t born_usec = -1);
     // A directory about to be removed: nothing to keep but its metadata.
     Snapshot take_metadata();
     // Drops a snapshot whose operation did not happen after all.
     void discard(const Snapshot& s);
 
 private:
+    // Takes `bytes` from the budget, dropping the oldest droppable
+    // snapshots when that makes it fit; ENOSPC when nothing does.
     Status charge(uint64_t bytes);
     // The next snapshot's name. Names go into subdirectories of
     // kPerShard: ext4 scans a directory block for every name it adds or
@@ -85,6 +115,8 @@ private:
     // into it cost twice a bare unlink (20 us against 11 us here).
     // `makes_file`: create the subdirectory if this store lacks it.
     Result<std::string> next_name(const char* suffix, bool makes_file);
+    void note_droppable(const Snapshot& s);
+    void forget(const Snapshot& s);  // no longer in the store: off the budget
     static constexpr uint64_t kPerShard = 64;
 
     UniqueFd dir_;

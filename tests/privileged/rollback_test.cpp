@@ -309,3 +309,53 @@ TEST_CASE("rollback: a symlink planted on the way after the session does not red
     CHECK_THAT(rb.out, Catch::Contains("symbolic link"));
     CHECK_FALSE(path_exists(elsewhere / "precious"));
 }
+
+TEST_CASE("rollback: over the budget the session's own litter gives way, never what was there before - rollback stays exact") {
+    Host h;
+    std::string old(12 * 1024, 'o');
+    plant_file(h.ws / "old.txt", old);
+    std::string before = tree_state(h.ws.path());
+    std::string prof = h.profile("tight", "name = 'tight'\nextends = '" + h.workspace_profile +
+                                              "'\n[snapshots]\nbudget = '16K'\n");
+    // Ten 8 KiB files made and deleted: 80 KiB of snapshots in a 16 KiB
+    // budget. Then the old file (12 KiB) must fit, by dropping the litter;
+    // then one more 8 KiB delete cannot, as only the old file's is left.
+    auto r = h.run({"--user", kAgentUser, "--profile", prof, "--workspace", h.ws.path(), "--", "sh", "-c",
+                    "i=0; while [ $i -lt 10 ]; do head -c 8192 /dev/zero > tmp$i && rm tmp$i || exit 1; i=$((i+1)); "
+                    "done; echo litter-ok; rm old.txt && echo old-gone; "
+                    "head -c 8192 /dev/zero > late; rm late 2>/dev/null || echo late-refused"});
+    INFO(r.out << r.err);
+    REQUIRE(r.status == 0);
+    CHECK_THAT(r.out, Catch::Contains("litter-ok") && Catch::Contains("old-gone") && Catch::Contains("late-refused"));
+    CHECK(path_exists(h.ws / "late"));
+    std::string id = only_session(h);
+    auto text = sandboxd::read_file(h.dirs().journal_path(id));
+    REQUIRE(text);
+    std::istringstream in(*text);
+    std::string line;
+    size_t dropped = 0;
+    while (std::getline(in, line)) {
+        auto j = nlohmann::json::parse(line);
+        if (j.contains("detail") && j["detail"].contains("dropped_snapshots"))
+            for (const auto& p : j["detail"]["dropped_snapshots"]) {
+                ++dropped;
+                CHECK_FALSE(path_exists(p.get<std::string>()));
+            }
+    }
+    CHECK(dropped == 10);
+
+    // Back to just after tmp5 was made: its snapshot is gone, and rollback
+    // says so (and does the rest); the later ones were not there then.
+    uint64_t made5 = seq_of(h, id, "file.create", h.ws / "tmp5", 1);
+    auto to = h.ctl({"rollback", id, "--to", std::to_string(made5)});
+    INFO(to.out << to.err);
+    CHECK(to.status == 1);
+    CHECK_THAT(to.out, Catch::Contains("dropped to make room") && Catch::Contains("skipped"));
+    CHECK(*sandboxd::read_file(h.ws / "old.txt") == old);
+    CHECK_FALSE(path_exists(h.ws / "late"));
+
+    auto all = h.ctl({"rollback", id});
+    INFO(all.out << all.err);
+    CHECK(all.status == 0);
+    CHECK(tree_state(h.ws.path()) == before);
+}
