@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <ctime>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -435,6 +436,53 @@ bool touches(const json& u, const std::string& top) {
 
 }  // namespace
 
+namespace {
+
+// Every "snapshot" an undo record names, also nested ones (a rename's
+// "replaced").
+void collect_snapshots(const json& u, std::set<std::string>& out) {
+    if (!u.is_object()) return;
+    for (const auto& [key, value] : u.items()) {
+        if (key == "snapshot" && value.is_string()) out.insert(value.get<std::string>());
+        else if (value.is_object()) collect_snapshots(value, out);
+    }
+}
+
+// The objects in a store's numbered subdirectories that no line names and
+// that were not dropped to make room: path -> "file, 123 bytes".
+std::vector<std::pair<std::string, std::string>> unnamed_in_store(const std::string& store,
+                                                                   const std::set<std::string>& named,
+                                                                   const std::set<std::string>& dropped) {
+    std::vector<std::pair<std::string, std::string>> out;
+    auto entries = [](const std::string& dir) {
+        std::vector<std::string> names;
+        if (DIR* d = ::opendir(dir.c_str())) {
+            while (dirent* e = ::readdir(d)) {
+                std::string n = e->d_name;
+                if (n != "." && n != "..") names.push_back(n);
+            }
+            ::closedir(d);
+        }
+        std::sort(names.begin(), names.end());
+        return names;
+    };
+    for (const auto& shard : entries(store)) {
+        if (shard.find_first_not_of("0123456789") != std::string::npos) continue;  // "rolled-back"
+        for (const auto& name : entries(store + "/" + shard)) {
+            std::string path = store + "/" + shard + "/" + name;
+            if (named.count(path) || dropped.count(path)) continue;
+            struct stat st{};
+            if (::lstat(path.c_str(), &st) != 0) continue;
+            out.emplace_back(path, std::string(S_ISDIR(st.st_mode) ? "directory" : S_ISLNK(st.st_mode) ? "symlink"
+                                                                                                 : "file") +
+                                       ", " + std::to_string(st.st_size) + " bytes");
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
 RollbackReport rollback_session(const std::string& journal_path, const RollbackOptions& opts, Journal* log) {
     RollbackReport rep;
     auto text = read_file(journal_path);
@@ -467,6 +515,8 @@ RollbackReport rollback_session(const std::string& journal_path, const RollbackO
     std::set<uint64_t> undone;
     std::vector<const json*> todo;
     std::vector<std::string> write_trees;
+    std::vector<std::string> stores;
+    std::set<std::string> referenced;  // every snapshot a line names
     uint64_t to_time_usec = 0;
     for (const auto& l : lines) {
         std::string action = str(l, "action");
@@ -486,6 +536,10 @@ RollbackReport rollback_session(const std::string& journal_path, const RollbackO
             for (const auto& p : d["produced"])
                 if (p.is_array() && p.size() == 2 && p[0].is_number_unsigned() && p[1].is_number_unsigned())
                     a.produced.insert({dev_t(p[0].get<uint64_t>()), ino_t(p[1].get<uint64_t>())});
+        if (action == "session.start" && d.contains("snapshot_stores") && d["snapshot_stores"].is_array())
+            for (const auto& p : d["snapshot_stores"])
+                if (p.is_string() && p.get<std::string>().starts_with('/')) stores.push_back(p.get<std::string>());
+        if (l.contains("undo")) collect_snapshots(l["undo"], referenced);
         if (d.contains("dropped_snapshots") && d["dropped_snapshots"].is_array()) {
             for (const auto& p : d["dropped_snapshots"])
                 if (p.is_string()) a.dropped.insert(p.get<std::string>());
@@ -549,6 +603,16 @@ RollbackReport rollback_session(const std::string& journal_path, const RollbackO
             rep.steps.push_back(std::move(step));
         }
     }
+    for (const auto& store : stores)
+        for (auto& [path, what] : unnamed_in_store(store, referenced, a.dropped)) {
+            RollbackStep step;
+            step.what = "keep " + path + " (" + what + ")";
+            step.status = "orphan";
+            step.detail = "no journal line names it: the supervisor stopped between keeping it and journaling "
+                          "the operation, so where it came from is unknown; it stays in the store";
+            ++rep.orphans;
+            rep.steps.push_back(std::move(step));
+        }
     if (!dry) {
         a.finish();
         if (log) {

@@ -41,7 +41,7 @@ struct RollbackOptions {
 struct RollbackStep {
     uint64_t seq = 0;        // the journal line undone
     std::string what;        // "restore /ws/a.txt from snapshot 000001"
-    std::string status;      // "planned", "done", "conflict", "error", "skipped"
+    std::string status;      // "planned", "done", "conflict", "error", "skipped", "orphan"
     std::string detail;      // why, for conflicts and errors
 };
 
@@ -49,6 +49,10 @@ struct RollbackReport {
     std::vector<RollbackStep> steps;
     std::vector<std::string> problems;  // unreadable journal lines and the like
     int done = 0, conflicts = 0, errors = 0;
+    // Objects in the session's stores that no journal line names: the
+    // supervisor died between taking a snapshot and journaling it. They
+    // stay in the store (nothing is lost), and each is a step "orphan".
+    int orphans = 0;
 };
 
 // Reads the session's journal at `journal_path` and undoes (or, dry, plans)

@@ -1,6 +1,7 @@
 // Rollback: real programs change a workspace inside a real session, then
 // `sandboxctl rollback` must bring back the tree exactly as it was:
 // contents, modes, owners, symlink targets and structure.
+#include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
@@ -8,6 +9,8 @@
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+#include <filesystem>
+#include <set>
 #include <sstream>
 
 #include "base/file_io.h"
@@ -358,4 +361,78 @@ TEST_CASE("rollback: over the budget the session's own litter gives way, never w
     INFO(all.out << all.err);
     CHECK(all.status == 0);
     CHECK(tree_state(h.ws.path()) == before);
+}
+
+namespace {
+
+// The contents of every regular file below `root` (each test file holds
+// its own name, so contents identify files wherever they moved).
+std::multiset<std::string> contents_below(const std::string& root) {
+    std::multiset<std::string> out;
+    std::error_code ec;
+    for (auto it = std::filesystem::recursive_directory_iterator(root, ec);
+         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec))
+        if (it->is_regular_file()) out.insert(*sandboxd::read_file(it->path()));
+    return out;
+}
+
+size_t count_below(const std::string& root) {
+    size_t n = 0;
+    std::error_code ec;
+    for (auto it = std::filesystem::recursive_directory_iterator(root, ec);
+         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec))
+        ++n;
+    return n;
+}
+
+}  // namespace
+
+TEST_CASE("rollback: the supervisor killed in the middle of an rm -rf - nothing is lost, and rollback brings back "
+          "each file or names where it is kept") {
+    Host h;
+    std::multiset<std::string> all;
+    constexpr int kFiles = 5000;
+    for (int i = 0; i < kFiles; ++i) {
+        std::string name = "f" + std::to_string(i);
+        plant_file(h.ws / ("t/d" + std::to_string(i / 100) + "/" + name), name);
+        all.insert(name);
+    }
+    Background b(h.run_argv({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path(), "--",
+                             "rm", "-rf", h.ws / "t"}),
+                 h.env());
+    size_t left = 0;
+    for (int i = 0; i < 20000; ++i) {
+        left = count_below(h.ws / "t");
+        if (left < kFiles * 3 / 4) break;
+        usleep(500);
+    }
+    kill(b.pid(), SIGKILL);  // the supervisor, in the middle of it
+    b.wait(10000);
+    REQUIRE(left > 100);  // caught it in the middle
+    std::string id = only_session(h);
+    std::string store = h.state / ("sessions/" + id + "/snapshots");
+
+    // Nothing lost: each file is in the workspace or in the store.
+    auto kept = contents_below(h.ws / "t");
+    auto stored = contents_below(store);
+    kept.insert(stored.begin(), stored.end());
+    CHECK(kept == all);
+
+    for (int i = 0; i < 200 && h.sessions()[0].state != sandboxd::SessionState::Stale; ++i) sleep_ms(10);
+    auto rb = h.ctl({"rollback", id});
+    INFO(rb.out << rb.err);
+    // Back in place, or named as an orphan the store keeps.
+    auto back = contents_below(h.ws / "t");
+    size_t orphans = 0;
+    std::istringstream out(rb.out);
+    std::string line;
+    while (std::getline(out, line)) {
+        auto at = line.find("orphan    keep ");
+        if (at == std::string::npos) continue;
+        std::string path = line.substr(at + 15, line.find(" (", at + 15) - at - 15);
+        back.insert(*sandboxd::read_file(path));
+        ++orphans;
+    }
+    CHECK(back == all);
+    CHECK(rb.status == (orphans ? 1 : 0));
 }

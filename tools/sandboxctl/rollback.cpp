@@ -62,8 +62,9 @@ Action add_rollback(CLI::App& app) {
         auto rep = sandboxd::rollback_session(journal_path, ro, journal ? &*journal : nullptr);
         for (const auto& p : rep.problems) complain(p);
         if (o->json) {
-            nlohmann::json j = {{"session", *id}, {"done", rep.done}, {"conflicts", rep.conflicts},
-                                {"errors", rep.errors}, {"problems", rep.problems}, {"steps", nlohmann::json::array()}};
+            nlohmann::json j = {{"session", *id},       {"done", rep.done},         {"conflicts", rep.conflicts},
+                                {"errors", rep.errors},   {"orphans", rep.orphans},   {"problems", rep.problems},
+                                {"steps", nlohmann::json::array()}};
             for (const auto& s : rep.steps)
                 j["steps"].push_back({{"seq", s.seq}, {"what", s.what}, {"status", s.status}, {"detail", s.detail}});
             std::printf("%s\n", j.dump().c_str());
@@ -71,12 +72,13 @@ Action add_rollback(CLI::App& app) {
             for (const auto& s : rep.steps)
                 std::printf("%6s  %-8s  %s%s\n", s.seq ? std::to_string(s.seq).c_str() : "-", s.status.c_str(),
                             s.what.c_str(), s.detail.empty() ? "" : ("\n                  " + s.detail).c_str());
-            std::printf("%zu step(s): %d done, %d conflict(s), %d error(s)%s\n", rep.steps.size(), rep.done,
+            std::printf("%zu step(s): %d done, %d conflict(s), %d error(s)%s%s\n", rep.steps.size(), rep.done,
                         rep.conflicts, rep.errors,
+                        rep.orphans ? (", " + std::to_string(rep.orphans) + " orphan snapshot(s) kept").c_str() : "",
                         o->dry_run || !rep.problems.empty() ? " (dry run: nothing changed)" : "");
         }
         if (!rep.problems.empty() && !o->dry_run) return 1;
-        return rep.conflicts || rep.errors ? 1 : 0;
+        return rep.conflicts || rep.errors || rep.orphans ? 1 : 0;
     };
 }
 
