@@ -48,18 +48,24 @@ int AgentThreads::Thread::pidfd_for() {
     return pidfd.get();
 }
 
-Result<AgentThreads::Thread*> AgentThreads::get(pid_t tid, UniqueFd& root) {
-    auto open_root = [&root](Thread& t) {
-        root = UniqueFd(::openat(t.procdir.get(), "root", O_PATH | O_DIRECTORY | O_CLOEXEC));
-        return bool(root);
-    };
+bool AgentThreads::refresh(Thread& t) {
+    char buf[64];
+    ssize_t n = t.comm ? ::pread(t.comm.get(), buf, sizeof buf, 0) : -1;
+    if (n <= 0) return false;
+    t.name.assign(buf, size_t(n));
+    while (!t.name.empty() && t.name.back() == '\n') t.name.pop_back();
+    if (!root_fixed_ || !t.root) t.root = UniqueFd(::openat(t.procdir.get(), "root", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    return bool(t.root);
+}
+
+Result<AgentThreads::Thread*> AgentThreads::get(pid_t tid) {
     if (auto it = threads_.find(tid); it != threads_.end()) {
-        if (open_root(it->second)) return &it->second;
+        if (refresh(it->second)) return &it->second;
         threads_.erase(it);  // held from a thread that is gone; this number is someone new
     }
     auto t = open_handles(tid);
     if (!t) return t.error();
-    if (!open_root(**t)) return Error{ESRCH, "cannot open the agent's root"};
+    if (!refresh(**t)) return Error{ESRCH, "the calling thread is gone"};
     return t;
 }
 
@@ -71,15 +77,6 @@ Result<AgentThreads::Thread*> AgentThreads::open_handles(pid_t tid) {
     if (!t.procdir) return Error{ESRCH, "the calling thread is gone"};
     t.comm = UniqueFd(::openat(t.procdir.get(), "comm", O_RDONLY | O_CLOEXEC));
     return &(threads_[tid] = std::move(t));
-}
-
-std::string AgentThreads::comm_of(Thread& t) {
-    char buf[64];
-    ssize_t n = t.comm ? ::pread(t.comm.get(), buf, sizeof buf, 0) : -1;
-    if (n <= 0) return {};
-    std::string comm(buf, size_t(n));
-    while (!comm.empty() && comm.back() == '\n') comm.pop_back();
-    return comm;
 }
 
 mode_t AgentThreads::umask_of(Thread& t) { return mode_t(status_field(t, "Umask:", 8).value_or(022)); }

@@ -26,18 +26,23 @@ public:
         UniqueFd pidfd;    // opened when first needed
         UniqueFd comm;     // /proc/TID/comm, read with pread
         UniqueFd status;   // /proc/TID/status (umask, thread group), opened when first needed
+        UniqueFd root;     // its root directory (see get())
+        std::string name;  // its command name, as get() last read it
         int pidfd_for();   // the pidfd, opening it if need be; -1 if gone
         pid_t tid = 0;
     };
 
-    // The handles for `tid`, and its root directory opened through them:
-    // that open is what proves held handles still name a live thread. Held
-    // ones that fail are dropped and opened anew once (ESRCH: no such
-    // thread).
-    Result<Thread*> get(pid_t tid, UniqueFd& root);
+    // `root_fixed`: the agent cannot change its root directory (it can
+    // make no user namespace, so it never holds CAP_SYS_CHROOT): a thread's
+    // root is opened once. Otherwise it is opened again for every call.
+    explicit AgentThreads(bool root_fixed = false) : root_fixed_(root_fixed) {}
 
-    // The thread's command name, "" when it is gone.
-    static std::string comm_of(Thread& t);
+    // The handles for `tid`, with its command name read afresh and its
+    // root open: that read is what proves held handles still name a live
+    // thread (a dead one's say ESRCH). Held ones that fail are dropped and
+    // opened anew once (ESRCH: no such thread).
+    Result<Thread*> get(pid_t tid);
+
     // The thread's umask (022 if it cannot be read).
     static mode_t umask_of(Thread& t);
 
@@ -46,6 +51,8 @@ private:
     // Enough for an agent's busy threads; beyond it the table starts over
     // rather than keep handles on threads long gone.
     static constexpr size_t kMaxThreads = 256;
+    bool refresh(Thread& t);
+    bool root_fixed_ = false;
     std::unordered_map<pid_t, Thread> threads_;
 };
 

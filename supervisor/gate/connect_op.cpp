@@ -22,7 +22,7 @@ namespace sandboxd {
 // read scope (or on the session's own filesystems), and connected by this
 // thread, as the agent, through the pinned directory.
 GateOutcome do_connect(const GateRequest& r, GateContext& ctx) {
-    auto res = resolve_for_agent(r.root.get(), r.dir1.get(), r.path1, true);
+    auto res = resolve_for_agent(r.root, r.dir1.get(), r.path1, true);
     JournalEntry e = entry_for(r, "net.connect", r.path1);
     e.rule = "filesystem.read";
     if (!res) {

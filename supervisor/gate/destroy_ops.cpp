@@ -87,7 +87,7 @@ nlohmann::json restore_record(const Taken& t) {
 
 GateOutcome do_unlink(const GateRequest& r, GateContext& ctx, bool dir) {
     const char* action = dir ? "file.rmdir" : "file.unlink";
-    auto res = resolve_for_agent(r.root.get(), r.dir1.get(), r.path1, false);
+    auto res = resolve_for_agent(r.root, r.dir1.get(), r.path1, false);
     if (!res) return refused(r, action, r.path1, res.error());
     const std::string& name = res->name;
     int pfd = res->parent();
@@ -127,9 +127,9 @@ GateOutcome do_rename(const GateRequest& r, GateContext& ctx, unsigned flags) {
     const char* action = "file.rename";
     if (flags & ~unsigned(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT)) return failed(EINVAL);
     if ((flags & RENAME_EXCHANGE) && (flags & (RENAME_NOREPLACE | RENAME_WHITEOUT))) return failed(EINVAL);
-    auto from = resolve_for_agent(r.root.get(), r.dir1.get(), r.path1, false);
+    auto from = resolve_for_agent(r.root, r.dir1.get(), r.path1, false);
     if (!from) return refused(r, action, r.path1, from.error());
-    auto to = resolve_for_agent(r.root.get(), r.dir2.get(), r.path2, false);
+    auto to = resolve_for_agent(r.root, r.dir2.get(), r.path2, false);
     if (!to) return refused(r, action, r.path2, to.error());
     for (const auto* n : {&from->name, &to->name})
         if (*n == "." || *n == "..") return failed(EBUSY);

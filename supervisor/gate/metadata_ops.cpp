@@ -57,7 +57,7 @@ GateOutcome do_metadata(const GateRequest& r) {
         if (empty_ok) {
             target = UniqueFd(::fcntl(r.dir1.get(), F_DUPFD_CLOEXEC, 3));
         } else {
-            auto res = resolve_for_agent(r.root.get(), r.dir1.get(), r.path1, follow);
+            auto res = resolve_for_agent(r.root, r.dir1.get(), r.path1, follow);
             if (!res) return refused(r, action, r.path1, res.error());
             target = UniqueFd(::openat(res->parent(), res->name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
         }

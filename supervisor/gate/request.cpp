@@ -41,11 +41,12 @@ Result<std::string> read_agent_string(pid_t pid, uint64_t addr) {
 }
 
 // The directory a *at() call starts from: the agent's cwd for AT_FDCWD,
-// otherwise the descriptor it passed, taken from its table.
+// otherwise the descriptor it passed, taken from its table; none for an
+// absolute path (resolution starts at the agent's root).
 Result<UniqueFd> start_dir(int procdir, const std::function<int()>& pidfd, uint64_t dirfd_arg,
                            const std::string& path) {
     int dirfd = int(int32_t(dirfd_arg));  // the kernel reads the int
-    if (!path.empty() && path.front() == '/') return UniqueFd(::openat(procdir, "root", O_PATH | O_CLOEXEC));
+    if (!path.empty() && path.front() == '/') return UniqueFd();  // resolved from the agent's root
     if (dirfd == AT_FDCWD) {
         UniqueFd cwd(::openat(procdir, "cwd", O_PATH | O_DIRECTORY | O_CLOEXEC));
         if (!cwd) return Error{ESRCH, "cannot open the agent's working directory"};
@@ -150,12 +151,13 @@ Result<GateRequest> fetch_request(int listener, const seccomp_notif& n, AgentThr
     // What is opened here names the thread that asked only if its
     // notification is still pending afterwards: a pid reused in between
     // fails the ID_VALID check at the end, which is what makes it all valid.
-    auto thread = threads.get(r.pid, r.root);
+    auto thread = threads.get(r.pid);
     if (!thread) return thread.error();
     AgentThreads::Thread& t = **thread;
     int procdir = t.procdir.get();
     auto pidfd = [&t]() { return t.pidfd_for(); };
-    r.comm = AgentThreads::comm_of(t);
+    r.comm = t.name;
+    r.root = t.root.get();
 
     auto path_at = [&](int arg, std::string& out) -> Status {
         auto s = read_agent_string(r.pid, r.args[arg]);

@@ -27,7 +27,7 @@ struct GateRequest {
     int nr = -1;      // syscall number
     uint64_t args[6] = {};
     std::string comm;
-    UniqueFd root;          // the agent's root directory
+    int root = -1;          // the agent's root directory (AgentThreads holds it)
     UniqueFd dir1, dir2;    // where path1 and path2 start
     UniqueFd file;          // ftruncate: the agent's open file itself
     std::string path1, path2;

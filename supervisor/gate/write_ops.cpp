@@ -127,7 +127,7 @@ UniqueFd open_bounded(const GateRequest& r, const GateContext& ctx, int dir, con
 }  // namespace
 
 GateOutcome do_truncate_path(const GateRequest& r, GateContext& ctx) {
-    auto res = resolve_for_agent(r.root.get(), r.dir1.get(), r.path1, true);
+    auto res = resolve_for_agent(r.root, r.dir1.get(), r.path1, true);
     if (!res) return refused(r, "file.truncate", r.path1, res.error());
     if (res->name == "." || res->name == "..") return failed(EISDIR);
     UniqueFd fd(::openat(res->parent(), res->name.c_str(), O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
@@ -155,7 +155,7 @@ GateOutcome do_open(const GateRequest& r, GateContext& ctx, int flags, mode_t mo
         where = r.path1;
         if (!o.install) return refused(r, action, where, Error{errno, "open"});
     } else {
-        auto resolved = resolve_for_agent(r.root.get(), r.dir1.get(), r.path1, !(flags & O_NOFOLLOW));
+        auto resolved = resolve_for_agent(r.root, r.dir1.get(), r.path1, !(flags & O_NOFOLLOW));
         if (!resolved) return refused(r, action, r.path1, resolved.error());
         res.emplace(std::move(*resolved));
         int pfd = res->parent();
@@ -209,7 +209,7 @@ GateOutcome do_open(const GateRequest& r, GateContext& ctx, int flags, mode_t mo
 }
 
 GateOutcome do_mkdir(const GateRequest& r, GateContext& ctx, mode_t mode) {
-    auto res = resolve_for_agent(r.root.get(), r.dir1.get(), r.path1, false);
+    auto res = resolve_for_agent(r.root, r.dir1.get(), r.path1, false);
     if (!res) return refused(r, "dir.create", r.path1, res.error());
     if (res->name == "." || res->name == "..") return failed(EEXIST);
     ::umask(r.umask);

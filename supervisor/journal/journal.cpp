@@ -84,10 +84,8 @@ Status Journal::resync() {
         pos = nl + 1;
     }
     for (auto it = lines.rbegin(); it != lines.rend(); ++it) {
-        auto parsed = nlohmann::json::parse(*it, nullptr, false);
-        if (!parsed.is_discarded() && parsed.is_object() && parsed.contains("seq") &&
-            parsed["seq"].is_number_unsigned()) {
-            last_seq_ = parsed["seq"].get<uint64_t>();
+        if (auto parsed = parse_journal_line(*it)) {
+            last_seq_ = (*parsed)["seq"].get<uint64_t>();
             return {};
         }
     }
@@ -166,24 +164,37 @@ Status Journal::sync() {
     return {};
 }
 
-Result<std::vector<JournalLine>> read_journal(const std::string& path) {
-    auto text = read_file(path);
-    if (!text) return text.error();
-    std::vector<JournalLine> out;
+std::optional<nlohmann::json> parse_journal_line(std::string_view line) {
+    auto v = nlohmann::json::parse(line, nullptr, false);
+    if (v.is_discarded() || !v.is_object() || !v.contains("seq") || !v["seq"].is_number_unsigned()) return std::nullopt;
+    return v;
+}
+
+JournalScan scan_journal(std::string_view text) {
+    JournalScan out;
     uint64_t no = 0;
-    size_t pos = 0;
-    while (pos < text->size()) {
-        size_t nl = text->find('\n', pos);
+    for (size_t pos = 0; pos < text.size();) {
+        size_t nl = text.find('\n', pos);
         ++no;
-        if (nl == std::string::npos)
-            return plain_error(path + ":" + std::to_string(no) + ": truncated line (no newline)");
-        auto v = nlohmann::json::parse(std::string_view(*text).substr(pos, nl - pos), nullptr, false);
-        if (v.is_discarded() || !v.is_object())
-            return plain_error(path + ":" + std::to_string(no) + ": not a JSON object");
-        out.push_back({no, std::move(v)});
+        if (nl == std::string_view::npos) {
+            out.problems.push_back("line " + std::to_string(no) + ": torn (no newline)");
+            break;
+        }
+        if (auto v = parse_journal_line(text.substr(pos, nl - pos)))
+            out.lines.push_back({no, std::move(*v)});
+        else
+            out.problems.push_back("line " + std::to_string(no) + ": not a journal line");
         pos = nl + 1;
     }
     return out;
+}
+
+Result<std::vector<JournalLine>> read_journal(const std::string& path) {
+    auto text = read_file(path);
+    if (!text) return text.error();
+    JournalScan scan = scan_journal(*text);
+    if (!scan.problems.empty()) return plain_error(path + ": " + scan.problems.front());
+    return std::move(scan.lines);
 }
 
 }  // namespace sandboxd

@@ -23,6 +23,8 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "base/result.h"
 #include "base/unique_fd.h"
@@ -97,11 +99,25 @@ private:
     std::unique_ptr<std::mutex> mu_ = std::make_unique<std::mutex>();
 };
 
-// Reads a journal back; a corrupt line is reported with its line number.
+// Reading a journal back. One parser for every reader (sandboxctl log,
+// rollback, retention, tests): a line is a JSON object with an unsigned
+// "seq", or it is not a journal line.
 struct JournalLine {
     uint64_t line_no = 0;
     nlohmann::json value;
 };
+std::optional<nlohmann::json> parse_journal_line(std::string_view line);
+
+// A journal's whole text: the lines that parse, and for each that does
+// not (or is torn, without its newline) a problem naming its number
+// ("line 7: not a journal line"); reading goes on past them.
+struct JournalScan {
+    std::vector<JournalLine> lines;
+    std::vector<std::string> problems;
+};
+JournalScan scan_journal(std::string_view text);
+
+// The lines of the journal at `path`; the first problem is an error.
 Result<std::vector<JournalLine>> read_journal(const std::string& path);
 
 }  // namespace sandboxd

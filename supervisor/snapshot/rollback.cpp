@@ -448,6 +448,16 @@ void collect_snapshots(const json& u, std::set<std::string>& out) {
     }
 }
 
+// A store this session's journal may name: its own directory's, or one
+// at another mount's root for this session id. Anything else (a tampered
+// journal) is not looked into.
+bool is_own_store(const std::string& journal_path, const std::string& store) {
+    std::string session_dir = parent_of(journal_path);
+    return store == session_dir + "/snapshots" ||
+           (store.starts_with('/') && store.ends_with("/.sandboxd-snapshots/" + base_of(session_dir)) &&
+            store.find("/../") == std::string::npos && store.find("/./") == std::string::npos);
+}
+
 // The objects in a store's numbered subdirectories that no line names and
 // that were not dropped to make room: path -> "file, 123 bytes".
 std::vector<std::pair<std::string, std::string>> unnamed_in_store(const std::string& store,
@@ -490,22 +500,10 @@ RollbackReport rollback_session(const std::string& journal_path, const RollbackO
         rep.problems.push_back(text.error().describe());
         return rep;
     }
+    JournalScan scan = scan_journal(*text);
+    for (auto& p : scan.problems) rep.problems.push_back("journal " + p);
     std::vector<json> lines;
-    uint64_t no = 0;
-    for (size_t pos = 0; pos < text->size();) {
-        size_t nl = text->find('\n', pos);
-        ++no;
-        if (nl == std::string::npos) {
-            rep.problems.push_back("journal line " + std::to_string(no) + " is torn (no newline)");
-            break;
-        }
-        auto v = json::parse(std::string_view(*text).substr(pos, nl - pos), nullptr, false);
-        if (v.is_discarded() || !v.is_object() || !v.contains("seq") || !v["seq"].is_number_unsigned())
-            rep.problems.push_back("journal line " + std::to_string(no) + " is corrupt");
-        else
-            lines.push_back(std::move(v));
-        pos = nl + 1;
-    }
+    for (auto& l : scan.lines) lines.push_back(std::move(l.value));
     // With part of the record unreadable, no step can be sure of its place
     // in the order: plan, report, change nothing.
     bool dry = opts.dry_run || !rep.problems.empty();
@@ -538,7 +536,7 @@ RollbackReport rollback_session(const std::string& journal_path, const RollbackO
                     a.produced.insert({dev_t(p[0].get<uint64_t>()), ino_t(p[1].get<uint64_t>())});
         if (action == "session.start" && d.contains("snapshot_stores") && d["snapshot_stores"].is_array())
             for (const auto& p : d["snapshot_stores"])
-                if (p.is_string() && p.get<std::string>().starts_with('/')) stores.push_back(p.get<std::string>());
+                if (p.is_string() && is_own_store(journal_path, p.get<std::string>())) stores.push_back(p.get<std::string>());
         if (l.contains("undo")) collect_snapshots(l["undo"], referenced);
         if (d.contains("dropped_snapshots") && d["dropped_snapshots"].is_array()) {
             for (const auto& p : d["dropped_snapshots"])

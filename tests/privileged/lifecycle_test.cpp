@@ -308,7 +308,7 @@ TEST_CASE("sandboxctl log: a finished session's journal as a table and as JSON L
     std::ofstream(h.state / ("sessions/" + ids[0] + "/journal.jsonl"), std::ios::app) << "{garbage\n";
     auto again = h.ctl({"log", ids[0]});
     CHECK(again.status == 0);
-    CHECK_THAT(again.err, Catch::Contains("is not a JSON object; skipped"));
+    CHECK_THAT(again.err, Catch::Contains("is not a journal line; skipped"));
     CHECK_THAT(again.out, Catch::Contains("session.end"));
     CHECK(h.ctl({"log", "ffffffffffff"}).status == 2);
 }

@@ -229,3 +229,26 @@ TEST_CASE("gate: opening a FIFO for writing waits for its reader a bounded time 
     CHECK_THAT(r.out, Catch::Contains("hello") && Catch::Contains("wrote") && Catch::Contains("removed"));
     CHECK(secs < 15);  // the unread writer does not hold the session's end hostage
 }
+
+TEST_CASE("gate: an agent that may change its root (user namespaces allowed) is resolved from its new root") {
+    Host h;
+    plant_file(h.ws / "jail/victim", "inner");
+    plant_file(h.ws / "victim", "outer");
+    std::string prof = h.profile("chrooting", "name = 'chrooting'\nextends = '" + h.workspace_profile +
+                                                   "'\n[syscalls]\nallow = ['@namespaces', '@mount']\n");
+    h.ws.write("agent.py",
+               "import ctypes, os\n"
+               "libc = ctypes.CDLL(None, use_errno=True)\n"
+               "os.unlink('victim.tmp') if os.path.exists('victim.tmp') else None\n"
+               "open('warmup', 'w').close(); os.unlink('warmup')\n"  // the gate knows this thread now
+               "if libc.unshare(0x10000000) != 0: raise SystemExit('unshare: %d' % ctypes.get_errno())\n"
+               "os.chroot('jail'); os.chdir('/')\n"
+               "os.unlink('/victim')\n"
+               "print('unlinked')\n");
+    auto r = h.run({"--user", kAgentUser, "--profile", prof, "--workspace", h.ws.path(), "--", "python3", "agent.py"});
+    INFO(r.out << r.err);
+    REQUIRE(r.status == 0);
+    CHECK_THAT(r.out, Catch::Contains("unlinked"));
+    CHECK_FALSE(path_exists(h.ws / "jail/victim"));
+    CHECK(*sandboxd::read_file(h.ws / "victim") == "outer");
+}

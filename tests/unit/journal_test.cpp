@@ -82,14 +82,14 @@ TEST_CASE("a torn last line is reported by the reader and skipped by the writer"
     { std::ofstream(path, std::ios::app) << "{\"seq\":2,\"tim"; }
     auto bad = read_journal(path);
     REQUIRE_FALSE(bad.ok());
-    CHECK_THAT(bad.error().message, Catch::Contains(":2: truncated line"));
+    CHECK_THAT(bad.error().message, Catch::Contains(": line 2: torn (no newline)"));
     { std::ofstream(path, std::ios::app) << "\n"; }
     auto j = Journal::open(path, "abcdefabcdef");
     REQUIRE(j.ok());
     CHECK(*j->append(entry("b", "2")) == 2);
     auto corrupt = read_journal(path);
     REQUIRE_FALSE(corrupt.ok());
-    CHECK_THAT(corrupt.error().message, Catch::Contains(":2: not a JSON object"));
+    CHECK_THAT(corrupt.error().message, Catch::Contains(": line 2: not a journal line"));
 }
 
 TEST_CASE("invalid UTF-8 in a target does not lose the line") {

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/file_io.h"
+#include "journal/journal.h"
 #include "commands.h"
 #include "select.h"
 #include "session/dirs.h"
@@ -24,11 +25,12 @@ void print_line(const std::string& line, uint64_t no, bool json) {
         std::printf("%s\n", line.c_str());
         return;
     }
-    auto j = nlohmann::json::parse(line, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) {
-        complain("journal line " + std::to_string(no) + " is not a JSON object; skipped");
+    auto parsed = sandboxd::parse_journal_line(line);
+    if (!parsed) {
+        complain("journal line " + std::to_string(no) + " is not a journal line; skipped");
         return;
     }
+    const nlohmann::json& j = *parsed;
     std::string time = field(j, "time");
     if (time.size() >= 23) time = time.substr(11, 12);  // HH:MM:SS.mmm
     std::string target = field(j, "target");
