@@ -94,7 +94,6 @@ struct Gate::Impl {
     Handoff to_worker, to_dispatcher;
     std::binary_semaphore worker_ready{0};
     const GateRequest* request = nullptr;
-    GateOutcome outcome;
     bool quit = false;
     Status worker_status;
     std::atomic<uint64_t> handled{0};
@@ -144,19 +143,29 @@ void Gate::Impl::worker_main() {
     for (;;) {
         to_worker.wait();
         if (quit) return;
-        outcome = perform_gated(*request, ctx);
-        if (outcome.entry) outcome.entry->time_usec = realtime_usec();
-        answer(request->id, outcome);
+        GateOutcome o = perform_gated(*request, ctx);
+        uint64_t id = request->id;
+        if (o.entry && journal) {
+            o.entry->time_usec = realtime_usec();
+            o.entry->sync_later = true;
+            journal->push(std::move(*o.entry));
+        }
+        handled.fetch_add(1, std::memory_order_relaxed);
+        // The dispatcher goes back to the listener before the agent hears
+        // back: answering wakes the agent onto this CPU, and the worker may
+        // not run again until the agent blocks on its next call, which the
+        // dispatcher should already be waiting for.
         to_dispatcher.post();
+        answer(id, o);
     }
 }
 
-// The worker answers the agent as soon as the operation is done; its
-// journal line is written after, by the journal writer's thread: the line
-// costs about as much as the operation, and nothing is lost by the order.
-// The snapshot is durable already, the line would be synced only in a
-// later batch either way, and the gate flushes the writer before it is
-// gone, so the session's end comes after every line of it.
+// The worker answers the agent as soon as the operation is done and its
+// line is queued; the journal writer's thread writes it a little later:
+// the line costs about as much as the operation, and nothing is lost by
+// the order. The snapshot is durable already, the line would be synced
+// only in a later batch either way, and the gate flushes the writer before
+// it is gone, so the session's end comes after every line of it.
 void Gate::Impl::answer(uint64_t id, const GateOutcome& o) {
     int listener = cfg.listener.get();
     if (o.install) {
@@ -212,12 +221,6 @@ void Gate::Impl::handle(const seccomp_notif& n) {
     request = &*req;
     to_worker.post();
     to_dispatcher.wait();
-    GateOutcome o = std::move(outcome);  // answered by the worker
-    handled.fetch_add(1, std::memory_order_relaxed);
-    if (o.entry && journal) {
-        o.entry->sync_later = true;
-        journal->push(std::move(*o.entry));
-    }
 }
 
 // The agent's next destructive call usually follows at once (an rm -rf, a

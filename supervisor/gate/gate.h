@@ -10,11 +10,12 @@
 // Two threads, because one cannot be both:
 //   dispatcher  root, unconfined: receives notifications, fetches the
 //               agent's descriptors and paths (needs ptrace rights over
-//               it), queues the journal line of each operation;
+//               it);
 //   worker      the agent: its uid/gids (per-thread credentials) and its
 //               Landlock domain plus the snapshot store, in its own umask;
 //               resolves and performs, so the kernel checks every operation
-//               against exactly what the agent may do, and answers.
+//               against exactly what the agent may do, queues the journal
+//               line and answers.
 // A third thread writes the journal (journal/writer.h), off the path the
 // agent waits on.
 // They hand each request over in turn: one request at a time, so the agent

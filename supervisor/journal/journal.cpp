@@ -1,5 +1,7 @@
 #include "journal/journal.h"
 
+#include "journal/json_text.h"
+
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -8,6 +10,7 @@
 #include "base/file_io.h"
 #include "base/time_util.h"
 #include "journal/journald.h"
+#include "journal/json_text.h"
 
 namespace sandboxd {
 namespace {
@@ -93,20 +96,49 @@ Status Journal::resync() {
 }
 
 std::string Journal::line_for(const JournalEntry& e, uint64_t seq) const {
-    nlohmann::json j = {
-        {"seq", seq},         {"time", format_rfc3339(e.time_usec.value_or(realtime_usec()))},
-        {"session", session_}, {"pid", e.pid},
-        {"comm", e.comm},     {"action", e.action},
-        {"target", e.target}, {"decision", e.decision},
-        {"rule", e.rule},     {"layer", e.layer},
-        {"errno", e.err},
+    std::string out;
+    out.reserve(320);
+    auto key = [&](const char* k) {
+        out += out.empty() ? "{\"" : ",\"";
+        out += k;
+        out += "\":";
     };
-    j["snapshot"] = e.snapshot ? nlohmann::json(*e.snapshot) : nlohmann::json(nullptr);
-    j["undo"] = e.undo;
-    if (!e.detail.is_null()) j["detail"] = e.detail;
-    // Invalid UTF-8 in a path is the agent's to choose; replace it rather
-    // than lose the line.
-    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    auto text = [&](const char* k, std::string_view v) {
+        key(k);
+        append_json_string(out, v);
+    };
+    auto number = [&](const char* k, int64_t v) {
+        key(k);
+        out += std::to_string(v);
+    };
+    key("seq");
+    out += std::to_string(seq);
+    text("time", format_rfc3339(e.time_usec.value_or(realtime_usec())));
+    text("session", session_);
+    number("pid", e.pid);
+    text("comm", e.comm);
+    text("action", e.action);
+    text("target", e.target);
+    text("decision", e.decision);
+    text("rule", e.rule);
+    text("layer", e.layer);
+    number("errno", e.err);
+    if (e.snapshot) {
+        text("snapshot", *e.snapshot);
+    } else {
+        key("snapshot");
+        out += "null";
+    }
+    // Nested records are the callers' JSON; invalid UTF-8 in them (a path)
+    // is replaced as above rather than lose the line.
+    key("undo");
+    out += e.undo.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    if (!e.detail.is_null()) {
+        key("detail");
+        out += e.detail.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    }
+    out += "}\n";
+    return out;
 }
 
 Result<uint64_t> Journal::append(const JournalEntry& e) { return append_all(std::span<const JournalEntry>(&e, 1)); }

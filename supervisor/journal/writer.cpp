@@ -55,31 +55,33 @@ void JournalWriter::sync_locked(std::unique_lock<std::mutex>& lock) {
 void JournalWriter::run() {
     std::vector<JournalEntry> batch;
     std::unique_lock<std::mutex> lock(mu_);
-    auto woken = [this] { return !queue_.empty() || stop_ || flush_requested_; };
+    bool lines_flowing = false;
     for (;;) {
         if (queue_.empty()) {
             if (stop_) break;
-            bool unsynced = journal_.unsynced();
             if (flush_requested_) {
                 flush_requested_ = false;
                 sync_locked(lock);
                 continue;
             }
-            writer_waiting_ = true;
-            if (!unsynced) {
-                work_.wait(lock, woken);
-            } else {
-                // Sync once the agent pauses, or kSyncEveryMs into a burst.
-                int64_t left = kSyncEveryMs - (monotonic_nsec() - first_unsynced_) / 1000000;
-                auto wait = std::chrono::milliseconds(std::clamp<int64_t>(left, 0, kSyncIdleMs));
-                if (!work_.wait_for(lock, wait, woken)) {
-                    writer_waiting_ = false;
-                    sync_locked(lock);
-                }
+            if (lines_flowing) {
+                // Look again soon, unwoken: more lines are likely on their way.
+                lines_flowing = false;
+                work_.wait_for(lock, std::chrono::milliseconds(kBatchMs), [this] { return stop_ || flush_requested_; });
+                continue;
             }
+            // A look found nothing: the burst is over. Sync it, then sleep
+            // until a push, flush() or the end wakes us.
+            if (journal_.unsynced()) {
+                sync_locked(lock);
+                continue;
+            }
+            writer_waiting_ = true;
+            work_.wait(lock, [this] { return !queue_.empty() || stop_ || flush_requested_; });
             writer_waiting_ = false;
             continue;
         }
+        lines_flowing = true;
         batch.swap(queue_);
         done_.notify_all();  // room again
         lock.unlock();

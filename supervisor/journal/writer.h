@@ -2,11 +2,17 @@
 // agent, then queues the line) and written by a thread of their own: one
 // lock and one write() per batch, off the path the agent waits on.
 //
-// Lines with an undo record ask for a sync; the writer syncs them in
-// batches, when no line has come for kSyncIdleMs, or kSyncEveryMs after the
-// first unsynced one in a long burst (an rm -rf). The snapshots they refer
-// to are durable before each operation: a crash can lose only the newest
-// lines, those that say where the snapshots came from.
+// A push does not wake the writer while it is busy: waking a thread on
+// another CPU is an interprocessor interrupt, which in a VM costs the
+// pusher more than the line itself. Once lines flow, the writer looks for
+// more every kBatchMs on its own timer, and only sleeps until woken after
+// a look that found none.
+//
+// Lines with an undo record ask for a sync; the writer syncs them when a
+// burst ends (a look finds no new line), or kSyncEveryMs after the first
+// unsynced one in a long burst (an rm -rf). The snapshots they refer to are
+// durable before each operation: a crash can lose only the newest lines,
+// those that say where the snapshots came from.
 #pragma once
 
 #include <condition_variable>
@@ -37,7 +43,7 @@ public:
     void flush();
 
     static constexpr size_t kMaxQueued = 4096;
-    static constexpr int kSyncIdleMs = 10;
+    static constexpr int kBatchMs = 2;
     static constexpr int64_t kSyncEveryMs = 100;
 
 private:

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "journal/journal.h"
+#include "journal/json_text.h"
 #include "journal/writer.h"
 #include "tempdir.h"
 
@@ -141,4 +142,23 @@ TEST_CASE("the journal writer / a writer destroyed with lines queued writes them
     REQUIRE(lines.ok());
     REQUIRE(lines->size() == 100);
     CHECK(lines->back().value["target"] == "/ws/r99");
+}
+
+TEST_CASE("journal JSON text / strings survive escaping and only bytes that are not UTF-8 are replaced") {
+    CHECK(valid_utf8("plain"));
+    CHECK(valid_utf8("\xc3\xa9t\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));  // é, €, an emoji
+    CHECK_FALSE(valid_utf8("\xff"));
+    CHECK_FALSE(valid_utf8("\xc0\xaf"));          // overlong '/'
+    CHECK_FALSE(valid_utf8("\xed\xa0\x80"));      // a surrogate
+    CHECK_FALSE(valid_utf8("\xf4\x90\x80\x80"));  // above U+10FFFF
+    CHECK_FALSE(valid_utf8("\xe2\x82"));          // cut short
+    for (std::string s : {std::string("a\"b\\c\n\t\r\b\f"), std::string("ctl\x01\x1f\x7f", 6),
+                          std::string("\xc3\xa9t\xc3\xa9"), std::string("nul\0in", 6)}) {
+        std::string out;
+        append_json_string(out, s);
+        CHECK(nlohmann::json::parse(out).get<std::string>() == s);
+    }
+    std::string out;
+    append_json_string(out, std::string("a\xff" "b\xc3", 4));
+    CHECK(nlohmann::json::parse(out).get<std::string>() == "a\xef\xbf\xbd" "b\xef\xbf\xbd");
 }

@@ -1,0 +1,77 @@
+#include "journal/json_text.h"
+
+#include <cstdint>
+
+namespace sandboxd {
+namespace {
+
+// The length of the well-formed UTF-8 sequence starting at s[i], or 0.
+size_t sequence_at(std::string_view s, size_t i) {
+    auto byte = [&](size_t k) { return k < s.size() ? uint8_t(s[k]) : 0; };
+    auto cont = [&](size_t k) { return (byte(k) & 0xC0) == 0x80; };
+    uint8_t b = byte(i);
+    if (b < 0x80) return 1;
+    if (b >= 0xC2 && b <= 0xDF) return cont(i + 1) ? 2 : 0;
+    if (b >= 0xE0 && b <= 0xEF) {
+        uint8_t b1 = byte(i + 1);
+        uint8_t lo = b == 0xE0 ? 0xA0 : 0x80, hi = b == 0xED ? 0x9F : 0xBF;  // overlong; surrogates
+        return b1 >= lo && b1 <= hi && cont(i + 2) ? 3 : 0;
+    }
+    if (b >= 0xF0 && b <= 0xF4) {
+        uint8_t b1 = byte(i + 1);
+        uint8_t lo = b == 0xF0 ? 0x90 : 0x80, hi = b == 0xF4 ? 0x8F : 0xBF;  // overlong; above U+10FFFF
+        return b1 >= lo && b1 <= hi && cont(i + 2) && cont(i + 3) ? 4 : 0;
+    }
+    return 0;
+}
+
+}  // namespace
+
+bool valid_utf8(std::string_view s) {
+    for (size_t i = 0; i < s.size();) {
+        size_t n = sequence_at(s, i);
+        if (!n) return false;
+        i += n;
+    }
+    return true;
+}
+
+void append_json_string(std::string& out, std::string_view s) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    out += '"';
+    for (size_t i = 0; i < s.size();) {
+        unsigned char c = static_cast<unsigned char>(s[i]);
+        if (c >= 0x80) {
+            size_t n = sequence_at(s, i);
+            if (n) {
+                out.append(s.substr(i, n));
+                i += n;
+            } else {
+                out += "\xEF\xBF\xBD";  // U+FFFD for the byte that does not fit
+                ++i;
+            }
+            continue;
+        }
+        switch (c) {
+            case '"': out += "\\\""; break;
+            case '\\': out += "\\\\"; break;
+            case '\n': out += "\\n"; break;
+            case '\r': out += "\\r"; break;
+            case '\t': out += "\\t"; break;
+            case '\b': out += "\\b"; break;
+            case '\f': out += "\\f"; break;
+            default:
+                if (c < 0x20) {
+                    out += "\\u00";
+                    out += kHex[c >> 4];
+                    out += kHex[c & 15];
+                } else {
+                    out += char(c);
+                }
+        }
+        ++i;
+    }
+    out += '"';
+}
+
+}  // namespace sandboxd

@@ -1,0 +1,20 @@
+// JSON text for journal lines, written directly: a line is built for every
+// action the agent takes, and going through a JSON object (a map of keys,
+// copies of nested records) cost more than the action itself.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace sandboxd {
+
+// Whether `s` is well-formed UTF-8 (RFC 3629: no overlong forms, no
+// surrogates, nothing above U+10FFFF).
+bool valid_utf8(std::string_view s);
+
+// Appends `s` as a JSON string, quoted and escaped. Bytes that are not
+// well-formed UTF-8 become U+FFFD: paths are the agent's to choose, and a
+// line must stay valid JSON whatever they hold.
+void append_json_string(std::string& out, std::string_view s);
+
+}  // namespace sandboxd
