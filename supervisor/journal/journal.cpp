@@ -129,10 +129,10 @@ std::string Journal::line_for(const JournalEntry& e, uint64_t seq) const {
         key("snapshot");
         out += "null";
     }
-    // Nested records are the callers' JSON; invalid UTF-8 in them (a path)
-    // is replaced as above rather than lose the line.
+    // The undo record keeps paths exactly; in the detail, as in the
+    // target, invalid UTF-8 is replaced rather than lose the line.
     key("undo");
-    out += e.undo.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    out += exact_strings(e.undo).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     if (!e.detail.is_null()) {
         key("detail");
         out += e.detail.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

@@ -74,4 +74,66 @@ void append_json_string(std::string& out, std::string_view s) {
     out += '"';
 }
 
+namespace {
+
+bool all_utf8(const nlohmann::json& j) {
+    if (j.is_string()) return valid_utf8(j.get_ref<const std::string&>());
+    if (j.is_object() || j.is_array())
+        for (const auto& v : j)
+            if (!all_utf8(v)) return false;
+    return true;
+}
+
+nlohmann::json with_hex(const nlohmann::json& j) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    if (j.is_string()) {
+        const auto& s = j.get_ref<const std::string&>();
+        if (valid_utf8(s)) return j;
+        std::string hex;
+        for (unsigned char c : s) {
+            hex += kHex[c >> 4];
+            hex += kHex[c & 15];
+        }
+        return nlohmann::json{{"hex", hex}};
+    }
+    if (j.is_object()) {
+        nlohmann::json out = nlohmann::json::object();
+        for (const auto& [k, v] : j.items()) out[k] = with_hex(v);
+        return out;
+    }
+    if (j.is_array()) {
+        nlohmann::json out = nlohmann::json::array();
+        for (const auto& v : j) out.push_back(with_hex(v));
+        return out;
+    }
+    return j;
+}
+
+int hex_digit(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+}
+
+}  // namespace
+
+nlohmann::json exact_strings(const nlohmann::json& record) {
+    // Nearly always UTF-8 throughout: then the record as it is.
+    return all_utf8(record) ? record : with_hex(record);
+}
+
+std::string text_value(const nlohmann::json& v) {
+    if (v.is_string()) return v.get<std::string>();
+    if (!v.is_object() || v.size() != 1 || !v.contains("hex") || !v["hex"].is_string()) return {};
+    const auto& hex = v["hex"].get_ref<const std::string&>();
+    if (hex.size() % 2) return {};
+    std::string out;
+    for (size_t i = 0; i < hex.size(); i += 2) {
+        int hi = hex_digit(hex[i]), lo = hex_digit(hex[i + 1]);
+        if (hi < 0 || lo < 0) return {};
+        out += char(hi << 4 | lo);
+    }
+    return out;
+}
+
 }  // namespace sandboxd

@@ -3,6 +3,7 @@
 // copies of nested records) cost more than the action itself.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 
@@ -16,5 +17,12 @@ bool valid_utf8(std::string_view s);
 // well-formed UTF-8 become U+FFFD: paths are the agent's to choose, and a
 // line must stay valid JSON whatever they hold.
 void append_json_string(std::string& out, std::string_view s);
+
+// Undo records must name paths exactly, and a file name is any bytes but
+// '/' and NUL. In a record, a string that is not UTF-8 is written as
+// {"hex": "<its bytes in hex>"}; text_value() reads either form back.
+// (Display fields, like a line's target, just get U+FFFD.)
+nlohmann::json exact_strings(const nlohmann::json& record);
+std::string text_value(const nlohmann::json& v);  // "" for anything else
 
 }  // namespace sandboxd

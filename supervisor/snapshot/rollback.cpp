@@ -19,6 +19,7 @@
 #include "base/file_io.h"
 #include "base/time_util.h"
 #include "journal/journal.h"
+#include "journal/json_text.h"
 
 namespace sandboxd {
 namespace {
@@ -35,9 +36,9 @@ bool under(const std::string& path, const std::string& top) {
     return path == top || (path.starts_with(top) && (top.ends_with('/') || path[top.size()] == '/'));
 }
 
-std::string str(const json& j, const char* key) {
-    return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
-}
+// A text field of an undo record, with the exact bytes of a name that is
+// not UTF-8 (journal/json_text.h).
+std::string str(const json& j, const char* key) { return j.is_object() && j.contains(key) ? text_value(j[key]) : std::string(); }
 uint64_t num(const json& j, const char* key) {
     return j.contains(key) && j[key].is_number_unsigned() ? j[key].get<uint64_t>()
            : j.contains(key) && j[key].is_number_integer() ? uint64_t(j[key].get<int64_t>())

@@ -436,3 +436,28 @@ TEST_CASE("rollback: the supervisor killed in the middle of an rm -rf - nothing 
     CHECK(back == all);
     CHECK(rb.status == (orphans ? 1 : 0));
 }
+
+TEST_CASE("rollback: names that are not UTF-8 come back byte for byte") {
+    Host h;
+    const std::string latin1 = "caf\xe9";                 // "café" in Latin-1
+    const std::string odd = std::string("x\xff\x01y", 4);  // an invalid byte and a control character
+    plant_file(h.ws / latin1, "one");
+    plant_file(h.ws / ("dir-" + latin1 + "/inner"), "two");
+    plant_file(h.ws / odd, "three");
+    std::string before = tree_state(h.ws.path());
+    auto r = agent_sh(h, "rm -r ./caf* ./dir-* && mv ./x*y moved && echo done");
+    INFO(r.out << r.err);
+    REQUIRE(r.status == 0);
+    CHECK_FALSE(path_exists(h.ws / latin1));
+    auto plan = h.ctl({"rollback", only_session(h), "--dry-run", "--json"});
+    INFO(plan.out << plan.err);
+    CHECK(plan.status == 0);
+    CHECK(nlohmann::json::parse(plan.out)["steps"].size() >= 4);
+    auto rb = h.ctl({"rollback", only_session(h)});
+    INFO(rb.out << rb.err);
+    CHECK(rb.status == 0);
+    CHECK(*sandboxd::read_file(h.ws / latin1) == "one");
+    CHECK(*sandboxd::read_file(h.ws / ("dir-" + latin1 + "/inner")) == "two");
+    CHECK(*sandboxd::read_file(h.ws / odd) == "three");
+    CHECK(tree_state(h.ws.path()) == before);
+}

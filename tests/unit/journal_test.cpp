@@ -162,3 +162,17 @@ TEST_CASE("journal JSON text / strings survive escaping and only bytes that are 
     append_json_string(out, std::string("a\xff" "b\xc3", 4));
     CHECK(nlohmann::json::parse(out).get<std::string>() == "a\xef\xbf\xbd" "b\xef\xbf\xbd");
 }
+
+TEST_CASE("journal JSON text / undo records keep names that are not UTF-8 exactly") {
+    std::string odd("caf\xe9\x01", 5);
+    nlohmann::json undo = {{"op", "rename"}, {"from", odd}, {"to", "/ws/ok"}, {"replaced", {{"path", odd}}}};
+    nlohmann::json stored = nlohmann::json::parse(exact_strings(undo).dump());
+    CHECK(stored["to"] == "/ws/ok");
+    CHECK(stored["from"].is_object());
+    CHECK(text_value(stored["from"]) == odd);
+    CHECK(text_value(stored["replaced"]["path"]) == odd);
+    CHECK(exact_strings(nlohmann::json{{"path", "/ws/\xc3\xa9"}}) == nlohmann::json{{"path", "/ws/\xc3\xa9"}});
+    CHECK(text_value(nlohmann::json{{"hex", "6"}}).empty());    // odd length
+    CHECK(text_value(nlohmann::json{{"hex", "zz"}}).empty());   // not hex
+    CHECK(text_value(nlohmann::json(42)).empty());
+}

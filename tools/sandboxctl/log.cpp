@@ -17,7 +17,8 @@ namespace {
 
 std::string field(const nlohmann::json& j, const char* key) {
     if (!j.contains(key) || j[key].is_null()) return "-";
-    return j[key].is_string() ? j[key].get<std::string>() : j[key].dump();
+    return j[key].is_string() ? j[key].get<std::string>()
+                              : j[key].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 void print_line(const std::string& line, uint64_t no, bool json) {
