@@ -1,0 +1,212 @@
+/* Part of session.bpf.c. */
+#pragma once
+
+/* Execs and file operations, from the raw syscall tracepoints. Raw
+ * tracepoints take no BTF: loading them does not make libbpf parse the
+ * kernel's BTF, which would cost every session start about 10 ms. The
+ * registers are the UAPI struct pt_regs, read with bpf_probe_read_kernel().
+ * Every process on the host passes here while a session runs, so the
+ * programs are built to leave early: the entry program only looks at execs
+ * (their path is gone with the old image at exit), and the exit program
+ * reads the call's arguments back from the saved registers, which the
+ * kernel leaves as the caller set them; only then does it decide what is
+ * reported. Nothing is stored per call, so an open costs no map update. */
+struct user_regs {
+    unsigned long r15, r14, r13, r12, bp, bx, r11, r10, r9, r8, ax, cx, dx, si, di, orig_ax, ip, cs, flags, sp, ss;
+};
+
+struct pending_exec {
+    char path[SBX_PATH_MAX];
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 4096);
+    __uint(map_flags, BPF_F_NO_PREALLOC); /* 1 MiB preallocated would cost every start */
+    __type(key, __u64); /* pid_tgid */
+    __type(value, struct pending_exec);
+} inflight SEC(".maps");
+
+/* Scratch space for building a pending exec (too big for the stack). */
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct pending_exec);
+} scratch SEC(".maps");
+
+#define O_ACCMODE 3
+#define O_CREAT 0100
+#define O_TRUNC 01000
+#define NR_EXECVE 59
+#define NR_EXECVEAT 322
+
+static __always_inline struct sbx_config* session_config(void) {
+    __u32 zero = 0;
+    struct sbx_config* cfg = bpf_map_lookup_elem(&config, &zero);
+    if (!cfg || bpf_get_current_cgroup_id() != cfg->cgroup_id) return 0;
+    return cfg;
+}
+
+SEC("raw_tp/sys_enter")
+int sbx_sys_enter(struct bpf_raw_tracepoint_args* ctx) {
+    long id = (long)ctx->args[1];
+    if (id != NR_EXECVE && id != NR_EXECVEAT) return 0;
+    if (!session_config()) return 0;
+    struct user_regs regs;
+    if (bpf_probe_read_kernel(&regs, sizeof(regs), (void*)ctx->args[0])) return 0;
+    __u32 zero = 0;
+    struct pending_exec* p = bpf_map_lookup_elem(&scratch, &zero);
+    if (!p) return 0;
+    p->path[0] = 0;
+    bpf_probe_read_user_str(p->path, sizeof(p->path), (void*)(id == NR_EXECVE ? regs.di : regs.si));
+    __u64 tid = bpf_get_current_pid_tgid();
+    bpf_map_update_elem(&inflight, &tid, p, BPF_ANY);
+    return 0;
+}
+
+static __always_inline void emit_exec(struct sbx_config* cfg, struct pending_exec* p, __u64 tid) {
+    struct sbx_exec_event* e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+    if (!e) {
+        __sync_fetch_and_add(&cfg->dropped, 1);
+        return;
+    }
+    e->h.time_ns = bpf_ktime_get_ns();
+    e->h.pid = tid >> 32;
+    e->h.kind = SBX_EV_EXEC;
+    bpf_get_current_comm(e->comm, sizeof(e->comm));
+    __builtin_memcpy(e->path, p->path, sizeof(e->path));
+    bpf_ringbuf_submit(e, wakeup());
+}
+
+/* What a file syscall asks for, packed in one number: the operation and
+ * which saved registers hold its path, second path and flags. A global
+ * (not inlined) function is verified once on its own and its result is an
+ * unknown number to the caller, so the thirty cases do not each get
+ * verified through the rest of the exit program: that kept session start
+ * fast. 0: not a file operation. */
+#define REG_A0 14 /* di: index into struct user_regs */
+#define REG_A1 13 /* si */
+#define REG_A2 12 /* dx */
+#define REG_A3 7  /* r10 */
+#define FLAGS_OPEN_HOW 29 /* openat2: the flags are the first field of the struct in arg 2 */
+#define FLAGS_CREAT 30    /* creat(): O_CREAT | O_TRUNC | O_WRONLY */
+#define REG_NONE 31
+#define SBX_OP_UNLINKAT 0xff /* SBX_OP_UNLINK or SBX_OP_RMDIR, by its flags */
+#define CALL(op, path, path2, flags) ((op) | (path) << 8 | (path2) << 13 | (flags) << 18)
+
+__attribute__((noinline)) int file_call_code(long id) {
+    switch (id) {
+        case 2: /* open */ return CALL(SBX_OP_OPEN_WRITE, REG_A0, REG_NONE, REG_A1);
+        case 85: /* creat */ return CALL(SBX_OP_OPEN_WRITE, REG_A0, REG_NONE, FLAGS_CREAT);
+        case 257: /* openat */ return CALL(SBX_OP_OPEN_WRITE, REG_A1, REG_NONE, REG_A2);
+        case 437: /* openat2 */ return CALL(SBX_OP_OPEN_WRITE, REG_A1, REG_NONE, FLAGS_OPEN_HOW);
+        case 87: /* unlink */ return CALL(SBX_OP_UNLINK, REG_A0, REG_NONE, REG_NONE);
+        case 263: /* unlinkat */ return CALL(SBX_OP_UNLINKAT, REG_A1, REG_NONE, REG_A2);
+        case 84: /* rmdir */ return CALL(SBX_OP_RMDIR, REG_A0, REG_NONE, REG_NONE);
+        case 83: /* mkdir */ return CALL(SBX_OP_MKDIR, REG_A0, REG_NONE, REG_NONE);
+        case 258: /* mkdirat */ return CALL(SBX_OP_MKDIR, REG_A1, REG_NONE, REG_NONE);
+        case 82: /* rename */ return CALL(SBX_OP_RENAME, REG_A0, REG_A1, REG_NONE);
+        case 264: /* renameat */
+        case 316: /* renameat2 */ return CALL(SBX_OP_RENAME, REG_A1, REG_A3, REG_NONE);
+        case 86: /* link */ return CALL(SBX_OP_LINK, REG_A0, REG_A1, REG_NONE);
+        case 265: /* linkat */ return CALL(SBX_OP_LINK, REG_A1, REG_A3, REG_NONE);
+        case 88: /* symlink: the new link, then its target */ return CALL(SBX_OP_SYMLINK, REG_A1, REG_A0, REG_NONE);
+        case 266: /* symlinkat */ return CALL(SBX_OP_SYMLINK, REG_A2, REG_A0, REG_NONE);
+        case 76: /* truncate */ return CALL(SBX_OP_TRUNCATE, REG_A0, REG_NONE, REG_NONE);
+        case 90: /* chmod */ return CALL(SBX_OP_CHMOD, REG_A0, REG_NONE, REG_NONE);
+        case 268: /* fchmodat */ return CALL(SBX_OP_CHMOD, REG_A1, REG_NONE, REG_NONE);
+        case 92: /* chown */
+        case 94: /* lchown */ return CALL(SBX_OP_CHOWN, REG_A0, REG_NONE, REG_NONE);
+        case 260: /* fchownat */ return CALL(SBX_OP_CHOWN, REG_A1, REG_NONE, REG_NONE);
+        case 280: /* utimensat */ return CALL(SBX_OP_UTIMES, REG_A1, REG_NONE, REG_NONE);
+        case 188: /* setxattr */
+        case 189: /* lsetxattr */
+        case 197: /* removexattr */ return CALL(SBX_OP_XATTR, REG_A0, REG_NONE, REG_NONE);
+        case NR_EXECVE: return CALL(SBX_OP_EXEC, REG_A0, REG_NONE, REG_NONE);
+        case NR_EXECVEAT: return CALL(SBX_OP_EXEC, REG_A1, REG_NONE, REG_NONE);
+        default: return 0;
+    }
+}
+
+/* One saved register of the calling thread (0 for REG_NONE). */
+static __always_inline __u64 saved_reg(const struct user_regs* saved, __u32 index) {
+    __u64 v = 0;
+    if (index < REG_NONE) bpf_probe_read_kernel(&v, sizeof(v), (const unsigned long*)saved + (index & 31));
+    return v;
+}
+
+SEC("raw_tp/sys_exit")
+int sbx_sys_exit(struct bpf_raw_tracepoint_args* ctx) {
+    struct sbx_config* cfg = session_config();
+    if (!cfg) return 0;
+    const struct user_regs* saved = (const struct user_regs*)ctx->args[0];
+    long id = -1;
+    bpf_probe_read_kernel(&id, sizeof(id), &saved->orig_ax);
+    long ret = (long)ctx->args[1];
+    int refused = ret == -1 /*EPERM*/ || ret == -13 /*EACCES*/ || ret == -30 /*EROFS*/ || ret == -18 /*EXDEV*/;
+    __u64 tid = bpf_get_current_pid_tgid();
+    if (id == NR_EXECVE || id == NR_EXECVEAT) {
+        struct pending_exec* p = bpf_map_lookup_elem(&inflight, &tid);
+        if (!p) return 0;
+        if (ret == 0) {
+            cfg->armed = 1;
+            emit_exec(cfg, p, tid);
+        }
+        bpf_map_delete_elem(&inflight, &tid);
+        /* Refused execs before the first one are the supervisor's PATH search. */
+        if (ret == 0 || !refused || !cfg->armed) return 0;
+    } else if (!cfg->armed) {
+        return 0; /* the supervisor setting the session up */
+    }
+    int code = file_call_code(id);
+    if (code == 0) return 0;
+    __u32 op = code & 0xff, flags_at = (code >> 18) & 31;
+    __u64 path = saved_reg(saved, (code >> 8) & 31), path2 = saved_reg(saved, (code >> 13) & 31);
+    __u32 flags = 0;
+    if (flags_at == FLAGS_CREAT) {
+        flags = O_CREAT | O_TRUNC | 1;
+    } else if (flags_at == FLAGS_OPEN_HOW) {
+        __u64 f = 0;
+        bpf_probe_read_user(&f, sizeof(f), (void*)saved_reg(saved, REG_A2));
+        flags = (__u32)f;
+    } else {
+        flags = (__u32)saved_reg(saved, flags_at);
+    }
+    if (op == SBX_OP_UNLINKAT) op = (flags & 0x200 /* AT_REMOVEDIR */) ? SBX_OP_RMDIR : SBX_OP_UNLINK;
+    if (ret == 0 && cfg->gate_journals_destroys && (op == SBX_OP_UNLINK || op == SBX_OP_RMDIR || op == SBX_OP_RENAME))
+        return 0; /* journaled by the gate, with its snapshot */
+    if (op == SBX_OP_OPEN_WRITE) {
+        int writes = (flags & O_ACCMODE) != 0 || (flags & (O_CREAT | O_TRUNC));
+        if (!writes) {
+            if (!refused) {
+                if (ret < 0) return 0;
+                __sync_fetch_and_add(&cfg->reads, 1);
+                /* Counted, not logged -- except in audit mode, where the
+                 * supervisor checks each read against the profile. */
+                if (!cfg->audit) return 0;
+            }
+            op = SBX_OP_OPEN_READ;
+        }
+    }
+    if (ret < 0 && !refused) return 0; /* ENOENT and the like: not a decision */
+    struct sbx_file_event* e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+    if (!e) {
+        __sync_fetch_and_add(&cfg->dropped, 1);
+        return 0;
+    }
+    e->h.time_ns = bpf_ktime_get_ns();
+    e->h.pid = tid >> 32;
+    e->h.kind = SBX_EV_FILE;
+    e->op = op;
+    e->ret = (__s32)ret;
+    e->flags = flags;
+    e->pad = 0;
+    bpf_get_current_comm(e->comm, sizeof(e->comm));
+    e->path[0] = 0;
+    e->path2[0] = 0;
+    if (path) bpf_probe_read_user_str(e->path, sizeof(e->path), (void*)path);
+    if (path2) bpf_probe_read_user_str(e->path2, sizeof(e->path2), (void*)path2);
+    bpf_ringbuf_submit(e, wakeup());
+    return 0;
+}

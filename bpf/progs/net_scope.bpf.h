@@ -1,0 +1,131 @@
+/* Network scope, attached to the session's cgroup: connect, unconnected
+ * sendmsg and bind for IPv4 and IPv6, and socket creation; decisions are
+ * made on the kernel's copy of the sockaddr (struct bpf_sock_addr), never
+ * on a user pointer read again later. Part of session.bpf.c. */
+#pragma once
+
+#define AF_UNIX 1
+#define AF_INET 2
+#define AF_INET6 10
+#define SOCK_STREAM 1
+#define SOCK_DGRAM 2
+#define SOCK_TYPE_MASK 0xf
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LPM_TRIE);
+    __uint(max_entries, SBX_MAX_NET_RULES);
+    __uint(map_flags, BPF_F_NO_PREALLOC);
+    __type(key, struct sbx_net_key);
+    __type(value, struct sbx_net_ports);
+} allow_connect SEC(".maps");
+
+static __always_inline void emit(struct sbx_config* cfg, __u32 kind, __u32 decision, __u16 family, __u16 port,
+                                 __u32 protocol, const __u8* addr) {
+    struct sbx_net_event* e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+    if (!e) {
+        __sync_fetch_and_add(&cfg->dropped, 1);
+        return;
+    }
+    e->h.time_ns = bpf_ktime_get_ns();
+    e->h.pid = bpf_get_current_pid_tgid() >> 32;
+    e->h.kind = kind;
+    e->decision = decision;
+    e->family = family;
+    e->port = port;
+    e->protocol = protocol;
+    __builtin_memset(e->addr, 0, sizeof(e->addr));
+    if (addr) __builtin_memcpy(e->addr, addr, 16);
+    bpf_get_current_comm(e->comm, sizeof(e->comm));
+    bpf_ringbuf_submit(e, wakeup());
+}
+
+/* 1 lets the call through, 0 makes it fail with EPERM. */
+static __always_inline int verdict(__u32 kind, int allowed, __u16 family, __u16 port, __u32 protocol,
+                                   const __u8* addr) {
+    __u32 zero = 0;
+    struct sbx_config* cfg = bpf_map_lookup_elem(&config, &zero);
+    if (!cfg) return 0;
+    __u32 decision = allowed ? SBX_ALLOW : (cfg->audit ? SBX_AUDIT : SBX_DENY);
+    emit(cfg, kind, decision, family, port, protocol, addr);
+    return decision != SBX_DENY;
+}
+
+static __always_inline int port_allowed(const struct sbx_net_ports* p, __u16 port) {
+    if (!p) return 0;
+    return (p->bits[port >> 6] >> (port & 63)) & 1;
+}
+
+static __always_inline int check4(struct bpf_sock_addr* ctx, __u32 kind) {
+    struct sbx_net_key key;
+    /* Zeroed by hand: an initialiser would be copied from .rodata, and a
+     * .rodata map costs one bind syscall per program at every load. */
+    __builtin_memset(&key, 0, sizeof(key));
+    key.prefixlen = 128;
+    key.addr[10] = 0xff;
+    key.addr[11] = 0xff;
+    __u32 ip = ctx->user_ip4; /* network byte order */
+    __builtin_memcpy(&key.addr[12], &ip, 4);
+    __u16 port = bpf_ntohs((__u16)ctx->user_port);
+    int ok = port_allowed(bpf_map_lookup_elem(&allow_connect, &key), port);
+    return verdict(kind, ok, AF_INET, port, ctx->type, key.addr);
+}
+
+static __always_inline int check6(struct bpf_sock_addr* ctx, __u32 kind) {
+    struct sbx_net_key key;
+    /* Zeroed by hand: an initialiser would be copied from .rodata, and a
+     * .rodata map costs one bind syscall per program at every load. */
+    __builtin_memset(&key, 0, sizeof(key));
+    key.prefixlen = 128;
+    __u32 w0 = ctx->user_ip6[0], w1 = ctx->user_ip6[1], w2 = ctx->user_ip6[2], w3 = ctx->user_ip6[3];
+    __builtin_memcpy(&key.addr[0], &w0, 4);
+    __builtin_memcpy(&key.addr[4], &w1, 4);
+    __builtin_memcpy(&key.addr[8], &w2, 4);
+    __builtin_memcpy(&key.addr[12], &w3, 4);
+    __u16 port = bpf_ntohs((__u16)ctx->user_port);
+    int ok = port_allowed(bpf_map_lookup_elem(&allow_connect, &key), port);
+    return verdict(kind, ok, AF_INET6, port, ctx->type, key.addr);
+}
+
+SEC("cgroup/connect4") int sbx_connect4(struct bpf_sock_addr* ctx) { return check4(ctx, SBX_EV_CONNECT); }
+SEC("cgroup/connect6") int sbx_connect6(struct bpf_sock_addr* ctx) { return check6(ctx, SBX_EV_CONNECT); }
+SEC("cgroup/sendmsg4") int sbx_sendmsg4(struct bpf_sock_addr* ctx) { return check4(ctx, SBX_EV_SENDMSG); }
+SEC("cgroup/sendmsg6") int sbx_sendmsg6(struct bpf_sock_addr* ctx) { return check6(ctx, SBX_EV_SENDMSG); }
+
+/* No profile key grants listening yet: every explicit bind is refused. */
+/* Unix sockets (connect_unix, sendmsg_unix; Linux 6.7+). Only the snapshot
+ * gate may connect one: a supervisor thread outside the session's cgroup,
+ * which resolved the path as the agent and checked it is in read scope.
+ * An agent thread that gets here went around the gate (it rewrote its
+ * sockaddr after the gate looked, or sent a datagram to a path): refused.
+ * libbpf 1.1 predates these attach types; the loader sets them. */
+static __always_inline int unix_check(__u32 kind) {
+    __u32 zero = 0;
+    struct sbx_config* cfg = bpf_map_lookup_elem(&config, &zero);
+    if (!cfg) return 0;
+    if (bpf_get_current_cgroup_id() != cfg->cgroup_id) return 1;
+    return verdict(kind, 0, AF_UNIX, 0, 0, 0);
+}
+
+SEC("cgroup/connect4") int sbx_connect_unix(struct bpf_sock_addr* ctx) { return unix_check(SBX_EV_CONNECT); }
+SEC("cgroup/sendmsg4") int sbx_sendmsg_unix(struct bpf_sock_addr* ctx) { return unix_check(SBX_EV_SENDMSG); }
+
+SEC("cgroup/bind4") int sbx_bind4(struct bpf_sock_addr* ctx) {
+    __u8 addr[16] = {};
+    addr[10] = addr[11] = 0xff;
+    __u32 ip = ctx->user_ip4;
+    __builtin_memcpy(&addr[12], &ip, 4);
+    return verdict(SBX_EV_BIND, 0, AF_INET, bpf_ntohs((__u16)ctx->user_port), ctx->type, addr);
+}
+SEC("cgroup/bind6") int sbx_bind6(struct bpf_sock_addr* ctx) {
+    return verdict(SBX_EV_BIND, 0, AF_INET6, bpf_ntohs((__u16)ctx->user_port), ctx->type, 0);
+}
+
+/* IPv4/IPv6 sockets: stream and datagram only (no raw, no SCTP/DCCP-style
+ * types). The kernel runs this hook for IPv4 and IPv6 sockets only; other
+ * families are refused by the seccomp baseline (@socket-families). */
+SEC("cgroup/sock_create") int sbx_sock_create(struct bpf_sock* sk) {
+    __u32 family = sk->family, type = sk->type & SOCK_TYPE_MASK, protocol = sk->protocol;
+    int ok = (family != AF_INET && family != AF_INET6) || type == SOCK_STREAM || type == SOCK_DGRAM;
+    if (ok) return 1; /* allowed sockets are counted, not logged one by one */
+    return verdict(SBX_EV_SOCKET, 0, (__u16)family, (__u16)type, protocol, 0);
+}
