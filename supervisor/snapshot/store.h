@@ -125,6 +125,7 @@ private:
     dev_t dev_ = 0;
     uint64_t mnt_ = 0;
     uint64_t shard_made_ = UINT64_MAX;  // the newest subdirectory made here
+    bool ordered_log_ = false;  // XFS: a reflink needs no sync (see take_copy)
 };
 
 // The root of the mount holding `path` (the topmost directory above it on
