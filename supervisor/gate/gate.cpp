@@ -15,6 +15,7 @@
 #include <seccomp.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <optional>
 #include <chrono>
@@ -22,6 +23,7 @@
 #include <thread>
 
 #include "gate/operations.h"
+#include "gate/outcome.h"
 #include "gate/request.h"
 #include "base/file_io.h"
 #include "base/time_util.h"
@@ -106,6 +108,8 @@ struct Gate::Impl {
     void dispatcher_main();
     void handle(const seccomp_notif& n);
     void answer(uint64_t id, const GateOutcome& o);
+    bool journal_failed();  // the worker's
+    bool failure_reported = false;
     void log_would_be_denial(const seccomp_notif& n);
 };
 
@@ -143,7 +147,7 @@ void Gate::Impl::worker_main() {
     for (;;) {
         to_worker.wait();
         if (quit) return;
-        GateOutcome o = perform_gated(*request, ctx);
+        GateOutcome o = journal_failed() && request->nr != SYS_connect ? failed(ENOSPC) : perform_gated(*request, ctx);
         uint64_t id = request->id;
         if (o.entry && journal) {
             o.entry->time_usec = realtime_usec();
@@ -158,6 +162,23 @@ void Gate::Impl::worker_main() {
         to_dispatcher.post();
         answer(id, o);
     }
+}
+
+// Fail closed: once a journal line could not be written (a full disk),
+// an operation's undo record would have nowhere to go, so destructive
+// calls are refused from then on (ENOSPC). Its snapshot would still be
+// kept, but rollback could only name it an orphan. Said once on stderr.
+bool Gate::Impl::journal_failed() {
+    if (!journal) return false;
+    auto failure = journal->failure();
+    if (!failure) return false;
+    if (!failure_reported) {
+        failure_reported = true;
+        std::fprintf(stderr, "sandbox-run: the session's journal cannot be written (%s): its destructive calls are "
+                             "refused from now on\n",
+                     failure->describe().c_str());
+    }
+    return true;
 }
 
 // The worker answers the agent as soon as the operation is done and its

@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <limits>
+
 #include "base/file_io.h"
 #include "base/time_util.h"
 #include "journal/journald.h"
@@ -159,7 +161,12 @@ Result<uint64_t> Journal::append_all(std::span<const JournalEntry> entries) {
         if (e.durable || (!e.undo.is_null() && !e.sync_later)) sync_now = true;
         else if (!e.undo.is_null()) sync_later = true;
     }
-    SANDBOXD_TRY(write_all(fd_.get(), lines));
+    if (auto written = write_all(fd_.get(), lines); !written) {
+        // Out of space mid-line: take the fragment back, or the next line
+        // would be glued to it and both be lost to readers.
+        if (::ftruncate(fd_.get(), st.st_size) != 0) known_size_ = -1;
+        return written.error();
+    }
     if (sync_now) {
         if (::fdatasync(fd_.get()) != 0) return errno_error("cannot sync " + path_);
         unsynced_ = false;
@@ -186,6 +193,23 @@ JournalEntry sandboxctl_entry(std::string action, std::string target, std::strin
     e.comm = "sandboxctl";
     e.durable = true;
     return e;
+}
+
+Status Journal::keep_room(off_t ahead) {
+    std::lock_guard<std::mutex> in_process(*mu_);
+    if (known_size_ >= 0 && known_size_ + ahead / 2 <= room_end_) return {};
+    struct stat st{};
+    if (::fstat(fd_.get(), &st) != 0) return errno_error("cannot stat " + path_);
+    if (st.st_size + ahead / 2 <= room_end_) return {};
+    if (::fallocate(fd_.get(), FALLOC_FL_KEEP_SIZE, st.st_size, ahead) != 0) {
+        if (errno == EOPNOTSUPP || errno == ENOSYS) {
+            room_end_ = std::numeric_limits<off_t>::max();
+            return {};
+        }
+        return errno_error("no room to keep for " + path_);
+    }
+    room_end_ = st.st_size + ahead;
+    return {};
 }
 
 Status Journal::sync() {

@@ -78,6 +78,12 @@ public:
 
     // fdatasync of what was appended with sync_later.
     Status sync();
+    // Keeps `ahead` bytes allocated past the end of the file (fallocate,
+    // the size unchanged), extending the reservation once half of it is
+    // used: a writer that must never be refused a line learns of a full
+    // disk while what it already accepted still fits. Where the
+    // filesystem cannot reserve, a no-op.
+    Status keep_room(off_t ahead);
     bool unsynced() const {
         std::lock_guard<std::mutex> in_process(*mu_);
         return unsynced_;
@@ -95,6 +101,7 @@ private:
     UniqueFd fd_;
     uint64_t last_seq_ = 0;
     off_t known_size_ = -1;  // file size after our last write
+    off_t room_end_ = 0;     // allocated up to here (keep_room)
     bool unsynced_ = false;
     std::unique_ptr<std::mutex> mu_ = std::make_unique<std::mutex>();
 };

@@ -9,7 +9,10 @@
 namespace sandboxd {
 
 JournalWriter::JournalWriter(Journal& journal, std::function<void(JournalEntry&)> annotate)
-    : journal_(journal), annotate_(std::move(annotate)), thread_([this] { run(); }) {}
+    : journal_(journal), annotate_(std::move(annotate)) {
+    if (auto room = journal_.keep_room(kRoomAhead); !room) failure_ = room.error();
+    thread_ = std::thread([this] { run(); });
+}
 
 JournalWriter::~JournalWriter() {
     {
@@ -45,8 +48,9 @@ void JournalWriter::flush() {
 
 void JournalWriter::sync_locked(std::unique_lock<std::mutex>& lock) {
     lock.unlock();
-    (void)journal_.sync();
+    Status synced = journal_.sync();
     lock.lock();
+    if (!synced && !failure_) failure_ = synced.error();
     first_unsynced_ = 0;
     synced_ = written_;
     done_.notify_all();
@@ -88,11 +92,15 @@ void JournalWriter::run() {
         for (auto& e : batch)
             if (annotate_) annotate_(e);
         constexpr size_t kPerWrite = 512;
+        std::optional<Error> failed;
         for (size_t at = 0; at < batch.size(); at += kPerWrite) {
             size_t n = std::min(kPerWrite, batch.size() - at);
-            (void)journal_.append_all(std::span<const JournalEntry>(batch.data() + at, n));
+            if (auto r = journal_.append_all(std::span<const JournalEntry>(batch.data() + at, n)); !r && !failed)
+                failed = r.error();
         }
+        if (auto room = journal_.keep_room(kRoomAhead); !room && !failed) failed = room.error();
         lock.lock();
+        if (failed && !failure_) failure_ = failed;
         written_ += batch.size();
         batch.clear();
         if (!journal_.unsynced()) {

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -41,8 +42,20 @@ public:
     void push(JournalEntry e);
     // Returns once everything queued so far is written and synced.
     void flush();
+    // A line could not be written or synced (the disk is full, an I/O
+    // error): the first such error, for the gate to stop taking
+    // destructive operations whose undo record would have nowhere to go.
+    std::optional<Error> failure() const {
+        std::lock_guard<std::mutex> lock(mu_);
+        return failure_;
+    }
 
     static constexpr size_t kMaxQueued = 4096;
+    // Disk space kept for lines to come (Journal::keep_room): a full disk
+    // is a failure() while this much is still there for the lines already
+    // queued and the operations in flight (at ~600 bytes a line, far more
+    // than kMaxQueued).
+    static constexpr off_t kRoomAhead = 4 << 20;
     static constexpr int kBatchMs = 2;
     static constexpr int64_t kSyncEveryMs = 100;
 
@@ -52,7 +65,8 @@ private:
 
     Journal& journal_;
     std::function<void(JournalEntry&)> annotate_;
-    std::mutex mu_;
+    mutable std::mutex mu_;
+    std::optional<Error> failure_;
     std::condition_variable work_;   // the writer waits for lines (or stop)
     std::condition_variable done_;   // pushers wait for room, flush() for an empty queue
     std::vector<JournalEntry> queue_;

@@ -93,6 +93,33 @@ struct Applier {
     void mark(const std::string& path) {
         if (auto sx = look(path)) produced.insert({makedev(sx->stx_dev_major, sx->stx_dev_minor), sx->stx_ino});
     }
+    // at(path), recreating the missing directories on its way: the object
+    // was in them when the agent removed it, and the lines that said they
+    // were removed too can be lost (a supervisor killed before writing
+    // them). Each made directory takes its parent's owner and mode, is
+    // marked as this rollback's, and is listed in `recreated`.
+    std::vector<std::string> recreated;
+    Result<At> at_making_parents(const std::string& path) {
+        auto w = at(path);
+        if (w || w.error().code != ENOENT) return w;
+        std::vector<std::string> missing;
+        for (std::string dir = parent_of(path); dir != "/" && !look(dir); dir = parent_of(dir)) missing.push_back(dir);
+        for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
+            auto pw = at(*it);
+            if (!pw) return pw.error();
+            struct stat up{};
+            if (::fstat(pw->dir.get(), &up) != 0) return errno_error("cannot stat the directory of " + *it);
+            if (::mkdirat(pw->dir.get(), pw->base.c_str(), 0700) != 0 && errno != EEXIST)
+                return errno_error("cannot recreate directory " + *it);
+            auto made = open_at(pw->dir.get(), pw->base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+            if (!made) return made.error();
+            if (::fchown(made->get(), up.st_uid, up.st_gid) != 0 || ::fchmod(made->get(), up.st_mode & 07777) != 0)
+                return errno_error("cannot set the owner and mode of " + *it);
+            mark(*it);
+            recreated.push_back(*it);
+        }
+        return at(path);
+    }
     // A directory's ctime moves with every entry made or removed in it
     // (also by this rollback): its entries are checked one by one instead.
     bool changed_after_end(const struct statx& sx) {
@@ -154,7 +181,7 @@ struct Applier {
         if (how == "mkdir") {
             if (auto sx = look(path); sx && S_ISDIR(sx->stx_mode)) return {};
             SANDBOXD_TRY(make_room(path));
-            auto w = at(path);
+            auto w = at_making_parents(path);
             if (!w) return w.error();
             if (::mkdirat(w->dir.get(), w->base.c_str(), 0700) != 0) return errno_error("cannot recreate directory " + path);
             auto fd = open_at(w->dir.get(), w->base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
@@ -168,7 +195,7 @@ struct Applier {
         }
         if (how == "symlink") {
             SANDBOXD_TRY(make_room(path));
-            auto w = at(path);
+            auto w = at_making_parents(path);
             if (!w) return w.error();
             if (::symlinkat(str(meta, "target").c_str(), w->dir.get(), w->base.c_str()) != 0)
                 return errno_error("cannot recreate " + path);
@@ -187,7 +214,7 @@ struct Applier {
         }
         if (how == "move") {
             SANDBOXD_TRY(make_room(path));
-            auto w = at(path);
+            auto w = at_making_parents(path);
             if (!w) return w.error();
             if (::renameat2(AT_FDCWD, snap.c_str(), w->dir.get(), w->base.c_str(), RENAME_NOREPLACE) != 0)
                 return errno_error("cannot move the snapshot back to " + path);
@@ -204,7 +231,7 @@ struct Applier {
         }
         auto in = open_fd(snap, O_RDONLY | O_NOFOLLOW);
         if (!in) return in.error();
-        auto w = at(path);
+        auto w = at_making_parents(path);
         if (!w) return w.error();
         std::string tmp = ".sandboxd-rollback-" + w->base;
         ::unlinkat(w->dir.get(), tmp.c_str(), 0);
@@ -241,7 +268,7 @@ struct Applier {
             SANDBOXD_TRY(make_room(to));
             auto wf = at(from);
             if (!wf) return wf.error();
-            auto wt = at(to);
+            auto wt = at_making_parents(to);
             if (!wt) return wt.error();
             if (::renameat2(wf->dir.get(), wf->base.c_str(), wt->dir.get(), wt->base.c_str(), RENAME_NOREPLACE) != 0)
                 return errno_error("cannot move " + from + " back to " + to);
@@ -568,12 +595,15 @@ RollbackReport rollback_session(const std::string& journal_path, const RollbackO
         } else if (auto st = a.apply(l["undo"]); st) {
             step.status = "done";
             ++rep.done;
+            for (const auto& d : a.recreated)
+                step.detail += (step.detail.empty() ? "recreated directory " : ", ") + d + " (its line is missing)";
         } else {
             bool conflict = st.error().code == EEXIST || st.error().code == ENOTEMPTY;
             step.status = conflict ? "conflict" : "error";
             step.detail = st.error().describe();
             ++(conflict ? rep.conflicts : rep.errors);
         }
+        a.recreated.clear();
         if (!dry && log && step.status != "skipped") {
             JournalEntry e = sandboxctl_entry("rollback.undo", step.what, step.status == "done" ? "allow" : "deny", "rollback");
             e.detail = {{"seq", step.seq}, {"status", step.status}, {"reason", step.detail}};

@@ -461,3 +461,29 @@ TEST_CASE("rollback: names that are not UTF-8 come back byte for byte") {
     CHECK(*sandboxd::read_file(h.ws / odd) == "three");
     CHECK(tree_state(h.ws.path()) == before);
 }
+
+TEST_CASE("rollback: the lines of removed directories lost - they are made again for what was in them") {
+    Host h;
+    plant_file(h.ws / "t/d/f1", "one");
+    plant_file(h.ws / "t/d/f2", "two");
+    REQUIRE(agent_sh(h, "rm -r t").status == 0);
+    std::string id = only_session(h);
+    // As if the supervisor died before writing its last lines: the two
+    // rmdirs (and what came after them) are gone.
+    std::string journal = h.dirs().journal_path(id);
+    auto text = *sandboxd::read_file(journal);
+    std::istringstream in(text);
+    std::string line, kept;
+    while (std::getline(in, line)) {
+        if (nlohmann::json::parse(line)["action"] == "file.rmdir") break;
+        kept += line + "\n";
+    }
+    REQUIRE(kept.size() < text.size());
+    REQUIRE(sandboxd::write_file_atomic(journal, kept, 0600));
+    auto rb = h.ctl({"rollback", id});
+    INFO(rb.out << rb.err);
+    CHECK(rb.status == 0);
+    CHECK_THAT(rb.out, Catch::Contains("recreated directory " + h.ws / "t"));
+    CHECK(*sandboxd::read_file(h.ws / "t/d/f1") == "one");
+    CHECK(*sandboxd::read_file(h.ws / "t/d/f2") == "two");
+}

@@ -1,12 +1,15 @@
 // The snapshot gate, attacked from inside real sessions: destructive calls
 // must land only with their snapshot, only where the profile allows, and
 // never on anything a racing agent swaps in from outside.
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <filesystem>
 #include <map>
+#include <set>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -251,4 +254,76 @@ TEST_CASE("gate: an agent that may change its root (user namespaces allowed) is 
     CHECK_THAT(r.out, Catch::Contains("unlinked"));
     CHECK_FALSE(path_exists(h.ws / "jail/victim"));
     CHECK(*sandboxd::read_file(h.ws / "victim") == "outer");
+}
+
+namespace {
+
+std::multiset<std::string> contents_below(const std::string& root) {
+    std::multiset<std::string> out;
+    std::error_code ec;
+    for (auto it = std::filesystem::recursive_directory_iterator(root, ec);
+         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec))
+        if (it->is_regular_file()) out.insert(*sandboxd::read_file(it->path()));
+    return out;
+}
+
+struct Unmount {
+    std::string path;
+    ~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
+};
+
+}  // namespace
+
+TEST_CASE("gate: when the journal's disk fills up destructive calls are refused while there is still room for the "
+          "lines of those already done - nothing is lost, and rollback brings back every file") {
+    Host h;
+    // The state directory (journal) on a small filesystem: 5 MiB, of which
+    // the journal keeps 4 MiB ahead of its end, asking for more once half
+    // is used. The workspace on one of its own, where its snapshot store
+    // goes, with room to spare.
+    REQUIRE(::mount("tmpfs", h.state.path().c_str(), "tmpfs", 0, "size=5m,mode=0700") == 0);
+    Unmount state_fs{h.state.path()};
+    TempDir wsd("sandboxd-wsfs", "/var/tmp");
+    REQUIRE(::mount("tmpfs", wsd.path().c_str(), "tmpfs", 0, "size=64m,mode=0755") == 0);
+    Unmount ws_fs{wsd.path()};
+    std::string ws = wsd / "ws";
+    REQUIRE(::mkdir(ws.c_str(), 0755) == 0);
+    REQUIRE(::chown(ws.c_str(), kAgentUid, kAgentGid) == 0);
+    std::multiset<std::string> all;
+    for (int i = 0; i < 5000; ++i) {
+        std::string name = "f" + std::to_string(i);
+        plant_file(ws + "/t/d" + std::to_string(i / 100) + "/" + name, name);
+        all.insert(name);
+    }
+    auto r = h.run({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", ws, "--", "rm", "-rf",
+                    ws + "/t"});
+    INFO(r.err.substr(0, 2000));
+    CHECK(r.status != 0);
+    CHECK_THAT(r.err, Catch::Contains("journal cannot be written") && Catch::Contains("No space left on device"));
+    auto left = contents_below(ws + "/t");
+    CHECK(left.size() > 100);  // refused, still there
+    std::string id = only_session(h);
+    auto kept = contents_below(wsd / (".sandboxd-snapshots/" + id));
+    auto everything = left;
+    everything.insert(kept.begin(), kept.end());
+    CHECK(everything == all);  // nothing lost
+
+    // Room again (the admin freed some): rollback.
+    REQUIRE(::mount("tmpfs", h.state.path().c_str(), nullptr, MS_REMOUNT, "size=16m,mode=0700") == 0);
+    auto rb = h.ctl({"rollback", id});
+    INFO(rb.out.substr(0, 3000) << rb.err);
+    auto back = contents_below(ws + "/t");
+    size_t orphans = 0;
+    std::istringstream out(rb.out);
+    std::string line;
+    while (std::getline(out, line)) {
+        auto at = line.find("orphan    keep ");
+        if (at == std::string::npos) continue;
+        std::string path = line.substr(at + 15, line.find(" (", at + 15) - at - 15);
+        back.insert(*sandboxd::read_file(path));
+        ++orphans;
+    }
+    CHECK(back == all);
+    CHECK(orphans == 0);  // every operation let through has its line
+    CHECK(rb.status == 0);
 }
