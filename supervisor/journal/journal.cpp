@@ -212,6 +212,22 @@ Status Journal::keep_room(off_t ahead) {
     return {};
 }
 
+void Journal::release_room() {
+    std::lock_guard<std::mutex> in_process(*mu_);
+    off_t kept_to = room_end_;
+    if (kept_to == 0 || kept_to == std::numeric_limits<off_t>::max()) return;
+    room_end_ = 0;
+    // Under the lock appenders take: the size read is the size kept.
+    FlockGuard lock(fd_.get());
+    struct stat st{};
+    if (::fstat(fd_.get(), &st) != 0) return;
+    // Blocks past the end go with a truncate to the same size (ext4 will
+    // not punch a hole past the end); a hole for those that keep them.
+    (void)::ftruncate(fd_.get(), st.st_size);
+    if (kept_to > st.st_size)
+        (void)::fallocate(fd_.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, st.st_size, kept_to - st.st_size);
+}
+
 Status Journal::sync() {
     std::lock_guard<std::mutex> in_process(*mu_);
     if (!unsynced_) return {};

@@ -84,6 +84,9 @@ public:
     // disk while what it already accepted still fits. Where the
     // filesystem cannot reserve, a no-op.
     Status keep_room(off_t ahead);
+    // Gives back what keep_room() kept beyond the end: a finished session's
+    // journal should not hold megabytes of disk it will never use.
+    void release_room();
     bool unsynced() const {
         std::lock_guard<std::mutex> in_process(*mu_);
         return unsynced_;

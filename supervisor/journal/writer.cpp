@@ -21,6 +21,7 @@ JournalWriter::~JournalWriter() {
     }
     work_.notify_one();
     thread_.join();
+    journal_.release_room();
 }
 
 void JournalWriter::push(JournalEntry e) {

@@ -1,4 +1,5 @@
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -142,6 +143,22 @@ TEST_CASE("the journal writer / a writer destroyed with lines queued writes them
     REQUIRE(lines.ok());
     REQUIRE(lines->size() == 100);
     CHECK(lines->back().value["target"] == "/ws/r99");
+    // The room it kept ahead is given back.
+    struct stat st{};
+    REQUIRE(::stat((d / "j.jsonl").c_str(), &st) == 0);
+    CHECK(st.st_blocks * 512 <= st.st_size + 64 * 1024);
+}
+
+TEST_CASE("the journal writer / keeps room ahead on disk while it runs") {
+    TempDir d;
+    auto j = Journal::open(d / "j.jsonl", "abcdefabcdef");
+    REQUIRE(j.ok());
+    JournalWriter w(*j, nullptr);
+    struct stat st{};
+    REQUIRE(::stat((d / "j.jsonl").c_str(), &st) == 0);
+    CHECK(st.st_size == 0);
+    CHECK(st.st_blocks * 512 >= JournalWriter::kRoomAhead);
+    CHECK_FALSE(w.failure());
 }
 
 TEST_CASE("journal JSON text / strings survive escaping and only bytes that are not UTF-8 are replaced") {
