@@ -57,7 +57,7 @@ struct sbx_net_ports {
 
 struct sbx_config {
     sbx_u32 audit;     /* log would-be denials instead of denying */
-    sbx_u32 pad;
+    sbx_u32 log_reads; /* journal successful opens for reading, not only count them */
     sbx_u64 dropped;   /* events lost because the ring buffer was full */
     sbx_u64 cgroup_id; /* the session's cgroup: tracepoints see every process */
     sbx_u64 reads;     /* successful opens for reading: counted, not logged */

@@ -182,9 +182,10 @@ int sbx_sys_exit(struct bpf_raw_tracepoint_args* ctx) {
             if (!refused) {
                 if (ret < 0) return 0;
                 __sync_fetch_and_add(&cfg->reads, 1);
-                /* Counted, not logged -- except in audit mode, where the
-                 * supervisor checks each read against the profile. */
-                if (!cfg->audit) return 0;
+                /* Counted, not logged -- unless the profile asks, or in
+                 * audit mode, where the supervisor checks each read
+                 * against the profile. */
+                if (!cfg->audit && !cfg->log_reads) return 0;
             }
             op = SBX_OP_OPEN_READ;
         }

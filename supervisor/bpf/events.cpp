@@ -67,7 +67,7 @@ JournalEntry file_entry(const sbx_file_event& e) {
         j.decision = "allow";
         bool destroys = e.op == SBX_OP_UNLINK || e.op == SBX_OP_RMDIR || e.op == SBX_OP_RENAME ||
                         e.op == SBX_OP_TRUNCATE || (e.op == SBX_OP_OPEN_WRITE && (e.flags & 01000));
-        j.rule = destroys ? "filesystem.destroy" : "filesystem.write";
+        j.rule = e.op == SBX_OP_OPEN_READ ? "filesystem.read" : destroys ? "filesystem.destroy" : "filesystem.write";
     }
     j.detail = {{"flags", e.flags}};
     return j;

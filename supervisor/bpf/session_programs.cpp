@@ -81,6 +81,7 @@ Result<SessionPrograms> SessionPrograms::start(const NetPlan& plan, const Option
     sbx_config cfg{};
     cfg.audit = opts.audit ? 1 : 0;
     cfg.gate_journals_destroys = opts.gate_journals_destroys ? 1 : 0;
+    cfg.log_reads = opts.log_reads ? 1 : 0;
     cfg.cgroup_id = st.st_ino;  // a cgroup v2 directory's inode number is its id
     if (bpf_map_update_elem(bpf_map__fd(s.skel_->maps.config), &zero, &cfg, BPF_ANY) != 0)
         return errno_error("cannot configure the session's BPF programs");

@@ -36,6 +36,7 @@ public:
         // Attach the syscall tracepoints (execs then come from the same
         // place; without them no exec or file events are reported).
         bool file_events = true;
+        bool log_reads = false;  // [events] reads
         // The snapshot gate journals the session's unlinks, rmdirs and
         // renames itself: the event stream leaves out those that succeeded.
         bool gate_journals_destroys = false;

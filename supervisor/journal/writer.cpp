@@ -40,10 +40,8 @@ void JournalWriter::flush() {
     std::unique_lock<std::mutex> lock(mu_);
     uint64_t target = pushed_;
     flush_requested_ = true;
-    if (writer_waiting_) {
-        writer_waiting_ = false;
-        work_.notify_one();
-    }
+    writer_waiting_ = false;
+    work_.notify_one();  // also out of a timed look: a flush is rare, and waited for
     done_.wait(lock, [&] { return synced_ >= target; });
 }
 

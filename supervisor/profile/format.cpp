@@ -63,6 +63,7 @@ std::string format_profile(const Profile& p) {
     names(o, "deny", p.syscalls.deny);
     names(o, "allow", p.syscalls.allow);
     o << "\n[events]\nfiles = " << (p.events.files ? "true" : "false") << "\n";
+    if (p.events.reads) o << "reads = true\n";
     if (!p.accept_missing.empty()) {
         o << "\n[kernel]\naccept_missing = [";
         for (size_t i = 0; i < p.accept_missing.size(); ++i) o << (i ? ", " : "") << '"' << p.accept_missing[i] << '"';

@@ -37,6 +37,7 @@ struct ProfileSpec {
     std::optional<std::vector<Located<std::string>>> syscall_deny, syscall_allow;
 
     std::optional<bool> events_files;
+    std::optional<Located<bool>> events_reads;
     std::optional<std::vector<Located<std::string>>> accept_missing;
     std::optional<uint64_t> snapshot_budget;
     std::optional<uint32_t> snapshot_retention_sec;

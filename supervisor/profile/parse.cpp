@@ -491,6 +491,11 @@ Result<ProfileSpec> parse_profile(std::string_view text, const std::string& sour
                 spec.events_files = v.as_boolean()->get();
                 return {};
             });
+            r.on("reads", [&](const toml::node& v, const std::string& k, const SourcePos& p) -> Status {
+                if (!v.is_boolean()) return spec_error(p, k, std::string(type_name(v)), "true or false");
+                spec.events_reads = Located<bool>{v.as_boolean()->get(), p};
+                return {};
+            });
         });
     });
     top.on("kernel", [&](const toml::node& n, const std::string& key, const SourcePos& pos) {

@@ -65,6 +65,10 @@ struct EventRules {
     // syscall tracepoints) and a little on every syscall of the host while
     // the session runs; a profile may turn it off.
     bool files = true;
+    // Every successful open for reading journaled too, not only counted
+    // (needs `files`): a record of what the agent looked at, at the cost of
+    // a line per open.
+    bool reads = false;
 };
 
 // What the snapshot gate may keep for a session (see snapshot/store.h).

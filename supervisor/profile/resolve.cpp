@@ -60,6 +60,7 @@ void overlay(ProfileSpec& base, ProfileSpec&& child) {
     take(base.syscall_deny, child.syscall_deny);
     take(base.syscall_allow, child.syscall_allow);
     take(base.events_files, child.events_files);
+    take(base.events_reads, child.events_reads);
     take(base.accept_missing, child.accept_missing);
     take(base.snapshot_budget, child.snapshot_budget);
     take(base.snapshot_retention_sec, child.snapshot_retention_sec);
@@ -277,6 +278,12 @@ Result<Profile> ProfileLoader::load(const std::string& ref, const ProfileVars& v
         }
     }
     if (merged.events_files) p.events.files = *merged.events_files;
+    if (merged.events_reads) {
+        p.events.reads = merged.events_reads->value;
+        if (p.events.reads && !p.events.files)
+            return at(merged.events_reads->pos, "events.reads", "reads are journaled by the file events, which "
+                      "this profile turns off", "files = true as well, or reads = false");
+    }
     p.accept_missing = values(merged.accept_missing);
     if (merged.snapshot_budget) p.snapshots.budget_bytes = *merged.snapshot_budget;
     if (merged.snapshot_retention_sec) p.snapshots.retention_sec = *merged.snapshot_retention_sec;

@@ -145,8 +145,9 @@ ExitStatus explain_session(const RunOptions& opts) {
                                                   ? ", or runs without them: the profile accepts unix-socket-hooks)"
                                                   : ")"));
         o << row("tracepoint", "events.files",
-                 profile->events.files ? "journaled: every exec, file change and refusal; reads counted"
-                                       : "off in this profile: no exec or file events");
+                 !profile->events.files ? "off in this profile: no exec or file events"
+                 : profile->events.reads ? "journaled: every exec, file change, refusal and read"
+                                         : "journaled: every exec, file change and refusal; reads counted");
     }
     fputs(o.str().c_str(), stdout);
     return {0, ""};

@@ -168,6 +168,7 @@ ExitStatus run_session(const RunOptions& opts) {
     SessionPrograms::Options events;
     events.audit = opts.audit;
     events.file_events = plan->profile.events.files;
+    events.log_reads = plan->profile.events.reads;
     events.gate_journals_destroys = plan->seccomp.destructive_gate;
     events.unix_hooks_optional = accepts_missing(plan->profile, "unix-socket-hooks");
     auto bpf = SessionPrograms::start(plan->network, events, cgroup->v2_dirfd());

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <fstream>
 #include <map>
 
@@ -223,6 +224,35 @@ TEST_CASE("file operations that change something or are refused are journaled by
     CHECK(reads > 0);
     CHECK_FALSE(path_exists("/var/tmp/sandboxd-refused"));
     CHECK(path_exists(h.ws / "new.txt"));
+}
+
+TEST_CASE("successful reads: counted by default - journaled one by one when the profile asks") {
+    Host h;
+    auto run_and_scan = [&](const std::string& profile) {
+        for (const auto& id : list_dir(h.state / "sessions")) std::filesystem::remove_all(h.state / ("sessions/" + id));
+        auto r = h.run({"--user", kAgentUser, "--profile", profile, "--workspace", h.ws.path(), "--", "sh", "-c",
+                        "cat /etc/hostname /etc/hostname > /dev/null"});
+        REQUIRE(r.status == 0);
+        int lines = 0;
+        uint64_t count = 0;
+        for (const auto& j : journal_of(h)) {
+            if (j["action"] == "file.reads") count = j["detail"]["count"];
+            if (j["action"] == "file.read" && j["target"] == "/etc/hostname") {
+                ++lines;
+                CHECK(j["decision"] == "allow");
+                CHECK(j["rule"] == "filesystem.read");
+                CHECK(j["comm"] == "cat");
+            }
+        }
+        return std::pair<int, uint64_t>{lines, count};
+    };
+    auto counted = run_and_scan(h.workspace_profile);
+    CHECK(counted.first == 0);
+    CHECK(counted.second >= 2);
+    std::string prof = h.profile("reads", "name = 'reads'\nextends = '" + h.workspace_profile + "'\n[events]\nreads = true\n");
+    auto journaled = run_and_scan(prof);
+    CHECK(journaled.first == 2);
+    CHECK(journaled.second >= 2);
 }
 
 TEST_CASE("the snapshot gate journals destructive operations with host paths - snapshots and undo records") {

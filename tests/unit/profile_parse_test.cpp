@@ -100,7 +100,7 @@ TEST_CASE("unknown keys are errors naming file / line / column / key and the kno
                Catch::StartsWith("test.toml:2:1: network.conect: unknown key; expected one of: connect"));
     CHECK_THAT(parse_error("[limits]\nmemroy = 1\n"), Catch::Contains("limits.memroy: unknown key"));
     CHECK_THAT(parse_error("[approval]\nwait = 1\n"), Catch::Contains("approval.wait: unknown key"));
-    CHECK_THAT(parse_error("[events]\nfile = true\n"), Catch::Contains("events.file: unknown key; expected one of: files"));
+    CHECK_THAT(parse_error("[events]\nfile = true\n"), Catch::Contains("events.file: unknown key; expected one of: files, reads"));
     CHECK_THAT(parse_error("[events]\nfiles = 1\n"), Catch::Contains("events.files: an integer; expected true or false"));
 }
 

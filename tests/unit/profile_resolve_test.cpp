@@ -142,6 +142,24 @@ TEST_CASE("contradictions are refused: destroy outside write / allow and deny ov
     CHECK_THAT(f.error("s"), Catch::Contains("syscalls.allow: 'ptrace' contradicts syscalls.deny (ptrace)"));
 }
 
+TEST_CASE("events: reads are journaled on request / only with the file events on") {
+    Fixture f;
+    f.dir.write("r.toml", "name='r'\n[events]\nreads = true\n");
+    auto p = f.load("r");
+    REQUIRE(p.ok());
+    CHECK(p->events.reads);
+    CHECK(p->events.files);
+    CHECK_THAT(format_profile(*p), Catch::Contains("reads = true"));
+    f.dir.write("child.toml", "name='child'\nextends='r'\n");
+    CHECK(f.load("child")->events.reads);  // inherited
+    CHECK_FALSE(f.load("workspace")->events.reads);  // off by default
+    f.dir.write("off.toml", "name='off'\n[events]\nfiles = false\nreads = true\n");
+    CHECK_THAT(f.error("off"), Catch::Contains("off.toml:4:") && Catch::Contains("events.reads: reads are journaled by "
+                                                                                   "the file events"));
+    f.dir.write("bad.toml", "name='bad'\n[events]\nreads = 'yes'\n");
+    CHECK_THAT(f.error("bad"), Catch::Contains("events.reads: a string; expected true or false"));
+}
+
 TEST_CASE("lookup: names are not paths / files on disk win over built-ins / missing names are explained") {
     Fixture f;
     CHECK_THAT(f.error("../etc/passwd"), Catch::Contains("cannot read profile"));
