@@ -33,6 +33,7 @@
 #include "runner/signals.h"
 #include "runner/terminal.h"
 #include "session/dirs.h"
+#include "snapshot/retention.h"
 #include "session/record.h"
 #include "session/registry.h"
 #include "profile/scope_check.h"
@@ -451,6 +452,7 @@ ExitStatus run_session(const RunOptions& opts) {
     end.detail["ended_usec"] = realtime_usec();
     if (auto seq = journal->append(end); !seq && result.message.empty())
         result.message = "journal: " + seq.error().describe();
+    prune_in_background_if_due(dirs, realtime_usec());
     return result;
 }
 

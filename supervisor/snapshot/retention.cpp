@@ -3,11 +3,13 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
 #include "base/file_io.h"
+#include "base/unique_fd.h"
 #include "journal/journal.h"
 
 namespace sandboxd {
@@ -99,6 +101,37 @@ std::vector<PrunedSession> prune_expired_snapshots(const SandboxdDirs& dirs, int
         out.push_back(std::move(p));
     }
     return out;
+}
+
+void prune_in_background_if_due(const SandboxdDirs& dirs, int64_t now_usec) {
+    std::string stamp = dirs.state + "/.last-prune";
+    struct stat st{};
+    if (::stat(stamp.c_str(), &st) == 0 &&
+        int64_t(st.st_mtime) * 1000000 + int64_t(kPruneEveryHours) * 3600 * 1000000 > now_usec)
+        return;
+    // Claimed first (O_EXCL on a fresh name, renamed over the stamp), so
+    // that sessions ending together start one pruner, not one each.
+    std::string claim = stamp + "." + std::to_string(::getpid());
+    UniqueFd fd(::open(claim.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    if (!fd || ::rename(claim.c_str(), stamp.c_str()) != 0) {
+        ::unlink(claim.c_str());
+        return;
+    }
+    // Two forks: the pruner is nobody's child to wait for.
+    pid_t child = ::fork();
+    if (child < 0) return;
+    if (child == 0) {
+        if (::fork() == 0) {
+            ::setsid();
+            int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+            for (int std_fd = 0; std_fd < 3 && null >= 0; ++std_fd) ::dup2(null, std_fd);
+            (void)prune_expired_snapshots(dirs, now_usec, false);
+        }
+        ::_exit(0);
+    }
+    int status = 0;
+    while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+    }
 }
 
 }  // namespace sandboxd

@@ -24,4 +24,11 @@ struct PrunedSession {
 // (unless `dry_run`) and journals "snapshots.pruned" in each.
 std::vector<PrunedSession> prune_expired_snapshots(const SandboxdDirs& dirs, int64_t now_usec, bool dry_run);
 
+// Retention without anyone to run `sandboxctl prune`: at most once every
+// kPruneEveryHours per state directory (a stamp file there says when),
+// sandbox-run prunes as a session ends - in a detached process, as
+// reading every old journal can take a while, and the caller must not wait.
+constexpr int kPruneEveryHours = 24;
+void prune_in_background_if_due(const SandboxdDirs& dirs, int64_t now_usec);
+
 }  // namespace sandboxd

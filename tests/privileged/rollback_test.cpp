@@ -1,6 +1,7 @@
 // Rollback: real programs change a workspace inside a real session, then
 // `sandboxctl rollback` must bring back the tree exactly as it was:
 // contents, modes, owners, symlink targets and structure.
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -486,4 +487,34 @@ TEST_CASE("rollback: the lines of removed directories lost - they are made again
     CHECK_THAT(rb.out, Catch::Contains("recreated directory " + h.ws / "t"));
     CHECK(*sandboxd::read_file(h.ws / "t/d/f1") == "one");
     CHECK(*sandboxd::read_file(h.ws / "t/d/f2") == "two");
+}
+
+TEST_CASE("prune: sandbox-run prunes expired snapshots by itself - at most once a day") {
+    Host h;
+    plant_file(h.ws / "a", "a");
+    plant_file(h.ws / "b", "b");
+    std::string shortlived = h.profile("short", "name = 'short'\nextends = '" + h.workspace_profile +
+                                                    "'\n[snapshots]\nretention = '1s'\n");
+    REQUIRE(h.run({"--user", kAgentUser, "--profile", shortlived, "--workspace", h.ws.path(), "--", "rm", "a"}).status == 0);
+    std::string old_id = only_session(h);
+    std::string old_store = h.state / ("sessions/" + old_id + "/snapshots/00000/000001");
+    std::string stamp = h.state / ".last-prune";
+    REQUIRE(path_exists(stamp));  // the first session's end looked (nothing had expired yet)
+    sleep_ms(1200);
+    REQUIRE(agent_sh(h, "rm b").status == 0);  // expired now, but the last look was just now
+    sleep_ms(300);
+    CHECK(path_exists(old_store));
+    // A day later.
+    timespec old_times[2] = {{0, UTIME_OMIT}, {::time(nullptr) - 25 * 3600, 0}};
+    REQUIRE(::utimensat(AT_FDCWD, stamp.c_str(), old_times, 0) == 0);
+    REQUIRE(agent_sh(h, "true").status == 0);
+    for (int i = 0; i < 500 && path_exists(old_store); ++i) sleep_ms(10);
+    CHECK_FALSE(path_exists(old_store));
+    CHECK_THAT(*sandboxd::read_file(h.dirs().journal_path(old_id)), Catch::Contains("snapshots.pruned"));
+    for (const auto& id : list_dir(h.state / "sessions"))
+        if (id != old_id && path_exists(h.state / ("sessions/" + id + "/snapshots/00000/000001")))
+            CHECK(*sandboxd::read_file(h.state / ("sessions/" + id + "/snapshots/00000/000001")) == "b");
+    struct stat st{};
+    REQUIRE(::stat(stamp.c_str(), &st) == 0);
+    CHECK(st.st_mtime > ::time(nullptr) - 60);
 }
