@@ -9,10 +9,7 @@
 namespace sandboxd {
 
 JournalWriter::JournalWriter(Journal& journal, std::function<void(JournalEntry&)> annotate)
-    : journal_(journal), annotate_(std::move(annotate)) {
-    if (auto room = journal_.keep_room(kRoomAhead); !room) failure_ = room.error();
-    thread_ = std::thread([this] { run(); });
-}
+    : journal_(journal), annotate_(std::move(annotate)), thread_([this] { run(); }) {}
 
 JournalWriter::~JournalWriter() {
     {
@@ -88,16 +85,19 @@ void JournalWriter::run() {
         batch.swap(queue_);
         done_.notify_all();  // room again
         lock.unlock();
+        // Room is kept from the first line on (a session that destroys
+        // nothing costs no allocation): before it is written, so that a
+        // full disk shows while these lines still fit.
+        std::optional<Error> failed;
+        if (auto room = journal_.keep_room(kRoomAhead); !room) failed = room.error();
         for (auto& e : batch)
             if (annotate_) annotate_(e);
         constexpr size_t kPerWrite = 512;
-        std::optional<Error> failed;
         for (size_t at = 0; at < batch.size(); at += kPerWrite) {
             size_t n = std::min(kPerWrite, batch.size() - at);
             if (auto r = journal_.append_all(std::span<const JournalEntry>(batch.data() + at, n)); !r && !failed)
                 failed = r.error();
         }
-        if (auto room = journal_.keep_room(kRoomAhead); !room && !failed) failed = room.error();
         lock.lock();
         if (failed && !failure_) failure_ = failed;
         written_ += batch.size();

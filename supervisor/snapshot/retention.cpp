@@ -73,6 +73,12 @@ std::vector<PrunedSession> prune_expired_snapshots(const SandboxdDirs& dirs, int
                 pruned = true;
             }
         }
+        // No end line: the supervisor died (the session has no record, so
+        // it is not running). It ended at the latest with its journal's
+        // last write.
+        struct stat jst{};
+        if (ended == 0 && ::stat(dirs.journal_path(id).c_str(), &jst) == 0)
+            ended = int64_t(jst.st_mtim.tv_sec) * 1000000 + jst.st_mtim.tv_nsec / 1000;
         if (pruned || stores.empty() || ended == 0 || retention < 0) continue;
         if (ended + retention * 1000000 > now_usec) continue;
         PrunedSession p;
