@@ -8,6 +8,8 @@
 #include <unistd.h>
 #include <linux/openat2.h>
 #include <sys/statvfs.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
 
 #include <algorithm>
 #include <optional>
@@ -55,7 +57,9 @@ const HostDir* host_dir(GateContext& ctx, int agent_dir) {
     if (!fd) return nullptr;
     auto host = dir_key(fd.get());
     if (!host || host->dev != key->dev || host->ino != key->ino) return nullptr;
-    c = HostDir{std::move(fd), std::move(path), key->dev, key->ino, key->mnt, readonly_mount(agent_dir), host->mnt};
+    struct statfs fs{};
+    bool overlay = ::fstatfs(agent_dir, &fs) == 0 && fs.f_type == OVERLAYFS_SUPER_MAGIC;
+    c = HostDir{std::move(fd), std::move(path), key->dev, key->ino, key->mnt, readonly_mount(agent_dir), host->mnt, overlay};
     return &*c;
 }
 

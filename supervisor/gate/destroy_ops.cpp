@@ -40,7 +40,7 @@ Result<std::optional<Taken>> take_out(GateContext& ctx, int dir, const std::stri
     if (host->agent_readonly) return Error{EROFS, "read-only in the agent's view"};
     auto facts = name_facts(dir, name);
     if (facts && facts->mnt != host->agent_mnt) return Error{EBUSY, "a mount point in the agent's view"};
-    int64_t born = facts && ctx.born_in_session(facts->born_usec) ? facts->born_usec : -1;
+    int64_t born = facts && ctx.droppable(facts->born_usec, st.st_uid, host->overlay) ? facts->born_usec : -1;
     Taken t;
     t.host_path = join(host->path, name);
     t.meta = file_meta(st);

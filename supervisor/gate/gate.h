@@ -51,9 +51,10 @@ struct GateConfig {
     int64_t session_start_usec = 0;
     Journal* journal = nullptr;   // the session's, shared with the event loop
     pid_t agent_pid = 0;          // to find the session's private filesystems
-    // The agent can make no user namespace (its seccomp filter refuses
-    // them), so it can never change its root: the gate opens each agent
-    // thread's root once instead of for every call.
+    // The agent can make or join no namespace (its seccomp filter refuses
+    // clone/unshare with namespace flags, clone3 and setns), so it can never
+    // change its root: the gate opens each agent thread's root once instead
+    // of for every call.
     bool root_fixed = false;
     // Audit mode: syscalls the profile denies also come here; each is
     // journaled as a would-be denial and let through (seccomp "continue":

@@ -13,6 +13,8 @@
 // put_back in destroy_ops.cpp).
 #pragma once
 
+#include <unistd.h>
+
 #include <sys/types.h>
 
 #include <functional>
@@ -40,6 +42,7 @@ struct HostDir {
     uint64_t agent_mnt = 0;      // the mount the agent reached it through
     bool agent_readonly = false;  // that mount is read-only
     uint64_t host_mnt = 0;        // the host's mount of it (the store's, for renames)
+    bool overlay = false;         // on overlayfs, where a copy-up gives old files new birth times
 };
 
 struct GateContext {
@@ -63,6 +66,13 @@ struct GateContext {
     // for good), never one made before as newer.
     bool born_in_session(int64_t btime_usec) const {
         return session_start_usec > 0 && btime_usec >= session_start_usec;
+    }
+    // Whether a snapshot may be dropped to make room (SnapshotBudget): the
+    // object was born during the session, is the agent's own (the worker
+    // runs as the agent), and its birth time means something - not on
+    // overlayfs, where copying a file up gives an old one a new inode.
+    bool droppable(int64_t btime_usec, uid_t owner, bool overlay) const {
+        return !overlay && owner == ::geteuid() && born_in_session(btime_usec);
     }
     std::function<std::optional<std::string>(const std::string&)> read_denied;
     bool audit = false;

@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <linux/limits.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -33,7 +35,9 @@ Result<std::optional<Snapshot>> keep_bytes(GateContext& ctx, const OpenObject& o
     UniqueFd in(::open(obj.link.c_str(), O_RDONLY | O_CLOEXEC));
     if (!in) return Error{EACCES, "no snapshot possible: the file is not readable"};
     int64_t born = birth_usec(in.get());
-    auto copy = ctx.store_on_dev(st.st_dev).take_copy(in.get(), st, ctx.born_in_session(born) ? born : -1);
+    struct statfs fs{};
+    bool overlay = ::fstatfs(in.get(), &fs) != 0 || fs.f_type == OVERLAYFS_SUPER_MAGIC;
+    auto copy = ctx.store_on_dev(st.st_dev).take_copy(in.get(), st, ctx.droppable(born, st.st_uid, overlay) ? born : -1);
     if (!copy) return copy.error();
     return std::optional<Snapshot>(std::move(*copy));
 }

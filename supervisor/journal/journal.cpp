@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <limits>
 
 #include "base/file_io.h"
@@ -153,6 +154,12 @@ Result<uint64_t> Journal::append_all(std::span<const JournalEntry> entries) {
     if (::fstat(fd_.get(), &st) != 0) return errno_error("cannot stat " + path_);
     if (st.st_size != known_size_) SANDBOXD_TRY(resync());
 
+    // Out of room: the space left is kept for the lines that say how to undo
+    // what was already done (and the session's own start and end). Events
+    // (reads, refusals) are not written.
+    auto needed = [](const JournalEntry& e) { return !e.undo.is_null() || e.durable; };
+    if (room_lost_ && std::none_of(entries.begin(), entries.end(), needed))
+        return Error{ENOSPC, "no room left in " + path_ + " but for undo records"};
     std::string lines;
     bool sync_now = false, sync_later = false;
     uint64_t seq = last_seq_;
@@ -206,8 +213,10 @@ Status Journal::keep_room(off_t ahead) {
             room_end_ = std::numeric_limits<off_t>::max();
             return {};
         }
+        room_lost_ = true;
         return errno_error("no room to keep for " + path_);
     }
+    room_lost_ = false;
     room_end_ = st.st_size + ahead;
     return {};
 }

@@ -105,6 +105,7 @@ private:
     uint64_t last_seq_ = 0;
     off_t known_size_ = -1;  // file size after our last write
     off_t room_end_ = 0;     // allocated up to here (keep_room)
+    bool room_lost_ = false; // keep_room failed: what is left is for undo records
     bool unsynced_ = false;
     std::unique_ptr<std::mutex> mu_ = std::make_unique<std::mutex>();
 };

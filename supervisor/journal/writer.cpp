@@ -22,8 +22,14 @@ JournalWriter::~JournalWriter() {
 }
 
 void JournalWriter::push(JournalEntry e) {
+    // About what the line will take: its fixed fields, and the target's
+    // path again in the undo record and the detail.
+    size_t bytes = 512 + 3 * e.target.size();
     std::unique_lock<std::mutex> lock(mu_);
-    done_.wait(lock, [this] { return queue_.size() < kMaxQueued; });
+    done_.wait(lock, [&] {
+        return queue_.empty() || (queue_.size() < kMaxQueued && queued_bytes_ + bytes <= kMaxQueuedBytes);
+    });
+    queued_bytes_ += bytes;
     queue_.push_back(std::move(e));
     ++pushed_;
     // A wake-up is a syscall: only when the writer sleeps.
@@ -83,6 +89,7 @@ void JournalWriter::run() {
         }
         lines_flowing = true;
         batch.swap(queue_);
+        queued_bytes_ = 0;
         done_.notify_all();  // room again
         lock.unlock();
         // Room is kept from the first line on (a session that destroys

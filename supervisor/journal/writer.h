@@ -51,11 +51,15 @@ public:
     }
 
     static constexpr size_t kMaxQueued = 4096;
+    // And no more than about this many bytes of them: a batch must fit in
+    // the room kept ahead with plenty to spare (paths can be long).
+    static constexpr size_t kMaxQueuedBytes = 512 * 1024;
     // Disk space kept for lines to come (Journal::keep_room): a full disk
     // is a failure() while this much is still there for the lines already
     // queued and the operations in flight (at ~600 bytes a line, far more
     // than kMaxQueued).
     static constexpr off_t kRoomAhead = 4 << 20;
+    static_assert(kRoomAhead / 2 >= off_t(4 * kMaxQueuedBytes), "room for a failing batch and those after it");
     static constexpr int kBatchMs = 2;
     static constexpr int64_t kSyncEveryMs = 100;
 
@@ -70,6 +74,7 @@ private:
     std::condition_variable work_;   // the writer waits for lines (or stop)
     std::condition_variable done_;   // pushers wait for room, flush() for an empty queue
     std::vector<JournalEntry> queue_;
+    size_t queued_bytes_ = 0;  // estimated, see push()
     uint64_t pushed_ = 0, written_ = 0, synced_ = 0;
     int64_t first_unsynced_ = 0;  // when the oldest unsynced line was written
     bool writer_waiting_ = false;

@@ -319,7 +319,8 @@ ExitStatus run_session(const RunOptions& opts) {
         gc.session_start_usec = rec.started_usec;
         gc.journal = &*journal;
         gc.agent_pid = spawned->child.pid;
-        gc.root_fixed = plan->seccomp.denied.count("%clone-namespaces") && plan->seccomp.denied.count("%clone3");
+        gc.root_fixed = plan->seccomp.denied.count("%clone-namespaces") && plan->seccomp.denied.count("%clone3") &&
+                        plan->seccomp.denied.count("setns");
         gc.audit = opts.audit;
         if (opts.audit)
             gc.annotate = [&plan](JournalEntry& e) { mark_would_be_denial(e, plan->profile, plan->workspace); };

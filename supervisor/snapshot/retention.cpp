@@ -2,6 +2,8 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -111,26 +113,32 @@ std::vector<PrunedSession> prune_expired_snapshots(const SandboxdDirs& dirs, int
 
 void prune_in_background_if_due(const SandboxdDirs& dirs, int64_t now_usec) {
     std::string stamp = dirs.state + "/.last-prune";
-    struct stat st{};
-    if (::stat(stamp.c_str(), &st) == 0 &&
-        int64_t(st.st_mtime) * 1000000 + int64_t(kPruneEveryHours) * 3600 * 1000000 > now_usec)
-        return;
-    // Claimed first (O_EXCL on a fresh name, renamed over the stamp), so
-    // that sessions ending together start one pruner, not one each.
-    std::string claim = stamp + "." + std::to_string(::getpid());
-    UniqueFd fd(::open(claim.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-    if (!fd || ::rename(claim.c_str(), stamp.c_str()) != 0) {
-        ::unlink(claim.c_str());
-        return;
-    }
+    auto due = [&](int fd) {
+        struct stat st{};
+        return ::fstat(fd, &st) != 0 || st.st_size == 0 ||
+               int64_t(st.st_mtime) * 1000000 + int64_t(kPruneEveryHours) * 3600 * 1000000 <= now_usec;
+    };
+    UniqueFd fd(::open(stamp.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!fd || !due(fd.get())) return;
+    // Claimed under a lock, then looked at again: sessions ending together
+    // start one pruner, not one each.
+    if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0 || !due(fd.get())) return;
+    if (::pwrite(fd.get(), "1", 1, 0) != 1 || ::futimens(fd.get(), nullptr) != 0) return;
     // Two forks: the pruner is nobody's child to wait for.
     pid_t child = ::fork();
     if (child < 0) return;
     if (child == 0) {
         if (::fork() == 0) {
+            // Nothing of the session's: no descriptor held open (a tty, a
+            // pipe someone waits on to close, BPF objects), signals as for
+            // any process, so that it can be stopped.
             ::setsid();
+            ::close_range(3, ~0U, 0);
             int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
             for (int std_fd = 0; std_fd < 3 && null >= 0; ++std_fd) ::dup2(null, std_fd);
+            sigset_t none;
+            sigemptyset(&none);
+            ::sigprocmask(SIG_SETMASK, &none, nullptr);
             (void)prune_expired_snapshots(dirs, now_usec, false);
         }
         ::_exit(0);

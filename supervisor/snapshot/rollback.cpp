@@ -109,8 +109,12 @@ struct Applier {
             if (!pw) return pw.error();
             struct stat up{};
             if (::fstat(pw->dir.get(), &up) != 0) return errno_error("cannot stat the directory of " + *it);
-            if (::mkdirat(pw->dir.get(), pw->base.c_str(), 0700) != 0 && errno != EEXIST)
+            // Made here, or not taken: one that appeared meanwhile is
+            // someone else's, not to be chowned and filled.
+            if (::mkdirat(pw->dir.get(), pw->base.c_str(), 0700) != 0) {
+                if (errno == EEXIST) return Error{EEXIST, *it + " appeared while rollback was making it"};
                 return errno_error("cannot recreate directory " + *it);
+            }
             auto made = open_at(pw->dir.get(), pw->base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
             if (!made) return made.error();
             if (::fchown(made->get(), up.st_uid, up.st_gid) != 0 || ::fchmod(made->get(), up.st_mode & 07777) != 0)

@@ -9,6 +9,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <optional>
 #include <vector>
 
@@ -124,6 +125,20 @@ Result<std::string> mount_root_of(const std::string& path) {
 Status SnapshotStore::charge(uint64_t bytes) {
     SnapshotBudget& b = *budget_;
     auto fits = [&] { return bytes <= b.limit && b.used <= b.limit - bytes; };
+    if (!fits()) {
+        // Dropped only if that makes room, and only as many as one journal
+        // line can list: otherwise they would be gone for nothing.
+        uint64_t could_free = 0;
+        size_t n = 0;
+        for (const auto& d : b.droppable) {
+            if (b.used - could_free <= b.limit - std::min(bytes, b.limit) || n >= kMaxDropsPerCall) break;
+            could_free += d.bytes;
+            ++n;
+        }
+        if (bytes > b.limit || b.used - could_free > b.limit - bytes)
+            return Error{ENOSPC, "snapshot budget exhausted (" + std::to_string(b.used) + " of " +
+                                     std::to_string(b.limit) + " bytes used, " + std::to_string(bytes) + " more needed)"};
+    }
     while (!fits() && !b.droppable.empty()) {
         SnapshotBudget::Droppable d = std::move(b.droppable.front());
         b.droppable.pop_front();
@@ -152,7 +167,8 @@ void SnapshotStore::forget(const Snapshot& s) {
 }
 
 void SnapshotStore::note_droppable(const Snapshot& s) {
-    if (s.born_usec >= 0) budget_->droppable.push_back({dir_.get(), s.ref, s.path, s.bytes});
+    // Dropping one that holds no bytes would free nothing.
+    if (s.born_usec >= 0 && s.bytes > 0) budget_->droppable.push_back({dir_.get(), s.ref, s.path, s.bytes});
 }
 
 Result<std::string> SnapshotStore::next_name(const char* suffix, bool makes_file) {

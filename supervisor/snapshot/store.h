@@ -118,6 +118,10 @@ private:
     void note_droppable(const Snapshot& s);
     void forget(const Snapshot& s);  // no longer in the store: off the budget
     static constexpr uint64_t kPerShard = 64;
+    // At most this many snapshots dropped for one operation (its journal
+    // line lists them, and a line must stay well under the journal's
+    // limit); an operation that would need more is refused.
+    static constexpr size_t kMaxDropsPerCall = 2048;
 
     UniqueFd dir_;
     std::string path_;
