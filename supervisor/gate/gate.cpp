@@ -334,6 +334,10 @@ Gate::~Gate() {
 uint64_t Gate::handled() const { return impl_->handled.load(std::memory_order_relaxed); }
 uint64_t Gate::snapshot_bytes() const { return impl_->cfg.budget->used.load(); }
 
+void Gate::flush_journal() {
+    if (impl_->journal) impl_->journal->flush();
+}
+
 Result<std::unique_ptr<Gate>> Gate::start(GateConfig cfg) {
     auto impl = std::make_unique<Impl>();
     Impl& s = *impl;

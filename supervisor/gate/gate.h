@@ -77,6 +77,9 @@ public:
 
     uint64_t handled() const;
     uint64_t snapshot_bytes() const;
+    // Returns once every line of what the gate has done is written and
+    // synced (the session was frozen: a rollback may follow).
+    void flush_journal();
 
     struct Impl;
 

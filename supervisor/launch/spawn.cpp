@@ -171,7 +171,15 @@ void drop_privileges(const SpawnSpec& spec, const Prepared& p, int pipe_fd) {
     // program comes with a listener, which goes to the supervisor before
     // the exec (nothing between here and the exec is a gated syscall).
     if (p.prog.len && p.listener_sock >= 0) {
-        int listener = int(::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &p.prog));
+        // Once the gate has taken a call, only a fatal signal interrupts
+        // the agent's wait (Linux 5.19): an interrupted call would be
+        // restarted after the gate had already done it, and the kill
+        // switch's freeze would count the thread frozen while the gate
+        // still acts for it (and before its journal line is queued).
+        int listener = int(::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+                                     SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, &p.prog));
+        if (listener < 0 && errno == EINVAL)
+            listener = int(::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &p.prog));
         if (listener < 0) fail(pipe_fd, SpawnStep::Seccomp, errno);
         if (!send_fd(p.listener_sock, listener)) fail(pipe_fd, SpawnStep::Seccomp, errno);
         ::close(listener);

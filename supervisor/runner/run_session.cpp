@@ -11,6 +11,7 @@
 
 #include <climits>
 #include <cstdlib>
+#include <cstring>
 
 #include "base/file_io.h"
 #include "base/time_util.h"
@@ -385,11 +386,39 @@ ExitStatus run_session(const RunOptions& opts) {
         (void)write_record(record_path, rec);
 
         siginfo_t info{};
-        pollfd fds[3] = {{signals->fd(), POLLIN, 0}, {child.pidfd.get(), POLLIN, 0}, {bpf->events_fd(), POLLIN, 0}};
+        // Frozen (the kill switch): every line of what the agent did is
+        // written, and a line says so, before anyone rolls back. The
+        // gate answers the agent before its line is written.
+        UniqueFd events_file(::open((cgroup->v2_path() + "/cgroup.events").c_str(), O_RDONLY | O_CLOEXEC));
+        bool was_frozen = false;
+        auto on_cgroup_event = [&] {
+            char buf[256];
+            ssize_t len = ::pread(events_file.get(), buf, sizeof buf - 1, 0);  // also re-arms the notification
+            if (len <= 0) return;
+            buf[len] = '\0';
+            bool frozen = std::strstr(buf, "frozen 1") != nullptr;
+            if (frozen && !was_frozen) {
+                if (gate) gate->flush_journal();
+                journal_events();
+                JournalEntry q;
+                q.action = "session.quiesced";
+                q.target = "frozen: every line of what the agent did is written";
+                q.decision = "info";
+                q.layer = "supervisor";
+                q.durable = true;
+                (void)journal->append(q);
+            }
+            was_frozen = frozen;
+        };
+        pollfd fds[4] = {{signals->fd(), POLLIN, 0},
+                         {child.pidfd.get(), POLLIN, 0},
+                         {bpf->events_fd(), POLLIN, 0},
+                         {events_file.get(), POLLPRI, 0}};
         for (;;) {
             // The programs wake us only once a batch is waiting; the rest
             // is read on this timeout (SBX_EVENTS_WAKE_BYTES).
-            int n = ::poll(fds, 3, SBX_EVENTS_POLL_MS);
+            int n = ::poll(fds, events_file ? 4 : 3, SBX_EVENTS_POLL_MS);
+            if (n > 0 && (fds[3].revents & (POLLPRI | POLLERR))) on_cgroup_event();
             if (n == 0) journal_events();
             if (n < 0) {
                 if (errno == EINTR) continue;

@@ -85,8 +85,15 @@ TEST_CASE("freeze stops a busy tree at once / thaw resumes it / kill ends it and
     auto lines = sandboxd::read_journal(s.record.journal);
     REQUIRE(lines.ok());
     std::vector<std::string> actions;
-    for (const auto& l : *lines)
-        if (l.value["action"].get<std::string>().starts_with("session.")) actions.push_back(l.value["action"]);
+    int quiesced = 0;
+    for (const auto& l : *lines) {
+        std::string action = l.value["action"];
+        // The supervisor's own word that every line is written once frozen
+        // (before or after sandboxctl's freeze line).
+        if (action == "session.quiesced") ++quiesced;
+        else if (action.starts_with("session.")) actions.push_back(action);
+    }
+    CHECK(quiesced == 1);
     CHECK(actions == std::vector<std::string>{"session.start", "session.freeze", "session.thaw",
                                               "session.kill", "session.end"});
 }

@@ -518,3 +518,27 @@ TEST_CASE("prune: sandbox-run prunes expired snapshots by itself - at most once 
     REQUIRE(::stat(stamp.c_str(), &st) == 0);
     CHECK(st.st_mtime > ::time(nullptr) - 60);
 }
+
+TEST_CASE("rollback: of a frozen session right after the freeze - every line is there first, nothing is an orphan") {
+    Host h;
+    std::multiset<std::string> all;
+    for (int i = 0; i < 3000; ++i) {
+        std::string name = "f" + std::to_string(i);
+        plant_file(h.ws / ("t/" + name), name);
+        all.insert(name);
+    }
+    Background b(h.run_argv({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path(), "--",
+                             "sh", "-c", "rm -rf " + h.ws / "t" + "; echo removed; sleep 60"}),
+                 h.env());
+    // Frozen in the middle of the rm -rf, then rolled back at once.
+    for (int i = 0; i < 20000 && list_dir(h.ws / "t").size() > 2000; ++i) usleep(200);
+    auto s = h.wait_for_session(1);
+    REQUIRE(h.ctl({"freeze", s.record.id}).status == 0);
+    auto rb = h.ctl({"rollback", s.record.id});
+    INFO(rb.out.substr(0, 2000) << rb.err);
+    CHECK(rb.status == 0);
+    CHECK_THAT(rb.out, !Catch::Contains("orphan"));
+    CHECK_THAT(rb.err, !Catch::Contains("has not said"));
+    CHECK(contents_below(h.ws / "t") == all);
+    REQUIRE(h.ctl({"kill", s.record.id}).status == 0);
+}

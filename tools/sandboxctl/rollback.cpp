@@ -2,7 +2,11 @@
 // undoes what a session changed, newest first, from its journal and
 // snapshots. A live session must be frozen first (a running agent would
 // keep changing what is being put back); a finished one any time.
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
+
+#include "base/file_io.h"
 
 #include "commands.h"
 #include "journal/journal.h"
@@ -12,6 +16,29 @@
 #include "snapshot/rollback.h"
 
 namespace sandboxctl {
+namespace {
+
+// A frozen session's supervisor writes "session.quiesced" once every line
+// of what the agent did is written (the gate answers the agent before its
+// line is): waits for one from this frozen spell, i.e. after the last thaw
+// (sandboxctl's own freeze line may come before or after it).
+bool wait_quiesced(const std::string& journal_path, int timeout_ms) {
+    for (int waited = 0;; waited += 20) {
+        if (auto text = sandboxd::read_file(journal_path)) {
+            uint64_t thawed = 0, quiesced = 0;
+            for (const auto& l : sandboxd::scan_journal(*text).lines) {
+                std::string action = l.value.value("action", "");
+                if (action == "session.thaw") thawed = l.line_no;
+                if (action == "session.quiesced") quiesced = l.line_no;
+            }
+            if (quiesced > thawed) return true;
+        }
+        if (waited >= timeout_ms) return false;
+        ::usleep(20 * 1000);
+    }
+}
+
+}  // namespace
 
 Action add_rollback(CLI::App& app) {
     auto* cmd = app.add_subcommand("rollback", "Undo a session's changes from its snapshots (newest first)");
@@ -45,6 +72,10 @@ Action add_rollback(CLI::App& app) {
             complain("session " + *id + " is running; freeze it first (sandboxctl freeze " + *id + ")");
             return 1;
         }
+        if (auto live = sandboxd::find_session(dirs, *id); live && live->state == sandboxd::SessionState::Frozen &&
+                                                             !wait_quiesced(dirs.journal_path(*id), 5000))
+            complain("warning: the session's supervisor has not said that every line is written; a snapshot it "
+                     "has not journaled yet shows as an orphan");
         sandboxd::RollbackOptions ro;
         if (to->count()) ro.to_seq = o->to;
         if (path->count()) {
