@@ -132,13 +132,14 @@ std::string Journal::line_for(const JournalEntry& e, uint64_t seq) const {
         key("snapshot");
         out += "null";
     }
-    // The undo record keeps paths exactly; in the detail, as in the
-    // target, invalid UTF-8 is replaced rather than lose the line.
+    // The undo record and the detail keep paths exactly (the store paths a
+    // session names, the snapshots it dropped); in the target, a line for
+    // people to read, invalid UTF-8 is replaced rather than lose the line.
     key("undo");
     out += exact_strings(e.undo).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     if (!e.detail.is_null()) {
         key("detail");
-        out += e.detail.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        out += exact_strings(e.detail).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     }
     out += "}\n";
     return out;

@@ -13,6 +13,7 @@
 #include "base/file_io.h"
 #include "base/unique_fd.h"
 #include "journal/journal.h"
+#include "journal/json_text.h"
 
 namespace sandboxd {
 namespace {
@@ -68,7 +69,7 @@ std::vector<PrunedSession> prune_expired_snapshots(const SandboxdDirs& dirs, int
                 retention = det.value("snapshot_retention_sec", int64_t(-1));
                 if (det.contains("snapshot_stores") && det["snapshot_stores"].is_array())
                     for (const auto& s : det["snapshot_stores"])
-                        if (s.is_string()) stores.push_back(s.get<std::string>());
+                        if (auto store = text_value(s); !store.empty()) stores.push_back(store);
             } else if (action == "session.end") {
                 ended = det.value("ended_usec", int64_t(0));
             } else if (action == "snapshots.pruned") {

@@ -475,8 +475,11 @@ namespace {
 void collect_snapshots(const json& u, std::set<std::string>& out) {
     if (!u.is_object()) return;
     for (const auto& [key, value] : u.items()) {
-        if (key == "snapshot" && value.is_string()) out.insert(value.get<std::string>());
-        else if (value.is_object()) collect_snapshots(value, out);
+        if (key == "snapshot") {
+            if (auto path = text_value(value); !path.empty()) out.insert(path);
+        } else if (value.is_object()) {
+            collect_snapshots(value, out);
+        }
     }
 }
 
@@ -556,7 +559,7 @@ RollbackReport rollback_session(const std::string& journal_path, const RollbackO
             a.start_usec = num(d, "started_usec");
             if (d.contains("write_trees") && d["write_trees"].is_array())
                 for (const auto& w : d["write_trees"])
-                    if (w.is_string() && w.get<std::string>().starts_with('/')) write_trees.push_back(w.get<std::string>());
+                    if (auto tree = text_value(w); tree.starts_with('/')) write_trees.push_back(tree);
         }
         else if (action == "session.end" && num(d, "ended_usec")) a.end_usec = num(d, "ended_usec");
         else if (action == "rollback.undo" && str(d, "status") == "done") undone.insert(num(d, "seq"));
@@ -568,11 +571,11 @@ RollbackReport rollback_session(const std::string& journal_path, const RollbackO
                     a.produced.insert({dev_t(p[0].get<uint64_t>()), ino_t(p[1].get<uint64_t>())});
         if (action == "session.start" && d.contains("snapshot_stores") && d["snapshot_stores"].is_array())
             for (const auto& p : d["snapshot_stores"])
-                if (p.is_string() && is_own_store(journal_path, p.get<std::string>())) stores.push_back(p.get<std::string>());
+                if (auto store = text_value(p); is_own_store(journal_path, store)) stores.push_back(store);
         if (l.contains("undo")) collect_snapshots(l["undo"], referenced);
         if (d.contains("dropped_snapshots") && d["dropped_snapshots"].is_array()) {
             for (const auto& p : d["dropped_snapshots"])
-                if (p.is_string()) a.dropped.insert(p.get<std::string>());
+                if (auto path = text_value(p); !path.empty()) a.dropped.insert(path);
         }
         if (action == "session.start" || !l.contains("undo") || !l["undo"].is_object()) continue;
         uint64_t seq = l["seq"].get<uint64_t>();
