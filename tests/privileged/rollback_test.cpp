@@ -366,17 +366,6 @@ TEST_CASE("rollback: over the budget the session's own litter gives way, never w
 
 namespace {
 
-// The contents of every regular file below `root` (each test file holds
-// its own name, so contents identify files wherever they moved).
-std::multiset<std::string> contents_below(const std::string& root) {
-    std::multiset<std::string> out;
-    std::error_code ec;
-    for (auto it = std::filesystem::recursive_directory_iterator(root, ec);
-         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec))
-        if (it->is_regular_file()) out.insert(*sandboxd::read_file(it->path()));
-    return out;
-}
-
 size_t count_below(const std::string& root) {
     size_t n = 0;
     std::error_code ec;
@@ -424,18 +413,10 @@ TEST_CASE("rollback: the supervisor killed in the middle of an rm -rf - nothing 
     INFO(rb.out << rb.err);
     // Back in place, or named as an orphan the store keeps.
     auto back = contents_below(h.ws / "t");
-    size_t orphans = 0;
-    std::istringstream out(rb.out);
-    std::string line;
-    while (std::getline(out, line)) {
-        auto at = line.find("orphan    keep ");
-        if (at == std::string::npos) continue;
-        std::string path = line.substr(at + 15, line.find(" (", at + 15) - at - 15);
-        back.insert(*sandboxd::read_file(path));
-        ++orphans;
-    }
+    auto orphans = orphans_in(rb.out);
+    for (const auto& path : orphans) back.insert(*sandboxd::read_file(path));
     CHECK(back == all);
-    CHECK(rb.status == (orphans ? 1 : 0));
+    CHECK(rb.status == (orphans.empty() ? 0 : 1));
 }
 
 TEST_CASE("rollback: names that are not UTF-8 come back byte for byte") {

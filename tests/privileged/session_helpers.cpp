@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -190,5 +191,28 @@ int count_processes_with(const std::string& needle) {
 }
 
 void sleep_ms(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+
+std::multiset<std::string> contents_below(const std::string& root) {
+    std::multiset<std::string> out;
+    std::error_code ec;
+    for (auto it = std::filesystem::recursive_directory_iterator(root, ec);
+         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec))
+        if (it->is_regular_file()) out.insert(*sandboxd::read_file(it->path()));
+    return out;
+}
+
+std::vector<std::string> orphans_in(const std::string& rollback_out) {
+    std::vector<std::string> out;
+    std::istringstream in(rollback_out);
+    std::string line;
+    const std::string mark = "orphan    keep ";
+    while (std::getline(in, line)) {
+        auto at = line.find(mark);
+        if (at == std::string::npos) continue;
+        at += mark.size();
+        out.push_back(line.substr(at, line.find(" (", at) - at));
+    }
+    return out;
+}
 
 }  // namespace sandboxd::test

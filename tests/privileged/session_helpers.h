@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,11 @@ std::string only_session(const Host& h);
 bool path_exists(const std::string& p);
 // Entries of a directory (names), empty when it does not exist.
 std::vector<std::string> list_dir(const std::string& p);
+// The contents of every regular file below `root` (tests that move files
+// around give each its own name as content, so contents identify them).
+std::multiset<std::string> contents_below(const std::string& root);
+// The store paths `sandboxctl rollback` names as orphan steps.
+std::vector<std::string> orphans_in(const std::string& rollback_out);
 // Processes on the host whose command line starts with `needle`.
 int count_processes_with(const std::string& needle);
 // Milliseconds to sleep.

@@ -258,15 +258,6 @@ TEST_CASE("gate: an agent that may change its root (user namespaces allowed) is 
 
 namespace {
 
-std::multiset<std::string> contents_below(const std::string& root) {
-    std::multiset<std::string> out;
-    std::error_code ec;
-    for (auto it = std::filesystem::recursive_directory_iterator(root, ec);
-         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec))
-        if (it->is_regular_file()) out.insert(*sandboxd::read_file(it->path()));
-    return out;
-}
-
 struct Unmount {
     std::string path;
     ~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
@@ -313,17 +304,9 @@ TEST_CASE("gate: when the journal's disk fills up destructive calls are refused 
     auto rb = h.ctl({"rollback", id});
     INFO(rb.out.substr(0, 3000) << rb.err);
     auto back = contents_below(ws + "/t");
-    size_t orphans = 0;
-    std::istringstream out(rb.out);
-    std::string line;
-    while (std::getline(out, line)) {
-        auto at = line.find("orphan    keep ");
-        if (at == std::string::npos) continue;
-        std::string path = line.substr(at + 15, line.find(" (", at + 15) - at - 15);
-        back.insert(*sandboxd::read_file(path));
-        ++orphans;
-    }
+    auto orphans = orphans_in(rb.out);
+    for (const auto& path : orphans) back.insert(*sandboxd::read_file(path));
     CHECK(back == all);
-    CHECK(orphans == 0);  // every operation let through has its line
+    CHECK(orphans.empty());  // every operation let through has its line
     CHECK(rb.status == 0);
 }
