@@ -489,7 +489,11 @@ TEST_CASE("prune: sandbox-run prunes expired snapshots by itself - at most once 
     timespec old_times[2] = {{0, UTIME_OMIT}, {::time(nullptr) - 25 * 3600, 0}};
     REQUIRE(::utimensat(AT_FDCWD, stamp.c_str(), old_times, 0) == 0);
     REQUIRE(agent_sh(h, "true").status == 0);
-    for (int i = 0; i < 500 && path_exists(old_store); ++i) sleep_ms(10);
+    // The pruner removes the store, then journals it: wait for both.
+    auto pruned_line = [&] {
+        return sandboxd::read_file(h.dirs().journal_path(old_id))->find("snapshots.pruned") != std::string::npos;
+    };
+    for (int i = 0; i < 500 && (path_exists(old_store) || !pruned_line()); ++i) sleep_ms(10);
     CHECK_FALSE(path_exists(old_store));
     CHECK_THAT(*sandboxd::read_file(h.dirs().journal_path(old_id)), Catch::Contains("snapshots.pruned"));
     for (const auto& id : list_dir(h.state / "sessions"))
