@@ -2,7 +2,8 @@
  * they share the event ring and the session's config:
  *   net_scope.bpf.h    network scope, attached to the session's cgroup;
  *   file_events.bpf.h  every exec and file operation in the session, from
- *                      the raw syscall tracepoints.
+ *                      sched_process_exec and the file syscalls' exit
+ *                      tracepoints.
  * See sandboxd_bpf.h for the maps and the events. */
 #include <linux/bpf.h>
 #include <bpf/bpf_endian.h>

@@ -10,6 +10,12 @@ int64_t realtime_usec() {
     return int64_t(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
 }
 
+int64_t realtime_coarse_usec() {
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+    return int64_t(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
+}
+
 int64_t monotonic_nsec() {
     timespec ts{};
     clock_gettime(CLOCK_MONOTONIC, &ts);

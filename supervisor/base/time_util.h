@@ -7,6 +7,10 @@ namespace sandboxd {
 
 // Wall clock in microseconds since the epoch (journal timestamps).
 int64_t realtime_usec();
+// The wall clock as the kernel stamps files with it (CLOCK_REALTIME_COARSE,
+// up to a tick behind): a file made after this was read has a birth time no
+// earlier than it, which is not true of realtime_usec().
+int64_t realtime_coarse_usec();
 // Monotonic clock in nanoseconds (latency measurements).
 int64_t monotonic_nsec();
 // RFC 3339 UTC with microseconds: 2026-11-25T14:22:29.123456Z.

@@ -5,7 +5,7 @@
 // The network programs are attached with BPF_F_ALLOW_MULTI through the
 // legacy attach call, not a link: an attachment lives as long as the
 // cgroup, so if the supervisor dies the agent keeps its network scope. The
-// raw syscall tracepoints (execs and file operations) are links
+// tracepoint programs (execs and file operations) are links
 // owned by the supervisor: events stop with it, enforcement does not depend
 // on them.
 #pragma once
@@ -55,7 +55,7 @@ public:
     uint64_t reads() const;  // successful opens for reading: counted, not logged
     bool unix_hooks() const { return unix_hooks_; }  // connect_unix/sendmsg_unix attached
 
-    // Detaching a raw syscall tracepoint waits for an RCU grace period in the
+    // Detaching a tracepoint program waits for an RCU grace period in the
     // kernel, several milliseconds that would otherwise sit on the agent's
     // exit path (sandbox-run returns only after it). This hands the last
     // references to a short-lived child that pays for it instead. For a

@@ -60,10 +60,11 @@ struct Approval {
 
 // What the event stream reports besides execs and network decisions.
 struct EventRules {
-    // File operations from the raw syscall tracepoints: every change and
-    // every refusal journaled, reads counted. Costs start-up time (attaching
-    // syscall tracepoints) and a little on every syscall of the host while
-    // the session runs; a profile may turn it off.
+    // File operations from the per-syscall exit tracepoints: every change
+    // and every refusal journaled, reads counted. Costs start-up time
+    // (attaching 29 tracepoints), a BPF run on each file call of the host
+    // and a bit test on every other syscall while the session runs; a
+    // profile may turn it off.
     bool files = true;
     // Every successful open for reading journaled too, not only counted
     // (needs `files`): a record of what the agent looked at, at the cost of

@@ -200,7 +200,8 @@ ExitStatus run_session(const RunOptions& opts) {
     rec.profile_source = plan->profile.source;
     rec.tier = plan->profile.tier;
     rec.audit = opts.audit;
-    rec.started_usec = realtime_usec();
+    // Coarse: what the agent makes is born (statx btime) at or after it.
+    rec.started_usec = realtime_coarse_usec();
     rec.workspace = plan->workspace;
     rec.cgroup = cgroup->v2_path();
     rec.cgroup_v1 = cgroup->v1_paths();

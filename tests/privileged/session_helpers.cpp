@@ -1,14 +1,14 @@
 #include "session_helpers.h"
 
 #include <dirent.h>
-
-#include <algorithm>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <thread>
 
@@ -198,6 +198,12 @@ std::multiset<std::string> contents_below(const std::string& root) {
     for (auto it = std::filesystem::recursive_directory_iterator(root, ec);
          !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec))
         if (it->is_regular_file()) out.insert(*sandboxd::read_file(it->path()));
+    return out;
+}
+
+std::multiset<std::string> difference(const std::multiset<std::string>& a, const std::multiset<std::string>& b) {
+    std::multiset<std::string> out;
+    std::set_difference(a.begin(), a.end(), b.begin(), b.end(), std::inserter(out, out.end()));
     return out;
 }
 

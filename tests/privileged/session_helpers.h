@@ -68,6 +68,9 @@ std::vector<std::string> list_dir(const std::string& p);
 // The contents of every regular file below `root` (tests that move files
 // around give each its own name as content, so contents identify them).
 std::multiset<std::string> contents_below(const std::string& root);
+// What `a` holds that `b` does not (counting repeats): a failed comparison of
+// two 5,000-file trees then names the few that differ.
+std::multiset<std::string> difference(const std::multiset<std::string>& a, const std::multiset<std::string>& b);
 // The store paths `sandboxctl rollback` names as orphan steps.
 std::vector<std::string> orphans_in(const std::string& rollback_out);
 // Processes on the host whose command line starts with `needle`.

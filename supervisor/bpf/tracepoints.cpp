@@ -1,0 +1,54 @@
+#include "bpf/tracepoints.h"
+
+#include <fcntl.h>
+#include <linux/perf_event.h>
+#include <sys/mount.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "base/file_io.h"
+
+namespace sandboxd {
+
+Result<UniqueFd> open_tracefs() {
+    for (const char* path : {"/sys/kernel/tracing", "/sys/kernel/debug/tracing"}) {
+        UniqueFd dir(::open(path, O_PATH | O_DIRECTORY | O_CLOEXEC));
+        if (dir && ::faccessat(dir.get(), "events", F_OK, 0) == 0) return dir;
+    }
+    UniqueFd fs(::fsopen("tracefs", FSOPEN_CLOEXEC));
+    if (!fs) return errno_error("no tracefs is mounted and none can be made (the event stream reads its "
+                                "tracepoints from one; CONFIG_TRACING)");
+    if (::fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0)
+        return errno_error("cannot create a private tracefs instance");
+    UniqueFd mnt(::fsmount(fs.get(), FSMOUNT_CLOEXEC, MOUNT_ATTR_NOEXEC | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV));
+    if (!mnt) return errno_error("cannot mount a private tracefs instance");
+    return mnt;
+}
+
+Result<UniqueFd> open_tracepoint(int tracefs, const std::string& category, const std::string& name) {
+    std::string where = "events/" + category + "/" + name + "/id";
+    auto file = open_at(tracefs, where, O_RDONLY);
+    if (!file) return errno_error("this kernel has no tracepoint " + category + ":" + name + " (CONFIG_FTRACE_SYSCALLS)");
+    auto text = read_fd(file->get());
+    if (!text) return text.error();
+    char* end = nullptr;
+    unsigned long long id = std::strtoull(text->c_str(), &end, 10);
+    if (end == text->c_str() || (*end != '\n' && *end != 0))
+        return plain_error("unreadable tracepoint id in tracefs " + where + ": " + *text);
+    perf_event_attr attr{};
+    attr.type = PERF_TYPE_TRACEPOINT;
+    attr.size = sizeof(attr);
+    attr.config = id;
+    attr.sample_period = 1;
+    attr.wakeup_events = 1;
+    attr.disabled = 1;
+    // One event (pid -1, CPU 0) is enough: the program hangs off the
+    // tracepoint itself, not off the event's CPU.
+    int fd = static_cast<int>(::syscall(SYS_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC));
+    if (fd < 0) return errno_error("cannot open the tracepoint " + category + ":" + name);
+    return UniqueFd(fd);
+}
+
+}  // namespace sandboxd
