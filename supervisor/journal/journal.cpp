@@ -92,10 +92,42 @@ Status Journal::resync() {
     for (auto it = lines.rbegin(); it != lines.rend(); ++it) {
         if (auto parsed = parse_journal_line(*it)) {
             last_seq_ = (*parsed)["seq"].get<uint64_t>();
+            if (!tail.empty() && tail.back() != '\n') return seal_torn_tail(lines.back(), st.st_size);
             return {};
         }
     }
     return plain_error(path_ + ": no valid journal line found to continue the sequence from");
+}
+
+// A writer that died mid-line (appends hold the flock, so the caller's
+// flock proves nobody is writing it now) left bytes with no newline: a line
+// appended after them would be glued to them, and both lost to readers.
+// The fragment is taken off the end and written back as a line of its own,
+// so what it said (often the target of the last operation) is kept.
+Status Journal::seal_torn_tail(std::string_view fragment, off_t size) {
+    std::string kept(fragment);
+    off_t cut = size - off_t(kept.size());
+    JournalEntry e;
+    e.action = "journal.torn";
+    e.target = path_;
+    e.decision = "info";
+    e.layer = "journal";
+    e.comm = "sandboxd";
+    e.pid = ::getpid();
+    e.detail = {{"fragment", kept},
+                {"why", "the writer stopped in the middle of this line (a crash or kill); the line is lost, and "
+                        "a snapshot only it named shows in rollback as an orphan"}};
+    std::string line = line_for(e, last_seq_ + 1);
+    if (::ftruncate(fd_.get(), cut) != 0) return errno_error("cannot take the torn last line off " + path_);
+    if (auto written = write_all(fd_.get(), line); !written) {
+        // The fragment is lost then, but the file ends on a line again.
+        (void)::ftruncate(fd_.get(), cut);
+        return written.error();
+    }
+    if (::fdatasync(fd_.get()) != 0) return errno_error("cannot sync " + path_);
+    ++last_seq_;
+    known_size_ = cut + off_t(line.size());
+    return {};
 }
 
 std::string Journal::line_for(const JournalEntry& e, uint64_t seq) const {
@@ -153,7 +185,10 @@ Result<uint64_t> Journal::append_all(std::span<const JournalEntry> entries) {
     FlockGuard lock(fd_.get());
     struct stat st{};
     if (::fstat(fd_.get(), &st) != 0) return errno_error("cannot stat " + path_);
-    if (st.st_size != known_size_) SANDBOXD_TRY(resync());
+    if (st.st_size != known_size_) {
+        SANDBOXD_TRY(resync());
+        if (::fstat(fd_.get(), &st) != 0) return errno_error("cannot stat " + path_);  // resync may seal a torn line
+    }
 
     // Out of room: the space left is kept for the lines that say how to undo
     // what was already done (and the session's own start and end). Events
@@ -259,7 +294,9 @@ JournalScan scan_journal(std::string_view text) {
         size_t nl = text.find('\n', pos);
         ++no;
         if (nl == std::string_view::npos) {
-            out.problems.push_back("line " + std::to_string(no) + ": torn (no newline)");
+            // The writer died mid-line: expected after a crash, and only the
+            // last line can be so. Reported, not a reason to stop.
+            out.torn_tail = "line " + std::to_string(no) + " is torn (no newline: its writer stopped while writing it)";
             break;
         }
         if (auto v = parse_journal_line(text.substr(pos, nl - pos)))

@@ -97,6 +97,7 @@ public:
 private:
     Journal() = default;
     Status resync();
+    Status seal_torn_tail(std::string_view fragment, off_t size);
     std::string line_for(const JournalEntry& e, uint64_t seq) const;
 
     std::string path_;
@@ -124,7 +125,8 @@ std::optional<nlohmann::json> parse_journal_line(std::string_view line);
 // ("line 7: not a journal line"); reading goes on past them.
 struct JournalScan {
     std::vector<JournalLine> lines;
-    std::vector<std::string> problems;
+    std::vector<std::string> problems;  // lines that are not journal lines
+    std::string torn_tail;              // set when the last line has no newline
 };
 JournalScan scan_journal(std::string_view text);
 

@@ -537,6 +537,21 @@ RollbackReport rollback_session(const std::string& journal_path, const RollbackO
     }
     JournalScan scan = scan_journal(*text);
     for (auto& p : scan.problems) rep.problems.push_back("journal " + p);
+    auto lost = [&rep](uint64_t seq, std::string what) {
+        RollbackStep step;
+        step.seq = seq;
+        step.what = std::move(what);
+        step.status = "lost";
+        step.detail = "the supervisor stopped while writing this line; a snapshot only it named is an orphan below";
+        rep.steps.push_back(std::move(step));
+    };
+    if (!scan.torn_tail.empty()) lost(0, "journal " + scan.torn_tail);
+    for (const auto& l : scan.lines)
+        if (l.value.value("action", "") == "journal.torn" && l.value.contains("detail")) {
+            std::string fragment = text_value(l.value["detail"].value("fragment", nlohmann::json()));
+            if (fragment.size() > 240) fragment = fragment.substr(0, 240) + "...";
+            lost(l.value["seq"].get<uint64_t>(), "journal line torn by a crash: " + fragment);
+        }
     std::vector<json> lines;
     for (auto& l : scan.lines) lines.push_back(std::move(l.value));
     // With part of the record unreadable, no step can be sure of its place

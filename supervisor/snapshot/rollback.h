@@ -41,7 +41,8 @@ struct RollbackOptions {
 struct RollbackStep {
     uint64_t seq = 0;        // the journal line undone
     std::string what;        // "restore /ws/a.txt from snapshot 000001"
-    std::string status;      // "planned", "done", "conflict", "error", "skipped", "orphan"
+    std::string status;      // "planned", "done", "conflict", "error", "skipped", "orphan",
+                             // "lost" (a journal line torn by a crash)
     std::string detail;      // why, for conflicts and errors
 };
 
@@ -57,7 +58,8 @@ struct RollbackReport {
 
 // Reads the session's journal at `journal_path` and undoes (or, dry, plans)
 // its changes. `now_end_usec`: the session's end for conflict checks (its
-// end time, or now for a session that is still frozen). A corrupt journal
+// end time, or now for a session that is still frozen). A torn last line
+// (its writer died mid-line) is a step "lost", not a problem. A corrupt journal
 // line makes the whole rollback a dry run: nothing changes, the plan for
 // the rest is reported along with the problem. `log`: where to journal
 // each undone step (the session's own journal), or null.

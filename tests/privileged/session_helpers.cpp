@@ -221,4 +221,20 @@ std::vector<std::string> orphans_in(const std::string& rollback_out) {
     return out;
 }
 
+std::multiset<std::string> orphan_contents(const std::string& rollback_out) {
+    std::multiset<std::string> out;
+    for (const auto& path : orphans_in(rollback_out)) {
+        struct stat st{};
+        if (::lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+            auto inside = contents_below(path);
+            out.insert(inside.begin(), inside.end());
+        } else if (auto text = read_file(path)) {
+            out.insert(*text);
+        } else {
+            out.insert("unreadable: " + path);
+        }
+    }
+    return out;
+}
+
 }  // namespace sandboxd::test

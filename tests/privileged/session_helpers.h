@@ -73,6 +73,10 @@ std::multiset<std::string> contents_below(const std::string& root);
 std::multiset<std::string> difference(const std::multiset<std::string>& a, const std::multiset<std::string>& b);
 // The store paths `sandboxctl rollback` names as orphan steps.
 std::vector<std::string> orphans_in(const std::string& rollback_out);
+// The contents of every file those orphan steps keep: an orphan is a file or
+// a whole directory (an rmdir, or a tree moved at once). One that cannot be
+// read counts as "unreadable: PATH", so a comparison fails and names it.
+std::multiset<std::string> orphan_contents(const std::string& rollback_out);
 // Processes on the host whose command line starts with `needle`.
 int count_processes_with(const std::string& needle);
 // Milliseconds to sleep.

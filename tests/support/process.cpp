@@ -80,16 +80,20 @@ Background::~Background() {
     if (err_ >= 0) close(err_);
 }
 
-void Background::pump(int timeout_ms) {
+size_t Background::pump(int timeout_ms) {
     pollfd fds[2] = {{out_, POLLIN, 0}, {err_, POLLIN, 0}};
-    if (poll(fds, 2, timeout_ms) <= 0) return;
-    char buf[4096];
+    if (poll(fds, 2, timeout_ms) <= 0) return 0;
+    char buf[65536];
+    size_t got = 0;
     for (int i = 0; i < 2; ++i) {
         if (!(fds[i].revents & (POLLIN | POLLHUP))) continue;
         ssize_t n = read(fds[i].fd, buf, sizeof buf);
-        if (n > 0) (i == 0 ? out_buf_ : err_buf_).append(buf, size_t(n));
-        if (n == 0) fds[i].fd = -1;
+        if (n > 0) {
+            (i == 0 ? out_buf_ : err_buf_).append(buf, size_t(n));
+            got += size_t(n);
+        }
     }
+    return got;
 }
 
 bool Background::wait_for_output(const std::string& needle, int timeout_ms) {
@@ -104,7 +108,8 @@ bool Background::wait_for_output(const std::string& needle, int timeout_ms) {
             result_.status = decode(st);
         }
         if (done_) {
-            pump(0);
+            while (pump(0) > 0) {
+            }
             return out_buf_.find(needle) != std::string::npos;
         }
     }
@@ -130,9 +135,12 @@ ProcResult Background::wait(int timeout_ms) {
             break;
         }
     }
-    // Drain what is left (the pipes may be held open by leftover children,
-    // so read with a short bound instead of to EOF).
-    for (int i = 0; i < 10; ++i) pump(10);
+    // Drain what is left: all of it (a full pipe holds 64 KiB), until a
+    // look finds nothing. Not to EOF: leftover children may hold the pipes
+    // open, so a bound on time too.
+    int64_t drain_until = monotonic_nsec() + 5'000'000'000;
+    while (pump(10) > 0 && monotonic_nsec() < drain_until) {
+    }
     result_.out = out_buf_;
     result_.err = err_buf_;
     return result_;

@@ -41,7 +41,7 @@ private:
     std::string out_buf_, err_buf_;
     bool done_ = false;
     ProcResult result_;
-    void pump(int timeout_ms);
+    size_t pump(int timeout_ms);  // bytes read
 };
 
 std::string env_get(const char* name, const char* fallback = "");

@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 #include <fstream>
 
+#include "base/file_io.h"
 #include "journal/journal.h"
 #include "journal/json_text.h"
 #include "journal/writer.h"
@@ -74,7 +75,7 @@ TEST_CASE("two writers never reuse a sequence number") {
     for (size_t i = 0; i < lines->size(); ++i) CHECK((*lines)[i].value["seq"] == i + 1);
 }
 
-TEST_CASE("a torn last line is reported by the reader and skipped by the writer") {
+TEST_CASE("a torn last line is reported by the reader, and the next writer seals it as a line of its own") {
     TempDir d;
     std::string path = d / "j.jsonl";
     {
@@ -82,10 +83,36 @@ TEST_CASE("a torn last line is reported by the reader and skipped by the writer"
         REQUIRE(j->append(entry("a", "1")).ok());
     }
     { std::ofstream(path, std::ios::app) << "{\"seq\":2,\"tim"; }
-    auto bad = read_journal(path);
-    REQUIRE_FALSE(bad.ok());
-    CHECK_THAT(bad.error().message, Catch::Contains(": line 2: torn (no newline)"));
-    { std::ofstream(path, std::ios::app) << "\n"; }
+    auto text = read_file(path);
+    auto scan = scan_journal(*text);
+    CHECK(scan.problems.empty());
+    CHECK(scan.lines.size() == 1);
+    CHECK_THAT(scan.torn_tail, Catch::Contains("line 2 is torn"));
+    auto lines = read_journal(path);  // a crash's torn tail is not corruption
+    REQUIRE(lines.ok());
+    CHECK(lines->size() == 1);
+
+    auto j = Journal::open(path, "abcdefabcdef");
+    REQUIRE(j.ok());
+    CHECK(*j->append(entry("b", "2")) == 3);
+    auto after = read_journal(path);
+    REQUIRE(after.ok());
+    REQUIRE(after->size() == 3);
+    CHECK((*after)[1].value["action"] == "journal.torn");
+    CHECK((*after)[1].value["seq"] == 2);
+    CHECK((*after)[1].value["detail"]["fragment"] == "{\"seq\":2,\"tim");
+    CHECK((*after)[2].value["target"] == "2");
+    CHECK(scan_journal(*read_file(path)).torn_tail.empty());
+}
+
+TEST_CASE("a line that is not a journal line in the middle is corruption") {
+    TempDir d;
+    std::string path = d / "j.jsonl";
+    {
+        auto j = Journal::open(path, "abcdefabcdef");
+        REQUIRE(j->append(entry("a", "1")).ok());
+    }
+    { std::ofstream(path, std::ios::app) << "{\"seq\":2,\"tim\n"; }
     auto j = Journal::open(path, "abcdefabcdef");
     REQUIRE(j.ok());
     CHECK(*j->append(entry("b", "2")) == 2);

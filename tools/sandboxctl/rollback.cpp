@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "base/file_io.h"
 
@@ -85,10 +86,16 @@ Action add_rollback(CLI::App& app) {
         ro.dry_run = o->dry_run;
         ro.force = o->force;
         std::string journal_path = dirs.journal_path(*id);
-        auto journal = sandboxd::Journal::open(journal_path, *id);
-        if (!journal && !o->dry_run) {
-            complain(journal.error().describe());
-            return 1;
+        // A dry run writes nothing, not even the seal of a torn last line
+        // that opening the journal for appending would add.
+        std::optional<sandboxd::Journal> journal;
+        if (!o->dry_run) {
+            auto opened = sandboxd::Journal::open(journal_path, *id);
+            if (!opened) {
+                complain(opened.error().describe());
+                return 1;
+            }
+            journal.emplace(std::move(*opened));
         }
         auto rep = sandboxd::rollback_session(journal_path, ro, journal ? &*journal : nullptr);
         for (const auto& p : rep.problems) complain(p);
