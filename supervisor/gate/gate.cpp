@@ -169,11 +169,10 @@ void Gate::Impl::worker_main() {
 // calls are refused from then on (ENOSPC). Its snapshot would still be
 // kept, but rollback could only name it an orphan. Said once on stderr.
 bool Gate::Impl::journal_failed() {
-    if (!journal) return false;
-    auto failure = journal->failure();
-    if (!failure) return false;
+    if (!journal || !journal->failed()) return false;
     if (!failure_reported) {
         failure_reported = true;
+        auto failure = journal->failure();
         std::fprintf(stderr, "sandbox-run: the session's journal cannot be written (%s): its destructive calls are "
                              "refused from now on\n",
                      failure->describe().c_str());
@@ -261,7 +260,7 @@ void Gate::Impl::log_would_be_denial(const seccomp_notif& n) {
     e.layer = "seccomp-notify";
     e.pid = int32_t(n.pid);
     e.err = EPERM;
-    e.comm = thread_comm(pid_t(n.pid));
+    if (auto t = threads.get(pid_t(n.pid))) e.comm = (*t)->name;  // the dispatcher's table: read afresh
     e.detail = {{"args", {n.data.args[0], n.data.args[1], n.data.args[2], n.data.args[3], n.data.args[4], n.data.args[5]}}};
     journal->push(std::move(e));
 }

@@ -115,14 +115,6 @@ ProcSelf proc_self_path(const std::string& path, int procdir) {
 
 }  // namespace
 
-std::string thread_comm(pid_t pid) {
-    auto c = read_file("/proc/" + std::to_string(pid) + "/comm");
-    if (!c) return {};
-    std::string comm = std::move(*c);
-    while (!comm.empty() && comm.back() == '\n') comm.pop_back();
-    return comm;
-}
-
 bool gate_handles(int nr) {
     switch (nr) {
         case SYS_unlink: case SYS_unlinkat: case SYS_rmdir:

@@ -36,9 +36,6 @@ struct GateRequest {
     mode_t umask = 022;
 };
 
-// A thread's command name (/proc/PID/comm), "" when it is gone.
-std::string thread_comm(pid_t pid);
-
 // The syscalls the gate handles: everything the seccomp filter sends it.
 bool gate_handles(int nr);
 

@@ -107,16 +107,11 @@ Status Journal::resync() {
 Status Journal::seal_torn_tail(std::string_view fragment, off_t size) {
     std::string kept(fragment);
     off_t cut = size - off_t(kept.size());
-    JournalEntry e;
-    e.action = "journal.torn";
-    e.target = path_;
-    e.decision = "info";
-    e.layer = "journal";
-    e.comm = "sandboxd";
-    e.pid = ::getpid();
-    e.detail = {{"fragment", kept},
-                {"why", "the writer stopped in the middle of this line (a crash or kill); the line is lost, and "
-                        "a snapshot only it named shows in rollback as an orphan"}};
+    JournalEntry e = info_entry(
+        "journal.torn", path_, "journal",
+        {{"fragment", kept},
+         {"why", "the writer stopped in the middle of this line (a crash or kill); the line is lost, and a "
+                 "snapshot only it named shows in rollback as an orphan"}});
     std::string line = line_for(e, last_seq_ + 1);
     if (::ftruncate(fd_.get(), cut) != 0) return errno_error("cannot take the torn last line off " + path_);
     if (auto written = write_all(fd_.get(), line); !written) {
@@ -223,6 +218,16 @@ Result<uint64_t> Journal::append_all(std::span<const JournalEntry> entries) {
         if (!routine) send_to_journald(session_, last_seq_, e);
     }
     return last_seq_;
+}
+
+JournalEntry info_entry(std::string action, std::string target, std::string layer, nlohmann::json detail) {
+    JournalEntry e;
+    e.action = std::move(action);
+    e.target = std::move(target);
+    e.decision = "info";
+    e.layer = std::move(layer);
+    e.detail = std::move(detail);
+    return e;
 }
 
 JournalEntry sandboxctl_entry(std::string action, std::string target, std::string decision, std::string rule) {

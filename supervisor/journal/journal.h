@@ -59,6 +59,10 @@ struct JournalEntry {
 // synced at once.
 JournalEntry sandboxctl_entry(std::string action, std::string target, std::string decision, std::string rule);
 
+// A line that reports rather than decides (decision "info"): counts at a
+// session's end, a torn line sealed, a frozen session quiesced.
+JournalEntry info_entry(std::string action, std::string target, std::string layer, nlohmann::json detail = nullptr);
+
 // One Journal may be shared by the threads of a process (the supervisor's
 // event loop and its snapshot gate): appends are serialised in the process
 // by a mutex, across processes by the flock. Two instances in one process

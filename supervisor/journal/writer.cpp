@@ -52,7 +52,10 @@ void JournalWriter::sync_locked(std::unique_lock<std::mutex>& lock) {
     lock.unlock();
     Status synced = journal_.sync();
     lock.lock();
-    if (!synced && !failure_) failure_ = synced.error();
+    if (!synced && !failure_) {
+        failure_ = synced.error();
+        failed_.store(true, std::memory_order_release);
+    }
     first_unsynced_ = 0;
     synced_ = written_;
     done_.notify_all();
@@ -106,7 +109,10 @@ void JournalWriter::run() {
                 failed = r.error();
         }
         lock.lock();
-        if (failed && !failure_) failure_ = failed;
+        if (failed && !failure_) {
+            failure_ = failed;
+            failed_.store(true, std::memory_order_release);
+        }
         written_ += batch.size();
         batch.clear();
         if (!journal_.unsynced()) {

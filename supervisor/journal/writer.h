@@ -15,6 +15,7 @@
 // those that say where the snapshots came from.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -49,6 +50,9 @@ public:
         std::lock_guard<std::mutex> lock(mu_);
         return failure_;
     }
+    // Whether there is a failure(), without the lock: the gate asks before
+    // every call it takes.
+    bool failed() const { return failed_.load(std::memory_order_acquire); }
 
     static constexpr size_t kMaxQueued = 4096;
     // And no more than about this many bytes of them: a batch must fit in
@@ -71,6 +75,7 @@ private:
     std::function<void(JournalEntry&)> annotate_;
     mutable std::mutex mu_;
     std::optional<Error> failure_;
+    std::atomic<bool> failed_{false};  // set, under mu_, with failure_
     std::condition_variable work_;   // the writer waits for lines (or stop)
     std::condition_variable done_;   // pushers wait for room, flush() for an empty queue
     std::vector<JournalEntry> queue_;

@@ -401,11 +401,8 @@ ExitStatus run_session(const RunOptions& opts) {
             if (frozen && !was_frozen) {
                 if (gate) gate->flush_journal();
                 journal_events();
-                JournalEntry q;
-                q.action = "session.quiesced";
-                q.target = "frozen: every line of what the agent did is written";
-                q.decision = "info";
-                q.layer = "supervisor";
+                JournalEntry q =
+                    info_entry("session.quiesced", "frozen: every line of what the agent did is written", "supervisor");
                 q.durable = true;
                 (void)journal->append(q);
             }
@@ -448,24 +445,10 @@ ExitStatus run_session(const RunOptions& opts) {
     }
 
     journal_events();
-    {
-        JournalEntry reads;
-        reads.action = "file.reads";
-        reads.target = "successful opens for reading";
-        reads.decision = "info";
-        reads.layer = "tracepoint";
-        reads.detail = {{"count", bpf->reads()}};
-        (void)journal->append(reads);
-    }
-    if (uint64_t lost = bpf->dropped(); lost > 0) {
-        JournalEntry d;
-        d.action = "events.dropped";
-        d.target = "session ring buffer";
-        d.decision = "info";
-        d.layer = "bpf";
-        d.detail = {{"count", lost}};
-        (void)journal->append(d);
-    }
+    (void)journal->append(
+        info_entry("file.reads", "successful opens for reading", "tracepoint", {{"count", bpf->reads()}}));
+    if (uint64_t lost = bpf->dropped(); lost > 0)
+        (void)journal->append(info_entry("events.dropped", "session ring buffer", "bpf", {{"count", lost}}));
 
     bpf->detach_tracepoints_in_background();
 
