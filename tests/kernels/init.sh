@@ -52,6 +52,9 @@ echo "SBX-LEFT cgroups=$(find /sys/fs/cgroup/sandboxd -mindepth 1 -maxdepth 1 -t
 run_case weak --user nobody --profile /etc/sandboxd-test/weak.toml --workspace /ws -- \
     /bin/sh -c 'echo hi > /ws/ok && ! echo x > /etc/pwned 2>/dev/null && mkdir -p /ws/d/e && echo x > /ws/d/e/f && rm -r /ws/d'
 echo "SBX-RM $(ls /ws/d 2>&1 | head -n 1)"
+# No tracefs is mounted here: the event stream makes a private one, and the
+# host's mount table stays as it was.
+echo "SBX-EVENTS tracefs=$(grep -c tracefs /proc/mounts) exec=$(cat /var/lib/sandboxd/sessions/*/journal.jsonl | grep -c '"action":"exec","target":"/bin/sh"') mkdir=$(cat /var/lib/sandboxd/sessions/*/journal.jsonl | grep -c '"action":"file.mkdir","target":"/ws/d/e"')"
 echo x > /ws/victim && chown 65534:65534 /ws/victim
 /usr/bin/sandbox-run --user nobody --profile /etc/sandboxd-test/weak.toml --workspace /ws -- \
     /usr/bin/dirfd_probe /ws victim 2>&1 | sed 's/^/SBX-DIRFD /' 
