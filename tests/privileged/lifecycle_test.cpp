@@ -1,12 +1,15 @@
 // A session from start to end: state entry, journal, cgroup, signals,
 // cleanup however it ends.
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 
 #include "base/file_io.h"
 #include "journal/journal.h"
@@ -224,6 +227,49 @@ TEST_CASE("file operations that change something or are refused are journaled by
     CHECK(reads > 0);
     CHECK_FALSE(path_exists("/var/tmp/sandboxd-refused"));
     CHECK(path_exists(h.ws / "new.txt"));
+}
+
+TEST_CASE("every file syscall the event stream watches reaches the journal from its own tracepoint - refusals of each") {
+    Host h;
+    // Outside every write tree: a file (or directory, for rmdir) for each
+    // call that needs one; none for the calls that create.
+    TempDir outside("sandboxd-calls", "/var/tmp");
+    REQUIRE(chmod(outside.path().c_str(), 0755) == 0);
+    const std::vector<std::string> creating = {"mkdir", "mkdirat", "symlink", "symlinkat"};
+    const std::vector<std::string> calls = {
+        "open",     "creat",   "openat",    "unlink",   "unlinkat", "rmdir",   "mkdir",    "mkdirat",
+        "rename",   "renameat", "renameat2", "link",    "linkat",   "symlink", "symlinkat", "truncate",
+        "chmod",    "fchmodat", "chown",    "lchown",   "fchownat", "utimensat", "setxattr", "lsetxattr",
+        "removexattr", "lremovexattr", "execve", "execveat"};
+    for (const auto& c : calls) {
+        if (std::find(creating.begin(), creating.end(), c) != creating.end() || c.starts_with("exec")) continue;
+        if (c == "rmdir") REQUIRE(mkdir((outside / c).c_str(), 0755) == 0);
+        else plant_file(outside / c, "x");
+    }
+    for (const char* c : {"execve", "execveat"}) {
+        REQUIRE(std::filesystem::copy_file("/bin/true", h.ws / c));
+        REQUIRE(chmod((h.ws / c).c_str(), 0755) == 0);
+    }
+    auto r = h.run({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path(), "--",
+                    testcase("file_calls"), outside.path(), h.ws.path()});
+    INFO(r.out << r.err);
+    REQUIRE(r.status == 0);
+    std::set<std::string> reported;
+    for (const auto& j : journal_of(h)) {
+        if (j["layer"] != "tracepoint" || j["decision"] != "deny") continue;
+        std::string target = j["target"];
+        for (const auto& c : calls) {
+            std::string in = c.starts_with("exec") ? std::string(h.ws / c) : std::string(outside / c);
+            if (target == in || target.starts_with(in + " -> ") || target.ends_with(" -> " + in)) reported.insert(c);
+        }
+    }
+    for (const auto& c : calls) {
+        INFO(c);
+        CHECK(reported.count(c));
+    }
+    // And none of it landed.
+    for (const auto& c : creating) CHECK_FALSE(path_exists(outside / c));
+    CHECK(*sandboxd::read_file(outside / "truncate") == "x");
 }
 
 TEST_CASE("successful reads: counted by default - journaled one by one when the profile asks") {
