@@ -11,7 +11,9 @@
  * None of these needs the kernel's BTF parsed by libbpf (about 10 ms at
  * every session start): the records are the tracefs formats, stable since
  * Linux 3.x, and the call's arguments are read back from the thread's
- * saved user registers, which the kernel leaves as the caller set them.
+ * saved user registers, which the kernel leaves as the caller set them
+ * (found with bpf_task_pt_regs(): the kernel itself must have BTF, as
+ * every distribution kernel with BPF LSM or CO-RE tools does).
  * Nothing is stored per call, so an open costs no map update. */
 struct user_regs {
     unsigned long r15, r14, r13, r12, bp, bx, r11, r10, r9, r8, ax, cx, dx, si, di, orig_ax, ip, cs, flags, sp, ss;
@@ -113,6 +115,12 @@ __attribute__((noinline)) int file_call_code(long id) {
         case 189: /* lsetxattr */
         case 197: /* removexattr */
         case 198: /* lremovexattr */ return CALL(SBX_OP_XATTR, REG_A0, REG_NONE, REG_NONE);
+        case 132: /* utime */
+        case 235: /* utimes */ return CALL(SBX_OP_UTIMES, REG_A0, REG_NONE, REG_NONE);
+        case 261: /* futimesat */ return CALL(SBX_OP_UTIMES, REG_A1, REG_NONE, REG_NONE);
+        case 452: /* fchmodat2 */ return CALL(SBX_OP_CHMOD, REG_A1, REG_NONE, REG_NONE);
+        case 463: /* setxattrat */
+        case 466: /* removexattrat */ return CALL(SBX_OP_XATTR, REG_A1, REG_NONE, REG_NONE);
         case NR_EXECVE: return CALL(SBX_OP_EXEC, REG_A0, REG_NONE, REG_NONE);
         case NR_EXECVEAT: return CALL(SBX_OP_EXEC, REG_A1, REG_NONE, REG_NONE);
         default: return 0;

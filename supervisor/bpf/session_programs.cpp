@@ -48,7 +48,11 @@ constexpr const char* kFileSyscalls[] = {
     "open",    "creat",     "openat",    "openat2",   "unlink",  "unlinkat",  "rmdir",       "mkdir",
     "mkdirat", "rename",    "renameat",  "renameat2", "link",    "linkat",    "symlink",     "symlinkat",
     "truncate", "chmod",    "fchmodat",  "chown",     "lchown",  "fchownat",  "utimensat",   "setxattr",
-    "lsetxattr", "removexattr", "lremovexattr", "execve", "execveat"};
+    "lsetxattr", "removexattr", "lremovexattr", "execve", "execveat", "utime", "utimes", "futimesat"};
+// Calls newer than the oldest kernel supported (fchmodat2: 6.6, the xattr
+// *at calls: 6.13), watched where the kernel has them. The snapshot gate
+// refuses all three; a profile without it lets them through.
+constexpr const char* kNewerFileSyscalls[] = {"fchmodat2", "setxattrat", "removexattrat"};
 
 // enum bpf_attach_type values from Linux 6.7's uapi (Debian 12's is older).
 constexpr auto kUnixConnect = bpf_attach_type(49);  // BPF_CGROUP_UNIX_CONNECT
@@ -77,6 +81,11 @@ Result<SessionPrograms> SessionPrograms::start(const NetPlan& plan, const Option
     if (loaded != 0) {
         Error first = errno_error("cannot load the session's BPF programs (cgroup BPF and tracepoints need "
                                   "CAP_BPF, CAP_PERFMON and a kernel with CONFIG_CGROUP_BPF)");
+        // The event stream reads a thread's registers through the kernel's
+        // own type information.
+        if (::access("/sys/kernel/btf/vmlinux", F_OK) != 0)
+            return plain_error("cannot load the session's BPF programs: this kernel has no BTF "
+                               "(/sys/kernel/btf/vmlinux; CONFIG_DEBUG_INFO_BTF=y), which they need");
         // Without the unix socket hooks: if that loads, they are what this
         // kernel lacks.
         if (open_and_load(false) != 0) return first;
@@ -129,6 +138,11 @@ Result<SessionPrograms> SessionPrograms::start(const NetPlan& plan, const Option
         auto event = open_tracepoint(tracefs->get(), category, name);
         if (!event) return event.error();
         bpf_link* link = bpf_program__attach_perf_event(prog, event->get());
+        if (!link && errno == E2BIG)
+            return Error{E2BIG, "cannot attach the event stream to the tracepoint " + name +
+                                    ": the kernel takes at most 64 BPF programs on one tracepoint, and other "
+                                    "sessions (or tools) hold them; run this session with [events] files = false, "
+                                    "or once others have ended"};
         if (!link) return errno_error("cannot attach the event stream to the tracepoint " + name);
         event->release();  // the link closes it
         s.links_.emplace_back(link);
@@ -138,7 +152,19 @@ Result<SessionPrograms> SessionPrograms::start(const NetPlan& plan, const Option
     for (const char* call : kFileSyscalls)
         if (auto r = attach(s.skel_->progs.sbx_file_exit, "syscalls", std::string("sys_exit_") + call); !r)
             return r.error();
+    for (const char* call : kNewerFileSyscalls)
+        if (auto r = attach(s.skel_->progs.sbx_file_exit, "syscalls", std::string("sys_exit_") + call);
+            !r && r.error().code != ENOENT)
+            return r.error();
     return s;
+}
+
+std::vector<std::string> SessionPrograms::watched_file_syscalls() {
+    std::vector<std::string> out(std::begin(kFileSyscalls), std::end(kFileSyscalls));
+    auto tracefs = open_tracefs();
+    for (const char* call : kNewerFileSyscalls)
+        if (tracefs && open_tracepoint(tracefs->get(), "syscalls", std::string("sys_exit_") + call)) out.push_back(call);
+    return out;
 }
 
 int SessionPrograms::events_fd() const { return ring_buffer__epoll_fd(ring_.get()); }

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "base/result.h"
@@ -33,8 +34,8 @@ public:
     // cgroup v2 directory is `cgroup_fd`, and attaches them.
     struct Options {
         bool audit = false;
-        // Attach the syscall tracepoints (execs then come from the same
-        // place; without them no exec or file events are reported).
+        // Attach the tracepoints of execs (sched_process_exec) and file
+        // syscalls; without them no exec or file events are reported.
         bool file_events = true;
         bool log_reads = false;  // [events] reads
         // The snapshot gate journals the session's unlinks, rmdirs and
@@ -45,6 +46,9 @@ public:
         bool unix_hooks_optional = false;
     };
     static Result<SessionPrograms> start(const NetPlan& plan, const Options& opts, int cgroup_fd);
+    // The file syscalls whose exits are watched; those newer than Linux 6.1
+    // only where this kernel has their tracepoint.
+    static std::vector<std::string> watched_file_syscalls();
     SessionPrograms(SessionPrograms&&) noexcept;
     SessionPrograms& operator=(SessionPrograms&&) noexcept;
     ~SessionPrograms();

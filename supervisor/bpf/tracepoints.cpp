@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <linux/perf_event.h>
+#include <linux/magic.h>
 #include <sys/mount.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -14,10 +16,11 @@
 namespace sandboxd {
 
 Result<UniqueFd> open_tracefs() {
-    for (const char* path : {"/sys/kernel/tracing", "/sys/kernel/debug/tracing"}) {
-        UniqueFd dir(::open(path, O_PATH | O_DIRECTORY | O_CLOEXEC));
-        if (dir && ::faccessat(dir.get(), "events", F_OK, 0) == 0) return dir;
-    }
+    // Not /sys/kernel/debug/tracing: looking there makes debugfs mount a
+    // tracefs into the host's mount table.
+    UniqueFd mounted(::open("/sys/kernel/tracing", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    struct statfs fs_info{};
+    if (mounted && ::fstatfs(mounted.get(), &fs_info) == 0 && fs_info.f_type == TRACEFS_MAGIC) return mounted;
     UniqueFd fs(::fsopen("tracefs", FSOPEN_CLOEXEC));
     if (!fs) return errno_error("no tracefs is mounted and none can be made (the event stream reads its "
                                 "tracepoints from one; CONFIG_TRACING)");
@@ -31,7 +34,9 @@ Result<UniqueFd> open_tracefs() {
 Result<UniqueFd> open_tracepoint(int tracefs, const std::string& category, const std::string& name) {
     std::string where = "events/" + category + "/" + name + "/id";
     auto file = open_at(tracefs, where, O_RDONLY);
-    if (!file) return errno_error("this kernel has no tracepoint " + category + ":" + name + " (CONFIG_FTRACE_SYSCALLS)");
+    if (!file && file.error().code == ENOENT)
+        return Error{ENOENT, "this kernel has no tracepoint " + category + ":" + name + " (CONFIG_FTRACE_SYSCALLS)"};
+    if (!file) return Error{file.error().code, "cannot read the id of tracepoint " + category + ":" + name};
     auto text = read_fd(file->get());
     if (!text) return text.error();
     char* end = nullptr;

@@ -61,9 +61,9 @@ struct GateContext {
     std::shared_ptr<SnapshotBudget> budget;
     int64_t session_start_usec = 0;
     // Whether an object with this birth time (-1: unknown) was made during
-    // the session. Birth times come from the kernel's coarse clock, which
-    // lags: an object made just after the start may count as older (kept
-    // for good), never one made before as newer.
+    // the session. The agent starts only once the clock files are stamped
+    // with has passed the session's start (run_session.cpp), so this is
+    // exact both ways.
     bool born_in_session(int64_t btime_usec) const {
         return session_start_usec > 0 && btime_usec >= session_start_usec;
     }

@@ -89,14 +89,28 @@ Status Journal::resync() {
         lines.emplace_back(tail.data() + pos, nl - pos);
         pos = nl + 1;
     }
+    bool torn = !tail.empty() && tail.back() != '\n';
     for (auto it = lines.rbegin(); it != lines.rend(); ++it) {
         if (auto parsed = parse_journal_line(*it)) {
             last_seq_ = (*parsed)["seq"].get<uint64_t>();
-            if (!tail.empty() && tail.back() != '\n') return seal_torn_tail(lines.back(), st.st_size);
-            return {};
+            if (!torn) return {};
+            // A whole line that only lacks its newline: give it one.
+            if (it == lines.rbegin()) return end_line(st.st_size);
+            return seal_torn_tail(lines.back(), st.st_size);
         }
     }
+    // Nothing but a fragment: the writer died in the first line.
+    if (torn && lines.size() == 1 && start == 0) {
+        last_seq_ = 0;
+        return seal_torn_tail(lines.back(), st.st_size);
+    }
     return plain_error(path_ + ": no valid journal line found to continue the sequence from");
+}
+
+Status Journal::end_line(off_t size) {
+    if (auto written = write_all(fd_.get(), "\n"); !written) return written.error();
+    known_size_ = size + 1;
+    return {};
 }
 
 // A writer that died mid-line (appends hold the flock, so the caller's

@@ -102,6 +102,7 @@ private:
     Journal() = default;
     Status resync();
     Status seal_torn_tail(std::string_view fragment, off_t size);
+    Status end_line(off_t size);
     std::string line_for(const JournalEntry& e, uint64_t seq) const;
 
     std::string path_;

@@ -316,6 +316,7 @@ const char* spawn_step_name(SpawnStep s) {
         case SpawnStep::Proc: return "mounting /proc for the pid namespace";
         case SpawnStep::MemfdNoexec: return "setting vm.memfd_noexec=2 (needs Linux 6.3)";
         case SpawnStep::Init: return "starting the session's init";
+        case SpawnStep::Killed: return "starting (killed by a signal)";
     }
     return "unknown step";
 }
@@ -381,9 +382,18 @@ Result<SpawnResult> spawn_agent(const SpawnSpec& spec) {
         if (listener_ours) {
             out.listener = receive_fd(listener_ours.get());
             if (!out.listener) {
+                // Killed before its exec (the kill switch can reach a
+                // session that is still starting): a kill, not a failure.
+                pollfd gone{pidfd, POLLIN, 0};
+                siginfo_t info{};
+                if (::poll(&gone, 1, 100) == 1 && ::waitid(P_PIDFD, pidfd, &info, WEXITED) == 0 &&
+                    info.si_code == CLD_KILLED) {
+                    out.child = Child{};
+                    out.failure = SpawnFailure{SpawnStep::Killed, info.si_status};
+                    return out;
+                }
                 // Without its gate the agent must not run at all.
                 ::syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0);
-                siginfo_t info{};
                 ::waitid(P_PIDFD, pidfd, &info, WEXITED);
                 return plain_error("the agent's seccomp listener did not arrive");
             }

@@ -65,6 +65,7 @@ enum class SpawnStep : int {
     Proc = 22,
     MemfdNoexec = 23,
     Init = 24,
+    Killed = 25,  // killed by a signal (err: its number) before its exec: the kill switch
 };
 
 const char* spawn_step_name(SpawnStep s);

@@ -44,6 +44,17 @@ extern char** environ;
 namespace sandboxd {
 namespace {
 
+// The session's start tells what the agent made (statx birth time at or
+// after it) from what was there before (birth time before it). The kernel
+// stamps files from a clock that can lag the exact one by a tick, so a file
+// the agent makes just after the start could look older than it. Waiting
+// here until that clock has passed the start keeps both sides exact: the
+// set-up before this point takes longer than a tick, so it rarely waits.
+void wait_until_files_are_stamped_after(int64_t start_usec) {
+    for (int i = 0; i < 200 && realtime_coarse_usec() <= start_usec; ++i) ::usleep(250);
+}
+
+
 constexpr int kSetupFailed = 125;
 
 ExitStatus failed(const Error& e) { return ExitStatus{kSetupFailed, e.describe()}; }
@@ -200,8 +211,7 @@ ExitStatus run_session(const RunOptions& opts) {
     rec.profile_source = plan->profile.source;
     rec.tier = plan->profile.tier;
     rec.audit = opts.audit;
-    // Coarse: what the agent makes is born (statx btime) at or after it.
-    rec.started_usec = realtime_coarse_usec();
+    rec.started_usec = realtime_usec();  // see wait_until_files_are_stamped_after()
     rec.workspace = plan->workspace;
     rec.cgroup = cgroup->v2_path();
     rec.cgroup_v1 = cgroup->v1_paths();
@@ -304,6 +314,7 @@ ExitStatus run_session(const RunOptions& opts) {
     spec.proc_access = plan->landlock ? plan->landlock->proc_access : 0;
     spec.cgroup_v2_dirfd = cgroup->v2_dirfd();
     spec.cgroup_join_fds = cgroup->v1_join_fds();
+    wait_until_files_are_stamped_after(rec.started_usec);
     auto spawned = spawn_agent(spec);
     if (!spawned) return failed(spawned.error());
 
@@ -374,12 +385,15 @@ ExitStatus run_session(const RunOptions& opts) {
             result.code = missing ? 127 : 126;
             result.message = opts.argv.front() + ": " +
                              (missing ? std::string("command not found") : std::string(strerror(f.err)));
+        } else if (f.step == SpawnStep::Killed) {
+            result.code = 128 + f.err;  // as a shell reports a killed command
+            result.message = std::string("the agent was killed while starting (") + strsignal(f.err) + ")";
         } else {
             result.code = kSetupFailed;
             result.message = std::string("setting up the agent failed while ") +
                              spawn_step_name(f.step) + ": " + strerror(f.err);
         }
-        end.err = f.err;
+        end.err = f.step == SpawnStep::Killed ? 0 : f.err;
         end.detail = {{"exit_code", result.code}, {"failed_step", spawn_step_name(f.step)}};
     } else {
         Child& child = spawned->child;

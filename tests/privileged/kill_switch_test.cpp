@@ -108,8 +108,10 @@ TEST_CASE("kill works on a frozen session / and --all reaches every session") {
     REQUIRE(f.status == 0);
     for (const auto& s : h.sessions()) CHECK(s.state == sandboxd::SessionState::Frozen);
     REQUIRE(h.ctl({"kill", "--all"}).status == 0);
-    CHECK(a.wait(10000).status == 137);
-    CHECK(b.wait(10000).status == 137);
+    auto ra = a.wait(10000), rb = b.wait(10000);
+    INFO(ra.err << rb.err);
+    CHECK(ra.status == 137);
+    CHECK(rb.status == 137);
     CHECK(h.sessions().empty());
 }
 

@@ -108,7 +108,8 @@ bool Background::wait_for_output(const std::string& needle, int timeout_ms) {
             result_.status = decode(st);
         }
         if (done_) {
-            while (pump(0) > 0) {
+            int64_t drain_until = monotonic_nsec() + 5'000'000'000;
+            while (pump(0) > 0 && monotonic_nsec() < drain_until) {
             }
             return out_buf_.find(needle) != std::string::npos;
         }

@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -60,6 +61,15 @@ int main(int argc, char** argv) {
     CALL("lsetxattr", SYS_lsetxattr, a, "user.sbx", "v", 1, 0);
     CALL("removexattr", SYS_removexattr, a, "user.sbx");
     CALL("lremovexattr", SYS_lremovexattr, a, "user.sbx");
+    CALL("utime", SYS_utime, a, NULL);
+    CALL("utimes", SYS_utimes, a, NULL);
+    CALL("futimesat", SYS_futimesat, AT_FDCWD, a, NULL);
+    struct { unsigned long long flags, mode, resolve; } how = {O_WRONLY, 0, 0};
+    CALL("openat2", 437 /* openat2: ENOSYS under the snapshot gate */, AT_FDCWD, a, &how, sizeof how);
+    CALL("fchmodat2", 452, AT_FDCWD, a, 0777, 0);
+    struct { unsigned long long value; unsigned size, flags; } xattr = {(unsigned long long)(uintptr_t)"v", 1, 0};
+    CALL("setxattrat", 463, AT_FDCWD, a, 0, "user.sbx", &xattr, sizeof xattr);
+    CALL("removexattrat", 466, AT_FDCWD, a, 0, "user.sbx");
     at(ws, "execve");
     report("execve", syscall(SYS_execve, a, args, env));
     at(ws, "execveat");

@@ -105,6 +105,37 @@ TEST_CASE("a torn last line is reported by the reader, and the next writer seals
     CHECK(scan_journal(*read_file(path)).torn_tail.empty());
 }
 
+TEST_CASE("a whole last line that only lacks its newline is kept - a journal that is all fragment is sealed too") {
+    TempDir d;
+    std::string path = d / "j.jsonl";
+    {
+        auto j = Journal::open(path, "abcdefabcdef");
+        REQUIRE(j->append(entry("a", "1")).ok());
+    }
+    auto text = *read_file(path);
+    text.pop_back();  // the newline
+    { std::ofstream(path, std::ios::trunc) << text; }
+    {
+        auto j = Journal::open(path, "abcdefabcdef");
+        REQUIRE(j.ok());
+        CHECK(*j->append(entry("b", "2")) == 2);
+    }
+    auto lines = read_journal(path);
+    REQUIRE(lines.ok());
+    REQUIRE(lines->size() == 2);
+    CHECK((*lines)[0].value["target"] == "1");
+
+    std::string only = d / "k.jsonl";
+    { std::ofstream(only) << "{\"seq\":1,\"ti"; }
+    auto k = Journal::open(only, "abcdefabcdef");
+    REQUIRE(k.ok());
+    CHECK(*k->append(entry("c", "3")) == 2);
+    auto sealed = read_journal(only);
+    REQUIRE(sealed.ok());
+    REQUIRE(sealed->size() == 2);
+    CHECK((*sealed)[0].value["action"] == "journal.torn");
+}
+
 TEST_CASE("a line that is not a journal line in the middle is corruption") {
     TempDir d;
     std::string path = d / "j.jsonl";
