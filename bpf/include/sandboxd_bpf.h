@@ -100,6 +100,7 @@ enum sbx_file_op {
     SBX_OP_UTIMES = 12,
     SBX_OP_XATTR = 13,
     SBX_OP_EXEC = 14, /* only when refused: successful ones are SBX_EV_EXEC */
+    SBX_OP_MKNOD = 15, /* a FIFO, socket or device node made by path */
 };
 
 enum sbx_decision {

@@ -96,6 +96,8 @@ __attribute__((noinline)) int file_call_code(long id) {
         case 263: /* unlinkat */ return CALL(SBX_OP_UNLINKAT, REG_A1, REG_NONE, REG_A2);
         case 84: /* rmdir */ return CALL(SBX_OP_RMDIR, REG_A0, REG_NONE, REG_NONE);
         case 83: /* mkdir */ return CALL(SBX_OP_MKDIR, REG_A0, REG_NONE, REG_NONE);
+        case 133: /* mknod */ return CALL(SBX_OP_MKNOD, REG_A0, REG_NONE, REG_NONE);
+        case 259: /* mknodat */ return CALL(SBX_OP_MKNOD, REG_A1, REG_NONE, REG_NONE);
         case 258: /* mkdirat */ return CALL(SBX_OP_MKDIR, REG_A1, REG_NONE, REG_NONE);
         case 82: /* rename */ return CALL(SBX_OP_RENAME, REG_A0, REG_A1, REG_NONE);
         case 264: /* renameat */

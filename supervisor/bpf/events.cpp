@@ -49,7 +49,8 @@ JournalEntry exec_entry(const sbx_exec_event& e) {
 JournalEntry file_entry(const sbx_file_event& e) {
     static const char* kOps[] = {"",           "file.write", "file.read",  "file.unlink",  "file.rmdir",
                                  "file.mkdir", "file.rename", "file.link", "file.symlink", "file.truncate",
-                                 "file.chmod", "file.chown", "file.utimes", "file.xattr",  "file.exec"};
+                                 "file.chmod", "file.chown", "file.utimes", "file.xattr",  "file.exec",
+                                 "file.mknod"};
     JournalEntry j;
     j.action = e.op < std::size(kOps) ? kOps[e.op] : "file.unknown";
     j.target = bounded(e.path, sizeof e.path);

@@ -48,7 +48,7 @@ constexpr const char* kFileSyscalls[] = {
     "open",    "creat",     "openat",    "openat2",   "unlink",  "unlinkat",  "rmdir",       "mkdir",
     "mkdirat", "rename",    "renameat",  "renameat2", "link",    "linkat",    "symlink",     "symlinkat",
     "truncate", "chmod",    "fchmodat",  "chown",     "lchown",  "fchownat",  "utimensat",   "setxattr",
-    "lsetxattr", "removexattr", "lremovexattr", "execve", "execveat", "utime", "utimes", "futimesat"};
+    "lsetxattr", "removexattr", "lremovexattr", "execve", "execveat", "utime", "utimes", "futimesat", "mknod", "mknodat"};
 // Calls newer than the oldest kernel supported (fchmodat2: 6.6, the xattr
 // *at calls: 6.13), watched where the kernel has them. The snapshot gate
 // refuses all three; a profile without it lets them through.

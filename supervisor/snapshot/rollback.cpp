@@ -386,10 +386,10 @@ struct Applier {
 
     // What no journal line accounts for: files the agent created without
     // O_TRUNC (O_EXCL creates, mkstemp) in its write trees. Anything born
-    // between `from_usec` and the session's end that is still there is
+    // between `since_usec` and the session's end that is still there is
     // the agent's (or, rarely, a concurrent outsider's: moved aside, not
     // deleted, and listed). Whole directories go at once.
-    void sweep(const std::string& dir, uint64_t from_usec, std::vector<std::string>& taken, bool dry) {
+    void sweep(const std::string& dir, uint64_t since_usec, std::vector<std::string>& taken, bool dry) {
         DIR* d = ::opendir(dir.c_str());
         if (!d) return;
         std::vector<std::string> names;
@@ -407,9 +407,9 @@ struct Applier {
             // Birth time alone: what this rollback moved back keeps its own,
             // what it wrote anew (restored copies, directories) is born
             // after the session's end.
-            bool made = born >= from_usec && born <= end_usec;
+            bool made = born >= since_usec && born <= end_usec;
             if (S_ISDIR(sx->stx_mode) && (!made || !all_born_in_session(p))) {
-                if (!S_ISLNK(sx->stx_mode)) sweep(p, from_usec, taken, dry);
+                if (!S_ISLNK(sx->stx_mode)) sweep(p, since_usec, taken, dry);
                 continue;
             }
             if (!made) continue;

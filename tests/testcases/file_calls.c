@@ -43,6 +43,8 @@ int main(int argc, char** argv) {
     CALL("rmdir", SYS_rmdir, a);
     CALL("mkdir", SYS_mkdir, a, 0755);
     CALL("mkdirat", SYS_mkdirat, AT_FDCWD, a, 0755);
+    CALL("mknod", SYS_mknod, a, 0010644 /* S_IFIFO */, 0);
+    CALL("mknodat", SYS_mknodat, AT_FDCWD, a, 0010644, 0);
     CALL("rename", SYS_rename, a, b);
     CALL("renameat", SYS_renameat, AT_FDCWD, a, AT_FDCWD, b);
     CALL("renameat2", SYS_renameat2, AT_FDCWD, a, AT_FDCWD, b, 0);
