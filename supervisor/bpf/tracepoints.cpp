@@ -35,7 +35,9 @@ Result<UniqueFd> open_tracepoint(int tracefs, const std::string& category, const
     std::string where = "events/" + category + "/" + name + "/id";
     auto file = open_at(tracefs, where, O_RDONLY);
     if (!file && file.error().code == ENOENT)
-        return Error{ENOENT, "this kernel has no tracepoint " + category + ":" + name + " (CONFIG_FTRACE_SYSCALLS)"};
+        return Error{ENOENT, "this kernel has no tracepoint " + category + ":" + name +
+                                 " for the event stream (CONFIG_FTRACE_SYSCALLS); a profile can run without file "
+                                 "events: [events] files = false"};
     if (!file) return Error{file.error().code, "cannot read the id of tracepoint " + category + ":" + name};
     auto text = read_fd(file->get());
     if (!text) return text.error();
