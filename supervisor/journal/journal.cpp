@@ -327,8 +327,18 @@ JournalScan scan_journal(std::string_view text) {
     return out;
 }
 
+Result<std::string> read_journal_text(const std::string& path) {
+    auto fd = open_fd(path, O_RDONLY);
+    if (!fd) return Error{fd.error().code, "cannot open " + path};
+    while (::flock(fd->get(), LOCK_SH) != 0)
+        if (errno != EINTR) return errno_error("cannot lock " + path);
+    auto text = read_fd(fd->get());
+    if (!text) return Error{text.error().code, "cannot read " + path};
+    return text;
+}
+
 Result<std::vector<JournalLine>> read_journal(const std::string& path) {
-    auto text = read_file(path);
+    auto text = read_journal_text(path);
     if (!text) return text.error();
     JournalScan scan = scan_journal(*text);
     if (!scan.problems.empty()) return plain_error(path + ": " + scan.problems.front());

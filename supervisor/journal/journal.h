@@ -135,6 +135,11 @@ struct JournalScan {
 };
 JournalScan scan_journal(std::string_view text);
 
+// The text of the journal at `path` as it stands between two appends: each
+// append holds an exclusive flock, so under a shared one no line is half
+// written, and a last line without its newline is a writer that died.
+Result<std::string> read_journal_text(const std::string& path);
+
 // The lines of the journal at `path`; the first problem is an error.
 Result<std::vector<JournalLine>> read_journal(const std::string& path);
 

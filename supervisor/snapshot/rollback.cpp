@@ -3,7 +3,6 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/fs.h>
-#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -529,24 +528,9 @@ std::vector<std::pair<std::string, std::string>> unnamed_in_store(const std::str
 
 }  // namespace
 
-namespace {
-// The journal as it stands between two appends: each append holds an
-// exclusive flock, so under a shared one no line is half written, and a
-// line without its newline is a writer that died.
-Result<std::string> read_whole_lines(const std::string& path) {
-    auto fd = open_fd(path, O_RDONLY);
-    if (!fd) return fd.error();
-    while (::flock(fd->get(), LOCK_SH) != 0)
-        if (errno != EINTR) return errno_error("cannot lock " + path);
-    auto text = read_fd(fd->get());
-    if (!text) return Error{text.error().code, "cannot read " + path};
-    return text;
-}
-}  // namespace
-
 RollbackReport rollback_session(const std::string& journal_path, const RollbackOptions& opts, Journal* log) {
     RollbackReport rep;
-    auto text = read_whole_lines(journal_path);
+    auto text = read_journal_text(journal_path);
     if (!text) {
         rep.problems.push_back(text.error().describe());
         return rep;

@@ -25,7 +25,7 @@ namespace {
 // (sandboxctl's own freeze line may come before or after it).
 bool wait_quiesced(const std::string& journal_path, int timeout_ms) {
     for (int waited = 0;; waited += 20) {
-        if (auto text = sandboxd::read_file(journal_path)) {
+        if (auto text = sandboxd::read_journal_text(journal_path)) {
             uint64_t thawed = 0, quiesced = 0;
             for (const auto& l : sandboxd::scan_journal(*text).lines) {
                 std::string action = l.value.value("action", "");
