@@ -137,7 +137,7 @@ static __always_inline __u64 saved_reg(const struct user_regs* saved, __u32 inde
 }
 
 /* Attached to sys_exit_NAME of every call file_call_code() knows (the
- * list is kFileSyscalls in session_programs.cpp). */
+ * lists are kFileSyscalls and kNewerFileSyscalls in session_programs.cpp). */
 SEC("tracepoint/syscalls/sys_exit_openat")
 int sbx_file_exit(struct syscall_exit_record* ctx) {
     struct sbx_config* cfg = session_config();

@@ -163,7 +163,7 @@ std::vector<std::string> SessionPrograms::watched_file_syscalls() {
     std::vector<std::string> out(std::begin(kFileSyscalls), std::end(kFileSyscalls));
     auto tracefs = open_tracefs();
     for (const char* call : kNewerFileSyscalls)
-        if (tracefs && open_tracepoint(tracefs->get(), "syscalls", std::string("sys_exit_") + call)) out.push_back(call);
+        if (tracefs && tracepoint_id(tracefs->get(), "syscalls", std::string("sys_exit_") + call)) out.push_back(call);
     return out;
 }
 

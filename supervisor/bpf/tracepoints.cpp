@@ -31,7 +31,7 @@ Result<UniqueFd> open_tracefs() {
     return mnt;
 }
 
-Result<UniqueFd> open_tracepoint(int tracefs, const std::string& category, const std::string& name) {
+Result<uint64_t> tracepoint_id(int tracefs, const std::string& category, const std::string& name) {
     std::string where = "events/" + category + "/" + name + "/id";
     auto file = open_at(tracefs, where, O_RDONLY);
     if (!file && file.error().code == ENOENT)
@@ -45,17 +45,23 @@ Result<UniqueFd> open_tracepoint(int tracefs, const std::string& category, const
     unsigned long long id = std::strtoull(text->c_str(), &end, 10);
     if (end == text->c_str() || (*end != '\n' && *end != 0))
         return plain_error("unreadable tracepoint id in tracefs " + where + ": " + *text);
+    return uint64_t(id);
+}
+
+Result<UniqueFd> open_tracepoint(int tracefs, const std::string& category, const std::string& name) {
+    auto id = tracepoint_id(tracefs, category, name);
+    if (!id) return id.error();
     perf_event_attr attr{};
     attr.type = PERF_TYPE_TRACEPOINT;
     attr.size = sizeof(attr);
-    attr.config = id;
+    attr.config = *id;
     attr.sample_period = 1;
     attr.wakeup_events = 1;
     attr.disabled = 1;
     // One event is enough: the program hangs off the tracepoint itself,
     // not off the event's CPU. The CPU we run on: installing and enabling
     // an event on another one is a cross-CPU call each (about 30 us here,
-    // times 29 events at every session start).
+    // for each of the session's tracepoints at every start).
     int cpu = ::sched_getcpu();
     int fd = static_cast<int>(::syscall(SYS_perf_event_open, &attr, -1, cpu < 0 ? 0 : cpu, -1, PERF_FLAG_FD_CLOEXEC));
     if (fd < 0) return errno_error("cannot open the tracepoint " + category + ":" + name);

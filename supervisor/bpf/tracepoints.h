@@ -6,6 +6,7 @@
 // table. So the ids are read here from a tracefs found or privately made.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "base/result.h"
@@ -17,6 +18,10 @@ namespace sandboxd {
 // detached mount (fsopen/fsmount) that no path on the host leads to and that
 // goes away with the descriptor.
 Result<UniqueFd> open_tracefs();
+
+// The id of the tracepoint events/CATEGORY/NAME (error ENOENT: the kernel
+// has no such tracepoint).
+Result<uint64_t> tracepoint_id(int tracefs, const std::string& category, const std::string& name);
 
 // A perf event on the tracepoint events/CATEGORY/NAME of `tracefs`, not yet
 // enabled; attaching a BPF program enables it. The program then runs for

@@ -54,7 +54,6 @@ void wait_until_files_are_stamped_after(int64_t start_usec) {
     for (int i = 0; i < 200 && realtime_coarse_usec() <= start_usec; ++i) ::usleep(250);
 }
 
-
 constexpr int kSetupFailed = 125;
 
 ExitStatus failed(const Error& e) { return ExitStatus{kSetupFailed, e.describe()}; }
