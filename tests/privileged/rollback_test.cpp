@@ -57,6 +57,17 @@ uint64_t seq_of(const Host& h, const std::string& id, const std::string& action,
     return 0;
 }
 
+// The workspace holds files "a" and "b"; a session whose snapshots are kept
+// one second removes "a". Returns that session's id.
+std::string short_retention_session_removing_a(const Host& h) {
+    plant_file(h.ws / "a", "a");
+    plant_file(h.ws / "b", "b");
+    std::string shortlived = h.profile("short", "name = 'short'\nextends = '" + h.workspace_profile +
+                                                    "'\n[snapshots]\nretention = '1s'\n");
+    REQUIRE(h.run({"--user", kAgentUser, "--profile", shortlived, "--workspace", h.ws.path(), "--", "rm", "a"}).status == 0);
+    return only_session(h);
+}
+
 }  // namespace
 
 TEST_CASE("rollback: rm -rf of a 1000-file tree comes back whole") {
@@ -272,12 +283,7 @@ TEST_CASE("rollback: on a reflink filesystem (xfs) overwrites are reflinked and 
 
 TEST_CASE("prune: snapshots past their retention go / the journal and younger ones stay") {
     Host h;
-    plant_file(h.ws / "a", "a");
-    plant_file(h.ws / "b", "b");
-    std::string shortlived = h.profile("short", "name = 'short'\nextends = '" + h.workspace_profile +
-                                                    "'\n[snapshots]\nretention = '1s'\n");
-    REQUIRE(h.run({"--user", kAgentUser, "--profile", shortlived, "--workspace", h.ws.path(), "--", "rm", "a"}).status == 0);
-    std::string old_id = only_session(h);
+    std::string old_id = short_retention_session_removing_a(h);
     REQUIRE(agent_sh(h, "rm b").status == 0);
     std::string young_id;
     for (const auto& id : list_dir(h.state / "sessions"))
@@ -512,12 +518,7 @@ TEST_CASE("rollback: the lines of removed directories lost - they are made again
 
 TEST_CASE("prune: sandbox-run prunes expired snapshots by itself - at most once a day") {
     Host h;
-    plant_file(h.ws / "a", "a");
-    plant_file(h.ws / "b", "b");
-    std::string shortlived = h.profile("short", "name = 'short'\nextends = '" + h.workspace_profile +
-                                                    "'\n[snapshots]\nretention = '1s'\n");
-    REQUIRE(h.run({"--user", kAgentUser, "--profile", shortlived, "--workspace", h.ws.path(), "--", "rm", "a"}).status == 0);
-    std::string old_id = only_session(h);
+    std::string old_id = short_retention_session_removing_a(h);
     std::string old_store = h.state / ("sessions/" + old_id + "/snapshots/00000/000001");
     std::string stamp = h.state / ".last-prune";
     REQUIRE(path_exists(stamp));  // the first session's end looked (nothing had expired yet)
