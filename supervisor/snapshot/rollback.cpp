@@ -547,8 +547,10 @@ RollbackReport rollback_session(const std::string& journal_path, const RollbackO
     };
     if (!scan.torn_tail.empty()) lost(0, "journal " + scan.torn_tail);
     for (const auto& l : scan.lines)
-        if (l.value.value("action", "") == "journal.torn" && l.value.contains("detail")) {
-            std::string fragment = text_value(l.value["detail"].value("fragment", nlohmann::json()));
+        if (str(l.value, "action") == "journal.torn") {
+            // Any key may hold any type in a tampered journal: read through
+            // str(), which gives "" for what is not text, never throws.
+            std::string fragment = l.value.contains("detail") ? str(l.value["detail"], "fragment") : std::string();
             if (fragment.size() > 240) fragment = fragment.substr(0, 240) + "...";
             lost(l.value["seq"].get<uint64_t>(), "journal line torn by a crash: " + fragment);
         }

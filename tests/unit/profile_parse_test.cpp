@@ -157,7 +157,7 @@ TEST_CASE("TOML syntax errors carry the parser's position") {
 
 TEST_CASE("text gate: profiles are ASCII - control characters and other bytes are refused before toml++") {
     // Found by libFuzzer: toml++ 3.3 hits __builtin_unreachable() on some
-    // non-ASCII characters (tests/fuzz/regressions holds the inputs).
+    // non-ASCII characters (tests/fuzz/regressions/profile holds the inputs).
     CHECK(parse_error("name = 'x'\xc2\xa1\n") ==
           "test.toml:1:11: non-ASCII byte 0xc2; expected ASCII text (write other characters as \\uXXXX in a "
           "double-quoted string)");
