@@ -1,7 +1,7 @@
 // The snapshot gate: the supervisor's end of the agent's seccomp
 // user-notification listener. Every destructive syscall of the agent
 // (unlink*, rmdir, rename*, truncate, ftruncate, open/openat/creat with
-// O_TRUNC; mkdir for rollback's sake) stops in the kernel and comes here;
+// O_TRUNC, chmod/chown/xattrs; connect to unix paths) stops in the kernel and comes here;
 // the gate snapshots the object and performs the operation itself, then
 // answers with the result (or installs the opened file in the agent with
 // SECCOMP_IOCTL_NOTIF_ADDFD). It never answers "continue": the kernel would

@@ -1,5 +1,5 @@
 // The gate's operations, one family a file: destroy_ops.cpp (unlink, rmdir,
-// rename), write_ops.cpp (truncate, opens that can change a file, mkdir),
+// rename), write_ops.cpp (truncate, opens that can change a file),
 // metadata_ops.cpp (chmod, chown, xattrs), connect_op.cpp (unix sockets).
 // All run on the gate's worker thread (see operations.h).
 #pragma once
@@ -16,7 +16,6 @@ GateOutcome do_truncate_path(const GateRequest& r, GateContext& ctx);
 // ftruncate() and truncations: the regular file open at `fd` cut to `len`.
 GateOutcome truncate_file(const GateRequest& r, GateContext& ctx, const char* action, int fd, off_t len);
 GateOutcome do_open(const GateRequest& r, GateContext& ctx, int flags, mode_t mode);
-GateOutcome do_mkdir(const GateRequest& r, GateContext& ctx, mode_t mode);
 GateOutcome do_metadata(const GateRequest& r);
 GateOutcome do_connect(const GateRequest& r, GateContext& ctx);
 

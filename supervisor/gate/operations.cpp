@@ -41,8 +41,6 @@ GateOutcome perform(const GateRequest& r, GateContext& ctx) {
         case SYS_open: return do_open(r, ctx, int(a[1]), mode_t(a[2]));
         case SYS_openat: return do_open(r, ctx, int(a[2]), mode_t(a[3]));
         case SYS_creat: return do_open(r, ctx, O_CREAT | O_WRONLY | O_TRUNC, mode_t(a[1]));
-        case SYS_mkdir: return do_mkdir(r, ctx, mode_t(a[1]));
-        case SYS_mkdirat: return do_mkdir(r, ctx, mode_t(a[2]));
         case SYS_chmod: case SYS_fchmod: case SYS_fchmodat:
         case SYS_chown: case SYS_lchown: case SYS_fchown: case SYS_fchownat:
         case SYS_setxattr: case SYS_lsetxattr: case SYS_fsetxattr:

@@ -33,7 +33,7 @@ bool is_refusal(int err) { return err == EACCES || err == EPERM || err == EROFS 
 GateOutcome refused(const GateRequest& r, std::string action, std::string target, const Error& why) {
     GateOutcome o = failed(why.code ? why.code : EPERM);
     if (is_refusal(o.err)) {
-        bool writes = action == "file.open-write" || action == "file.create" || action == "dir.create";
+        bool writes = action == "file.open-write" || action == "file.create";
         JournalEntry e = entry_for(r, std::move(action), std::move(target));
         if (writes) e.rule = "filesystem.write";
         e.decision = "deny";

@@ -121,7 +121,6 @@ bool gate_handles(int nr) {
         case SYS_rename: case SYS_renameat: case SYS_renameat2:
         case SYS_truncate: case SYS_ftruncate:
         case SYS_open: case SYS_openat: case SYS_creat:
-        case SYS_mkdir: case SYS_mkdirat:
         case SYS_connect:
         case SYS_chmod: case SYS_fchmod: case SYS_fchmodat:
         case SYS_chown: case SYS_lchown: case SYS_fchown: case SYS_fchownat:
@@ -165,11 +164,11 @@ Result<GateRequest> fetch_request(int listener, const seccomp_notif& n, AgentThr
     };
 
     switch (r.nr) {
-        case SYS_unlink: case SYS_rmdir: case SYS_truncate: case SYS_open: case SYS_creat: case SYS_mkdir:
+        case SYS_unlink: case SYS_rmdir: case SYS_truncate: case SYS_open: case SYS_creat:
             SANDBOXD_TRY(path_at(0, r.path1));
             SANDBOXD_TRY(dir_at(-1, r.path1, r.dir1));
             break;
-        case SYS_unlinkat: case SYS_openat: case SYS_mkdirat:
+        case SYS_unlinkat: case SYS_openat:
             SANDBOXD_TRY(path_at(1, r.path1));
             SANDBOXD_TRY(dir_at(0, r.path1, r.dir1));
             break;
@@ -239,7 +238,7 @@ Result<GateRequest> fetch_request(int listener, const seccomp_notif& n, AgentThr
             break;
         }
     }
-    if (r.nr == SYS_open || r.nr == SYS_openat || r.nr == SYS_creat || r.nr == SYS_mkdir || r.nr == SYS_mkdirat)
+    if (r.nr == SYS_open || r.nr == SYS_openat || r.nr == SYS_creat)
         r.umask = AgentThreads::umask_of(t);
     for (auto [path, dir] : {std::pair{&r.path1, &r.dir1}, std::pair{&r.path2, &r.dir2}}) {
         if (path->empty()) continue;

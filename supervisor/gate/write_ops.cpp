@@ -1,5 +1,5 @@
-// Truncations, opens that can change an existing file (its old bytes are
-// kept first), and mkdir (journaled so rollback can take it away).
+// Truncations, and opens that can change an existing file (its old bytes
+// are kept first).
 #include <fcntl.h>
 #include <linux/limits.h>
 #include <sys/stat.h>
@@ -210,26 +210,6 @@ GateOutcome do_open(const GateRequest& r, GateContext& ctx, int flags, mode_t mo
     t.install = std::move(o.install);
     t.cloexec = o.cloexec;
     return t;
-}
-
-GateOutcome do_mkdir(const GateRequest& r, GateContext& ctx, mode_t mode) {
-    auto res = resolve_for_agent(r.root, r.dir1.get(), r.path1, false);
-    if (!res) return refused(r, "dir.create", r.path1, res.error());
-    if (res->name == "." || res->name == "..") return failed(EEXIST);
-    ::umask(r.umask);
-    if (::mkdirat(res->parent(), res->name.c_str(), mode) != 0)
-        return refused(r, "dir.create", display_path(ctx, res->parent(), res->name), Error{errno, "mkdir"});
-    GateOutcome o;
-    if (auto host = host_dir(ctx, res->parent())) {
-        struct stat st{};
-        std::string path = join(host->path, res->name);
-        JournalEntry e = entry_for(r, "dir.create", path);
-        e.rule = "filesystem.write";
-        if (::fstatat(res->parent(), res->name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0)
-            e.undo = {{"op", "remove"}, {"path", path}, {"type", "dir"}, {"ino", uint64_t(st.st_ino)}};
-        o.entry = std::move(e);
-    }
-    return o;
 }
 
 }  // namespace sandboxd

@@ -98,7 +98,7 @@ uint32_t action_for(const std::string& name, bool log_only) {
 Status add_gate_rules(void* ctx, const SeccompProgram& p) {
     auto taken = [&](const char* name) { return p.denied.count(name) || p.logged.count(name); };
     for (const char* name : {"unlink", "unlinkat", "rmdir", "rename", "renameat", "renameat2", "truncate",
-                             "ftruncate", "creat", "mkdir", "mkdirat", "chmod", "fchmod", "fchmodat", "chown",
+                             "ftruncate", "creat", "chmod", "fchmod", "fchmodat", "chown",
                              "lchown", "fchown", "fchownat", "setxattr", "lsetxattr", "fsetxattr", "removexattr",
                              "lremovexattr", "fremovexattr"})
         if (!taken(name)) SANDBOXD_TRY(add(ctx, SCMP_ACT_NOTIFY, name));

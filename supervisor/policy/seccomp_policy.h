@@ -37,7 +37,7 @@ struct SeccompProgram {
 // sandbox's walls.
 //
 // With `gate`, the destructive file syscalls are sent to the snapshot gate
-// (unlink*, rmdir, rename*, truncate, ftruncate, creat, mkdir*, open and
+// (unlink*, rmdir, rename*, truncate, ftruncate, creat, open and
 // openat with O_TRUNC), openat2 says ENOSYS (its flags live in memory the
 // filter cannot read; glibc falls back to openat) and fallocate's
 // hole-punching, collapsing and zeroing modes say EOPNOTSUPP.

@@ -328,7 +328,12 @@ TEST_CASE("the snapshot gate journals destructive operations with host paths - s
     CHECK(unlinked["decision"] == "allow");
     CHECK(unlinked["rule"] == "filesystem.destroy");
     CHECK(unlinked["snapshot"].is_string());
-    REQUIRE(by_action_target.count("dir.create " + ws + "/d"));
+    // mkdir changes nothing that was there: the event stream's line, not
+    // the gate's (rollback takes the directory away by its birth time).
+    CHECK_FALSE(by_action_target.count("dir.create " + ws + "/d"));
+    int mkdirs = 0;
+    for (const auto& j : journal_of(h)) mkdirs += j["action"] == "file.mkdir" && j["target"] == "d";
+    CHECK(mkdirs == 1);
     auto refused = by_action_target.find("file.open-truncate /var/tmp/sandboxd-refused");
     REQUIRE(refused != by_action_target.end());
     CHECK(refused->second["decision"] == "deny");
