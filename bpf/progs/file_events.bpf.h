@@ -153,7 +153,6 @@ int sbx_file_exit(struct syscall_exit_record* ctx) {
     int code = file_call_code(id);
     if (code == 0) return 0;
     __u32 op = code & 0xff, flags_at = (code >> 18) & 31;
-    __u64 path = saved_reg(saved, (code >> 8) & 31), path2 = saved_reg(saved, (code >> 13) & 31);
     __u32 flags = 0;
     if (flags_at == FLAGS_CREAT) {
         flags = O_CREAT | O_TRUNC | 1;
@@ -182,6 +181,9 @@ int sbx_file_exit(struct syscall_exit_record* ctx) {
         }
     }
     if (ret < 0 && !refused) return 0; /* ENOENT and the like: not a decision */
+    /* Only now, for a call that is journaled: the path registers (a
+     * successful read, the commonest call, never needs them). */
+    __u64 path = saved_reg(saved, (code >> 8) & 31), path2 = saved_reg(saved, (code >> 13) & 31);
     struct sbx_file_event* e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
     if (!e) {
         __sync_fetch_and_add(&cfg->dropped, 1);

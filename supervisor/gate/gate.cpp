@@ -346,6 +346,7 @@ Result<std::unique_ptr<Gate>> Gate::start(GateConfig cfg) {
     s.ctx.budget = s.cfg.budget;
     s.threads = AgentThreads(s.cfg.root_fixed);
     s.ctx.session_start_usec = s.cfg.session_start_usec;
+    s.ctx.agent_uid = s.cfg.identity.uid;
     s.ctx.read_denied = s.cfg.read_denied;
     s.ctx.audit = s.cfg.audit;
     s.ctx.listener = s.cfg.listener.get();

@@ -60,6 +60,7 @@ struct GateContext {
     std::optional<HostDir> host_cache;  // the last directory looked up
     std::shared_ptr<SnapshotBudget> budget;
     int64_t session_start_usec = 0;
+    uid_t agent_uid = 0;  // the uid the worker runs as
     // Whether an object with this birth time (-1: unknown) was made during
     // the session. The agent starts only once the clock files are stamped
     // with has passed the session's start (run_session.cpp), so this is
@@ -68,11 +69,11 @@ struct GateContext {
         return session_start_usec > 0 && btime_usec >= session_start_usec;
     }
     // Whether a snapshot may be dropped to make room (SnapshotBudget): the
-    // object was born during the session, is the agent's own (the worker
-    // runs as the agent), and its birth time means something - not on
+    // object was born during the session, is the agent's own, and its
+    // birth time means something - not on
     // overlayfs, where copying a file up gives an old one a new inode.
     bool droppable(int64_t btime_usec, uid_t owner, bool overlay) const {
-        return !overlay && owner == ::geteuid() && born_in_session(btime_usec);
+        return !overlay && owner == agent_uid && born_in_session(btime_usec);
     }
     std::function<std::optional<std::string>(const std::string&)> read_denied;
     bool audit = false;
