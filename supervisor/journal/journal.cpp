@@ -177,10 +177,10 @@ std::string Journal::line_for(const JournalEntry& e, uint64_t seq) const {
     // session names, the snapshots it dropped); in the target, a line for
     // people to read, invalid UTF-8 is replaced rather than lose the line.
     key("undo");
-    out += exact_strings(e.undo).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    append_exact_json(out, e.undo);
     if (!e.detail.is_null()) {
         key("detail");
-        out += exact_strings(e.detail).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        append_exact_json(out, e.detail);
     }
     out += "}\n";
     return out;

@@ -76,39 +76,6 @@ void append_json_string(std::string& out, std::string_view s) {
 
 namespace {
 
-bool all_utf8(const nlohmann::json& j) {
-    if (j.is_string()) return valid_utf8(j.get_ref<const std::string&>());
-    if (j.is_object() || j.is_array())
-        for (const auto& v : j)
-            if (!all_utf8(v)) return false;
-    return true;
-}
-
-nlohmann::json with_hex(const nlohmann::json& j) {
-    static constexpr char kHex[] = "0123456789abcdef";
-    if (j.is_string()) {
-        const auto& s = j.get_ref<const std::string&>();
-        if (valid_utf8(s)) return j;
-        std::string hex;
-        for (unsigned char c : s) {
-            hex += kHex[c >> 4];
-            hex += kHex[c & 15];
-        }
-        return nlohmann::json{{"hex", hex}};
-    }
-    if (j.is_object()) {
-        nlohmann::json out = nlohmann::json::object();
-        for (const auto& [k, v] : j.items()) out[k] = with_hex(v);
-        return out;
-    }
-    if (j.is_array()) {
-        nlohmann::json out = nlohmann::json::array();
-        for (const auto& v : j) out.push_back(with_hex(v));
-        return out;
-    }
-    return j;
-}
-
 int hex_digit(char c) {
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -117,9 +84,53 @@ int hex_digit(char c) {
 
 }  // namespace
 
-nlohmann::json exact_strings(const nlohmann::json& record) {
-    // Nearly always UTF-8 throughout: then the record as it is.
-    return all_utf8(record) ? record : with_hex(record);
+void append_exact_json(std::string& out, const nlohmann::json& v) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    switch (v.type()) {
+        case nlohmann::json::value_t::string: {
+            const auto& s = v.get_ref<const std::string&>();
+            if (valid_utf8(s)) {
+                append_json_string(out, s);
+                return;
+            }
+            out += "{\"hex\":\"";
+            for (unsigned char c : s) {
+                out += kHex[c >> 4];
+                out += kHex[c & 15];
+            }
+            out += "\"}";
+            return;
+        }
+        case nlohmann::json::value_t::object: {
+            out += '{';
+            bool first = true;
+            for (const auto& [k, item] : v.items()) {
+                if (!first) out += ',';
+                first = false;
+                append_json_string(out, k);
+                out += ':';
+                append_exact_json(out, item);
+            }
+            out += '}';
+            return;
+        }
+        case nlohmann::json::value_t::array: {
+            out += '[';
+            bool first = true;
+            for (const auto& item : v) {
+                if (!first) out += ',';
+                first = false;
+                append_exact_json(out, item);
+            }
+            out += ']';
+            return;
+        }
+        case nlohmann::json::value_t::number_unsigned: out += std::to_string(v.get<uint64_t>()); return;
+        case nlohmann::json::value_t::number_integer: out += std::to_string(v.get<int64_t>()); return;
+        case nlohmann::json::value_t::null: out += "null"; return;
+        case nlohmann::json::value_t::boolean: out += v.get<bool>() ? "true" : "false"; return;
+        default: out += v.dump(); return;  // floats (none yet), nothing else is ever stored
+    }
 }
 
 std::string text_value(const nlohmann::json& v) {

@@ -19,10 +19,12 @@ bool valid_utf8(std::string_view s);
 void append_json_string(std::string& out, std::string_view s);
 
 // Undo records must name paths exactly, and a file name is any bytes but
-// '/' and NUL. In a record, a string that is not UTF-8 is written as
-// {"hex": "<its bytes in hex>"}; text_value() reads either form back.
-// (Display fields, like a line's target, just get U+FFFD.)
-nlohmann::json exact_strings(const nlohmann::json& record);
+// '/' and NUL. Appends `record` as JSON text in which a string that is not
+// UTF-8 is written as {"hex": "<its bytes in hex>"}; text_value() reads
+// either form back. (Display fields, like a line's target, and object keys,
+// which are sandboxd's own, just get U+FFFD.) Written straight from the
+// record: no copy of it is made, and most lines have only a few numbers.
+void append_exact_json(std::string& out, const nlohmann::json& record);
 std::string text_value(const nlohmann::json& v);  // "" for anything else
 
 }  // namespace sandboxd
