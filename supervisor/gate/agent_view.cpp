@@ -95,6 +95,30 @@ std::optional<NameFacts> name_facts(int dir, const std::string& name) {
     return NameFacts{sx.stx_mnt_id, usec_of(sx)};
 }
 
+std::optional<NameStat> stat_name(int dir, const std::string& name) {
+    struct statx sx{};
+    if (::statx(dir, name.c_str(), AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT,
+                STATX_BASIC_STATS | STATX_MNT_ID | STATX_BTIME, &sx) != 0)
+        return std::nullopt;
+    NameStat n;
+    struct stat& st = n.st;
+    st.st_dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
+    st.st_ino = ino_t(sx.stx_ino);
+    st.st_mode = mode_t(sx.stx_mode);
+    st.st_nlink = nlink_t(sx.stx_nlink);
+    st.st_uid = sx.stx_uid;
+    st.st_gid = sx.stx_gid;
+    st.st_rdev = makedev(sx.stx_rdev_major, sx.stx_rdev_minor);
+    st.st_size = off_t(sx.stx_size);
+    st.st_blksize = blksize_t(sx.stx_blksize);
+    st.st_blocks = blkcnt_t(sx.stx_blocks);
+    st.st_atim = {sx.stx_atime.tv_sec, sx.stx_atime.tv_nsec};
+    st.st_mtim = {sx.stx_mtime.tv_sec, sx.stx_mtime.tv_nsec};
+    st.st_ctim = {sx.stx_ctime.tv_sec, sx.stx_ctime.tv_nsec};
+    n.facts = NameFacts{sx.stx_mnt_id, usec_of(sx)};
+    return n;
+}
+
 int64_t birth_usec(int fd) {
     struct statx sx{};
     if (::statx(fd, "", AT_EMPTY_PATH, STATX_BTIME, &sx) != 0) return -1;

@@ -30,6 +30,14 @@ struct NameFacts {
     int64_t born_usec = -1;
 };
 std::optional<NameFacts> name_facts(int dir, const std::string& name);
+// Both the stat and the facts of dir/name from that one statx (a gated
+// delete needs both, and each call is a microsecond here); nullopt with
+// errno set when it fails.
+struct NameStat {
+    struct stat st {};
+    NameFacts facts;
+};
+std::optional<NameStat> stat_name(int dir, const std::string& name);
 int64_t birth_usec(int fd);  // of the object open at fd; -1 when unknown
 bool readonly_mount(int dir);
 bool on_private_fs(const GateContext& ctx, int fd);    // the session's own /tmp, /dev/shm

@@ -28,8 +28,9 @@ struct Taken {
 // symlinks, special files: moved into the store whole when on the store's
 // mount, copied otherwise. Directories (only empty ones reach here):
 // metadata. nullopt: the object is on a session-private filesystem and
-// needs no snapshot.
-Result<std::optional<Taken>> take_out(GateContext& ctx, int dir, const std::string& name, const struct stat& st) {
+// needs no snapshot. `known`: the object's stat_name(), taken just before.
+Result<std::optional<Taken>> take_out(GateContext& ctx, int dir, const std::string& name, const NameStat& known) {
+    const struct stat& st = known.st;
     auto host = host_dir(ctx, dir);
     if (!host) {
         if (readonly_mount(dir)) return Error{EROFS, "read-only in the agent's view"};
@@ -38,9 +39,9 @@ Result<std::optional<Taken>> take_out(GateContext& ctx, int dir, const std::stri
         return Error{EACCES, "no snapshot possible: " + name + " is not reachable from the host"};
     }
     if (host->agent_readonly) return Error{EROFS, "read-only in the agent's view"};
-    auto facts = name_facts(dir, name);
-    if (facts && facts->mnt != host->agent_mnt) return Error{EBUSY, "a mount point in the agent's view"};
-    int64_t born = facts && ctx.droppable(facts->born_usec, st.st_uid, host->overlay) ? facts->born_usec : -1;
+    const NameFacts& facts = known.facts;
+    if (facts.mnt != host->agent_mnt) return Error{EBUSY, "a mount point in the agent's view"};
+    int64_t born = ctx.droppable(facts.born_usec, st.st_uid, host->overlay) ? facts.born_usec : -1;
     Taken t;
     t.host_path = join(host->path, name);
     t.meta = file_meta(st);
@@ -92,15 +93,16 @@ GateOutcome do_unlink(const GateRequest& r, GateContext& ctx, bool dir) {
     const std::string& name = res->name;
     int pfd = res->parent();
     if (name == "." || name == "..") return failed(dir ? (name == "." ? EINVAL : ENOTEMPTY) : EISDIR);
-    struct stat st{};
-    if (::fstatat(pfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return failed(errno);
+    auto known = stat_name(pfd, name);
+    if (!known) return failed(errno);
+    const struct stat& st = known->st;
     if (!dir && S_ISDIR(st.st_mode)) return failed(EISDIR);
     if (dir && !S_ISDIR(st.st_mode)) return failed(ENOTDIR);
     if (!dir && res->trailing_slash) return failed(ENOTDIR);
 
     std::string where = display_path(ctx, pfd, name);
     if (dir) ctx.host_cache.reset();
-    auto taken = take_out(ctx, pfd, name, st);
+    auto taken = take_out(ctx, pfd, name, *known);
     if (!taken) return refused(r, action, where, taken.error());
     if (!*taken || !(*taken)->gone) {
         // A directory, a copy, or nothing to keep: the removal itself.
@@ -135,11 +137,14 @@ GateOutcome do_rename(const GateRequest& r, GateContext& ctx, unsigned flags) {
         if (*n == "." || *n == "..") return failed(EBUSY);
     int fd1 = from->parent(), fd2 = to->parent();
     const std::string &n1 = from->name, &n2 = to->name;
-    struct stat s1{}, s2{};
+    struct stat s1{};
     if (::fstatat(fd1, n1.c_str(), &s1, AT_SYMLINK_NOFOLLOW) != 0) return failed(errno);
     if ((from->trailing_slash || to->trailing_slash) && !S_ISDIR(s1.st_mode)) return failed(ENOTDIR);
-    bool target_exists = ::fstatat(fd2, n2.c_str(), &s2, AT_SYMLINK_NOFOLLOW) == 0;
+    auto target = stat_name(fd2, n2);
+    bool target_exists = target.has_value();
     if (!target_exists && errno != ENOENT) return failed(errno);
+    struct stat s2{};
+    if (target_exists) s2 = target->st;
     if (is_mountpoint(fd1, n1) || (target_exists && is_mountpoint(fd2, n2))) return failed(EBUSY);
 
     std::string src = display_path(ctx, fd1, n1), dst = display_path(ctx, fd2, n2);
@@ -162,7 +167,7 @@ GateOutcome do_rename(const GateRequest& r, GateContext& ctx, unsigned flags) {
     if (S_ISDIR(s1.st_mode) && !S_ISDIR(s2.st_mode)) return failed(ENOTDIR);
     if (!S_ISDIR(s1.st_mode) && S_ISDIR(s2.st_mode)) return failed(EISDIR);
 
-    auto taken = take_out(ctx, fd2, n2, s2);
+    auto taken = take_out(ctx, fd2, n2, *target);
     if (!taken) return refused(r, action, dst, taken.error());
     bool gone = *taken && (*taken)->gone;
     // Once the target is in the store the rename must not replace anything
