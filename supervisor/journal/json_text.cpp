@@ -133,6 +133,21 @@ void append_exact_json(std::string& out, const nlohmann::json& v) {
     }
 }
 
+std::string text_at(const nlohmann::json& record, const char* key) {
+    if (!record.is_object()) return {};
+    auto it = record.find(key);
+    return it == record.end() ? std::string() : text_value(*it);
+}
+
+std::optional<int64_t> integer_at(const nlohmann::json& record, const char* key) {
+    if (!record.is_object()) return std::nullopt;
+    auto it = record.find(key);
+    if (it == record.end()) return std::nullopt;
+    if (it->is_number_integer() && !it->is_number_unsigned()) return it->get<int64_t>();
+    if (it->is_number_unsigned() && it->get<uint64_t>() <= uint64_t(INT64_MAX)) return int64_t(it->get<uint64_t>());
+    return std::nullopt;
+}
+
 std::string text_value(const nlohmann::json& v) {
     if (v.is_string()) return v.get<std::string>();
     if (!v.is_object() || v.size() != 1 || !v.contains("hex") || !v["hex"].is_string()) return {};

@@ -3,7 +3,9 @@
 // copies of nested records) cost more than the action itself.
 #pragma once
 
+#include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -26,5 +28,13 @@ void append_json_string(std::string& out, std::string_view s);
 // record: no copy of it is made, and most lines have only a few numbers.
 void append_exact_json(std::string& out, const nlohmann::json& record);
 std::string text_value(const nlohmann::json& v);  // "" for anything else
+
+// One key of a journal line (or of its detail) read without trusting its
+// type: a journal is a file that can be damaged or tampered with, and
+// nlohmann's value() throws when a key holds another type than asked for.
+// text_at: the key's text (either form above), "" for anything else or a
+// missing key. integer_at: a whole number that fits in int64, else nullopt.
+std::string text_at(const nlohmann::json& record, const char* key);
+std::optional<int64_t> integer_at(const nlohmann::json& record, const char* key);
 
 }  // namespace sandboxd

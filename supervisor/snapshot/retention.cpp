@@ -62,16 +62,16 @@ std::vector<PrunedSession> prune_expired_snapshots(const SandboxdDirs& dirs, int
         bool pruned = false;
         for (const auto& l : *lines) {
             const auto& j = l.value;
-            std::string action = j.value("action", "");
+            std::string action = text_at(j, "action");
             if (!j.contains("detail") || !j["detail"].is_object()) continue;
             const auto& det = j["detail"];
             if (action == "session.start") {
-                retention = det.value("snapshot_retention_sec", int64_t(-1));
+                retention = integer_at(det, "snapshot_retention_sec").value_or(-1);
                 if (det.contains("snapshot_stores") && det["snapshot_stores"].is_array())
                     for (const auto& s : det["snapshot_stores"])
                         if (auto store = text_value(s); !store.empty()) stores.push_back(store);
             } else if (action == "session.end") {
-                ended = det.value("ended_usec", int64_t(0));
+                ended = integer_at(det, "ended_usec").value_or(0);
             } else if (action == "snapshots.pruned") {
                 pruned = true;
             }

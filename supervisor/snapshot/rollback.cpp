@@ -38,7 +38,6 @@ bool under(const std::string& path, const std::string& top) {
 
 // A text field of an undo record, with the exact bytes of a name that is
 // not UTF-8 (journal/json_text.h).
-std::string str(const json& j, const char* key) { return j.is_object() && j.contains(key) ? text_value(j[key]) : std::string(); }
 uint64_t num(const json& j, const char* key) {
     return j.contains(key) && j[key].is_number_unsigned() ? j[key].get<uint64_t>()
            : j.contains(key) && j[key].is_number_integer() ? uint64_t(j[key].get<int64_t>())
@@ -179,7 +178,7 @@ struct Applier {
     }
 
     Status restore(const json& r) {
-        std::string path = str(r, "path"), how = str(r, "how"), snap = str(r, "snapshot");
+        std::string path = text_at(r, "path"), how = text_at(r, "how"), snap = text_at(r, "snapshot");
         const json& meta = r.contains("meta") ? r["meta"] : json::object();
         if (path.empty() || path.front() != '/') return plain_error("undo record has no absolute path");
         if (how == "mkdir") {
@@ -201,7 +200,7 @@ struct Applier {
             SANDBOXD_TRY(make_room(path));
             auto w = at_making_parents(path);
             if (!w) return w.error();
-            if (::symlinkat(str(meta, "target").c_str(), w->dir.get(), w->base.c_str()) != 0)
+            if (::symlinkat(text_at(meta, "target").c_str(), w->dir.get(), w->base.c_str()) != 0)
                 return errno_error("cannot recreate " + path);
             (void)::fchownat(w->dir.get(), w->base.c_str(), uid_t(num(meta, "uid")), gid_t(num(meta, "gid")),
                              AT_SYMLINK_NOFOLLOW);
@@ -259,7 +258,7 @@ struct Applier {
     }
 
     Status rename_back(const json& u) {
-        std::string from = str(u, "from"), to = str(u, "to");
+        std::string from = text_at(u, "from"), to = text_at(u, "to");
         auto sx = look(from);
         if (!sx) {
             if (!opts.force) return Error{ENOENT, from + " is gone (changed after the session?)"};
@@ -283,7 +282,7 @@ struct Applier {
     }
 
     Status exchange_back(const json& u) {
-        std::string a = str(u, "a"), b = str(u, "b");
+        std::string a = text_at(u, "a"), b = text_at(u, "b");
         auto sa = look(a), sb = look(b);
         if (!sa || !sb) return Error{ENOENT, "one of " + a + ", " + b + " is gone"};
         if (!opts.force && (changed_after_end(*sa) || changed_after_end(*sb)))
@@ -300,7 +299,7 @@ struct Applier {
     }
 
     Status remove_created(const json& u) {
-        std::string path = str(u, "path");
+        std::string path = text_at(u, "path");
         auto sx = look(path);
         if (!sx) return {};  // already gone
         if (!opts.force) {
@@ -328,7 +327,7 @@ struct Applier {
     }
 
     Status meta_back(const json& u) {
-        std::string path = str(u, "path");
+        std::string path = text_at(u, "path");
         struct statx sx{};
         auto obj = pin_unchanged(u, path, sx);
         if (!obj) return obj.error();
@@ -341,13 +340,13 @@ struct Applier {
     }
 
     Status xattr_back(const json& u) {
-        std::string path = str(u, "path"), name = str(u, "name");
+        std::string path = text_at(u, "path"), name = text_at(u, "name");
         struct statx sx{};
         auto obj = pin_unchanged(u, path, sx);
         if (!obj) return obj.error();
         std::string via = fd_path(obj->get());  // lands on the object itself
         if (u.contains("value_hex")) {
-            std::string hex = str(u, "value_hex"), value;
+            std::string hex = text_at(u, "value_hex"), value;
             if (hex.size() % 2 || hex.find_first_not_of("0123456789abcdef") != std::string::npos)
                 return plain_error("undo record for " + path + " has a malformed xattr value");
             for (size_t i = 0; i + 1 < hex.size(); i += 2) value.push_back(char(std::stoi(hex.substr(i, 2), nullptr, 16)));
@@ -369,11 +368,11 @@ struct Applier {
                uint64_t(r["born_usec"].get<int64_t>()) >= from_usec;
     }
     bool needs_nothing(const json& u) const {
-        return str(u, "op") == "restore" && dropped.count(str(u, "snapshot")) && born_after_point(u);
+        return text_at(u, "op") == "restore" && dropped.count(text_at(u, "snapshot")) && born_after_point(u);
     }
 
     Status apply(const json& u) {
-        std::string op = str(u, "op");
+        std::string op = text_at(u, "op");
         if (op == "meta") return meta_back(u);
         if (op == "xattr") return xattr_back(u);
         if (op == "restore") return restore(u);
@@ -440,29 +439,29 @@ uint64_t parse_time_usec(const std::string& t) {
 }
 
 std::string describe(const json& u) {
-    std::string op = str(u, "op");
+    std::string op = text_at(u, "op");
     if (op == "restore") {
-        std::string how = str(u, "how");
-        if (how == "mkdir") return "recreate directory " + str(u, "path");
-        if (how == "symlink") return "recreate symlink " + str(u, "path");
-        return "restore " + str(u, "path") + " from snapshot " + base_of(str(u, "snapshot")) +
+        std::string how = text_at(u, "how");
+        if (how == "mkdir") return "recreate directory " + text_at(u, "path");
+        if (how == "symlink") return "recreate symlink " + text_at(u, "path");
+        return "restore " + text_at(u, "path") + " from snapshot " + base_of(text_at(u, "snapshot")) +
                (how == "copy" ? " (old bytes)" : "");
     }
     if (op == "rename") {
-        std::string s = "move " + str(u, "from") + " back to " + str(u, "to");
-        if (u.contains("replaced")) s += ", then restore " + str(u["replaced"], "path");
+        std::string s = "move " + text_at(u, "from") + " back to " + text_at(u, "to");
+        if (u.contains("replaced")) s += ", then restore " + text_at(u["replaced"], "path");
         return s;
     }
-    if (op == "exchange") return "swap " + str(u, "a") + " and " + str(u, "b") + " back";
-    if (op == "remove") return "remove " + str(u, "type") + " " + str(u, "path") + " (made by the agent)";
-    if (op == "meta") return "restore mode and owner of " + str(u, "path");
-    if (op == "xattr") return "restore xattr " + str(u, "name") + " of " + str(u, "path");
+    if (op == "exchange") return "swap " + text_at(u, "a") + " and " + text_at(u, "b") + " back";
+    if (op == "remove") return "remove " + text_at(u, "type") + " " + text_at(u, "path") + " (made by the agent)";
+    if (op == "meta") return "restore mode and owner of " + text_at(u, "path");
+    if (op == "xattr") return "restore xattr " + text_at(u, "name") + " of " + text_at(u, "path");
     return "unknown undo operation '" + op + "'";
 }
 
 bool touches(const json& u, const std::string& top) {
     for (const char* k : {"path", "from", "to", "a", "b"})
-        if (under(str(u, k), top)) return true;
+        if (under(text_at(u, k), top)) return true;
     return u.contains("replaced") && touches(u["replaced"], top);
 }
 
@@ -547,10 +546,8 @@ RollbackReport rollback_session(const std::string& journal_path, const RollbackO
     };
     if (!scan.torn_tail.empty()) lost(0, "journal " + scan.torn_tail);
     for (const auto& l : scan.lines)
-        if (str(l.value, "action") == "journal.torn") {
-            // Any key may hold any type in a tampered journal: read through
-            // str(), which gives "" for what is not text, never throws.
-            std::string fragment = l.value.contains("detail") ? str(l.value["detail"], "fragment") : std::string();
+        if (text_at(l.value, "action") == "journal.torn") {
+            std::string fragment = l.value.contains("detail") ? text_at(l.value["detail"], "fragment") : std::string();
             if (fragment.size() > 240) fragment = fragment.substr(0, 240) + "...";
             lost(l.value["seq"].get<uint64_t>(), "journal line torn by a crash: " + fragment);
         }
@@ -569,9 +566,9 @@ RollbackReport rollback_session(const std::string& journal_path, const RollbackO
     std::set<std::string> referenced;  // every snapshot a line names
     uint64_t to_time_usec = 0;
     for (const auto& l : lines) {
-        std::string action = str(l, "action");
+        std::string action = text_at(l, "action");
         const json& d = l.contains("detail") ? l["detail"] : json::object();
-        if (opts.to_seq && l["seq"].get<uint64_t>() == *opts.to_seq) to_time_usec = parse_time_usec(str(l, "time"));
+        if (opts.to_seq && l["seq"].get<uint64_t>() == *opts.to_seq) to_time_usec = parse_time_usec(text_at(l, "time"));
         if (action == "session.start") {
             a.start_usec = num(d, "started_usec");
             if (d.contains("write_trees") && d["write_trees"].is_array())
@@ -579,7 +576,7 @@ RollbackReport rollback_session(const std::string& journal_path, const RollbackO
                     if (auto tree = text_value(w); tree.starts_with('/')) write_trees.push_back(tree);
         }
         else if (action == "session.end" && num(d, "ended_usec")) a.end_usec = num(d, "ended_usec");
-        else if (action == "rollback.undo" && str(d, "status") == "done") undone.insert(num(d, "seq"));
+        else if (action == "rollback.undo" && text_at(d, "status") == "done") undone.insert(num(d, "seq"));
         // Objects an earlier rollback put in place are not "changed by
         // someone else" for this one.
         else if (action == "rollback.done" && d.contains("produced") && d["produced"].is_array())

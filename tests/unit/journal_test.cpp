@@ -242,6 +242,22 @@ TEST_CASE("journal JSON text / strings survive escaping and only bytes that are 
     CHECK(nlohmann::json::parse(out).get<std::string>() == "a\xef\xbf\xbd" "b\xef\xbf\xbd");
 }
 
+TEST_CASE("journal JSON text / keys of a damaged line are read without trusting their type") {
+    auto line = nlohmann::json::parse(
+        R"({"action":{"x":1},"target":"t","hexed":{"hex":"6869"},"errno":"13","seq":7,"big":18446744073709551615,"neg":-4})");
+    CHECK(text_at(line, "action").empty());  // an object, not text
+    CHECK(text_at(line, "target") == "t");
+    CHECK(text_at(line, "hexed") == "hi");
+    CHECK(text_at(line, "missing").empty());
+    CHECK(text_at(nlohmann::json::array({1}), "target").empty());
+    CHECK_FALSE(integer_at(line, "errno").has_value());  // text, not a number
+    CHECK(integer_at(line, "seq") == 7);
+    CHECK(integer_at(line, "neg") == -4);
+    CHECK_FALSE(integer_at(line, "big").has_value());  // beyond int64
+    CHECK_FALSE(integer_at(line, "missing").has_value());
+    CHECK_FALSE(integer_at(nlohmann::json("x"), "seq").has_value());
+}
+
 TEST_CASE("journal JSON text / undo records keep names that are not UTF-8 exactly") {
     std::string odd("caf\xe9\x01", 5);
     nlohmann::json undo = {{"op", "rename"}, {"from", odd}, {"to", "/ws/ok"}, {"replaced", {{"path", odd}}}};

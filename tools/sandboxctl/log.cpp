@@ -8,6 +8,7 @@
 
 #include "base/file_io.h"
 #include "journal/journal.h"
+#include "journal/json_text.h"
 #include "commands.h"
 #include "select.h"
 #include "session/dirs.h"
@@ -38,7 +39,7 @@ void print_line(const std::string& line, uint64_t no, bool json) {
     if (target.size() > 60) target = target.substr(0, 57) + "...";
     std::string decision = field(j, "decision");
     std::string why = field(j, "rule");
-    if (j.value("errno", 0) != 0) why += " (errno " + std::to_string(j.value("errno", 0)) + ")";
+    if (int64_t err = sandboxd::integer_at(j, "errno").value_or(0); err != 0) why += " (errno " + std::to_string(err) + ")";
     std::string snap = field(j, "snapshot");
     std::printf("%6s  %-12s  %7s  %-15s  %-14s  %-60s  %-5s  %s%s\n", field(j, "seq").c_str(), time.c_str(),
                 field(j, "pid").c_str(), field(j, "comm").c_str(), field(j, "action").c_str(), target.c_str(),

@@ -11,6 +11,7 @@
 
 #include "commands.h"
 #include "journal/journal.h"
+#include "journal/json_text.h"
 #include "select.h"
 #include "session/dirs.h"
 #include "session/registry.h"
@@ -28,7 +29,7 @@ bool wait_quiesced(const std::string& journal_path, int timeout_ms) {
         if (auto text = sandboxd::read_journal_text(journal_path)) {
             uint64_t thawed = 0, quiesced = 0;
             for (const auto& l : sandboxd::scan_journal(*text).lines) {
-                std::string action = l.value.value("action", "");
+                std::string action = sandboxd::text_at(l.value, "action");
                 if (action == "session.thaw") thawed = l.line_no;
                 if (action == "session.quiesced") quiesced = l.line_no;
             }
