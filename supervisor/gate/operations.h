@@ -70,8 +70,8 @@ struct GateContext {
     }
     // Whether a snapshot may be dropped to make room (SnapshotBudget): the
     // object was born during the session, is the agent's own, and its
-    // birth time means something - not on
-    // overlayfs, where copying a file up gives an old one a new inode.
+    // birth time means something - not on overlayfs, where copying a file
+    // up gives an old one a new inode.
     bool droppable(int64_t btime_usec, uid_t owner, bool overlay) const {
         return !overlay && owner == agent_uid && born_in_session(btime_usec);
     }
