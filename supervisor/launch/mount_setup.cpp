@@ -114,6 +114,10 @@ bool setup_mounts(const MountPlan& plan, int ruleset_fd, uint64_t tmp_access, ui
         if (!bind_remount(w.path.c_str(), kSafe | (w.noexec ? MS_NOEXEC : 0))) return fail(f, SpawnStep::NoExec);
     for (const auto& p : plan.exec_again)
         if (!bind_remount(p.c_str(), kSafe)) return fail(f, SpawnStep::NoExec);
+    // Pinned before the protected paths inside them are bound read-only, so
+    // those stay on top.
+    for (const auto& p : plan.pinned)
+        if (!bind_remount(p.path.c_str(), kSafe | (p.noexec ? MS_NOEXEC : 0))) return fail(f, SpawnStep::Protect);
     for (const auto& p : plan.protect)
         if (!bind_remount(p.path.c_str(), kSafe | MS_RDONLY | (p.noexec ? MS_NOEXEC : 0)))
             return fail(f, SpawnStep::Protect);

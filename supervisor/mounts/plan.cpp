@@ -21,6 +21,35 @@ std::vector<std::string> outermost(std::vector<std::string> paths) {
     return out;
 }
 
+bool is_directory(const std::string& path) {
+    struct stat st{};
+    return ::lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+// The directories strictly between the writable tree holding a protected
+// path and that path. A protected path that does not exist yet still gets
+// its existing ancestors pinned: its name cannot be taken away with them.
+void pin_ancestors(const Profile& p, MountPlan& plan) {
+    std::vector<std::string> trees;
+    for (const auto& w : plan.writable) trees.push_back(w.path);
+    for (const auto& c : plan.carry_into_tmp)
+        if (!c.readonly) trees.push_back(c.path);
+    for (const auto& r : p.protect) {
+        const std::string* tree = nullptr;
+        for (const auto& t : trees)
+            if (r.path != t && path_is_under(r.path, t) && (!tree || t.size() > tree->size())) tree = &t;
+        if (!tree) continue;
+        for (size_t slash = r.path.find('/', tree->size() + 1); slash != std::string::npos;
+             slash = r.path.find('/', slash + 1)) {
+            std::string dir = r.path.substr(0, slash);
+            if (!is_directory(dir)) break;
+            bool dup = false;
+            for (const auto& q : plan.pinned) dup = dup || q.path == dir;
+            if (!dup) plan.pinned.push_back({dir, !under_existing_tree(dir, p.exec_allow)});
+        }
+    }
+}
+
 }  // namespace
 
 MountPlan plan_mounts(const Profile& p, const std::string& workspace, const std::vector<std::string>& self_hidden,
@@ -61,6 +90,7 @@ MountPlan plan_mounts(const Profile& p, const std::string& workspace, const std:
     if (!audit) {
         for (const auto& r : p.protect)
             if (r.exists) plan.protect.push_back({r.path, !under_existing_tree(r.path, p.exec_allow)});
+        pin_ancestors(p, plan);
         for (const auto& r : p.hide)
             if (r.exists) hide(r.path);
     }

@@ -13,7 +13,12 @@
 //                   Landlock guards execve(), but not mmap(PROT_EXEC), so
 //                   without this `ld.so ./copied-binary` would run a binary
 //                   the agent wrote;
-//   protect         read-only bind mounts inside writable trees;
+//   protect         read-only bind mounts inside writable trees, and every
+//                   directory between the writable tree and a protected
+//                   path bound onto itself ("pinned"): the kernel refuses
+//                   to rename or remove a mount point, so `mv .git x` cannot
+//                   carry the protected hooks away and leave the agent free
+//                   to make a new .git/hooks under the old name;
 //   hide            an empty read-only tmpfs over directories, /dev/null over
 //                   files and sockets; sandboxd's own directories always;
 //   /proc           a fresh procfs for the session's pid namespace.
@@ -50,6 +55,7 @@ struct MountPlan {
         bool noexec = true;
     };
     std::vector<Protected> protect;
+    std::vector<Protected> pinned;  // writable, but fixed in place (see above)
     // vm.memfd_noexec=2 in the session's pid namespace; off only where the
     // kernel lacks it and the profile accepts that (memfd-noexec).
     bool memfd_noexec = true;

