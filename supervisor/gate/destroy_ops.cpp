@@ -137,6 +137,11 @@ GateOutcome do_rename(const GateRequest& r, GateContext& ctx, unsigned flags) {
         if (*n == "." || *n == "..") return failed(EBUSY);
     int fd1 = from->parent(), fd2 = to->parent();
     const std::string &n1 = from->name, &n2 = to->name;
+    // A guarded name is never given to anything: not as the target, not
+    // as the source of an exchange (which puts the target there).
+    if (const GuardedName* g = guarded_name(ctx, fd2, n2)) return refuse_guarded(r, action, display_path(ctx, fd2, n2), *g);
+    if (flags & RENAME_EXCHANGE)
+        if (const GuardedName* g = guarded_name(ctx, fd1, n1)) return refuse_guarded(r, action, display_path(ctx, fd1, n1), *g);
     struct stat s1{};
     if (::fstatat(fd1, n1.c_str(), &s1, AT_SYMLINK_NOFOLLOW) != 0) return failed(errno);
     if ((from->trailing_slash || to->trailing_slash) && !S_ISDIR(s1.st_mode)) return failed(ENOTDIR);

@@ -348,6 +348,7 @@ Result<std::unique_ptr<Gate>> Gate::start(GateConfig cfg) {
     s.ctx.session_start_usec = s.cfg.session_start_usec;
     s.ctx.agent_uid = s.cfg.identity.uid;
     s.ctx.read_denied = s.cfg.read_denied;
+    s.ctx.guarded = s.cfg.guarded;
     s.ctx.audit = s.cfg.audit;
     s.ctx.listener = s.cfg.listener.get();
     // The session's own /tmp and /dev/shm: gone with it, no snapshots.

@@ -35,6 +35,7 @@
 #include "base/unique_fd.h"
 #include "journal/journal.h"
 #include "launch/identity.h"
+#include "mounts/plan.h"
 #include "snapshot/store.h"
 
 namespace sandboxd {
@@ -66,6 +67,8 @@ struct GateConfig {
     // Which rule keeps `path` (a host path) out of the read scope, if any:
     // pathname unix sockets are connected only inside it.
     std::function<std::optional<std::string>(const std::string&)> read_denied;
+    // See GateContext::guarded.
+    std::vector<GuardedName> guarded;
 };
 
 class Gate {

@@ -1,6 +1,8 @@
 // The gate's operations, one family a file: destroy_ops.cpp (unlink, rmdir,
 // rename), write_ops.cpp (truncate, opens that can change a file),
-// metadata_ops.cpp (chmod, chown, xattrs), connect_op.cpp (unix sockets).
+// metadata_ops.cpp (chmod, chown, xattrs), connect_op.cpp (unix sockets),
+// create_ops.cpp (mkdir, mknod, symlink, link: only where a protected path
+// does not exist yet, to keep its name from being made).
 // All run on the gate's worker thread (see operations.h).
 #pragma once
 
@@ -18,5 +20,17 @@ GateOutcome truncate_file(const GateRequest& r, GateContext& ctx, const char* ac
 GateOutcome do_open(const GateRequest& r, GateContext& ctx, int flags, mode_t mode);
 GateOutcome do_metadata(const GateRequest& r);
 GateOutcome do_connect(const GateRequest& r, GateContext& ctx);
+GateOutcome do_mkdir(const GateRequest& r, GateContext& ctx, mode_t mode);
+GateOutcome do_mknod(const GateRequest& r, GateContext& ctx, mode_t mode, dev_t dev);
+GateOutcome do_symlink(const GateRequest& r, GateContext& ctx);
+GateOutcome do_link(const GateRequest& r, GateContext& ctx, int flags);
+
+// The protected path whose guarded name `name` in directory `dir` is, if it
+// is one (GuardedName); also for the object open at `fd` that holds one.
+const GuardedName* guarded_name(const GateContext& ctx, int dir, const std::string& name);
+const GuardedName* guarded_object(const GateContext& ctx, int fd);
+// The refusal of an operation on a guarded name: EROFS, as for the
+// protected paths that exist (read-only mounts), journaled with the rule.
+GateOutcome refuse_guarded(const GateRequest& r, const char* action, const std::string& target, const GuardedName& g);
 
 }  // namespace sandboxd

@@ -47,6 +47,13 @@ GateOutcome perform(const GateRequest& r, GateContext& ctx) {
         case SYS_removexattr: case SYS_lremovexattr: case SYS_fremovexattr:
             return do_metadata(r);
         case SYS_connect: return do_connect(r, ctx);
+        case SYS_mkdir: return do_mkdir(r, ctx, mode_t(a[1]));
+        case SYS_mkdirat: return do_mkdir(r, ctx, mode_t(a[2]));
+        case SYS_mknod: return do_mknod(r, ctx, mode_t(a[1]), dev_t(a[2]));
+        case SYS_mknodat: return do_mknod(r, ctx, mode_t(a[2]), dev_t(a[3]));
+        case SYS_symlink: case SYS_symlinkat: return do_symlink(r, ctx);
+        case SYS_link: return do_link(r, ctx, 0);
+        case SYS_linkat: return do_link(r, ctx, int(a[4]));
     }
     return failed(ENOSYS);
 }

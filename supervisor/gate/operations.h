@@ -26,6 +26,7 @@
 #include "base/unique_fd.h"
 #include "gate/request.h"
 #include "journal/journal.h"
+#include "mounts/plan.h"
 #include "snapshot/store.h"
 
 namespace sandboxd {
@@ -76,6 +77,8 @@ struct GateContext {
         return !overlay && owner == agent_uid && born_in_session(btime_usec);
     }
     std::function<std::optional<std::string>(const std::string&)> read_denied;
+    // Names of protected paths that do not exist yet: never made by the agent.
+    std::vector<GuardedName> guarded;
     bool audit = false;
     int listener = -1;  // to see whether the agent's call is still pending
 };

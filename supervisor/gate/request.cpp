@@ -122,6 +122,8 @@ bool gate_handles(int nr) {
         case SYS_truncate: case SYS_ftruncate:
         case SYS_open: case SYS_openat: case SYS_creat:
         case SYS_connect:
+        case SYS_mkdir: case SYS_mkdirat: case SYS_mknod: case SYS_mknodat:
+        case SYS_symlink: case SYS_symlinkat: case SYS_link: case SYS_linkat:
         case SYS_chmod: case SYS_fchmod: case SYS_fchmodat:
         case SYS_chown: case SYS_lchown: case SYS_fchown: case SYS_fchownat:
         case SYS_setxattr: case SYS_lsetxattr: case SYS_fsetxattr:
@@ -165,20 +167,31 @@ Result<GateRequest> fetch_request(int listener, const seccomp_notif& n, AgentThr
 
     switch (r.nr) {
         case SYS_unlink: case SYS_rmdir: case SYS_truncate: case SYS_open: case SYS_creat:
+        case SYS_mkdir: case SYS_mknod:
             SANDBOXD_TRY(path_at(0, r.path1));
             SANDBOXD_TRY(dir_at(-1, r.path1, r.dir1));
             break;
-        case SYS_unlinkat: case SYS_openat:
+        case SYS_symlink:
+            SANDBOXD_TRY(path_at(0, r.link_target));
+            SANDBOXD_TRY(path_at(1, r.path1));
+            SANDBOXD_TRY(dir_at(-1, r.path1, r.dir1));
+            break;
+        case SYS_symlinkat:
+            SANDBOXD_TRY(path_at(0, r.link_target));
+            SANDBOXD_TRY(path_at(2, r.path1));
+            SANDBOXD_TRY(dir_at(1, r.path1, r.dir1));
+            break;
+        case SYS_unlinkat: case SYS_openat: case SYS_mkdirat: case SYS_mknodat:
             SANDBOXD_TRY(path_at(1, r.path1));
             SANDBOXD_TRY(dir_at(0, r.path1, r.dir1));
             break;
-        case SYS_rename:
+        case SYS_rename: case SYS_link:
             SANDBOXD_TRY(path_at(0, r.path1));
             SANDBOXD_TRY(path_at(1, r.path2));
             SANDBOXD_TRY(dir_at(-1, r.path1, r.dir1));
             SANDBOXD_TRY(dir_at(-1, r.path2, r.dir2));
             break;
-        case SYS_renameat: case SYS_renameat2:
+        case SYS_renameat: case SYS_renameat2: case SYS_linkat:
             SANDBOXD_TRY(path_at(1, r.path1));
             SANDBOXD_TRY(path_at(3, r.path2));
             SANDBOXD_TRY(dir_at(0, r.path1, r.dir1));
@@ -238,7 +251,8 @@ Result<GateRequest> fetch_request(int listener, const seccomp_notif& n, AgentThr
             break;
         }
     }
-    if (r.nr == SYS_open || r.nr == SYS_openat || r.nr == SYS_creat)
+    if (r.nr == SYS_open || r.nr == SYS_openat || r.nr == SYS_creat || r.nr == SYS_mkdir || r.nr == SYS_mkdirat ||
+        r.nr == SYS_mknod || r.nr == SYS_mknodat)
         r.umask = AgentThreads::umask_of(t);
     for (auto [path, dir] : {std::pair{&r.path1, &r.dir1}, std::pair{&r.path2, &r.dir2}}) {
         if (path->empty()) continue;
@@ -250,7 +264,10 @@ Result<GateRequest> fetch_request(int listener, const seccomp_notif& n, AgentThr
             *dir = UniqueFd(::openat(procdir, "cwd", O_PATH | O_DIRECTORY | O_CLOEXEC));
             if (!*dir) return Error{ESRCH, "cannot open the agent's working directory"};
         } else if (ps.kind == ProcSelf::Fd) {
-            if (path != &r.path1 || !(r.nr == SYS_open || r.nr == SYS_openat || r.nr == SYS_creat))
+            // A descriptor may be reopened or linked to a new name (the
+            // way an O_TMPFILE file gets one), never destroyed through.
+            if (path != &r.path1 ||
+                !(r.nr == SYS_open || r.nr == SYS_openat || r.nr == SYS_creat || r.nr == SYS_link || r.nr == SYS_linkat))
                 return Error{EACCES, "destructive operation through a descriptor's magic link"};
             r.file = UniqueFd(int(::syscall(SYS_pidfd_getfd, pidfd(), ps.fd, 0)));
             if (!r.file) return Error{ENOENT, "no such descriptor"};

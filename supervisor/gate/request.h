@@ -33,6 +33,7 @@ struct GateRequest {
     std::string path1, path2;
     std::string xattr_name, xattr_value;  // setxattr/removexattr
     std::string sun_path;                 // connect() to a pathname unix socket
+    std::string link_target;              // symlink(): the text, never resolved
     mode_t umask = 022;
 };
 

@@ -134,6 +134,8 @@ GateOutcome do_truncate_path(const GateRequest& r, GateContext& ctx) {
     auto res = resolve_for_agent(r.root, r.dir1.get(), r.path1, true);
     if (!res) return refused(r, "file.truncate", r.path1, res.error());
     if (res->name == "." || res->name == "..") return failed(EISDIR);
+    if (const GuardedName* g = guarded_name(ctx, res->parent(), res->name))
+        return refuse_guarded(r, "file.truncate", display_path(ctx, res->parent(), res->name), *g);
     UniqueFd fd(::openat(res->parent(), res->name.c_str(), O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
     if (!fd) return refused(r, "file.truncate", display_path(ctx, res->parent(), res->name), Error{errno, "open"});
     return truncate_file(r, ctx, "file.truncate", fd.get(), off_t(int64_t(r.args[1])));
@@ -151,6 +153,7 @@ GateOutcome do_open(const GateRequest& r, GateContext& ctx, int flags, mode_t mo
         // /proc/self/fd/N and friends: the kernel reopens the agent's own
         // open file, so does the worker (from its own table: no ptrace).
         if (::fstat(r.file.get(), &st) != 0) return failed(errno);
+        if (const GuardedName* g = guarded_object(ctx, r.file.get())) return refuse_guarded(r, action, r.path1, *g);
         exists = true;
         truncates = (flags & O_TRUNC) && S_ISREG(st.st_mode) && st.st_size > 0;
         std::string link = fd_link(r.file.get());
@@ -164,6 +167,8 @@ GateOutcome do_open(const GateRequest& r, GateContext& ctx, int flags, mode_t mo
         res.emplace(std::move(*resolved));
         int pfd = res->parent();
         const std::string& name = res->name;
+        if (const GuardedName* g = guarded_name(ctx, pfd, name))
+            return refuse_guarded(r, action, display_path(ctx, pfd, name), *g);
         ::umask(r.umask);  // this thread's own (the worker unshared CLONE_FS)
         exists = ::fstatat(pfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
         truncates = (flags & O_TRUNC) && exists && S_ISREG(st.st_mode) && st.st_size > 0 && !(flags & O_EXCL);

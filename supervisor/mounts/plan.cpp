@@ -21,15 +21,10 @@ std::vector<std::string> outermost(std::vector<std::string> paths) {
     return out;
 }
 
-bool is_directory(const std::string& path) {
-    struct stat st{};
-    return ::lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-// The directories strictly between the writable tree holding a protected
-// path and that path. A protected path that does not exist yet still gets
-// its existing ancestors pinned: its name cannot be taken away with them.
-void pin_ancestors(const Profile& p, MountPlan& plan) {
+// Pins the directories strictly between the writable tree holding a
+// protected path and that path, and guards the name of one that does not
+// exist (see GuardedName).
+void secure_protected(const Profile& p, MountPlan& plan) {
     std::vector<std::string> trees;
     for (const auto& w : plan.writable) trees.push_back(w.path);
     for (const auto& c : plan.carry_into_tmp)
@@ -39,13 +34,33 @@ void pin_ancestors(const Profile& p, MountPlan& plan) {
         for (const auto& t : trees)
             if (r.path != t && path_is_under(r.path, t) && (!tree || t.size() > tree->size())) tree = &t;
         if (!tree) continue;
-        for (size_t slash = r.path.find('/', tree->size() + 1); slash != std::string::npos;
-             slash = r.path.find('/', slash + 1)) {
-            std::string dir = r.path.substr(0, slash);
-            if (!is_directory(dir)) break;
-            bool dup = false;
-            for (const auto& q : plan.pinned) dup = dup || q.path == dir;
-            if (!dup) plan.pinned.push_back({dir, !under_existing_tree(dir, p.exec_allow)});
+        std::string dir = *tree;
+        size_t from = tree->size() + 1;
+        while (from <= r.path.size()) {
+            size_t slash = r.path.find('/', from);
+            if (slash == std::string::npos) slash = r.path.size();
+            std::string component = r.path.substr(from, slash - from);
+            std::string next = r.path.substr(0, slash);
+            from = slash + 1;
+            struct stat st{};
+            bool exists = ::lstat(next.c_str(), &st) == 0;
+            if (exists && next == r.path) break;  // mounted read-only (plan.protect)
+            if (exists && S_ISDIR(st.st_mode)) {
+                bool dup = false;
+                for (const auto& q : plan.pinned) dup = dup || q.path == next;
+                if (!dup) plan.pinned.push_back({next, !under_existing_tree(next, p.exec_allow)});
+                dir = next;
+                continue;
+            }
+            struct stat d{};
+            if (::stat(dir.c_str(), &d) != 0) break;
+            GuardedName g{r.path, d.st_dev, d.st_ino, component};
+            if (exists) {
+                g.held_dev = st.st_dev;
+                g.held_ino = st.st_ino;
+            }
+            plan.guarded.push_back(std::move(g));
+            break;
         }
     }
 }
@@ -90,7 +105,7 @@ MountPlan plan_mounts(const Profile& p, const std::string& workspace, const std:
     if (!audit) {
         for (const auto& r : p.protect)
             if (r.exists) plan.protect.push_back({r.path, !under_existing_tree(r.path, p.exec_allow)});
-        pin_ancestors(p, plan);
+        secure_protected(p, plan);
         for (const auto& r : p.hide)
             if (r.exists) hide(r.path);
     }

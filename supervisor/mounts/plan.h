@@ -18,11 +18,15 @@
 //                   path bound onto itself ("pinned"): the kernel refuses
 //                   to rename or remove a mount point, so `mv .git x` cannot
 //                   carry the protected hooks away and leave the agent free
-//                   to make a new .git/hooks under the old name;
+//                   to make a new .git/hooks under the old name. A protected
+//                   path that does not exist yet cannot be mounted over: its
+//                   name is guarded by the snapshot gate instead (GuardedName);
 //   hide            an empty read-only tmpfs over directories, /dev/null over
 //                   files and sockets; sandboxd's own directories always;
 //   /proc           a fresh procfs for the session's pid namespace.
 #pragma once
+
+#include <sys/types.h>
 
 #include <string>
 #include <vector>
@@ -30,6 +34,23 @@
 #include "profile/profile.h"
 
 namespace sandboxd {
+
+// The name the agent may not make, replace or write for a protected path
+// that does not exist when the session starts (a workspace without .git; a
+// git worktree, whose .git is a file): its first component that is missing
+// or not a directory, `name`, in the deepest existing directory on its way,
+// (dev, ino). Directories are compared by identity, not by path, so no other
+// path to the same directory gets around it; that directory is pinned (or
+// is a writable tree's own mount), so it stays the one on the way.
+struct GuardedName {
+    std::string protected_path;
+    dev_t dev = 0;
+    ino_t ino = 0;
+    std::string name;
+    // What holds the name now (a .git file), if anything: 0 when missing.
+    dev_t held_dev = 0;
+    ino_t held_ino = 0;
+};
 
 struct MountPlan {
     // Trees under /tmp the session must still see (the workspace, profile
@@ -56,6 +77,7 @@ struct MountPlan {
     };
     std::vector<Protected> protect;
     std::vector<Protected> pinned;  // writable, but fixed in place (see above)
+    std::vector<GuardedName> guarded;
     // vm.memfd_noexec=2 in the session's pid namespace; off only where the
     // kernel lacks it and the profile accepts that (memfd-noexec).
     bool memfd_noexec = true;

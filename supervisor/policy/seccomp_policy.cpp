@@ -121,6 +121,15 @@ Status add_gate_rules(void* ctx, const SeccompProgram& p) {
             SANDBOXD_TRY(add(ctx, SCMP_ACT_NOTIFY, name, {SCMP_CMP(arg, SCMP_CMP_MASKED_EQ, mask, access)}));
     }
     if (!taken("openat2")) SANDBOXD_TRY(add(ctx, SCMP_ACT_ERRNO(ENOSYS), "openat2"));
+    if (p.create_gate) {
+        for (const char* name : {"open", "openat"}) {
+            if (taken(name)) continue;
+            unsigned arg = std::string_view(name) == "open" ? 1 : 2;
+            SANDBOXD_TRY(add(ctx, SCMP_ACT_NOTIFY, name, {SCMP_CMP(arg, SCMP_CMP_MASKED_EQ, O_CREAT, O_CREAT)}));
+        }
+        for (const char* name : {"mkdir", "mkdirat", "mknod", "mknodat", "symlink", "symlinkat", "link", "linkat"})
+            if (!taken(name)) SANDBOXD_TRY(add(ctx, SCMP_ACT_NOTIFY, name));
+    }
     if (!taken("fallocate"))
         for (uint64_t mode : {0x02u /* PUNCH_HOLE */, 0x08u /* COLLAPSE_RANGE */, 0x10u /* ZERO_RANGE */})
             SANDBOXD_TRY(add(ctx, SCMP_ACT_ERRNO(EOPNOTSUPP), "fallocate", {SCMP_A1(SCMP_CMP_MASKED_EQ, mode, mode)}));
@@ -199,6 +208,7 @@ std::string cache_key(const SeccompProgram& p) {
                        std::to_string(v->micro) + " arch " + std::to_string(seccomp_arch_native()) + " deny";
     for (const auto& s : p.denied) text += " " + s;
     text += p.destructive_gate ? " gate" : "";
+    text += p.create_gate ? " create-gate" : "";
     text += p.gated ? " connect-gate log" : " log";
     for (const auto& s : p.logged) text += " " + s;
     uint64_t h = 1469598103934665603ull;
@@ -210,20 +220,23 @@ std::string cache_key(const SeccompProgram& p) {
 
 }  // namespace
 
-Result<SeccompProgram> compile_seccomp(const SyscallRules& rules, bool audit, bool gate, bool connect_gate) {
+Result<SeccompProgram> compile_seccomp(const SyscallRules& rules, bool audit, bool gate, bool connect_gate,
+                                       bool create_gate) {
     SeccompProgram out;
     out.gated = gate || connect_gate;
     out.destructive_gate = gate;
+    out.create_gate = gate && create_gate;
     SANDBOXD_TRY(effective_sets(rules, audit, out));
     SANDBOXD_TRY(generate(out));
     return out;
 }
 
 Result<SeccompProgram> compile_seccomp_cached(const SyscallRules& rules, bool audit, bool gate, bool connect_gate,
-                                              const std::string& cache_dir) {
+                                              bool create_gate, const std::string& cache_dir) {
     SeccompProgram out;
     out.gated = gate || connect_gate;
     out.destructive_gate = gate;
+    out.create_gate = gate && create_gate;
     SANDBOXD_TRY(effective_sets(rules, audit, out));
     std::string path = cache_dir + "/seccomp-" + cache_key(out) + ".bpf";
     if (auto bytes = read_file(path); bytes && !bytes->empty() &&

@@ -24,6 +24,7 @@ struct SeccompProgram {
     // the listener to the supervisor.
     bool gated = false;
     bool destructive_gate = false;  // the destructive syscalls; else connect() only
+    bool create_gate = false;       // also every call that makes a name (see below)
 
     sock_fprog fprog() const {
         return sock_fprog{static_cast<unsigned short>(insns.size()),
@@ -45,8 +46,13 @@ struct SeccompProgram {
 // Every gated program also sends connect() to the gate, which connects
 // pathname unix sockets itself after checking the read scope (the session's
 // BPF connect_unix hook refuses any the agent makes on its own).
+//
+// With `create_gate` (which needs `gate`) every call that makes a name goes
+// to the gate as well: open/openat with O_CREAT, mkdir*, mknod*, symlink*,
+// link*. The gate refuses the names of protected paths that do not exist
+// yet (mounts/plan.h, GuardedName); nothing else can stop their creation.
 Result<SeccompProgram> compile_seccomp(const SyscallRules& rules, bool audit, bool gate = false,
-                                       bool connect_gate = false);
+                                       bool connect_gate = false, bool create_gate = false);
 
 // The same, through a cache directory (root-owned, 0700): libseccomp's
 // compilation is the largest part of a session's start-up, and the same
@@ -54,6 +60,6 @@ Result<SeccompProgram> compile_seccomp(const SyscallRules& rules, bool audit, bo
 // rule sets, the libseccomp version and the architecture; a corrupt or
 // unreadable entry is recompiled, never trusted.
 Result<SeccompProgram> compile_seccomp_cached(const SyscallRules& rules, bool audit, bool gate, bool connect_gate,
-                                              const std::string& cache_dir);
+                                              bool create_gate, const std::string& cache_dir);
 
 }  // namespace sandboxd

@@ -36,8 +36,10 @@ ExitStatus explain_session(const RunOptions& opts) {
     std::string ws = opts.workspace.value_or(::getcwd(cwd, sizeof cwd) ? cwd : "/");
     auto profile = ProfileLoader::with_default_path().load(opts.profile, ProfileVars{ws, id->home});
     if (!profile) return {125, profile.error().describe()};
-    bool gate = !profile->destroy.empty() || opts.audit;
-    auto prog = compile_seccomp(profile->syscalls, opts.audit, gate, true);
+    SandboxdDirs dirs = SandboxdDirs::from_env();
+    MountPlan mp = plan_mounts(*profile, ws, {dirs.runtime, dirs.state}, opts.audit);
+    bool gate = !profile->destroy.empty() || opts.audit || !mp.guarded.empty();
+    auto prog = compile_seccomp(profile->syscalls, opts.audit, gate, true, !mp.guarded.empty());
     if (!prog) return {125, prog.error().describe()};
     auto cg = detect_cgroup_host();
 
@@ -107,8 +109,6 @@ ExitStatus explain_session(const RunOptions& opts) {
         if (ll.scoped) o << row("landlock", "signals, abstract unix sockets", "enforced: only within the session");
     }
     for (const auto& n : ll.notes) o << row("landlock", "note", n);
-    SandboxdDirs dirs = SandboxdDirs::from_env();
-    MountPlan mp = plan_mounts(*profile, ws, {dirs.runtime, dirs.state}, opts.audit);
     o << row("mount ns", "host tree", mp.readonly_root ? "enforced: read-only view outside write trees" : "audit mode: as writable as the agent's permissions");
     o << row("mount ns", "private /tmp and /dev/shm", "enforced");
     for (const auto& w : mp.writable)
@@ -116,6 +116,9 @@ ExitStatus explain_session(const RunOptions& opts) {
     for (const auto& p : mp.protect) o << row("mount ns", "protect: " + p.path, "enforced: read-only");
     for (const auto& p : mp.pinned)
         o << row("mount ns", "pinned: " + p.path, "enforced: holds a protected path; cannot be renamed or removed");
+    for (const auto& g : mp.guarded)
+        o << row("snapshots", "protect: " + g.protected_path,
+                 "enforced: does not exist; the gate refuses to make (or write) " + g.name + " on its way");
     for (const auto& d : mp.hide_dirs) o << row("mount ns", "hide: " + d, "enforced: empty");
     for (const auto& f : mp.hide_files) o << row("mount ns", "hide: " + f, "enforced: /dev/null");
     o << row("pid ns", "processes", "enforced: own pid namespace and /proc");

@@ -57,9 +57,6 @@ Result<Plan> make_plan(const RunOptions& opts, const SandboxdDirs& dirs) {
     // The snapshot gate: wherever the agent may destroy something that
     // outlives the session (destroy trees; anything, in audit mode).
     bool gate = !plan.profile.destroy.empty() || opts.audit;
-    auto prog = compile_seccomp_cached(plan.profile.syscalls, opts.audit, gate, true, dirs.runtime + "/cache");
-    if (!prog) return prog.error();
-    plan.seccomp = std::move(*prog);
     // Audit mode studies what the agent would do: Landlock cannot log
     // instead of deny, so it is not applied at all (--explain says so).
     if (!opts.audit) {
@@ -102,6 +99,13 @@ Result<Plan> make_plan(const RunOptions& opts, const SandboxdDirs& dirs) {
         }
     }
     plan.mounts = plan_mounts(plan.profile, plan.workspace, hidden, opts.audit);
+    // A protected path that does not exist yet is kept from being made by
+    // the gate, which then also sees every call that makes a name.
+    bool guard = !plan.mounts.guarded.empty();
+    auto prog = compile_seccomp_cached(plan.profile.syscalls, opts.audit, gate || guard, true, guard,
+                                       dirs.runtime + "/cache");
+    if (!prog) return prog.error();
+    plan.seccomp = std::move(*prog);
     plan.mounts.memfd_noexec = memfd_noexec;
     auto net = plan_network(plan.profile);
     if (!net) return net.error();

@@ -200,6 +200,50 @@ TEST_CASE("protected persistence paths stay read-only inside a writable workspac
     CHECK(*sandboxd::read_file(s.h.ws / ".git/config") == "[core]\n");
 }
 
+TEST_CASE("a protected path that does not exist cannot be made - nor anything on its way") {
+    Scene s;
+    const std::vector<std::string> makes = {"make_guarded_dir",  "make_guarded_file", "make_guarded_symlink",
+                                            "make_guarded_fifo", "rename_to_guarded", "link_to_guarded",
+                                            "tmpfile_to_guarded"};
+    SECTION("a workspace that is not a repository: no .git") {
+        std::vector<std::string> probes = makes;
+        probes.insert(probes.end(), {"create_in_workspace", "mkdir_in_workspace", "tmpfile_linked", "link_symlink_in_workspace"});
+        auto r = s.probe({"--profile", s.h.workspace_profile}, probes);
+        for (const auto& m : makes) {
+            INFO(m);
+            CHECK(r[m] == "errno=EROFS");
+        }
+        CHECK_FALSE(path_exists(s.h.ws / ".git"));
+        // Everything else that makes a name still works, through the gate.
+        CHECK(r["create_in_workspace"] == "ok");
+        CHECK(r["mkdir_in_workspace"] == "ok");
+        CHECK(r["tmpfile_linked"] == "ok");
+        CHECK(r["link_symlink_in_workspace"] == "ok");
+        CHECK(path_exists(s.h.ws / "from-tmpfile"));
+        CHECK(*sandboxd::read_file(s.h.ws / "existing-link") == "old");
+        CHECK(*sandboxd::read_file(s.h.ws / "existing-symlink") == "old");
+        auto journal = sandboxd::read_file(s.h.dirs().journal_path(only_session(s.h)));
+        REQUIRE(journal.ok());
+        CHECK(journal->find("\"rule\":\"filesystem.protect\"") != std::string::npos);
+    }
+    SECTION("a worktree: .git is a file naming the git directory") {
+        s.plant(s.h.ws / ".git", "gitdir: /srv/real\n");
+        auto r = s.probe({"--profile", s.h.workspace_profile}, {"write_guarded_file", "replace_guarded_file"});
+        CHECK(r["write_guarded_file"] == "errno=EROFS");
+        CHECK(r["replace_guarded_file"] == "errno=EROFS");
+        CHECK_FALSE(path_exists(s.h.ws / ".git"));  // removing it was allowed; rollback brings it back
+    }
+    SECTION("a repository: no .git/commondir, git's own files still made") {
+        REQUIRE(sandboxd::make_dirs(s.h.ws / ".git/hooks", 0755).ok());
+        s.plant(s.h.ws / ".git/config", "[core]\n");
+        REQUIRE(chown((s.h.ws / ".git").c_str(), kAgentUid, kAgentGid) == 0);
+        auto r = s.probe({"--profile", s.h.workspace_profile}, {"make_commondir", "make_git_lock"});
+        CHECK(r["make_commondir"] == "errno=EROFS");
+        CHECK(r["make_git_lock"] == "ok");
+        CHECK_FALSE(path_exists(s.h.ws / ".git/commondir"));
+    }
+}
+
 TEST_CASE("the session's /tmp is its own") {
     Scene s;
     s.plant("/tmp/sandboxd-host-only", "host");

@@ -237,7 +237,9 @@ TEST_CASE("every file syscall the event stream watches reaches the journal from 
     auto is_creating = [&](const std::string& c) { return std::find(creating.begin(), creating.end(), c) != creating.end(); };
     // Each call refused once, on a path of its own outside every write
     // tree; under the snapshot gate openat2 and the newest calls are
-    // ENOSYS (not a decision), so a second session runs without a gate.
+    // ENOSYS (not a decision), so a second session runs without a gate
+    // (no destroy trees, and no protected path missing from the workspace
+    // for the gate to guard).
     auto refused_calls = [&](bool gate) {
         Host h;
         TempDir outside("sandboxd-calls", "/var/tmp");
@@ -253,7 +255,7 @@ TEST_CASE("every file syscall the event stream watches reaches the journal from 
         }
         std::string prof = gate ? h.workspace_profile
                                 : h.profile("no-gate", "name = 'no-gate'\nextends = '" + h.workspace_profile +
-                                                           "'\n[filesystem]\ndestroy = []\n");
+                                                           "'\n[filesystem]\ndestroy = []\nprotect = []\n");
         auto r = h.run({"--user", kAgentUser, "--profile", prof, "--workspace", h.ws.path(), "--",
                         testcase("file_calls"), outside.path(), h.ws.path()});
         INFO(r.out << r.err);

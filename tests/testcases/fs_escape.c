@@ -203,6 +203,53 @@ static int probe(const char* name) {
         return (int)syscall(SYS_renameat2, AT_FDCWD, "fake-git", AT_FDCWD, ".git", RENAME_EXCHANGE);
     }
     if (!strcmp(name, "rmdir_protected_parent")) return rmdir(".git");
+    /* A protected path that does not exist: every way of making its name
+     * (here .git, on the way to .git/hooks) or one inside it. */
+    if (!strcmp(name, "make_guarded_dir")) return mkdir(".git", 0755);
+    if (!strcmp(name, "make_guarded_file")) return write_file(".git", "gitdir: elsewhere\n", O_CREAT | O_EXCL);
+    if (!strcmp(name, "make_guarded_symlink")) return symlink("elsewhere", ".git");
+    if (!strcmp(name, "make_guarded_fifo")) return mkfifo(".git", 0644);
+    if (!strcmp(name, "rename_to_guarded")) {
+        mkdir("made-git", 0755);
+        return rename("made-git", ".git");
+    }
+    if (!strcmp(name, "link_to_guarded")) {
+        write_file("made-file", "gitdir: elsewhere\n", O_CREAT | O_TRUNC);
+        return link("made-file", ".git");
+    }
+    if (!strcmp(name, "tmpfile_to_guarded")) {
+        int fd = open(".", O_TMPFILE | O_WRONLY, 0644);
+        if (fd < 0) return -1;
+        if (write(fd, "gitdir: elsewhere\n", 18) != 18) return -1;
+        char self[64];
+        snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+        int rc = linkat(AT_FDCWD, self, AT_FDCWD, ".git", AT_SYMLINK_FOLLOW);
+        close(fd);
+        return rc;
+    }
+    if (!strcmp(name, "tmpfile_linked")) {  /* control: the same to a free name */
+        int fd = open(".", O_TMPFILE | O_WRONLY, 0644);
+        if (fd < 0) return -1;
+        char self[64];
+        snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+        int rc = linkat(AT_FDCWD, self, AT_FDCWD, "from-tmpfile", AT_SYMLINK_FOLLOW);
+        close(fd);
+        return rc;
+    }
+    if (!strcmp(name, "link_symlink_in_workspace")) {  /* control */
+        if (link("existing.txt", "existing-link") != 0) return -1;
+        return symlink("existing.txt", "existing-symlink");
+    }
+    /* A worktree's .git is a file naming the real git directory: not
+     * rewritten, and once removed, not made again. */
+    if (!strcmp(name, "write_guarded_file")) return write_file(".git", "gitdir: /elsewhere\n", O_TRUNC);
+    if (!strcmp(name, "replace_guarded_file")) {
+        if (unlink(".git") != 0) return -1;
+        return mkdir(".git", 0755);
+    }
+    /* In a repository: .git/commondir would send git to another config. */
+    if (!strcmp(name, "make_commondir")) return write_file(".git/commondir", "../elsewhere\n", O_CREAT | O_EXCL);
+    if (!strcmp(name, "make_git_lock")) return write_file(".git/index.lock", "", O_CREAT | O_EXCL);
     if (!strcmp(name, "cgroup_procs")) {
         int fd = open("/sys/fs/cgroup/unified/cgroup.procs", O_WRONLY);
         if (fd < 0 && errno == ENOENT) fd = open("/sys/fs/cgroup/cgroup.procs", O_WRONLY);

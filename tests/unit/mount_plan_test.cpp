@@ -1,0 +1,86 @@
+// The mount plan's handling of protected paths: which directories are
+// pinned and which names the gate guards, on a real directory tree.
+#include <sys/stat.h>
+
+#include <catch2/catch.hpp>
+
+#include "base/file_io.h"
+#include "mounts/plan.h"
+#include "tempdir.h"
+
+using namespace sandboxd;
+using sandboxd::test::TempDir;
+
+namespace {
+
+PathRule rule(const std::string& p, bool exists = true) {
+    PathRule r;
+    r.path = p;
+    r.optional = !exists;
+    r.exists = exists;
+    return r;
+}
+
+struct stat stat_of(const std::string& p) {
+    struct stat st{};
+    REQUIRE(::stat(p.c_str(), &st) == 0);
+    return st;
+}
+
+std::vector<std::string> pinned(const MountPlan& plan) {
+    std::vector<std::string> out;
+    for (const auto& p : plan.pinned) out.push_back(p.path);
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("mount plan: directories on the way to a protected path are pinned, a missing one's name guarded") {
+    for (const char* base : {"/var/tmp", "/tmp"}) {  // a write tree of its own, or carried into the private /tmp
+        INFO(base);
+        TempDir ws("sandboxd-plan", base);
+        REQUIRE(make_dirs(ws / "a/b", 0755).ok());
+        REQUIRE(make_dirs(ws / "repo/.git/hooks", 0755).ok());
+        REQUIRE(make_dirs(ws / "wt", 0755).ok());
+        ws.write("wt/.git", "gitdir: /elsewhere\n");
+        Profile p;
+        p.read = {rule(ws.path())};
+        p.write = {rule(ws.path())};
+        p.protect = {rule(ws / "repo/.git/hooks"), rule(ws / "a/b/c/d", false), rule(ws / "wt/.git/config", false),
+                     rule(ws / "missing/x", false)};
+        MountPlan plan = plan_mounts(p, ws.path(), {}, false);
+
+        CHECK(pinned(plan) == std::vector<std::string>{ws / "repo", ws / "repo/.git", ws / "a", ws / "a/b", ws / "wt"});
+        REQUIRE(plan.guarded.size() == 3);
+        // a/b/c/d: c is missing in a/b.
+        CHECK(plan.guarded[0].protected_path == ws / "a/b/c/d");
+        CHECK(plan.guarded[0].name == "c");
+        CHECK(plan.guarded[0].ino == stat_of(ws / "a/b").st_ino);
+        CHECK(plan.guarded[0].held_ino == 0);
+        // wt/.git/config: .git is a file in wt, and it is what holds the name.
+        CHECK(plan.guarded[1].name == ".git");
+        CHECK(plan.guarded[1].ino == stat_of(ws / "wt").st_ino);
+        CHECK(plan.guarded[1].held_ino == stat_of(ws / "wt/.git").st_ino);
+        // missing/x: guarded at the workspace itself.
+        CHECK(plan.guarded[2].name == "missing");
+        CHECK(plan.guarded[2].ino == stat_of(ws.path()).st_ino);
+        CHECK(plan.guarded[2].dev == stat_of(ws.path()).st_dev);
+    }
+}
+
+TEST_CASE("mount plan: protected paths outside the write trees, and audit mode, need neither pins nor guards") {
+    TempDir ws("sandboxd-plan", "/var/tmp");
+    TempDir other("sandboxd-plan-ro", "/var/tmp");
+    REQUIRE(make_dirs(other / "x", 0755).ok());
+    Profile p;
+    p.read = {rule(ws.path()), rule(other.path())};
+    p.write = {rule(ws.path())};
+    p.protect = {rule(other / "x/y", false), rule(ws / "x/y", false)};
+    MountPlan plan = plan_mounts(p, ws.path(), {}, false);
+    CHECK(plan.pinned.empty());
+    REQUIRE(plan.guarded.size() == 1);
+    CHECK(plan.guarded[0].protected_path == ws / "x/y");
+    MountPlan audit = plan_mounts(p, ws.path(), {}, true);
+    CHECK(audit.pinned.empty());
+    CHECK(audit.guarded.empty());
+}
