@@ -106,6 +106,13 @@ Result<Plan> make_plan(const RunOptions& opts, const SandboxdDirs& dirs) {
                                        dirs.runtime + "/cache");
     if (!prog) return prog.error();
     plan.seccomp = std::move(*prog);
+    // io_uring does its work without syscalls the filter could send to the
+    // gate: a ring would delete unsnapshotted and make guarded names.
+    if ((gate || guard) && !opts.audit && !plan.seccomp.denied.count("io_uring_setup"))
+        return plain_error("profile " + plan.profile.name + " allows io_uring, which bypasses the snapshot gate " +
+                           (gate ? std::string("its destroy trees need") : "its protected paths that do not exist (" +
+                                                                              plan.mounts.guarded.front().protected_path + ") need") +
+                           "; deny @io-uring again, or drop the destroy trees and those protected paths");
     plan.mounts.memfd_noexec = memfd_noexec;
     auto net = plan_network(plan.profile);
     if (!net) return net.error();
