@@ -18,11 +18,10 @@ namespace sandboxd {
 namespace {
 
 // One numeric field of /proc/TID/status ("Umask:", "Tgid:"), read again
-// from the held descriptor; nullopt if it cannot be read.
-std::optional<long> status_field(AgentThreads::Thread& t, const char* key, int base) {
-    if (!t.status) t.status = UniqueFd(::openat(t.procdir.get(), "status", O_RDONLY | O_CLOEXEC));
+// from a held descriptor; nullopt if it cannot be read.
+std::optional<long> status_field(int fd, const char* key, int base) {
     char buf[4096];
-    ssize_t n = t.status ? ::pread(t.status.get(), buf, sizeof buf - 1, 0) : -1;
+    ssize_t n = fd >= 0 ? ::pread(fd, buf, sizeof buf - 1, 0) : -1;
     if (n <= 0) return std::nullopt;
     buf[n] = '\0';
     std::string needle = std::string("\n") + key + "\t";
@@ -42,7 +41,7 @@ int AgentThreads::Thread::pidfd_for() {
     // (then the agent only confuses itself: what is done is still done as
     // the agent, on what its own descriptors name).
     if (!pidfd && errno == EINVAL) {
-        pid_t group = pid_t(status_field(*this, "Tgid:", 10).value_or(-1));
+        pid_t group = pid_t(status_field(status_fd(*this), "Tgid:", 10).value_or(-1));
         if (group > 0) pidfd = UniqueFd(int(::syscall(SYS_pidfd_open, group, 0)));
     }
     return pidfd.get();
@@ -79,6 +78,11 @@ Result<AgentThreads::Thread*> AgentThreads::open_handles(pid_t tid) {
     return &(threads_[tid] = std::move(t));
 }
 
-mode_t AgentThreads::umask_of(Thread& t) { return mode_t(status_field(t, "Umask:", 8).value_or(022)); }
+int AgentThreads::status_fd(Thread& t) {
+    if (!t.status) t.status = UniqueFd(::openat(t.procdir.get(), "status", O_RDONLY | O_CLOEXEC));
+    return t.status.get();
+}
+
+mode_t AgentThreads::umask_from(int status_fd) { return mode_t(status_field(status_fd, "Umask:", 8).value_or(022)); }
 
 }  // namespace sandboxd

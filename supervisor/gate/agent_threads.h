@@ -43,8 +43,10 @@ public:
     // opened anew once (ESRCH: no such thread).
     Result<Thread*> get(pid_t tid);
 
-    // The thread's umask (022 if it cannot be read).
-    static mode_t umask_of(Thread& t);
+    // The thread's /proc/TID/status, opened when first needed (-1: gone),
+    // and the umask read from such a descriptor (022 if it cannot be).
+    static int status_fd(Thread& t);
+    static mode_t umask_from(int status_fd);
 
 private:
     Result<Thread*> open_handles(pid_t tid);

@@ -81,7 +81,7 @@ GateOutcome kernel_answer(int rc) { return rc == 0 ? GateOutcome{} : failed(errn
 GateOutcome do_mkdir(const GateRequest& r, GateContext& ctx, mode_t mode) {
     NewName n = new_name(r, ctx, "file.mkdir", r.path1, r.dir1.get());
     if (n.answer) return std::move(*n.answer);
-    ::umask(r.umask);
+    AgentUmask as_agent(r.umask());
     return kernel_answer(::mkdirat(n.at.parent(), n.at.name.c_str(), mode));
 }
 
@@ -89,7 +89,7 @@ GateOutcome do_mknod(const GateRequest& r, GateContext& ctx, mode_t mode, dev_t 
     NewName n = new_name(r, ctx, "file.mknod", r.path1, r.dir1.get());
     if (n.answer) return std::move(*n.answer);
     if (n.at.trailing_slash) return failed(ENOENT);
-    ::umask(r.umask);
+    AgentUmask as_agent(r.umask());
     return kernel_answer(::mknodat(n.at.parent(), n.at.name.c_str(), mode, dev));
 }
 
@@ -110,6 +110,9 @@ GateOutcome do_link(const GateRequest& r, GateContext& ctx, int flags) {
     const char* name = n.at.name.c_str();
     // An open file given by descriptor (AT_EMPTY_PATH, or a /proc/self/fd
     // link followed): linked through the worker's own magic link to it.
+    // Without AT_SYMLINK_FOLLOW the kernel would link the magic link
+    // itself, which lives on procfs: EXDEV.
+    if (r.file && !(flags & AT_SYMLINK_FOLLOW)) return failed(EXDEV);
     int held = r.file ? r.file.get() : (r.path1.empty() && (flags & AT_EMPTY_PATH)) ? r.dir1.get() : -1;
     if (held >= 0) return kernel_answer(::linkat(AT_FDCWD, fd_link(held).c_str(), to, name, AT_SYMLINK_FOLLOW));
     if (r.path1.empty()) return failed(ENOENT);

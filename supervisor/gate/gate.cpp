@@ -118,6 +118,7 @@ struct Gate::Impl {
 // threads alone.
 Status Gate::Impl::become_agent() {
     if (::unshare(CLONE_FS) != 0) return errno_error("gate worker: cannot get a umask of its own");
+    ::umask(kWorkerUmask);
     if (cfg.landlock_ruleset >= 0) {
         for (const auto& store : cfg.stores)
             SANDBOXD_TRY(landlock_add_tree(cfg.landlock_ruleset, store.dir_fd(), cfg.store_access));

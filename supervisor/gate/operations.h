@@ -15,6 +15,7 @@
 
 #include <unistd.h>
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <functional>
@@ -93,5 +94,17 @@ struct GateOutcome {
 
 // Runs on the worker thread.
 GateOutcome perform_gated(const GateRequest& r, GateContext& ctx);
+
+// The worker's umask (its own: it unshared CLONE_FS) between operations:
+// what it makes in the snapshot store is its alone. While the worker makes
+// something for the agent, the agent's umask applies instead.
+constexpr mode_t kWorkerUmask = 077;
+class AgentUmask {
+public:
+    explicit AgentUmask(mode_t agent) { ::umask(agent); }
+    ~AgentUmask() { ::umask(kWorkerUmask); }
+    AgentUmask(const AgentUmask&) = delete;
+    AgentUmask& operator=(const AgentUmask&) = delete;
+};
 
 }  // namespace sandboxd

@@ -115,6 +115,8 @@ ProcSelf proc_self_path(const std::string& path, int procdir) {
 
 }  // namespace
 
+mode_t GateRequest::umask() const { return AgentThreads::umask_from(status_fd); }
+
 bool gate_handles(int nr) {
     switch (nr) {
         case SYS_unlink: case SYS_unlinkat: case SYS_rmdir:
@@ -253,7 +255,7 @@ Result<GateRequest> fetch_request(int listener, const seccomp_notif& n, AgentThr
     }
     if (r.nr == SYS_open || r.nr == SYS_openat || r.nr == SYS_creat || r.nr == SYS_mkdir || r.nr == SYS_mkdirat ||
         r.nr == SYS_mknod || r.nr == SYS_mknodat)
-        r.umask = AgentThreads::umask_of(t);
+        r.status_fd = AgentThreads::status_fd(t);
     for (auto [path, dir] : {std::pair{&r.path1, &r.dir1}, std::pair{&r.path2, &r.dir2}}) {
         if (path->empty()) continue;
         ProcSelf ps = proc_self_path(*path, procdir);

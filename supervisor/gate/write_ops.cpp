@@ -169,11 +169,16 @@ GateOutcome do_open(const GateRequest& r, GateContext& ctx, int flags, mode_t mo
         const std::string& name = res->name;
         if (const GuardedName* g = guarded_name(ctx, pfd, name))
             return refuse_guarded(r, action, display_path(ctx, pfd, name), *g);
-        ::umask(r.umask);  // this thread's own (the worker unshared CLONE_FS)
         exists = ::fstatat(pfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
         truncates = (flags & O_TRUNC) && exists && S_ISREG(st.st_mode) && st.st_size > 0 && !(flags & O_EXCL);
         int open_flags = (flags | O_CLOEXEC) & ~(truncates ? O_TRUNC : 0);
-        o.install = open_bounded(r, ctx, pfd, name.c_str(), open_flags, mode);
+        {
+            // The agent's umask, read only when the open makes the file
+            // (should something outside the session remove it in between,
+            // the worker's own 077 applies).
+            AgentUmask as_agent(exists || !(flags & O_CREAT) ? kWorkerUmask : r.umask());
+            o.install = open_bounded(r, ctx, pfd, name.c_str(), open_flags, mode);
+        }
         if (!o.install) return refused(r, action, display_path(ctx, pfd, name), Error{errno, "open"});
         where = display_path(ctx, pfd, name);
         if (!exists) {

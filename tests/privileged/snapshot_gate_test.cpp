@@ -311,3 +311,23 @@ TEST_CASE("gate: when the journal's disk fills up destructive calls are refused 
     CHECK(orphans.empty());  // every operation let through has its line
     CHECK(rb.status == 0);
 }
+
+TEST_CASE("gate: what it makes for the agent has the agent's umask - and its own store is unaffected") {
+    Host h;  // a workspace without .git: every call that makes a name goes to the gate
+    auto r = agent_sh(h, "umask 077; : > a; mkdir d; mkfifo p; umask 0; : > b; mkdir e; umask 022; "
+                         "echo x > c; rm c; echo x > c; echo done");
+    INFO(r.out << r.err);
+    REQUIRE(r.status == 0);
+    CHECK(r.out == "done\n");
+    auto mode = [&](const char* name) {
+        struct stat st{};
+        REQUIRE(::lstat((h.ws / name).c_str(), &st) == 0);
+        return st.st_mode & 07777;
+    };
+    CHECK(mode("a") == 0600);
+    CHECK(mode("d") == 0700);
+    CHECK(mode("p") == 0600);
+    CHECK(mode("b") == 0666);
+    CHECK(mode("e") == 0777);
+    CHECK(mode("c") == 0644);
+}
