@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <vector>
+
 #include "gate/agent_view.h"
 #include "gate/handlers.h"
 #include "gate/outcome.h"
@@ -15,12 +17,12 @@
 
 namespace sandboxd {
 
-const GuardedName* guarded_name(const GateContext& ctx, int dir, const std::string& name) {
+const GuardedName* guarded_name(const GateContext& ctx, int dir, const std::string& name, bool as_directory) {
     if (ctx.guarded.empty()) return nullptr;
     struct stat st{};
     if (::fstat(dir, &st) != 0) return nullptr;
     for (const auto& g : ctx.guarded)
-        if (g.dev == st.st_dev && g.ino == st.st_ino && g.name == name) return &g;
+        if (g.dev == st.st_dev && g.ino == st.st_ino && g.name == name && !(as_directory && !g.rest.empty())) return &g;
     return nullptr;
 }
 
@@ -54,7 +56,8 @@ struct NewName {
     std::optional<GateOutcome> answer;  // set when the call ends here
 };
 
-NewName new_name(const GateRequest& r, GateContext& ctx, const char* action, const std::string& path, int start) {
+NewName new_name(const GateRequest& r, GateContext& ctx, const char* action, const std::string& path, int start,
+                 bool as_directory = false) {
     NewName n;
     auto res = resolve_for_agent(r.root, start, path, false);
     if (!res) {
@@ -66,7 +69,7 @@ NewName new_name(const GateRequest& r, GateContext& ctx, const char* action, con
         n.answer = failed(EEXIST);
         return n;
     }
-    if (const GuardedName* g = guarded_name(ctx, n.at.parent(), n.at.name))
+    if (const GuardedName* g = guarded_name(ctx, n.at.parent(), n.at.name, as_directory))
         n.answer = refuse_guarded(r, action, display_path(ctx, n.at.parent(), n.at.name), *g);
     return n;
 }
@@ -76,13 +79,33 @@ NewName new_name(const GateRequest& r, GateContext& ctx, const char* action, con
 // fail with the same errno.
 GateOutcome kernel_answer(int rc) { return rc == 0 ? GateOutcome{} : failed(errno); }
 
+// `name`, just made in `dir` by mkdir: where it is a name on the way to
+// protected paths, the next name of each is guarded inside it.
+void guard_inside(GateContext& ctx, int dir, const std::string& name) {
+    struct stat parent{}, made{};
+    if (ctx.guarded.empty() || ::fstat(dir, &parent) != 0) return;
+    std::vector<GuardedName> next;
+    for (const auto& g : ctx.guarded) {
+        if (g.dev != parent.st_dev || g.ino != parent.st_ino || g.name != name || g.rest.empty()) continue;
+        if (next.empty() && ::fstatat(dir, name.c_str(), &made, AT_SYMLINK_NOFOLLOW) != 0) return;
+        size_t slash = g.rest.find('/');
+        next.push_back({g.protected_path, made.st_dev, made.st_ino, g.rest.substr(0, slash),
+                        slash == std::string::npos ? "" : g.rest.substr(slash + 1)});
+    }
+    for (auto& g : next) ctx.guarded.push_back(std::move(g));
+}
+
 }  // namespace
 
 GateOutcome do_mkdir(const GateRequest& r, GateContext& ctx, mode_t mode) {
-    NewName n = new_name(r, ctx, "file.mkdir", r.path1, r.dir1.get());
+    NewName n = new_name(r, ctx, "file.mkdir", r.path1, r.dir1.get(), true);
     if (n.answer) return std::move(*n.answer);
-    AgentUmask as_agent(r.umask());
-    return kernel_answer(::mkdirat(n.at.parent(), n.at.name.c_str(), mode));
+    {
+        AgentUmask as_agent(r.umask());
+        if (::mkdirat(n.at.parent(), n.at.name.c_str(), mode) != 0) return failed(errno);
+    }
+    guard_inside(ctx, n.at.parent(), n.at.name);
+    return GateOutcome{};
 }
 
 GateOutcome do_mknod(const GateRequest& r, GateContext& ctx, mode_t mode, dev_t dev) {

@@ -25,9 +25,11 @@ GateOutcome do_mknod(const GateRequest& r, GateContext& ctx, mode_t mode, dev_t 
 GateOutcome do_symlink(const GateRequest& r, GateContext& ctx);
 GateOutcome do_link(const GateRequest& r, GateContext& ctx, int flags);
 
-// The protected path whose guarded name `name` in directory `dir` is, if it
-// is one (GuardedName); also for the object open at `fd` that holds one.
-const GuardedName* guarded_name(const GateContext& ctx, int dir, const std::string& name);
+// The guard that keeps `name` in directory `dir` from being made or
+// changed (GuardedName), if one does; `as_directory`: made by mkdir, which
+// a name on the way to a protected path may be. guarded_object: the same
+// for the object open at `fd`, when it holds such a name.
+const GuardedName* guarded_name(const GateContext& ctx, int dir, const std::string& name, bool as_directory = false);
 const GuardedName* guarded_object(const GateContext& ctx, int fd);
 // The refusal of an operation on a guarded name: EROFS, as for the
 // protected paths that exist (read-only mounts), journaled with the rule.

@@ -54,7 +54,7 @@ void secure_protected(const Profile& p, MountPlan& plan) {
             }
             struct stat d{};
             if (::stat(dir.c_str(), &d) != 0) break;
-            GuardedName g{r.path, d.st_dev, d.st_ino, component};
+            GuardedName g{r.path, d.st_dev, d.st_ino, component, from <= r.path.size() ? r.path.substr(from) : ""};
             if (exists) {
                 g.held_dev = st.st_dev;
                 g.held_ino = st.st_ino;

@@ -35,18 +35,25 @@
 
 namespace sandboxd {
 
-// The name the agent may not make, replace or write for a protected path
-// that does not exist when the session starts (a workspace without .git; a
-// git worktree, whose .git is a file): its first component that is missing
-// or not a directory, `name`, in the deepest existing directory on its way,
-// (dev, ino). Directories are compared by identity, not by path, so no other
-// path to the same directory gets around it; that directory is pinned (or
-// is a writable tree's own mount), so it stays the one on the way.
+// A name on the way to a protected path that does not exist when the
+// session starts (a workspace without .git; a git worktree, whose .git is a
+// file): its first component that is missing or not a directory, `name`,
+// in the deepest existing directory on its way, (dev, ino). Directories are
+// compared by identity, not by path, so no other path to the same directory
+// gets around it; that directory is pinned (or is a writable tree's own
+// mount), so it stays the one on the way.
+//
+// The protected path's own name is never made. A name on its way (`rest`
+// is what follows it) may be made only as an empty directory, with mkdir,
+// and its next name is then guarded in it: an agent may make ~/.config,
+// never ~/.config/git, and never a .git file or a prepared directory
+// renamed into place.
 struct GuardedName {
     std::string protected_path;
     dev_t dev = 0;
     ino_t ino = 0;
     std::string name;
+    std::string rest;  // the components after `name`; empty for the path itself
     // What holds the name now (a .git file), if anything: 0 when missing.
     dev_t held_dev = 0;
     ino_t held_ino = 0;

@@ -118,7 +118,9 @@ ExitStatus explain_session(const RunOptions& opts) {
         o << row("mount ns", "pinned: " + p.path, "enforced: holds a protected path; cannot be renamed or removed");
     for (const auto& g : mp.guarded)
         o << row("snapshots", "protect: " + g.protected_path,
-                 "enforced: does not exist; the gate refuses to make (or write) " + g.name + " on its way");
+                 g.rest.empty() ? "enforced: does not exist; the gate refuses to make it"
+                                : "enforced: does not exist; the gate lets " + g.name + " on its way be made only as "
+                                  "a directory, and guards it in there");
     for (const auto& d : mp.hide_dirs) o << row("mount ns", "hide: " + d, "enforced: empty");
     for (const auto& f : mp.hide_files) o << row("mount ns", "hide: " + f, "enforced: /dev/null");
     o << row("pid ns", "processes", "enforced: own pid namespace and /proc");

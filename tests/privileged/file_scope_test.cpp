@@ -200,11 +200,13 @@ TEST_CASE("protected persistence paths stay read-only inside a writable workspac
     CHECK(*sandboxd::read_file(s.h.ws / ".git/config") == "[core]\n");
 }
 
-TEST_CASE("a protected path that does not exist cannot be made - nor anything on its way") {
+TEST_CASE("a protected path that does not exist cannot be made - names on its way only as empty directories") {
     Scene s;
-    const std::vector<std::string> makes = {"make_guarded_dir",  "make_guarded_file", "make_guarded_symlink",
-                                            "make_guarded_fifo", "rename_to_guarded", "link_to_guarded",
-                                            "tmpfile_to_guarded"};
+    // In this order: the ways of making .git other than mkdir first, then
+    // the empty directory, and what may not follow in or onto it.
+    const std::vector<std::string> makes = {"make_guarded_file", "make_guarded_symlink", "make_guarded_fifo",
+                                            "rename_to_guarded", "link_to_guarded",      "tmpfile_to_guarded",
+                                            "make_git_then_hooks", "make_git_config",    "replace_made_git"};
     SECTION("a workspace that is not a repository: no .git") {
         std::vector<std::string> probes = makes;
         probes.insert(probes.end(), {"create_in_workspace", "mkdir_in_workspace", "tmpfile_linked", "link_symlink_in_workspace"});
@@ -213,7 +215,9 @@ TEST_CASE("a protected path that does not exist cannot be made - nor anything on
             INFO(m);
             CHECK(r[m] == "errno=EROFS");
         }
-        CHECK_FALSE(path_exists(s.h.ws / ".git"));
+        // .git itself, as an empty directory, and nothing in it.
+        CHECK(list_dir(s.h.ws / ".git").empty());
+        CHECK(path_exists(s.h.ws / "made-git2/hooks"));
         // Everything else that makes a name still works, through the gate.
         CHECK(r["create_in_workspace"] == "ok");
         CHECK(r["mkdir_in_workspace"] == "ok");
@@ -231,7 +235,23 @@ TEST_CASE("a protected path that does not exist cannot be made - nor anything on
         auto r = s.probe({"--profile", s.h.workspace_profile}, {"write_guarded_file", "replace_guarded_file"});
         CHECK(r["write_guarded_file"] == "errno=EROFS");
         CHECK(r["replace_guarded_file"] == "errno=EROFS");
-        CHECK_FALSE(path_exists(s.h.ws / ".git"));  // removing it was allowed; rollback brings it back
+        // Removing it was allowed (rollback brings it back), and so was an
+        // empty .git directory in its place, but nothing inside.
+        CHECK(list_dir(s.h.ws / ".git").empty());
+    }
+    SECTION("two names down (~/.config/git when there is no ~/.config): the first only as a directory") {
+        std::string prof = s.h.profile("guard-config", "name = 'guard-config'\nextends = '" + s.h.workspace_profile +
+                                                           "'\n[filesystem]\nprotect = ['-${WORKSPACE}/.config/git']\n");
+        auto r = s.h.run({"--user", kAgentUser, "--profile", prof, "--workspace", s.h.ws.path(), "--", "sh", "-c",
+                          "mkdir prep prep/git; mv -T prep .config 2>/dev/null || echo refused-replace; "
+                          "mkdir -p .config/other && echo made-other; mkdir .config/git 2>/dev/null || echo refused-git; "
+                          "mv .config .config-old && mkdir .config && echo remade; "
+                          "mv prep/git .config/git 2>/dev/null || echo refused-move; "
+                          "ln -s /tmp .config/git 2>/dev/null || echo refused-symlink"});
+        INFO(r.err);
+        CHECK(r.out == "refused-replace\nmade-other\nrefused-git\nremade\nrefused-move\nrefused-symlink\n");
+        CHECK(list_dir(s.h.ws / ".config").empty());
+        CHECK(path_exists(s.h.ws / ".config-old/other"));
     }
     SECTION("a repository: no .git/commondir, git's own files still made") {
         REQUIRE(sandboxd::make_dirs(s.h.ws / ".git/hooks", 0755).ok());

@@ -203,9 +203,19 @@ static int probe(const char* name) {
         return (int)syscall(SYS_renameat2, AT_FDCWD, "fake-git", AT_FDCWD, ".git", RENAME_EXCHANGE);
     }
     if (!strcmp(name, "rmdir_protected_parent")) return rmdir(".git");
-    /* A protected path that does not exist: every way of making its name
-     * (here .git, on the way to .git/hooks) or one inside it. */
-    if (!strcmp(name, "make_guarded_dir")) return mkdir(".git", 0755);
+    /* A protected path that does not exist: every way of making a name on
+     * its way (here .git, on the way to .git/hooks) but an empty directory,
+     * and then the path itself inside that. */
+    if (!strcmp(name, "make_git_then_hooks")) {
+        if (mkdir(".git", 0755) != 0) return -1;
+        return mkdir(".git/hooks", 0755);
+    }
+    if (!strcmp(name, "make_git_config")) return write_file(".git/config", "[core]\n", O_CREAT | O_EXCL);
+    if (!strcmp(name, "replace_made_git")) {
+        mkdir("made-git2", 0755);
+        mkdir("made-git2/hooks", 0755);
+        return rename("made-git2", ".git");
+    }
     if (!strcmp(name, "make_guarded_file")) return write_file(".git", "gitdir: elsewhere\n", O_CREAT | O_EXCL);
     if (!strcmp(name, "make_guarded_symlink")) return symlink("elsewhere", ".git");
     if (!strcmp(name, "make_guarded_fifo")) return mkfifo(".git", 0644);
@@ -244,8 +254,8 @@ static int probe(const char* name) {
      * rewritten, and once removed, not made again. */
     if (!strcmp(name, "write_guarded_file")) return write_file(".git", "gitdir: /elsewhere\n", O_TRUNC);
     if (!strcmp(name, "replace_guarded_file")) {
-        if (unlink(".git") != 0) return -1;
-        return mkdir(".git", 0755);
+        if (unlink(".git") != 0 || mkdir(".git", 0755) != 0) return -1;
+        return mkdir(".git/hooks", 0755);
     }
     /* In a repository: .git/commondir would send git to another config. */
     if (!strcmp(name, "make_commondir")) return write_file(".git/commondir", "../elsewhere\n", O_CREAT | O_EXCL);

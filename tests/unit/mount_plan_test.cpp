@@ -55,14 +55,17 @@ TEST_CASE("mount plan: directories on the way to a protected path are pinned, a 
         // a/b/c/d: c is missing in a/b.
         CHECK(plan.guarded[0].protected_path == ws / "a/b/c/d");
         CHECK(plan.guarded[0].name == "c");
+        CHECK(plan.guarded[0].rest == "d");
         CHECK(plan.guarded[0].ino == stat_of(ws / "a/b").st_ino);
         CHECK(plan.guarded[0].held_ino == 0);
         // wt/.git/config: .git is a file in wt, and it is what holds the name.
         CHECK(plan.guarded[1].name == ".git");
+        CHECK(plan.guarded[1].rest == "config");
         CHECK(plan.guarded[1].ino == stat_of(ws / "wt").st_ino);
         CHECK(plan.guarded[1].held_ino == stat_of(ws / "wt/.git").st_ino);
         // missing/x: guarded at the workspace itself.
         CHECK(plan.guarded[2].name == "missing");
+        CHECK(plan.guarded[2].rest == "x");
         CHECK(plan.guarded[2].ino == stat_of(ws.path()).st_ino);
         CHECK(plan.guarded[2].dev == stat_of(ws.path()).st_dev);
     }
@@ -80,6 +83,8 @@ TEST_CASE("mount plan: protected paths outside the write trees, and audit mode, 
     CHECK(plan.pinned.empty());
     REQUIRE(plan.guarded.size() == 1);
     CHECK(plan.guarded[0].protected_path == ws / "x/y");
+    CHECK(plan.guarded[0].name == "x");
+    CHECK(plan.guarded[0].rest == "y");
     MountPlan audit = plan_mounts(p, ws.path(), {}, true);
     CHECK(audit.pinned.empty());
     CHECK(audit.guarded.empty());
