@@ -45,7 +45,10 @@ const HostDir* host_dir(GateContext& ctx, int agent_dir) {
     if (!key) return nullptr;
     auto& c = ctx.host_cache;
     if (c && c->dev == key->dev && c->ino == key->ino && c->agent_mnt == key->mnt) return &*c;
+    auto miss = std::make_tuple(key->dev, key->ino, key->mnt);
+    if (ctx.host_miss == miss) return nullptr;
     c.reset();
+    ctx.host_miss = miss;  // until found below
     char buf[PATH_MAX];
     ssize_t n = ::readlink(fd_link(agent_dir).c_str(), buf, sizeof buf - 1);
     if (n <= 0 || buf[0] != '/') return nullptr;
@@ -57,6 +60,7 @@ const HostDir* host_dir(GateContext& ctx, int agent_dir) {
     if (!fd) return nullptr;
     auto host = dir_key(fd.get());
     if (!host || host->dev != key->dev || host->ino != key->ino) return nullptr;
+    ctx.host_miss.reset();
     struct statfs fs{};
     bool overlay = ::fstatfs(agent_dir, &fs) == 0 && fs.f_type == OVERLAYFS_SUPER_MAGIC;
     c = HostDir{std::move(fd), std::move(path), key->dev, key->ino, key->mnt, readonly_mount(agent_dir), host->mnt, overlay};

@@ -101,7 +101,7 @@ GateOutcome do_unlink(const GateRequest& r, GateContext& ctx, bool dir) {
     if (!dir && res->trailing_slash) return failed(ENOTDIR);
 
     std::string where = display_path(ctx, pfd, name);
-    if (dir) ctx.host_cache.reset();
+    if (dir) ctx.forget_dirs();
     auto taken = take_out(ctx, pfd, name, *known);
     if (!taken) return refused(r, action, where, taken.error());
     if (!*taken || !(*taken)->gone) {
@@ -153,7 +153,7 @@ GateOutcome do_rename(const GateRequest& r, GateContext& ctx, unsigned flags) {
     if (is_mountpoint(fd1, n1) || (target_exists && is_mountpoint(fd2, n2))) return failed(EBUSY);
 
     std::string src = display_path(ctx, fd1, n1), dst = display_path(ctx, fd2, n2);
-    if (S_ISDIR(s1.st_mode)) ctx.host_cache.reset();  // a directory's path is about to change
+    if (S_ISDIR(s1.st_mode)) ctx.forget_dirs();  // a directory's path is about to change
     GateOutcome o;
     JournalEntry e = entry_for(r, action, src + " -> " + dst);
     e.detail = {{"from", src}, {"to", dst}, {"flags", flags}};

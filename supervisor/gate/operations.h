@@ -22,6 +22,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "base/unique_fd.h"
@@ -60,6 +61,14 @@ struct GateContext {
     // writing): later opens for writing take no second copy.
     std::set<std::pair<dev_t, ino_t>> kept;
     std::optional<HostDir> host_cache;  // the last directory looked up
+    // The last directory the host does not reach (the session's own /tmp):
+    // its dev, ino and agent mount, so that a burst of calls in it asks once.
+    std::optional<std::tuple<dev_t, ino_t, uint64_t>> host_miss;
+    // Both, when a directory is renamed or removed.
+    void forget_dirs() {
+        host_cache.reset();
+        host_miss.reset();
+    }
     std::shared_ptr<SnapshotBudget> budget;
     int64_t session_start_usec = 0;
     uid_t agent_uid = 0;  // the uid the worker runs as
