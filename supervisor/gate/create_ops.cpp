@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <optional>
 #include <vector>
 
 #include "gate/agent_view.h"
@@ -26,13 +27,14 @@ const GuardedName* guarded_name(const GateContext& ctx, int dir, const std::stri
     return nullptr;
 }
 
-const GuardedName* guarded_object(const GateContext& ctx, int fd) {
-    if (ctx.guarded.empty()) return nullptr;
-    struct stat st{};
-    if (::fstat(fd, &st) != 0) return nullptr;
+const GuardedName* guarded_object(const GateContext& ctx, const struct stat& st) {
     for (const auto& g : ctx.guarded)
         if (g.held_ino != 0 && g.held_dev == st.st_dev && g.held_ino == st.st_ino) return &g;
     return nullptr;
+}
+
+void drop_guards_in(GateContext& ctx, const struct stat& st) {
+    std::erase_if(ctx.guarded, [&](const GuardedName& g) { return g.dev == st.st_dev && g.ino == st.st_ino; });
 }
 
 GateOutcome refuse_guarded(const GateRequest& r, const char* action, const std::string& target, const GuardedName& g) {
@@ -79,18 +81,33 @@ NewName new_name(const GateRequest& r, GateContext& ctx, const char* action, con
 // fail with the same errno.
 GateOutcome kernel_answer(int rc) { return rc == 0 ? GateOutcome{} : failed(errno); }
 
-// `name`, just made in `dir` by mkdir: where it is a name on the way to
-// protected paths, the next name of each is guarded inside it.
-void guard_inside(GateContext& ctx, int dir, const std::string& name) {
-    struct stat parent{}, made{};
-    if (ctx.guarded.empty() || ::fstat(dir, &parent) != 0) return;
+// Guards made by guard_inside, at most: directories on the way made and
+// moved aside over and over would otherwise grow the list (and the time of
+// every check) without end. Past it, such a directory is refused.
+constexpr size_t kMaxGuards = 1024;
+
+// The guards `name` in `dir` would add inside itself if made by mkdir;
+// nullopt when there is no room for them.
+std::optional<std::vector<const GuardedName*>> guards_on_the_way(const GateContext& ctx, int dir, const std::string& name) {
+    std::vector<const GuardedName*> out;
+    struct stat parent{};
+    if (ctx.guarded.empty() || ::fstat(dir, &parent) != 0) return out;
+    for (const auto& g : ctx.guarded)
+        if (g.dev == parent.st_dev && g.ino == parent.st_ino && g.name == name && !g.rest.empty()) out.push_back(&g);
+    if (!out.empty() && ctx.guarded.size() + out.size() > kMaxGuards) return std::nullopt;
+    return out;
+}
+
+// `name`, just made in `dir` by mkdir, is a name on the way to the
+// protected paths of `on_way`: the next name of each is guarded inside it.
+void guard_inside(GateContext& ctx, int dir, const std::string& name, const std::vector<const GuardedName*>& on_way) {
+    struct stat made{};
+    if (on_way.empty() || ::fstatat(dir, name.c_str(), &made, AT_SYMLINK_NOFOLLOW) != 0) return;
     std::vector<GuardedName> next;
-    for (const auto& g : ctx.guarded) {
-        if (g.dev != parent.st_dev || g.ino != parent.st_ino || g.name != name || g.rest.empty()) continue;
-        if (next.empty() && ::fstatat(dir, name.c_str(), &made, AT_SYMLINK_NOFOLLOW) != 0) return;
-        size_t slash = g.rest.find('/');
-        next.push_back({g.protected_path, made.st_dev, made.st_ino, g.rest.substr(0, slash),
-                        slash == std::string::npos ? "" : g.rest.substr(slash + 1)});
+    for (const GuardedName* g : on_way) {
+        size_t slash = g->rest.find('/');
+        next.push_back({g->protected_path, made.st_dev, made.st_ino, g->rest.substr(0, slash),
+                        slash == std::string::npos ? "" : g->rest.substr(slash + 1)});
     }
     for (auto& g : next) ctx.guarded.push_back(std::move(g));
 }
@@ -100,11 +117,13 @@ void guard_inside(GateContext& ctx, int dir, const std::string& name) {
 GateOutcome do_mkdir(const GateRequest& r, GateContext& ctx, mode_t mode) {
     NewName n = new_name(r, ctx, "file.mkdir", r.path1, r.dir1.get(), true);
     if (n.answer) return std::move(*n.answer);
+    auto on_way = guards_on_the_way(ctx, n.at.parent(), n.at.name);
+    if (!on_way) return failed(EROFS);
     {
         AgentUmask as_agent(r.umask());
         if (::mkdirat(n.at.parent(), n.at.name.c_str(), mode) != 0) return failed(errno);
     }
-    guard_inside(ctx, n.at.parent(), n.at.name);
+    guard_inside(ctx, n.at.parent(), n.at.name, *on_way);
     return GateOutcome{};
 }
 

@@ -112,6 +112,7 @@ GateOutcome do_unlink(const GateRequest& r, GateContext& ctx, bool dir) {
             return refused(r, action, where, Error{err, "removing " + name});
         }
     }
+    if (dir) drop_guards_in(ctx, st);  // its inode number may come back as another directory
     GateOutcome o;
     JournalEntry e = entry_for(r, action, where);
     if (*taken) {
@@ -153,7 +154,8 @@ GateOutcome do_rename(const GateRequest& r, GateContext& ctx, unsigned flags) {
     if (is_mountpoint(fd1, n1) || (target_exists && is_mountpoint(fd2, n2))) return failed(EBUSY);
 
     std::string src = display_path(ctx, fd1, n1), dst = display_path(ctx, fd2, n2);
-    if (S_ISDIR(s1.st_mode)) ctx.forget_dirs();  // a directory's path is about to change
+    // A directory's path is about to change (either one, in an exchange).
+    if (S_ISDIR(s1.st_mode) || (target_exists && S_ISDIR(s2.st_mode))) ctx.forget_dirs();
     GateOutcome o;
     JournalEntry e = entry_for(r, action, src + " -> " + dst);
     e.detail = {{"from", src}, {"to", dst}, {"flags", flags}};

@@ -28,9 +28,12 @@ GateOutcome do_link(const GateRequest& r, GateContext& ctx, int flags);
 // The guard that keeps `name` in directory `dir` from being made or
 // changed (GuardedName), if one does; `as_directory`: made by mkdir, which
 // a name on the way to a protected path may be. guarded_object: the same
-// for the object open at `fd`, when it holds such a name.
+// for an object (`st`: its stat) that holds such a name (a worktree's .git
+// file, a symlinked dotfile), under whatever name it is reached now.
 const GuardedName* guarded_name(const GateContext& ctx, int dir, const std::string& name, bool as_directory = false);
-const GuardedName* guarded_object(const GateContext& ctx, int fd);
+const GuardedName* guarded_object(const GateContext& ctx, const struct stat& st);
+// Forgets the guards inside a directory that is gone (`st`: its stat).
+void drop_guards_in(GateContext& ctx, const struct stat& st);
 // The refusal of an operation on a guarded name: EROFS, as for the
 // protected paths that exist (read-only mounts), journaled with the rule.
 GateOutcome refuse_guarded(const GateRequest& r, const char* action, const std::string& target, const GuardedName& g);

@@ -138,6 +138,10 @@ GateOutcome do_truncate_path(const GateRequest& r, GateContext& ctx) {
         return refuse_guarded(r, "file.truncate", display_path(ctx, res->parent(), res->name), *g);
     UniqueFd fd(::openat(res->parent(), res->name.c_str(), O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
     if (!fd) return refused(r, "file.truncate", display_path(ctx, res->parent(), res->name), Error{errno, "open"});
+    struct stat st{};
+    if (!ctx.guarded.empty() && ::fstat(fd.get(), &st) == 0)
+        if (const GuardedName* g = guarded_object(ctx, st))
+            return refuse_guarded(r, "file.truncate", display_path(ctx, res->parent(), res->name), *g);
     return truncate_file(r, ctx, "file.truncate", fd.get(), off_t(int64_t(r.args[1])));
 }
 
@@ -153,7 +157,7 @@ GateOutcome do_open(const GateRequest& r, GateContext& ctx, int flags, mode_t mo
         // /proc/self/fd/N and friends: the kernel reopens the agent's own
         // open file, so does the worker (from its own table: no ptrace).
         if (::fstat(r.file.get(), &st) != 0) return failed(errno);
-        if (const GuardedName* g = guarded_object(ctx, r.file.get())) return refuse_guarded(r, action, r.path1, *g);
+        if (const GuardedName* g = guarded_object(ctx, st)) return refuse_guarded(r, action, r.path1, *g);
         exists = true;
         truncates = (flags & O_TRUNC) && S_ISREG(st.st_mode) && st.st_size > 0;
         std::string link = fd_link(r.file.get());
@@ -162,21 +166,42 @@ GateOutcome do_open(const GateRequest& r, GateContext& ctx, int flags, mode_t mo
         where = r.path1;
         if (!o.install) return refused(r, action, where, Error{errno, "open"});
     } else {
-        auto resolved = resolve_for_agent(r.root, r.dir1.get(), r.path1, !(flags & O_NOFOLLOW));
+        // O_TMPFILE names the directory, where it makes a file with no name.
+        bool tmpfile = (flags & __O_TMPFILE) == __O_TMPFILE;
+        // With O_CREAT|O_EXCL the kernel follows no final symlink: any name
+        // there is EEXIST (what mkstemp and lock files rely on).
+        bool follow = !(flags & O_NOFOLLOW) && !((flags & O_CREAT) && (flags & O_EXCL));
+        if (follow && !tmpfile && !ctx.guarded.empty()) {
+            // A guarded name that is a symlink is not written through.
+            auto own = resolve_for_agent(r.root, r.dir1.get(), r.path1, false);
+            struct stat ls{};
+            if (own && ::fstatat(own->parent(), own->name.c_str(), &ls, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(ls.st_mode))
+                if (const GuardedName* g = guarded_name(ctx, own->parent(), own->name))
+                    return refuse_guarded(r, action, display_path(ctx, own->parent(), own->name), *g);
+        }
+        auto resolved = resolve_for_agent(r.root, r.dir1.get(), r.path1, follow);
         if (!resolved) return refused(r, action, r.path1, resolved.error());
         res.emplace(std::move(*resolved));
         int pfd = res->parent();
         const std::string& name = res->name;
-        if (const GuardedName* g = guarded_name(ctx, pfd, name))
-            return refuse_guarded(r, action, display_path(ctx, pfd, name), *g);
         exists = ::fstatat(pfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+        // Refused: making or writing a guarded name, or writing what holds
+        // one under another name. Opening a directory on the way for
+        // writing is the kernel's EISDIR.
+        if (!tmpfile && !(exists && S_ISDIR(st.st_mode)))
+            if (const GuardedName* g = guarded_name(ctx, pfd, name))
+                return refuse_guarded(r, action, display_path(ctx, pfd, name), *g);
+        if (exists)
+            if (const GuardedName* g = guarded_object(ctx, st))
+                return refuse_guarded(r, action, display_path(ctx, pfd, name), *g);
         truncates = (flags & O_TRUNC) && exists && S_ISREG(st.st_mode) && st.st_size > 0 && !(flags & O_EXCL);
         int open_flags = (flags | O_CLOEXEC) & ~(truncates ? O_TRUNC : 0);
         {
-            // The agent's umask, read only when the open makes the file
+            // The agent's umask, read only when the open makes a file
             // (should something outside the session remove it in between,
             // the worker's own 077 applies).
-            AgentUmask as_agent(exists || !(flags & O_CREAT) ? kWorkerUmask : r.umask());
+            bool makes = tmpfile || (!exists && (flags & O_CREAT));
+            AgentUmask as_agent(makes ? r.umask() : kWorkerUmask);
             o.install = open_bounded(r, ctx, pfd, name.c_str(), open_flags, mode);
         }
         if (!o.install) return refused(r, action, display_path(ctx, pfd, name), Error{errno, "open"});

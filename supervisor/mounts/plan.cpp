@@ -1,6 +1,8 @@
 #include "mounts/plan.h"
 
+#include <linux/limits.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/paths.h"
 #include "profile/scope_check.h"
@@ -21,48 +23,63 @@ std::vector<std::string> outermost(std::vector<std::string> paths) {
     return out;
 }
 
-// Pins the directories strictly between the writable tree holding a
-// protected path and that path, and guards the name of one that does not
-// exist (see GuardedName).
+// Walks `path` (a protected path, or where a symlink on its way leads) down
+// from the write tree holding it: pins each directory on the way and guards
+// the first name that is missing, a symlink, or not a directory (see
+// GuardedName). A symlink is guarded where it is, so that it cannot be
+// replaced or pointed elsewhere, and followed: what it leads to is secured
+// the same way (a dotfile kept in another directory, ~/.config linked to a
+// dotfiles repository).
+void secure_path(const Profile& p, MountPlan& plan, const std::vector<std::string>& trees,
+                 const std::string& protected_path, const std::string& path, int links) {
+    const std::string* tree = nullptr;
+    for (const auto& t : trees)
+        if (path != t && path_is_under(path, t) && (!tree || t.size() > tree->size())) tree = &t;
+    if (!tree) return;  // outside the write trees: read-only anyway
+    std::string dir = *tree;
+    size_t from = tree->size() + 1;
+    while (from <= path.size()) {
+        size_t slash = path.find('/', from);
+        if (slash == std::string::npos) slash = path.size();
+        std::string component = path.substr(from, slash - from);
+        std::string next = path.substr(0, slash);
+        std::string rest = slash < path.size() ? path.substr(slash + 1) : "";
+        from = slash + 1;
+        struct stat st{};
+        bool exists = ::lstat(next.c_str(), &st) == 0;
+        if (exists && next == path && !S_ISLNK(st.st_mode)) return;  // mounted read-only (plan.protect)
+        if (exists && S_ISDIR(st.st_mode)) {
+            bool dup = false;
+            for (const auto& q : plan.pinned) dup = dup || q.path == next;
+            if (!dup) plan.pinned.push_back({next, !under_existing_tree(next, p.exec_allow)});
+            dir = next;
+            continue;
+        }
+        struct stat d{};
+        if (::stat(dir.c_str(), &d) != 0) return;
+        GuardedName g{protected_path, d.st_dev, d.st_ino, component, rest};
+        if (exists) {
+            g.held_dev = st.st_dev;
+            g.held_ino = st.st_ino;
+        }
+        plan.guarded.push_back(std::move(g));
+        if (!exists || !S_ISLNK(st.st_mode) || links >= 40) return;
+        char target[PATH_MAX];
+        ssize_t n = ::readlink(next.c_str(), target, sizeof target - 1);
+        if (n <= 0) return;
+        std::string to(target, size_t(n));
+        std::string led = to.front() == '/' ? to : dir + "/" + to;
+        secure_path(p, plan, trees, protected_path, normalize_path(rest.empty() ? led : led + "/" + rest), links + 1);
+        return;
+    }
+}
+
 void secure_protected(const Profile& p, MountPlan& plan) {
     std::vector<std::string> trees;
     for (const auto& w : plan.writable) trees.push_back(w.path);
     for (const auto& c : plan.carry_into_tmp)
         if (!c.readonly) trees.push_back(c.path);
-    for (const auto& r : p.protect) {
-        const std::string* tree = nullptr;
-        for (const auto& t : trees)
-            if (r.path != t && path_is_under(r.path, t) && (!tree || t.size() > tree->size())) tree = &t;
-        if (!tree) continue;
-        std::string dir = *tree;
-        size_t from = tree->size() + 1;
-        while (from <= r.path.size()) {
-            size_t slash = r.path.find('/', from);
-            if (slash == std::string::npos) slash = r.path.size();
-            std::string component = r.path.substr(from, slash - from);
-            std::string next = r.path.substr(0, slash);
-            from = slash + 1;
-            struct stat st{};
-            bool exists = ::lstat(next.c_str(), &st) == 0;
-            if (exists && next == r.path) break;  // mounted read-only (plan.protect)
-            if (exists && S_ISDIR(st.st_mode)) {
-                bool dup = false;
-                for (const auto& q : plan.pinned) dup = dup || q.path == next;
-                if (!dup) plan.pinned.push_back({next, !under_existing_tree(next, p.exec_allow)});
-                dir = next;
-                continue;
-            }
-            struct stat d{};
-            if (::stat(dir.c_str(), &d) != 0) break;
-            GuardedName g{r.path, d.st_dev, d.st_ino, component, from <= r.path.size() ? r.path.substr(from) : ""};
-            if (exists) {
-                g.held_dev = st.st_dev;
-                g.held_ino = st.st_ino;
-            }
-            plan.guarded.push_back(std::move(g));
-            break;
-        }
-    }
+    for (const auto& r : p.protect) secure_path(p, plan, trees, r.path, r.path, 0);
 }
 
 }  // namespace

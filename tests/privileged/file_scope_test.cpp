@@ -253,6 +253,41 @@ TEST_CASE("a protected path that does not exist cannot be made - names on its wa
         CHECK(list_dir(s.h.ws / ".config").empty());
         CHECK(path_exists(s.h.ws / ".config-old/other"));
     }
+    SECTION("a worktree's .git file is not rewritten under another name either") {
+        s.plant(s.h.ws / ".git", "gitdir: /srv/real\n");
+        auto r = s.h.run({"--user", kAgentUser, "--profile", s.h.workspace_profile, "--workspace", s.h.ws.path(), "--",
+                          "sh", "-c",
+                          "ln .git other-name && { echo 'gitdir: /evil' > other-name 2>/dev/null || echo refused-link; }; "
+                          "mv .git moved && { echo 'gitdir: /evil' >> moved 2>/dev/null || echo refused-moved; }; "
+                          "truncate -s 0 moved 2>/dev/null || echo refused-truncate"});
+        INFO(r.err);
+        CHECK(r.out == "refused-link\nrefused-moved\nrefused-truncate\n");
+        CHECK(*sandboxd::read_file(s.h.ws / "moved") == "gitdir: /srv/real\n");
+    }
+    SECTION("symlinked protected paths: the link stays, and what it leads to is protected") {
+        REQUIRE(sandboxd::make_dirs(s.h.ws / "dotfiles/cfg", 0755).ok());
+        s.plant(s.h.ws / "dotfiles/rc", "rc\n");
+        for (const auto& [target, link] : {std::pair{"dotfiles/rc", "rc-link"}, {"dotfiles/cfg", "cfg"}, {"nowhere", "dangling"}})
+            REQUIRE(symlink(target, (s.h.ws / link).c_str()) == 0);
+        for (const char* d : {"dotfiles", "dotfiles/cfg"}) REQUIRE(chown((s.h.ws / d).c_str(), kAgentUid, kAgentGid) == 0);
+        std::string prof = s.h.profile("guard-links", "name = 'guard-links'\nextends = '" + s.h.workspace_profile +
+                                                          "'\n[filesystem]\nprotect = ['-${WORKSPACE}/rc-link', "
+                                                          "'-${WORKSPACE}/cfg/git', '-${WORKSPACE}/dangling']\n");
+        auto r = s.h.run({"--user", kAgentUser, "--profile", prof, "--workspace", s.h.ws.path(), "--", "sh", "-c",
+                          "echo evil >> rc-link 2>/dev/null || echo refused-through; "
+                          "rm rc-link && { echo evil > rc-link 2>/dev/null || echo refused-remake; }; "
+                          "mkdir cfg/git 2>/dev/null || echo refused-git; "
+                          "mkdir dotfiles/cfg/git 2>/dev/null || echo refused-real-git; "
+                          "mv dotfiles/cfg dotfiles/cfg2 2>/dev/null || echo refused-move; "
+                          "echo x > dangling 2>/dev/null || echo refused-dangling; "
+                          "echo x > nowhere 2>/dev/null || echo refused-target"});
+        INFO(r.err);
+        CHECK(r.out == "refused-through\nrefused-remake\nrefused-git\nrefused-real-git\nrefused-move\n"
+                       "refused-dangling\nrefused-target\n");
+        CHECK(*sandboxd::read_file(s.h.ws / "dotfiles/rc") == "rc\n");
+        CHECK_FALSE(path_exists(s.h.ws / "nowhere"));
+        CHECK(list_dir(s.h.ws / "dotfiles/cfg").empty());
+    }
     SECTION("a repository: no .git/commondir, git's own files still made") {
         REQUIRE(sandboxd::make_dirs(s.h.ws / ".git/hooks", 0755).ok());
         s.plant(s.h.ws / ".git/config", "[core]\n");

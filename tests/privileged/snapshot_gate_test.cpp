@@ -315,10 +315,15 @@ TEST_CASE("gate: when the journal's disk fills up destructive calls are refused 
 TEST_CASE("gate: what it makes for the agent has the agent's umask - and its own store is unaffected") {
     Host h;  // a workspace without .git: every call that makes a name goes to the gate
     auto r = agent_sh(h, "umask 077; : > a; mkdir d; mkfifo p; umask 0; : > b; mkdir e; umask 022; "
-                         "echo x > c; rm c; echo x > c; echo done");
+                         "echo x > c; rm c; echo x > c; python3 -c \"import os; os.umask(0o077); "
+                         "fd = os.open('.', os.O_TMPFILE | os.O_WRONLY, 0o666); "
+                         "os.link('/proc/self/fd/%d' % fd, 't', dst_dir_fd=os.open('.', os.O_RDONLY), follow_symlinks=True)\"; "
+                         "ln -s nowhere lnk; python3 -c \"import os\ntry: os.open('lnk', os.O_CREAT | os.O_EXCL | os.O_WRONLY)\n"
+                         "except FileExistsError: print('exists')\"; echo done");
     INFO(r.out << r.err);
     REQUIRE(r.status == 0);
-    CHECK(r.out == "done\n");
+    CHECK(r.out == "exists\ndone\n");  // O_CREAT|O_EXCL follows no symlink
+    CHECK_FALSE(path_exists(h.ws / "nowhere"));
     auto mode = [&](const char* name) {
         struct stat st{};
         REQUIRE(::lstat((h.ws / name).c_str(), &st) == 0);
@@ -330,4 +335,5 @@ TEST_CASE("gate: what it makes for the agent has the agent's umask - and its own
     CHECK(mode("b") == 0666);
     CHECK(mode("e") == 0777);
     CHECK(mode("c") == 0644);
+    CHECK(mode("t") == 0600);  // O_TMPFILE, linked
 }
