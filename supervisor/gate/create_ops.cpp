@@ -1,52 +1,22 @@
-// mkdir, mknod, symlink, link, and the guarded names of protected paths
-// that do not exist yet. These calls reach the gate only in sessions with
-// such a path (seccomp_policy.h, create_gate): they destroy nothing, so they
-// are done as the agent and journaled by the event stream, like any other
-// call that changes something; the gate's part is to refuse the guarded
-// names, which no mount can cover because they do not exist.
+// mkdir, mknod, symlink, link. These calls reach the gate only in sessions
+// with a protected path that does not exist yet (seccomp_policy.h,
+// create_gate): they destroy nothing, so they are done as the agent and
+// journaled by the event stream, like any other call that changes
+// something; the gate's part is to refuse the guarded names (guards.h),
+// which no mount can cover because they do not exist.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <optional>
-#include <vector>
 
 #include "gate/agent_view.h"
+#include "gate/guards.h"
 #include "gate/handlers.h"
 #include "gate/outcome.h"
 #include "gate/resolve.h"
 
 namespace sandboxd {
-
-const GuardedName* guarded_name(const GateContext& ctx, int dir, const std::string& name, bool as_directory) {
-    if (ctx.guarded.empty()) return nullptr;
-    struct stat st{};
-    if (::fstat(dir, &st) != 0) return nullptr;
-    for (const auto& g : ctx.guarded)
-        if (g.dev == st.st_dev && g.ino == st.st_ino && g.name == name && !(as_directory && !g.rest.empty())) return &g;
-    return nullptr;
-}
-
-const GuardedName* guarded_object(const GateContext& ctx, const struct stat& st) {
-    for (const auto& g : ctx.guarded)
-        if (g.held_ino != 0 && g.held_dev == st.st_dev && g.held_ino == st.st_ino) return &g;
-    return nullptr;
-}
-
-void drop_guards_in(GateContext& ctx, const struct stat& st) {
-    std::erase_if(ctx.guarded, [&](const GuardedName& g) { return g.dev == st.st_dev && g.ino == st.st_ino; });
-}
-
-GateOutcome refuse_guarded(const GateRequest& r, const char* action, const std::string& target, const GuardedName& g) {
-    GateOutcome o = failed(EROFS);
-    JournalEntry e = entry_for(r, action, target);
-    e.decision = "deny";
-    e.rule = "filesystem.protect";
-    e.err = EROFS;
-    e.detail = {{"protected", g.protected_path}};
-    o.entry = std::move(e);
-    return o;
-}
 
 namespace {
 
@@ -80,37 +50,6 @@ NewName new_name(const GateRequest& r, GateContext& ctx, const char* action, con
 // reach the journal through the event stream, which sees the agent's call
 // fail with the same errno.
 GateOutcome kernel_answer(int rc) { return rc == 0 ? GateOutcome{} : failed(errno); }
-
-// Guards made by guard_inside, at most: directories on the way made and
-// moved aside over and over would otherwise grow the list (and the time of
-// every check) without end. Past it, such a directory is refused.
-constexpr size_t kMaxGuards = 1024;
-
-// The guards `name` in `dir` would add inside itself if made by mkdir;
-// nullopt when there is no room for them.
-std::optional<std::vector<const GuardedName*>> guards_on_the_way(const GateContext& ctx, int dir, const std::string& name) {
-    std::vector<const GuardedName*> out;
-    struct stat parent{};
-    if (ctx.guarded.empty() || ::fstat(dir, &parent) != 0) return out;
-    for (const auto& g : ctx.guarded)
-        if (g.dev == parent.st_dev && g.ino == parent.st_ino && g.name == name && !g.rest.empty()) out.push_back(&g);
-    if (!out.empty() && ctx.guarded.size() + out.size() > kMaxGuards) return std::nullopt;
-    return out;
-}
-
-// `name`, just made in `dir` by mkdir, is a name on the way to the
-// protected paths of `on_way`: the next name of each is guarded inside it.
-void guard_inside(GateContext& ctx, int dir, const std::string& name, const std::vector<const GuardedName*>& on_way) {
-    struct stat made{};
-    if (on_way.empty() || ::fstatat(dir, name.c_str(), &made, AT_SYMLINK_NOFOLLOW) != 0) return;
-    std::vector<GuardedName> next;
-    for (const GuardedName* g : on_way) {
-        size_t slash = g->rest.find('/');
-        next.push_back({g->protected_path, made.st_dev, made.st_ino, g->rest.substr(0, slash),
-                        slash == std::string::npos ? "" : g->rest.substr(slash + 1)});
-    }
-    for (auto& g : next) ctx.guarded.push_back(std::move(g));
-}
 
 }  // namespace
 

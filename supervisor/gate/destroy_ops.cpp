@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "gate/agent_view.h"
+#include "gate/guards.h"
 #include "gate/handlers.h"
 #include "gate/outcome.h"
 #include "gate/resolve.h"

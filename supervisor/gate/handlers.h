@@ -2,7 +2,7 @@
 // rename), write_ops.cpp (truncate, opens that can change a file),
 // metadata_ops.cpp (chmod, chown, xattrs), connect_op.cpp (unix sockets),
 // create_ops.cpp (mkdir, mknod, symlink, link: only where a protected path
-// does not exist yet, to keep its name from being made).
+// does not exist yet, to keep its name from being made; see guards.h).
 // All run on the gate's worker thread (see operations.h).
 #pragma once
 
@@ -24,18 +24,5 @@ GateOutcome do_mkdir(const GateRequest& r, GateContext& ctx, mode_t mode);
 GateOutcome do_mknod(const GateRequest& r, GateContext& ctx, mode_t mode, dev_t dev);
 GateOutcome do_symlink(const GateRequest& r, GateContext& ctx);
 GateOutcome do_link(const GateRequest& r, GateContext& ctx, int flags);
-
-// The guard that keeps `name` in directory `dir` from being made or
-// changed (GuardedName), if one does; `as_directory`: made by mkdir, which
-// a name on the way to a protected path may be. guarded_object: the same
-// for an object (`st`: its stat) that holds such a name (a worktree's .git
-// file, a symlinked dotfile), under whatever name it is reached now.
-const GuardedName* guarded_name(const GateContext& ctx, int dir, const std::string& name, bool as_directory = false);
-const GuardedName* guarded_object(const GateContext& ctx, const struct stat& st);
-// Forgets the guards inside a directory that is gone (`st`: its stat).
-void drop_guards_in(GateContext& ctx, const struct stat& st);
-// The refusal of an operation on a guarded name: EROFS, as for the
-// protected paths that exist (read-only mounts), journaled with the rule.
-GateOutcome refuse_guarded(const GateRequest& r, const char* action, const std::string& target, const GuardedName& g);
 
 }  // namespace sandboxd

@@ -14,6 +14,7 @@
 #include <optional>
 
 #include "gate/agent_view.h"
+#include "gate/guards.h"
 #include "gate/handlers.h"
 #include "gate/outcome.h"
 #include "gate/resolve.h"
