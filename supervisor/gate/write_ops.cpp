@@ -208,9 +208,14 @@ GateOutcome do_open(const GateRequest& r, GateContext& ctx, int flags, mode_t mo
         if (!o.install) return refused(r, action, display_path(ctx, pfd, name), Error{errno, "open"});
         where = display_path(ctx, pfd, name);
         if (!exists) {
-            // Created by the agent: rollback removes it (if it is still this file).
+            // Created by the agent: rollback removes it (if it is still this
+            // file). Not for O_EXCL creates, which reach the gate only where
+            // names are guarded: they never had a line of their own (the
+            // event stream journals them, rollback's sweep takes away what
+            // was born in the session), and the line was a quarter of what
+            // such a create costs here.
             struct stat now{};
-            if ((flags & O_CREAT) && ::fstat(o.install.get(), &now) == 0) {
+            if ((flags & O_CREAT) && !(flags & O_EXCL) && ::fstat(o.install.get(), &now) == 0) {
                 if (auto host = host_dir(ctx, pfd)) {
                     JournalEntry e = entry_for(r, "file.create", join(host->path, name));
                     e.rule = "filesystem.write";
