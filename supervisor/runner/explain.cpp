@@ -117,7 +117,7 @@ ExitStatus explain_session(const RunOptions& opts) {
     for (const auto& p : mp.pinned)
         o << row("mount ns", "pinned: " + p.path, "enforced: holds a protected path; cannot be renamed or removed");
     for (const auto& g : mp.guarded)
-        o << row("snapshots", "protect: " + g.protected_path,
+        o << row("gate", "protect: " + g.protected_path,
                  g.rest.empty() ? "enforced: does not exist; the gate refuses to make it"
                                 : "enforced: does not exist; the gate lets " + g.name + " on its way be made only as "
                                   "a directory, and guards it in there");
