@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <optional>
+#include <vector>
 
 #include "gate/agent_view.h"
 #include "gate/guards.h"
@@ -22,14 +23,15 @@ namespace {
 
 // The new name a call makes, resolved as the agent would (a final symlink
 // is not followed: the kernel makes none of these through one), and
-// checked against the guarded names.
+// checked against the guarded names. mkdir passes `on_way`: a name on the
+// way to a protected path is its to make, and gets those guards back.
 struct NewName {
     ResolvedPath at;
     std::optional<GateOutcome> answer;  // set when the call ends here
 };
 
 NewName new_name(const GateRequest& r, GateContext& ctx, const char* action, const std::string& path, int start,
-                 bool as_directory = false) {
+                 std::vector<const GuardedName*>* on_way = nullptr) {
     NewName n;
     auto res = resolve_for_agent(r.root, start, path, false);
     if (!res) {
@@ -41,8 +43,13 @@ NewName new_name(const GateRequest& r, GateContext& ctx, const char* action, con
         n.answer = failed(EEXIST);
         return n;
     }
-    if (const GuardedName* g = guarded_name(ctx, n.at.parent(), n.at.name, as_directory))
+    auto guards = guards_on(ctx, n.at.parent(), n.at.name);
+    for (const GuardedName* g : guards) {
+        if (on_way && !g->rest.empty()) continue;
         n.answer = refuse_guarded(r, action, display_path(ctx, n.at.parent(), n.at.name), *g);
+        return n;
+    }
+    if (on_way) *on_way = std::move(guards);
     return n;
 }
 
@@ -54,15 +61,15 @@ GateOutcome kernel_answer(int rc) { return rc == 0 ? GateOutcome{} : failed(errn
 }  // namespace
 
 GateOutcome do_mkdir(const GateRequest& r, GateContext& ctx, mode_t mode) {
-    NewName n = new_name(r, ctx, "file.mkdir", r.path1, r.dir1.get(), true);
+    std::vector<const GuardedName*> on_way;
+    NewName n = new_name(r, ctx, "file.mkdir", r.path1, r.dir1.get(), &on_way);
     if (n.answer) return std::move(*n.answer);
-    auto on_way = guards_on_the_way(ctx, n.at.parent(), n.at.name);
-    if (!on_way) return failed(EROFS);
+    if (!on_way.empty() && ctx.guarded.size() + on_way.size() > kMaxGuards) return failed(EROFS);
     {
         AgentUmask as_agent(r.umask());
         if (::mkdirat(n.at.parent(), n.at.name.c_str(), mode) != 0) return failed(errno);
     }
-    guard_inside(ctx, n.at.parent(), n.at.name, *on_way);
+    guard_inside(ctx, n.at.parent(), n.at.name, on_way);
     return GateOutcome{};
 }
 

@@ -6,13 +6,18 @@
 
 namespace sandboxd {
 
-const GuardedName* guarded_name(const GateContext& ctx, int dir, const std::string& name, bool as_directory) {
-    if (ctx.guarded.empty()) return nullptr;
+std::vector<const GuardedName*> guards_on(const GateContext& ctx, int dir, const std::string& name) {
+    std::vector<const GuardedName*> out;
     struct stat st{};
-    if (::fstat(dir, &st) != 0) return nullptr;
+    if (ctx.guarded.empty() || ::fstat(dir, &st) != 0) return out;
     for (const auto& g : ctx.guarded)
-        if (g.dev == st.st_dev && g.ino == st.st_ino && g.name == name && !(as_directory && !g.rest.empty())) return &g;
-    return nullptr;
+        if (g.dev == st.st_dev && g.ino == st.st_ino && g.name == name) out.push_back(&g);
+    return out;
+}
+
+const GuardedName* guarded_name(const GateContext& ctx, int dir, const std::string& name) {
+    auto on = guards_on(ctx, dir, name);
+    return on.empty() ? nullptr : on.front();
 }
 
 const GuardedName* guarded_object(const GateContext& ctx, const struct stat& st) {
@@ -34,16 +39,6 @@ GateOutcome refuse_guarded(const GateRequest& r, const char* action, const std::
     e.detail = {{"protected", g.protected_path}};
     o.entry = std::move(e);
     return o;
-}
-
-std::optional<std::vector<const GuardedName*>> guards_on_the_way(const GateContext& ctx, int dir, const std::string& name) {
-    std::vector<const GuardedName*> out;
-    struct stat parent{};
-    if (ctx.guarded.empty() || ::fstat(dir, &parent) != 0) return out;
-    for (const auto& g : ctx.guarded)
-        if (g.dev == parent.st_dev && g.ino == parent.st_ino && g.name == name && !g.rest.empty()) out.push_back(&g);
-    if (!out.empty() && ctx.guarded.size() + out.size() > kMaxGuards) return std::nullopt;
-    return out;
 }
 
 void guard_inside(GateContext& ctx, int dir, const std::string& name, const std::vector<const GuardedName*>& on_way) {

@@ -119,17 +119,14 @@ Status add_gate_rules(void* ctx, const SeccompProgram& p) {
         SANDBOXD_TRY(add(ctx, SCMP_ACT_NOTIFY, name, {SCMP_CMP(arg, SCMP_CMP_MASKED_EQ, O_TRUNC, O_TRUNC)}));
         for (uint64_t access : {uint64_t(O_WRONLY), uint64_t(O_RDWR), uint64_t(O_ACCMODE)})
             SANDBOXD_TRY(add(ctx, SCMP_ACT_NOTIFY, name, {SCMP_CMP(arg, SCMP_CMP_MASKED_EQ, mask, access)}));
+        // Where names are guarded, every open that can make one.
+        if (p.create_gate)
+            SANDBOXD_TRY(add(ctx, SCMP_ACT_NOTIFY, name, {SCMP_CMP(arg, SCMP_CMP_MASKED_EQ, O_CREAT, O_CREAT)}));
     }
     if (!taken("openat2")) SANDBOXD_TRY(add(ctx, SCMP_ACT_ERRNO(ENOSYS), "openat2"));
-    if (p.create_gate) {
-        for (const char* name : {"open", "openat"}) {
-            if (taken(name)) continue;
-            unsigned arg = std::string_view(name) == "open" ? 1 : 2;
-            SANDBOXD_TRY(add(ctx, SCMP_ACT_NOTIFY, name, {SCMP_CMP(arg, SCMP_CMP_MASKED_EQ, O_CREAT, O_CREAT)}));
-        }
+    if (p.create_gate)
         for (const char* name : {"mkdir", "mkdirat", "mknod", "mknodat", "symlink", "symlinkat", "link", "linkat"})
             if (!taken(name)) SANDBOXD_TRY(add(ctx, SCMP_ACT_NOTIFY, name));
-    }
     if (!taken("fallocate"))
         for (uint64_t mode : {0x02u /* PUNCH_HOLE */, 0x08u /* COLLAPSE_RANGE */, 0x10u /* ZERO_RANGE */})
             SANDBOXD_TRY(add(ctx, SCMP_ACT_ERRNO(EOPNOTSUPP), "fallocate", {SCMP_A1(SCMP_CMP_MASKED_EQ, mode, mode)}));
