@@ -297,6 +297,28 @@ TEST_CASE("a protected path that does not exist cannot be made - names on its wa
         CHECK(r["make_git_lock"] == "ok");
         CHECK_FALSE(path_exists(s.h.ws / ".git/commondir"));
     }
+    SECTION("a repository with a submodule: its git directory's config and hooks, and no linked worktree made") {
+        REQUIRE(sandboxd::make_dirs(s.h.ws / ".git/modules/lib/hooks", 0755).ok());
+        s.plant(s.h.ws / ".git/config", "[core]\n");
+        s.plant(s.h.ws / ".git/modules/lib/config", "[core]\n");
+        for (const char* d : {".git", ".git/modules", ".git/modules/lib", ".git/modules/lib/hooks"})
+            REQUIRE(chown((s.h.ws / d).c_str(), kAgentUid, kAgentGid) == 0);
+        // git status in the superproject runs git status in the submodule,
+        // which would run its core.fsmonitor; a linked worktree's commondir
+        // would send the other worktree's git to the agent's config.
+        auto r = s.h.run({"--user", kAgentUser, "--profile", s.h.workspace_profile, "--workspace", s.h.ws.path(), "--",
+                          "sh", "-c",
+                          "echo '[core] fsmonitor = touch /tmp/x' >> .git/modules/lib/config 2>/dev/null || echo refused-config; "
+                          "echo evil > .git/modules/lib/hooks/post-checkout 2>/dev/null || echo refused-hook; "
+                          "mkdir -p .git/worktrees/w 2>/dev/null || echo refused-worktree; "
+                          "echo x > .git/config.worktree 2>/dev/null || echo refused-config-worktree; "
+                          "touch .git/index.lock && echo made-lock"});
+        INFO(r.err);
+        CHECK(r.out == "refused-config\nrefused-hook\nrefused-worktree\nrefused-config-worktree\nmade-lock\n");
+        CHECK(*sandboxd::read_file(s.h.ws / ".git/modules/lib/config") == "[core]\n");
+        CHECK_FALSE(path_exists(s.h.ws / ".git/worktrees"));
+        CHECK_FALSE(path_exists(s.h.ws / ".git/config.worktree"));
+    }
 }
 
 TEST_CASE("the session's /tmp is its own") {
