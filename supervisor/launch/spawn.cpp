@@ -357,7 +357,10 @@ Result<SpawnResult> spawn_agent(const SpawnSpec& spec) {
     args.flags = CLONE_PIDFD;
     args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
     args.exit_signal = SIGCHLD;
-    args.flags |= CLONE_NEWNS | CLONE_NEWPID;
+    // An IPC namespace too: System V shared memory, semaphores and message
+    // queues and POSIX queues are found by key or name, not by path, so
+    // neither Landlock nor the mounts would keep the agent off the host's.
+    args.flags |= CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC;
     if (spec.cgroup_v2_dirfd >= 0) {
         args.flags |= CLONE_INTO_CGROUP;
         args.cgroup = uint64_t(spec.cgroup_v2_dirfd);

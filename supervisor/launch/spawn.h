@@ -27,7 +27,7 @@ struct SpawnSpec {
     Identity identity;
     const SeccompProgram* seccomp = nullptr;
     int landlock_ruleset_fd = -1;    // -1: no Landlock (audit mode)
-    // The agent gets its own mount and pid namespaces, set up from this
+    // The agent gets its own mount, pid and IPC namespaces, set up from this
     // plan, under a small init (pid 1) that forwards signals, reaps, and
     // takes every leftover process with it when the agent ends. Required.
     const MountPlan* mounts = nullptr;

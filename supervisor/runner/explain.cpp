@@ -124,6 +124,7 @@ ExitStatus explain_session(const RunOptions& opts) {
     for (const auto& d : mp.hide_dirs) o << row("mount ns", "hide: " + d, "enforced: empty");
     for (const auto& f : mp.hide_files) o << row("mount ns", "hide: " + f, "enforced: /dev/null");
     o << row("pid ns", "processes", "enforced: own pid namespace and /proc");
+    o << row("ipc ns", "System V IPC, POSIX queues", "enforced: own IPC namespace, the host's unreachable");
     if (::access("/proc/sys/vm/memfd_noexec", F_OK) == 0)
         o << row("pid ns", "exec of memory-backed files", "enforced: vm.memfd_noexec=2");
     else

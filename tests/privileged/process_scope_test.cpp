@@ -2,7 +2,9 @@
 // trace or read them, and reaches the network only as the profile says.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <mqueue.h>
 #include <signal.h>
+#include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -96,6 +98,53 @@ TEST_CASE("outside processes: not visible / not signalable / not traceable / mem
     CHECK(r["proc_mem_outside"] == "errno=ENOENT");
     CHECK(r["pidfd_outside"] == "errno=ESRCH");
     CHECK(kill(w.outsider.pid(), 0) == 0);  // still alive
+}
+
+// A System V segment and a POSIX queue on the host, as another program of
+// the agent's user would share them: world-writable even. Named after a pid.
+struct HostIpc {
+    int key;
+    std::string queue, made;  // the host's queue; the one the agent makes
+    int shm = -1;
+    mqd_t q = mqd_t(-1);
+    explicit HostIpc(pid_t pid)
+        : key(0x5bd00000 | (pid & 0xffff)),
+          queue("/sandboxd-test-" + std::to_string(pid)),
+          made("/sandboxd-made-" + std::to_string(pid)) {
+        shm = shmget(key, 4096, IPC_CREAT | IPC_EXCL | 0666);
+        mq_attr attr{};
+        attr.mq_maxmsg = 4;
+        attr.mq_msgsize = 16;
+        q = mq_open(queue.c_str(), O_CREAT | O_EXCL | O_RDONLY | O_NONBLOCK, 0666, &attr);
+    }
+    ~HostIpc() {
+        if (shm >= 0) shmctl(shm, IPC_RMID, nullptr);
+        if (q != mqd_t(-1)) mq_close(q);
+        mq_unlink(queue.c_str());
+        mq_unlink(made.c_str());
+    }
+};
+
+TEST_CASE("IPC objects of the host (System V shared memory, POSIX queues): unreachable / none made on the host") {
+    World w;
+    HostIpc host(w.outsider.pid());
+    REQUIRE(host.shm >= 0);
+    REQUIRE(host.q != mqd_t(-1));
+    auto r = w.probe({}, {"sysv_shm_outside", "mqueue_outside", "mqueue_make"});
+    CHECK(r["sysv_shm_outside"] == "errno=ENOENT");
+    CHECK(r["mqueue_outside"] == "errno=ENOENT");
+    // Landlock refuses the create (the queue file system is in no tree of
+    // the profile); were it made, it would be in the session's namespace.
+    CHECK(r["mqueue_make"] == "errno=EACCES");
+    char* p = static_cast<char*>(shmat(host.shm, nullptr, SHM_RDONLY));
+    REQUIRE(p != reinterpret_cast<char*>(-1));
+    CHECK(std::string(p, 5) == std::string(5, '\0'));
+    shmdt(p);
+    char msg[16];
+    CHECK(mq_receive(host.q, msg, sizeof msg, nullptr) == -1);
+    mqd_t left = mq_open(host.made.c_str(), O_RDONLY);
+    CHECK(left == mqd_t(-1));
+    if (left != mqd_t(-1)) mq_close(left);
 }
 
 TEST_CASE("sockets: abstract unix refused / hidden socket unreachable / control reaches both") {

@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <mqueue.h>
 #include <sys/ptrace.h>
+#include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -114,6 +116,33 @@ static int probe(const char* name) {
         close(s);
         errno = e;
         return r;
+    }
+    /* System V and POSIX IPC objects live in the IPC namespace, not in the
+     * filesystem: Landlock and the mounts never see them. The test made a
+     * segment and a queue on the host, named after OUTSIDE_PID. */
+    if (!strcmp(name, "sysv_shm_outside")) {
+        int id = shmget(0x5bd00000 | (outside_pid & 0xffff), 0, 0);
+        if (id < 0) return -1;
+        char* p = shmat(id, NULL, 0);
+        if (p == (void*)-1) return -1;
+        memcpy(p, "agent", 5);
+        return shmdt(p);
+    }
+    if (!strcmp(name, "mqueue_outside")) {
+        char q[64];
+        snprintf(q, sizeof q, "/sandboxd-test-%d", outside_pid);
+        mqd_t m = mq_open(q, O_WRONLY | O_NONBLOCK);
+        if (m == (mqd_t)-1) return -1;
+        int r = mq_send(m, "agent", 5, 0);
+        mq_close(m);
+        return r;
+    }
+    if (!strcmp(name, "mqueue_make")) {
+        char q[64];
+        snprintf(q, sizeof q, "/sandboxd-made-%d", outside_pid);
+        mqd_t m = mq_open(q, O_CREAT | O_WRONLY, 0666, NULL);
+        if (m == (mqd_t)-1) return -1;
+        return mq_close(m);
     }
     fprintf(stderr, "unknown probe %s\n", name);
     exit(2);
