@@ -10,6 +10,8 @@
 #define SOCK_STREAM 1
 #define SOCK_DGRAM 2
 #define SOCK_TYPE_MASK 0xf
+#define SBX_IPPROTO_TCP 6 /* the uapi enum, not in vmlinux.h here */
+#define SBX_IPPROTO_UDP 17
 
 struct {
     __uint(type, BPF_MAP_TYPE_LPM_TRIE);
@@ -120,12 +122,20 @@ SEC("cgroup/bind6") int sbx_bind6(struct bpf_sock_addr* ctx) {
     return verdict(SBX_EV_BIND, 0, AF_INET6, bpf_ntohs((__u16)ctx->user_port), ctx->type, 0);
 }
 
-/* IPv4/IPv6 sockets: stream and datagram only (no raw, no SCTP/DCCP-style
- * types). The kernel runs this hook for IPv4 and IPv6 sockets only; other
- * families are refused by the seccomp baseline (@socket-families). */
+/* IPv4/IPv6 sockets: TCP and UDP only. The connect and sendmsg hooks above
+ * are what the network scope rests on, and other protocols pass them by:
+ * an ICMP echo socket (SOCK_DGRAM, open to every group where systemd's
+ * sysctl defaults apply) sends its payload to any address with no sendmsg
+ * hook; SCTP (SOCK_STREAM too) and MPTCP, whose path manager opens subflows
+ * of its own, are left out rather than reasoned about. Raw sockets and
+ * other types never get here as allowed. The kernel runs this hook for
+ * IPv4 and IPv6 sockets only; other families are refused by the seccomp
+ * baseline (@socket-families). By now the kernel has put its default
+ * protocol in place of a 0. */
 SEC("cgroup/sock_create") int sbx_sock_create(struct bpf_sock* sk) {
     __u32 family = sk->family, type = sk->type & SOCK_TYPE_MASK, protocol = sk->protocol;
-    int ok = (family != AF_INET && family != AF_INET6) || type == SOCK_STREAM || type == SOCK_DGRAM;
+    int ok = (family != AF_INET && family != AF_INET6) || (type == SOCK_STREAM && protocol == SBX_IPPROTO_TCP) ||
+             (type == SOCK_DGRAM && protocol == SBX_IPPROTO_UDP);
     if (ok) return 1; /* allowed sockets are counted, not logged one by one */
     return verdict(SBX_EV_SOCKET, 0, (__u16)family, (__u16)type, protocol, 0);
 }

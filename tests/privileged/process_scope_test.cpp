@@ -219,6 +219,27 @@ TEST_CASE("UDP and odd socket families without entries: refused - control shows 
     CHECK(r["netlink_route"] == "ok");  // what getaddrinfo() needs
 }
 
+// Unprivileged ICMP echo sockets for every group, as systemd's sysctl
+// defaults have it on many hosts (this VM's kernel default has none).
+struct PingForAll {
+    std::string old = *sandboxd::read_file("/proc/sys/net/ipv4/ping_group_range");
+    PingForAll() { REQUIRE(sandboxd::write_file("/proc/sys/net/ipv4/ping_group_range", "0 2147483647\n").ok()); }
+    ~PingForAll() { (void)sandboxd::write_file("/proc/sys/net/ipv4/ping_group_range", old); }
+};
+
+TEST_CASE("IPv4 sockets other than TCP and UDP (ICMP echo, MPTCP) and TCP fast open: refused without entries") {
+    World w;
+    PingForAll ping;
+    auto control = w.probe({"--audit"}, {"ping4", "mptcp4", "tcp_fastopen"});
+    CHECK(control["ping4"] == "ok");
+    CHECK(control["mptcp4"] == "ok");
+    CHECK(control["tcp_fastopen"] == "ok");
+    auto r = w.probe({}, {"ping4", "mptcp4", "tcp_fastopen"});
+    CHECK(r["ping4"] == "errno=EPERM");  // an echo's payload goes anywhere
+    CHECK(r["mptcp4"] == "errno=EPERM");
+    CHECK(r["tcp_fastopen"] == "errno=EPERM");
+}
+
 TEST_CASE("network decisions are in the journal / audit mode logs instead of denying") {
     World w;
     (void)w.probe({}, {"udp4", "netlink_diag"});

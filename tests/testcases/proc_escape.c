@@ -97,6 +97,41 @@ static int probe(const char* name) {
     if (!strcmp(name, "tcp4_other")) return tcp_connect(AF_INET, "127.0.0.2");
     if (!strcmp(name, "udp4")) return inet_call(AF_INET, SOCK_DGRAM, "127.0.0.1");
     if (!strcmp(name, "udp6_mapped")) return inet_call(AF_INET6, SOCK_DGRAM, "::ffff:127.0.0.1");
+    /* IPv4 sockets that are neither TCP nor UDP, and TCP's fast open,
+     * which connects from sendto(). */
+    if (!strcmp(name, "ping4")) {
+        int s = socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP);
+        if (s < 0) return -1;
+        unsigned char echo[8] = {8 /* echo request */};
+        struct sockaddr_in a = {.sin_family = AF_INET};
+        inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+        int r = sendto(s, echo, sizeof echo, 0, (struct sockaddr*)&a, sizeof a) == sizeof echo ? 0 : -1;
+        int e = errno;
+        close(s);
+        errno = e;
+        return r;
+    }
+    if (!strcmp(name, "mptcp4")) {
+        int s = socket(AF_INET, SOCK_STREAM, 262 /* IPPROTO_MPTCP */);
+        if (s < 0) return -1;
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(tcp_port)};
+        inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+        int r = connect(s, (struct sockaddr*)&a, sizeof a);
+        int e = errno;
+        close(s);
+        errno = e;
+        return r;
+    }
+    if (!strcmp(name, "tcp_fastopen")) {
+        int s = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(tcp_port)};
+        inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+        int r = sendto(s, "x", 1, MSG_FASTOPEN, (struct sockaddr*)&a, sizeof a) == 1 ? 0 : -1;
+        int e = errno;
+        close(s);
+        errno = e;
+        return r;
+    }
     if (!strcmp(name, "netlink_diag")) {
         int n = socket(AF_NETLINK, SOCK_RAW, 4 /* NETLINK_SOCK_DIAG */);
         if (n >= 0) close(n);
