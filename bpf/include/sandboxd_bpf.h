@@ -66,6 +66,7 @@ struct sbx_config {
     sbx_u64 gate_journals_destroys; /* the snapshot gate journals every unlink,
                                        rmdir and rename it carries out: the
                                        tracepoints skip those that succeeded */
+    sbx_u64 inbound_refused; /* connections refused on their way in */
 };
 
 /* The supervisor reads the ring buffer at least this often; the programs
@@ -82,6 +83,7 @@ enum sbx_event_kind {
     SBX_EV_SOCKET = 4,
     SBX_EV_EXEC = 5,
     SBX_EV_FILE = 6,
+    SBX_EV_INBOUND = 7,
 };
 
 /* File operations (SBX_EV_FILE), by what the agent asked for. */
@@ -115,7 +117,11 @@ struct sbx_event_header {
     sbx_u32 kind;    /* enum sbx_event_kind */
 };
 
-/* SBX_EV_CONNECT, SBX_EV_SENDMSG, SBX_EV_BIND, SBX_EV_SOCKET */
+/* SBX_EV_CONNECT, SBX_EV_SENDMSG, SBX_EV_BIND, SBX_EV_SOCKET; and
+ * SBX_EV_INBOUND, a connection refused on its way in to a listening socket
+ * of the session: addr is where it came from, port the listening port,
+ * protocol how many were refused so far, and pid and comm are empty (the
+ * packet arrives in no thread of the session). */
 struct sbx_net_event {
     struct sbx_event_header h;
     sbx_u32 decision; /* enum sbx_decision */

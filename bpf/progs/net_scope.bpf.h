@@ -122,6 +122,57 @@ SEC("cgroup/bind6") int sbx_bind6(struct bpf_sock_addr* ctx) {
     return verdict(SBX_EV_BIND, 0, AF_INET6, bpf_ntohs((__u16)ctx->user_port), ctx->type, 0);
 }
 
+/* Connections in. No profile key grants bind, and the bind hooks above
+ * refuse it, but listen() on a socket never bound makes the kernel pick a
+ * port with no hook in the way: a server anyone could reach. So every
+ * packet that arrives for a listening socket of the session (a SYN; the
+ * kernel runs this for the socket it delivers to) is dropped, and the
+ * connection is never made. Journaled the 1st, 2nd, 4th, 8th... time, so
+ * that a flood from outside cannot flood the journal: the count says how
+ * many. */
+#define SBX_ETH_P_IP 0x0800
+#define SBX_ETH_P_IPV6 0x86DD
+SEC("cgroup_skb/ingress") int sbx_ingress(struct __sk_buff* skb) {
+    struct bpf_sock* sk = skb->sk;
+    if (!sk) return 1;
+    sk = bpf_sk_fullsock(sk);
+    if (!sk || sk->state != BPF_TCP_LISTEN) return 1;
+    __u32 zero = 0;
+    struct sbx_config* cfg = bpf_map_lookup_elem(&config, &zero);
+    if (!cfg) return 0;
+    __sync_fetch_and_add(&cfg->inbound_refused, 1);
+    __u64 n = cfg->inbound_refused;
+    __u32 decision = cfg->audit ? SBX_AUDIT : SBX_DENY;
+    if ((n & (n - 1)) != 0) return decision != SBX_DENY;
+    struct sbx_net_event* e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+    if (!e) {
+        __sync_fetch_and_add(&cfg->dropped, 1);
+        return decision != SBX_DENY;
+    }
+    e->h.time_ns = bpf_ktime_get_ns();
+    e->h.pid = 0;
+    e->h.kind = SBX_EV_INBOUND;
+    e->decision = decision;
+    e->port = (__u16)sk->src_port; /* host byte order */
+    e->protocol = (__u32)n;
+    __builtin_memset(e->addr, 0, sizeof(e->addr));
+    __builtin_memset(e->comm, 0, sizeof(e->comm));
+    /* The packet starts at its IP header here: the source address is
+     * where the fixed header has it. */
+    if (skb->protocol == bpf_htons(SBX_ETH_P_IP)) {
+        e->family = AF_INET;
+        e->addr[10] = e->addr[11] = 0xff;
+        bpf_skb_load_bytes(skb, 12, &e->addr[12], 4);
+    } else if (skb->protocol == bpf_htons(SBX_ETH_P_IPV6)) {
+        e->family = AF_INET6;
+        bpf_skb_load_bytes(skb, 8, e->addr, 16);
+    } else {
+        e->family = 0;
+    }
+    bpf_ringbuf_submit(e, wakeup());
+    return decision != SBX_DENY;
+}
+
 /* IPv4/IPv6 sockets: TCP and UDP only. The connect and sendmsg hooks above
  * are what the network scope rests on, and other protocols pass them by:
  * an ICMP echo socket (SOCK_DGRAM, open to every group where systemd's

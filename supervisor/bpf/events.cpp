@@ -15,9 +15,19 @@ namespace {
 std::string bounded(const char* s, size_t n) { return std::string(s, strnlen(s, n)); }
 
 JournalEntry net_entry(const sbx_net_event& e) {
-    static const char* kActions[] = {"", "net.connect", "net.sendmsg", "net.bind", "net.socket"};
+    static const char* kActions[] = {"", "net.connect", "net.sendmsg", "net.bind", "net.socket", "", "", "net.inbound"};
     JournalEntry j;
     j.action = kActions[e.h.kind];
+    if (e.h.kind == SBX_EV_INBOUND) {
+        // Where it came from, to which listening port, and how many so far.
+        j.target = "from " + format_address(e.addr) + " to port " + std::to_string(e.port);
+        j.decision = e.decision == SBX_AUDIT ? "log" : "deny";
+        j.rule = "network: no listen scope";
+        j.layer = "cgroup-bpf";
+        j.err = e.decision == SBX_DENY ? ECONNREFUSED : 0;
+        j.detail = {{"refused_so_far", e.protocol}};
+        return j;
+    }
     j.target = e.h.kind == SBX_EV_SOCKET ? "family=" + std::to_string(e.family) + " type=" + std::to_string(e.port) +
                                                " protocol=" + std::to_string(e.protocol)
                                          : format_destination(e);
@@ -109,7 +119,8 @@ std::optional<JournalEntry> journal_entry_for_event(const void* data, size_t siz
         case SBX_EV_CONNECT:
         case SBX_EV_SENDMSG:
         case SBX_EV_BIND:
-        case SBX_EV_SOCKET: {
+        case SBX_EV_SOCKET:
+        case SBX_EV_INBOUND: {
             sbx_net_event e;
             if (size < sizeof e) return std::nullopt;
             std::memcpy(&e, data, sizeof e);
@@ -131,15 +142,16 @@ std::optional<JournalEntry> journal_entry_for_event(const void* data, size_t siz
     return std::nullopt;
 }
 
+std::string format_address(const sbx_u8 (&addr)[16]) {
+    char buf[INET6_ADDRSTRLEN];
+    if (is_ipv4_mapped(addr)) return inet_ntop(AF_INET, &addr[12], buf, sizeof buf);
+    return inet_ntop(AF_INET6, addr, buf, sizeof buf);
+}
+
 std::string format_destination(const sbx_net_event& e) {
     if (e.family == AF_UNIX) return "unix socket (not through the gate)";
-    char buf[INET6_ADDRSTRLEN];
-    if (is_ipv4_mapped(e.addr)) {
-        inet_ntop(AF_INET, &e.addr[12], buf, sizeof buf);
-        return std::string(buf) + ":" + std::to_string(e.port);
-    }
-    inet_ntop(AF_INET6, e.addr, buf, sizeof buf);
-    return "[" + std::string(buf) + "]:" + std::to_string(e.port);
+    std::string addr = format_address(e.addr);
+    return (is_ipv4_mapped(e.addr) ? addr : "[" + addr + "]") + ":" + std::to_string(e.port);
 }
 
 }  // namespace sandboxd

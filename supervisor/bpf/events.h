@@ -22,5 +22,7 @@ void mark_would_be_denial(JournalEntry& entry, const Profile& profile, const std
 
 // "1.2.3.4:443" / "[::1]:53" for a network event's destination.
 std::string format_destination(const sbx_net_event& e);
+// An address as the events carry it (IPv4 ones IPv4-mapped), in text.
+std::string format_address(const sbx_u8 (&addr)[16]);
 
 }  // namespace sandboxd

@@ -15,7 +15,7 @@
 
 static_assert(sizeof(sbx_net_key) == 20, "sbx_net_key layout is shared with BPF");
 static_assert(sizeof(sbx_net_ports) == 8192, "sbx_net_ports layout is shared with BPF");
-static_assert(sizeof(sbx_config) == 48, "sbx_config layout is shared with BPF");
+static_assert(sizeof(sbx_config) == 56, "sbx_config layout is shared with BPF");
 static_assert(sizeof(sbx_file_event) == 16 + 16 + 16 + 2 * SBX_PATH_MAX, "sbx_file_event layout is shared with BPF");
 static_assert(sizeof(sbx_event_header) == 16, "sbx_event_header layout is shared with BPF");
 static_assert(sizeof(sbx_net_event) == 64 && offsetof(sbx_net_event, addr) == 28 &&
@@ -124,6 +124,7 @@ Result<SessionPrograms> SessionPrograms::start(const NetPlan& plan, const Option
         {s.skel_->progs.sbx_bind4, BPF_CGROUP_INET4_BIND, "bind4"},
         {s.skel_->progs.sbx_bind6, BPF_CGROUP_INET6_BIND, "bind6"},
         {s.skel_->progs.sbx_sock_create, BPF_CGROUP_INET_SOCK_CREATE, "sock_create"},
+        {s.skel_->progs.sbx_ingress, BPF_CGROUP_INET_INGRESS, "ingress"},
         {s.skel_->progs.sbx_connect_unix, kUnixConnect, "connect_unix"},
         {s.skel_->progs.sbx_sendmsg_unix, kUnixSendmsg, "sendmsg_unix"},
     };

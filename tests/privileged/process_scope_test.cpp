@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <mqueue.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/shm.h>
 #include <sys/socket.h>
@@ -167,6 +168,67 @@ TEST_CASE("TCP: no connect entries means no connections and no listening") {
     CHECK(r["tcp6"] == "errno=EACCES");
     CHECK(r["tcp_mapped"] == "errno=EACCES");
     CHECK(r["tcp_bind"] == "errno=EACCES");
+}
+
+// Connects from the host to what a probe prints as "NAME-port N"; true
+// when the connection was made within a second.
+bool connect_to_printed_port(sandboxd::test::Background& session, const std::string& name, int family) {
+    if (!session.wait_for_output(name + "-port ", 10000)) return false;
+    session.wait_for_output("\n", 1000);
+    const std::string& out = session.output();
+    int port = std::atoi(out.c_str() + out.find(name + "-port ") + name.size() + 6);
+    int s = socket(family, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    sockaddr_storage st{};
+    socklen_t len;
+    if (family == AF_INET) {
+        auto* a = reinterpret_cast<sockaddr_in*>(&st);
+        a->sin_family = AF_INET;
+        a->sin_port = htons(uint16_t(port));
+        a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        len = sizeof *a;
+    } else {
+        auto* a = reinterpret_cast<sockaddr_in6*>(&st);
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons(uint16_t(port));
+        a->sin6_addr = in6addr_loopback;
+        len = sizeof *a;
+    }
+    bool made = connect(s, reinterpret_cast<sockaddr*>(&st), len) == 0;
+    if (!made && errno == EINPROGRESS) {
+        pollfd p{s, POLLOUT, 0};
+        int err = 0;
+        socklen_t elen = sizeof err;
+        made = poll(&p, 1, 1000) == 1 && getsockopt(s, SOL_SOCKET, SO_ERROR, &err, &elen) == 0 && err == 0;
+    }
+    close(s);
+    return made;
+}
+
+TEST_CASE("listen() on a socket never bound: the kernel's port is unreachable from outside / journaled") {
+    for (auto [probe, family] : {std::pair{"tcp_listen_unbound", AF_INET}, {"tcp6_listen_unbound", AF_INET6}}) {
+        INFO(probe);
+        World w;
+        std::vector<std::string> args = {"--user", kAgentUser, "--", testcase("proc_escape"), "1", "x", "1", "/nonexistent", probe};
+        {
+            // The control: audit mode lets the connection in.
+            sandboxd::test::Background audit(w.h.run_argv(
+                [&] { auto a = args; a.insert(a.begin(), "--audit"); return a; }()), w.h.env());
+            CHECK(connect_to_printed_port(audit, probe, family));
+            CHECK(audit.wait().out.find(std::string(probe) + " ok") != std::string::npos);
+        }
+        sandboxd::test::Background session(w.h.run_argv(args), w.h.env());
+        CHECK_FALSE(connect_to_printed_port(session, probe, family));
+        auto r = session.wait();
+        CHECK(r.out.find(std::string(probe) + " errno=ETIMEDOUT") != std::string::npos);
+        bool journaled = false;
+        for (const auto& id : list_dir(w.h.state / "sessions")) {
+            auto journal = sandboxd::read_file(w.h.dirs().journal_path(id));
+            if (journal.ok() && journal->find("\"action\":\"net.inbound\"") != std::string::npos &&
+                journal->find("\"decision\":\"deny\"") != std::string::npos)
+                journaled = true;
+        }
+        CHECK(journaled);
+    }
 }
 
 TEST_CASE("TCP: a connect entry opens exactly its port") {

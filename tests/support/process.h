@@ -34,6 +34,8 @@ public:
     ProcResult wait(int timeout_ms = 60000);
     // Reads what stdout has produced so far until `needle` appears.
     bool wait_for_output(const std::string& needle, int timeout_ms);
+    // What stdout has produced so far.
+    const std::string& output() const { return out_buf_; }
 
 private:
     pid_t pid_ = -1;
