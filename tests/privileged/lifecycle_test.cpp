@@ -405,3 +405,23 @@ TEST_CASE("sandboxctl log: a finished session's journal as a table and as JSON L
     CHECK_THAT(again.out, Catch::Contains("session.end"));
     CHECK(h.ctl({"log", "ffffffffffff"}).status == 2);
 }
+
+TEST_CASE("sandboxctl log and rollback: escape sequences in names the agent chose reach the terminal as text") {
+    Host h;
+    // Retitles the window and clears the screen, if printed as it is.
+    REQUIRE(h.run({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path(), "--", "sh",
+                   "-c", "n=$(printf 'evil\\033]0;PWNED\\007\\033[2J'); echo x > \"$n\"; rm \"$n\""})
+                .status == 0);
+    auto id = only_session(h);
+    auto json = h.ctl({"log", id, "--json"});
+    REQUIRE(json.out.find("\\u001b]0;PWNED") != std::string::npos);  // the journal has the name
+    for (const auto& args : std::vector<std::vector<std::string>>{{"log", id}, {"rollback", id, "--dry-run"}}) {
+        auto r = h.ctl(args);
+        INFO(args[0] << ": " << r.out << r.err);
+        CHECK(r.status == 0);
+        CHECK(r.out.find('\x1b') == std::string::npos);
+        CHECK(r.err.find('\x1b') == std::string::npos);
+        CHECK(r.out.find('\x07') == std::string::npos);
+        CHECK_THAT(r.out, Catch::Contains("evil\\x1b]0;PWNED\\x07\\x1b[2J"));
+    }
+}

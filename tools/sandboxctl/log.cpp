@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/file_io.h"
+#include "base/terminal_text.h"
 #include "journal/journal.h"
 #include "journal/json_text.h"
 #include "commands.h"
@@ -16,10 +17,13 @@
 namespace sandboxctl {
 namespace {
 
+// Every field as the terminal may show it: targets and thread names are
+// the agent's choice (base/terminal_text.h).
 std::string field(const nlohmann::json& j, const char* key) {
     if (!j.contains(key) || j[key].is_null()) return "-";
-    return j[key].is_string() ? j[key].get<std::string>()
-                              : j[key].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    return sandboxd::terminal_safe(j[key].is_string()
+                                       ? j[key].get<std::string>()
+                                       : j[key].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 void print_line(const std::string& line, uint64_t no, bool json) {

@@ -1,10 +1,14 @@
 // sandboxctl: the admin's view of the sessions on this host.
 #include <cstdio>
 
+#include "base/terminal_text.h"
 #include "commands.h"
 
 namespace sandboxctl {
-void complain(const std::string& message) { std::fprintf(stderr, "sandboxctl: %s\n", message.c_str()); }
+// Messages name paths and sessions the agent may have chosen.
+void complain(const std::string& message) {
+    std::fprintf(stderr, "sandboxctl: %s\n", sandboxd::terminal_safe(message, sandboxd::Newlines::Keep).c_str());
+}
 }  // namespace sandboxctl
 
 int main(int argc, char** argv) {

@@ -1,5 +1,6 @@
 // sandboxctl prune [--dry-run]: removes the snapshots of finished sessions
 // whose retention has run out. Journals stay.
+#include "base/terminal_text.h"
 #include "base/time_util.h"
 #include "commands.h"
 #include "session/dirs.h"
@@ -17,7 +18,8 @@ Action add_prune(CLI::App& app) {
         int problems = 0;
         for (const auto& p : pruned) {
             for (const auto& s : p.stores)
-                std::printf("%s  %s %s\n", p.id.c_str(), *dry ? "would remove" : "removed", s.c_str());
+                std::printf("%s  %s %s\n", p.id.c_str(), *dry ? "would remove" : "removed",
+                            sandboxd::terminal_safe(s).c_str());
             if (!p.problem.empty()) {
                 complain(p.id + ": " + p.problem);
                 ++problems;

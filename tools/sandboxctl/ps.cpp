@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/terminal_text.h"
 #include "base/time_util.h"
 #include "commands.h"
 #include "session/registry.h"
@@ -36,10 +37,12 @@ Action add_ps(CLI::App& app) {
                                     {"cgroup", r.cgroup},   {"journal", r.journal}};
                 std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
             } else {
-                std::printf("%-12s  %-12s  %-8s  %-10s  %-14s  %4d  %6s  %5d  %s\n", r.id.c_str(),
-                            r.name.empty() ? "-" : r.name.c_str(), sandboxd::session_state_name(s.state),
-                            r.user.c_str(), r.profile.c_str(), r.tier, age.c_str(), s.processes,
-                            cmdline.c_str());
+                using sandboxd::terminal_safe;
+                std::printf("%-12s  %-12s  %-8s  %-10s  %-14s  %4d  %6s  %5d  %s\n", terminal_safe(r.id).c_str(),
+                            r.name.empty() ? "-" : terminal_safe(r.name).c_str(),
+                            sandboxd::session_state_name(s.state), terminal_safe(r.user).c_str(),
+                            terminal_safe(r.profile).c_str(), r.tier, age.c_str(), s.processes,
+                            terminal_safe(cmdline).c_str());
             }
         }
         for (const auto& p : problems) complain("skipped: " + p);

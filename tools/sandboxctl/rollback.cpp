@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "base/terminal_text.h"
 #include "base/file_io.h"
 
 #include "commands.h"
@@ -111,7 +112,8 @@ Action add_rollback(CLI::App& app) {
         } else {
             for (const auto& s : rep.steps)
                 std::printf("%6s  %-8s  %s%s\n", s.seq ? std::to_string(s.seq).c_str() : "-", s.status.c_str(),
-                            s.what.c_str(), s.detail.empty() ? "" : ("\n                  " + s.detail).c_str());
+                            sandboxd::terminal_safe(s.what).c_str(),
+                            s.detail.empty() ? "" : ("\n                  " + sandboxd::terminal_safe(s.detail)).c_str());
             std::printf("%zu step(s): %d done, %d conflict(s), %d error(s)%s%s\n", rep.steps.size(), rep.done,
                         rep.conflicts, rep.errors,
                         rep.orphans ? (", " + std::to_string(rep.orphans) + " orphan snapshot(s) kept").c_str() : "",
