@@ -13,6 +13,7 @@
 #include <grp.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -148,6 +149,12 @@ void drop_privileges(const SpawnSpec& spec, const Prepared& p, int pipe_fd) {
     check(::setresgid(id.gid, id.gid, id.gid) == 0, SpawnStep::Gid);
     check(::setresuid(id.uid, id.uid, id.uid) == 0, SpawnStep::Uid);
     check(cap_set_proc(p.empty_caps.get()) == 0, SpawnStep::Capabilities);
+    // No core dumps, and no raising the limit again: the kernel hands a
+    // crashed process's memory to the host's core_pattern, which is often
+    // a helper running as root outside the sandbox (systemd-coredump), or
+    // writes it where the agent could not write itself.
+    rlimit none{0, 0};
+    check(::setrlimit(RLIMIT_CORE, &none) == 0, SpawnStep::CoreLimit);
 }
 
 // Drops everything the agent must not have and executes it.
@@ -317,6 +324,7 @@ const char* spawn_step_name(SpawnStep s) {
         case SpawnStep::MemfdNoexec: return "setting vm.memfd_noexec=2 (needs Linux 6.3)";
         case SpawnStep::Init: return "starting the session's init";
         case SpawnStep::Killed: return "starting (killed by a signal)";
+        case SpawnStep::CoreLimit: return "forbidding core dumps";
     }
     return "unknown step";
 }

@@ -66,6 +66,7 @@ enum class SpawnStep : int {
     MemfdNoexec = 23,
     Init = 24,
     Killed = 25,  // killed by a signal (err: its number) before its exec: the kill switch
+    CoreLimit = 26,
 };
 
 const char* spawn_step_name(SpawnStep s);

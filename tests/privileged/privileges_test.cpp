@@ -1,5 +1,7 @@
 // The agent runs as the invoking user with nothing extra: no capabilities,
 // no_new_privs, seccomp on, and setuid binaries gain nothing.
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,6 +24,22 @@ TEST_CASE("the agent gets the requested uid and gid / no capabilities / no_new_p
     REQUIRE(r.status == 0);
     CHECK_THAT(r.out, Catch::Contains("ruid=4242 euid=4242 suid=4242 rgid=4343 egid=4343 sgid=4343"));
     for (const char* line : kNoCaps) CHECK_THAT(r.out, Catch::Contains(line));
+}
+
+TEST_CASE("a crashing agent leaves no core dump - and cannot raise its limit") {
+    Host h;
+    // Whatever the host's core_pattern is, a dump would be written from
+    // outside the sandbox; raise the limit the agent inherits to be sure.
+    rlimit old{};
+    REQUIRE(getrlimit(RLIMIT_CORE, &old) == 0);
+    rlimit unlimited{RLIM_INFINITY, RLIM_INFINITY};
+    REQUIRE(setrlimit(RLIMIT_CORE, &unlimited) == 0);
+    auto r = h.run({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path(), "--", "sh", "-c",
+                    "ulimit -c; (ulimit -c unlimited) 2>/dev/null && echo raised; kill -SEGV $$"});
+    setrlimit(RLIMIT_CORE, &old);
+    CHECK(r.out == "0\n");
+    CHECK(r.status == 128 + SIGSEGV);
+    for (const auto& name : list_dir(h.ws.path())) CHECK_FALSE(name.starts_with("core"));
 }
 
 TEST_CASE("without --user: SUDO_UID's user / else nobody when root started it") {
