@@ -195,7 +195,9 @@ GateOutcome do_open(const GateRequest& r, GateContext& ctx, int flags, mode_t mo
         if (exists)
             if (const GuardedName* g = guarded_object(ctx, st))
                 return refuse_guarded(r, action, display_path(ctx, pfd, name), *g);
-        truncates = (flags & O_TRUNC) && exists && S_ISREG(st.st_mode) && st.st_size > 0 && !(flags & O_EXCL);
+        // O_EXCL without O_CREAT means nothing for a file: it truncates.
+        bool exclusive_create = (flags & O_CREAT) && (flags & O_EXCL);
+        truncates = (flags & O_TRUNC) && exists && S_ISREG(st.st_mode) && st.st_size > 0 && !exclusive_create;
         int open_flags = (flags | O_CLOEXEC) & ~(truncates ? O_TRUNC : 0);
         {
             // The agent's umask, read only when the open makes a file

@@ -110,15 +110,19 @@ Status add_gate_rules(void* ctx, const SeccompProgram& p) {
         if (rc < 0 && rc != -EEXIST) return Error{-rc, "cannot add seccomp rule for syscall " + std::to_string(nr)};
     }
     // Opens that can change an existing file: O_TRUNC, or write access
-    // without O_EXCL (with O_EXCL the open can only create). Reads and
+    // unless both O_CREAT and O_EXCL are set (then the open can only
+    // create). O_EXCL alone is no such promise: without O_CREAT the kernel
+    // ignores it and opens the existing file for writing. Reads and
     // exclusive creates never stop.
-    const uint64_t mask = O_ACCMODE | O_EXCL;
+    const uint64_t mask = O_ACCMODE | O_CREAT | O_EXCL;
     for (const char* name : {"open", "openat"}) {
         if (taken(name)) continue;
         unsigned arg = std::string_view(name) == "open" ? 1 : 2;
         SANDBOXD_TRY(add(ctx, SCMP_ACT_NOTIFY, name, {SCMP_CMP(arg, SCMP_CMP_MASKED_EQ, O_TRUNC, O_TRUNC)}));
         for (uint64_t access : {uint64_t(O_WRONLY), uint64_t(O_RDWR), uint64_t(O_ACCMODE)})
-            SANDBOXD_TRY(add(ctx, SCMP_ACT_NOTIFY, name, {SCMP_CMP(arg, SCMP_CMP_MASKED_EQ, mask, access)}));
+            for (uint64_t creation : {uint64_t(0), uint64_t(O_CREAT), uint64_t(O_EXCL)})
+                SANDBOXD_TRY(
+                    add(ctx, SCMP_ACT_NOTIFY, name, {SCMP_CMP(arg, SCMP_CMP_MASKED_EQ, mask, access | creation)}));
         // Where names are guarded, every open that can make one.
         if (p.create_gate)
             SANDBOXD_TRY(add(ctx, SCMP_ACT_NOTIFY, name, {SCMP_CMP(arg, SCMP_CMP_MASKED_EQ, O_CREAT, O_CREAT)}));

@@ -259,9 +259,11 @@ TEST_CASE("a protected path that does not exist cannot be made - names on its wa
                           "sh", "-c",
                           "ln .git other-name && { echo 'gitdir: /evil' > other-name 2>/dev/null || echo refused-link; }; "
                           "mv .git moved && { echo 'gitdir: /evil' >> moved 2>/dev/null || echo refused-moved; }; "
-                          "truncate -s 0 moved 2>/dev/null || echo refused-truncate"});
+                          "truncate -s 0 moved 2>/dev/null || echo refused-truncate; "
+                          "python3 -c \"import os; os.write(os.open('moved', os.O_WRONLY | os.O_EXCL), b'gitdir: /evil')\" "
+                          "2>/dev/null || echo refused-excl"});
         INFO(r.err);
-        CHECK(r.out == "refused-link\nrefused-moved\nrefused-truncate\n");
+        CHECK(r.out == "refused-link\nrefused-moved\nrefused-truncate\nrefused-excl\n");
         CHECK(*sandboxd::read_file(s.h.ws / "moved") == "gitdir: /srv/real\n");
     }
     SECTION("symlinked protected paths: the link stays, and what it leads to is protected") {

@@ -95,6 +95,21 @@ TEST_CASE("rollback: sed -i / shell truncation / appends and python rewriting in
                           "echo new > brand-new.txt && mkdir -p made/deeper && echo z > made/deeper/z");
 }
 
+TEST_CASE("rollback: writes through opens with O_EXCL but no O_CREAT (which the kernel ignores) come back") {
+    Host h;
+    plant_file(h.ws / "mapped.bin", "original bytes\n");
+    plant_file(h.ws / "excl-trunc.txt", "not to be lost\n");
+    plant_file(h.ws / "excl-write.txt", "kept as well\n");
+    // A shared writable mapping, a truncation and a plain write, each
+    // through an open that says O_EXCL and so, read as "can only create",
+    // once passed the gate with no snapshot.
+    change_then_roll_back(h,
+                          "python3 -c \"import os, mmap\n"
+                          "fd = os.open('mapped.bin', os.O_RDWR | os.O_EXCL); m = mmap.mmap(fd, 0); m[:] = b'M' * len(m)\n"
+                          "os.close(os.open('excl-trunc.txt', os.O_WRONLY | os.O_EXCL | os.O_TRUNC))\n"
+                          "fd = os.open('excl-write.txt', os.O_WRONLY | os.O_EXCL); os.write(fd, b'GARBAGE')\"");
+}
+
 TEST_CASE("rollback: git checkout / reset --hard and clean -fdx in a real repository") {
     Host h;
     auto git = [&](const std::string& args) {
