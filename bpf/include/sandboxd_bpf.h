@@ -118,10 +118,12 @@ struct sbx_event_header {
 };
 
 /* SBX_EV_CONNECT, SBX_EV_SENDMSG, SBX_EV_BIND, SBX_EV_SOCKET; and
- * SBX_EV_INBOUND, a connection refused on its way in to a listening socket
- * of the session: addr is where it came from, port the listening port,
- * protocol how many were refused so far, and pid and comm are empty (the
- * packet arrives in no thread of the session). */
+ * SBX_EV_INBOUND, traffic refused on its way in to the session (a
+ * connection to a listening socket, a datagram from an address the profile
+ * does not name): addr is where it came from, family the socket's type
+ * (SOCK_STREAM, SOCK_DGRAM), port the session's port, protocol how many
+ * were refused so far, and pid and comm are empty (the packet arrives in
+ * no thread of the session). */
 struct sbx_net_event {
     struct sbx_event_header h;
     sbx_u32 decision; /* enum sbx_decision */

@@ -122,21 +122,71 @@ SEC("cgroup/bind6") int sbx_bind6(struct bpf_sock_addr* ctx) {
     return verdict(SBX_EV_BIND, 0, AF_INET6, bpf_ntohs((__u16)ctx->user_port), ctx->type, 0);
 }
 
-/* Connections in. No profile key grants bind, and the bind hooks above
- * refuse it, but listen() on a socket never bound makes the kernel pick a
- * port with no hook in the way: a server anyone could reach. So every
- * packet that arrives for a listening socket of the session (a SYN; the
- * kernel runs this for the socket it delivers to) is dropped, and the
- * connection is never made. Journaled the 1st, 2nd, 4th, 8th... time, so
- * that a flood from outside cannot flood the journal: the count says how
- * many. */
+/* Traffic in. No profile key grants bind, and the bind hooks above refuse
+ * it, but the kernel binds a socket to a port of its choosing with no hook
+ * in the way: listen() on a socket never bound, and a UDP send (even one
+ * that then fails, send() with no address). So:
+ *   - every packet for a listening socket of the session (a SYN: the
+ *     kernel runs this for the socket it delivers to) is dropped, and no
+ *     connection is ever made to the session;
+ *   - a datagram for an unconnected UDP socket of the session gets in only
+ *     from an address and port the profile lets the agent send to (the
+ *     answer of a DNS server it asked); a connected one hears only from
+ *     its peer, which the connect hook allowed.
+ * Refusals are journaled the 1st, 2nd, 4th, 8th... time, so that a flood
+ * from outside cannot flood the journal: the count says how many. */
 #define SBX_ETH_P_IP 0x0800
 #define SBX_ETH_P_IPV6 0x86DD
+#define SBX_TCP_CLOSE 7 /* an unconnected UDP socket's state */
+
+/* The source of the packet (it starts at its IP header here) as the LPM
+ * key, and its UDP source port; 0 when they cannot be read (IPv6 with more
+ * extension headers than are walked: dropped). */
+static __always_inline int packet_source(struct __sk_buff* skb, struct sbx_net_key* key, __u16* port) {
+    __builtin_memset(key, 0, sizeof(*key));
+    key->prefixlen = 128;
+    __u32 l4 = 0;
+    if (skb->protocol == bpf_htons(SBX_ETH_P_IP)) {
+        __u8 vihl = 0;
+        if (bpf_skb_load_bytes(skb, 0, &vihl, 1) < 0) return 0;
+        key->addr[10] = key->addr[11] = 0xff;
+        if (bpf_skb_load_bytes(skb, 12, &key->addr[12], 4) < 0) return 0;
+        l4 = (vihl & 0x0f) * 4;
+    } else if (skb->protocol == bpf_htons(SBX_ETH_P_IPV6)) {
+        if (bpf_skb_load_bytes(skb, 8, key->addr, 16) < 0) return 0;
+        __u8 next = 0;
+        if (bpf_skb_load_bytes(skb, 6, &next, 1) < 0) return 0;
+        l4 = 40;
+#pragma unroll
+        for (int i = 0; i < 4 && next != SBX_IPPROTO_UDP; ++i) {
+            __u8 ext[2] = {};
+            if (next != 0 && next != 43 && next != 44 && next != 60) return 0; /* hop-by-hop, routing, fragment, options */
+            if (bpf_skb_load_bytes(skb, l4, ext, 2) < 0) return 0;
+            l4 += next == 44 ? 8 : (ext[1] + 1) * 8;
+            next = ext[0];
+        }
+        if (next != SBX_IPPROTO_UDP) return 0;
+    } else {
+        return 0;
+    }
+    __u16 sport = 0;
+    if (bpf_skb_load_bytes(skb, l4, &sport, 2) < 0) return 0;
+    *port = bpf_ntohs(sport);
+    return 1;
+}
+
 SEC("cgroup_skb/ingress") int sbx_ingress(struct __sk_buff* skb) {
     struct bpf_sock* sk = skb->sk;
     if (!sk) return 1;
     sk = bpf_sk_fullsock(sk);
-    if (!sk || sk->state != BPF_TCP_LISTEN) return 1;
+    if (!sk) return 1;
+    int listening = sk->state == BPF_TCP_LISTEN;
+    int open_udp = sk->type == SOCK_DGRAM && sk->protocol == SBX_IPPROTO_UDP && sk->state == SBX_TCP_CLOSE;
+    if (!listening && !open_udp) return 1;
+    struct sbx_net_key key;
+    __u16 sport = 0;
+    int known = packet_source(skb, &key, &sport);
+    if (open_udp && known && port_allowed(bpf_map_lookup_elem(&allow_connect, &key), sport)) return 1;
     __u32 zero = 0;
     struct sbx_config* cfg = bpf_map_lookup_elem(&config, &zero);
     if (!cfg) return 0;
@@ -153,22 +203,11 @@ SEC("cgroup_skb/ingress") int sbx_ingress(struct __sk_buff* skb) {
     e->h.pid = 0;
     e->h.kind = SBX_EV_INBOUND;
     e->decision = decision;
+    e->family = listening ? SOCK_STREAM : SOCK_DGRAM;
     e->port = (__u16)sk->src_port; /* host byte order */
     e->protocol = (__u32)n;
-    __builtin_memset(e->addr, 0, sizeof(e->addr));
+    __builtin_memcpy(e->addr, key.addr, sizeof(e->addr));
     __builtin_memset(e->comm, 0, sizeof(e->comm));
-    /* The packet starts at its IP header here: the source address is
-     * where the fixed header has it. */
-    if (skb->protocol == bpf_htons(SBX_ETH_P_IP)) {
-        e->family = AF_INET;
-        e->addr[10] = e->addr[11] = 0xff;
-        bpf_skb_load_bytes(skb, 12, &e->addr[12], 4);
-    } else if (skb->protocol == bpf_htons(SBX_ETH_P_IPV6)) {
-        e->family = AF_INET6;
-        bpf_skb_load_bytes(skb, 8, e->addr, 16);
-    } else {
-        e->family = 0;
-    }
     bpf_ringbuf_submit(e, wakeup());
     return decision != SBX_DENY;
 }

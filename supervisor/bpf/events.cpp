@@ -2,6 +2,7 @@
 #include "bpf/net_plan.h"
 
 #include <arpa/inet.h>
+#include <sys/socket.h>
 #include <errno.h>
 
 #include <cstring>
@@ -20,9 +21,11 @@ JournalEntry net_entry(const sbx_net_event& e) {
     j.action = kActions[e.h.kind];
     if (e.h.kind == SBX_EV_INBOUND) {
         // Where it came from, to which listening port, and how many so far.
-        j.target = "from " + format_address(e.addr) + " to port " + std::to_string(e.port);
+        bool datagram = e.family == SOCK_DGRAM;
+        j.target = std::string(datagram ? "datagram" : "connection") + " from " + format_address(e.addr) +
+                   " to port " + std::to_string(e.port);
         j.decision = e.decision == SBX_AUDIT ? "log" : "deny";
-        j.rule = "network: no listen scope";
+        j.rule = datagram ? "network.connect: not from a peer it names" : "network: no listen scope";
         j.layer = "cgroup-bpf";
         j.err = e.decision == SBX_DENY ? ECONNREFUSED : 0;
         j.detail = {{"refused_so_far", e.protocol}};

@@ -143,8 +143,9 @@ ExitStatus explain_session(const RunOptions& opts) {
         for (const auto& a : net->allow) o << row("", a.text, "");
         for (const auto& u : net->unresolved) o << row("", u, "does not resolve: nothing allowed");
         o << row("cgroup-bpf", "bind", "enforced: denied");
-        o << row("cgroup-bpf", "connections in (listen() without bind)",
-                 opts.audit ? "audit mode: let in, logged" : "enforced: dropped on arrival");
+        o << row("cgroup-bpf", "traffic in (ports the kernel gave by itself)",
+                 opts.audit ? "audit mode: let in, logged"
+                            : "enforced: connections dropped; datagrams only from peers the connect entries name");
         o << row("cgroup-bpf", "sockets", "enforced: unix, TCP/UDP over IPv4/IPv6, route netlink only");
         o << row("gate", "pathname unix sockets",
                  opts.audit ? "audit mode: connected, those outside the read scope logged"

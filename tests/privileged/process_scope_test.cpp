@@ -14,6 +14,7 @@
 #include <catch2/catch.hpp>
 #include <map>
 #include <sstream>
+#include <thread>
 
 #include "base/file_io.h"
 #include "session_helpers.h"
@@ -229,6 +230,77 @@ TEST_CASE("listen() on a socket never bound: the kernel's port is unreachable fr
         }
         CHECK(journaled);
     }
+}
+
+// Sends datagrams from the host to what a probe prints as "NAME-port N",
+// a few times over a second and a half.
+void send_to_printed_port(sandboxd::test::Background& session, const std::string& name, int family) {
+    REQUIRE(session.wait_for_output(name + "-port ", 10000));
+    session.wait_for_output("\n", 1000);
+    const std::string& out = session.output();
+    int port = std::atoi(out.c_str() + out.find(name + "-port ") + name.size() + 6);
+    int s = socket(family, SOCK_DGRAM, 0);
+    sockaddr_storage st{};
+    socklen_t len;
+    if (family == AF_INET) {
+        auto* a = reinterpret_cast<sockaddr_in*>(&st);
+        a->sin_family = AF_INET;
+        a->sin_port = htons(uint16_t(port));
+        a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        len = sizeof *a;
+    } else {
+        auto* a = reinterpret_cast<sockaddr_in6*>(&st);
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons(uint16_t(port));
+        a->sin6_addr = in6addr_loopback;
+        len = sizeof *a;
+    }
+    for (int i = 0; i < 3; ++i) {
+        sendto(s, "in", 2, 0, reinterpret_cast<sockaddr*>(&st), len);
+        sleep_ms(500);
+    }
+    close(s);
+}
+
+TEST_CASE("UDP: a port the kernel gave by itself hears nothing from outside - answers from a peer it names do arrive") {
+    for (auto [probe, family] : {std::pair{"udp_autobind", AF_INET}, {"udp6_autobind", AF_INET6}}) {
+        INFO(probe);
+        World w;
+        std::vector<std::string> args = {"--user", kAgentUser, "--", testcase("proc_escape"), "1", "x", "1", "/nonexistent", probe};
+        {
+            sandboxd::test::Background audit(w.h.run_argv([&] { auto a = args; a.insert(a.begin(), "--audit"); return a; }()),
+                                             w.h.env());
+            send_to_printed_port(audit, probe, family);
+            CHECK(audit.wait().out.find(std::string(probe) + " ok") != std::string::npos);
+        }
+        sandboxd::test::Background session(w.h.run_argv(args), w.h.env());
+        send_to_printed_port(session, probe, family);
+        auto r = session.wait();
+        CHECK(r.out.find(std::string(probe) + " errno=ETIMEDOUT") != std::string::npos);
+    }
+    // The answer of a server the profile names (a DNS server's, say).
+    World w;
+    int server = socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in at{};
+    at.sin_family = AF_INET;
+    at.sin_port = htons(uint16_t(w.port));
+    at.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(bind(server, reinterpret_cast<sockaddr*>(&at), sizeof at) == 0);
+    std::thread answer([server] {
+        pollfd p{server, POLLIN, 0};
+        if (poll(&p, 1, 20000) != 1) return;
+        char buf[16];
+        sockaddr_storage from{};
+        socklen_t len = sizeof from;
+        if (recvfrom(server, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &len) > 0)
+            sendto(server, "answer", 6, 0, reinterpret_cast<sockaddr*>(&from), len);
+    });
+    std::string p = w.h.profile("dns", "name='dns'\nextends='readonly-t'\n[network]\nconnect=['127.0.0.1:" +
+                                           std::to_string(w.port) + "']\n");
+    auto r = w.probe({"--profile", p}, {"udp_ask"});
+    answer.join();
+    close(server);
+    CHECK(r["udp_ask"] == "ok");
 }
 
 TEST_CASE("TCP: a connect entry opens exactly its port") {

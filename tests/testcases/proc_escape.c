@@ -200,6 +200,32 @@ static int probe(const char* name) {
         if (n == 0) errno = ETIMEDOUT;
         return c;
     }
+    /* A UDP socket the kernel bound by itself: send() with no address
+     * fails, but the socket has a port from then on. "ok" when a datagram
+     * from outside arrived within 5 s. udp_ask: a datagram to TCP_PORT on
+     * loopback, "ok" when the answer arrived. */
+    if (!strcmp(name, "udp_autobind") || !strcmp(name, "udp6_autobind") || !strcmp(name, "udp_ask")) {
+        int v6 = name[3] == '6';
+        int s = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM, 0);
+        if (s < 0) return -1;
+        if (!strcmp(name, "udp_ask")) {
+            struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(tcp_port)};
+            a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+            if (sendto(s, "ask", 3, 0, (struct sockaddr*)&a, sizeof a) != 3) return -1;
+        } else {
+            (void)send(s, "x", 1, 0); /* EDESTADDRREQ */
+            struct sockaddr_storage a;
+            socklen_t len = sizeof a;
+            if (getsockname(s, (struct sockaddr*)&a, &len) != 0) return -1;
+            int port = ntohs(v6 ? ((struct sockaddr_in6*)&a)->sin6_port : ((struct sockaddr_in*)&a)->sin_port);
+            printf("%s-port %d\n", name, port);
+            fflush(stdout);
+        }
+        struct pollfd p = {.fd = s, .events = POLLIN};
+        int n = poll(&p, 1, 5000);
+        if (n == 0) errno = ETIMEDOUT;
+        return n == 1 ? 0 : -1;
+    }
     fprintf(stderr, "unknown probe %s\n", name);
     exit(2);
 }
