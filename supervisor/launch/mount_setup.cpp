@@ -9,10 +9,13 @@
 
 #include <cerrno>
 #include <climits>
+#include <cstdio>
 #include <cstring>
+#include <iterator>
 
 #include "landlock/abi.h"
 #include "launch/spawn.h"
+#include "mounts/plan.h"
 
 namespace sandboxd {
 namespace {
@@ -63,6 +66,82 @@ bool grant(int ruleset_fd, const char* path, uint64_t access) {
     return r == 0;
 }
 
+// Creates what a mount of `source` (a file or a directory) can go on.
+bool make_mount_point(const char* path, bool dir) {
+    if (dir) return ::mkdir(path, 0755) == 0 || errno == EEXIST;
+    int fd = ::open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return false;
+    ::close(fd);
+    return true;
+}
+
+// The session's own /dev (see MountPlan::devices). The host's device files
+// are carried in as bind mounts, which keep their inodes and so the
+// Landlock rules computed for them before the clone; the new /dev and its
+// devpts instance are new inodes, granted here. No allocation: this runs
+// in the child of a threaded process.
+bool private_dev(const MountPlan& plan, int ruleset_fd, MountFailure& f) {
+    constexpr size_t kMaxDevices = 64;
+    struct Carried {
+        int fd;
+        bool dir;
+        const char* path;
+    } carried[kMaxDevices];
+    size_t n = 0;
+    char path[PATH_MAX];
+    auto carry = [&](const char* p) {
+        if (n == kMaxDevices) {
+            errno = E2BIG;
+            return false;
+        }
+        struct stat st{};
+        if (::stat(p, &st) != 0) return errno == ENOENT;  // this host has none: neither has the session
+        int fd = int(::syscall(SYS_open_tree, AT_FDCWD, p, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE));
+        if (fd < 0) return false;
+        carried[n++] = {fd, S_ISDIR(st.st_mode), p};
+        return true;
+    };
+    static const char* const kPaths[] = {"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"};
+    static_assert(std::size(kPaths) == std::size(kSessionDevices));
+    for (const char* p : kPaths)
+        if (!carry(p)) return fail(f, SpawnStep::PrivateDev);
+    for (const auto& d : plan.devices)
+        if (!carry(d.c_str())) return fail(f, SpawnStep::PrivateDev);
+
+    if (::mount("tmpfs", "/dev", "tmpfs", kSafe | MS_NOEXEC, "mode=0755,size=64k") != 0)
+        return fail(f, SpawnStep::PrivateDev);
+    for (size_t i = 0; i < n; ++i) {
+        // Named devices may be nested (/dev/dri/renderD128): their
+        // directories first, as plain directories of the new /dev.
+        std::snprintf(path, sizeof path, "%s", carried[i].path);
+        for (char* slash = path + 5; (slash = std::strchr(slash, '/')) != nullptr; ++slash) {
+            *slash = '\0';
+            if (::mkdir(path, 0755) != 0 && errno != EEXIST) return fail(f, SpawnStep::PrivateDev);
+            *slash = '/';
+        }
+        if (!make_mount_point(carried[i].path, carried[i].dir)) return fail(f, SpawnStep::PrivateDev);
+        if (::syscall(SYS_move_mount, carried[i].fd, "", AT_FDCWD, carried[i].path, MOVE_MOUNT_F_EMPTY_PATH) != 0)
+            return fail(f, SpawnStep::PrivateDev);
+        ::close(carried[i].fd);
+    }
+    // Terminals the session opens (script, tmux, expect) are its own; the
+    // terminal it was started on stays reachable through its descriptors
+    // and /dev/tty.
+    if (::mkdir("/dev/pts", 0755) != 0 ||
+        ::mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620") != 0)
+        return fail(f, SpawnStep::PrivateDev);
+    if (::symlink("pts/ptmx", "/dev/ptmx") != 0 || ::symlink("/proc/self/fd", "/dev/fd") != 0 ||
+        ::symlink("/proc/self/fd/0", "/dev/stdin") != 0 || ::symlink("/proc/self/fd/1", "/dev/stdout") != 0 ||
+        ::symlink("/proc/self/fd/2", "/dev/stderr") != 0 || ::mkdir("/dev/shm", 01777) != 0)
+        return fail(f, SpawnStep::PrivateDev);
+    if (::mount(nullptr, "/dev", nullptr, MS_REMOUNT | MS_RDONLY | kSafe | MS_NOEXEC, "mode=0755,size=64k") != 0)
+        return fail(f, SpawnStep::PrivateDev);
+    constexpr uint64_t kTerminal = LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_READ_DIR;
+    if (!grant(ruleset_fd, "/dev", LANDLOCK_ACCESS_FS_READ_DIR) || !grant(ruleset_fd, "/dev/pts", kTerminal))
+        return fail(f, SpawnStep::PrivateDev);
+    return true;
+}
+
 }  // namespace
 
 bool setup_mounts(const MountPlan& plan, int ruleset_fd, uint64_t tmp_access, uint64_t proc_access,
@@ -103,12 +182,11 @@ bool setup_mounts(const MountPlan& plan, int ruleset_fd, uint64_t tmp_access, ui
             ::mount(nullptr, path, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | kSafe, nullptr) != 0)
             return fail(f, SpawnStep::PrivateTmp);
     }
-    if (::access("/dev/shm", F_OK) == 0 &&
-        ::mount("tmpfs", "/dev/shm", "tmpfs", kSafe | MS_NOEXEC, "mode=1777") != 0)
+    if (!private_dev(plan, ruleset_fd, f)) return false;
+    if (::mount("tmpfs", "/dev/shm", "tmpfs", kSafe | MS_NOEXEC, "mode=1777") != 0)
         return fail(f, SpawnStep::PrivateTmp);
     if (!grant(ruleset_fd, "/tmp", tmp_access)) return fail(f, SpawnStep::LandlockTmp);
-    if (::access("/dev/shm", F_OK) == 0 && !grant(ruleset_fd, "/dev/shm", tmp_access))
-        return fail(f, SpawnStep::LandlockTmp);
+    if (!grant(ruleset_fd, "/dev/shm", tmp_access)) return fail(f, SpawnStep::LandlockTmp);
 
     for (const auto& w : plan.writable)
         if (!bind_remount(w.path.c_str(), kSafe | (w.noexec ? MS_NOEXEC : 0))) return fail(f, SpawnStep::NoExec);

@@ -325,6 +325,7 @@ const char* spawn_step_name(SpawnStep s) {
         case SpawnStep::Init: return "starting the session's init";
         case SpawnStep::Killed: return "starting (killed by a signal)";
         case SpawnStep::CoreLimit: return "forbidding core dumps";
+        case SpawnStep::PrivateDev: return "making the session's own /dev";
     }
     return "unknown step";
 }

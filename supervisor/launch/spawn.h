@@ -67,6 +67,7 @@ enum class SpawnStep : int {
     Init = 24,
     Killed = 25,  // killed by a signal (err: its number) before its exec: the kill switch
     CoreLimit = 26,
+    PrivateDev = 27,
 };
 
 const char* spawn_step_name(SpawnStep s);

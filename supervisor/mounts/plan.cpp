@@ -112,6 +112,19 @@ MountPlan plan_mounts(const Profile& p, const std::string& workspace, const std:
             if (e.exists && e.path != w && path_is_under(e.path, w)) plan.exec_again.push_back(e.path);
     }
 
+    // Named devices, carried into the session's own /dev. /dev itself,
+    // what every session gets and its own /dev/shm and /dev/pts are not.
+    std::vector<std::string> devices;
+    for (const auto* list : {&p.read, &p.write, &p.destroy, &p.exec_allow})
+        for (const auto& r : *list) {
+            if (!r.exists || r.path == "/dev" || !path_is_under(r.path, "/dev")) continue;
+            bool own = false;
+            for (const char* d : {"/dev/shm", "/dev/pts", "/dev/ptmx"}) own = own || path_is_under(r.path, d);
+            for (const auto& d : kSessionDevices) own = own || r.path == "/dev/" + std::string(d);
+            if (!own) devices.push_back(r.path);
+        }
+    plan.devices = outermost(devices);
+
     auto hide = [&](const std::string& path) {
         struct stat st{};
         if (::lstat(path.c_str(), &st) != 0) return;

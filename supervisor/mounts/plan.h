@@ -59,6 +59,10 @@ struct GuardedName {
     ino_t held_ino = 0;
 };
 
+// The host's device files every session's own /dev has (bound from the
+// host's /dev): they hold nothing of the host's.
+inline constexpr const char* kSessionDevices[] = {"null", "zero", "full", "random", "urandom", "tty"};
+
 struct MountPlan {
     // Trees under /tmp the session must still see (the workspace, profile
     // paths), outermost only. Landlock rights add up along a path, so a tree
@@ -90,6 +94,14 @@ struct MountPlan {
     bool memfd_noexec = true;
     std::vector<std::string> hide_dirs;
     std::vector<std::string> hide_files;
+    // The session gets a /dev of its own: the harmless devices (null,
+    // zero, full, random, urandom, tty), a devpts instance of its own for
+    // the terminals it opens, and /dev/shm. The host's /dev holds every
+    // other terminal of the agent's user (its keystrokes, its screen), and
+    // on a desktop the sound, camera and input devices the seat's user may
+    // open. Devices the profile names in a scope (/dev/kvm, /dev/dri) are
+    // carried in, outermost only.
+    std::vector<std::string> devices;
     // False in audit mode, which observes rather than denies: the host tree
     // stays as writable as the agent's own permissions make it.
     bool readonly_root = true;

@@ -111,6 +111,8 @@ ExitStatus explain_session(const RunOptions& opts) {
     for (const auto& n : ll.notes) o << row("landlock", "note", n);
     o << row("mount ns", "host tree", mp.readonly_root ? "enforced: read-only view outside write trees" : "audit mode: as writable as the agent's permissions");
     o << row("mount ns", "private /tmp and /dev/shm", "enforced");
+    o << row("mount ns", "own /dev", "enforced: null zero full random urandom tty, its own devpts (terminals)");
+    for (const auto& d : mp.devices) o << row("", "device: " + d, "carried in (named by the profile)");
     for (const auto& w : mp.writable)
         o << row("mount ns", "writable: " + w.path, w.noexec ? "noexec (outside exec scope)" : "exec allowed");
     for (const auto& p : mp.protect) o << row("mount ns", "protect: " + p.path, "enforced: read-only");

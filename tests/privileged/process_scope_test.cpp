@@ -1,10 +1,12 @@
 // Processes and sockets outside the session: the agent cannot see, signal,
 // trace or read them, and reaches the network only as the profile says.
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <mqueue.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -147,6 +149,36 @@ TEST_CASE("IPC objects of the host (System V shared memory, POSIX queues): unrea
     mqd_t left = mq_open(host.made.c_str(), O_RDONLY);
     CHECK(left == mqd_t(-1));
     if (left != mqd_t(-1)) mq_close(left);
+}
+
+TEST_CASE("the session's own /dev: no terminal of the user's outside it / its own terminals / named devices only") {
+    Host h;
+    // A terminal of the agent's user outside the session: its keystrokes
+    // could be read and its screen written from inside.
+    int master = posix_openpt(O_RDWR | O_NOCTTY);
+    REQUIRE(master >= 0);
+    REQUIRE(grantpt(master) == 0);
+    REQUIRE(unlockpt(master) == 0);
+    std::string outside = ptsname(master);
+    REQUIRE(chown(outside.c_str(), kAgentUid, kAgentGid) == 0);
+    std::string prof = h.profile("kvm", "name = 'kvm'\nextends = '" + h.workspace_profile +
+                                            "'\n[filesystem]\nread = ['/usr', '/etc', '-/bin', '-/lib', '-/lib64', '/dev', "
+                                            "'/proc', '${WORKSPACE}', '-/dev/loop-control']\n");
+    auto r = h.run({"--user", kAgentUser, "--profile", prof, "--workspace", h.ws.path(), "--", "sh", "-c",
+                    "printf 'typed by the agent' > " + outside + " 2>/dev/null || echo refused-write; "
+                    "timeout 1 head -c 1 < " + outside + " 2>/dev/null || echo refused-read; "
+                    "ls /dev | tr '\\n' ' '; echo; "
+                    "python3 -c 'import pty, os; m, s = pty.openpty(); os.write(s, b\"own\\n\"); print(os.read(m, 16))'; "
+                    "echo x > /dev/null && echo null-ok"});
+    INFO(r.err);
+    char buf[64];
+    fcntl(master, F_SETFL, O_NONBLOCK);
+    CHECK(read(master, buf, sizeof buf) == -1);  // nothing reached the outside terminal
+    close(master);
+    CHECK(r.status == 0);
+    CHECK(r.out == "refused-write\nrefused-read\n"
+                   "fd full loop-control null ptmx pts random shm stderr stdin stdout tty urandom zero \n"
+                   "b'own\\r\\n'\nnull-ok\n");
 }
 
 TEST_CASE("sockets: abstract unix refused / hidden socket unreachable / control reaches both") {

@@ -89,3 +89,14 @@ TEST_CASE("mount plan: protected paths outside the write trees, and audit mode, 
     CHECK(audit.pinned.empty());
     CHECK(audit.guarded.empty());
 }
+
+TEST_CASE("mount plan: devices a profile names are carried into the session's /dev - not /dev itself or its own") {
+    TempDir ws("sandboxd-plan", "/var/tmp");
+    Profile p;
+    p.read = {rule("/dev"), rule("/dev/null"), rule("/dev/loop-control"), rule("/dev/pts"), rule("/dev/shm"),
+              rule(ws.path()), rule("/dev/no-such-device", false)};
+    p.write = {rule("/dev/loop-control"), rule("/dev/tty")};
+    p.exec_allow = {rule("/usr")};
+    MountPlan plan = plan_mounts(p, ws.path(), {}, false);
+    CHECK(plan.devices == std::vector<std::string>{"/dev/loop-control"});
+}
