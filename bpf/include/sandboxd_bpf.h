@@ -145,7 +145,7 @@ struct sbx_file_event {
     sbx_u32 op;    /* enum sbx_file_op */
     sbx_s32 ret;   /* the syscall's result: >= 0, or -errno */
     sbx_u32 flags; /* open flags, when an open */
-    sbx_u32 pad;
+    sbx_u32 cut;   /* SBX_CUT_PATH, SBX_CUT_PATH2: longer than the buffer, cut */
     char comm[16];
     char path[SBX_PATH_MAX];
     char path2[SBX_PATH_MAX]; /* rename/link target */
@@ -155,7 +155,15 @@ struct sbx_file_event {
 struct sbx_exec_event {
     struct sbx_event_header h;
     char comm[16];            /* the new program's name */
-    char path[SBX_PATH_MAX];  /* the path as passed to exec, truncated */
+    char path[SBX_PATH_MAX];  /* the path as passed to exec */
+    sbx_u32 cut;              /* SBX_CUT_PATH: longer than the buffer, cut */
+    sbx_u32 pad;
 };
+
+/* A path that filled its buffer was (or may have been: it may be exactly
+ * SBX_PATH_MAX - 1 bytes long) longer and is cut: said in the journal,
+ * never shown as if whole. */
+#define SBX_CUT_PATH 1
+#define SBX_CUT_PATH2 2
 
 #endif

@@ -65,7 +65,10 @@ int sbx_exec(struct exec_record* ctx) {
     e->h.kind = SBX_EV_EXEC;
     bpf_get_current_comm(e->comm, sizeof(e->comm));
     __u64 at = (__u64)ctx + (ctx->filename_loc & 0xffff);
-    if (bpf_probe_read_kernel_str(e->path, sizeof(e->path), (const void*)at) < 0) e->path[0] = 0;
+    long n = bpf_probe_read_kernel_str(e->path, sizeof(e->path), (const void*)at);
+    if (n < 0) e->path[0] = 0;
+    e->cut = n == sizeof(e->path) ? SBX_CUT_PATH : 0;
+    e->pad = 0;
     bpf_ringbuf_submit(e, wakeup());
     return 0;
 }
@@ -195,12 +198,14 @@ int sbx_file_exit(struct syscall_exit_record* ctx) {
     e->op = op;
     e->ret = (__s32)ret;
     e->flags = flags;
-    e->pad = 0;
+    e->cut = 0;
     bpf_get_current_comm(e->comm, sizeof(e->comm));
     e->path[0] = 0;
     e->path2[0] = 0;
-    if (path) bpf_probe_read_user_str(e->path, sizeof(e->path), (void*)path);
-    if (path2) bpf_probe_read_user_str(e->path2, sizeof(e->path2), (void*)path2);
+    if (path && bpf_probe_read_user_str(e->path, sizeof(e->path), (void*)path) == sizeof(e->path))
+        e->cut |= SBX_CUT_PATH;
+    if (path2 && bpf_probe_read_user_str(e->path2, sizeof(e->path2), (void*)path2) == sizeof(e->path2))
+        e->cut |= SBX_CUT_PATH2;
     bpf_ringbuf_submit(e, wakeup());
     return 0;
 }

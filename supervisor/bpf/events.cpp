@@ -15,6 +15,10 @@ namespace {
 
 std::string bounded(const char* s, size_t n) { return std::string(s, strnlen(s, n)); }
 
+// After a path the event stream could not carry whole (the detail says
+// which); the gate's own lines for the same calls have whole host paths.
+constexpr const char* kCutMark = "\u2026[cut]";
+
 JournalEntry net_entry(const sbx_net_event& e) {
     static const char* kActions[] = {"", "net.connect", "net.sendmsg", "net.bind", "net.socket", "", "", "net.inbound"};
     JournalEntry j;
@@ -51,6 +55,10 @@ JournalEntry exec_entry(const sbx_exec_event& e) {
     JournalEntry j;
     j.action = "exec";
     j.target = bounded(e.path, sizeof e.path);
+    if (e.cut & SBX_CUT_PATH) {
+        j.target += kCutMark;
+        j.detail = {{"path_cut", true}};
+    }
     j.decision = "allow";
     j.rule = "exec.allow";
     j.layer = "tracepoint";
@@ -67,7 +75,9 @@ JournalEntry file_entry(const sbx_file_event& e) {
     JournalEntry j;
     j.action = e.op < std::size(kOps) ? kOps[e.op] : "file.unknown";
     j.target = bounded(e.path, sizeof e.path);
+    if (e.cut & SBX_CUT_PATH) j.target += kCutMark;
     if (e.path2[0]) j.target += " -> " + bounded(e.path2, sizeof e.path2);
+    if (e.cut & SBX_CUT_PATH2) j.target += kCutMark;
     j.layer = "tracepoint";
     j.pid = int32_t(e.h.pid);
     j.comm = bounded(e.comm, sizeof e.comm);
@@ -84,6 +94,8 @@ JournalEntry file_entry(const sbx_file_event& e) {
         j.rule = e.op == SBX_OP_OPEN_READ ? "filesystem.read" : destroys ? "filesystem.destroy" : "filesystem.write";
     }
     j.detail = {{"flags", e.flags}};
+    if (e.cut & SBX_CUT_PATH) j.detail["path_cut"] = true;
+    if (e.cut & SBX_CUT_PATH2) j.detail["path2_cut"] = true;
     return j;
 }
 

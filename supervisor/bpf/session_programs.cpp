@@ -21,7 +21,7 @@ static_assert(sizeof(sbx_event_header) == 16, "sbx_event_header layout is shared
 static_assert(sizeof(sbx_net_event) == 64 && offsetof(sbx_net_event, addr) == 28 &&
                   offsetof(sbx_net_event, comm) == 44,
               "sbx_net_event layout is shared with BPF");
-static_assert(sizeof(sbx_exec_event) == 16 + 16 + SBX_PATH_MAX, "sbx_exec_event layout is shared with BPF");
+static_assert(sizeof(sbx_exec_event) == 16 + 16 + SBX_PATH_MAX + 8, "sbx_exec_event layout is shared with BPF");
 
 namespace sandboxd {
 namespace {

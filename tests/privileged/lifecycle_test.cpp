@@ -230,6 +230,25 @@ TEST_CASE("file operations that change something or are refused are journaled by
     CHECK(path_exists(h.ws / "new.txt"));
 }
 
+TEST_CASE("a path too long for the event stream is marked cut in the journal - never shown as if whole") {
+    Host h;
+    // 260 bytes of "./" before the name: the name itself does not fit.
+    std::string padded;
+    for (int i = 0; i < 130; ++i) padded += "./";
+    auto r = h.run({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path(), "--",
+                    "python3", "-c", "import os; os.mkdir('" + padded + "hidden-name'); os.mkdir('short-name')"});
+    REQUIRE(r.status == 0);
+    bool cut = false, whole = false;
+    for (const auto& j : journal_of(h)) {
+        if (j["action"] != "file.mkdir") continue;
+        std::string target = j["target"];
+        if (target == "short-name") whole = !j["detail"].contains("path_cut");
+        if (target.starts_with("././")) cut = target.ends_with("\u2026[cut]") && j["detail"]["path_cut"] == true;
+    }
+    CHECK(cut);
+    CHECK(whole);
+}
+
 TEST_CASE("every file syscall the event stream watches reaches the journal from its own tracepoint - refusals of each") {
     // The list sandbox-run attaches to, so that the two cannot drift apart.
     const auto calls = sandboxd::SessionPrograms::watched_file_syscalls();
