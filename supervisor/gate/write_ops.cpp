@@ -109,12 +109,15 @@ GateOutcome keep_before_write(const GateRequest& r, GateContext& ctx, int fd) {
 // writing waits for a reader, which might never come (or come from an agent
 // thread that is itself waiting on the gate): the open is made non-blocking
 // and retried while the agent's call is still pending, for at most
-// kFifoWaitMs, then answered with ENXIO. O_NONBLOCK is cleared again when
-// the agent did not ask for it.
+// kFifoWaitMs, then answered with ENXIO. Opening one for reading (the
+// gate sees that only with odd flags: O_RDONLY|O_TRUNC, or O_CREAT where
+// names are guarded) would wait for a writer: it is opened non-blocking and
+// does not wait (a read finds end of file until a writer comes).
+// O_NONBLOCK is cleared again when the agent did not ask for it.
 constexpr int kFifoWaitMs = 5000;
 
 UniqueFd open_bounded(const GateRequest& r, const GateContext& ctx, int dir, const char* name, int flags, mode_t mode) {
-    bool may_block = (flags & O_ACCMODE) == O_WRONLY && !(flags & O_NONBLOCK);
+    bool may_block = (flags & O_ACCMODE) != O_RDWR && !(flags & O_NONBLOCK);
     UniqueFd fd(::openat(dir, name, may_block ? flags | O_NONBLOCK : flags, mode));
     for (int waited = 0; !fd && errno == ENXIO && may_block && waited < kFifoWaitMs; waited += 2) {
         uint64_t id = r.id;

@@ -233,6 +233,21 @@ TEST_CASE("gate: opening a FIFO for writing waits for its reader a bounded time 
     CHECK(secs < 15);  // the unread writer does not hold the session's end hostage
 }
 
+TEST_CASE("gate: opening a FIFO for reading with O_TRUNC does not wait for a writer - the gate goes on") {
+    Host h;
+    REQUIRE(mkfifo((h.ws / "pipe").c_str(), 0644) == 0);
+    REQUIRE(chown((h.ws / "pipe").c_str(), kAgentUid, kAgentGid) == 0);
+    plant_file(h.ws / "other", "o");
+    // Without a bound the gate waited for a writer that never came, and
+    // every later gated call of the session waited behind it.
+    auto r = h.run({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path(), "--", "python3",
+                    "-c", "import os; os.close(os.open('pipe', os.O_RDONLY | os.O_TRUNC)); os.unlink('other'); print('went on')"},
+                   20000);
+    INFO(r.err);
+    CHECK(r.out == "went on\n");
+    CHECK_FALSE(path_exists(h.ws / "other"));
+}
+
 TEST_CASE("gate: an agent that may change its root (user namespaces allowed) is resolved from its new root") {
     Host h;
     plant_file(h.ws / "jail/victim", "inner");
