@@ -167,8 +167,9 @@ int sbx_file_exit(struct syscall_exit_record* ctx) {
         flags = (__u32)saved_reg(saved, flags_at);
     }
     if (op == SBX_OP_UNLINKAT) op = (flags & 0x200 /* AT_REMOVEDIR */) ? SBX_OP_RMDIR : SBX_OP_UNLINK;
-    if (ret == 0 && cfg->gate_journals_destroys && (op == SBX_OP_UNLINK || op == SBX_OP_RMDIR || op == SBX_OP_RENAME))
-        return 0; /* journaled by the gate, with its snapshot */
+    if (ret == 0 && cfg->gate_journals_destroys &&
+        (op == SBX_OP_UNLINK || op == SBX_OP_RMDIR || op == SBX_OP_RENAME || op == SBX_OP_LINK))
+        return 0; /* journaled by the gate, with its snapshot or undo record */
     if (op == SBX_OP_OPEN_WRITE) {
         int writes = (flags & O_ACCMODE) != 0 || (flags & (O_CREAT | O_TRUNC));
         if (!writes) {

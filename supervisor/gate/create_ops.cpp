@@ -102,12 +102,30 @@ GateOutcome do_link(const GateRequest& r, GateContext& ctx, int flags) {
     // itself, which lives on procfs: EXDEV.
     if (r.file && !(flags & AT_SYMLINK_FOLLOW)) return failed(EXDEV);
     int held = r.file ? r.file.get() : (r.path1.empty() && (flags & AT_EMPTY_PATH)) ? r.dir1.get() : -1;
-    if (held >= 0) return kernel_answer(::linkat(AT_FDCWD, fd_link(held).c_str(), to, name, AT_SYMLINK_FOLLOW));
-    if (r.path1.empty()) return failed(ENOENT);
-    auto from = resolve_for_agent(r.root, r.dir1.get(), r.path1, flags & AT_SYMLINK_FOLLOW);
-    if (!from) return failed(from.error().code ? from.error().code : EACCES);
-    if (from->name == "." || from->name == "..") return failed(EPERM);
-    return kernel_answer(::linkat(from->parent(), from->name.c_str(), to, name, 0));
+    int rc;
+    if (held >= 0) {
+        rc = ::linkat(AT_FDCWD, fd_link(held).c_str(), to, name, AT_SYMLINK_FOLLOW);
+    } else {
+        if (r.path1.empty()) return failed(ENOENT);
+        auto from = resolve_for_agent(r.root, r.dir1.get(), r.path1, flags & AT_SYMLINK_FOLLOW);
+        if (!from) return failed(from.error().code ? from.error().code : EACCES);
+        if (from->name == "." || from->name == "..") return failed(EPERM);
+        rc = ::linkat(from->parent(), from->name.c_str(), to, name, 0);
+    }
+    if (rc != 0) return failed(errno);
+    // The new name is the agent's: rollback takes it away (if it still
+    // names this file). Its file may be older than the session, so the
+    // sweep of what was born in the session would not.
+    GateOutcome o;
+    struct stat st{};
+    if (::fstatat(to, name, &st, AT_SYMLINK_NOFOLLOW) != 0) return o;
+    if (auto host = host_dir(ctx, to)) {
+        JournalEntry e = entry_for(r, "file.link", join(host->path, n.at.name));
+        e.rule = "filesystem.write";
+        e.undo = {{"op", "remove"}, {"path", join(host->path, n.at.name)}, {"type", "link"}, {"ino", uint64_t(st.st_ino)}};
+        o.entry = std::move(e);
+    }
+    return o;
 }
 
 }  // namespace sandboxd

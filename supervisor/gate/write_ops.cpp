@@ -46,6 +46,9 @@ Result<std::optional<Snapshot>> keep_bytes(GateContext& ctx, const OpenObject& o
 nlohmann::json restore_copy_record(const std::string& path, const Snapshot& snap, const struct stat& st) {
     nlohmann::json u = {{"op", "restore"}, {"path", path}, {"how", "copy"}, {"snapshot", snap.path},
                         {"meta", file_meta(st)}, {"ino", uint64_t(st.st_ino)}};
+    // Other names of the same file see what is written through this one:
+    // rollback then puts the old bytes back into the file itself.
+    if (st.st_nlink > 1) u["links"] = uint64_t(st.st_nlink);
     if (snap.born_usec >= 0) u["born_usec"] = snap.born_usec;
     return u;
 }

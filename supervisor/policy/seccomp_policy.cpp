@@ -97,7 +97,9 @@ uint32_t action_for(const std::string& name, bool log_only) {
 // one syscall, and denial is the stronger one anyway).
 Status add_gate_rules(void* ctx, const SeccompProgram& p) {
     auto taken = [&](const char* name) { return p.denied.count(name) || p.logged.count(name); };
-    for (const char* name : {"unlink", "unlinkat", "rmdir", "rename", "renameat", "renameat2", "truncate",
+    // link/linkat: a new name of an old file is the agent's to take away on
+    // rollback, which needs its record (git makes every loose object so).
+    for (const char* name : {"unlink", "unlinkat", "rmdir", "rename", "renameat", "renameat2", "link", "linkat", "truncate",
                              "ftruncate", "creat", "chmod", "fchmod", "fchmodat", "chown",
                              "lchown", "fchown", "fchownat", "setxattr", "lsetxattr", "fsetxattr", "removexattr",
                              "lremovexattr", "fremovexattr"})
@@ -129,7 +131,7 @@ Status add_gate_rules(void* ctx, const SeccompProgram& p) {
     }
     if (!taken("openat2")) SANDBOXD_TRY(add(ctx, SCMP_ACT_ERRNO(ENOSYS), "openat2"));
     if (p.create_gate)
-        for (const char* name : {"mkdir", "mkdirat", "mknod", "mknodat", "symlink", "symlinkat", "link", "linkat"})
+        for (const char* name : {"mkdir", "mkdirat", "mknod", "mknodat", "symlink", "symlinkat"})
             if (!taken(name)) SANDBOXD_TRY(add(ctx, SCMP_ACT_NOTIFY, name));
     if (!taken("fallocate"))
         for (uint64_t mode : {0x02u /* PUNCH_HOLE */, 0x08u /* COLLAPSE_RANGE */, 0x10u /* ZERO_RANGE */})

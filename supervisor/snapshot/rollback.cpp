@@ -177,6 +177,21 @@ struct Applier {
         return {};
     }
 
+    Status restore_in_place(const std::string& path, const At& w, int in, const json& meta) {
+        auto out = open_at(w.dir.get(), w.base, O_WRONLY | O_NOFOLLOW);
+        if (!out) return out.error();
+        if (::ftruncate(out->get(), 0) != 0) return errno_error("cannot empty " + path);
+        if (::ioctl(out->get(), FICLONE, in) != 0) {
+            auto bytes = read_fd(in);
+            if (!bytes) return bytes.error();
+            SANDBOXD_TRY(write_all(out->get(), *bytes));
+        }
+        if (auto st = set_meta(out->get(), meta); !st) return Error{st.error().code, "restoring " + path + ": " + st.error().message};
+        if (::fsync(out->get()) != 0) return errno_error("cannot sync the old bytes of " + path);
+        mark(path);
+        return {};
+    }
+
     Status restore(const json& r) {
         std::string path = text_at(r, "path"), how = text_at(r, "how"), snap = text_at(r, "snapshot");
         const json& meta = r.contains("meta") ? r["meta"] : json::object();
@@ -236,6 +251,12 @@ struct Applier {
         if (!in) return in.error();
         auto w = at_making_parents(path);
         if (!w) return w.error();
+        // The file had other names when the agent wrote to it, and is still
+        // that file: the old bytes go back into it, so that every name has
+        // them again (a new file renamed over this name would leave the
+        // others with what the agent wrote).
+        if (auto sx = look(path); sx && num(r, "links") > 1 && sx->stx_ino == num(r, "ino") && S_ISREG(sx->stx_mode))
+            return restore_in_place(path, *w, in->get(), meta);
         std::string tmp = ".sandboxd-rollback-" + w->base;
         ::unlinkat(w->dir.get(), tmp.c_str(), 0);
         auto out = open_at(w->dir.get(), tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);

@@ -110,6 +110,21 @@ TEST_CASE("rollback: writes through opens with O_EXCL but no O_CREAT (which the 
                           "fd = os.open('excl-write.txt', os.O_WRONLY | os.O_EXCL); os.write(fd, b'GARBAGE')\"");
 }
 
+TEST_CASE("rollback: a file written through another of its names - and one whose other name was removed first") {
+    Host h;
+    plant_file(h.ws / "a", "a's old bytes\n");
+    plant_file(h.ws / "b", "b's old bytes\n");
+    // Written through a second name made in the session: rollback used to
+    // put the old bytes back at that name only, as a new file, and left
+    // "a" (the file written) with the agent's bytes.
+    // Removed under one name while it lived on under another: the store
+    // kept the file itself, and writing through the other name changed
+    // the snapshot too.
+    change_then_roll_back(h, "ln a a2 && echo GARBAGE > a2 && ln b b2 && rm b && echo GARBAGE > b2 && rm b2");
+    CHECK(*sandboxd::read_file(h.ws / "a") == "a's old bytes\n");
+    CHECK(*sandboxd::read_file(h.ws / "b") == "b's old bytes\n");
+}
+
 TEST_CASE("rollback: git checkout / reset --hard and clean -fdx in a real repository") {
     Host h;
     auto git = [&](const std::string& args) {
