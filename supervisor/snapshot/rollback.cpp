@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
+#include <sys/random.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <sys/syscall.h>
@@ -12,6 +13,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -177,6 +180,38 @@ struct Applier {
         return {};
     }
 
+    // A file of rollback's own next to the one it restores, under a name
+    // no other file has: made with O_EXCL, never by removing what has the
+    // name (the agent may have put an original there), and short, so that
+    // it fits where the restored name itself only just fits.
+    static Result<UniqueFd> make_temp(int dir, std::string& name) {
+        for (int attempt = 0; attempt < 32; ++attempt) {
+            uint64_t r = 0;
+            if (::getrandom(&r, sizeof r, 0) != ssize_t(sizeof r)) return errno_error("getrandom");
+            char buf[40];
+            std::snprintf(buf, sizeof buf, ".sandboxd-rollback-%012llx", (unsigned long long)(r & 0xffffffffffffULL));
+            name = buf;
+            auto fd = open_at(dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
+            if (fd || fd.error().code != EEXIST) return fd;
+        }
+        return Error{EEXIST, "cannot find a free name for a temporary file"};
+    }
+
+    static Status copy_xattrs(int from, int to) {
+        std::vector<char> names(65536);
+        ssize_t n = ::flistxattr(from, names.data(), names.size());
+        if (n < 0) return errno == ENOTSUP ? Status{} : errno_error("list");
+        std::vector<char> value(65536);
+        for (ssize_t i = 0; i < n;) {
+            const char* name = names.data() + i;
+            i += ssize_t(std::strlen(name)) + 1;
+            ssize_t v = ::fgetxattr(from, name, value.data(), value.size());
+            if (v < 0) return errno_error(std::string("read ") + name);
+            if (::fsetxattr(to, name, value.data(), size_t(v), 0) != 0) return errno_error(std::string("set ") + name);
+        }
+        return {};
+    }
+
     Status restore_in_place(const std::string& path, const At& w, int in, const json& meta) {
         auto out = open_at(w.dir.get(), w.base, O_WRONLY | O_NOFOLLOW);
         if (!out) return out.error();
@@ -257,9 +292,8 @@ struct Applier {
         // others with what the agent wrote).
         if (auto sx = look(path); sx && num(r, "links") > 1 && sx->stx_ino == num(r, "ino") && S_ISREG(sx->stx_mode))
             return restore_in_place(path, *w, in->get(), meta);
-        std::string tmp = ".sandboxd-rollback-" + w->base;
-        ::unlinkat(w->dir.get(), tmp.c_str(), 0);
-        auto out = open_at(w->dir.get(), tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
+        std::string tmp;
+        auto out = make_temp(w->dir.get(), tmp);
         if (!out) return out.error();
         auto fail = [&](Error e) -> Status {
             ::unlinkat(w->dir.get(), tmp.c_str(), 0);
@@ -271,6 +305,17 @@ struct Applier {
             if (auto st = write_all(out->get(), *bytes); !st) return fail(st.error());
         }
         if (auto st = set_meta(out->get(), meta); !st) return fail(Error{st.error().code, "restoring " + path + ": " + st.error().message});
+        // Extended attributes (ACLs, capabilities, the user's own): those
+        // of the file being replaced, which every later change to them has
+        // been undone on by now; the snapshot's (user.* only) when it is
+        // gone. After the chown, which drops file capabilities.
+        {
+            auto current = open_at(w->dir.get(), w->base, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+            struct stat cs{};
+            bool regular = current && ::fstat(current->get(), &cs) == 0 && S_ISREG(cs.st_mode);
+            if (auto st = copy_xattrs(regular ? current->get() : in->get(), out->get()); !st)
+                return fail(Error{st.error().code, "restoring the extended attributes of " + path + ": " + st.error().message});
+        }
         if (::fsync(out->get()) != 0) return fail(errno_error("cannot sync the old bytes of " + path));
         if (::renameat(w->dir.get(), tmp.c_str(), w->dir.get(), w->base.c_str()) != 0)
             return fail(errno_error("cannot put the old bytes back at " + path));

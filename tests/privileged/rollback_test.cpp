@@ -125,6 +125,27 @@ TEST_CASE("rollback: a file written through another of its names - and one whose
     CHECK(*sandboxd::read_file(h.ws / "b") == "b's old bytes\n");
 }
 
+TEST_CASE("rollback: restoring old bytes destroys nothing else - also beside a 240-byte name - and keeps xattrs") {
+    Host h;
+    plant_file(h.ws / "precious", "precious\n");
+    plant_file(h.ws / "x", "x's old bytes\n");
+    std::string long_name(240, 'a');
+    plant_file(h.ws / long_name, "long\n");
+    plant_file(h.ws / "attrs", "attrs\n");
+    for (const char* name : {"user.k", "trusted.k"})
+        REQUIRE(setxattr((h.ws / "attrs").c_str(), name, "v", 1, 0) == 0);
+    // Rollback made its temporary file under a name made from the
+    // restored one, and removed whatever had that name first: here, the
+    // original the agent moved there. A 240-byte name left no room for it.
+    change_then_roll_back(h, "mv precious .sandboxd-rollback-x; echo more >> x; echo more >> " + long_name +
+                                 "; echo more >> attrs");
+    CHECK(*sandboxd::read_file(h.ws / "precious") == "precious\n");
+    for (const char* name : {"user.k", "trusted.k"}) {
+        char v[4] = {};
+        CHECK(getxattr((h.ws / "attrs").c_str(), name, v, sizeof v) == 1);
+    }
+}
+
 TEST_CASE("rollback: git checkout / reset --hard and clean -fdx in a real repository") {
     Host h;
     auto git = [&](const std::string& args) {
