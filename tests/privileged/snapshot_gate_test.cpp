@@ -233,6 +233,34 @@ TEST_CASE("gate: opening a FIFO for writing waits for its reader a bounded time 
     CHECK(secs < 15);  // the unread writer does not hold the session's end hostage
 }
 
+TEST_CASE("gate: a unix connect to a full backlog waits a bounded time whatever SO_SNDTIMEO says - the gate goes on") {
+    Host h;
+    plant_file(h.ws / "victim", "v");
+    // The agent's own listener, its backlog filled, and a send timeout of
+    // a day on the socket that connects: without a deadline of the gate's
+    // own, every later gated call of the session waited behind it.
+    const char* script =
+        "import socket, os, struct\n"
+        "l = socket.socket(socket.AF_UNIX); l.bind('/tmp/s'); l.listen(0)\n"
+        "fill = []\n"
+        "for i in range(4):\n"
+        "    c = socket.socket(socket.AF_UNIX); c.setblocking(False)\n"
+        "    try: c.connect('/tmp/s')\n"
+        "    except BlockingIOError: pass\n"
+        "    fill.append(c)\n"
+        "c = socket.socket(socket.AF_UNIX)\n"
+        "c.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack('ll', 86400, 0))\n"
+        "try: c.connect('/tmp/s'); print('connected')\n"
+        "except OSError as e: print('refused', e.errno)\n"
+        "os.unlink('victim'); print('went on')\n";
+    auto r = h.run({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path(), "--", "python3",
+                    "-c", script},
+                   30000);
+    INFO(r.err);
+    CHECK(r.out == "refused " + std::to_string(ETIMEDOUT) + "\nwent on\n");
+    CHECK_FALSE(path_exists(h.ws / "victim"));
+}
+
 TEST_CASE("gate: opening a FIFO for reading with O_TRUNC does not wait for a writer - the gate goes on") {
     Host h;
     REQUIRE(mkfifo((h.ws / "pipe").c_str(), 0644) == 0);
@@ -241,7 +269,8 @@ TEST_CASE("gate: opening a FIFO for reading with O_TRUNC does not wait for a wri
     // Without a bound the gate waited for a writer that never came, and
     // every later gated call of the session waited behind it.
     auto r = h.run({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path(), "--", "python3",
-                    "-c", "import os; os.close(os.open('pipe', os.O_RDONLY | os.O_TRUNC)); os.unlink('other'); print('went on')"},
+                    "-c", "import os; os.close(os.open('pipe', os.O_RDONLY | os.O_TRUNC)); "
+                          "os.close(os.open('pipe', os.O_RDONLY | os.O_CREAT)); os.unlink('other'); print('went on')"},
                    20000);
     INFO(r.err);
     CHECK(r.out == "went on\n");
