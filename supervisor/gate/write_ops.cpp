@@ -56,16 +56,35 @@ nlohmann::json restore_copy_record(const std::string& path, const Snapshot& snap
 }  // namespace
 
 // Truncates the regular file open at `fd` to `len`, keeping its old bytes
-// first when it shrinks.
+// first when it shrinks. When it grows nothing is lost, but rollback must
+// still cut it back to its old length (unless its old bytes are kept
+// already, from an earlier open for writing).
 GateOutcome truncate_file(const GateRequest& r, GateContext& ctx, const char* action, int fd, off_t len) {
     struct stat st{};
     if (::fstat(fd, &st) != 0) return failed(errno);
     if (S_ISDIR(st.st_mode)) return failed(EISDIR);
     if (!S_ISREG(st.st_mode)) return failed(EINVAL);
     OpenObject obj = open_object(fd, st);
-    if (len >= st.st_size) {
+    bool kept = ctx.kept.count({st.st_dev, st.st_ino});
+    if (len == st.st_size || (len > st.st_size && kept)) {
         if (::ftruncate(fd, len) != 0) return refused(r, action, obj.path, Error{errno, "truncate"});
         return GateOutcome{};
+    }
+    if (len > st.st_size) {
+        if (!obj.on_host && !on_private_fs(ctx, fd))
+            return refused(r, action, obj.path, Error{EACCES, "no undo possible: not reachable from the host"});
+        if (::ftruncate(fd, len) != 0) return refused(r, action, obj.path, Error{errno, "truncate"});
+        GateOutcome o;
+        JournalEntry e = entry_for(r, action, obj.on_host ? obj.path : obj.path + " (session-private)");
+        e.detail = {{"length", int64_t(len)}};
+        if (obj.on_host) {
+            e.undo = {{"op", "resize"}, {"path", obj.path}, {"size", int64_t(st.st_size)}, {"ino", uint64_t(st.st_ino)},
+                      {"meta", file_meta(st)}};
+        } else {
+            e.rule = "private-tmp";
+        }
+        o.entry = std::move(e);
+        return o;
     }
     auto snap = keep_bytes(ctx, obj, fd, st);
     if (!snap) return refused(r, action, obj.path, snap.error());

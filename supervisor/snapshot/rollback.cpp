@@ -405,6 +405,24 @@ struct Applier {
         return {};
     }
 
+    // A file the agent made longer (truncate, ftruncate) cut back to its
+    // old length, with its old times.
+    Status resize_back(const json& u) {
+        std::string path = text_at(u, "path");
+        struct statx sx{};
+        auto obj = pin_unchanged(u, path, sx);
+        if (!obj) return obj.error();
+        if (!S_ISREG(sx.stx_mode)) return Error{EINVAL, path + " is no longer a regular file"};
+        auto fd = open_fd(fd_path(obj->get()), O_WRONLY | O_NONBLOCK);  // the pinned object itself
+        if (!fd) return fd.error();
+        if (::ftruncate(fd->get(), off_t(num(u, "size"))) != 0) return errno_error("cannot cut " + path + " back");
+        const json& meta = u.contains("meta") ? u["meta"] : json::object();
+        timespec t[2] = {to_timespec(num(meta, "atime_ns")), to_timespec(num(meta, "mtime_ns"))};
+        if (::futimens(fd->get(), t) != 0) return errno_error("cannot restore the times of " + path);
+        mark(path);
+        return {};
+    }
+
     Status xattr_back(const json& u) {
         std::string path = text_at(u, "path"), name = text_at(u, "name");
         struct statx sx{};
@@ -441,6 +459,7 @@ struct Applier {
         std::string op = text_at(u, "op");
         if (op == "meta") return meta_back(u);
         if (op == "xattr") return xattr_back(u);
+        if (op == "resize") return resize_back(u);
         if (op == "restore") return restore(u);
         if (op == "rename") return rename_back(u);
         if (op == "exchange") return exchange_back(u);
@@ -522,6 +541,7 @@ std::string describe(const json& u) {
     if (op == "remove") return "remove " + text_at(u, "type") + " " + text_at(u, "path") + " (made by the agent)";
     if (op == "meta") return "restore mode and owner of " + text_at(u, "path");
     if (op == "xattr") return "restore xattr " + text_at(u, "name") + " of " + text_at(u, "path");
+    if (op == "resize") return "cut " + text_at(u, "path") + " back to its old length";
     return "unknown undo operation '" + op + "'";
 }
 

@@ -146,6 +146,16 @@ TEST_CASE("rollback: restoring old bytes destroys nothing else - also beside a 2
     }
 }
 
+TEST_CASE("rollback: a file made longer by truncate() alone is cut back") {
+    Host h;
+    plant_file(h.ws / "grown", "grown\n");
+    plant_file(h.ws / "grown-by-fd", "by fd\n");
+    change_then_roll_back(h, "python3 -c \"import os\n"
+                             "os.truncate('grown', 100000)\n"
+                             "fd = os.open('grown-by-fd', os.O_RDONLY); os.close(fd); os.truncate('grown-by-fd', 7)\"");
+    CHECK(*sandboxd::read_file(h.ws / "grown") == "grown\n");
+}
+
 TEST_CASE("rollback: git checkout / reset --hard and clean -fdx in a real repository") {
     Host h;
     auto git = [&](const std::string& args) {
