@@ -18,7 +18,7 @@ GateOutcome do_truncate_path(const GateRequest& r, GateContext& ctx);
 // ftruncate() and truncations: the regular file open at `fd` cut to `len`.
 GateOutcome truncate_file(const GateRequest& r, GateContext& ctx, const char* action, int fd, off_t len);
 GateOutcome do_open(const GateRequest& r, GateContext& ctx, int flags, mode_t mode);
-GateOutcome do_metadata(const GateRequest& r);
+GateOutcome do_metadata(const GateRequest& r, GateContext& ctx);
 GateOutcome do_connect(const GateRequest& r, GateContext& ctx);
 GateOutcome do_mkdir(const GateRequest& r, GateContext& ctx, mode_t mode);
 GateOutcome do_mknod(const GateRequest& r, GateContext& ctx, mode_t mode, dev_t dev);

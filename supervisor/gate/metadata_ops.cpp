@@ -33,7 +33,7 @@ std::string to_hex(std::string_view bytes) {
 // the snapshot, kept in the journal line itself. The object is pinned by
 // an O_PATH descriptor (resolved as the agent, or the agent's own open
 // file) and changed through it.
-GateOutcome do_metadata(const GateRequest& r) {
+GateOutcome do_metadata(const GateRequest& r, GateContext& ctx) {
     const uint64_t* a = r.args;
     const char* action = "file.chmod";
     bool follow = true;
@@ -67,6 +67,13 @@ GateOutcome do_metadata(const GateRequest& r) {
     struct stat st{};
     if (::fstat(fd, &st) != 0) return failed(errno);
     OpenObject obj = open_object(fd, st);
+    // An object with a name the host cannot reach (one kept in the snapshot
+    // store, held by a descriptor opened before its unlink; a path past
+    // PATH_MAX) would change with no undo record: refused. A file with no
+    // name at all (O_TMPFILE, not linked yet) and the session's own /tmp
+    // need none.
+    if (!obj.on_host && st.st_nlink > 0 && !on_private_fs(ctx, fd))
+        return refused(r, action, obj.path, Error{EACCES, "no undo possible: not reachable from the host"});
     const std::string& agent_path = obj.path;
     const char* link = obj.link.c_str();
 

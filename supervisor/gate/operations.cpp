@@ -45,7 +45,7 @@ GateOutcome perform(const GateRequest& r, GateContext& ctx) {
         case SYS_chown: case SYS_lchown: case SYS_fchown: case SYS_fchownat:
         case SYS_setxattr: case SYS_lsetxattr: case SYS_fsetxattr:
         case SYS_removexattr: case SYS_lremovexattr: case SYS_fremovexattr:
-            return do_metadata(r);
+            return do_metadata(r, ctx);
         case SYS_connect: return do_connect(r, ctx);
         case SYS_mkdir: return do_mkdir(r, ctx, mode_t(a[1]));
         case SYS_mkdirat: return do_mkdir(r, ctx, mode_t(a[2]));

@@ -156,6 +156,28 @@ TEST_CASE("rollback: a file made longer by truncate() alone is cut back") {
     CHECK(*sandboxd::read_file(h.ws / "grown") == "grown\n");
 }
 
+TEST_CASE("rollback: metadata changed through a descriptor held past the unlink cannot reach the snapshot") {
+    Host h;
+    plant_file(h.ws / "a", "A\n", 0600);
+    // The descriptor outlives the name; the file itself now lives in the
+    // snapshot store, and a change through it would have changed what
+    // rollback brings back, with no undo record of its own.
+    std::string before = tree_state(h.ws.path());
+    auto r = agent_sh(h, "python3 -c \"import os\n"
+                         "fd = os.open('a', os.O_RDONLY); os.unlink('a')\n"
+                         "for what, call in (('chmod', lambda: os.fchmod(fd, 0o777)), "
+                         "('xattr', lambda: os.setxattr(fd, 'user.evil', b'1'))):\n"
+                         "    try: call(); print(what, 'changed')\n"
+                         "    except OSError as e: print(what, 'refused', e.errno)\n"
+                         "t = os.open('.', os.O_TMPFILE | os.O_WRONLY, 0o600); os.fchmod(t, 0o640); print('tmpfile ok')\"");
+    INFO(r.err);
+    CHECK(r.out == "chmod refused 13\nxattr refused 13\ntmpfile ok\n");
+    auto rb = h.ctl({"rollback", only_session(h)});
+    INFO(rb.out << rb.err);
+    CHECK(rb.status == 0);
+    CHECK(tree_state(h.ws.path()) == before);
+}
+
 TEST_CASE("rollback: git checkout / reset --hard and clean -fdx in a real repository") {
     Host h;
     auto git = [&](const std::string& args) {
