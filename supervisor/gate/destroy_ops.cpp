@@ -160,6 +160,12 @@ GateOutcome do_rename(const GateRequest& r, GateContext& ctx, unsigned flags) {
     if (target_exists) s2 = target->st;
     if (is_mountpoint(fd1, n1) || (target_exists && is_mountpoint(fd2, n2))) return failed(EBUSY);
 
+    // Both ends by their host paths, or both on the session's own
+    // filesystems (nothing to undo there): else the undo record would name
+    // what rollback cannot find (a path past PATH_MAX, the agent made).
+    bool on_host = host_dir(ctx, fd1) && host_dir(ctx, fd2);
+    if (!on_host && !(on_private_fs(ctx, fd1) && on_private_fs(ctx, fd2)))
+        return refused(r, action, r.path1, Error{EACCES, "no undo possible: not reachable from the host"});
     std::string src = display_path(ctx, fd1, n1), dst = display_path(ctx, fd2, n2);
     // A directory's path is about to change (either one, in an exchange).
     if (S_ISDIR(s1.st_mode) || (target_exists && S_ISDIR(s2.st_mode))) ctx.forget_dirs();

@@ -457,6 +457,12 @@ struct Applier {
 
     Status apply(const json& u) {
         std::string op = text_at(u, "op");
+        // Every path an undo record names is absolute: a relative one would
+        // be taken from wherever rollback runs.
+        for (const char* key : {"path", "from", "to", "a", "b"})
+            if (u.contains(key) && !text_at(u, key).starts_with("/"))
+                return plain_error(std::string("undo record has a ") + key + " that is not an absolute path: " +
+                                   text_at(u, key));
         if (op == "meta") return meta_back(u);
         if (op == "xattr") return xattr_back(u);
         if (op == "resize") return resize_back(u);

@@ -178,6 +178,25 @@ TEST_CASE("rollback: metadata changed through a descriptor held past the unlink 
     CHECK(tree_state(h.ws.path()) == before);
 }
 
+TEST_CASE("rollback: an original cannot be moved where no host path reaches it (past PATH_MAX)") {
+    Host h;
+    plant_file(h.ws / "orig", "orig\n");
+    // 20 directories of 250 bytes, made one inside the other: the undo
+    // record of a move down there had only a relative path, which rollback
+    // looked for in its own working directory.
+    auto r = agent_sh(h, "python3 -c \"import os\n"
+                         "top = os.open('.', os.O_RDONLY)\n"
+                         "for i in range(20): os.mkdir('d' * 250); os.chdir('d' * 250)\n"
+                         "try: os.rename('orig', 'f', src_dir_fd=top); print('moved')\n"
+                         "except OSError as e: print('refused', e.errno)\"");
+    INFO(r.err);
+    CHECK(r.out == "refused " + std::to_string(EACCES) + "\n");
+    CHECK(*sandboxd::read_file(h.ws / "orig") == "orig\n");
+    auto rb = h.ctl({"rollback", only_session(h)});
+    INFO(rb.out << rb.err);
+    CHECK(rb.status == 0);
+}
+
 TEST_CASE("rollback: git checkout / reset --hard and clean -fdx in a real repository") {
     Host h;
     auto git = [&](const std::string& args) {
