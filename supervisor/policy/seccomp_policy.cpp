@@ -52,6 +52,12 @@ Status add_special(void* ctx, const std::string& rule, uint32_t eperm) {
             SANDBOXD_TRY(add(ctx, eperm, "ioctl", {SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, cmd)}));
         return {};
     }
+    if (rule == "%inode-flags") {
+        // FS_IOC_SETFLAGS, its 32-bit twin, FS_IOC_FSSETXATTR.
+        for (uint64_t cmd : {uint64_t(0x40086602), uint64_t(0x40046602), uint64_t(0x401c5820)})
+            SANDBOXD_TRY(add(ctx, eperm, "ioctl", {SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, cmd)}));
+        return {};
+    }
     if (rule == "%socket-families") {
         // Allowed: AF_UNIX 1, AF_INET 2, AF_INET6 10, AF_NETLINK 16 with
         // protocol 0. One comparison per argument and rule, so the allow-list

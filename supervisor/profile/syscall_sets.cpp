@@ -37,6 +37,9 @@ constexpr SV kNamespaces[] = {"%clone-namespaces", "%clone3", "setns"};
 constexpr SV kPersonality[] = {"%personality"};
 constexpr SV kSocketFamilies[] = {"%socket-families"};
 constexpr SV kTtyInjection[] = {"%tty-injection"};
+// chattr: inode flags (nodump, noatime, no copy-on-write...) are no part of
+// any undo record, so rollback could not set them back.
+constexpr SV kInodeFlags[] = {"%inode-flags"};
 constexpr SV kPrivileged[] = {"@clock",   "@module",   "@raw-io",    "@reboot",  "@swap",
                               "@mount",   "acct",      "capset",     "chown",    "fchown",
                               "fchownat", "lchown",    "setuid",     "setgid",   "setreuid",
@@ -47,7 +50,7 @@ constexpr SV kBaseline[] = {"@io-uring",   "@debug",         "@bpf",       "@mou
                             "@module",     "@reboot",        "@keyring",   "@swap",
                             "@raw-io",     "@clock",         "@obsolete",  "@cpu-emulation",
                             "@userfaultfd", "@handles",      "@namespaces", "@personality",
-                            "@tty-injection", "@socket-families"};
+                            "@tty-injection", "@inode-flags", "@socket-families"};
 
 constexpr SyscallGroup kGroups[] = {
     {"@baseline", "denied in every session unless the profile allows part of it", kBaseline},
@@ -68,6 +71,7 @@ constexpr SyscallGroup kGroups[] = {
     {"@namespaces", "creating or joining namespaces (incl. user namespaces)", kNamespaces},
     {"@personality", "personality flags that weaken the process", kPersonality},
     {"@tty-injection", "injecting input into the controlling terminal", kTtyInjection},
+    {"@inode-flags", "setting inode flags (chattr), which rollback cannot undo", kInodeFlags},
     {"@socket-families", "sockets other than unix, IPv4, IPv6 and route netlink", kSocketFamilies},
     {"@privileged", "operations that need privileges the agent does not have", kPrivileged},
 };

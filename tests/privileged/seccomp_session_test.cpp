@@ -29,7 +29,7 @@ TEST_CASE("blocked syscalls fail with EPERM/ENOSYS inside the session and the ag
                            "clone_newuser", "clone3", "setns", "keyctl", "add_key", "userfaultfd",
                            "perf_event_open", "kexec_load", "init_module", "open_by_handle_at", "chroot",
                            "personality_rie", "personality_norandom", "personality_highbits",
-                           "personality_query", "tiocsti", "tiocsti_highbits", "ia32_getpid",
+                           "personality_query", "tiocsti", "tiocsti_highbits", "inode_flags", "ia32_getpid",
                            "x32_getpid", "fork", "unshare_files"});
     CHECK(r["getpid"] == "0");
     CHECK(r["fork"] == "0");
@@ -38,7 +38,8 @@ TEST_CASE("blocked syscalls fail with EPERM/ENOSYS inside the session and the ag
     for (const char* s : {"ptrace", "bpf", "mount", "umount", "unshare_user", "clone_newuser", "setns",
                           "keyctl", "add_key", "userfaultfd", "perf_event_open", "kexec_load",
                           "init_module", "open_by_handle_at", "chroot", "personality_rie",
-                          "personality_norandom", "personality_highbits", "tiocsti", "tiocsti_highbits"}) {
+                          "personality_norandom", "personality_highbits", "tiocsti", "tiocsti_highbits",
+                          "inode_flags"}) {
         INFO(s);
         CHECK(r[s] == "EPERM");
     }
@@ -53,9 +54,10 @@ TEST_CASE("a profile that allows a group really opens it (the probes can tell)")
     std::string relaxed = h.profile("relaxed",
                                     "name = 'relaxed'\nextends = 'readonly-t'\n[syscalls]\n"
                                     "allow = ['@io-uring', '@personality', '@tty-injection', '@keyring', "
-                                    "'@namespaces', '@debug']\n");
+                                    "'@namespaces', '@debug', '@inode-flags']\n");
     auto r = probe(h, {"--profile", relaxed},
-                   {"io_uring_setup", "personality_rie", "tiocsti", "keyctl", "unshare_user", "ptrace"});
+                   {"io_uring_setup", "personality_rie", "tiocsti", "keyctl", "unshare_user", "ptrace", "inode_flags"});
+    CHECK(r["inode_flags"] == "0");
     CHECK(r["io_uring_setup"] == "0");
     CHECK(r["personality_rie"] == "0");
     CHECK(r["tiocsti"] == "ENOTTY");  // stdin is /dev/null: the kernel's answer, not ours

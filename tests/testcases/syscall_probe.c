@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <linux/sched.h>
 #include <sched.h>
 #include <stdint.h>
@@ -91,6 +92,18 @@ static long probe(const char* name) {
     if (!strcmp(name, "tiocsti_highbits")) {
         char c = 'x';
         return syscall(SYS_ioctl, 0, 0x100000000ul | TIOCSTI, &c);
+    }
+    /* Inode flags (chattr), on a file of the session's own /tmp: nodump
+     * makes backups skip a file, and no undo record could set it back. */
+    if (!strcmp(name, "inode_flags")) {
+        int fd = open("/tmp/flags-probe", O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
+        if (fd < 0) return -1;
+        int flags = FS_NODUMP_FL;
+        long r = syscall(SYS_ioctl, fd, FS_IOC_SETFLAGS, &flags);
+        int e = errno;
+        close(fd);
+        errno = e;
+        return r;
     }
     if (!strcmp(name, "ia32_getpid")) {
         long r = ia32_getpid();
