@@ -148,7 +148,7 @@ void Gate::Impl::worker_main() {
     for (;;) {
         to_worker.wait();
         if (quit) return;
-        GateOutcome o = journal_failed() && request->nr != SYS_connect ? failed(ENOSPC) : perform_gated(*request, ctx);
+        GateOutcome o = journal_failed() && request->nr != SYS_connect && request->nr != SYS_bind ? failed(ENOSPC) : perform_gated(*request, ctx);
         uint64_t id = request->id;
         if (o.entry && journal) {
             o.entry->time_usec = realtime_usec();

@@ -1,6 +1,7 @@
 // The gate's operations, one family a file: destroy_ops.cpp (unlink, rmdir,
 // rename), write_ops.cpp (truncate, opens that can change a file),
 // metadata_ops.cpp (chmod, chown, xattrs), connect_op.cpp (unix sockets),
+// bind_op.cpp (binds, where names are guarded),
 // create_ops.cpp (mkdir, mknod, symlink, link: only where a protected path
 // does not exist yet, to keep its name from being made; see guards.h).
 // All run on the gate's worker thread (see operations.h).
@@ -20,6 +21,7 @@ GateOutcome truncate_file(const GateRequest& r, GateContext& ctx, const char* ac
 GateOutcome do_open(const GateRequest& r, GateContext& ctx, int flags, mode_t mode);
 GateOutcome do_metadata(const GateRequest& r, GateContext& ctx);
 GateOutcome do_connect(const GateRequest& r, GateContext& ctx);
+GateOutcome do_bind(const GateRequest& r, GateContext& ctx);
 GateOutcome do_mkdir(const GateRequest& r, GateContext& ctx, mode_t mode);
 GateOutcome do_mknod(const GateRequest& r, GateContext& ctx, mode_t mode, dev_t dev);
 GateOutcome do_symlink(const GateRequest& r, GateContext& ctx);

@@ -26,7 +26,7 @@ GateOutcome perform(const GateRequest& r, GateContext& ctx) {
     const uint64_t* a = r.args;
     // Without a store only connect() is sent here; anything else would be
     // a filter out of step with its gate: refuse rather than act unkept.
-    if (ctx.stores->empty() && r.nr != SYS_connect) return failed(ENOSYS);
+    if (ctx.stores->empty() && r.nr != SYS_connect && r.nr != SYS_bind) return failed(ENOSYS);
     switch (r.nr) {
         case SYS_unlink: return do_unlink(r, ctx, false);
         case SYS_rmdir: return do_unlink(r, ctx, true);
@@ -47,6 +47,7 @@ GateOutcome perform(const GateRequest& r, GateContext& ctx) {
         case SYS_removexattr: case SYS_lremovexattr: case SYS_fremovexattr:
             return do_metadata(r, ctx);
         case SYS_connect: return do_connect(r, ctx);
+        case SYS_bind: return do_bind(r, ctx);
         case SYS_mkdir: return do_mkdir(r, ctx, mode_t(a[1]));
         case SYS_mkdirat: return do_mkdir(r, ctx, mode_t(a[2]));
         case SYS_mknod: return do_mknod(r, ctx, mode_t(a[1]), dev_t(a[2]));

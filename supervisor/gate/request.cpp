@@ -123,7 +123,7 @@ bool gate_handles(int nr) {
         case SYS_rename: case SYS_renameat: case SYS_renameat2:
         case SYS_truncate: case SYS_ftruncate:
         case SYS_open: case SYS_openat: case SYS_creat:
-        case SYS_connect:
+        case SYS_connect: case SYS_bind:
         case SYS_mkdir: case SYS_mkdirat: case SYS_mknod: case SYS_mknodat:
         case SYS_symlink: case SYS_symlinkat: case SYS_link: case SYS_linkat:
         case SYS_chmod: case SYS_fchmod: case SYS_fchmodat:
@@ -229,6 +229,25 @@ Result<GateRequest> fetch_request(int listener, const seccomp_notif& n, AgentThr
             if (!r.file) return Error{EBADF, "bad socket descriptor"};
             break;
         }
+        case SYS_bind: {
+            // The whole address, whatever its family: the gate binds with
+            // this copy (see do_bind).
+            if (r.args[2] > sizeof(sockaddr_storage)) return Error{EINVAL, "address too long"};
+            r.sockaddr.resize(size_t(r.args[2]));
+            iovec local{r.sockaddr.data(), r.sockaddr.size()};
+            iovec remote{reinterpret_cast<void*>(r.args[1]), r.sockaddr.size()};
+            if (!r.sockaddr.empty() && ::process_vm_readv(r.pid, &local, 1, &remote, 1, 0) != ssize_t(r.sockaddr.size()))
+                return Error{EFAULT, "cannot read the socket address"};
+            const auto* sa = reinterpret_cast<const sockaddr_un*>(r.sockaddr.data());
+            if (r.sockaddr.size() > sizeof(sa_family_t) && sa->sun_family == AF_UNIX && sa->sun_path[0] != '\0') {
+                r.sun_path = std::string(sa->sun_path, strnlen(sa->sun_path, r.sockaddr.size() - sizeof(sa_family_t)));
+                r.path1 = r.sun_path;
+                SANDBOXD_TRY(dir_at(-1, r.path1, r.dir1));
+            }
+            r.file = UniqueFd(int(::syscall(SYS_pidfd_getfd, pidfd(), int(int32_t(r.args[0])), 0)));
+            if (!r.file) return Error{EBADF, "bad socket descriptor"};
+            break;
+        }
     }
     // Extended attributes: the name, and the value being set (the old one
     // is what the snapshot keeps).
@@ -254,7 +273,7 @@ Result<GateRequest> fetch_request(int listener, const seccomp_notif& n, AgentThr
         }
     }
     if (r.nr == SYS_open || r.nr == SYS_openat || r.nr == SYS_creat || r.nr == SYS_mkdir || r.nr == SYS_mkdirat ||
-        r.nr == SYS_mknod || r.nr == SYS_mknodat)
+        r.nr == SYS_mknod || r.nr == SYS_mknodat || r.nr == SYS_bind)
         r.status_fd = AgentThreads::status_fd(t);
     for (auto [path, dir] : {std::pair{&r.path1, &r.dir1}, std::pair{&r.path2, &r.dir2}}) {
         if (path->empty()) continue;

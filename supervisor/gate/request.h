@@ -32,7 +32,8 @@ struct GateRequest {
     UniqueFd file;          // ftruncate: the agent's open file itself
     std::string path1, path2;
     std::string xattr_name, xattr_value;  // setxattr/removexattr
-    std::string sun_path;                 // connect() to a pathname unix socket
+    std::string sun_path;                 // connect() or bind() to a pathname unix socket
+    std::string sockaddr;                 // bind(): the address, as the agent passed it
     std::string link_target;              // symlink(): the text, never resolved
     // The calling thread's /proc/TID/status, held by the dispatcher while
     // the request is in flight: its umask is read (umask()) only when

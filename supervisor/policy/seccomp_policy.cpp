@@ -137,7 +137,7 @@ Status add_gate_rules(void* ctx, const SeccompProgram& p) {
     }
     if (!taken("openat2")) SANDBOXD_TRY(add(ctx, SCMP_ACT_ERRNO(ENOSYS), "openat2"));
     if (p.create_gate)
-        for (const char* name : {"mkdir", "mkdirat", "mknod", "mknodat", "symlink", "symlinkat"})
+        for (const char* name : {"mkdir", "mkdirat", "mknod", "mknodat", "symlink", "symlinkat", "bind"})
             if (!taken(name)) SANDBOXD_TRY(add(ctx, SCMP_ACT_NOTIFY, name));
     if (!taken("fallocate"))
         for (uint64_t mode : {0x02u /* PUNCH_HOLE */, 0x08u /* COLLAPSE_RANGE */, 0x10u /* ZERO_RANGE */})

@@ -299,6 +299,24 @@ TEST_CASE("a protected path that does not exist cannot be made - names on its wa
         CHECK(r["make_git_lock"] == "ok");
         CHECK_FALSE(path_exists(s.h.ws / ".git/commondir"));
     }
+    SECTION("a unix socket bound where a protected path would be: refused - other binds as the kernel has them") {
+        auto r = s.h.run({"--user", kAgentUser, "--profile", s.h.workspace_profile, "--workspace", s.h.ws.path(), "--",
+                          "python3", "-c",
+                          "import socket, os\n"
+                          "os.umask(0o077); os.mkdir('.git')\n"
+                          "for p in ('.git/hooks', '.git/config', 'ok.sock', '\\0abstract'):\n"
+                          "    u = socket.socket(socket.AF_UNIX)\n"
+                          "    try: u.bind(p); print(p.strip(chr(0)), 'bound')\n"
+                          "    except OSError as e: print(p, 'refused', e.errno)\n"
+                          "print(oct(os.stat('ok.sock').st_mode & 0o777))\n"
+                          "t = socket.socket()\n"
+                          "try: t.bind(('127.0.0.1', 0)); print('tcp bound')\n"
+                          "except OSError as e: print('tcp refused', e.errno)\n"});
+        INFO(r.err);
+        CHECK(r.out == ".git/hooks refused 30\n.git/config refused 30\nok.sock bound\nabstract bound\n0o700\n"
+                       "tcp refused 13\n");
+        CHECK(list_dir(s.h.ws / ".git").empty());
+    }
     SECTION("a repository with a submodule: its git directory's config and hooks, and no linked worktree made") {
         REQUIRE(sandboxd::make_dirs(s.h.ws / ".git/modules/lib/hooks", 0755).ok());
         s.plant(s.h.ws / ".git/config", "[core]\n");

@@ -1,0 +1,54 @@
+// bind(), where names are guarded: a unix socket bound to a path makes a
+// name like mknod does, and the guarded ones must stay free.
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "gate/agent_view.h"
+#include "gate/guards.h"
+#include "gate/handlers.h"
+#include "gate/outcome.h"
+#include "gate/resolve.h"
+
+namespace sandboxd {
+
+// Every bind() of such a session comes here, whatever its family: the
+// gate binds the agent's own socket (fetched by descriptor) with its own
+// copy of the address, so a thread rewriting the address, or putting
+// another socket at the descriptor's number, after the gate looked changes
+// nothing. IPv4 and IPv6 binds still meet the cgroup bind hooks, which
+// judge by the socket's cgroup (the agent's), not the caller's.
+GateOutcome do_bind(const GateRequest& r, GateContext& ctx) {
+    const auto* sa = reinterpret_cast<const sockaddr*>(r.sockaddr.data());
+    socklen_t len = socklen_t(r.sockaddr.size());
+    bool pathname = len > sizeof(sa_family_t) && sa->sa_family == AF_UNIX && r.sockaddr[sizeof(sa_family_t)] != 0;
+    if (!pathname) return ::bind(r.file.get(), sa, len) == 0 ? GateOutcome{} : failed(errno);
+
+    auto res = resolve_for_agent(r.root, r.dir1.get(), r.path1, false);
+    if (!res) return failed(res.error().code ? res.error().code : EACCES);
+    if (res->trailing_slash || res->name == "." || res->name == "..") return failed(EINVAL);
+    if (const GuardedName* g = guarded_name(ctx, res->parent(), res->name))
+        return refuse_guarded(r, "net.bind", display_path(ctx, res->parent(), res->name), *g);
+    // By its last name, from its directory: this thread's working
+    // directory is its own (the worker unshared CLONE_FS).
+    sockaddr_un at{};
+    at.sun_family = AF_UNIX;
+    if (res->name.size() >= sizeof at.sun_path) return failed(EINVAL);
+    std::memcpy(at.sun_path, res->name.data(), res->name.size());
+    UniqueFd here(::open(".", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!here || ::fchdir(res->parent()) != 0) return failed(EACCES);
+    int rc, err;
+    {
+        AgentUmask as_agent(r.umask());  // the socket file's mode
+        rc = ::bind(r.file.get(), reinterpret_cast<const sockaddr*>(&at),
+                    socklen_t(offsetof(sockaddr_un, sun_path) + res->name.size() + 1));
+        err = errno;
+    }
+    (void)::fchdir(here.get());
+    return rc == 0 ? GateOutcome{} : failed(err);
+}
+
+}  // namespace sandboxd
