@@ -1,6 +1,5 @@
 // unlink, rmdir, rename: the object destroyed is moved into the store
-// first (or copied, across mounts or when it has other names), then the
-// operation is done as the agent.
+// first (or copied, across mounts), then the operation is done as the agent.
 #include <fcntl.h>
 #include <linux/limits.h>
 #include <sys/stat.h>
@@ -52,20 +51,20 @@ Result<std::optional<Taken>> take_out(GateContext& ctx, int dir, const std::stri
         t.snap = t.store->take_metadata();
         return std::optional<Taken>(std::move(t));
     }
-    // A regular file with other names lives on under them, where the agent
-    // could still change the very bytes the store would keep: a copy.
-    if (!(S_ISREG(st.st_mode) && st.st_nlink > 1)) {
-        auto moved = t.store->take_by_move(host->fd.get(), name, st, born);
-        if (moved) {
-            t.snap = std::move(*moved);
-            t.gone = true;
-            return std::optional<Taken>(std::move(t));
-        }
-        // EXDEV: another mount (or Landlock would let the object gain
-        // rights in the store). Keep a copy instead; the caller then
-        // destroys the name.
-        if (moved.error().code != EXDEV) return moved.error();
+    // Moved, also a file with other names: the store then holds one more
+    // name of the same file, and rollback gives it back its name, so the
+    // names are one file again. Whatever the agent writes through the
+    // others goes through an open for writing first, which keeps the old
+    // bytes and puts them back into the file itself (see write_ops.cpp).
+    auto moved = t.store->take_by_move(host->fd.get(), name, st, born);
+    if (moved) {
+        t.snap = std::move(*moved);
+        t.gone = true;
+        return std::optional<Taken>(std::move(t));
     }
+    // EXDEV: another mount (or Landlock would let the object gain rights
+    // in the store). Keep a copy instead; the caller then destroys the name.
+    if (moved.error().code != EXDEV) return moved.error();
     if (S_ISLNK(st.st_mode)) {
         char target[PATH_MAX];
         ssize_t n = ::readlinkat(dir, name.c_str(), target, sizeof target - 1);

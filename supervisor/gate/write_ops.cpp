@@ -141,7 +141,16 @@ constexpr int kFifoWaitMs = 5000;
 UniqueFd open_bounded(const GateRequest& r, const GateContext& ctx, int dir, const char* name, int flags, mode_t mode) {
     bool may_block = (flags & O_ACCMODE) != O_RDWR && !(flags & O_NONBLOCK);
     UniqueFd fd(::openat(dir, name, may_block ? flags | O_NONBLOCK : flags, mode));
-    for (int waited = 0; !fd && errno == ENXIO && may_block && waited < kFifoWaitMs; waited += 2) {
+    // ENXIO is "no reader yet" only for a FIFO: a socket opened through
+    // /proc says ENXIO too, and always will.
+    int err = errno;
+    struct stat st{};
+    bool waits = !fd && err == ENXIO && may_block && ::fstatat(dir, name, &st, 0) == 0 && S_ISFIFO(st.st_mode);
+    if (!fd && !waits) {
+        errno = err;
+        return fd;
+    }
+    for (int waited = 0; !fd && errno == ENXIO && waited < kFifoWaitMs; waited += 2) {
         uint64_t id = r.id;
         if (ctx.listener >= 0 && ::ioctl(ctx.listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) != 0) break;
         ::usleep(2000);

@@ -375,6 +375,14 @@ struct Applier {
             if (S_ISDIR(sx->stx_mode) && !all_born_in_session(path))
                 return Error{ENOTEMPTY, path + " holds files that were not made during the session"};
         }
+        // A name the agent gave a file that has another: only the name
+        // goes (kept in the store, it would leave the file one link more).
+        if (text_at(u, "type") == "link" && !S_ISDIR(sx->stx_mode) && sx->stx_nlink > 1) {
+            auto w = at(path);
+            if (!w) return w.error();
+            if (::unlinkat(w->dir.get(), w->base.c_str(), 0) != 0) return errno_error("cannot remove " + path);
+            return {};
+        }
         return move_to_trash(path);
     }
 

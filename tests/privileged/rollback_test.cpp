@@ -125,6 +125,22 @@ TEST_CASE("rollback: a file written through another of its names - and one whose
     CHECK(*sandboxd::read_file(h.ws / "b") == "b's old bytes\n");
 }
 
+TEST_CASE("rollback: two names of one file from before the session come back as one file with its old bytes") {
+    Host h;
+    plant_file(h.ws / "a", "orig\n");
+    REQUIRE(link((h.ws / "a").c_str(), (h.ws / "b").c_str()) == 0);
+    // The name moved, the file written through the other name, then the
+    // moved name removed: a copy taken at the removal had the agent's
+    // bytes, and rollback put them back at "b".
+    change_then_roll_back(h, "mv b c && echo EVIL > a && rm c");
+    CHECK(*sandboxd::read_file(h.ws / "b") == "orig\n");
+    struct stat sa{}, sb{};
+    REQUIRE(stat((h.ws / "a").c_str(), &sa) == 0);
+    REQUIRE(stat((h.ws / "b").c_str(), &sb) == 0);
+    CHECK(sa.st_ino == sb.st_ino);
+    CHECK(sa.st_nlink == 2);
+}
+
 TEST_CASE("rollback: restoring old bytes destroys nothing else - also beside a 240-byte name - and keeps xattrs") {
     Host h;
     plant_file(h.ws / "precious", "precious\n");

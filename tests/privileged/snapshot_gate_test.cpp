@@ -264,7 +264,7 @@ TEST_CASE("gate: a unix connect to a full backlog waits a bounded time whatever 
     CHECK_FALSE(path_exists(h.ws / "victim"));
 }
 
-TEST_CASE("gate: opening a FIFO for reading with O_TRUNC does not wait for a writer - the gate goes on") {
+TEST_CASE("gate: opening a FIFO for reading with O_TRUNC does not wait for a writer - nor a socket through /proc for anything") {
     Host h;
     REQUIRE(mkfifo((h.ws / "pipe").c_str(), 0644) == 0);
     REQUIRE(chown((h.ws / "pipe").c_str(), kAgentUid, kAgentGid) == 0);
@@ -272,11 +272,16 @@ TEST_CASE("gate: opening a FIFO for reading with O_TRUNC does not wait for a wri
     // Without a bound the gate waited for a writer that never came, and
     // every later gated call of the session waited behind it.
     auto r = h.run({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path(), "--", "python3",
-                    "-c", "import os; os.close(os.open('pipe', os.O_RDONLY | os.O_TRUNC)); "
-                          "os.close(os.open('pipe', os.O_RDONLY | os.O_CREAT)); os.unlink('other'); print('went on')"},
+                    "-c", "import os, socket, time; os.close(os.open('pipe', os.O_RDONLY | os.O_TRUNC)); "
+                          "os.close(os.open('pipe', os.O_RDONLY | os.O_CREAT))\n"
+                          "s = socket.socket(socket.AF_UNIX); t = time.time()\n"
+                          "try: os.open('/proc/self/fd/%d' % s.fileno(), os.O_WRONLY)\n"
+                          "except OSError as e: print('socket', e.errno, 'at once' if time.time() - t < 2 else 'late')\n"
+                          "os.unlink('other'); print('went on')"},
                    20000);
     INFO(r.err);
-    CHECK(r.out == "went on\n");
+    // A socket through /proc is ENXIO at once: no FIFO to wait for.
+    CHECK(r.out == "socket " + std::to_string(ENXIO) + " at once\nwent on\n");
     CHECK_FALSE(path_exists(h.ws / "other"));
 }
 
