@@ -61,6 +61,21 @@ TEST_CASE("shipped profiles resolve and mean what their names say") {
     CHECK(ws->connect.empty());
     CHECK_FALSE(has_path(ws->read, "/"));
 
+    // Where code runs later as the user: git's own files, also a
+    // submodule's and a linked worktree's, and $HOME's start-up files,
+    // PATH directories, editors', debuggers' and credential helpers'.
+    for (const char* rel : {"/.git/hooks", "/.git/config", "/.git/commondir", "/.git/config.worktree", "/.git/modules",
+                            "/.git/worktrees"})
+        CHECK(has_path(ws->protect, f.ws.path() + rel));
+    for (const char* rel : {"/.bashrc", "/.bash_aliases", "/.profile", "/.zshrc", "/.ssh", "/.gitconfig", "/.config/git",
+                            "/.local/bin", "/.local/lib", "/.cargo/bin", "/.cargo/env", "/.nvm", "/.pyenv", "/go/bin",
+                            "/.config/systemd", "/.local/share/systemd", "/.config/autostart", "/.vimrc",
+                            "/.config/nvim", "/.emacs.d", "/.gdbinit", "/.ipython", "/.vscode", "/.kube", "/.aws",
+                            "/.docker", "/.gnupg", "/.npmrc", "/.config/pip"}) {
+        INFO(rel);
+        CHECK(has_path(ws->protect, std::string("/root") + rel));
+    }
+
     auto ca = f.load("coding-agent");
     REQUIRE(ca.ok());
     CHECK(ca->chain.size() == 3);
