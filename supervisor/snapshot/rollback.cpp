@@ -134,27 +134,63 @@ struct Applier {
     bool born_in_session(const struct statx& sx) {
         return start_usec && (sx.stx_mask & STATX_BTIME) && usec(sx.stx_btime) >= start_usec;
     }
-    // Everything under a directory made during the session, recursively.
+    // Everything under a directory made during the session, recursively;
+    // walked by descriptors, so that depth past PATH_MAX is no limit.
     bool all_born_in_session(const std::string& dir) {
-        DIR* d = ::opendir(dir.c_str());
-        if (!d) return false;
+        UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        return fd && all_born_in_session_at(fd.get(), 0);
+    }
+    static constexpr int kMaxDepth = 4096;
+    bool all_born_in_session_at(int dirfd, int depth) {
+        if (depth > kMaxDepth) return false;
         bool ok = true;
+        for_each_entry(dirfd, [&](const std::string& n) {
+            struct statx sx{};
+            if (::statx(dirfd, n.c_str(), AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_BTIME, &sx) != 0 ||
+                !born_in_session(sx)) {
+                ok = false;
+            } else if (S_ISDIR(sx.stx_mode)) {
+                UniqueFd sub(::openat(dirfd, n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+                ok = sub && all_born_in_session_at(sub.get(), depth + 1);
+            }
+            return ok;
+        });
+        return ok;
+    }
+    // Calls `f` with each name in the directory open at `dirfd` (not . and
+    // ..) until it returns false.
+    template <typename F>
+    static void for_each_entry(int dirfd, F f) {
+        int own = ::openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (own < 0) return;
+        DIR* d = ::fdopendir(own);
+        if (!d) {
+            ::close(own);
+            return;
+        }
+        std::vector<std::string> names;
         while (dirent* e = ::readdir(d)) {
             std::string n = e->d_name;
-            if (n == "." || n == "..") continue;
-            auto sx = look(dir + "/" + n);
-            if (!sx || !born_in_session(*sx) || (S_ISDIR(sx->stx_mode) && !all_born_in_session(dir + "/" + n))) {
-                ok = false;
-                break;
-            }
+            if (n != "." && n != "..") names.push_back(n);
         }
         ::closedir(d);
-        return ok;
+        for (const auto& n : names)
+            if (!f(n)) break;
+    }
+    // Names in the trash are "SEQ-NAME", NAME cut so that it fits NAME_MAX.
+    static constexpr size_t kTrashNameMax = 200;
+    Status move_to_trash_at(int dirfd, const std::string& name) {
+        if (trash.empty()) return plain_error("no place to keep removed objects");
+        if (::mkdir(trash.c_str(), 0700) != 0 && errno != EEXIST) return errno_error("cannot create " + trash);
+        std::string dst = trash + "/" + std::to_string(++trash_seq) + "-" + name.substr(0, kTrashNameMax);
+        if (::renameat2(dirfd, name.c_str(), AT_FDCWD, dst.c_str(), RENAME_NOREPLACE) != 0)
+            return errno_error("cannot move " + name + " out of the way");
+        return {};
     }
     Status move_to_trash(const std::string& path) {
         if (trash.empty()) return plain_error("no place to keep removed objects");
         if (::mkdir(trash.c_str(), 0700) != 0 && errno != EEXIST) return errno_error("cannot create " + trash);
-        std::string dst = trash + "/" + std::to_string(++trash_seq) + "-" + base_of(path);
+        std::string dst = trash + "/" + std::to_string(++trash_seq) + "-" + base_of(path).substr(0, kTrashNameMax);
         auto w = at(path);
         if (!w) return w.error();
         if (::renameat2(w->dir.get(), w->base.c_str(), AT_FDCWD, dst.c_str(), RENAME_NOREPLACE) != 0)
@@ -487,33 +523,44 @@ struct Applier {
     // the agent's (or, rarely, a concurrent outsider's: moved aside, not
     // deleted, and listed). Whole directories go at once.
     void sweep(const std::string& dir, uint64_t since_usec, std::vector<std::string>& taken, bool dry) {
-        DIR* d = ::opendir(dir.c_str());
-        if (!d) return;
-        std::vector<std::string> names;
-        while (dirent* e = ::readdir(d)) {
-            std::string n = e->d_name;
-            if (n != "." && n != "..") names.push_back(n);
+        UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (fd) sweep_at(fd.get(), dir, since_usec, taken, dry, 0);
+    }
+    // `dir` names the directory open at `dirfd`, for the report only: it
+    // may be longer than PATH_MAX.
+    void sweep_at(int dirfd, const std::string& dir, uint64_t since_usec, std::vector<std::string>& taken, bool dry,
+                  int depth) {
+        if (depth > kMaxDepth) {
+            sweep_problems.push_back(dir + ": deeper than " + std::to_string(kMaxDepth) + " directories, not looked into");
+            return;
         }
-        ::closedir(d);
-        for (const auto& n : names) {
+        for_each_entry(dirfd, [&](const std::string& n) {
             std::string p = dir == "/" ? "/" + n : dir + "/" + n;
-            if (n == ".sandboxd-snapshots" || under(p, trash) || under(trash, p)) continue;  // the stores themselves
-            auto sx = look(p);
-            if (!sx) continue;
-            uint64_t born = (sx->stx_mask & STATX_BTIME) ? usec(sx->stx_btime) : 0;
+            if (n == ".sandboxd-snapshots" || under(p, trash) || under(trash, p)) return true;  // the stores themselves
+            struct statx sx{};
+            if (::statx(dirfd, n.c_str(), AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_BTIME, &sx) != 0) return true;
+            uint64_t born = (sx.stx_mask & STATX_BTIME) ? usec(sx.stx_btime) : 0;
             // Birth time alone: what this rollback moved back keeps its own,
             // what it wrote anew (restored copies, directories) is born
             // after the session's end.
             bool made = born >= since_usec && born <= end_usec;
-            if (S_ISDIR(sx->stx_mode) && (!made || !all_born_in_session(p))) {
-                if (!S_ISLNK(sx->stx_mode)) sweep(p, since_usec, taken, dry);
-                continue;
+            if (S_ISDIR(sx.stx_mode)) {
+                UniqueFd sub(::openat(dirfd, n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+                if (!sub) return true;
+                if (!made || !all_born_in_session_at(sub.get(), 0)) {
+                    sweep_at(sub.get(), p, since_usec, taken, dry, depth + 1);
+                    return true;
+                }
             }
-            if (!made) continue;
+            if (!made) return true;
             taken.push_back(p);
-            if (!dry) (void)move_to_trash(p);
-        }
+            if (!dry) {
+                if (auto st = move_to_trash_at(dirfd, n); !st) sweep_problems.push_back(p + ": " + st.error().describe());
+            }
+            return true;
+        });
     }
+    std::vector<std::string> sweep_problems;
 
     void finish() {
         // Directory times last: restoring their contents changed them.
@@ -750,6 +797,14 @@ RollbackReport rollback_session(const std::string& journal_path, const RollbackO
             step.what = "remove " + p + " (made during the session, no journal line)";
             step.status = dry ? "planned" : "done";
             if (!dry) ++rep.done;
+            rep.steps.push_back(std::move(step));
+        }
+        for (const auto& p : a.sweep_problems) {
+            RollbackStep step;
+            step.what = "remove what the session made under " + p;
+            step.status = "error";
+            step.detail = p;
+            ++rep.errors;
             rep.steps.push_back(std::move(step));
         }
     }

@@ -213,6 +213,30 @@ TEST_CASE("rollback: an original cannot be moved where no host path reaches it (
     CHECK(rb.status == 0);
 }
 
+TEST_CASE("rollback: what the agent made past PATH_MAX goes too - also inside a directory that was there before") {
+    Host h;
+    REQUIRE(sandboxd::make_dirs(h.ws / "old", 0755).ok());
+    REQUIRE(chown((h.ws / "old").c_str(), kAgentUid, kAgentGid) == 0);
+    plant_file(h.ws / "old/keep", "keep\n");
+    std::string before = tree_state(h.ws.path());
+    // 25 directories of 200 bytes, one in the other, with a file at the
+    // bottom (made with O_EXCL: no journal line, only the sweep finds it);
+    // and a file of the longest name at the top.
+    auto r = agent_sh(h, "python3 -c \"import os\n"
+                         "for top in ('.', 'old'):\n"
+                         "    os.chdir(top)\n"
+                         "    for i in range(25): os.mkdir('d' * 200); os.chdir('d' * 200)\n"
+                         "    os.close(os.open('payload', os.O_WRONLY | os.O_CREAT | os.O_EXCL))\n"
+                         "    os.chdir(os.environ['PWD'])\n"
+                         "os.close(os.open('n' * 255, os.O_WRONLY | os.O_CREAT | os.O_EXCL))\"");
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    auto rb = h.ctl({"rollback", only_session(h)});
+    INFO(rb.out << rb.err);
+    CHECK(rb.status == 0);
+    CHECK(tree_state(h.ws.path()) == before);
+}
+
 TEST_CASE("rollback: git checkout / reset --hard and clean -fdx in a real repository") {
     Host h;
     auto git = [&](const std::string& args) {
