@@ -66,7 +66,7 @@ bool grant(int ruleset_fd, const char* path, uint64_t access) {
     return r == 0;
 }
 
-// Creates what a mount of `source` (a file or a directory) can go on.
+// Creates what a bind mount of a file (or a directory) can go on.
 bool make_mount_point(const char* path, bool dir) {
     if (dir) return ::mkdir(path, 0755) == 0 || errno == EEXIST;
     int fd = ::open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
