@@ -231,10 +231,7 @@ ExitStatus run_session(const RunOptions& opts) {
         if (!s) return failed(s.error());
         stores.push_back(std::move(*s));
         for (const auto& root : plan->snapshot_mounts) {
-            std::string parent = store_parent_at(root);
-            if (::mkdir(parent.c_str(), 0700) != 0 && errno != EEXIST)
-                return failed(errno_error("cannot create the snapshot store directory " + parent));
-            auto other = SnapshotStore::create(parent + "/" + *id, plan->identity.uid, plan->identity.gid, budget);
+            auto other = SnapshotStore::create_in(store_parent_at(root), *id, plan->identity.uid, plan->identity.gid, budget);
             if (!other) return failed(other.error());
             stores.push_back(std::move(*other));
         }

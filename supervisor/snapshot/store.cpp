@@ -86,22 +86,48 @@ nlohmann::json file_meta(const struct stat& st) {
             {"ino", uint64_t(st.st_ino)}};
 }
 
-Result<SnapshotStore> SnapshotStore::create(const std::string& dir, uid_t owner, gid_t group,
-                                            std::shared_ptr<SnapshotBudget> budget) {
-    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return errno_error("cannot create " + dir);
+Result<SnapshotStore> SnapshotStore::adopt(UniqueFd dir, std::string path, uid_t owner, gid_t group,
+                                           std::shared_ptr<SnapshotBudget> budget) {
     SnapshotStore s;
-    s.dir_ = UniqueFd(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (!s.dir_) return errno_error("cannot open " + dir);
-    if (::fchownat(s.dir_.get(), "", owner, group, AT_EMPTY_PATH) != 0) return errno_error("cannot chown " + dir);
-    s.path_ = dir;
+    s.dir_ = std::move(dir);
+    if (::fchownat(s.dir_.get(), "", owner, group, AT_EMPTY_PATH) != 0) return errno_error("cannot chown " + path);
+    s.path_ = std::move(path);
     s.budget_ = std::move(budget);
     struct statx sx{};
-    if (::statx(s.dir_.get(), "", AT_EMPTY_PATH, STATX_MNT_ID, &sx) != 0) return errno_error("cannot stat " + dir);
+    if (::statx(s.dir_.get(), "", AT_EMPTY_PATH, STATX_MNT_ID, &sx) != 0) return errno_error("cannot stat " + s.path_);
     s.dev_ = makedev(sx.stx_dev_major, sx.stx_dev_minor);
     s.mnt_ = sx.stx_mnt_id;
     struct statfs fs{};
     s.ordered_log_ = ::fstatfs(s.dir_.get(), &fs) == 0 && fs.f_type == XFS_SUPER_MAGIC;
     return s;
+}
+
+Result<SnapshotStore> SnapshotStore::create(const std::string& dir, uid_t owner, gid_t group,
+                                            std::shared_ptr<SnapshotBudget> budget) {
+    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return errno_error("cannot create " + dir);
+    UniqueFd fd(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd) return errno_error("cannot open " + dir);
+    return adopt(std::move(fd), dir, owner, group, std::move(budget));
+}
+
+Result<SnapshotStore> SnapshotStore::create_in(const std::string& parent, const std::string& name, uid_t owner,
+                                               gid_t group, std::shared_ptr<SnapshotBudget> budget) {
+    if (::mkdir(parent.c_str(), 0700) != 0 && errno != EEXIST)
+        return errno_error("cannot create the snapshot store directory " + parent);
+    UniqueFd pfd(::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    struct stat st{};
+    if (!pfd || ::fstat(pfd.get(), &st) != 0 || st.st_uid != 0 || (st.st_mode & 077) != 0)
+        return plain_error(parent + " is not sandboxd's own snapshot directory (a symlink, or not root's with mode "
+                                    "0700): it may have been planted by an agent; remove it and start again");
+    // From the checked directory on, by descriptor: the path may be
+    // swapped meanwhile, the directory cannot.
+    std::string path = parent + "/" + name;
+    if (::mkdirat(pfd.get(), name.c_str(), 0700) != 0 && errno != EEXIST) return errno_error("cannot create " + path);
+    UniqueFd fd(::openat(pfd.get(), name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    struct stat own{};
+    if (!fd || ::fstat(fd.get(), &own) != 0 || own.st_uid != 0)
+        return plain_error(path + " is not sandboxd's own: remove it and start again");
+    return adopt(std::move(fd), std::move(path), owner, group, std::move(budget));
 }
 
 Result<std::string> mount_root_of(const std::string& path) {

@@ -84,6 +84,14 @@ public:
     // Creates the store directory (mode 0700, owned by `owner`).
     static Result<SnapshotStore> create(const std::string& dir, uid_t owner, gid_t group,
                                         std::shared_ptr<SnapshotBudget> budget);
+    // The store of one session in `parent` (a mount root's
+    // .sandboxd-snapshots, see store_parent_at), which is made if missing
+    // and must be sandboxd's own: a directory of root's that nobody else
+    // may enter. An agent of an earlier session that could write the mount
+    // root may have left one there, or a symlink, to reach the snapshots
+    // of later sessions: refused, with what to remove.
+    static Result<SnapshotStore> create_in(const std::string& parent, const std::string& name, uid_t owner, gid_t group,
+                                           std::shared_ptr<SnapshotBudget> budget);
 
     int dir_fd() const { return dir_.get(); }
     dev_t dev() const { return dev_; }          // its filesystem (reflinks work within one)
@@ -106,6 +114,9 @@ public:
     void discard(const Snapshot& s);
 
 private:
+    // create's and create_in's common end: the store open at `dir`.
+    static Result<SnapshotStore> adopt(UniqueFd dir, std::string path, uid_t owner, gid_t group,
+                                       std::shared_ptr<SnapshotBudget> budget);
     // Takes `bytes` from the budget, dropping the oldest droppable
     // snapshots when that makes it fit; ENOSPC when nothing does.
     Status charge(uint64_t bytes);

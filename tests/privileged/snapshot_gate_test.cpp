@@ -389,3 +389,41 @@ TEST_CASE("gate: what it makes for the agent has the agent's umask - and its own
     CHECK(mode("c") == 0644);
     CHECK(mode("t") == 0600);  // O_TMPFILE, linked
 }
+
+TEST_CASE("gate: a snapshot directory at a mount root that is not sandboxd's own (planted by an earlier agent) "
+          "refuses the session - no snapshot goes there") {
+    Host h;
+    // The workspace is a mount root: its sessions keep their snapshots in
+    // .sandboxd-snapshots there. An agent that could write it (a session
+    // without destroy rights, which has no gate to hide it) left one: a
+    // symlink to a directory of its choice, or a directory of its own.
+    TempDir wsd("sandboxd-wsfs", "/var/tmp");
+    REQUIRE(::mount("tmpfs", wsd.path().c_str(), "tmpfs", 0, "size=16m,mode=0755") == 0);
+    Unmount ws_fs{wsd.path()};
+    REQUIRE(::chown(wsd.path().c_str(), kAgentUid, kAgentGid) == 0);
+    TempDir elsewhere("sandboxd-planted", "/var/tmp");
+    REQUIRE(::chown(elsewhere.path().c_str(), kAgentUid, kAgentGid) == 0);
+    std::string planted = wsd / ".sandboxd-snapshots";
+    for (const char* how : {"symlink", "directory"}) {
+        INFO(how);
+        if (std::string(how) == "symlink") REQUIRE(::symlink(elsewhere.path().c_str(), planted.c_str()) == 0);
+        else REQUIRE((::mkdir(planted.c_str(), 0777) == 0 && ::chown(planted.c_str(), kAgentUid, kAgentGid) == 0));
+        plant_file(wsd / "data", "original");
+        auto r = h.run({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", wsd.path(), "--", "rm",
+                        "data"});
+        CHECK(r.status == 125);
+        CHECK_THAT(r.err, Catch::Contains("not sandboxd's own snapshot directory"));
+        CHECK(*sandboxd::read_file(wsd / "data") == "original");
+        CHECK(list_dir(elsewhere.path()).empty());
+        if (std::string(how) == "symlink") REQUIRE(::unlink(planted.c_str()) == 0);
+        else REQUIRE(::rmdir(planted.c_str()) == 0);
+    }
+    // sandboxd's own is used as it is.
+    plant_file(wsd / "data", "original");
+    REQUIRE(h.run({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", wsd.path(), "--", "rm", "data"})
+                .status == 0);
+    struct stat st{};
+    REQUIRE(::lstat(planted.c_str(), &st) == 0);
+    CHECK(st.st_uid == 0);
+    CHECK((st.st_mode & 0777) == 0700);
+}
