@@ -78,7 +78,18 @@ struct Applier {
     uint64_t start_usec = 0;  // the session's start: what is born after it, the agent made
     uint64_t end_usec = 0;    // changes after this are someone else's
     std::string trash;        // where removed objects go
+    // The directories holding the session's stores at mount roots (and
+    // those of other sessions there): never swept. Only these: a directory
+    // the agent made under the same name elsewhere is the agent's.
+    std::set<std::string> store_parents;
     std::set<std::pair<dev_t, ino_t>> produced;  // objects this rollback itself touched
+    // Objects an earlier rollback of this session wrote: never the agent's
+    // to sweep (after a rollback of the frozen session, they are born
+    // before its end).
+    std::set<std::pair<dev_t, ino_t>> earlier;
+    bool by_earlier(const struct statx& sx) {
+        return earlier.count({makedev(sx.stx_dev_major, sx.stx_dev_minor), sx.stx_ino});
+    }
     std::vector<std::pair<std::string, json>> dir_times;
     std::set<std::string> dropped;  // snapshots the gate dropped to make room
     uint64_t from_usec = 0;         // the point rolled back to
@@ -147,7 +158,7 @@ struct Applier {
         for_each_entry(dirfd, [&](const std::string& n) {
             struct statx sx{};
             if (::statx(dirfd, n.c_str(), AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_BTIME, &sx) != 0 ||
-                !born_in_session(sx)) {
+                !born_in_session(sx) || by_earlier(sx)) {
                 ok = false;
             } else if (S_ISDIR(sx.stx_mode)) {
                 UniqueFd sub(::openat(dirfd, n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
@@ -536,14 +547,16 @@ struct Applier {
         }
         for_each_entry(dirfd, [&](const std::string& n) {
             std::string p = dir == "/" ? "/" + n : dir + "/" + n;
-            if (n == ".sandboxd-snapshots" || under(p, trash) || under(trash, p)) return true;  // the stores themselves
+            if (store_parents.count(p) || under(p, trash) || under(trash, p)) return true;  // the stores themselves
             struct statx sx{};
             if (::statx(dirfd, n.c_str(), AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_BTIME, &sx) != 0) return true;
             uint64_t born = (sx.stx_mask & STATX_BTIME) ? usec(sx.stx_btime) : 0;
-            // Birth time alone: what this rollback moved back keeps its own,
-            // what it wrote anew (restored copies, directories) is born
-            // after the session's end.
-            bool made = born >= since_usec && born <= end_usec;
+            // Birth time, and not what a rollback put there: what it moved
+            // back keeps its own birth time, and what it wrote anew
+            // (restored copies, directories) is born after the session's
+            // end, or, in a rollback of a frozen session run again after
+            // the session ended, before that end: those are `earlier`.
+            bool made = born >= since_usec && born <= end_usec && !by_earlier(sx);
             if (S_ISDIR(sx.stx_mode)) {
                 UniqueFd sub(::openat(dirfd, n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
                 if (!sub) return true;
@@ -728,8 +741,10 @@ RollbackReport rollback_session(const std::string& journal_path, const RollbackO
         // someone else" for this one.
         else if (action == "rollback.done" && d.contains("produced") && d["produced"].is_array())
             for (const auto& p : d["produced"])
-                if (p.is_array() && p.size() == 2 && p[0].is_number_unsigned() && p[1].is_number_unsigned())
+                if (p.is_array() && p.size() == 2 && p[0].is_number_unsigned() && p[1].is_number_unsigned()) {
                     a.produced.insert({dev_t(p[0].get<uint64_t>()), ino_t(p[1].get<uint64_t>())});
+                    a.earlier.insert({dev_t(p[0].get<uint64_t>()), ino_t(p[1].get<uint64_t>())});
+                }
         if (action == "session.start" && d.contains("snapshot_stores") && d["snapshot_stores"].is_array())
             for (const auto& p : d["snapshot_stores"])
                 if (auto store = text_value(p); is_own_store(journal_path, store)) stores.push_back(store);
@@ -745,6 +760,7 @@ RollbackReport rollback_session(const std::string& journal_path, const RollbackO
         todo.push_back(&l);
     }
     a.trash = parent_of(journal_path) + "/snapshots/rolled-back";
+    for (const auto& store : stores) a.store_parents.insert(parent_of(store));
     a.from_usec = opts.to_seq ? to_time_usec : a.start_usec;
 
     for (auto it = todo.rbegin(); it != todo.rend(); ++it) {

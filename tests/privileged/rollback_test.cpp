@@ -237,6 +237,18 @@ TEST_CASE("rollback: what the agent made past PATH_MAX goes too - also inside a 
     CHECK(tree_state(h.ws.path()) == before);
 }
 
+TEST_CASE("rollback: a directory the agent names like the snapshot stores is swept like any other") {
+    Host h;
+    plant_file(h.ws / "src/a", "orig\n");
+    REQUIRE(chown((h.ws / "src").c_str(), kAgentUid, kAgentGid) == 0);
+    // The sweep skipped the name .sandboxd-snapshots at any depth: a place
+    // for the agent to leave files that outlive a complete rollback.
+    change_then_roll_back(h, "mkdir src/.sandboxd-snapshots .sandboxd-snapshots && "
+                             "python3 -c \"import os\n"
+                             "for d in ('src/.sandboxd-snapshots', '.sandboxd-snapshots'):\n"
+                             "    os.close(os.open(d + '/evil', os.O_WRONLY | os.O_CREAT | os.O_EXCL))\"");
+}
+
 TEST_CASE("rollback: git checkout / reset --hard and clean -fdx in a real repository") {
     Host h;
     auto git = [&](const std::string& args) {
@@ -709,4 +721,30 @@ TEST_CASE("rollback: of a frozen session right after the freeze - every line is 
     CHECK_THAT(rb.err, !Catch::Contains("has not said"));
     CHECK(contents_below(h.ws / "t") == all);
     REQUIRE(h.ctl({"kill", s.record.id}).status == 0);
+}
+
+TEST_CASE("rollback: of a frozen session and again once it ended - the second takes away nothing the first restored") {
+    Host h;
+    plant_file(h.ws / "big", "precious\n");
+    plant_file(h.ws / "dir/inner", "inner\n");
+    std::string before = tree_state(h.ws.path());
+    Background b(h.run_argv({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path(), "--",
+                             "sh", "-c", "echo x > big; rm -rf dir; echo done; sleep 60"}),
+                 h.env());
+    REQUIRE(b.wait_for_output("done", 10000));
+    auto s = h.wait_for_session(1);
+    REQUIRE(h.ctl({"freeze", s.record.id}).status == 0);
+    auto first = h.ctl({"rollback", s.record.id});
+    INFO(first.out << first.err);
+    REQUIRE(first.status == 0);
+    CHECK(tree_state(h.ws.path()) == before);
+    // What the first one wrote anew (the old bytes of big, dir) is born
+    // before the session's end: the second one's sweep took it for the
+    // agent's.
+    REQUIRE(h.ctl({"kill", s.record.id}).status == 0);
+    b.wait();
+    auto second = h.ctl({"rollback", s.record.id});
+    INFO(second.out << second.err);
+    CHECK(second.status == 0);
+    CHECK(tree_state(h.ws.path()) == before);
 }
