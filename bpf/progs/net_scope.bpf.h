@@ -111,15 +111,26 @@ static __always_inline int unix_check(__u32 kind) {
 SEC("cgroup/connect4") int sbx_connect_unix(struct bpf_sock_addr* ctx) { return unix_check(SBX_EV_CONNECT); }
 SEC("cgroup/sendmsg4") int sbx_sendmsg_unix(struct bpf_sock_addr* ctx) { return unix_check(SBX_EV_SENDMSG); }
 
+/* A bind the snapshot gate makes for the agent (where names are guarded)
+ * is judged here all the same, by the socket's cgroup, but journaled by the
+ * gate, with the agent's pid: the caller here is the gate's thread. */
+static __always_inline int bind_verdict(__u16 family, __u16 port, __u32 type, const __u8* addr) {
+    __u32 zero = 0;
+    struct sbx_config* cfg = bpf_map_lookup_elem(&config, &zero);
+    if (!cfg) return 0;
+    if (bpf_get_current_cgroup_id() != cfg->cgroup_id) return cfg->audit ? 1 : 0;
+    return verdict(SBX_EV_BIND, 0, family, port, type, addr);
+}
+
 SEC("cgroup/bind4") int sbx_bind4(struct bpf_sock_addr* ctx) {
     __u8 addr[16] = {};
     addr[10] = addr[11] = 0xff;
     __u32 ip = ctx->user_ip4;
     __builtin_memcpy(&addr[12], &ip, 4);
-    return verdict(SBX_EV_BIND, 0, AF_INET, bpf_ntohs((__u16)ctx->user_port), ctx->type, addr);
+    return bind_verdict(AF_INET, bpf_ntohs((__u16)ctx->user_port), ctx->type, addr);
 }
 SEC("cgroup/bind6") int sbx_bind6(struct bpf_sock_addr* ctx) {
-    return verdict(SBX_EV_BIND, 0, AF_INET6, bpf_ntohs((__u16)ctx->user_port), ctx->type, 0);
+    return bind_verdict(AF_INET6, bpf_ntohs((__u16)ctx->user_port), ctx->type, 0);
 }
 
 /* Traffic in. No profile key grants bind, and the bind hooks above refuse

@@ -1,6 +1,8 @@
 // bind(), where names are guarded: a unix socket bound to a path makes a
 // name like mknod does, and the guarded ones must stay free.
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -14,6 +16,25 @@
 #include "gate/resolve.h"
 
 namespace sandboxd {
+namespace {
+
+// "127.0.0.1:80", "[::1]:80": what a refused bind asked for.
+std::string inet_text(const sockaddr* sa, socklen_t len) {
+    char buf[INET6_ADDRSTRLEN] = "?";
+    if (sa->sa_family == AF_INET && len >= sizeof(sockaddr_in)) {
+        const auto* in = reinterpret_cast<const sockaddr_in*>(sa);
+        ::inet_ntop(AF_INET, &in->sin_addr, buf, sizeof buf);
+        return std::string(buf) + ":" + std::to_string(ntohs(in->sin_port));
+    }
+    if (sa->sa_family == AF_INET6 && len >= sizeof(sockaddr_in6)) {
+        const auto* in6 = reinterpret_cast<const sockaddr_in6*>(sa);
+        ::inet_ntop(AF_INET6, &in6->sin6_addr, buf, sizeof buf);
+        return "[" + std::string(buf) + "]:" + std::to_string(ntohs(in6->sin6_port));
+    }
+    return "?";
+}
+
+}  // namespace
 
 // Every bind() of such a session comes here, whatever its family: the
 // gate binds the agent's own socket (fetched by descriptor) with its own
@@ -25,7 +46,22 @@ GateOutcome do_bind(const GateRequest& r, GateContext& ctx) {
     const auto* sa = reinterpret_cast<const sockaddr*>(r.sockaddr.data());
     socklen_t len = socklen_t(r.sockaddr.size());
     bool pathname = len > sizeof(sa_family_t) && sa->sa_family == AF_UNIX && r.sockaddr[sizeof(sa_family_t)] != 0;
-    if (!pathname) return ::bind(r.file.get(), sa, len) == 0 ? GateOutcome{} : failed(errno);
+    if (!pathname) {
+        if (::bind(r.file.get(), sa, len) == 0) return GateOutcome{};
+        int err = errno;
+        GateOutcome o = failed(err);
+        // Refused by Landlock (TCP) or the cgroup bind hooks, which leave
+        // a bind made by this thread for the gate to journal.
+        bool inet = len >= sizeof(sa_family_t) && (sa->sa_family == AF_INET || sa->sa_family == AF_INET6);
+        if (inet && (err == EACCES || err == EPERM)) {
+            JournalEntry e = entry_for(r, "net.bind", inet_text(sa, len));
+            e.decision = "deny";
+            e.rule = "network: no bind scope";
+            e.err = err;
+            o.entry = std::move(e);
+        }
+        return o;
+    }
 
     auto res = resolve_for_agent(r.root, r.dir1.get(), r.path1, false);
     if (!res) return failed(res.error().code ? res.error().code : EACCES);

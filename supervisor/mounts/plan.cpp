@@ -119,7 +119,8 @@ MountPlan plan_mounts(const Profile& p, const std::string& workspace, const std:
         for (const auto& r : *list) {
             if (!r.exists || r.path == "/dev" || !path_is_under(r.path, "/dev")) continue;
             bool own = false;
-            for (const char* d : {"/dev/shm", "/dev/pts", "/dev/ptmx"}) own = own || path_is_under(r.path, d);
+            for (const char* d : {"/dev/shm", "/dev/pts", "/dev/ptmx", "/dev/fd", "/dev/stdin", "/dev/stdout", "/dev/stderr"})
+                own = own || path_is_under(r.path, d);
             for (const auto& d : kSessionDevices) own = own || r.path == "/dev/" + std::string(d);
             if (!own) devices.push_back(r.path);
         }

@@ -94,7 +94,7 @@ TEST_CASE("mount plan: devices a profile names are carried into the session's /d
     TempDir ws("sandboxd-plan", "/var/tmp");
     Profile p;
     p.read = {rule("/dev"), rule("/dev/null"), rule("/dev/loop-control"), rule("/dev/pts"), rule("/dev/shm"),
-              rule(ws.path()), rule("/dev/no-such-device", false)};
+              rule("/dev/fd"), rule("/dev/stdin"), rule(ws.path()), rule("/dev/no-such-device", false)};
     p.write = {rule("/dev/loop-control"), rule("/dev/tty")};
     p.exec_allow = {rule("/usr")};
     MountPlan plan = plan_mounts(p, ws.path(), {}, false);
