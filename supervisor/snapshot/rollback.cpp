@@ -559,7 +559,11 @@ struct Applier {
             bool made = born >= since_usec && born <= end_usec && !by_earlier(sx);
             if (S_ISDIR(sx.stx_mode)) {
                 UniqueFd sub(::openat(dirfd, n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-                if (!sub) return true;
+                if (!sub) {
+                    // (EMFILE: one descriptor a level, deeper than the limit.)
+                    if (errno != ENOENT) sweep_problems.push_back(p + ": " + std::strerror(errno) + ", not looked into");
+                    return true;
+                }
                 if (!made || !all_born_in_session_at(sub.get(), 0)) {
                     sweep_at(sub.get(), p, since_usec, taken, dry, depth + 1);
                     return true;
