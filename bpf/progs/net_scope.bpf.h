@@ -29,7 +29,6 @@ static __always_inline void emit(struct sbx_config* cfg, __u32 kind, __u32 decis
         return;
     }
     e->h.time_ns = bpf_ktime_get_ns();
-    e->h.pid = bpf_get_current_pid_tgid() >> 32;
     e->h.kind = kind;
     e->decision = decision;
     e->family = family;
@@ -37,7 +36,14 @@ static __always_inline void emit(struct sbx_config* cfg, __u32 kind, __u32 decis
     e->protocol = protocol;
     __builtin_memset(e->addr, 0, sizeof(e->addr));
     if (addr) __builtin_memcpy(e->addr, addr, 16);
-    bpf_get_current_comm(e->comm, sizeof(e->comm));
+    if (kind == SBX_EV_INBOUND) {
+        /* A packet arrives in no thread of the session: no pid or comm. */
+        e->h.pid = 0;
+        __builtin_memset(e->comm, 0, sizeof(e->comm));
+    } else {
+        e->h.pid = bpf_get_current_pid_tgid() >> 32;
+        bpf_get_current_comm(e->comm, sizeof(e->comm));
+    }
     bpf_ringbuf_submit(e, wakeup());
 }
 
@@ -168,7 +174,7 @@ static __always_inline int packet_source(struct __sk_buff* skb, struct sbx_net_k
         __u8 next = 0;
         if (bpf_skb_load_bytes(skb, 6, &next, 1) < 0) return 0;
         l4 = 40;
-#pragma unroll
+        /* A bounded loop (the verifier takes those since Linux 5.3). */
         for (int i = 0; i < 4 && next != SBX_IPPROTO_UDP; ++i) {
             __u8 ext[2] = {};
             if (next != 0 && next != 43 && next != 44 && next != 60) return 0; /* hop-by-hop, routing, fragment, options */
@@ -204,22 +210,8 @@ SEC("cgroup_skb/ingress") int sbx_ingress(struct __sk_buff* skb) {
     __sync_fetch_and_add(&cfg->inbound_refused, 1);
     __u64 n = cfg->inbound_refused;
     __u32 decision = cfg->audit ? SBX_AUDIT : SBX_DENY;
-    if ((n & (n - 1)) != 0) return decision != SBX_DENY;
-    struct sbx_net_event* e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-    if (!e) {
-        __sync_fetch_and_add(&cfg->dropped, 1);
-        return decision != SBX_DENY;
-    }
-    e->h.time_ns = bpf_ktime_get_ns();
-    e->h.pid = 0;
-    e->h.kind = SBX_EV_INBOUND;
-    e->decision = decision;
-    e->family = listening ? SOCK_STREAM : SOCK_DGRAM;
-    e->port = (__u16)sk->src_port; /* host byte order */
-    e->protocol = (__u32)n;
-    __builtin_memcpy(e->addr, key.addr, sizeof(e->addr));
-    __builtin_memset(e->comm, 0, sizeof(e->comm));
-    bpf_ringbuf_submit(e, wakeup());
+    if ((n & (n - 1)) == 0)  /* src_port: host byte order */
+        emit(cfg, SBX_EV_INBOUND, decision, listening ? SOCK_STREAM : SOCK_DGRAM, (__u16)sk->src_port, (__u32)n, key.addr);
     return decision != SBX_DENY;
 }
 

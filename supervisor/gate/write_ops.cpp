@@ -204,8 +204,10 @@ GateOutcome do_open(const GateRequest& r, GateContext& ctx, int flags, mode_t mo
         // O_TMPFILE names the directory, where it makes a file with no name.
         bool tmpfile = (flags & __O_TMPFILE) == __O_TMPFILE;
         // With O_CREAT|O_EXCL the kernel follows no final symlink: any name
-        // there is EEXIST (what mkstemp and lock files rely on).
-        bool follow = !(flags & O_NOFOLLOW) && !((flags & O_CREAT) && (flags & O_EXCL));
+        // there is EEXIST (what mkstemp and lock files rely on). O_EXCL
+        // without O_CREAT means nothing for a file.
+        bool exclusive_create = (flags & O_CREAT) && (flags & O_EXCL);
+        bool follow = !(flags & O_NOFOLLOW) && !exclusive_create;
         if (follow && !tmpfile && !ctx.guarded.empty()) {
             // A guarded name that is a symlink is not written through.
             auto own = resolve_for_agent(r.root, r.dir1.get(), r.path1, false);
@@ -229,8 +231,6 @@ GateOutcome do_open(const GateRequest& r, GateContext& ctx, int flags, mode_t mo
         if (exists)
             if (const GuardedName* g = guarded_object(ctx, st))
                 return refuse_guarded(r, action, display_path(ctx, pfd, name), *g);
-        // O_EXCL without O_CREAT means nothing for a file: it truncates.
-        bool exclusive_create = (flags & O_CREAT) && (flags & O_EXCL);
         truncates = (flags & O_TRUNC) && exists && S_ISREG(st.st_mode) && st.st_size > 0 && !exclusive_create;
         int open_flags = (flags | O_CLOEXEC) & ~(truncates ? O_TRUNC : 0);
         {
@@ -251,7 +251,7 @@ GateOutcome do_open(const GateRequest& r, GateContext& ctx, int flags, mode_t mo
             // was born in the session), and the line was a quarter of what
             // such a create costs here.
             struct stat now{};
-            if ((flags & O_CREAT) && !(flags & O_EXCL) && ::fstat(o.install.get(), &now) == 0) {
+            if ((flags & O_CREAT) && !exclusive_create && ::fstat(o.install.get(), &now) == 0) {
                 if (auto host = host_dir(ctx, pfd)) {
                     JournalEntry e = entry_for(r, "file.create", join(host->path, name));
                     e.rule = "filesystem.write";

@@ -11,7 +11,6 @@
 #include <climits>
 #include <cstdio>
 #include <cstring>
-#include <iterator>
 
 #include "landlock/abi.h"
 #include "launch/spawn.h"
@@ -101,9 +100,7 @@ bool private_dev(const MountPlan& plan, int ruleset_fd, MountFailure& f) {
         carried[n++] = {fd, S_ISDIR(st.st_mode), p};
         return true;
     };
-    static const char* const kPaths[] = {"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"};
-    static_assert(std::size(kPaths) == std::size(kSessionDevices));
-    for (const char* p : kPaths)
+    for (const char* p : kSessionDevices)
         if (!carry(p)) return fail(f, SpawnStep::PrivateDev);
     for (const auto& d : plan.devices)
         if (!carry(d.c_str())) return fail(f, SpawnStep::PrivateDev);

@@ -121,7 +121,7 @@ MountPlan plan_mounts(const Profile& p, const std::string& workspace, const std:
             bool own = false;
             for (const char* d : {"/dev/shm", "/dev/pts", "/dev/ptmx", "/dev/fd", "/dev/stdin", "/dev/stdout", "/dev/stderr"})
                 own = own || path_is_under(r.path, d);
-            for (const auto& d : kSessionDevices) own = own || r.path == "/dev/" + std::string(d);
+            for (const char* d : kSessionDevices) own = own || r.path == d;
             if (!own) devices.push_back(r.path);
         }
     plan.devices = outermost(devices);

@@ -61,7 +61,8 @@ struct GuardedName {
 
 // The host's device files every session's own /dev has (bound from the
 // host's /dev): they hold nothing of the host's.
-inline constexpr const char* kSessionDevices[] = {"null", "zero", "full", "random", "urandom", "tty"};
+inline constexpr const char* kSessionDevices[] = {"/dev/null",   "/dev/zero",    "/dev/full",
+                                                   "/dev/random", "/dev/urandom", "/dev/tty"};
 
 struct MountPlan {
     // Trees under /tmp the session must still see (the workspace, profile

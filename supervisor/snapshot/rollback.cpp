@@ -190,23 +190,19 @@ struct Applier {
     }
     // Names in the trash are "SEQ-NAME", NAME cut so that it fits NAME_MAX.
     static constexpr size_t kTrashNameMax = 200;
-    Status move_to_trash_at(int dirfd, const std::string& name) {
+    // `name` in the directory open at `dirfd`, which `shown` names.
+    Status move_to_trash_at(int dirfd, const std::string& name, const std::string& shown) {
         if (trash.empty()) return plain_error("no place to keep removed objects");
         if (::mkdir(trash.c_str(), 0700) != 0 && errno != EEXIST) return errno_error("cannot create " + trash);
         std::string dst = trash + "/" + std::to_string(++trash_seq) + "-" + name.substr(0, kTrashNameMax);
         if (::renameat2(dirfd, name.c_str(), AT_FDCWD, dst.c_str(), RENAME_NOREPLACE) != 0)
-            return errno_error("cannot move " + name + " out of the way");
+            return errno_error("cannot move " + shown + " out of the way");
         return {};
     }
     Status move_to_trash(const std::string& path) {
-        if (trash.empty()) return plain_error("no place to keep removed objects");
-        if (::mkdir(trash.c_str(), 0700) != 0 && errno != EEXIST) return errno_error("cannot create " + trash);
-        std::string dst = trash + "/" + std::to_string(++trash_seq) + "-" + base_of(path).substr(0, kTrashNameMax);
         auto w = at(path);
         if (!w) return w.error();
-        if (::renameat2(w->dir.get(), w->base.c_str(), AT_FDCWD, dst.c_str(), RENAME_NOREPLACE) != 0)
-            return errno_error("cannot move " + path + " out of the way");
-        return {};
+        return move_to_trash_at(w->dir.get(), w->base, path);
     }
     // A path that must be free for something to come back: free, or
     // holding something the agent made that no journal line accounts for
@@ -324,9 +320,10 @@ struct Applier {
         if (how != "copy") return plain_error("unknown snapshot kind '" + how + "'");
         // Old bytes over the current file: the current one must be the one
         // the agent truncated (or one this rollback put there).
-        if (auto sx = look(path); sx && !opts.force) {
+        auto current = look(path);
+        if (current && !opts.force) {
             uint64_t ino = num(r, "ino");
-            if ((ino && sx->stx_ino != ino && !ours(*sx)) || changed_after_end(*sx))
+            if ((ino && current->stx_ino != ino && !ours(*current)) || changed_after_end(*current))
                 return Error{EEXIST, path + " was changed after the session (or replaced by another file)"};
         }
         auto in = open_fd(snap, O_RDONLY | O_NOFOLLOW);
@@ -337,7 +334,7 @@ struct Applier {
         // that file: the old bytes go back into it, so that every name has
         // them again (a new file renamed over this name would leave the
         // others with what the agent wrote).
-        if (auto sx = look(path); sx && num(r, "links") > 1 && sx->stx_ino == num(r, "ino") && S_ISREG(sx->stx_mode))
+        if (current && num(r, "links") > 1 && current->stx_ino == num(r, "ino") && S_ISREG(current->stx_mode))
             return restore_in_place(path, *w, in->get(), meta);
         std::string tmp;
         auto out = make_temp(w->dir.get(), tmp);
@@ -357,10 +354,10 @@ struct Applier {
         // been undone on by now; the snapshot's (user.* only) when it is
         // gone. After the chown, which drops file capabilities.
         {
-            auto current = open_at(w->dir.get(), w->base, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+            auto replaced = open_at(w->dir.get(), w->base, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
             struct stat cs{};
-            bool regular = current && ::fstat(current->get(), &cs) == 0 && S_ISREG(cs.st_mode);
-            if (auto st = copy_xattrs(regular ? current->get() : in->get(), out->get()); !st)
+            bool regular = replaced && ::fstat(replaced->get(), &cs) == 0 && S_ISREG(cs.st_mode);
+            if (auto st = copy_xattrs(regular ? replaced->get() : in->get(), out->get()); !st)
                 return fail(Error{st.error().code, "restoring the extended attributes of " + path + ": " + st.error().message});
         }
         if (::fsync(out->get()) != 0) return fail(errno_error("cannot sync the old bytes of " + path));
@@ -572,7 +569,7 @@ struct Applier {
             if (!made) return true;
             taken.push_back(p);
             if (!dry) {
-                if (auto st = move_to_trash_at(dirfd, n); !st) sweep_problems.push_back(p + ": " + st.error().describe());
+                if (auto st = move_to_trash_at(dirfd, n, p); !st) sweep_problems.push_back(p + ": " + st.error().describe());
             }
             return true;
         });
