@@ -15,6 +15,7 @@
 
 #include <catch2/catch.hpp>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -25,6 +26,23 @@ using namespace sandboxd::test;
 
 namespace {
 
+// ADDR:PORT as the kernel takes it, IPv4 or IPv6; its length.
+socklen_t inet_address(int family, const std::string& addr, int port, sockaddr_storage& st) {
+    st = {};
+    if (family == AF_INET) {
+        auto* a = reinterpret_cast<sockaddr_in*>(&st);
+        a->sin_family = AF_INET;
+        a->sin_port = htons(uint16_t(port));
+        inet_pton(AF_INET, addr.c_str(), &a->sin_addr);
+        return sizeof *a;
+    }
+    auto* a = reinterpret_cast<sockaddr_in6*>(&st);
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons(uint16_t(port));
+    inet_pton(AF_INET6, addr.c_str(), &a->sin6_addr);
+    return sizeof *a;
+}
+
 // A listening socket owned by the test, closed at the end.
 struct Listener {
     int fd = -1;
@@ -33,18 +51,10 @@ struct Listener {
         REQUIRE(fd >= 0);
         int one = 1;
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (family == AF_INET) {
-            sockaddr_in a{};
-            a.sin_family = AF_INET;
-            a.sin_port = htons(uint16_t(port));
-            inet_pton(AF_INET, addr_or_path.c_str(), &a.sin_addr);
-            REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-        } else if (family == AF_INET6) {
-            sockaddr_in6 a{};
-            a.sin6_family = AF_INET6;
-            a.sin6_port = htons(uint16_t(port));
-            inet_pton(AF_INET6, addr_or_path.c_str(), &a.sin6_addr);
-            REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+        if (family == AF_INET || family == AF_INET6) {
+            sockaddr_storage st;
+            socklen_t len = inet_address(family, addr_or_path, port, st);
+            REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&st), len) == 0);
         } else {
             sockaddr_un a{};
             a.sun_family = AF_UNIX;
@@ -203,29 +213,24 @@ TEST_CASE("TCP: no connect entries means no connections and no listening") {
     CHECK(r["tcp_bind"] == "errno=EACCES");
 }
 
-// Connects from the host to what a probe prints as "NAME-port N"; true
-// when the connection was made within a second.
-bool connect_to_printed_port(sandboxd::test::Background& session, const std::string& name, int family) {
-    if (!session.wait_for_output(name + "-port ", 10000)) return false;
+// The port a probe prints as "NAME-port N", once it has (10 s at most).
+std::optional<int> printed_port(sandboxd::test::Background& session, const std::string& name) {
+    if (!session.wait_for_output(name + "-port ", 10000)) return std::nullopt;
     session.wait_for_output("\n", 1000);
     const std::string& out = session.output();
-    int port = std::atoi(out.c_str() + out.find(name + "-port ") + name.size() + 6);
+    return std::atoi(out.c_str() + out.find(name + "-port ") + name.size() + 6);
+}
+
+const char* loopback(int family) { return family == AF_INET ? "127.0.0.1" : "::1"; }
+
+// Connects from the host to the port a probe prints; true when the
+// connection was made within a second.
+bool connect_to_printed_port(sandboxd::test::Background& session, const std::string& name, int family) {
+    auto port = printed_port(session, name);
+    if (!port) return false;
     int s = socket(family, SOCK_STREAM | SOCK_NONBLOCK, 0);
-    sockaddr_storage st{};
-    socklen_t len;
-    if (family == AF_INET) {
-        auto* a = reinterpret_cast<sockaddr_in*>(&st);
-        a->sin_family = AF_INET;
-        a->sin_port = htons(uint16_t(port));
-        a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        len = sizeof *a;
-    } else {
-        auto* a = reinterpret_cast<sockaddr_in6*>(&st);
-        a->sin6_family = AF_INET6;
-        a->sin6_port = htons(uint16_t(port));
-        a->sin6_addr = in6addr_loopback;
-        len = sizeof *a;
-    }
+    sockaddr_storage st;
+    socklen_t len = inet_address(family, loopback(family), *port, st);
     bool made = connect(s, reinterpret_cast<sockaddr*>(&st), len) == 0;
     if (!made && errno == EINPROGRESS) {
         pollfd p{s, POLLOUT, 0};
@@ -264,29 +269,14 @@ TEST_CASE("listen() on a socket never bound: the kernel's port is unreachable fr
     }
 }
 
-// Sends datagrams from the host to what a probe prints as "NAME-port N",
-// a few times over a second and a half.
+// Sends datagrams from the host to the port a probe prints, a few times
+// over a second and a half.
 void send_to_printed_port(sandboxd::test::Background& session, const std::string& name, int family) {
-    REQUIRE(session.wait_for_output(name + "-port ", 10000));
-    session.wait_for_output("\n", 1000);
-    const std::string& out = session.output();
-    int port = std::atoi(out.c_str() + out.find(name + "-port ") + name.size() + 6);
+    auto port = printed_port(session, name);
+    REQUIRE(port);
     int s = socket(family, SOCK_DGRAM, 0);
-    sockaddr_storage st{};
-    socklen_t len;
-    if (family == AF_INET) {
-        auto* a = reinterpret_cast<sockaddr_in*>(&st);
-        a->sin_family = AF_INET;
-        a->sin_port = htons(uint16_t(port));
-        a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        len = sizeof *a;
-    } else {
-        auto* a = reinterpret_cast<sockaddr_in6*>(&st);
-        a->sin6_family = AF_INET6;
-        a->sin6_port = htons(uint16_t(port));
-        a->sin6_addr = in6addr_loopback;
-        len = sizeof *a;
-    }
+    sockaddr_storage st;
+    socklen_t len = inet_address(family, loopback(family), *port, st);
     for (int i = 0; i < 3; ++i) {
         sendto(s, "in", 2, 0, reinterpret_cast<sockaddr*>(&st), len);
         sleep_ms(500);
@@ -313,11 +303,9 @@ TEST_CASE("UDP: a port the kernel gave by itself hears nothing from outside - an
     // The answer of a server the profile names (a DNS server's, say).
     World w;
     int server = socket(AF_INET, SOCK_DGRAM, 0);
-    sockaddr_in at{};
-    at.sin_family = AF_INET;
-    at.sin_port = htons(uint16_t(w.port));
-    at.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(bind(server, reinterpret_cast<sockaddr*>(&at), sizeof at) == 0);
+    sockaddr_storage at;
+    socklen_t at_len = inet_address(AF_INET, "127.0.0.1", w.port, at);
+    REQUIRE(bind(server, reinterpret_cast<sockaddr*>(&at), at_len) == 0);
     std::thread answer([server] {
         pollfd p{server, POLLIN, 0};
         if (poll(&p, 1, 20000) != 1) return;

@@ -24,6 +24,27 @@
 static int outside_pid, tcp_port;
 static const char *abstract_name, *hidden_socket;
 
+/* Closes the socket a probe used and returns its result, errno as the
+ * probe's call left it. */
+static int closing(int s, int r) {
+    int e = errno;
+    close(s);
+    errno = e;
+    return r;
+}
+
+/* Prints "NAME-port N" for the socket's port, which the kernel chose, for
+ * the test to reach it from outside. */
+static int print_port(const char* name, int s) {
+    struct sockaddr_storage a;
+    socklen_t len = sizeof a;
+    if (getsockname(s, (struct sockaddr*)&a, &len) != 0) return -1;
+    int port = ntohs(a.ss_family == AF_INET6 ? ((struct sockaddr_in6*)&a)->sin6_port : ((struct sockaddr_in*)&a)->sin_port);
+    printf("%s-port %d\n", name, port);
+    fflush(stdout);
+    return 0;
+}
+
 /* TCP: connect(); UDP: an unconnected sendto(). Either way to addr:tcp_port. */
 static int inet_call(int family, int type, const char* addr) {
     int s = socket(family, type, 0);
@@ -44,12 +65,8 @@ static int inet_call(int family, int type, const char* addr) {
         inet_pton(AF_INET6, addr, &a->sin6_addr);
         len = sizeof *a;
     }
-    int r = type == SOCK_STREAM ? connect(s, (struct sockaddr*)&st, len)
-                                : (sendto(s, "x", 1, 0, (struct sockaddr*)&st, len) == 1 ? 0 : -1);
-    int e = errno;
-    close(s);
-    errno = e;
-    return r;
+    return closing(s, type == SOCK_STREAM ? connect(s, (struct sockaddr*)&st, len)
+                                          : (sendto(s, "x", 1, 0, (struct sockaddr*)&st, len) == 1 ? 0 : -1));
 }
 
 static int tcp_connect(int family, const char* addr) { return inet_call(family, SOCK_STREAM, addr); }
@@ -67,11 +84,7 @@ static int unix_connect(const char* path, int abstract) {
         strncpy(a.sun_path, path, sizeof a.sun_path - 1);
         len = sizeof a;
     }
-    int r = connect(s, (struct sockaddr*)&a, len);
-    int e = errno;
-    close(s);
-    errno = e;
-    return r;
+    return closing(s, connect(s, (struct sockaddr*)&a, len));
 }
 
 static int probe(const char* name) {
@@ -106,32 +119,20 @@ static int probe(const char* name) {
         unsigned char echo[8] = {8 /* echo request */};
         struct sockaddr_in a = {.sin_family = AF_INET};
         inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-        int r = sendto(s, echo, sizeof echo, 0, (struct sockaddr*)&a, sizeof a) == sizeof echo ? 0 : -1;
-        int e = errno;
-        close(s);
-        errno = e;
-        return r;
+        return closing(s, sendto(s, echo, sizeof echo, 0, (struct sockaddr*)&a, sizeof a) == sizeof echo ? 0 : -1);
     }
     if (!strcmp(name, "mptcp4")) {
         int s = socket(AF_INET, SOCK_STREAM, 262 /* IPPROTO_MPTCP */);
         if (s < 0) return -1;
         struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(tcp_port)};
         inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-        int r = connect(s, (struct sockaddr*)&a, sizeof a);
-        int e = errno;
-        close(s);
-        errno = e;
-        return r;
+        return closing(s, connect(s, (struct sockaddr*)&a, sizeof a));
     }
     if (!strcmp(name, "tcp_fastopen")) {
         int s = socket(AF_INET, SOCK_STREAM, 0);
         struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(tcp_port)};
         inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-        int r = sendto(s, "x", 1, MSG_FASTOPEN, (struct sockaddr*)&a, sizeof a) == 1 ? 0 : -1;
-        int e = errno;
-        close(s);
-        errno = e;
-        return r;
+        return closing(s, sendto(s, "x", 1, MSG_FASTOPEN, (struct sockaddr*)&a, sizeof a) == 1 ? 0 : -1);
     }
     if (!strcmp(name, "netlink_diag")) {
         int n = socket(AF_NETLINK, SOCK_RAW, 4 /* NETLINK_SOCK_DIAG */);
@@ -147,11 +148,7 @@ static int probe(const char* name) {
         int s = socket(AF_INET, SOCK_STREAM, 0);
         struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(tcp_port + 1)};
         a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        int r = bind(s, (struct sockaddr*)&a, sizeof a);
-        int e = errno;
-        close(s);
-        errno = e;
-        return r;
+        return closing(s, bind(s, (struct sockaddr*)&a, sizeof a));
     }
     /* System V and POSIX IPC objects live in the IPC namespace, not in the
      * filesystem: Landlock and the mounts never see them. The test made a
@@ -187,13 +184,7 @@ static int probe(const char* name) {
         int v6 = name[3] == '6';
         int s = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
         if (s < 0) return -1;
-        if (listen(s, 1) != 0) return -1;
-        struct sockaddr_storage a;
-        socklen_t len = sizeof a;
-        if (getsockname(s, (struct sockaddr*)&a, &len) != 0) return -1;
-        int port = ntohs(v6 ? ((struct sockaddr_in6*)&a)->sin6_port : ((struct sockaddr_in*)&a)->sin_port);
-        printf("%s-port %d\n", name, port);
-        fflush(stdout);
+        if (listen(s, 1) != 0 || print_port(name, s) != 0) return -1;
         struct pollfd p = {.fd = s, .events = POLLIN};
         int n = poll(&p, 1, 5000);
         int c = n == 1 ? accept(s, NULL, NULL) : -1;
@@ -214,12 +205,7 @@ static int probe(const char* name) {
             if (sendto(s, "ask", 3, 0, (struct sockaddr*)&a, sizeof a) != 3) return -1;
         } else {
             (void)send(s, "x", 1, 0); /* EDESTADDRREQ */
-            struct sockaddr_storage a;
-            socklen_t len = sizeof a;
-            if (getsockname(s, (struct sockaddr*)&a, &len) != 0) return -1;
-            int port = ntohs(v6 ? ((struct sockaddr_in6*)&a)->sin6_port : ((struct sockaddr_in*)&a)->sin_port);
-            printf("%s-port %d\n", name, port);
-            fflush(stdout);
+            if (print_port(name, s) != 0) return -1;
         }
         struct pollfd p = {.fd = s, .events = POLLIN};
         int n = poll(&p, 1, 5000);
