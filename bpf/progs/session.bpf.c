@@ -3,7 +3,9 @@
  *   net_scope.bpf.h    network scope, attached to the session's cgroup;
  *   file_events.bpf.h  every exec and file operation in the session, from
  *                      sched_process_exec and the file syscalls' exit
- *                      tracepoints.
+ *                      tracepoints;
+ *   agent_state.bpf.h  a count of the session's chdir, fchdir and umask
+ *                      calls, for the snapshot gate's caches.
  * See sandboxd_bpf.h for the maps and the events. */
 #include <linux/bpf.h>
 #include <bpf/bpf_endian.h>
@@ -18,9 +20,12 @@ struct {
     __uint(max_entries, 1024 * 1024);
 } events SEC(".maps");
 
+/* Mapped into the supervisor, which reads agent_state_changes for each
+ * gated call: a load, not a syscall. */
 struct {
     __uint(type, BPF_MAP_TYPE_ARRAY);
     __uint(max_entries, 1);
+    __uint(map_flags, BPF_F_MMAPABLE);
     __type(key, __u32);
     __type(value, struct sbx_config);
 } config SEC(".maps");
@@ -33,3 +38,4 @@ static __always_inline __u64 wakeup(void) {
 
 #include "net_scope.bpf.h"
 #include "file_events.bpf.h"
+#include "agent_state.bpf.h"

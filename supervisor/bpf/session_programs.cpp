@@ -3,6 +3,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,7 +16,7 @@
 
 static_assert(sizeof(sbx_net_key) == 20, "sbx_net_key layout is shared with BPF");
 static_assert(sizeof(sbx_net_ports) == 8192, "sbx_net_ports layout is shared with BPF");
-static_assert(sizeof(sbx_config) == 56, "sbx_config layout is shared with BPF");
+static_assert(sizeof(sbx_config) == 64, "sbx_config layout is shared with BPF");
 static_assert(sizeof(sbx_file_event) == 16 + 16 + 16 + 2 * SBX_PATH_MAX, "sbx_file_event layout is shared with BPF");
 static_assert(sizeof(sbx_event_header) == 16, "sbx_event_header layout is shared with BPF");
 static_assert(sizeof(sbx_net_event) == 64 && offsetof(sbx_net_event, addr) == 28 &&
@@ -36,6 +37,7 @@ int on_record(void* ctx, void* data, size_t size) {
 void SessionPrograms::SkelDeleter::operator()(sbx_session* s) const { sbx_session__destroy(s); }
 void SessionPrograms::RingDeleter::operator()(ring_buffer* r) const { ring_buffer__free(r); }
 void SessionPrograms::LinkDeleter::operator()(bpf_link* l) const { bpf_link__destroy(l); }
+void SessionPrograms::ConfigUnmap::operator()(void* p) const { ::munmap(p, size_t(::getpagesize())); }
 
 SessionPrograms::SessionPrograms(SessionPrograms&&) noexcept = default;
 SessionPrograms& SessionPrograms::operator=(SessionPrograms&&) noexcept = default;
@@ -132,9 +134,14 @@ Result<SessionPrograms> SessionPrograms::start(const NetPlan& plan, const Option
         if (bpf_program__fd(h.prog) >= 0 &&
             bpf_prog_attach(bpf_program__fd(h.prog), cgroup_fd, h.type, BPF_F_ALLOW_MULTI) != 0)
             return errno_error(std::string("cannot attach the ") + h.name + " BPF program to the session cgroup");
-    if (!opts.file_events) return s;
+    if (!opts.file_events && !opts.agent_state) return s;
     auto tracefs = open_tracefs();
-    if (!tracefs) return tracefs.error();
+    if (!tracefs) {
+        if (opts.file_events) return tracefs.error();
+        return s;  // the gate does without its caches
+    }
+    if (opts.agent_state) s.watch_agent_state(tracefs->get());
+    if (!opts.file_events) return s;
     auto attach = [&s, &tracefs](bpf_program* prog, const char* category, const std::string& name) -> Status {
         auto event = open_tracepoint(tracefs->get(), category, name);
         if (!event) return event.error();
@@ -158,6 +165,25 @@ Result<SessionPrograms> SessionPrograms::start(const NetPlan& plan, const Option
             !r && r.error().code != ENOENT)
             return r.error();
     return s;
+}
+
+// Best effort: without the count the gate only reads more. Attached before
+// the agent exists, so no change goes uncounted; all three or none.
+void SessionPrograms::watch_agent_state(int tracefs) {
+    std::vector<std::unique_ptr<bpf_link, LinkDeleter>> links;
+    for (const char* call : {"sys_exit_chdir", "sys_exit_fchdir", "sys_exit_umask"}) {
+        auto event = open_tracepoint(tracefs, "syscalls", call);
+        if (!event) return;
+        bpf_link* link = bpf_program__attach_perf_event(skel_->progs.sbx_agent_state, event->get());
+        if (!link) return;
+        event->release();  // the link closes it
+        links.emplace_back(link);
+    }
+    void* view = ::mmap(nullptr, size_t(::getpagesize()), PROT_READ, MAP_SHARED, bpf_map__fd(skel_->maps.config), 0);
+    if (view == MAP_FAILED) return;
+    config_view_.reset(view);
+    agent_state_changes_ = &static_cast<const sbx_config*>(view)->agent_state_changes;
+    for (auto& l : links) links_.push_back(std::move(l));
 }
 
 std::vector<std::string> SessionPrograms::watched_file_syscalls() {

@@ -83,6 +83,32 @@ int AgentThreads::status_fd(Thread& t) {
     return t.status.get();
 }
 
-mode_t AgentThreads::umask_from(int status_fd) { return mode_t(status_field(status_fd, "Umask:", 8).value_or(022)); }
+// Read before the value it guards: a change finished after this load
+// leaves a higher count, whatever the value read then was.
+uint64_t AgentThreads::changes_now() const { return __atomic_load_n(changes_, __ATOMIC_ACQUIRE); }
+
+Result<UniqueFd> AgentThreads::working_dir(Thread& t) {
+    bool keep = changes_ && root_fixed_;
+    uint64_t count = keep ? changes_now() : 0;
+    if (!keep || !t.cwd || t.cwd_count != count) {
+        t.cwd = UniqueFd(::openat(t.procdir.get(), "cwd", O_PATH | O_DIRECTORY | O_CLOEXEC));
+        if (!t.cwd) return Error{ESRCH, "cannot open the agent's working directory"};
+        t.cwd_count = count;
+    }
+    UniqueFd copy(::fcntl(t.cwd.get(), F_DUPFD_CLOEXEC, 0));
+    if (!copy) return errno_error("cannot duplicate the agent's working directory");
+    return copy;
+}
+
+mode_t AgentThreads::umask(Thread& t) {
+    uint64_t count = changes_ ? changes_now() : 0;
+    if (changes_ && t.umask_known && t.umask_count == count) return t.umask;
+    std::optional<long> value = status_field(t.status.get(), "Umask:", 8);
+    if (!value) return 022;
+    t.umask = mode_t(*value);
+    t.umask_known = true;
+    t.umask_count = count;
+    return t.umask;
+}
 
 }  // namespace sandboxd

@@ -7,6 +7,11 @@
 // number never inherits them. A failing handle is dropped and opened anew
 // once, and fetch_request's NOTIF_ID_VALID check still decides whether what
 // was fetched belongs to the caller.
+//
+// A thread's working directory and umask are kept too, for as long as the
+// session's count of chdir, fchdir and umask calls stays the same (a BPF
+// program keeps it: bpf/progs/agent_state.bpf.h). Opening /proc/TID/cwd
+// and reading /proc/TID/status cost 3 and 7 us of each gated call.
 #pragma once
 
 #include <sys/types.h>
@@ -30,12 +35,22 @@ public:
         std::string name;  // its command name, as get() last read it
         int pidfd_for();   // the pidfd, opening it if need be; -1 if gone
         pid_t tid = 0;
+        // Kept while the count of changes is what it was when they were
+        // read (see working_dir() and umask()).
+        UniqueFd cwd;
+        uint64_t cwd_count = 0;
+        mode_t umask = 0;
+        bool umask_known = false;
+        uint64_t umask_count = 0;
     };
 
     // `root_fixed`: the agent cannot change its root directory (it can
     // make no user namespace, so it never holds CAP_SYS_CHROOT): a thread's
     // root is opened once. Otherwise it is opened again for every call.
-    explicit AgentThreads(bool root_fixed = false) : root_fixed_(root_fixed) {}
+    // `changes`: the session's count of chdir, fchdir and umask calls, or
+    // null when none is kept: then nothing is kept.
+    explicit AgentThreads(bool root_fixed = false, const uint64_t* changes = nullptr)
+        : root_fixed_(root_fixed), changes_(changes) {}
 
     // The handles for `tid`, with its command name read afresh and its
     // root open: that read is what proves held handles still name a live
@@ -43,10 +58,14 @@ public:
     // opened anew once (ESRCH: no such thread).
     Result<Thread*> get(pid_t tid);
 
-    // The thread's /proc/TID/status, opened when first needed (-1: gone),
-    // and the umask read from such a descriptor (022 if it cannot be).
+    // The thread's /proc/TID/status, opened when first needed (-1: gone).
     static int status_fd(Thread& t);
-    static mode_t umask_from(int status_fd);
+    // Its working directory, a descriptor of its own for the caller (an
+    // error once the thread is gone), and its umask, from status_fd()
+    // opened beforehand (022 if it cannot be read). Kept only where the root is fixed too: an agent that may make
+    // a mount namespace takes its working directory into the new one.
+    Result<UniqueFd> working_dir(Thread& t);
+    mode_t umask(Thread& t);
 
 private:
     Result<Thread*> open_handles(pid_t tid);
@@ -54,7 +73,9 @@ private:
     // rather than keep handles on threads long gone.
     static constexpr size_t kMaxThreads = 256;
     bool refresh(Thread& t);
+    uint64_t changes_now() const;
     bool root_fixed_ = false;
+    const uint64_t* changes_ = nullptr;
     std::unordered_map<pid_t, Thread> threads_;
 };
 

@@ -43,15 +43,11 @@ Result<std::string> read_agent_string(pid_t pid, uint64_t addr) {
 // The directory a *at() call starts from: the agent's cwd for AT_FDCWD,
 // otherwise the descriptor it passed, taken from its table; none for an
 // absolute path (resolution starts at the agent's root).
-Result<UniqueFd> start_dir(int procdir, const std::function<int()>& pidfd, uint64_t dirfd_arg,
-                           const std::string& path) {
+Result<UniqueFd> start_dir(AgentThreads& threads, AgentThreads::Thread& t, const std::function<int()>& pidfd,
+                           uint64_t dirfd_arg, const std::string& path) {
     int dirfd = int(int32_t(dirfd_arg));  // the kernel reads the int
     if (!path.empty() && path.front() == '/') return UniqueFd();  // resolved from the agent's root
-    if (dirfd == AT_FDCWD) {
-        UniqueFd cwd(::openat(procdir, "cwd", O_PATH | O_DIRECTORY | O_CLOEXEC));
-        if (!cwd) return Error{ESRCH, "cannot open the agent's working directory"};
-        return cwd;
-    }
+    if (dirfd == AT_FDCWD) return threads.working_dir(t);
     UniqueFd fd(int(::syscall(SYS_pidfd_getfd, pidfd(), dirfd, 0)));
     if (!fd) return Error{EBADF, "bad directory descriptor"};
     return fd;
@@ -115,7 +111,7 @@ ProcSelf proc_self_path(const std::string& path, int procdir) {
 
 }  // namespace
 
-mode_t GateRequest::umask() const { return AgentThreads::umask_from(status_fd); }
+mode_t GateRequest::umask() const { return threads && thread ? threads->umask(*thread) : 022; }
 
 bool gate_handles(int nr) {
     switch (nr) {
@@ -161,7 +157,7 @@ Result<GateRequest> fetch_request(int listener, const seccomp_notif& n, AgentThr
         return {};
     };
     auto dir_at = [&](int arg, const std::string& path, UniqueFd& out) -> Status {
-        auto d = start_dir(procdir, pidfd, arg < 0 ? uint64_t(uint32_t(AT_FDCWD)) : r.args[arg], path);
+        auto d = start_dir(threads, t, pidfd, arg < 0 ? uint64_t(uint32_t(AT_FDCWD)) : r.args[arg], path);
         if (!d) return d.error();
         out = std::move(*d);
         return {};
@@ -272,9 +268,13 @@ Result<GateRequest> fetch_request(int listener, const seccomp_notif& n, AgentThr
             break;
         }
     }
+    // The worker reads the umask from /proc/TID/status, which it could not
+    // open itself (the agent's Landlock domain): opened here, once a thread.
     if (r.nr == SYS_open || r.nr == SYS_openat || r.nr == SYS_creat || r.nr == SYS_mkdir || r.nr == SYS_mkdirat ||
         r.nr == SYS_mknod || r.nr == SYS_mknodat || r.nr == SYS_bind)
-        r.status_fd = AgentThreads::status_fd(t);
+        (void)AgentThreads::status_fd(t);
+    r.threads = &threads;
+    r.thread = &t;
     for (auto [path, dir] : {std::pair{&r.path1, &r.dir1}, std::pair{&r.path2, &r.dir2}}) {
         if (path->empty()) continue;
         ProcSelf ps = proc_self_path(*path, procdir);
@@ -282,8 +282,9 @@ Result<GateRequest> fetch_request(int listener, const seccomp_notif& n, AgentThr
             *path = ps.rest;
         } else if (ps.kind == ProcSelf::Cwd) {
             *path = ps.rest;
-            *dir = UniqueFd(::openat(procdir, "cwd", O_PATH | O_DIRECTORY | O_CLOEXEC));
-            if (!*dir) return Error{ESRCH, "cannot open the agent's working directory"};
+            auto cwd = threads.working_dir(t);
+            if (!cwd) return cwd.error();
+            *dir = std::move(*cwd);
         } else if (ps.kind == ProcSelf::Fd) {
             // A descriptor may be reopened or linked to a new name (the
             // way an O_TMPFILE file gets one), never destroyed through.

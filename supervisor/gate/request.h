@@ -35,10 +35,12 @@ struct GateRequest {
     std::string sun_path;                 // connect() or bind() to a pathname unix socket
     std::string sockaddr;                 // bind(): the address, as the agent passed it
     std::string link_target;              // symlink(): the text, never resolved
-    // The calling thread's /proc/TID/status, held by the dispatcher while
-    // the request is in flight: its umask is read (umask()) only when
-    // something is really made, since making that text costs about 6 µs.
-    int status_fd = -1;
+    // The calling thread's umask, asked for only when something is really
+    // made (it may mean reading /proc/TID/status, about 7 µs). The thread's
+    // handles are the dispatcher's, which waits while the request is in
+    // flight.
+    AgentThreads* threads = nullptr;
+    AgentThreads::Thread* thread = nullptr;
     mode_t umask() const;
 };
 

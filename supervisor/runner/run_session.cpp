@@ -183,6 +183,7 @@ ExitStatus run_session(const RunOptions& opts) {
     events.log_reads = plan->profile.events.reads;
     events.gate_journals_destroys = plan->seccomp.destructive_gate;
     events.unix_hooks_optional = accepts_missing(plan->profile, "unix-socket-hooks");
+    events.agent_state = plan->seccomp.gated;
     auto bpf = SessionPrograms::start(plan->network, events, cgroup->v2_dirfd());
     if (!bpf) return failed(bpf.error());
     if (!bpf->unix_hooks())
@@ -330,6 +331,7 @@ ExitStatus run_session(const RunOptions& opts) {
         gc.agent_pid = spawned->child.pid;
         gc.root_fixed = plan->seccomp.denied.count("%clone-namespaces") && plan->seccomp.denied.count("%clone3") &&
                         plan->seccomp.denied.count("setns");
+        gc.agent_state_changes = bpf->agent_state_changes();
         gc.audit = opts.audit;
         if (opts.audit)
             gc.annotate = [&plan](JournalEntry& e) { mark_would_be_denial(e, plan->profile, plan->workspace); };
@@ -461,8 +463,6 @@ ExitStatus run_session(const RunOptions& opts) {
     if (uint64_t lost = bpf->dropped(); lost > 0)
         (void)journal->append(info_entry("events.dropped", "session ring buffer", "bpf", {{"count", lost}}));
 
-    bpf->detach_tracepoints_in_background();
-
     // The agent's descendants die with the session: kill the whole cgroup.
     auto left = cgroup_process_count(cgroup->v2_path());
     if (auto st = cgroup->destroy(); !st) {
@@ -474,6 +474,9 @@ ExitStatus run_session(const RunOptions& opts) {
         end.detail["snapshot_bytes"] = gate->snapshot_bytes();
         gate.reset();  // after the kill: nothing is left to ask it anything
     }
+    // Only now: the gate's caches rely on the count of chdir and umask calls
+    // until it is gone, and processes left behind run until the kill.
+    bpf->detach_tracepoints_in_background();
     end.detail["ended_usec"] = realtime_usec();
     if (auto seq = journal->append(end); !seq && result.message.empty())
         result.message = "journal: " + seq.error().describe();

@@ -390,6 +390,52 @@ TEST_CASE("gate: what it makes for the agent has the agent's umask - and its own
     CHECK(mode("t") == 0600);  // O_TMPFILE, linked
 }
 
+// The gate keeps each thread's working directory and umask between calls
+// (a BPF program counts the session's chdir, fchdir and umask calls): a
+// change by the thread itself, by another thread sharing its directory, or
+// through fchdir must reach the very next call.
+TEST_CASE("gate: relative paths follow chdir and fchdir at once - also from another thread - and so does umask") {
+    Host h;  // without .git: every call that makes a name goes to the gate
+    plant_file(h.ws / "f0", "old");
+    h.ws.write("agent.py",
+               "import os, threading\n"
+               "def other(f): t = threading.Thread(target=f); t.start(); t.join()\n"
+               "os.mkdir('d1'); os.mkdir('d2')\n"
+               "open('a', 'w').close()\n"                        // from the workspace: known to the gate now
+               "os.chdir('d1'); open('b', 'w').close(); os.mkdir('sub')\n"
+               "os.chdir('../d2'); open('c', 'w').close(); os.unlink('../f0')\n"
+               "fd = os.open('../d1/sub', os.O_RDONLY); os.fchdir(fd); open('d', 'w').close()\n"
+               "os.rename('d', 'e'); os.symlink('x', 'lnk')\n"
+               "other(lambda: os.chdir('../../d2')); open('f', 'w').close(); os.unlink('c')\n"
+               "os.umask(0o022); open('g', 'w').close()\n"
+               "other(lambda: os.umask(0o077)); open('h', 'w').close(); os.mkdir('i')\n"
+               "other(lambda: os.umask(0)); open('j', 'w').close()\n"
+               "print('done')\n");
+    auto r = h.run({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path(), "--",
+                    "python3", "agent.py"});
+    INFO(r.out << r.err);
+    REQUIRE(r.status == 0);
+    CHECK(r.out == "done\n");
+    auto below = [&](const std::string& dir) {
+        std::set<std::string> names;
+        for (const auto& e : std::filesystem::directory_iterator(h.ws / dir)) names.insert(e.path().filename());
+        return names;
+    };
+    CHECK(below(".") == std::set<std::string>{"a", "agent.py", "d1", "d2"});
+    CHECK(below("d1") == std::set<std::string>{"b", "sub"});
+    CHECK(below("d1/sub") == std::set<std::string>{"e", "lnk"});
+    CHECK(below("d2") == std::set<std::string>{"f", "g", "h", "i", "j"});
+    auto mode = [&](const char* name) {
+        struct stat st{};
+        REQUIRE(::lstat((h.ws / ("d2/" + std::string(name))).c_str(), &st) == 0);
+        return st.st_mode & 07777;
+    };
+    CHECK(mode("g") == 0644);
+    CHECK(mode("h") == 0600);
+    CHECK(mode("i") == 0700);
+    CHECK(mode("j") == 0666);
+}
+
 TEST_CASE("gate: a snapshot directory at a mount root that is not sandboxd's own (planted by an earlier agent) "
           "refuses the session - no snapshot goes there") {
     Host h;
