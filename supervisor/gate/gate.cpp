@@ -245,9 +245,12 @@ void Gate::Impl::handle(const seccomp_notif& n) {
 }
 
 // The agent's next destructive call usually follows at once (an rm -rf, a
-// loop): the dispatcher looks for it this many times, yielding, before it
-// sleeps.
-constexpr int kPollSpins = 100;
+// loop): the dispatcher looks for it this long, yielding, before it sleeps.
+// Waking a sleeping dispatcher is an interrupt to another CPU (a VM exit
+// here); 100 looks (about 60 us) instead of 200 us made 20,000
+// create/write/unlink cycles 10% slower. An idle agent costs at most this
+// much of a CPU after each gated call.
+constexpr int64_t kPollSpinNsec = 200'000;
 
 void Gate::Impl::log_would_be_denial(const seccomp_notif& n) {
     if (!journal) return;
@@ -274,7 +277,7 @@ void Gate::Impl::dispatcher_main() {
     pollfd fds[2] = {{cfg.listener.get(), POLLIN, 0}, {stop.get(), POLLIN, 0}};
     for (;;) {
         int n = 0;
-        for (int i = 0; i < kPollSpins && n == 0; ++i) {
+        for (int64_t until = monotonic_nsec() + kPollSpinNsec; n == 0 && monotonic_nsec() < until;) {
             n = ::poll(fds, 2, 0);
             if (n == 0) sched_yield();
         }
