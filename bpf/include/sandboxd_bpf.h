@@ -67,10 +67,12 @@ struct sbx_config {
                                        rmdir and rename it carries out: the
                                        tracepoints skip those that succeeded */
     sbx_u64 inbound_refused; /* connections refused on their way in */
-    sbx_u64 agent_state_changes; /* chdir, fchdir and umask calls the session
-                                    completed: the snapshot gate keeps each
-                                    agent thread's working directory and umask
-                                    while this stays the same (agent_state.bpf.h) */
+    /* chdir, fchdir and umask calls of the session that began, and that
+       ended (and both once for each exec): the snapshot gate keeps each agent
+       thread's working directory and umask while these say nothing changed
+       (agent_state.bpf.h) */
+    sbx_u64 agent_state_entered;
+    sbx_u64 agent_state_exited;
 };
 
 /* The supervisor reads the ring buffer at least this often; the programs

@@ -5,19 +5,51 @@
  * thread's working directory and makes files with its umask. Reading them
  * from /proc for every gated call (open /proc/TID/cwd, render all of
  * /proc/TID/status for one field) costs about 10 us of a 45 us create, so
- * the gate keeps them per thread, for as long as this count stays the same.
+ * the gate keeps them per thread while these counts say nothing changed.
  *
  * Only chdir, fchdir and umask change either in an agent that can make no
  * namespace (chroot, pivot_root and setns need capabilities it never has;
  * the gate keeps no working directory when the profile allows namespaces).
- * The count goes up at the call's exit, after the change: the gate reads
- * the count before it reads the value, so a value read before a change is
- * always kept under an older count than the one the change leaves. Failed
- * calls count too; that only costs a read. */
-SEC("tracepoint/syscalls/sys_exit_umask")
-int sbx_agent_state(void* ctx) {
+ * And an exec from a thread that is not the leader takes the leader's
+ * thread id (de_thread), so what the gate keeps for that id becomes
+ * another thread's.
+ *
+ * Each call is counted twice: as it begins, before the change, and as it
+ * ends, after it. The gate keeps a value only when it read it between two
+ * equal counts of calls begun, with as many ended before (none under way:
+ * the value is what every counted call left), and uses it while the count
+ * of calls begun stays the same. A change under way when another thread
+ * sharing the working directory reads it back is thus never missed.
+ * Failed calls count too; that only costs a read. An exec counts as begun
+ * and ended at once: sched_process_exec comes after de_thread and before
+ * the new program makes its first call. */
+static __always_inline struct sbx_config* agent_state_config(void) {
     __u32 zero = 0;
     struct sbx_config* cfg = bpf_map_lookup_elem(&config, &zero);
-    if (cfg && bpf_get_current_cgroup_id() == cfg->cgroup_id) __sync_fetch_and_add(&cfg->agent_state_changes, 1);
+    return cfg && bpf_get_current_cgroup_id() == cfg->cgroup_id ? cfg : 0;
+}
+
+/* Attached to sys_enter_chdir, sys_enter_fchdir, sys_enter_umask. */
+SEC("tracepoint/syscalls/sys_enter_umask")
+int sbx_agent_state_enter(void* ctx) {
+    struct sbx_config* cfg = agent_state_config();
+    if (cfg) __sync_fetch_and_add(&cfg->agent_state_entered, 1);
+    return 0;
+}
+
+/* Attached to sys_exit_chdir, sys_exit_fchdir, sys_exit_umask. */
+SEC("tracepoint/syscalls/sys_exit_umask")
+int sbx_agent_state_exit(void* ctx) {
+    struct sbx_config* cfg = agent_state_config();
+    if (cfg) __sync_fetch_and_add(&cfg->agent_state_exited, 1);
+    return 0;
+}
+
+SEC("tracepoint/sched/sched_process_exec")
+int sbx_agent_state_exec(void* ctx) {
+    struct sbx_config* cfg = agent_state_config();
+    if (!cfg) return 0;
+    __sync_fetch_and_add(&cfg->agent_state_entered, 1);
+    __sync_fetch_and_add(&cfg->agent_state_exited, 1);
     return 0;
 }

@@ -16,7 +16,7 @@
 
 static_assert(sizeof(sbx_net_key) == 20, "sbx_net_key layout is shared with BPF");
 static_assert(sizeof(sbx_net_ports) == 8192, "sbx_net_ports layout is shared with BPF");
-static_assert(sizeof(sbx_config) == 64, "sbx_config layout is shared with BPF");
+static_assert(sizeof(sbx_config) == 72, "sbx_config layout is shared with BPF");
 static_assert(sizeof(sbx_file_event) == 16 + 16 + 16 + 2 * SBX_PATH_MAX, "sbx_file_event layout is shared with BPF");
 static_assert(sizeof(sbx_event_header) == 16, "sbx_event_header layout is shared with BPF");
 static_assert(sizeof(sbx_net_event) == 64 && offsetof(sbx_net_event, addr) == 28 &&
@@ -167,14 +167,27 @@ Result<SessionPrograms> SessionPrograms::start(const NetPlan& plan, const Option
     return s;
 }
 
-// Best effort: without the count the gate only reads more. Attached before
-// the agent exists, so no change goes uncounted; all three or none.
+// Best effort: without the counts the gate only reads more. Attached before
+// the agent exists, so no change goes uncounted; all or none.
 void SessionPrograms::watch_agent_state(int tracefs) {
+    const struct {
+        bpf_program* prog;
+        const char* category;
+        const char* name;
+    } points[] = {
+        {skel_->progs.sbx_agent_state_enter, "syscalls", "sys_enter_chdir"},
+        {skel_->progs.sbx_agent_state_enter, "syscalls", "sys_enter_fchdir"},
+        {skel_->progs.sbx_agent_state_enter, "syscalls", "sys_enter_umask"},
+        {skel_->progs.sbx_agent_state_exit, "syscalls", "sys_exit_chdir"},
+        {skel_->progs.sbx_agent_state_exit, "syscalls", "sys_exit_fchdir"},
+        {skel_->progs.sbx_agent_state_exit, "syscalls", "sys_exit_umask"},
+        {skel_->progs.sbx_agent_state_exec, "sched", "sched_process_exec"},
+    };
     std::vector<std::unique_ptr<bpf_link, LinkDeleter>> links;
-    for (const char* call : {"sys_exit_chdir", "sys_exit_fchdir", "sys_exit_umask"}) {
-        auto event = open_tracepoint(tracefs, "syscalls", call);
+    for (const auto& p : points) {
+        auto event = open_tracepoint(tracefs, p.category, p.name);
         if (!event) return;
-        bpf_link* link = bpf_program__attach_perf_event(skel_->progs.sbx_agent_state, event->get());
+        bpf_link* link = bpf_program__attach_perf_event(p.prog, event->get());
         if (!link) return;
         event->release();  // the link closes it
         links.emplace_back(link);
@@ -182,7 +195,8 @@ void SessionPrograms::watch_agent_state(int tracefs) {
     void* view = ::mmap(nullptr, size_t(::getpagesize()), PROT_READ, MAP_SHARED, bpf_map__fd(skel_->maps.config), 0);
     if (view == MAP_FAILED) return;
     config_view_.reset(view);
-    agent_state_changes_ = &static_cast<const sbx_config*>(view)->agent_state_changes;
+    const auto* cfg = static_cast<const sbx_config*>(view);
+    agent_state_ = {&cfg->agent_state_entered, &cfg->agent_state_exited};
     for (auto& l : links) links_.push_back(std::move(l));
 }
 

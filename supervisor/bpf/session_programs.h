@@ -18,6 +18,7 @@
 
 #include "base/result.h"
 #include "bpf/net_plan.h"
+#include "bpf/agent_state.h"
 
 struct sbx_session;
 struct ring_buffer;
@@ -45,7 +46,7 @@ public:
         // (unix-socket-hooks, base/kernel_gap.h): run without them there.
         bool unix_hooks_optional = false;
         // Count the session's chdir, fchdir and umask calls for the snapshot
-        // gate (agent_state_changes()).
+        // gate (agent_state()).
         bool agent_state = false;
     };
     static Result<SessionPrograms> start(const NetPlan& plan, const Options& opts, int cgroup_fd);
@@ -61,12 +62,12 @@ public:
     uint64_t dropped() const;
     uint64_t reads() const;  // successful opens for reading: counted, not logged
     bool unix_hooks() const { return unix_hooks_; }  // connect_unix/sendmsg_unix attached
-    // The count of chdir, fchdir and umask calls the session's threads have
-    // completed (bpf/progs/agent_state.bpf.h), mapped into this process and
-    // valid as long as this object; read with an atomic load. Null when it
-    // is not kept: not asked for, or this kernel's tracefs could not give
-    // the tracepoints (the gate then reads what it needs every time).
-    const uint64_t* agent_state_changes() const { return agent_state_changes_; }
+    // The counts of chdir, fchdir and umask calls the session's threads
+    // have begun and ended (bpf/progs/agent_state.bpf.h), mapped into this
+    // process and valid as long as this object. Null pointers when they are
+    // not kept: not asked for, or this kernel's tracefs could not give the
+    // tracepoints (the gate then reads what it needs every time).
+    AgentStateCounts agent_state() const { return agent_state_; }
 
     // Detaching a tracepoint program waits for an RCU grace period in the
     // kernel, several milliseconds that would otherwise sit on the agent's
@@ -94,7 +95,7 @@ private:
     std::unique_ptr<ring_buffer, RingDeleter> ring_;
     std::vector<std::unique_ptr<bpf_link, LinkDeleter>> links_;  // the tracepoints
     std::unique_ptr<void, ConfigUnmap> config_view_;  // the config map, mapped read-only
-    const uint64_t* agent_state_changes_ = nullptr;   // in config_view_
+    AgentStateCounts agent_state_;                    // in config_view_
     std::unique_ptr<RecordFn> fn_;  // stable address for the ring buffer callback
     bool unix_hooks_ = true;
 };

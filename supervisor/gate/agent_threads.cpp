@@ -83,17 +83,34 @@ int AgentThreads::status_fd(Thread& t) {
     return t.status.get();
 }
 
-// Read before the value it guards: a change finished after this load
-// leaves a higher count, whatever the value read then was.
-uint64_t AgentThreads::changes_now() const { return __atomic_load_n(changes_, __ATOMIC_ACQUIRE); }
+// A value read after this and before unchanged_since(count) holds may be
+// kept under `count`: no change was under way when it was taken (as many
+// calls ended as had begun, read in that order, so none was under way at
+// the second read) and none began by the time the value was read. Nothing
+// is kept while one is under way: it may already show to a thread sharing
+// the working directory.
+std::optional<uint64_t> AgentThreads::quiet_count() const {
+    if (!changes_) return std::nullopt;
+    uint64_t ended = __atomic_load_n(changes_.exited, __ATOMIC_ACQUIRE);
+    uint64_t begun = __atomic_load_n(changes_.entered, __ATOMIC_ACQUIRE);
+    if (ended != begun) return std::nullopt;
+    return begun;
+}
+
+bool AgentThreads::unchanged_since(uint64_t count) const {
+    return changes_ && __atomic_load_n(changes_.entered, __ATOMIC_ACQUIRE) == count;
+}
 
 Result<UniqueFd> AgentThreads::working_dir(Thread& t) {
-    bool keep = changes_ && root_fixed_;
-    uint64_t count = keep ? changes_now() : 0;
-    if (!keep || !t.cwd || t.cwd_count != count) {
+    if (!(root_fixed_ && t.cwd && unchanged_since(t.cwd_count))) {
+        auto count = root_fixed_ ? quiet_count() : std::nullopt;
         t.cwd = UniqueFd(::openat(t.procdir.get(), "cwd", O_PATH | O_DIRECTORY | O_CLOEXEC));
         if (!t.cwd) return Error{ESRCH, "cannot open the agent's working directory"};
-        t.cwd_count = count;
+        if (count && unchanged_since(*count)) {
+            t.cwd_count = *count;
+        } else {
+            return std::move(t.cwd);  // this call's only
+        }
     }
     UniqueFd copy(::fcntl(t.cwd.get(), F_DUPFD_CLOEXEC, 0));
     if (!copy) return errno_error("cannot duplicate the agent's working directory");
@@ -101,14 +118,17 @@ Result<UniqueFd> AgentThreads::working_dir(Thread& t) {
 }
 
 mode_t AgentThreads::umask(Thread& t) {
-    uint64_t count = changes_ ? changes_now() : 0;
-    if (changes_ && t.umask_known && t.umask_count == count) return t.umask;
+    if (t.umask_known && unchanged_since(t.umask_count)) return t.umask;
+    t.umask_known = false;
+    auto count = quiet_count();
     std::optional<long> value = status_field(t.status.get(), "Umask:", 8);
     if (!value) return 022;
-    t.umask = mode_t(*value);
-    t.umask_known = true;
-    t.umask_count = count;
-    return t.umask;
+    if (count && unchanged_since(*count)) {
+        t.umask = mode_t(*value);
+        t.umask_known = true;
+        t.umask_count = *count;
+    }
+    return mode_t(*value);
 }
 
 }  // namespace sandboxd

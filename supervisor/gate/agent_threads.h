@@ -8,19 +8,22 @@
 // once, and fetch_request's NOTIF_ID_VALID check still decides whether what
 // was fetched belongs to the caller.
 //
-// A thread's working directory and umask are kept too, for as long as the
-// session's count of chdir, fchdir and umask calls stays the same (a BPF
-// program keeps it: bpf/progs/agent_state.bpf.h). Opening /proc/TID/cwd
-// and reading /proc/TID/status cost 3 and 7 us of each gated call.
+// A thread's working directory and umask are kept too, while the session's
+// counts of chdir, fchdir and umask calls say none has happened since (BPF
+// programs keep them; bpf/progs/agent_state.bpf.h says how they are read).
+// Opening /proc/TID/cwd and reading /proc/TID/status cost 3 and 7 us of
+// each gated call.
 #pragma once
 
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 #include <unordered_map>
 
 #include "base/result.h"
 #include "base/unique_fd.h"
+#include "bpf/agent_state.h"
 
 namespace sandboxd {
 
@@ -35,8 +38,8 @@ public:
         std::string name;  // its command name, as get() last read it
         int pidfd_for();   // the pidfd, opening it if need be; -1 if gone
         pid_t tid = 0;
-        // Kept while the count of changes is what it was when they were
-        // read (see working_dir() and umask()).
+        // Kept while the count of changes begun is what it was when they
+        // were read (see working_dir() and umask()).
         UniqueFd cwd;
         uint64_t cwd_count = 0;
         mode_t umask = 0;
@@ -47,9 +50,9 @@ public:
     // `root_fixed`: the agent cannot change its root directory (it can
     // make no user namespace, so it never holds CAP_SYS_CHROOT): a thread's
     // root is opened once. Otherwise it is opened again for every call.
-    // `changes`: the session's count of chdir, fchdir and umask calls, or
-    // null when none is kept: then nothing is kept.
-    explicit AgentThreads(bool root_fixed = false, const uint64_t* changes = nullptr)
+    // `changes`: the session's counts of chdir, fchdir and umask calls;
+    // without them nothing is kept.
+    explicit AgentThreads(bool root_fixed = false, AgentStateCounts changes = {})
         : root_fixed_(root_fixed), changes_(changes) {}
 
     // The handles for `tid`, with its command name read afresh and its
@@ -73,9 +76,10 @@ private:
     // rather than keep handles on threads long gone.
     static constexpr size_t kMaxThreads = 256;
     bool refresh(Thread& t);
-    uint64_t changes_now() const;
+    std::optional<uint64_t> quiet_count() const;
+    bool unchanged_since(uint64_t count) const;
     bool root_fixed_ = false;
-    const uint64_t* changes_ = nullptr;
+    AgentStateCounts changes_;
     std::unordered_map<pid_t, Thread> threads_;
 };
 

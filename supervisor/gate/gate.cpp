@@ -348,7 +348,7 @@ Result<std::unique_ptr<Gate>> Gate::start(GateConfig cfg) {
     if (!s.cfg.budget) s.cfg.budget = std::make_shared<SnapshotBudget>();
     s.ctx.stores = &s.cfg.stores;  // empty: only connect() is gated
     s.ctx.budget = s.cfg.budget;
-    s.threads = AgentThreads(s.cfg.root_fixed, s.cfg.agent_state_changes);
+    s.threads = AgentThreads(s.cfg.root_fixed, s.cfg.agent_state);
     s.ctx.session_start_usec = s.cfg.session_start_usec;
     s.ctx.agent_uid = s.cfg.identity.uid;
     s.ctx.read_denied = s.cfg.read_denied;

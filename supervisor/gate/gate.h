@@ -33,6 +33,7 @@
 
 #include "base/result.h"
 #include "base/unique_fd.h"
+#include "bpf/agent_state.h"
 #include "journal/journal.h"
 #include "launch/identity.h"
 #include "mounts/plan.h"
@@ -57,9 +58,9 @@ struct GateConfig {
     // change its root: the gate opens each agent thread's root once instead
     // of for every call.
     bool root_fixed = false;
-    // The session's count of chdir, fchdir and umask calls
-    // (SessionPrograms::agent_state_changes()); null: none is kept.
-    const uint64_t* agent_state_changes = nullptr;
+    // The session's counts of chdir, fchdir and umask calls
+    // (SessionPrograms::agent_state()); null: none are kept.
+    AgentStateCounts agent_state;
     // Audit mode: syscalls the profile denies also come here; each is
     // journaled as a would-be denial and let through (seccomp "continue":
     // nothing is decided on it, so a racing thread changes nothing).

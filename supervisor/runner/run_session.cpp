@@ -331,7 +331,7 @@ ExitStatus run_session(const RunOptions& opts) {
         gc.agent_pid = spawned->child.pid;
         gc.root_fixed = plan->seccomp.denied.count("%clone-namespaces") && plan->seccomp.denied.count("%clone3") &&
                         plan->seccomp.denied.count("setns");
-        gc.agent_state_changes = bpf->agent_state_changes();
+        gc.agent_state = bpf->agent_state();
         gc.audit = opts.audit;
         if (opts.audit)
             gc.annotate = [&plan](JournalEntry& e) { mark_would_be_denial(e, plan->profile, plan->workspace); };

@@ -436,6 +436,118 @@ TEST_CASE("gate: relative paths follow chdir and fchdir at once - also from anot
     CHECK(mode("j") == 0666);
 }
 
+TEST_CASE("gate: an exec from a thread that is not the leader takes the leader's id - not what the gate kept for it") {
+    Host h;
+    // The leader's working directory and umask are a/ and 000 when the gate
+    // last saw them; the thread that execs (and becomes the leader, with
+    // its id) has b/ and 077 of its own.
+    h.ws.write("agent.py", R"PY(import ctypes, os, sys, threading, time
+if sys.argv[1:] == ['after']:
+    os.close(os.open('landed', os.O_CREAT | os.O_WRONLY, 0o666))
+    print('done', flush=True)
+    sys.exit(0)
+me = os.path.abspath(__file__)
+libc = ctypes.CDLL(None, use_errno=True)
+os.mkdir('a'); os.mkdir('b'); os.chdir('a'); os.umask(0)
+ready, go = threading.Event(), threading.Event()
+def other():
+    if libc.unshare(0x200) != 0: raise SystemExit('unshare(CLONE_FS)')
+    os.chdir('../b'); os.umask(0o077)
+    ready.set(); go.wait()
+    os.execv(sys.executable, [sys.executable, me, 'after'])
+threading.Thread(target=other).start()
+ready.wait()
+os.close(os.open('seen', os.O_CREAT | os.O_WRONLY, 0o666))
+go.set()
+time.sleep(30)
+)PY");
+    auto r = h.run({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path(), "--",
+                    "python3", "agent.py"});
+    INFO(r.out << r.err);
+    REQUIRE(r.status == 0);
+    CHECK(r.out == "done\n");
+    CHECK(path_exists(h.ws / "a/seen"));
+    CHECK_FALSE(path_exists(h.ws / "a/landed"));
+    REQUIRE(path_exists(h.ws / "b/landed"));
+    struct stat st{};
+    REQUIRE(::stat((h.ws / "b/landed").c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+}
+
+// A chdir or umask shows to a thread sharing the working directory a little
+// before the call returns. A storm of timers firing during the call (a
+// helper's red-team finding) stretches that moment: the process that
+// shares the directory sees the change, makes a file at once, and the gate
+// must not use what it kept from before.
+TEST_CASE("gate: a change of working directory or umask seen by another process sharing them before the call returns "
+          "reaches the gate") {
+    Host h;
+    h.ws.write("race.py", R"PY(import ctypes, mmap, os, random, struct, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+what, rounds = sys.argv[1], int(sys.argv[2])
+top = os.path.abspath(what)
+os.mkdir(top); os.mkdir(top + '/a'); os.mkdir(top + '/b')
+A, B = top + '/a', top + '/b'
+shared = mmap.mmap(-1, 4096)
+def get(i): return struct.unpack_from('q', shared, i * 8)[0]
+def put(i, v): struct.pack_into('q', shared, i * 8, v)
+PHASE, ROUND, ACK = 0, 1, 2
+def changed():
+    if what == 'cwd': return os.getcwd() == B
+    return 'Umask:\t0077' in open('/proc/self/status').read()
+def wrong(name):
+    if what == 'cwd': return os.path.exists(A + '/' + name)
+    return os.stat(name).st_mode & 0o777 != 0o600
+os.chdir(A)
+pid = libc.syscall(56, 0x200 | 17, 0, 0, 0, 0)  # clone(CLONE_FS | SIGCHLD)
+if pid == 0:
+    os.sched_setaffinity(0, {0})
+    seen = bad = 0
+    for i in range(rounds):
+        while not (get(PHASE) == 1 and get(ROUND) == i): pass
+        os.close(os.open('k%d' % i, os.O_CREAT | os.O_WRONLY, 0o644))  # the gate keeps a/ and 022
+        put(ACK, i)
+        while get(PHASE) != 3:
+            if changed():
+                seen += 1
+                os.close(os.open('m%d' % i, os.O_CREAT | os.O_WRONLY, 0o666))
+                if wrong('m%d' % i): bad += 1
+                break
+        while get(PHASE) != 3: pass
+        put(ACK, -1 - i)
+    print('seen %d wrong %d' % (seen, bad), flush=True)
+    os._exit(0)
+os.sched_setaffinity(0, {1})
+libc.prctl(29, 1, 0, 0, 0)  # PR_SET_TIMERSLACK: 1 ns
+timers = [t for t in (libc.timerfd_create(1, 0) for _ in range(900)) if t >= 0]
+class Spec(ctypes.Structure):
+    _fields_ = [('i1', ctypes.c_long), ('i2', ctypes.c_long), ('v1', ctypes.c_long), ('v2', ctypes.c_long)]
+for i in range(rounds):
+    os.chdir(A); os.umask(0o022); put(ROUND, i); put(PHASE, 1)
+    while get(ACK) != i: pass
+    at = time.clock_gettime_ns(time.CLOCK_MONOTONIC) + 3_000_000
+    spec = Spec(0, 0, at // 10**9, at % 10**9)
+    for t in timers: libc.timerfd_settime(t, 1, ctypes.byref(spec), None)
+    put(PHASE, 2)
+    lead = random.randint(0, 12000)
+    while time.clock_gettime_ns(time.CLOCK_MONOTONIC) < at - lead: pass
+    if what == 'cwd': libc.chdir(B.encode())
+    else: libc.umask(0o077)
+    put(PHASE, 3)
+    while get(ACK) != -1 - i: pass
+os.waitpid(pid, 0)
+)PY");
+    for (const char* what : {"cwd", "umask"}) {
+        auto r = h.run({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path(), "--",
+                        "python3", "race.py", what, "300"});
+        INFO(what << ": " << r.out << r.err);
+        REQUIRE(r.status == 0);
+        CHECK_THAT(r.out, Catch::EndsWith(" wrong 0\n"));
+        CHECK_THAT(r.out, Catch::StartsWith("seen "));
+    }
+}
+
 TEST_CASE("gate: a snapshot directory at a mount root that is not sandboxd's own (planted by an earlier agent) "
           "refuses the session - no snapshot goes there") {
     Host h;
