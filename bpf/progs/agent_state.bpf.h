@@ -22,7 +22,23 @@
  * sharing the working directory reads it back is thus never missed.
  * Failed calls count too; that only costs a read. An exec counts as begun
  * and ended at once: sched_process_exec comes after de_thread and before
- * the new program makes its first call. */
+ * the new program makes its first call.
+ *
+ * A call that seccomp refuses has an exit and no entry (seccomp runs first:
+ * the agent can install a filter of its own that refuses umask, a profile
+ * can deny chdir). Counted as ended, it would put ended ahead of begun for
+ * good, and a chdir under way would then look like none. So a call counts
+ * as ended only if its entry marked the thread; where no mark can be made
+ * (the map is full: that many threads at once in these calls), the call
+ * never counts as ended, and the gate keeps nothing from then on. */
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 4096);
+    __uint(map_flags, BPF_F_NO_PREALLOC);
+    __type(key, __u64);  /* the thread (bpf_get_current_pid_tgid) */
+    __type(value, __u8);
+} agent_state_under_way SEC(".maps");
+
 static __always_inline struct sbx_config* agent_state_config(void) {
     __u32 zero = 0;
     struct sbx_config* cfg = bpf_map_lookup_elem(&config, &zero);
@@ -33,7 +49,11 @@ static __always_inline struct sbx_config* agent_state_config(void) {
 SEC("tracepoint/syscalls/sys_enter_umask")
 int sbx_agent_state_enter(void* ctx) {
     struct sbx_config* cfg = agent_state_config();
-    if (cfg) __sync_fetch_and_add(&cfg->agent_state_entered, 1);
+    if (!cfg) return 0;
+    __sync_fetch_and_add(&cfg->agent_state_entered, 1);
+    __u64 thread = bpf_get_current_pid_tgid();
+    __u8 mark = 1;
+    bpf_map_update_elem(&agent_state_under_way, &thread, &mark, BPF_ANY);
     return 0;
 }
 
@@ -41,7 +61,9 @@ int sbx_agent_state_enter(void* ctx) {
 SEC("tracepoint/syscalls/sys_exit_umask")
 int sbx_agent_state_exit(void* ctx) {
     struct sbx_config* cfg = agent_state_config();
-    if (cfg) __sync_fetch_and_add(&cfg->agent_state_exited, 1);
+    if (!cfg) return 0;
+    __u64 thread = bpf_get_current_pid_tgid();
+    if (bpf_map_delete_elem(&agent_state_under_way, &thread) == 0) __sync_fetch_and_add(&cfg->agent_state_exited, 1);
     return 0;
 }
 

@@ -548,6 +548,59 @@ os.waitpid(pid, 0)
     }
 }
 
+// A call that seccomp refuses has an exit tracepoint and no entry one. The
+// agent may install a filter of its own that refuses umask; counted at
+// exit, such calls put "ended" ahead of "begun", and a chdir under way then
+// looked like none: a thread creating files all along had the old directory
+// kept for it after the chdir returned (a helper's red-team finding, 5 of
+// 10 rounds). A slow chdir (through nested symlinks of long "./" runs)
+// leaves time for creates during it.
+TEST_CASE("gate: calls the agent's own seccomp filter refuses do not unbalance what the gate counts") {
+    Host h;
+    h.ws.write("stale.py", R"PY(import ctypes, os, struct, sys, threading, time
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+W = os.path.abspath('stale')
+os.makedirs(W + '/t'); os.chdir(W)
+slow = 't'
+for k in range(38):
+    os.symlink('./' * 2000 + slow, 'l%d' % k); slow = 'l%d' % k
+class Fprog(ctypes.Structure): _fields_ = [('len', ctypes.c_ushort), ('filter', ctypes.c_void_p)]
+def refuse_umask():  # this thread only: umask (95) gets EPERM from its own filter
+    code = [(0x20, 0, 0, 0), (0x15, 0, 1, 95), (0x06, 0, 0, 0x00050001), (0x06, 0, 0, 0x7fff0000)]
+    buf = ctypes.create_string_buffer(b''.join(struct.pack('HBBI', *c) for c in code))
+    prog = Fprog(len(code), ctypes.cast(buf, ctypes.c_void_p))
+    if libc.prctl(38, 1, 0, 0, 0) != 0 or libc.prctl(22, 2, ctypes.byref(prog), 0, 0) != 0: raise SystemExit('filter')
+    libc.syscall(95, 0o22)  # one: a chdir under way then evens the counts
+t = threading.Thread(target=refuse_umask); t.start(); t.join()
+state = {'run': False, 'stop': False}
+def hammer():
+    os.sched_setaffinity(0, {0})
+    while not state['stop']:
+        if state['run']: os.close(os.open('hb', os.O_CREAT | os.O_WRONLY, 0o644))
+        else: time.sleep(0.0005)
+b = threading.Thread(target=hammer); b.start()
+os.sched_setaffinity(0, {1})
+wrong = 0
+for i in range(12):
+    libc.chdir(W.encode())
+    state['run'] = True; time.sleep(0.005)
+    libc.chdir(slow.encode())
+    state['run'] = False; time.sleep(0.005)
+    if os.getcwd() != W + '/t': raise SystemExit('chdir')
+    if os.path.exists(W + '/hb'): os.unlink(W + '/hb')  # made while the chdir was under way: either is right
+    state['run'] = True; time.sleep(0.002); state['run'] = False; time.sleep(0.002)
+    if os.path.exists(W + '/hb'): wrong += 1; os.unlink(W + '/hb')
+state['stop'] = True; b.join()
+print('wrong %d' % wrong)
+)PY");
+    auto r = h.run({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path(), "--",
+                    "python3", "stale.py"});
+    INFO(r.out << r.err);
+    REQUIRE(r.status == 0);
+    CHECK(r.out == "wrong 0\n");
+}
+
 TEST_CASE("gate: a snapshot directory at a mount root that is not sandboxd's own (planted by an earlier agent) "
           "refuses the session - no snapshot goes there") {
     Host h;
