@@ -33,8 +33,7 @@
  * never counts as ended, and the gate keeps nothing from then on. */
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
-    __uint(max_entries, 4096);
-    __uint(map_flags, BPF_F_NO_PREALLOC);
+    __uint(max_entries, 1024); /* preallocated (any tracing program may use it): about 70 KiB */
     __type(key, __u64);  /* the thread (bpf_get_current_pid_tgid) */
     __type(value, __u8);
 } agent_state_under_way SEC(".maps");
