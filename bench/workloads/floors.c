@@ -69,19 +69,27 @@ static void getppid_loop(const char* name) {
     printf("%s %.0f\n", name, (now_ns() - t0) / iterations);
 }
 
+/* Whether this kernel has Landlock: without it there is no floor to print
+ * for it ("-"), and the other floors still are. */
+static int landlock_abi(void) {
+    int abi = (int)syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
+    return abi < 0 ? 0 : abi;
+}
+
 static void enter_landlock(void) {
     unsigned long long handled = ALL_FS_RIGHTS;
-    int abi = (int)syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
-    if (abi < 1) fail("no Landlock");
+    int abi = landlock_abi();
     if (abi < 5) handled &= ~(1ULL << 15);
     if (abi < 3) handled &= ~(1ULL << 14);
     if (abi < 2) handled &= ~(1ULL << 13);
     struct landlock_ruleset_attr attr = {.handled_access_fs = handled};
     int ruleset = (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof attr, 0);
     if (ruleset < 0) fail("landlock_create_ruleset");
-    struct landlock_path_beneath_attr everything = {.allowed_access = handled, .parent_fd = open("/", O_PATH)};
+    struct landlock_path_beneath_attr everything = {.allowed_access = handled,
+                                                    .parent_fd = open("/", O_PATH | O_CLOEXEC)};
     if (syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &everything, 0) != 0)
         fail("landlock_add_rule");
+    close(everything.parent_fd);
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || syscall(SYS_landlock_restrict_self, ruleset, 0) != 0)
         fail("landlock_restrict_self");
 }
@@ -150,7 +158,8 @@ int main(int argc, char** argv) {
     iterations = atol(argv[2]);
     if (iterations <= 0) return 2;
     in_child(bare_open);
-    in_child(landlocked_open);
+    if (landlock_abi() > 0) in_child(landlocked_open);
+    else printf("open_landlock -\n");
     in_child(bare_getppid);
     in_child(notified_getppid_loop);
     return 0;

@@ -73,6 +73,8 @@ struct sbx_config {
        (agent_state.bpf.h) */
     sbx_u64 agent_state_entered;
     sbx_u64 agent_state_exited;
+    sbx_u64 exec_events; /* journal execs (sbx_exec also counts them for the
+                            gate, with or without this) */
 };
 
 /* The supervisor reads the ring buffer at least this often; the programs

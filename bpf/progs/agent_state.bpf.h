@@ -38,16 +38,10 @@ struct {
     __type(value, __u8);
 } agent_state_under_way SEC(".maps");
 
-static __always_inline struct sbx_config* agent_state_config(void) {
-    __u32 zero = 0;
-    struct sbx_config* cfg = bpf_map_lookup_elem(&config, &zero);
-    return cfg && bpf_get_current_cgroup_id() == cfg->cgroup_id ? cfg : 0;
-}
-
 /* Attached to sys_enter_chdir, sys_enter_fchdir, sys_enter_umask. */
 SEC("tracepoint/syscalls/sys_enter_umask")
 int sbx_agent_state_enter(void* ctx) {
-    struct sbx_config* cfg = agent_state_config();
+    struct sbx_config* cfg = session_config();
     if (!cfg) return 0;
     __sync_fetch_and_add(&cfg->agent_state_entered, 1);
     __u64 thread = bpf_get_current_pid_tgid();
@@ -59,18 +53,16 @@ int sbx_agent_state_enter(void* ctx) {
 /* Attached to sys_exit_chdir, sys_exit_fchdir, sys_exit_umask. */
 SEC("tracepoint/syscalls/sys_exit_umask")
 int sbx_agent_state_exit(void* ctx) {
-    struct sbx_config* cfg = agent_state_config();
+    struct sbx_config* cfg = session_config();
     if (!cfg) return 0;
     __u64 thread = bpf_get_current_pid_tgid();
     if (bpf_map_delete_elem(&agent_state_under_way, &thread) == 0) __sync_fetch_and_add(&cfg->agent_state_exited, 1);
     return 0;
 }
 
-SEC("tracepoint/sched/sched_process_exec")
-int sbx_agent_state_exec(void* ctx) {
-    struct sbx_config* cfg = agent_state_config();
-    if (!cfg) return 0;
+/* Called by sbx_exec (file_events.bpf.h), the session's one program on
+ * sched_process_exec. */
+static __always_inline void agent_state_count_exec(struct sbx_config* cfg) {
     __sync_fetch_and_add(&cfg->agent_state_entered, 1);
     __sync_fetch_and_add(&cfg->agent_state_exited, 1);
-    return 0;
 }

@@ -41,20 +41,18 @@ struct exec_record {
 #define NR_EXECVE 59
 #define NR_EXECVEAT 322
 
-static __always_inline struct sbx_config* session_config(void) {
-    __u32 zero = 0;
-    struct sbx_config* cfg = bpf_map_lookup_elem(&config, &zero);
-    if (!cfg || bpf_get_current_cgroup_id() != cfg->cgroup_id) return 0;
-    return cfg;
-}
-
 /* Every successful exec in the session, with the path as the kernel took
- * it (bprm->filename: a racing thread cannot change it afterwards). */
+ * it (bprm->filename: a racing thread cannot change it afterwards). Also
+ * counted for the gate's caches (agent_state.bpf.h), in this one program:
+ * the kernel takes at most 64 programs on a tracepoint, and two a session
+ * would halve how many sessions can run at once. */
 SEC("tracepoint/sched/sched_process_exec")
 int sbx_exec(struct exec_record* ctx) {
     struct sbx_config* cfg = session_config();
     if (!cfg) return 0;
+    agent_state_count_exec(cfg);
     cfg->armed = 1;
+    if (!cfg->exec_events) return 0;
     struct sbx_exec_event* e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
     if (!e) {
         __sync_fetch_and_add(&cfg->dropped, 1);

@@ -20,8 +20,8 @@ struct {
     __uint(max_entries, 1024 * 1024);
 } events SEC(".maps");
 
-/* Mapped into the supervisor, which reads agent_state_changes for each
- * gated call: a load, not a syscall. */
+/* Mapped into the supervisor, which reads agent_state_entered and
+ * agent_state_exited for each gated call: loads, not syscalls. */
 struct {
     __uint(type, BPF_MAP_TYPE_ARRAY);
     __uint(max_entries, 1);
@@ -36,6 +36,15 @@ static __always_inline __u64 wakeup(void) {
                                                                                   : BPF_RB_NO_WAKEUP;
 }
 
+/* The session's config, for a program run on a tracepoint (which sees
+ * every process on the host): null unless the caller is in the session. */
+static __always_inline struct sbx_config* session_config(void) {
+    __u32 zero = 0;
+    struct sbx_config* cfg = bpf_map_lookup_elem(&config, &zero);
+    if (!cfg || bpf_get_current_cgroup_id() != cfg->cgroup_id) return 0;
+    return cfg;
+}
+
 #include "net_scope.bpf.h"
-#include "file_events.bpf.h"
 #include "agent_state.bpf.h"
+#include "file_events.bpf.h"

@@ -16,7 +16,7 @@
 
 static_assert(sizeof(sbx_net_key) == 20, "sbx_net_key layout is shared with BPF");
 static_assert(sizeof(sbx_net_ports) == 8192, "sbx_net_ports layout is shared with BPF");
-static_assert(sizeof(sbx_config) == 72, "sbx_config layout is shared with BPF");
+static_assert(sizeof(sbx_config) == 80, "sbx_config layout is shared with BPF");
 static_assert(sizeof(sbx_file_event) == 16 + 16 + 16 + 2 * SBX_PATH_MAX, "sbx_file_event layout is shared with BPF");
 static_assert(sizeof(sbx_event_header) == 16, "sbx_event_header layout is shared with BPF");
 static_assert(sizeof(sbx_net_event) == 64 && offsetof(sbx_net_event, addr) == 28 &&
@@ -37,7 +37,6 @@ int on_record(void* ctx, void* data, size_t size) {
 void SessionPrograms::SkelDeleter::operator()(sbx_session* s) const { sbx_session__destroy(s); }
 void SessionPrograms::RingDeleter::operator()(ring_buffer* r) const { ring_buffer__free(r); }
 void SessionPrograms::LinkDeleter::operator()(bpf_link* l) const { bpf_link__destroy(l); }
-void SessionPrograms::ConfigUnmap::operator()(void* p) const { ::munmap(p, size_t(::getpagesize())); }
 
 SessionPrograms::SessionPrograms(SessionPrograms&&) noexcept = default;
 SessionPrograms& SessionPrograms::operator=(SessionPrograms&&) noexcept = default;
@@ -64,7 +63,7 @@ Result<SessionPrograms> SessionPrograms::start(const NetPlan& plan, const Option
     struct stat st{};
     if (::fstat(cgroup_fd, &st) != 0) return errno_error("cannot stat the session cgroup");
     SessionPrograms s;
-    auto open_and_load = [&s](bool unix_hooks) -> int {
+    auto open_and_load = [&s, &opts](bool unix_hooks) -> int {
         s.skel_.reset(sbx_session__open());
         if (!s.skel_) return -1;
         // The unix socket hooks (Linux 6.7) are newer than this libbpf.
@@ -72,6 +71,8 @@ Result<SessionPrograms> SessionPrograms::start(const NetPlan& plan, const Option
         bpf_program__set_expected_attach_type(s.skel_->progs.sbx_sendmsg_unix, kUnixSendmsg);
         bpf_program__set_autoload(s.skel_->progs.sbx_connect_unix, unix_hooks);
         bpf_program__set_autoload(s.skel_->progs.sbx_sendmsg_unix, unix_hooks);
+        bpf_program__set_autoload(s.skel_->progs.sbx_agent_state_enter, opts.agent_state);
+        bpf_program__set_autoload(s.skel_->progs.sbx_agent_state_exit, opts.agent_state);
         return sbx_session__load(s.skel_.get());
     };
     // The first try is a probe on kernels before 6.7: keep libbpf's
@@ -103,6 +104,7 @@ Result<SessionPrograms> SessionPrograms::start(const NetPlan& plan, const Option
     cfg.audit = opts.audit ? 1 : 0;
     cfg.gate_journals_destroys = opts.gate_journals_destroys ? 1 : 0;
     cfg.log_reads = opts.log_reads ? 1 : 0;
+    cfg.exec_events = opts.file_events ? 1 : 0;
     cfg.cgroup_id = st.st_ino;  // a cgroup v2 directory's inode number is its id
     if (bpf_map_update_elem(bpf_map__fd(s.skel_->maps.config), &zero, &cfg, BPF_ANY) != 0)
         return errno_error("cannot configure the session's BPF programs");
@@ -136,40 +138,51 @@ Result<SessionPrograms> SessionPrograms::start(const NetPlan& plan, const Option
             return errno_error(std::string("cannot attach the ") + h.name + " BPF program to the session cgroup");
     if (!opts.file_events && !opts.agent_state) return s;
     auto tracefs = open_tracefs();
-    if (!tracefs) {
-        if (opts.file_events) return tracefs.error();
-        return s;  // the gate does without its caches
+    if (!tracefs && opts.file_events) return tracefs.error();
+    if (opts.file_events) {
+        auto attach = [&](bpf_program* prog, const char* category, const std::string& name) -> Status {
+            auto link = attach_tracepoint(tracefs->get(), prog, category, name);
+            if (!link && link.error().code == E2BIG)
+                return Error{E2BIG, "cannot attach the event stream to the tracepoint " + name +
+                                        ": the kernel takes at most 64 BPF programs on one tracepoint, and other "
+                                        "sessions (or tools) hold them; run this session with [events] files = "
+                                        "false, or once others have ended"};
+            if (!link) return link.error();
+            s.links_.push_back(std::move(*link));
+            return {};
+        };
+        if (auto r = attach(s.skel_->progs.sbx_exec, "sched", "sched_process_exec"); !r) return r.error();
+        for (const char* call : kFileSyscalls)
+            if (auto r = attach(s.skel_->progs.sbx_file_exit, "syscalls", std::string("sys_exit_") + call); !r)
+                return r.error();
+        for (const char* call : kNewerFileSyscalls)
+            if (auto r = attach(s.skel_->progs.sbx_file_exit, "syscalls", std::string("sys_exit_") + call);
+                !r && r.error().code != ENOENT)
+                return r.error();
     }
-    if (opts.agent_state) s.watch_agent_state(tracefs->get());
-    if (!opts.file_events) return s;
-    auto attach = [&s, &tracefs](bpf_program* prog, const char* category, const std::string& name) -> Status {
-        auto event = open_tracepoint(tracefs->get(), category, name);
-        if (!event) return event.error();
-        bpf_link* link = bpf_program__attach_perf_event(prog, event->get());
-        if (!link && errno == E2BIG)
-            return Error{E2BIG, "cannot attach the event stream to the tracepoint " + name +
-                                    ": the kernel takes at most 64 BPF programs on one tracepoint, and other "
-                                    "sessions (or tools) hold them; run this session with [events] files = false, "
-                                    "or once others have ended"};
-        if (!link) return errno_error("cannot attach the event stream to the tracepoint " + name);
-        event->release();  // the link closes it
-        s.links_.emplace_back(link);
-        return {};
-    };
-    if (auto r = attach(s.skel_->progs.sbx_exec, "sched", "sched_process_exec"); !r) return r.error();
-    for (const char* call : kFileSyscalls)
-        if (auto r = attach(s.skel_->progs.sbx_file_exit, "syscalls", std::string("sys_exit_") + call); !r)
-            return r.error();
-    for (const char* call : kNewerFileSyscalls)
-        if (auto r = attach(s.skel_->progs.sbx_file_exit, "syscalls", std::string("sys_exit_") + call);
-            !r && r.error().code != ENOENT)
-            return r.error();
+    // After the event stream, which must have its slots on the tracepoints.
+    if (opts.agent_state) {
+        Status watched = tracefs ? s.watch_agent_state(tracefs->get(), opts.file_events) : Status(tracefs.error());
+        if (!watched) s.agent_state_problem_ = watched.error().describe();
+    }
     return s;
 }
 
-// Best effort: without the counts the gate only reads more. Attached before
-// the agent exists, so no change goes uncounted; all or none.
-void SessionPrograms::watch_agent_state(int tracefs) {
+Result<SessionPrograms::Link> SessionPrograms::attach_tracepoint(int tracefs, bpf_program* prog, const char* category,
+                                                                 const std::string& name) {
+    auto event = open_tracepoint(tracefs, category, name);
+    if (!event) return event.error();
+    bpf_link* link = bpf_program__attach_perf_event(prog, event->get());
+    if (!link) return errno_error("cannot attach a BPF program to the tracepoint " + name);
+    event->release();  // the link closes it
+    return Link(link);
+}
+
+// Without the counts the gate only reads more: a failure here is said, not
+// fatal. Attached before the agent exists, so no change goes uncounted;
+// all or none. sbx_exec counts execs; it is attached here only when the
+// event stream has not attached it already.
+Status SessionPrograms::watch_agent_state(int tracefs, bool exec_attached) {
     const struct {
         bpf_program* prog;
         const char* category;
@@ -181,23 +194,23 @@ void SessionPrograms::watch_agent_state(int tracefs) {
         {skel_->progs.sbx_agent_state_exit, "syscalls", "sys_exit_chdir"},
         {skel_->progs.sbx_agent_state_exit, "syscalls", "sys_exit_fchdir"},
         {skel_->progs.sbx_agent_state_exit, "syscalls", "sys_exit_umask"},
-        {skel_->progs.sbx_agent_state_exec, "sched", "sched_process_exec"},
+        {exec_attached ? nullptr : skel_->progs.sbx_exec, "sched", "sched_process_exec"},
     };
-    std::vector<std::unique_ptr<bpf_link, LinkDeleter>> links;
+    std::vector<Link> links;
     for (const auto& p : points) {
-        auto event = open_tracepoint(tracefs, p.category, p.name);
-        if (!event) return;
-        bpf_link* link = bpf_program__attach_perf_event(p.prog, event->get());
-        if (!link) return;
-        event->release();  // the link closes it
-        links.emplace_back(link);
+        if (!p.prog) continue;
+        auto link = attach_tracepoint(tracefs, p.prog, p.category, p.name);
+        if (!link) return link.error();
+        links.push_back(std::move(*link));
     }
-    void* view = ::mmap(nullptr, size_t(::getpagesize()), PROT_READ, MAP_SHARED, bpf_map__fd(skel_->maps.config), 0);
-    if (view == MAP_FAILED) return;
-    config_view_.reset(view);
+    long page = ::sysconf(_SC_PAGESIZE);
+    void* view = ::mmap(nullptr, size_t(page), PROT_READ, MAP_SHARED, bpf_map__fd(skel_->maps.config), 0);
+    if (view == MAP_FAILED) return errno_error("cannot map the session's BPF config");
+    std::shared_ptr<const void> mapping(view, [page](const void* p) { ::munmap(const_cast<void*>(p), size_t(page)); });
     const auto* cfg = static_cast<const sbx_config*>(view);
-    agent_state_ = {&cfg->agent_state_entered, &cfg->agent_state_exited};
+    agent_state_ = {&cfg->agent_state_entered, &cfg->agent_state_exited, std::move(mapping)};
     for (auto& l : links) links_.push_back(std::move(l));
+    return {};
 }
 
 std::vector<std::string> SessionPrograms::watched_file_syscalls() {

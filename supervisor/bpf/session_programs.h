@@ -16,13 +16,14 @@
 #include <string>
 #include <vector>
 
+#include "base/agent_state_counts.h"
 #include "base/result.h"
 #include "bpf/net_plan.h"
-#include "bpf/agent_state.h"
 
 struct sbx_session;
 struct ring_buffer;
 struct bpf_link;
+struct bpf_program;
 
 namespace sandboxd {
 
@@ -68,6 +69,8 @@ public:
     // not kept: not asked for, or this kernel's tracefs could not give the
     // tracepoints (the gate then reads what it needs every time).
     AgentStateCounts agent_state() const { return agent_state_; }
+    // Why they are not kept, when they were asked for and are not.
+    const std::string& agent_state_problem() const { return agent_state_problem_; }
 
     // Detaching a tracepoint program waits for an RCU grace period in the
     // kernel, several milliseconds that would otherwise sit on the agent's
@@ -87,15 +90,15 @@ private:
     struct LinkDeleter {
         void operator()(bpf_link* l) const;
     };
-    struct ConfigUnmap {
-        void operator()(void* p) const;
-    };
-    void watch_agent_state(int tracefs);
+    using Link = std::unique_ptr<bpf_link, LinkDeleter>;
+    static Result<Link> attach_tracepoint(int tracefs, bpf_program* prog, const char* category,
+                                          const std::string& name);
+    Status watch_agent_state(int tracefs, bool exec_attached);
     std::unique_ptr<sbx_session, SkelDeleter> skel_;
     std::unique_ptr<ring_buffer, RingDeleter> ring_;
-    std::vector<std::unique_ptr<bpf_link, LinkDeleter>> links_;  // the tracepoints
-    std::unique_ptr<void, ConfigUnmap> config_view_;  // the config map, mapped read-only
-    AgentStateCounts agent_state_;                    // in config_view_
+    std::vector<Link> links_;  // the tracepoints
+    AgentStateCounts agent_state_;  // holds the config map's read-only mapping
+    std::string agent_state_problem_;
     std::unique_ptr<RecordFn> fn_;  // stable address for the ring buffer callback
     bool unix_hooks_ = true;
 };

@@ -103,14 +103,13 @@ bool AgentThreads::unchanged_since(uint64_t count) const {
 
 Result<UniqueFd> AgentThreads::working_dir(Thread& t) {
     if (!(root_fixed_ && t.cwd && unchanged_since(t.cwd_count))) {
+        t.cwd.reset();
         auto count = root_fixed_ ? quiet_count() : std::nullopt;
-        t.cwd = UniqueFd(::openat(t.procdir.get(), "cwd", O_PATH | O_DIRECTORY | O_CLOEXEC));
-        if (!t.cwd) return Error{ESRCH, "cannot open the agent's working directory"};
-        if (count && unchanged_since(*count)) {
-            t.cwd_count = *count;
-        } else {
-            return std::move(t.cwd);  // this call's only
-        }
+        UniqueFd cwd(::openat(t.procdir.get(), "cwd", O_PATH | O_DIRECTORY | O_CLOEXEC));
+        if (!cwd) return Error{ESRCH, "cannot open the agent's working directory"};
+        if (!count || !unchanged_since(*count)) return cwd;  // this call's only
+        t.cwd = std::move(cwd);
+        t.cwd_count = *count;
     }
     UniqueFd copy(::fcntl(t.cwd.get(), F_DUPFD_CLOEXEC, 0));
     if (!copy) return errno_error("cannot duplicate the agent's working directory");

@@ -21,9 +21,9 @@
 #include <string>
 #include <unordered_map>
 
+#include "base/agent_state_counts.h"
 #include "base/result.h"
 #include "base/unique_fd.h"
-#include "bpf/agent_state.h"
 
 namespace sandboxd {
 
@@ -65,8 +65,9 @@ public:
     static int status_fd(Thread& t);
     // Its working directory, a descriptor of its own for the caller (an
     // error once the thread is gone), and its umask, from status_fd()
-    // opened beforehand (022 if it cannot be read). Kept only where the root is fixed too: an agent that may make
-    // a mount namespace takes its working directory into the new one.
+    // opened beforehand (022 if it cannot be read). The working directory
+    // is kept only where the root is fixed too: an agent that may make a
+    // mount namespace takes its working directory into the new one.
     Result<UniqueFd> working_dir(Thread& t);
     mode_t umask(Thread& t);
 

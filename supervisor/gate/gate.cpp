@@ -248,7 +248,7 @@ void Gate::Impl::handle(const seccomp_notif& n) {
 // loop): the dispatcher looks for it this long, yielding, before it sleeps.
 // Waking a sleeping dispatcher is an interrupt to another CPU (a VM exit
 // here); 100 looks (about 60 us) instead of 200 us made 20,000
-// create/write/unlink cycles 10% slower. An idle agent costs at most this
+// create/write/unlink cycles 6% slower. An idle agent costs at most this
 // much of a CPU after each gated call.
 constexpr int64_t kPollSpinNsec = 200'000;
 

@@ -31,9 +31,9 @@
 #include <string>
 #include <vector>
 
+#include "base/agent_state_counts.h"
 #include "base/result.h"
 #include "base/unique_fd.h"
-#include "bpf/agent_state.h"
 #include "journal/journal.h"
 #include "launch/identity.h"
 #include "mounts/plan.h"

@@ -41,6 +41,8 @@ struct GateRequest {
     // flight.
     AgentThreads* threads = nullptr;
     AgentThreads::Thread* thread = nullptr;
+    // const: what it may keep (AgentThreads::umask) is the thread table's,
+    // which the request only points to.
     mode_t umask() const;
 };
 

@@ -192,6 +192,9 @@ ExitStatus run_session(const RunOptions& opts) {
     for (const auto& w : plan->weakened)
         fprintf(stderr, "sandbox-run: warning: weaker sandbox, accepted by profile %s ([kernel] accept_missing "
                         "\"%s\"): %s\n", plan->profile.name.c_str(), w.id.c_str(), w.what.c_str());
+    if (!bpf->agent_state_problem().empty())
+        fprintf(stderr, "sandbox-run: note: the snapshot gate reads each agent thread's working directory and umask "
+                        "afresh for every call (slower): %s\n", bpf->agent_state_problem().c_str());
     for (const auto& h : plan->network.unresolved)
         fprintf(stderr, "sandbox-run: warning: network.connect host %s did not resolve; nothing allowed for it\n",
                 h.c_str());
@@ -264,6 +267,7 @@ ExitStatus run_session(const RunOptions& opts) {
                     {"network_unresolved", plan->network.unresolved},
                     {"landlock_rules", plan->landlock ? plan->landlock->fs_rules.size() : 0},
                     {"snapshots", plan->seccomp.destructive_gate},
+                    {"gate_caches", bool(bpf->agent_state())},
                     {"write_trees", [&] {
                          std::vector<std::string> v;
                          for (const auto& w : plan->profile.write)
