@@ -28,9 +28,14 @@
  * the agent can install a filter of its own that refuses umask, a profile
  * can deny chdir). Counted as ended, it would put ended ahead of begun for
  * good, and a chdir under way would then look like none. So a call counts
- * as ended only if its entry marked the thread; where no mark can be made
- * (the map is full: that many threads at once in these calls), the call
- * never counts as ended, and the gate keeps nothing from then on. */
+ * as ended only if its entry marked the thread. An exit without a mark
+ * counts as a change begun that never ends, which is also what a missed
+ * entry needs (the kernel skips a tracing program on a CPU where another
+ * BPF program is running): from then on the gate keeps nothing, only
+ * slower. So does a full map (that many threads at once in these calls).
+ *
+ * The x86 syscall tracepoints do not see 32-bit (ia32) calls: these counts
+ * rely on the session's seccomp filter refusing foreign ABIs (ENOSYS). */
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
     __uint(max_entries, 1024); /* preallocated (any tracing program may use it): about 70 KiB */
@@ -56,7 +61,10 @@ int sbx_agent_state_exit(void* ctx) {
     struct sbx_config* cfg = session_config();
     if (!cfg) return 0;
     __u64 thread = bpf_get_current_pid_tgid();
-    if (bpf_map_delete_elem(&agent_state_under_way, &thread) == 0) __sync_fetch_and_add(&cfg->agent_state_exited, 1);
+    if (bpf_map_delete_elem(&agent_state_under_way, &thread) == 0)
+        __sync_fetch_and_add(&cfg->agent_state_exited, 1);
+    else
+        __sync_fetch_and_add(&cfg->agent_state_entered, 1);
     return 0;
 }
 
