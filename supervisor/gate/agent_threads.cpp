@@ -83,6 +83,24 @@ int AgentThreads::status_fd(Thread& t) {
     return t.status.get();
 }
 
+Result<AgentThreads::Group> AgentThreads::group_of(Thread& t) {
+    Group g;
+    // Without PIDFD_THREAD only a thread group's leader has a pidfd (for
+    // another thread: EINVAL before Linux 6.9, ENOENT since).
+    g.pidfd = UniqueFd(int(::syscall(SYS_pidfd_open, t.tid, 0)));
+    if (g.pidfd) {
+        g.self = true;
+        return g;
+    }
+    if (errno != EINVAL && errno != ENOENT) return Error{ESRCH, "the calling thread is gone"};
+    auto leader = status_field(status_fd(t), "Tgid:", 10);
+    if (!leader || *leader <= 0) return Error{ESRCH, "the calling thread is gone"};
+    g.pidfd = UniqueFd(int(::syscall(SYS_pidfd_open, pid_t(*leader), 0)));
+    g.procdir = UniqueFd(::open(("/proc/" + std::to_string(*leader)).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!g.pidfd || !g.procdir) return Error{ENOENT, "the thread group's leader is gone"};
+    return g;
+}
+
 // A value read after this and before unchanged_since(count) holds may be
 // kept under `count`: no change was under way when it was taken (as many
 // calls ended as had begun, read in that order, so none was under way at

@@ -71,6 +71,19 @@ public:
     Result<UniqueFd> working_dir(Thread& t);
     mode_t umask(Thread& t);
 
+    // The thread group of `t`, which is what /proc/self names to it: its
+    // working directory, root and descriptors are the leader's, also for a
+    // thread with a working directory of its own (unshare(CLONE_FS)). A
+    // pidfd of the group, and for another thread than the leader the
+    // leader's /proc/PID (`self`: `t` is the leader, use its own handles).
+    // ENOENT once the leader has exited, as from the kernel.
+    struct Group {
+        UniqueFd pidfd;
+        UniqueFd procdir;
+        bool self = false;
+    };
+    static Result<Group> group_of(Thread& t);
+
 private:
     Result<Thread*> open_handles(pid_t tid);
     // Enough for an agent's busy threads; beyond it the table starts over

@@ -234,7 +234,9 @@ void Gate::Impl::handle(const seccomp_notif& n) {
     }
     auto req = fetch_request(listener, n, threads);
     if (!req) {
-        if (req.error().code == ESRCH) return;  // the thread is gone: nobody to answer
+        // Answered also when the thread seems gone (ESRCH): if it is, the
+        // kernel says ENOENT to this and nothing happens; if it is not,
+        // an unanswered call would hang it for good.
         resp.error = -req.error().code;
         ::ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
         return;

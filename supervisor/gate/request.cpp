@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstring>
 #include <functional>
+#include <optional>
 
 #include "base/file_io.h"
 
@@ -58,11 +59,13 @@ Result<UniqueFd> start_dir(AgentThreads& threads, AgentThreads::Thread& t, const
 // the wrong process): /proc/self/fd/N (also /dev/stdout, /dev/fd/N,
 // /proc/<its own pid>/...) is its open file itself; /proc/self/root/X is X
 // from its root, /proc/self/cwd/X is X from its working directory. Other
-// spellings of the same fail to resolve: closed, not open.
+// spellings of the same fail to resolve: closed, not open. /proc/self (and
+// /proc/PID) is the caller's thread group, /proc/thread-self the caller.
 struct ProcSelf {
     enum Kind { None, Fd, Root, Cwd } kind = None;
     int fd = -1;
     std::string rest;
+    bool group = false;  // the thread group's (its leader's), not the caller's own
 };
 
 ProcSelf proc_self_path(const std::string& path, int procdir) {
@@ -77,11 +80,8 @@ ProcSelf proc_self_path(const std::string& path, int procdir) {
     if (slash == std::string::npos) return {};
     std::string who = rest.substr(0, slash);
     rest = rest.substr(slash + 1);
-    if (who == "thread-self") {
-        size_t t = rest.find('/', 5);  // "task/TID/..."
-        if (!rest.starts_with("task/") || t == std::string::npos) return {};
-        rest = rest.substr(t + 1);
-    } else if (who != "self") {
+    bool group = who != "thread-self";  // which is PID/task/TID already
+    if (group && who != "self") {
         // A number: only the caller's own pid in its namespace.
         UniqueFd f(::openat(procdir, "status", O_RDONLY | O_CLOEXEC));
         if (!f) return {};
@@ -94,6 +94,7 @@ ProcSelf proc_self_path(const std::string& path, int procdir) {
         if (who != line.substr(line.find_last_of(" \t") + 1)) return {};
     }
     ProcSelf out;
+    out.group = group;
     if (rest.starts_with("root/") || rest == "root") {
         out.kind = ProcSelf::Root;
         out.rest = "/" + (rest.size() > 5 ? rest.substr(5) : std::string());
@@ -275,23 +276,49 @@ Result<GateRequest> fetch_request(int listener, const seccomp_notif& n, AgentThr
         (void)AgentThreads::status_fd(t);
     r.threads = &threads;
     r.thread = &t;
+    std::optional<AgentThreads::Group> group;  // for /proc/self paths, when first needed
+    auto leader = [&]() -> Result<AgentThreads::Group*> {
+        if (!group) {
+            auto g = AgentThreads::group_of(t);
+            if (!g) return g.error();
+            group = std::move(*g);
+        }
+        return &*group;
+    };
     for (auto [path, dir] : {std::pair{&r.path1, &r.dir1}, std::pair{&r.path2, &r.dir2}}) {
         if (path->empty()) continue;
         ProcSelf ps = proc_self_path(*path, procdir);
+        AgentThreads::Group* g = nullptr;  // null: the caller's own
+        if (ps.kind != ProcSelf::None && ps.group) {
+            auto found = leader();
+            if (!found) return found.error();
+            if (!(*found)->self) g = *found;
+        }
         if (ps.kind == ProcSelf::Root) {
             *path = ps.rest;
+            if (g) {
+                r.root_held = UniqueFd(::openat(g->procdir.get(), "root", O_PATH | O_DIRECTORY | O_CLOEXEC));
+                if (!r.root_held) return Error{ENOENT, "the thread group's leader is gone"};
+                r.root = r.root_held.get();
+            }
         } else if (ps.kind == ProcSelf::Cwd) {
             *path = ps.rest;
-            auto cwd = threads.working_dir(t);
-            if (!cwd) return cwd.error();
-            *dir = std::move(*cwd);
+            if (g) {
+                *dir = UniqueFd(::openat(g->procdir.get(), "cwd", O_PATH | O_DIRECTORY | O_CLOEXEC));
+                if (!*dir) return Error{ENOENT, "the thread group's leader is gone"};
+            } else {
+                auto cwd = threads.working_dir(t);
+                if (!cwd) return cwd.error();
+                *dir = std::move(*cwd);
+            }
         } else if (ps.kind == ProcSelf::Fd) {
             // A descriptor may be reopened or linked to a new name (the
             // way an O_TMPFILE file gets one), never destroyed through.
             if (path != &r.path1 ||
                 !(r.nr == SYS_open || r.nr == SYS_openat || r.nr == SYS_creat || r.nr == SYS_link || r.nr == SYS_linkat))
                 return Error{EACCES, "destructive operation through a descriptor's magic link"};
-            r.file = UniqueFd(int(::syscall(SYS_pidfd_getfd, pidfd(), ps.fd, 0)));
+            int from = g ? g->pidfd.get() : ps.group ? group->pidfd.get() : pidfd();
+            r.file = UniqueFd(int(::syscall(SYS_pidfd_getfd, from, ps.fd, 0)));
             if (!r.file) return Error{ENOENT, "no such descriptor"};
         }
     }

@@ -27,7 +27,8 @@ struct GateRequest {
     int nr = -1;      // syscall number
     uint64_t args[6] = {};
     std::string comm;
-    int root = -1;          // the agent's root directory (AgentThreads holds it)
+    int root = -1;          // the agent's root directory (AgentThreads holds it, or root_held)
+    UniqueFd root_held;     // the thread group leader's, for /proc/self/root/... from another thread
     UniqueFd dir1, dir2;    // where path1 and path2 start
     UniqueFd file;          // ftruncate: the agent's open file itself
     std::string path1, path2;

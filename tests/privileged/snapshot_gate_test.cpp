@@ -629,6 +629,39 @@ print('wrong %d' % wrong)
     CHECK(gate_kept_caches(h));
 }
 
+// /proc/self is the caller's thread group: its working directory is the
+// leader's, also for a thread that has one of its own; /proc/thread-self is
+// the caller. The gate resolves them as the kernel does (a helper compared
+// the two; before, the gate took the thread's for /proc/self and refused
+// /proc/thread-self/cwd/X with ENOENT).
+TEST_CASE("gate: /proc/self/cwd is the thread group's and /proc/thread-self/cwd the thread's own - as the kernel has them") {
+    Host h;  // without .git: every create goes to the gate
+    h.ws.write("agent.py", R"PY(import ctypes, os, threading
+libc = ctypes.CDLL(None, use_errno=True)
+os.mkdir('lead'); os.mkdir('own'); os.chdir('lead')
+def other():
+    if libc.unshare(0x200) != 0: raise SystemExit('unshare(CLONE_FS)')
+    os.chdir('../own')
+    for name in ('/proc/self/cwd/g', '/proc/%d/cwd/p' % os.getpid(), '/proc/thread-self/cwd/t', 'r'):
+        os.close(os.open(name, os.O_CREAT | os.O_WRONLY, 0o644))
+    os.mkdir('/proc/self/cwd/gd'); os.mkdir('/proc/thread-self/cwd/td')
+t = threading.Thread(target=other); t.start(); t.join()
+os.close(os.open('/proc/thread-self/cwd/l', os.O_CREAT | os.O_WRONLY, 0o644))
+print('done')
+)PY");
+    auto r = h.run({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path(), "--",
+                    "python3", "agent.py"});
+    INFO(r.out << r.err);
+    REQUIRE(r.status == 0);
+    CHECK(r.out == "done\n");
+    auto names = [&](const char* dir) {
+        auto v = list_dir(h.ws / dir);
+        return std::set<std::string>(v.begin(), v.end());
+    };
+    CHECK(names("lead") == std::set<std::string>{"g", "gd", "l", "p"});
+    CHECK(names("own") == std::set<std::string>{"r", "t", "td"});
+}
+
 TEST_CASE("gate: a snapshot directory at a mount root that is not sandboxd's own (planted by an earlier agent) "
           "refuses the session - no snapshot goes there") {
     Host h;
