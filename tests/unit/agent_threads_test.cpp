@@ -12,6 +12,7 @@
 #include <catch2/catch.hpp>
 #include <string>
 
+#include "base/unique_fd.h"
 #include "gate/agent_threads.h"
 #include "tempdir.h"
 
@@ -26,17 +27,23 @@ namespace {
 class Agent {
 public:
     Agent() {
-        REQUIRE(::pipe2(to_, O_CLOEXEC) == 0);
-        REQUIRE(::pipe2(from_, O_CLOEXEC) == 0);
+        int to[2], from[2];
+        REQUIRE(::pipe2(to, O_CLOEXEC) == 0);
+        REQUIRE(::pipe2(from, O_CLOEXEC) == 0);
+        sandboxd::UniqueFd to_read(to[0]), from_write(from[1]);
+        to_.reset(to[1]);
+        from_.reset(from[0]);
         pid_ = ::fork();
         REQUIRE(pid_ >= 0);
-        if (pid_ == 0) serve();
-        ::close(to_[0]);
-        ::close(from_[1]);
+        if (pid_ == 0) {
+            // Its own ends only: the parent's closing to_ must read as EOF here.
+            to_.reset();
+            from_.reset();
+            serve(to_read.get(), from_write.get());
+        }
     }
     ~Agent() {
-        ::close(to_[1]);  // EOF: the child exits
-        ::close(from_[0]);
+        to_.reset();  // EOF: the child exits
         ::waitpid(pid_, nullptr, 0);
     }
     pid_t pid() const { return pid_; }
@@ -46,17 +53,15 @@ public:
 private:
     void command(const std::string& line) {
         std::string text = line + "\n";
-        REQUIRE(::write(to_[1], text.data(), text.size()) == ssize_t(text.size()));
+        REQUIRE(::write(to_.get(), text.data(), text.size()) == ssize_t(text.size()));
         char ok = 0;
-        REQUIRE(::read(from_[0], &ok, 1) == 1);
+        REQUIRE(::read(from_.get(), &ok, 1) == 1);
         REQUIRE(ok == 'y');
     }
-    [[noreturn]] void serve() {
-        ::close(to_[1]);  // or the parent's close would never read as EOF here
-        ::close(from_[0]);
+    [[noreturn]] static void serve(int in, int out) {
         std::string line;
         char c = 0;
-        while (::read(to_[0], &c, 1) == 1) {
+        while (::read(in, &c, 1) == 1) {
             if (c != '\n') {
                 line.push_back(c);
                 continue;
@@ -64,12 +69,12 @@ private:
             bool done = line[0] == 'c' ? ::chdir(line.c_str() + 2) == 0
                                        : (::umask(mode_t(std::stoul(line.substr(2)))), true);
             char answer = done ? 'y' : 'n';
-            if (::write(from_[1], &answer, 1) != 1) _exit(1);
+            if (::write(out, &answer, 1) != 1) _exit(1);
             line.clear();
         }
         _exit(0);
     }
-    int to_[2] = {-1, -1}, from_[2] = {-1, -1};
+    sandboxd::UniqueFd to_, from_;  // the parent's ends: commands out, answers in
     pid_t pid_ = -1;
 };
 
