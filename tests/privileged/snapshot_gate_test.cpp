@@ -596,12 +596,15 @@ def refuse_umask():  # this thread only: umask (95) gets EPERM from its own filt
     libc.syscall(95, 0o22)  # one: a chdir under way then evens the counts
 if len(os.sched_getaffinity(0)) < 2: print('one CPU'); sys.exit(0)
 t = threading.Thread(target=refuse_umask); t.start(); t.join()
-state = {'run': False, 'stop': False}
+state = {'run': False, 'stop': False, 'parked': True}
 def hammer():
     os.sched_setaffinity(0, {0})
     while not state['stop']:
         if state['run']: os.close(os.open('hb', os.O_CREAT | os.O_WRONLY, 0o644))
-        else: time.sleep(0.0005)
+        else: state['parked'] = True; time.sleep(0.0005)
+def park():  # stop the hammer and wait until its last open has returned, however slow the gate
+    state['run'] = False; state['parked'] = False
+    while not state['parked']: time.sleep(0.0002)
 b = threading.Thread(target=hammer); b.start()
 os.sched_setaffinity(0, {1})
 wrong = 0
@@ -609,10 +612,10 @@ for i in range(12):
     libc.chdir(W.encode())
     state['run'] = True; time.sleep(0.005)
     libc.chdir(slow.encode())
-    state['run'] = False; time.sleep(0.005)
+    park()
     if os.getcwd() != W + '/t': raise SystemExit('chdir')
     if os.path.exists(W + '/hb'): os.unlink(W + '/hb')  # made while the chdir was under way: either is right
-    state['run'] = True; time.sleep(0.002); state['run'] = False; time.sleep(0.002)
+    state['run'] = True; time.sleep(0.002); park()
     if os.path.exists(W + '/hb'): wrong += 1; os.unlink(W + '/hb')
 state['stop'] = True; b.join()
 print('wrong %d' % wrong)
