@@ -139,7 +139,7 @@ mode_t AgentThreads::umask(Thread& t) {
     t.umask_known = false;
     auto count = quiet_count();
     std::optional<long> value = status_field(t.status.get(), "Umask:", 8);
-    if (!value) return 022;
+    if (!value) return 077;  // unreadable (the thread is going): nothing made is wider than the agent may want
     if (count && unchanged_since(*count)) {
         t.umask = mode_t(*value);
         t.umask_known = true;

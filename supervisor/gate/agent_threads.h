@@ -65,7 +65,7 @@ public:
     static int status_fd(Thread& t);
     // Its working directory, a descriptor of its own for the caller (an
     // error once the thread is gone), and its umask, from status_fd()
-    // opened beforehand (022 if it cannot be read). The working directory
+    // opened beforehand (077 if it cannot be read). The working directory
     // is kept only where the root is fixed too: an agent that may make a
     // mount namespace takes its working directory into the new one.
     Result<UniqueFd> working_dir(Thread& t);
