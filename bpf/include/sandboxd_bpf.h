@@ -73,8 +73,10 @@ struct sbx_config {
        (agent_state.bpf.h) */
     sbx_u64 agent_state_entered;
     sbx_u64 agent_state_exited;
-    sbx_u64 exec_events; /* journal execs (sbx_exec also counts them for the
-                            gate, with or without this) */
+    sbx_u64 file_events; /* journal execs and file changes ([events] files;
+                            sbx_exec counts execs for the gate without it) */
+    sbx_u64 gate_journals_binds; /* every bind() goes to the snapshot gate,
+                                    which journals those refused */
 };
 
 /* The supervisor reads the ring buffer at least this often; the programs
@@ -119,6 +121,14 @@ enum sbx_decision {
     SBX_AUDIT = 2, /* would be denied; allowed because the session audits */
 };
 
+/* Which layer made a network decision. Landlock refuses a TCP connect to a
+ * port no connect entry names, and every TCP bind, before the cgroup hooks
+ * are run: those refusals are seen at the syscall's exit (net_exits.bpf.h). */
+enum sbx_net_layer {
+    SBX_LAYER_CGROUP = 0,
+    SBX_LAYER_LANDLOCK = 1,
+};
+
 struct sbx_event_header {
     sbx_u64 time_ns; /* CLOCK_MONOTONIC */
     sbx_u32 pid;     /* thread group id, in the initial pid namespace */
@@ -140,6 +150,7 @@ struct sbx_net_event {
     sbx_u32 protocol; /* socket(): the protocol; else the socket type */
     sbx_u8 addr[16]; /* destination, IPv4-mapped for AF_INET */
     char comm[16];
+    sbx_u32 layer; /* enum sbx_net_layer */
 };
 
 #define SBX_PATH_MAX 256

@@ -52,7 +52,7 @@ int sbx_exec(struct exec_record* ctx) {
     if (!cfg) return 0;
     agent_state_count_exec(cfg);
     cfg->armed = 1;
-    if (!cfg->exec_events) return 0;
+    if (!cfg->file_events) return 0;
     struct sbx_exec_event* e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
     if (!e) {
         __sync_fetch_and_add(&cfg->dropped, 1);

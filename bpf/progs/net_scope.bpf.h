@@ -21,6 +21,25 @@ struct {
     __type(value, struct sbx_net_ports);
 } allow_connect SEC(".maps");
 
+/* The agent threads whose connect or bind the hooks below have seen and
+ * let through, until the call's exit (net_exits.bpf.h): an EACCES there
+ * then came from the kernel after the hook (a broadcast address without
+ * SO_BROADCAST, a privileged port), not from Landlock, which runs before
+ * any hook. LRU: a mark whose exit was never seen (the kernel skips a
+ * tracing program on a CPU already running BPF) goes in time. */
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 1024);
+    __type(key, __u64); /* bpf_get_current_pid_tgid() */
+    __type(value, __u8);
+} net_hook_passed SEC(".maps");
+
+static __always_inline void mark_hook_passed(void) {
+    __u64 thread = bpf_get_current_pid_tgid();
+    __u8 mark = 1;
+    bpf_map_update_elem(&net_hook_passed, &thread, &mark, BPF_ANY);
+}
+
 static __always_inline void emit(struct sbx_config* cfg, __u32 kind, __u32 decision, __u16 family, __u16 port,
                                  __u32 protocol, const __u8* addr) {
     struct sbx_net_event* e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
@@ -34,6 +53,7 @@ static __always_inline void emit(struct sbx_config* cfg, __u32 kind, __u32 decis
     e->family = family;
     e->port = port;
     e->protocol = protocol;
+    e->layer = SBX_LAYER_CGROUP;
     __builtin_memset(e->addr, 0, sizeof(e->addr));
     if (addr) __builtin_memcpy(e->addr, addr, 16);
     if (kind == SBX_EV_INBOUND) {
@@ -55,6 +75,7 @@ static __always_inline int verdict(__u32 kind, int allowed, __u16 family, __u16 
     if (!cfg) return 0;
     __u32 decision = allowed ? SBX_ALLOW : (cfg->audit ? SBX_AUDIT : SBX_DENY);
     emit(cfg, kind, decision, family, port, protocol, addr);
+    if (decision != SBX_DENY && (kind == SBX_EV_CONNECT || kind == SBX_EV_BIND)) mark_hook_passed();
     return decision != SBX_DENY;
 }
 

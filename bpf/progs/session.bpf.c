@@ -48,3 +48,4 @@ static __always_inline struct sbx_config* session_config(void) {
 #include "net_scope.bpf.h"
 #include "agent_state.bpf.h"
 #include "file_events.bpf.h"
+#include "net_exits.bpf.h"

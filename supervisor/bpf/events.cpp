@@ -39,14 +39,22 @@ JournalEntry net_entry(const sbx_net_event& e) {
                                                " protocol=" + std::to_string(e.protocol)
                                          : format_destination(e);
     j.decision = e.decision == SBX_ALLOW ? "allow" : e.decision == SBX_AUDIT ? "log" : "deny";
+    j.pid = int32_t(e.h.pid);
+    j.comm = bounded(e.comm, sizeof e.comm);
+    if (e.layer == SBX_LAYER_LANDLOCK) {
+        // Refused before any hook ran (bpf/progs/net_exits.bpf.h), the
+        // address as the caller's memory held it when the call returned.
+        j.rule = e.h.kind == SBX_EV_BIND ? "network: no bind scope" : "network.connect: no entry for this TCP port";
+        j.layer = "landlock";
+        j.err = EACCES;
+        return j;
+    }
     j.rule = e.h.kind == SBX_EV_BIND     ? "network: no bind scope"
              : e.h.kind == SBX_EV_SOCKET ? "network: socket type"
              : e.family == AF_UNIX       ? "unix sockets: only through the gate"
              : e.decision == SBX_ALLOW   ? "network.connect"
                                          : "network.connect: no entry";
     j.layer = "cgroup-bpf";
-    j.pid = int32_t(e.h.pid);
-    j.comm = bounded(e.comm, sizeof e.comm);
     j.err = e.decision == SBX_DENY ? EPERM : 0;
     return j;
 }

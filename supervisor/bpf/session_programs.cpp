@@ -16,11 +16,11 @@
 
 static_assert(sizeof(sbx_net_key) == 20, "sbx_net_key layout is shared with BPF");
 static_assert(sizeof(sbx_net_ports) == 8192, "sbx_net_ports layout is shared with BPF");
-static_assert(sizeof(sbx_config) == 80, "sbx_config layout is shared with BPF");
+static_assert(sizeof(sbx_config) == 88, "sbx_config layout is shared with BPF");
 static_assert(sizeof(sbx_file_event) == 16 + 16 + 16 + 2 * SBX_PATH_MAX, "sbx_file_event layout is shared with BPF");
 static_assert(sizeof(sbx_event_header) == 16, "sbx_event_header layout is shared with BPF");
 static_assert(sizeof(sbx_net_event) == 64 && offsetof(sbx_net_event, addr) == 28 &&
-                  offsetof(sbx_net_event, comm) == 44,
+                  offsetof(sbx_net_event, comm) == 44 && offsetof(sbx_net_event, layer) == 60,
               "sbx_net_event layout is shared with BPF");
 static_assert(sizeof(sbx_exec_event) == 16 + 16 + SBX_PATH_MAX + 8, "sbx_exec_event layout is shared with BPF");
 
@@ -103,8 +103,9 @@ Result<SessionPrograms> SessionPrograms::start(const NetPlan& plan, const Option
     sbx_config cfg{};
     cfg.audit = opts.audit ? 1 : 0;
     cfg.gate_journals_destroys = opts.gate_journals_destroys ? 1 : 0;
+    cfg.gate_journals_binds = opts.gate_journals_binds ? 1 : 0;
     cfg.log_reads = opts.log_reads ? 1 : 0;
-    cfg.exec_events = opts.file_events ? 1 : 0;
+    cfg.file_events = opts.file_events ? 1 : 0;
     cfg.cgroup_id = st.st_ino;  // a cgroup v2 directory's inode number is its id
     if (bpf_map_update_elem(bpf_map__fd(s.skel_->maps.config), &zero, &cfg, BPF_ANY) != 0)
         return errno_error("cannot configure the session's BPF programs");
@@ -136,21 +137,24 @@ Result<SessionPrograms> SessionPrograms::start(const NetPlan& plan, const Option
         if (bpf_program__fd(h.prog) >= 0 &&
             bpf_prog_attach(bpf_program__fd(h.prog), cgroup_fd, h.type, BPF_F_ALLOW_MULTI) != 0)
             return errno_error(std::string("cannot attach the ") + h.name + " BPF program to the session cgroup");
-    if (!opts.file_events && !opts.agent_state) return s;
+    // Refusals Landlock makes before any of those hooks run: every network
+    // decision is journaled, with or without the file events.
     auto tracefs = open_tracefs();
-    if (!tracefs && opts.file_events) return tracefs.error();
+    if (!tracefs) return tracefs.error();
+    auto attach = [&](bpf_program* prog, const char* category, const std::string& name) -> Status {
+        auto link = attach_tracepoint(tracefs->get(), prog, category, name);
+        if (!link && link.error().code == E2BIG)
+            return Error{E2BIG, "cannot attach the event stream to the tracepoint " + name +
+                                    ": the kernel takes at most 64 BPF programs on one tracepoint, and other "
+                                    "sessions (or tools) hold them; run this session once others have ended" +
+                                    std::string(opts.file_events ? ", or with [events] files = false" : "")};
+        if (!link) return link.error();
+        s.links_.push_back(std::move(*link));
+        return {};
+    };
+    for (const char* call : {"sys_exit_connect", "sys_exit_bind"})
+        if (auto r = attach(s.skel_->progs.sbx_net_exit, "syscalls", call); !r) return r.error();
     if (opts.file_events) {
-        auto attach = [&](bpf_program* prog, const char* category, const std::string& name) -> Status {
-            auto link = attach_tracepoint(tracefs->get(), prog, category, name);
-            if (!link && link.error().code == E2BIG)
-                return Error{E2BIG, "cannot attach the event stream to the tracepoint " + name +
-                                        ": the kernel takes at most 64 BPF programs on one tracepoint, and other "
-                                        "sessions (or tools) hold them; run this session with [events] files = "
-                                        "false, or once others have ended"};
-            if (!link) return link.error();
-            s.links_.push_back(std::move(*link));
-            return {};
-        };
         if (auto r = attach(s.skel_->progs.sbx_exec, "sched", "sched_process_exec"); !r) return r.error();
         for (const char* call : kFileSyscalls)
             if (auto r = attach(s.skel_->progs.sbx_file_exit, "syscalls", std::string("sys_exit_") + call); !r)
@@ -162,7 +166,7 @@ Result<SessionPrograms> SessionPrograms::start(const NetPlan& plan, const Option
     }
     // After the event stream, which must have its slots on the tracepoints.
     if (opts.agent_state) {
-        Status watched = tracefs ? s.watch_agent_state(tracefs->get(), opts.file_events) : Status(tracefs.error());
+        Status watched = s.watch_agent_state(tracefs->get(), opts.file_events);
         if (!watched) s.agent_state_problem_ = watched.error().describe();
     }
     return s;

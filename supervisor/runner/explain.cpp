@@ -157,6 +157,8 @@ ExitStatus explain_session(const RunOptions& opts) {
                                   std::string(accepts_missing(*profile, "unix-socket-hooks")
                                                   ? ", or runs without them: the profile accepts unix-socket-hooks)"
                                                   : ")"));
+        o << row("tracepoint", "network refusals Landlock makes",
+                 "journaled: connect() and bind() exits with EACCES (the cgroup hooks never see those)");
         o << row("tracepoint", "events.files",
                  !profile->events.files ? "off in this profile: no exec or file events"
                  : profile->events.reads ? "journaled: every exec, file change, refusal and read"

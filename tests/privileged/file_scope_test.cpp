@@ -316,11 +316,17 @@ TEST_CASE("a protected path that does not exist cannot be made - names on its wa
         CHECK(r.out == ".git/hooks refused 30\n.git/config refused 30\nok.sock bound\nabstract bound\n0o700\n"
                        "tcp refused 13\n");
         CHECK(list_dir(s.h.ws / ".git").empty());
-        // The refused TCP bind is journaled under the agent, not the gate.
+        // The refused TCP bind is journaled under the agent, not the gate,
+        // and once: by the gate, not again at the agent's exit from bind().
         auto journal = sandboxd::read_file(s.h.dirs().journal_path(only_session(s.h)));
         REQUIRE(journal.ok());
+        INFO(*journal);
         CHECK(journal->find("\"comm\":\"python3\",\"action\":\"net.bind\",\"target\":\"127.0.0.1:0\",\"decision\":\"deny\"") !=
               std::string::npos);
+        size_t lines = 0;
+        for (size_t at = 0; (at = journal->find("\"action\":\"net.bind\",\"target\":\"127.0.0.1:0\"", at)) != std::string::npos; ++at)
+            ++lines;
+        CHECK(lines == 1);
     }
     SECTION("a repository with a submodule: its git directory's config and hooks, and no linked worktree made") {
         REQUIRE(sandboxd::make_dirs(s.h.ws / ".git/modules/lib/hooks", 0755).ok());

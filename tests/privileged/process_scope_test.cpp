@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "base/file_io.h"
+#include "journal/journal.h"
 #include "session_helpers.h"
 
 using namespace sandboxd::test;
@@ -411,6 +412,64 @@ TEST_CASE("network decisions are in the journal / audit mode logs instead of den
     std::string audit_text;
     for (const auto& d : d2) audit_text += *sandboxd::read_file(w.h.state / ("sessions/" + d + "/journal.jsonl"));
     CHECK_THAT(audit_text, Catch::Contains("\"decision\":\"log\""));
+}
+
+// Every line of every session `h` has a journal for, with `action` and
+// `target`, in one string each: "decision layer errno".
+std::multiset<std::string> journaled(const Host& h, const std::string& action, const std::string& target) {
+    std::multiset<std::string> out;
+    for (const auto& id : list_dir(h.state / "sessions")) {
+        auto lines = sandboxd::read_journal(h.state / ("sessions/" + id + "/journal.jsonl"));
+        REQUIRE(lines.ok());
+        for (const auto& l : *lines)
+            if (l.value.value("action", "") == action && l.value.value("target", "") == target)
+                out.insert(l.value.value("decision", "") + " " + l.value.value("layer", "") + " " +
+                           std::to_string(l.value.value("errno", 0)));
+    }
+    return out;
+}
+
+// Landlock checks a connect or bind before the protocol code runs the
+// cgroup hooks: what it refuses (a TCP port no entry names, every TCP bind,
+// a unix socket made outside the write scope) never reached the journal.
+TEST_CASE("connects and binds Landlock refuses are journaled once each - the cgroup hooks never see them") {
+    World w;
+    std::string port = std::to_string(w.port);
+    auto r = w.probe({}, {"tcp4", "tcp6", "tcp_mapped", "tcp_bind", "tcp6_bind"});
+    CHECK(r["tcp4"] == "errno=EACCES");
+    CHECK(r["tcp6"] == "errno=EACCES");
+    CHECK(r["tcp_mapped"] == "errno=EACCES");
+    CHECK(r["tcp_bind"] == "errno=EACCES");
+    CHECK(r["tcp6_bind"] == "errno=EACCES");
+    using Lines = std::multiset<std::string>;
+    const Lines once{"deny landlock 13"};
+    CHECK(journaled(w.h, "net.connect", "127.0.0.1:" + port) == Lines{"deny landlock 13", "deny landlock 13"});
+    CHECK(journaled(w.h, "net.connect", "[::1]:" + port) == once);
+    CHECK(journaled(w.h, "net.bind", "127.0.0.1:" + std::to_string(w.port + 1)) == once);
+    CHECK(journaled(w.h, "net.bind", "[::1]:" + std::to_string(w.port + 2)) == once);
+
+    // The kernel's own EACCES after a hook let the call by is the hook's
+    // line, not a Landlock refusal.
+    std::string bcast = w.h.profile("bcast", "name='bcast'\nextends='readonly-t'\n[network]\nconnect=['255.255.255.255:" +
+                                                 port + "']\n");
+    auto b = w.probe({"--profile", bcast}, {"udp_broadcast_connect"});
+    CHECK(b["udp_broadcast_connect"] == "errno=EACCES");
+    CHECK(journaled(w.h, "net.connect", "255.255.255.255:" + port) == Lines{"allow cgroup-bpf 0"});
+
+    // A unix socket bound where the agent may not write, and one where it
+    // may (a file made); an abstract name is no file.
+    auto u = w.h.run({"--user", kAgentUser, "--profile", w.h.readonly_profile, "--workspace", w.h.ws.path(), "--",
+                      "python3", "-c",
+                      "import socket\n"
+                      "for p in ('here.sock', '/tmp/mine.sock', '\\0abstract-" + port + "'):\n"
+                      "    u = socket.socket(socket.AF_UNIX)\n"
+                      "    try: u.bind(p); print('bound')\n"
+                      "    except OSError as e: print(e.errno)\n"});
+    INFO(u.err);
+    REQUIRE((u.out == "13\nbound\nbound\n" || u.out == "30\nbound\nbound\n"));  // Landlock, or the read-only view
+    CHECK(journaled(w.h, "file.mknod", "here.sock") == Lines{"deny tracepoint " + u.out.substr(0, 2)});
+    CHECK(journaled(w.h, "file.mknod", "/tmp/mine.sock") == Lines{"allow tracepoint 0"});
+    CHECK(journaled(w.h, "file.mknod", "").empty());
 }
 
 namespace {

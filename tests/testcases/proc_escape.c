@@ -150,6 +150,20 @@ static int probe(const char* name) {
         a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
         return closing(s, bind(s, (struct sockaddr*)&a, sizeof a));
     }
+    if (!strcmp(name, "tcp6_bind")) {
+        int s = socket(AF_INET6, SOCK_STREAM, 0);
+        struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_port = htons(tcp_port + 2)};
+        a.sin6_addr = in6addr_loopback;
+        return closing(s, bind(s, (struct sockaddr*)&a, sizeof a));
+    }
+    /* The kernel's own EACCES after the connect hooks let the call by: a
+     * broadcast address on a socket without SO_BROADCAST. */
+    if (!strcmp(name, "udp_broadcast_connect")) {
+        int s = socket(AF_INET, SOCK_DGRAM, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(tcp_port)};
+        a.sin_addr.s_addr = htonl(INADDR_BROADCAST);
+        return closing(s, connect(s, (struct sockaddr*)&a, sizeof a));
+    }
     /* System V and POSIX IPC objects live in the IPC namespace, not in the
      * filesystem: Landlock and the mounts never see them. The test made a
      * segment and a queue on the host, named after OUTSIDE_PID. */
