@@ -24,6 +24,7 @@
 
 #include "gate/operations.h"
 #include "gate/outcome.h"
+#include "gate/refused_calls.h"
 #include "gate/request.h"
 #include "base/file_io.h"
 #include "base/time_util.h"
@@ -85,6 +86,7 @@ struct Gate::Impl {
     GateConfig cfg;
     GateContext ctx;
     AgentThreads threads;  // the dispatcher's
+    RefusedCalls refused;  // the dispatcher's, until it has ended
     std::unique_ptr<JournalWriter> journal;  // null without a journal
     UniqueFd stop;
     std::thread dispatcher, worker;
@@ -213,6 +215,16 @@ void Gate::Impl::handle(const seccomp_notif& n) {
     int listener = cfg.listener.get();
     seccomp_notif_resp resp{};
     resp.id = n.id;
+    // First: a refused call never reaches what the gate does for others.
+    if (const SyscallRefusal* r = refused.find(n.data.nr)) {
+        resp.error = -r->err;
+        ::ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+        if (auto e = refused.attempt(n, *r); e && journal) {
+            if (auto t = threads.get(pid_t(n.pid))) e->comm = (*t)->name;
+            journal->push(std::move(*e));
+        }
+        return;
+    }
     if (!gate_handles(n.data.nr)) {
         if (cfg.audit) {
             log_would_be_denial(n);
@@ -323,6 +335,10 @@ Gate::~Gate() {
         s.to_worker.post();
         worker_ended = s.worker_done.try_acquire_for(milliseconds(1000));
     }
+    // Totals of refused calls whose last attempt had no line: only once the
+    // dispatcher, which counts them, has ended.
+    if (dispatcher_ended && s.journal)
+        for (auto& e : s.refused.totals()) s.journal->push(std::move(e));
     // Every line of what was done is written and synced before the gate is
     // gone (the session's end line comes after them).
     if (s.journal) s.journal->flush();
@@ -351,6 +367,7 @@ Result<std::unique_ptr<Gate>> Gate::start(GateConfig cfg) {
     s.ctx.stores = &s.cfg.stores;  // empty: only connect() is gated
     s.ctx.budget = s.cfg.budget;
     s.threads = AgentThreads(s.cfg.root_fixed, s.cfg.agent_state);
+    s.refused = RefusedCalls(std::move(s.cfg.refusals));
     s.ctx.session_start_usec = s.cfg.session_start_usec;
     s.ctx.agent_uid = s.cfg.identity.uid;
     s.ctx.read_denied = s.cfg.read_denied;

@@ -33,6 +33,7 @@
 
 #include "base/agent_state_counts.h"
 #include "base/result.h"
+#include "base/syscall_refusal.h"
 #include "base/unique_fd.h"
 #include "journal/journal.h"
 #include "launch/identity.h"
@@ -73,6 +74,10 @@ struct GateConfig {
     std::function<std::optional<std::string>(const std::string&)> read_denied;
     // See GateContext::guarded.
     std::vector<GuardedName> guarded;
+    // Calls the filter refuses and sends here to be journaled (see
+    // gate/refused_calls.h); answered first, before anything else is
+    // looked at.
+    SyscallRefusals refusals;
 };
 
 class Gate {

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/sched.h>
+#include <linux/seccomp.h>
 #include <seccomp.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -89,12 +90,54 @@ Status add_special(void* ctx, const std::string& rule, uint32_t eperm) {
     return plain_error("unknown seccomp rule " + rule);
 }
 
+// The syscalls an argument-shaped rule refuses some calls of.
+std::vector<const char*> special_calls(const std::string& rule) {
+    if (rule == "%clone-namespaces") return {"clone", "unshare"};
+    if (rule == "%clone3") return {"clone3"};
+    if (rule == "%tty-injection" || rule == "%inode-flags") return {"ioctl"};
+    if (rule == "%socket-families") return {"socket", "socketpair"};
+    if (rule == "%personality") return {"personality"};
+    return {};
+}
+
+// Whether the gate hears of a refusal (a gated program only). Not clone3:
+// glibc tries it for every thread it starts and falls back to clone, so a
+// line each would be noise and a round trip each a cost. Nor an
+// argument-shaped rule on a syscall the profile also names whole: the
+// gate would see one number for two rules and could not tell them apart.
+bool refusal_to_gate(const SeccompProgram& p, const std::string& rule) {
+    if (!p.gated || rule == "%clone3") return false;
+    if (!rule.starts_with('%')) return true;
+    for (const char* call : special_calls(rule))
+        if (p.denied.count(call) || p.logged.count(call)) return false;
+    return true;
+}
+
 uint32_t action_for(const std::string& name, bool log_only) {
     if (log_only) return SCMP_ACT_LOG;
     // Programs probe io_uring and fall back to ordinary I/O when the kernel
     // says it does not exist; EPERM would make some of them give up instead.
     if (name.starts_with("io_uring")) return SCMP_ACT_ERRNO(ENOSYS);
     return SCMP_ACT_ERRNO(EPERM);
+}
+
+// What the gate answers for each refusal it hears of: the errno the
+// filter's own action would have given.
+void list_refusals(SeccompProgram& p) {
+    p.refusals.clear();
+    for (const auto& rule : p.denied) {
+        if (!refusal_to_gate(p, rule)) continue;
+        if (rule.starts_with('%')) {
+            for (const char* call : special_calls(rule)) {
+                int nr = seccomp_syscall_resolve_name(call);
+                if (nr < 0) continue;
+                auto [at, added] = p.refusals.try_emplace(nr, SyscallRefusal{EPERM, rule});
+                if (!added) at->second.rule += " or " + rule;  // ioctl: two rules, told apart by the line's args
+            }
+        } else if (int nr = seccomp_syscall_resolve_name(rule.c_str()); nr >= 0) {
+            p.refusals[nr] = {int(action_for(rule, false) & SECCOMP_RET_DATA), rule};
+        }
+    }
 }
 
 
@@ -176,10 +219,13 @@ Status generate(SeccompProgram& out) {
     if (int rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_OPTIMIZE, 2); rc < 0)
         return Error{-rc, "cannot enable seccomp binary-tree optimisation"};
 
+    // Refusals go to the gate where it listens, to be journaled and
+    // answered with the same errno (list_refusals).
     const uint32_t eperm = SCMP_ACT_ERRNO(EPERM);
     for (const auto& s : out.denied) {
-        if (s.starts_with('%')) SANDBOXD_TRY(add_special(ctx.get(), s, eperm));
-        else SANDBOXD_TRY(add(ctx.get(), action_for(s, false), s.c_str()));
+        bool to_gate = refusal_to_gate(out, s);
+        if (s.starts_with('%')) SANDBOXD_TRY(add_special(ctx.get(), s, to_gate ? SCMP_ACT_NOTIFY : eperm));
+        else SANDBOXD_TRY(add(ctx.get(), to_gate ? SCMP_ACT_NOTIFY : action_for(s, false), s.c_str()));
     }
     // Audit mode: the profile's own denials are let through and recorded.
     // With the snapshot gate listening (always, in audit mode) a plain
@@ -236,6 +282,7 @@ Result<SeccompProgram> compile_seccomp(const SyscallRules& rules, bool audit, bo
     out.destructive_gate = gate;
     out.create_gate = gate && create_gate;
     SANDBOXD_TRY(effective_sets(rules, audit, out));
+    list_refusals(out);
     SANDBOXD_TRY(generate(out));
     return out;
 }
@@ -247,6 +294,7 @@ Result<SeccompProgram> compile_seccomp_cached(const SyscallRules& rules, bool au
     out.destructive_gate = gate;
     out.create_gate = gate && create_gate;
     SANDBOXD_TRY(effective_sets(rules, audit, out));
+    list_refusals(out);
     std::string path = cache_dir + "/seccomp-" + cache_key(out) + ".bpf";
     if (auto bytes = read_file(path); bytes && !bytes->empty() &&
                                       bytes->size() % sizeof(sock_filter) == 0 &&

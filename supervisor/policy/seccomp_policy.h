@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "base/syscall_refusal.h"
 #include "profile/profile.h"
 
 namespace sandboxd {
@@ -25,6 +26,9 @@ struct SeccompProgram {
     bool gated = false;
     bool destructive_gate = false;  // the destructive syscalls; else connect() only
     bool create_gate = false;       // also every call that makes a name (see below)
+    // Gated programs send the calls they refuse to the gate too, by syscall
+    // number (list_refusals() in the .cpp); empty otherwise.
+    SyscallRefusals refusals;
 
     sock_fprog fprog() const {
         return sock_fprog{static_cast<unsigned short>(insns.size()),
@@ -42,6 +46,10 @@ struct SeccompProgram {
 // openat with O_TRUNC), openat2 says ENOSYS (its flags live in memory the
 // filter cannot read; glibc falls back to openat) and fallocate's
 // hole-punching, collapsing and zeroing modes say EOPNOTSUPP.
+//
+// A gated program sends the calls it refuses to the gate as well (all but
+// clone3's: glibc tries clone3 for every thread it starts): the gate
+// journals each attempt and answers the same errno at once.
 //
 // Every gated program also sends connect() to the gate, which connects
 // pathname unix sockets itself after checking the read scope (the session's

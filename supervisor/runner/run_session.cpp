@@ -341,6 +341,7 @@ ExitStatus run_session(const RunOptions& opts) {
         if (opts.audit)
             gc.annotate = [&plan](JournalEntry& e) { mark_would_be_denial(e, plan->profile, plan->workspace); };
         gc.guarded = plan->mounts.guarded;
+        gc.refusals = plan->seccomp.refusals;
         gc.read_denied = [&plan](const std::string& path) { return would_deny(plan->profile, FileAccess::Read, path); };
         auto g = Gate::start(std::move(gc));
         if (!g) {

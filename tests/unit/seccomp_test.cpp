@@ -226,3 +226,45 @@ TEST_CASE("socket families: unix / IPv4 / IPv6 and route netlink only") {
     // Control: without the filter the kernel creates a sock_diag socket.
     CHECK(under_filter(SeccompProgram{}, sock(AF_NETLINK, SOCK_RAW, 4)) == 0);
 }
+
+TEST_CASE("a gated program sends its refusals to the gate - with the errno its own action gives - not clone3's") {
+    auto plain = compile_seccomp({}, false);
+    REQUIRE(plain);
+    CHECK(plain->refusals.empty());  // no gate listening: the filter answers itself
+
+    auto gated = compile_seccomp({}, false, false, true);
+    REQUIRE(gated);
+    const auto& r = gated->refusals;
+    REQUIRE(r.count(SYS_ptrace));
+    CHECK(r.at(SYS_ptrace).err == EPERM);
+    CHECK(r.at(SYS_ptrace).rule == "ptrace");
+    REQUIRE(r.count(SYS_io_uring_setup));
+    CHECK(r.at(SYS_io_uring_setup).err == ENOSYS);
+    REQUIRE(r.count(SYS_unshare));
+    CHECK(r.at(SYS_unshare).rule == "%clone-namespaces");
+    REQUIRE(r.count(SYS_ioctl));  // two rules on one syscall: both named
+    CHECK(r.at(SYS_ioctl).rule.find("%tty-injection") != std::string::npos);
+    CHECK(r.at(SYS_ioctl).rule.find("%inode-flags") != std::string::npos);
+    CHECK_FALSE(r.count(SYS_clone3));
+    CHECK_FALSE(r.count(SYS_getpid));
+    CHECK_FALSE(r.count(SYS_connect));  // sent to the gate to be done, not refused
+
+    // A syscall the profile denies whole, which an argument-shaped rule also
+    // covers: the named rule goes to the gate, the argument-shaped one
+    // stays the filter's (the gate could not tell the two apart).
+    SyscallRules whole;
+    whole.deny = {"ioctl"};
+    auto named = compile_seccomp(whole, false, false, true);
+    REQUIRE(named);
+    REQUIRE(named->refusals.count(SYS_ioctl));
+    CHECK(named->refusals.at(SYS_ioctl).rule == "ioctl");
+
+    // Audit mode: the profile's own denials are logged and let through,
+    // never refused by the gate.
+    SyscallRules own;
+    own.deny = {"fchownat"};
+    auto audit = compile_seccomp(own, true, false, true);
+    REQUIRE(audit);
+    CHECK_FALSE(audit->refusals.count(SYS_fchownat));
+    CHECK(audit->refusals.count(SYS_ptrace));
+}
