@@ -18,8 +18,9 @@
  * The address is read back from the caller's memory at the exit: a record
  * for the journal, like the file events' paths; the decision was
  * Landlock's, on the kernel's copy. Unix connects are the gate's to
- * journal (only it connects them), and so is every bind where the gate
- * makes them (gate_journals_binds). */
+ * journal (only it connects them), and so are IPv4 and IPv6 binds where
+ * the gate makes them (gate_journals_binds); unix binds it makes are
+ * reported here, as the creates it makes are by the file events. */
 
 #define NR_BIND 49
 #define EACCES 13
@@ -77,7 +78,6 @@ int sbx_net_exit(struct syscall_exit_record* ctx) {
     /* A unix bind that made a socket file made a file, as mknod does. */
     int made = ret == 0 && kind == SBX_EV_BIND && cfg->file_events;
     if (!refused && !made) return 0;
-    if (kind == SBX_EV_BIND && cfg->gate_journals_binds) return 0;
     const struct user_regs* saved = (const struct user_regs*)bpf_task_pt_regs(bpf_get_current_task_btf());
     __u64 sockaddr = saved_reg(saved, REG_A1), len = saved_reg(saved, REG_A2);
     __u16 family = 0;
@@ -90,6 +90,7 @@ int sbx_net_exit(struct syscall_exit_record* ctx) {
         return 0;
     }
     if (ret != -EACCES || hook_passed) return 0;
+    if (kind == SBX_EV_BIND && cfg->gate_journals_binds) return 0;
     __u8 addr[16];
     __builtin_memset(addr, 0, sizeof(addr));
     __u16 port = 0;

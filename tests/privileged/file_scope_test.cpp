@@ -327,6 +327,10 @@ TEST_CASE("a protected path that does not exist cannot be made - names on its wa
         for (size_t at = 0; (at = journal->find("\"action\":\"net.bind\",\"target\":\"127.0.0.1:0\"", at)) != std::string::npos; ++at)
             ++lines;
         CHECK(lines == 1);
+        // The socket file the gate made for the agent is a file made, on the
+        // record like the creates it makes.
+        CHECK(journal->find("\"action\":\"file.mknod\",\"target\":\"ok.sock\",\"decision\":\"allow\"") !=
+              std::string::npos);
     }
     SECTION("a repository with a submodule: its git directory's config and hooks, and no linked worktree made") {
         REQUIRE(sandboxd::make_dirs(s.h.ws / ".git/modules/lib/hooks", 0755).ok());
