@@ -52,6 +52,9 @@ ExitStatus explain_session(const RunOptions& opts) {
              "enforced: libseccomp " + std::to_string(v->major) + "." + std::to_string(v->minor) +
                  "." + std::to_string(v->micro) + ", binary tree, " +
                  std::to_string(prog->insns.size()) + " instructions");
+    if (!prog->refusals.empty())
+        o << row("gate", "refused syscalls (" + std::to_string(prog->refusals.size()) + ")",
+                 "journaled: each attempt's errno and rule (1st, 2nd, 4th... of each, and the total)");
     if (!prog->logged.empty())
         o << row("seccomp", std::to_string(prog->logged.size()) + " profile denials",
                  "audit mode: logged (SCMP_ACT_LOG), not denied");
