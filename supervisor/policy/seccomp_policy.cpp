@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <termios.h>
 
+#include <functional>
 #include <memory>
 
 #include "base/file_io.h"
@@ -38,25 +39,27 @@ Status add(void* ctx, uint32_t action, const char* name, std::initializer_list<s
     return {};
 }
 
-Status add_special(void* ctx, const std::string& rule, uint32_t eperm) {
+// An argument-shaped rule, each of its syscalls with the action `action`
+// gives it (the call's name).
+Status add_special(void* ctx, const std::string& rule, const std::function<uint32_t(const char*)>& action) {
     if (rule == "%clone-namespaces") {
         for (uint64_t bit = 1; bit; bit <<= 1) {
             if (!(kNamespaceFlags & bit)) continue;
-            SANDBOXD_TRY(add(ctx, eperm, "clone", {SCMP_A0(SCMP_CMP_MASKED_EQ, bit, bit)}));
-            SANDBOXD_TRY(add(ctx, eperm, "unshare", {SCMP_A0(SCMP_CMP_MASKED_EQ, bit, bit)}));
+            SANDBOXD_TRY(add(ctx, action("clone"), "clone", {SCMP_A0(SCMP_CMP_MASKED_EQ, bit, bit)}));
+            SANDBOXD_TRY(add(ctx, action("unshare"), "unshare", {SCMP_A0(SCMP_CMP_MASKED_EQ, bit, bit)}));
         }
         return {};
     }
     if (rule == "%clone3") return add(ctx, SCMP_ACT_ERRNO(ENOSYS), "clone3");
     if (rule == "%tty-injection") {
         for (uint64_t cmd : {uint64_t(TIOCSTI), uint64_t(TIOCLINUX)})
-            SANDBOXD_TRY(add(ctx, eperm, "ioctl", {SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, cmd)}));
+            SANDBOXD_TRY(add(ctx, action("ioctl"), "ioctl", {SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, cmd)}));
         return {};
     }
     if (rule == "%inode-flags") {
         // FS_IOC_SETFLAGS, its 32-bit twin, FS_IOC_FSSETXATTR.
         for (uint64_t cmd : {uint64_t(0x40086602), uint64_t(0x40046602), uint64_t(0x401c5820)})
-            SANDBOXD_TRY(add(ctx, eperm, "ioctl", {SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, cmd)}));
+            SANDBOXD_TRY(add(ctx, action("ioctl"), "ioctl", {SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, cmd)}));
         return {};
     }
     if (rule == "%socket-families") {
@@ -65,10 +68,10 @@ Status add_special(void* ctx, const std::string& rule, uint32_t eperm) {
         // is written as its complement; any value with high bits set is
         // above 17 and refused, so truncation by the kernel cannot help.
         for (const char* call : {"socket", "socketpair"}) {
-            SANDBOXD_TRY(add(ctx, eperm, call, {SCMP_A0(SCMP_CMP_GE, 17)}));
+            SANDBOXD_TRY(add(ctx, action(call), call, {SCMP_A0(SCMP_CMP_GE, 17)}));
             for (uint64_t family : {0, 3, 4, 5, 6, 7, 8, 9, 11, 12, 13, 14, 15})
-                SANDBOXD_TRY(add(ctx, eperm, call, {SCMP_A0(SCMP_CMP_EQ, family)}));
-            SANDBOXD_TRY(add(ctx, eperm, call, {SCMP_A0(SCMP_CMP_EQ, 16), SCMP_A2(SCMP_CMP_NE, 0)}));
+                SANDBOXD_TRY(add(ctx, action(call), call, {SCMP_A0(SCMP_CMP_EQ, family)}));
+            SANDBOXD_TRY(add(ctx, action(call), call, {SCMP_A0(SCMP_CMP_EQ, 16), SCMP_A2(SCMP_CMP_NE, 0)}));
         }
         return {};
     }
@@ -78,12 +81,12 @@ Status add_special(void* ctx, const std::string& rule, uint32_t eperm) {
         //   high bits set                          -> deny
         //   bit 0 clear and any bit i (not 3) set  -> deny (not 0, 8, ~0)
         //   bit 0 set and any bit k clear          -> deny (not ~0)
-        SANDBOXD_TRY(add(ctx, eperm, "personality", {SCMP_A0(SCMP_CMP_GT, 0xffffffffull)}));
+        SANDBOXD_TRY(add(ctx, action("personality"), "personality", {SCMP_A0(SCMP_CMP_GT, 0xffffffffull)}));
         for (int i = 1; i < 32; ++i) {
             uint64_t bit = 1ull << i;
             if (bit != kPerLinux32)
-                SANDBOXD_TRY(add(ctx, eperm, "personality", {SCMP_A0(SCMP_CMP_MASKED_EQ, bit | 1, bit)}));
-            SANDBOXD_TRY(add(ctx, eperm, "personality", {SCMP_A0(SCMP_CMP_MASKED_EQ, bit | 1, 1)}));
+                SANDBOXD_TRY(add(ctx, action("personality"), "personality", {SCMP_A0(SCMP_CMP_MASKED_EQ, bit | 1, bit)}));
+            SANDBOXD_TRY(add(ctx, action("personality"), "personality", {SCMP_A0(SCMP_CMP_MASKED_EQ, bit | 1, 1)}));
         }
         return {};
     }
@@ -100,17 +103,14 @@ std::vector<const char*> special_calls(const std::string& rule) {
     return {};
 }
 
-// Whether the gate hears of a refusal (a gated program only). Not clone3:
-// glibc tries it for every thread it starts and falls back to clone, so a
-// line each would be noise and a round trip each a cost. Nor an
-// argument-shaped rule on a syscall the profile also names whole: the
-// gate would see one number for two rules and could not tell them apart.
-bool refusal_to_gate(const SeccompProgram& p, const std::string& rule) {
+// Whether the gate hears of a refusal of `call` by `rule` (a gated program
+// only). Not clone3: glibc tries it for every thread it starts and falls
+// back to clone, so a line each would be noise and a round trip each a
+// cost. Not a call the profile also denies whole: that rule refuses all of
+// its calls, and libseccomp keeps no argument-shaped rule beside it.
+bool refusal_to_gate(const SeccompProgram& p, const std::string& rule, const char* call) {
     if (!p.gated || rule == "%clone3") return false;
-    if (!rule.starts_with('%')) return true;
-    for (const char* call : special_calls(rule))
-        if (p.denied.count(call) || p.logged.count(call)) return false;
-    return true;
+    return !rule.starts_with('%') || (!p.denied.count(call) && !p.logged.count(call));
 }
 
 uint32_t action_for(const std::string& name, bool log_only) {
@@ -126,20 +126,20 @@ uint32_t action_for(const std::string& name, bool log_only) {
 void list_refusals(SeccompProgram& p) {
     p.refusals.clear();
     for (const auto& rule : p.denied) {
-        if (!refusal_to_gate(p, rule)) continue;
-        if (rule.starts_with('%')) {
-            for (const char* call : special_calls(rule)) {
-                int nr = seccomp_syscall_resolve_name(call);
-                if (nr < 0) continue;
-                auto [at, added] = p.refusals.try_emplace(nr, SyscallRefusal{EPERM, rule});
-                if (!added) at->second.rule += " or " + rule;  // ioctl: two rules, told apart by the line's args
-            }
-        } else if (int nr = seccomp_syscall_resolve_name(rule.c_str()); nr >= 0) {
-            p.refusals[nr] = {int(action_for(rule, false) & SECCOMP_RET_DATA), rule};
+        if (!rule.starts_with('%')) {
+            int nr = seccomp_syscall_resolve_name(rule.c_str());
+            if (nr >= 0 && refusal_to_gate(p, rule, rule.c_str()))
+                p.refusals[nr] = {int(action_for(rule, false) & SECCOMP_RET_DATA), rule};
+            continue;
+        }
+        for (const char* call : special_calls(rule)) {
+            int nr = seccomp_syscall_resolve_name(call);
+            if (nr < 0 || !refusal_to_gate(p, rule, call)) continue;
+            auto [at, added] = p.refusals.try_emplace(nr, SyscallRefusal{EPERM, rule});
+            if (!added) at->second.rule += " or " + rule;  // ioctl: two rules, told apart by the line's args
         }
     }
 }
-
 
 // The snapshot gate's share of the filter. A syscall the profile denies
 // outright stays denied (libseccomp refuses two unconditional actions for
@@ -197,9 +197,18 @@ Status effective_sets(const SyscallRules& rules, bool audit, SeccompProgram& out
 
     for (const auto& s : baseline)
         if (!allowed.count(s)) out.denied.insert(s);
+    // Audit mode logs a profile's denial with a rule on the whole syscall,
+    // and libseccomp drops every argument-shaped rule on a syscall that has
+    // one: the baseline's %rules (unshare of a user namespace, TIOCSTI)
+    // and the gate's opens and fallocate modes would go with it. Such a
+    // denial is left out of the audit (the baseline's rule holds).
+    std::set<std::string> shaped = {"open", "openat", "fallocate"};
+    for (const auto& s : out.denied)
+        for (const char* call : special_calls(s)) shaped.insert(call);
     for (const auto& s : extra) {
         if (allowed.count(s) || out.denied.count(s)) continue;
-        (audit ? out.logged : out.denied).insert(s);
+        if (audit && shaped.count(s)) out.unlogged.insert(s);
+        else (audit ? out.logged : out.denied).insert(s);
     }
     return {};
 }
@@ -223,16 +232,18 @@ Status generate(SeccompProgram& out) {
     // answered with the same errno (list_refusals).
     const uint32_t eperm = SCMP_ACT_ERRNO(EPERM);
     for (const auto& s : out.denied) {
-        bool to_gate = refusal_to_gate(out, s);
-        if (s.starts_with('%')) SANDBOXD_TRY(add_special(ctx.get(), s, to_gate ? SCMP_ACT_NOTIFY : eperm));
-        else SANDBOXD_TRY(add(ctx.get(), to_gate ? SCMP_ACT_NOTIFY : action_for(s, false), s.c_str()));
+        auto action = [&](const char* call) {
+            return refusal_to_gate(out, s, call) ? SCMP_ACT_NOTIFY : s.starts_with('%') ? eperm : action_for(s, false);
+        };
+        if (s.starts_with('%')) SANDBOXD_TRY(add_special(ctx.get(), s, action));
+        else SANDBOXD_TRY(add(ctx.get(), action(s.c_str()), s.c_str()));
     }
     // Audit mode: the profile's own denials are let through and recorded.
     // With the snapshot gate listening (always, in audit mode) a plain
     // syscall goes to it, which journals it with the rule and lets it run;
     // argument-shaped rules go to the kernel's audit log (SCMP_ACT_LOG).
     for (const auto& s : out.logged) {
-        if (s.starts_with('%')) SANDBOXD_TRY(add_special(ctx.get(), s, SCMP_ACT_LOG));
+        if (s.starts_with('%')) SANDBOXD_TRY(add_special(ctx.get(), s, [](const char*) { return SCMP_ACT_LOG; }));
         else SANDBOXD_TRY(add(ctx.get(), out.gated ? SCMP_ACT_NOTIFY : action_for(s, true), s.c_str()));
     }
 
@@ -258,8 +269,11 @@ Status generate(SeccompProgram& out) {
 // FNV-1a over the text that determines the program.
 std::string cache_key(const SeccompProgram& p) {
     const scmp_version* v = seccomp_version();
-    // The build stamp changes whenever this file (the generator) does.
-    std::string text = std::string(__DATE__ " " __TIME__ " ") + std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
+    // The build stamp changes whenever this file (the generator) does; the
+    // version, when that is frozen (SOURCE_DATE_EPOCH): raise it with any
+    // change to what a rule set compiles to.
+    constexpr const char* kGeneratorVersion = "gen 2 ";
+    std::string text = std::string(__DATE__ " " __TIME__ " ") + kGeneratorVersion + std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
                        std::to_string(v->micro) + " arch " + std::to_string(seccomp_arch_native()) + " deny";
     for (const auto& s : p.denied) text += " " + s;
     text += p.destructive_gate ? " gate" : "";

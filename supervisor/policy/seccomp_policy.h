@@ -20,6 +20,10 @@ struct SeccompProgram {
     std::vector<sock_filter> insns;
     std::set<std::string> denied;  // effective syscalls and %rules denied
     std::set<std::string> logged;  // audit mode: would-be denials, logged only
+    // Audit mode: the profile's denials of syscalls an argument-shaped rule
+    // of the baseline or the gate also covers, neither logged nor denied
+    // (effective_sets in the .cpp says why).
+    std::set<std::string> unlogged;
     // Destructive syscalls go to the snapshot gate (SCMP_ACT_NOTIFY): the
     // child installs the program with a notification listener and hands
     // the listener to the supervisor.

@@ -57,7 +57,14 @@ ExitStatus explain_session(const RunOptions& opts) {
                  "journaled: each attempt's errno and rule (1st, 2nd, 4th... of each, and the total)");
     if (!prog->logged.empty())
         o << row("seccomp", std::to_string(prog->logged.size()) + " profile denials",
-                 "audit mode: logged (SCMP_ACT_LOG), not denied");
+                 "audit mode: journaled as would-be denials by the gate, not denied");
+    if (!prog->unlogged.empty()) {
+        std::string names;
+        for (const auto& n : prog->unlogged) names += (names.empty() ? "" : " ") + n;
+        o << row("seccomp", std::to_string(prog->unlogged.size()) + " profile denials not audited",
+                 "audit mode: neither logged nor denied (" + names + "): a rule on the whole syscall would take the "
+                 "baseline's argument-shaped rule on it away, which holds");
+    }
     o << row("seccomp", "foreign ABIs (ia32, x32)", "enforced: ENOSYS");
     if (gate)
         o << row("snapshots", "unlink/rmdir/rename/truncate/writes/chmod/chown/xattr",

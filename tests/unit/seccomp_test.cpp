@@ -250,14 +250,18 @@ TEST_CASE("a gated program sends its refusals to the gate - with the errno its o
     CHECK_FALSE(r.count(SYS_connect));  // sent to the gate to be done, not refused
 
     // A syscall the profile denies whole, which an argument-shaped rule also
-    // covers: the named rule goes to the gate, the argument-shaped one
-    // stays the filter's (the gate could not tell the two apart).
+    // covers: the whole rule refuses every call of it (libseccomp keeps no
+    // argument-shaped rule beside it); the argument-shaped rule's other
+    // syscalls still go to the gate.
     SyscallRules whole;
-    whole.deny = {"ioctl"};
+    whole.deny = {"ioctl", "unshare"};
     auto named = compile_seccomp(whole, false, false, true);
     REQUIRE(named);
     REQUIRE(named->refusals.count(SYS_ioctl));
     CHECK(named->refusals.at(SYS_ioctl).rule == "ioctl");
+    CHECK(named->refusals.at(SYS_unshare).rule == "unshare");
+    REQUIRE(named->refusals.count(SYS_clone));
+    CHECK(named->refusals.at(SYS_clone).rule == "%clone-namespaces");
 
     // Audit mode: the profile's own denials are logged and let through,
     // never refused by the gate.
@@ -267,4 +271,24 @@ TEST_CASE("a gated program sends its refusals to the gate - with the errno its o
     REQUIRE(audit);
     CHECK_FALSE(audit->refusals.count(SYS_fchownat));
     CHECK(audit->refusals.count(SYS_ptrace));
+}
+
+// libseccomp drops every argument-shaped rule on a syscall once a rule on
+// the whole syscall is added. Audit mode logs a profile's denial with such
+// a rule: a profile denying unshare or ioctl whole would have taken the
+// baseline's user-namespace and TIOCSTI rules away in audit mode.
+TEST_CASE("audit mode keeps the baseline's argument-shaped rules when the profile denies the same syscall whole") {
+    SyscallRules r;
+    r.deny = {"unshare", "ioctl", "personality", "fchownat"};
+    auto prog = compile(r, true);
+    CHECK(prog.logged.count("fchownat"));
+    for (const char* s : {"unshare", "ioctl", "personality"}) {
+        INFO(s);
+        CHECK(prog.unlogged.count(s));
+        CHECK_FALSE(prog.logged.count(s));
+    }
+    CHECK(under_filter(prog, [] { return syscall(SYS_unshare, CLONE_NEWUSER); }) == EPERM);
+    CHECK(under_filter(prog, [] { return syscall(SYS_unshare, CLONE_FILES); }) == 0);
+    CHECK(under_filter(prog, [] { char c = 'x'; return syscall(SYS_ioctl, 0, TIOCSTI, &c); }) == EPERM);
+    CHECK(under_filter(prog, [] { return syscall(SYS_personality, 0x0040000); }) == EPERM);  // ADDR_NO_RANDOMIZE
 }
