@@ -65,6 +65,17 @@ static __always_inline void report_unix_bind(struct sbx_config* cfg, __u64 socka
     bpf_ringbuf_submit(e, wakeup());
 }
 
+/* Attached to sys_enter_connect and sys_enter_bind: a mark left by a hook
+ * outside these calls (sendto with MSG_FASTOPEN runs the connect hook)
+ * must not pass for this call's. */
+SEC("tracepoint/syscalls/sys_enter_connect")
+int sbx_net_enter(void* ctx) {
+    if (!session_config()) return 0;
+    __u64 thread = bpf_get_current_pid_tgid();
+    bpf_map_delete_elem(&net_hook_passed, &thread);
+    return 0;
+}
+
 /* Attached to sys_exit_connect and sys_exit_bind. */
 SEC("tracepoint/syscalls/sys_exit_connect")
 int sbx_net_exit(struct syscall_exit_record* ctx) {

@@ -25,8 +25,9 @@ struct {
  * let through, until the call's exit (net_exits.bpf.h): an EACCES there
  * then came from the kernel after the hook (a broadcast address without
  * SO_BROADCAST, a privileged port), not from Landlock, which runs before
- * any hook. LRU: a mark whose exit was never seen (the kernel skips a
- * tracing program on a CPU already running BPF) goes in time. */
+ * any hook. Cleared as each connect and bind begins. LRU: a full map
+ * (1,024 threads each with a mark whose exit was not seen) drops the
+ * oldest rather than refuse a new one. */
 struct {
     __uint(type, BPF_MAP_TYPE_LRU_HASH);
     __uint(max_entries, 1024);

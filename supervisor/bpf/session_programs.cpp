@@ -152,8 +152,12 @@ Result<SessionPrograms> SessionPrograms::start(const NetPlan& plan, const Option
         s.links_.push_back(std::move(*link));
         return {};
     };
-    for (const char* call : {"sys_exit_connect", "sys_exit_bind"})
-        if (auto r = attach(s.skel_->progs.sbx_net_exit, "syscalls", call); !r) return r.error();
+    for (const char* call : {"connect", "bind"}) {
+        if (auto r = attach(s.skel_->progs.sbx_net_enter, "syscalls", std::string("sys_enter_") + call); !r)
+            return r.error();
+        if (auto r = attach(s.skel_->progs.sbx_net_exit, "syscalls", std::string("sys_exit_") + call); !r)
+            return r.error();
+    }
     if (opts.file_events) {
         if (auto r = attach(s.skel_->progs.sbx_exec, "sched", "sched_process_exec"); !r) return r.error();
         for (const char* call : kFileSyscalls)

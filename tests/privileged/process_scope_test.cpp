@@ -448,6 +448,13 @@ TEST_CASE("connects and binds Landlock refuses are journaled once each - the cgr
     CHECK(journaled(w.h, "net.bind", "127.0.0.1:" + std::to_string(w.port + 1)) == once);
     CHECK(journaled(w.h, "net.bind", "[::1]:" + std::to_string(w.port + 2)) == once);
 
+    // A hook run outside connect() (TCP fast open to an entry) leaves no
+    // mark that hides the thread's next refused connect.
+    std::string net = w.h.profile("net", "name='net'\nextends='readonly-t'\n[network]\nconnect=['127.0.0.1:" + port + "']\n");
+    auto f = w.probe({"--profile", net}, {"fastopen_then_other_port"});
+    CHECK(f["fastopen_then_other_port"] == "errno=EACCES");
+    CHECK(journaled(w.h, "net.connect", "127.0.0.1:" + std::to_string(w.port + 3)) == once);
+
     // The kernel's own EACCES after a hook let the call by is the hook's
     // line, not a Landlock refusal.
     std::string bcast = w.h.profile("bcast", "name='bcast'\nextends='readonly-t'\n[network]\nconnect=['255.255.255.255:" +

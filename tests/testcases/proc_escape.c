@@ -134,6 +134,19 @@ static int probe(const char* name) {
         inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
         return closing(s, sendto(s, "x", 1, MSG_FASTOPEN, (struct sockaddr*)&a, sizeof a) == 1 ? 0 : -1);
     }
+    /* A connect hook run by something other than connect() (TCP fast
+     * open, to an allowed port), then a connect Landlock refuses (a port
+     * no entry names): the first must not hide the second's refusal. */
+    if (!strcmp(name, "fastopen_then_other_port")) {
+        int s = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(tcp_port)};
+        inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+        (void)sendto(s, "x", 1, MSG_FASTOPEN, (struct sockaddr*)&a, sizeof a);
+        close(s);
+        s = socket(AF_INET, SOCK_STREAM, 0);
+        a.sin_port = htons(tcp_port + 3);
+        return closing(s, connect(s, (struct sockaddr*)&a, sizeof a));
+    }
     if (!strcmp(name, "netlink_diag")) {
         int n = socket(AF_NETLINK, SOCK_RAW, 4 /* NETLINK_SOCK_DIAG */);
         if (n >= 0) close(n);
