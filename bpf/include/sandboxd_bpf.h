@@ -76,8 +76,8 @@ struct sbx_config {
     sbx_u64 file_events; /* journal execs and file changes ([events] files;
                             sbx_exec counts execs for the gate without it) */
     sbx_u64 gate_journals_binds; /* every bind() goes to the snapshot gate,
-                                    which journals the IPv4 and IPv6 ones
-                                    refused */
+                                    which journals the refused ones and the
+                                    socket files it makes */
 };
 
 /* The supervisor reads the ring buffer at least this often; the programs

@@ -17,10 +17,11 @@
  *
  * The address is read back from the caller's memory at the exit: a record
  * for the journal, like the file events' paths; the decision was
- * Landlock's, on the kernel's copy. Unix connects are the gate's to
- * journal (only it connects them), and so are IPv4 and IPv6 binds where
- * the gate makes them (gate_journals_binds); unix binds it makes are
- * reported here, as the creates it makes are by the file events. */
+ * Landlock's, on the kernel's copy; a thread racing the call can change
+ * or hide the line of its own refused call, never the call's outcome.
+ * Unix connects are the gate's to journal (only it connects them), and so
+ * are all binds where the gate makes them (gate_journals_binds). Unix
+ * binds are file events: reported with [events] files only. */
 
 #define NR_BIND 49
 #define EACCES 13
@@ -43,7 +44,7 @@ struct sbx_sockaddr_in6 {
 
 /* A pathname unix bind, made or refused: a file event (a socket is a node
  * made by path, as by mknod). */
-static __always_inline void report_unix_bind(struct sbx_config* cfg, __u64 sockaddr, __u64 len, long ret) {
+static __always_inline void report_unix_bind(struct sbx_config* cfg, __u64 sockaddr, __u32 len, long ret) {
     struct sbx_file_event* e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
     if (!e) {
         __sync_fetch_and_add(&cfg->dropped, 1);
@@ -58,10 +59,15 @@ static __always_inline void report_unix_bind(struct sbx_config* cfg, __u64 socka
     e->cut = 0;
     bpf_get_current_comm(e->comm, sizeof(e->comm));
     e->path2[0] = 0;
-    /* sun_path needs no terminating NUL: at most what the length covers. */
-    if (bpf_probe_read_user(e->path, SUN_PATH_MAX, (const void*)(sockaddr + 2)) != 0) e->path[0] = 0;
-    __u64 n = len > 2 ? len - 2 : 0;
-    e->path[n < SUN_PATH_MAX ? n : SUN_PATH_MAX] = 0;
+    /* sun_path needs no terminating NUL: what the length covers, no more
+     * (a short address at the end of a page must still be read). */
+    __u64 n = len - 2;
+    if (n > SUN_PATH_MAX) n = SUN_PATH_MAX;
+    /* The verifier's bound, in the register it checks (clang would drop a
+     * mask it can prove is a no-op after the line above). */
+    asm volatile("%[n] &= 127" : [n] "+r"(n));
+    if (n == 0 || bpf_probe_read_user(e->path, n, (const void*)(sockaddr + 2)) != 0) n = 0;
+    e->path[n] = 0;
     bpf_ringbuf_submit(e, wakeup());
 }
 
@@ -87,21 +93,22 @@ int sbx_net_exit(struct syscall_exit_record* ctx) {
     __u32 kind = ctx->nr == NR_BIND ? SBX_EV_BIND : SBX_EV_CONNECT;
     int refused = ret == -EACCES || ret == -EROFS;
     /* A unix bind that made a socket file made a file, as mknod does. */
-    int made = ret == 0 && kind == SBX_EV_BIND && cfg->file_events;
+    int made = ret == 0 && kind == SBX_EV_BIND;
     if (!refused && !made) return 0;
+    /* Where the gate makes every bind, it journals them all. */
+    if (kind == SBX_EV_BIND && cfg->gate_journals_binds) return 0;
     const struct user_regs* saved = (const struct user_regs*)bpf_task_pt_regs(bpf_get_current_task_btf());
     __u64 sockaddr = saved_reg(saved, REG_A1), len = saved_reg(saved, REG_A2);
     __u16 family = 0;
     if (bpf_probe_read_user(&family, sizeof(family), (const void*)sockaddr) != 0) return 0;
     if (family == AF_UNIX) {
         char first = 0; /* 0: an abstract name, no file */
-        if (kind == SBX_EV_BIND && len > 2 && bpf_probe_read_user(&first, 1, (const void*)(sockaddr + 2)) == 0 &&
-            first != 0)
-            report_unix_bind(cfg, sockaddr, len, ret);
+        if (kind == SBX_EV_BIND && cfg->file_events && (__u32)len > 2 &&
+            bpf_probe_read_user(&first, 1, (const void*)(sockaddr + 2)) == 0 && first != 0)
+            report_unix_bind(cfg, sockaddr, (__u32)len, ret);
         return 0;
     }
     if (ret != -EACCES || hook_passed) return 0;
-    if (kind == SBX_EV_BIND && cfg->gate_journals_binds) return 0;
     __u8 addr[16];
     __builtin_memset(addr, 0, sizeof(addr));
     __u16 port = 0;

@@ -44,7 +44,7 @@ public:
         // renames itself: the event stream leaves out those that succeeded.
         bool gate_journals_destroys = false;
         // Every bind() goes to the snapshot gate, which journals the refused
-        // ones: the exit of bind() reports none.
+        // ones and the socket files it makes: the exit of bind() reports none.
         bool gate_journals_binds = false;
         // The profile accepts a kernel without the unix socket hooks
         // (unix-socket-hooks, base/kernel_gap.h): run without them there.

@@ -84,7 +84,15 @@ GateOutcome do_bind(const GateRequest& r, GateContext& ctx) {
         err = errno;
     }
     (void)::fchdir(here.get());
-    return rc == 0 ? GateOutcome{} : failed(err);
+    // The socket file made, or refused: a file like mknod's, journaled here
+    // (the event stream leaves the binds the gate makes to it).
+    std::string shown = display_path(ctx, res->parent(), res->name);
+    if (rc != 0) return refused(r, "file.mknod", shown, Error{err, "bind"});
+    GateOutcome o;
+    JournalEntry e = entry_for(r, "file.mknod", shown);
+    e.rule = "filesystem.write";
+    o.entry = std::move(e);
+    return o;
 }
 
 }  // namespace sandboxd
