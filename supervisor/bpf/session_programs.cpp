@@ -137,11 +137,10 @@ Result<SessionPrograms> SessionPrograms::start(const NetPlan& plan, const Option
         if (bpf_program__fd(h.prog) >= 0 &&
             bpf_prog_attach(bpf_program__fd(h.prog), cgroup_fd, h.type, BPF_F_ALLOW_MULTI) != 0)
             return errno_error(std::string("cannot attach the ") + h.name + " BPF program to the session cgroup");
-    // Refusals Landlock makes before any of those hooks run: every network
-    // decision is journaled, with or without the file events.
     auto tracefs = open_tracefs();
-    if (!tracefs) return tracefs.error();
+    if (!tracefs && opts.file_events) return tracefs.error();
     auto attach = [&](bpf_program* prog, const char* category, const std::string& name) -> Status {
+        if (!tracefs) return tracefs.error();
         auto link = attach_tracepoint(tracefs->get(), prog, category, name);
         if (!link && link.error().code == E2BIG)
             return Error{E2BIG, "cannot attach the event stream to the tracepoint " + name +
@@ -152,11 +151,19 @@ Result<SessionPrograms> SessionPrograms::start(const NetPlan& plan, const Option
         s.links_.push_back(std::move(*link));
         return {};
     };
-    for (const char* call : {"connect", "bind"}) {
-        if (auto r = attach(s.skel_->progs.sbx_net_enter, "syscalls", std::string("sys_enter_") + call); !r)
-            return r.error();
-        if (auto r = attach(s.skel_->progs.sbx_net_exit, "syscalls", std::string("sys_exit_") + call); !r)
-            return r.error();
+    // Refusals Landlock makes before any of those hooks run. Needed with
+    // the file events (the same tracepoints, the same limits); without
+    // them a session that cannot have these runs, and says so.
+    Status net_watched = [&]() -> Status {
+        for (const char* call : {"connect", "bind"}) {
+            SANDBOXD_TRY(attach(s.skel_->progs.sbx_net_enter, "syscalls", std::string("sys_enter_") + call));
+            SANDBOXD_TRY(attach(s.skel_->progs.sbx_net_exit, "syscalls", std::string("sys_exit_") + call));
+        }
+        return {};
+    }();
+    if (!net_watched) {
+        if (opts.file_events) return net_watched.error();
+        s.net_refusals_problem_ = net_watched.error().describe();
     }
     if (opts.file_events) {
         if (auto r = attach(s.skel_->progs.sbx_exec, "sched", "sched_process_exec"); !r) return r.error();
@@ -170,7 +177,7 @@ Result<SessionPrograms> SessionPrograms::start(const NetPlan& plan, const Option
     }
     // After the event stream, which must have its slots on the tracepoints.
     if (opts.agent_state) {
-        Status watched = s.watch_agent_state(tracefs->get(), opts.file_events);
+        Status watched = tracefs ? s.watch_agent_state(tracefs->get(), opts.file_events) : Status(tracefs.error());
         if (!watched) s.agent_state_problem_ = watched.error().describe();
     }
     return s;

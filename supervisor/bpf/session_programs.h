@@ -74,6 +74,10 @@ public:
     AgentStateCounts agent_state() const { return agent_state_; }
     // Why they are not kept, when they were asked for and are not.
     const std::string& agent_state_problem() const { return agent_state_problem_; }
+    // Why the connects and binds Landlock refuses are not journaled in this
+    // session (a session without file events, where the tracepoints could
+    // not be had); empty when they are.
+    const std::string& net_refusals_problem() const { return net_refusals_problem_; }
 
     // Detaching a tracepoint program waits for an RCU grace period in the
     // kernel, several milliseconds that would otherwise sit on the agent's
@@ -102,6 +106,7 @@ private:
     std::vector<Link> links_;  // the tracepoints
     AgentStateCounts agent_state_;  // holds the config map's read-only mapping
     std::string agent_state_problem_;
+    std::string net_refusals_problem_;
     std::unique_ptr<RecordFn> fn_;  // stable address for the ring buffer callback
     bool unix_hooks_ = true;
 };

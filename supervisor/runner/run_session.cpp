@@ -193,6 +193,9 @@ ExitStatus run_session(const RunOptions& opts) {
     for (const auto& w : plan->weakened)
         fprintf(stderr, "sandbox-run: warning: weaker sandbox, accepted by profile %s ([kernel] accept_missing "
                         "\"%s\"): %s\n", plan->profile.name.c_str(), w.id.c_str(), w.what.c_str());
+    if (!bpf->net_refusals_problem().empty())
+        fprintf(stderr, "sandbox-run: warning: the connects and binds Landlock refuses will not be journaled (the "
+                        "cgroup hooks' decisions are): %s\n", bpf->net_refusals_problem().c_str());
     if (!bpf->agent_state_problem().empty())
         fprintf(stderr, "sandbox-run: note: the snapshot gate reads each agent thread's working directory and umask "
                         "afresh for every call (slower): %s\n", bpf->agent_state_problem().c_str());
@@ -269,6 +272,7 @@ ExitStatus run_session(const RunOptions& opts) {
                     {"landlock_rules", plan->landlock ? plan->landlock->fs_rules.size() : 0},
                     {"snapshots", plan->seccomp.destructive_gate},
                     {"gate_caches", bool(bpf->agent_state())},
+                    {"landlock_net_refusals_journaled", bpf->net_refusals_problem().empty()},
                     {"write_trees", [&] {
                          std::vector<std::string> v;
                          for (const auto& w : plan->profile.write)
