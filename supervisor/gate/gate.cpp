@@ -268,11 +268,9 @@ constexpr int64_t kPollSpinNsec = 200'000;
 
 void Gate::Impl::log_would_be_denial(const seccomp_notif& n) {
     if (!journal) return;
-    char* name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, n.data.nr);
     JournalEntry e;
     e.action = "syscall";
-    e.target = name ? name : "syscall " + std::to_string(n.data.nr);
-    std::free(name);
+    e.target = syscall_name(n.data.nr);
     e.decision = "log";
     e.rule = "would be denied: syscalls.deny " + e.target;
     e.layer = "seccomp-notify";
@@ -339,6 +337,9 @@ Gate::~Gate() {
     // dispatcher, which counts them, has ended.
     if (dispatcher_ended && s.journal)
         for (auto& e : s.refused.totals()) s.journal->push(std::move(e));
+    else if (s.journal)
+        std::fprintf(stderr, "sandbox-run: the gate did not stop in time: the totals of refused syscalls are not "
+                             "journaled (each 1st, 2nd, 4th... attempt is)\n");
     // Every line of what was done is written and synced before the gate is
     // gone (the session's end line comes after them).
     if (s.journal) s.journal->flush();

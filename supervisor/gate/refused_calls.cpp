@@ -7,14 +7,14 @@
 
 namespace sandboxd {
 
-namespace {
-
 std::string syscall_name(int nr) {
     char* name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
     std::string out = name ? name : "syscall " + std::to_string(nr);
     std::free(name);
     return out;
 }
+
+namespace {
 
 JournalEntry refusal_entry(int nr, const SyscallRefusal& r, int32_t pid) {
     JournalEntry e;

@@ -112,7 +112,7 @@ ProcSelf proc_self_path(const std::string& path, int procdir) {
 
 }  // namespace
 
-mode_t GateRequest::umask() const { return threads && thread ? threads->umask(*thread) : 022; }
+mode_t GateRequest::umask() const { return threads && thread ? threads->umask(*thread) : 077; }
 
 bool gate_handles(int nr) {
     switch (nr) {

@@ -168,7 +168,8 @@ ExitStatus explain_session(const RunOptions& opts) {
                                                   ? ", or runs without them: the profile accepts unix-socket-hooks)"
                                                   : ")"));
         o << row("tracepoint", "network refusals Landlock makes",
-                 "journaled: connect() and bind() exits with EACCES (the cgroup hooks never see those)");
+                 "journaled: connect() and bind() exits with EACCES (the cgroup hooks never see those); unix "
+                 "binds as files made or refused, with events.files");
         o << row("tracepoint", "events.files",
                  !profile->events.files ? "off in this profile: no exec or file events"
                  : profile->events.reads ? "journaled: every exec, file change, refusal and read"
