@@ -225,6 +225,7 @@ void Gate::Impl::handle(const seccomp_notif& n) {
         }
         return;
     }
+    if (cfg.audit && cfg.audited.count(n.data.nr) && gate_handles(n.data.nr)) log_would_be_denial(n);
     if (!gate_handles(n.data.nr)) {
         if (cfg.audit) {
             log_would_be_denial(n);

@@ -28,6 +28,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -78,6 +79,9 @@ struct GateConfig {
     // gate/refused_calls.h); answered first, before anything else is
     // looked at.
     SyscallRefusals refusals;
+    // Audit mode: the syscalls the profile denies, by number. Those the
+    // gate carries out are journaled as would-be denials too, then done.
+    std::set<int> audited;
 };
 
 class Gate {

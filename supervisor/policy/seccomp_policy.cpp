@@ -31,7 +31,7 @@ constexpr uint64_t kNamespaceFlags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC |
 constexpr uint32_t kPerLinux32 = 0x0008;
 
 Status add(void* ctx, uint32_t action, const char* name, std::initializer_list<scmp_arg_cmp> args = {}) {
-    int nr = seccomp_syscall_resolve_name(name);
+    int nr = syscall_number(name);
     if (nr < 0) return {};  // not on this architecture: nothing to deny
     int rc = seccomp_rule_add_array(ctx, action, nr, static_cast<unsigned>(args.size()),
                                     args.size() ? std::data(args) : nullptr);
@@ -127,13 +127,13 @@ void list_refusals(SeccompProgram& p) {
     p.refusals.clear();
     for (const auto& rule : p.denied) {
         if (!rule.starts_with('%')) {
-            int nr = seccomp_syscall_resolve_name(rule.c_str());
+            int nr = syscall_number(rule);
             if (nr >= 0 && refusal_to_gate(p, rule, rule.c_str()))
                 p.refusals[nr] = {int(action_for(rule, false) & SECCOMP_RET_DATA), rule};
             continue;
         }
         for (const char* call : special_calls(rule)) {
-            int nr = seccomp_syscall_resolve_name(call);
+            int nr = syscall_number(call);
             if (nr < 0 || !refusal_to_gate(p, rule, call)) continue;
             auto [at, added] = p.refusals.try_emplace(nr, SyscallRefusal{EPERM, rule});
             if (!added) at->second.rule += " or " + rule;  // ioctl: two rules, told apart by the line's args
@@ -272,7 +272,7 @@ std::string cache_key(const SeccompProgram& p) {
     // The build stamp changes whenever this file (the generator) does; the
     // version, when that is frozen (SOURCE_DATE_EPOCH): raise it with any
     // change to what a rule set compiles to.
-    constexpr const char* kGeneratorVersion = "gen 2 ";
+    constexpr const char* kGeneratorVersion = "gen 3 ";
     std::string text = std::string(__DATE__ " " __TIME__ " ") + kGeneratorVersion + std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
                        std::to_string(v->micro) + " arch " + std::to_string(seccomp_arch_native()) + " deny";
     for (const auto& s : p.denied) text += " " + s;

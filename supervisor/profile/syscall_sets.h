@@ -42,7 +42,10 @@ struct SyscallGroup {
 std::span<const SyscallGroup> syscall_groups();
 const SyscallGroup* find_syscall_group(std::string_view name);
 
-// True when libseccomp knows the name on the native architecture.
+// The native number of a syscall by name: libseccomp's, or for the few
+// newer than it, the kernel's own (-1: not on this architecture).
+int syscall_number(std::string_view name);
+// True when the name is a syscall of the native architecture.
 bool is_native_syscall(std::string_view name);
 
 // Expands one entry (a syscall name or @group) into syscall names and %rules.

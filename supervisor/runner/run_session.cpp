@@ -30,6 +30,7 @@
 #include "bpf/net_plan.h"
 #include "bpf/session_programs.h"
 #include "policy/seccomp_policy.h"
+#include "profile/syscall_sets.h"
 #include "profile/loader.h"
 #include "runner/signals.h"
 #include "runner/terminal.h"
@@ -346,6 +347,8 @@ ExitStatus run_session(const RunOptions& opts) {
             gc.annotate = [&plan](JournalEntry& e) { mark_would_be_denial(e, plan->profile, plan->workspace); };
         gc.guarded = plan->mounts.guarded;
         gc.refusals = plan->seccomp.refusals;
+        for (const auto& name : plan->seccomp.logged)
+            if (int nr = syscall_number(name); nr >= 0 && !name.starts_with('%')) gc.audited.insert(nr);
         gc.read_denied = [&plan](const std::string& path) { return would_deny(plan->profile, FileAccess::Read, path); };
         auto g = Gate::start(std::move(gc));
         if (!g) {

@@ -403,6 +403,28 @@ TEST_CASE("audit mode: a syscall the profile denies runs and is journaled with i
     CHECK(logged);
 }
 
+// A syscall the gate carries out (chmod: snapshot of the old mode, then
+// done) reaches the gate for that reason in audit mode too; the profile's
+// denial of it must still be on the record (a red-team helper saw only
+// "allow").
+TEST_CASE("audit mode: a denied syscall the gate carries out is journaled as a would-be denial too") {
+    Host h;
+    plant_file(h.ws / "f", "x");
+    std::string prof = h.profile("no-chmod", "name = 'no-chmod'\nextends = '" + h.workspace_profile +
+                                                 "'\n[syscalls]\ndeny = ['chmod', 'fchmodat']\n");
+    auto r = h.run({"--user", kAgentUser, "--profile", prof, "--audit", "--workspace", h.ws.path(), "--", "chmod", "600", "f"});
+    INFO(r.err);
+    CHECK(r.status == 0);
+    struct stat st{};
+    REQUIRE(::stat((h.ws / "f").c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+    bool logged = false;
+    for (const auto& j : journal_of(h))
+        if (j["action"] == "syscall" && j["target"] == "fchmodat")
+            logged = j["decision"] == "log" && j["rule"] == "would be denied: syscalls.deny fchmodat";
+    CHECK(logged);
+}
+
 TEST_CASE("sandboxctl log: a finished session's journal as a table and as JSON Lines") {
     Host h;
     REQUIRE(h.run({"--user", kAgentUser, "--", "sh", "-c", "exit 3"}).status == 3);
