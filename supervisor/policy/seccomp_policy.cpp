@@ -57,10 +57,11 @@ Status add_special(void* ctx, const std::string& rule, const std::function<uint3
         return {};
     }
     if (rule == "%inode-flags") {
-        // FS_IOC_SETFLAGS, its 32-bit twin, FS_IOC_FSSETXATTR.
+        // FS_IOC_SETFLAGS, its 32-bit twin, FS_IOC_FSSETXATTR; and
+        // file_setattr (Linux 6.17), the same by path.
         for (uint64_t cmd : {uint64_t(0x40086602), uint64_t(0x40046602), uint64_t(0x401c5820)})
             SANDBOXD_TRY(add(ctx, action("ioctl"), "ioctl", {SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, cmd)}));
-        return {};
+        return add(ctx, action("file_setattr"), "file_setattr");
     }
     if (rule == "%socket-families") {
         // Allowed: AF_UNIX 1, AF_INET 2, AF_INET6 10, AF_NETLINK 16 with
@@ -97,7 +98,8 @@ Status add_special(void* ctx, const std::string& rule, const std::function<uint3
 std::vector<const char*> special_calls(const std::string& rule) {
     if (rule == "%clone-namespaces") return {"clone", "unshare"};
     if (rule == "%clone3") return {"clone3"};
-    if (rule == "%tty-injection" || rule == "%inode-flags") return {"ioctl"};
+    if (rule == "%tty-injection") return {"ioctl"};
+    if (rule == "%inode-flags") return {"ioctl", "file_setattr"};
     if (rule == "%socket-families") return {"socket", "socketpair"};
     if (rule == "%personality") return {"personality"};
     return {};
@@ -155,7 +157,9 @@ Status add_gate_rules(void* ctx, const SeccompProgram& p) {
         if (!taken(name)) SANDBOXD_TRY(add(ctx, SCMP_ACT_NOTIFY, name));
     // Newer variants this libseccomp may not know by name would pass the
     // gate by: fchmodat2 (452), setxattrat (463), removexattrat (466),
-    // file_setattr (469). ENOSYS, and callers fall back to the old ones.
+    // file_setattr (469). ENOSYS, and callers fall back to the old ones
+    // (469 is the %inode-flags rule's already where the baseline has it:
+    // EEXIST, and that rule's refusal stands).
     for (int nr : {452, 463, 466, 469}) {
         int rc = seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO(ENOSYS), nr, 0, nullptr);
         if (rc < 0 && rc != -EEXIST) return Error{-rc, "cannot add seccomp rule for syscall " + std::to_string(nr)};
@@ -272,7 +276,7 @@ std::string cache_key(const SeccompProgram& p) {
     // The build stamp changes whenever this file (the generator) does; the
     // version, when that is frozen (SOURCE_DATE_EPOCH): raise it with any
     // change to what a rule set compiles to.
-    constexpr const char* kGeneratorVersion = "gen 3 ";
+    constexpr const char* kGeneratorVersion = "gen 4 ";
     std::string text = std::string(__DATE__ " " __TIME__ " ") + kGeneratorVersion + std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
                        std::to_string(v->micro) + " arch " + std::to_string(seccomp_arch_native()) + " deny";
     for (const auto& s : p.denied) text += " " + s;

@@ -118,7 +118,7 @@ struct NewerSyscall {
     std::string_view name;
     int nr;
 };
-constexpr NewerSyscall kNewerSyscalls[] = {{"open_tree_attr", 467}};
+constexpr NewerSyscall kNewerSyscalls[] = {{"open_tree_attr", 467}, {"file_setattr", 469}};
 
 int syscall_number(std::string_view name) {
     std::string n(name);

@@ -48,7 +48,7 @@ TEST_CASE("blocked syscalls fail with EPERM/ENOSYS inside the session and the ag
                            "perf_event_open", "kexec_load", "init_module", "open_by_handle_at", "chroot",
                            "personality_rie", "personality_norandom", "personality_highbits",
                            "personality_query", "tiocsti", "tiocsti_highbits", "inode_flags", "ia32_getpid",
-                           "x32_getpid", "fork", "unshare_files", "open_tree_attr"});
+                           "x32_getpid", "fork", "unshare_files", "open_tree_attr", "file_setattr"});
     CHECK(r["getpid"] == "0");
     CHECK(r["fork"] == "0");
     CHECK(r["unshare_files"] == "0");
@@ -57,7 +57,7 @@ TEST_CASE("blocked syscalls fail with EPERM/ENOSYS inside the session and the ag
                           "keyctl", "add_key", "userfaultfd", "perf_event_open", "kexec_load",
                           "init_module", "open_by_handle_at", "chroot", "personality_rie",
                           "personality_norandom", "personality_highbits", "tiocsti", "tiocsti_highbits",
-                          "inode_flags", "open_tree_attr"}) {
+                          "inode_flags", "open_tree_attr", "file_setattr"}) {
         INFO(s);
         CHECK(r[s] == "EPERM");
     }
@@ -89,9 +89,10 @@ TEST_CASE("blocked syscalls fail with EPERM/ENOSYS inside the session and the ag
         CHECK(of(s) == Lines{std::string("syscalls: ") + s + " 1 1"});
     }
     CHECK(of("syscall 467") == Lines{"syscalls: open_tree_attr 1 1"});  // newer than libseccomp's names
+    CHECK(of("syscall 469") == Lines{"syscalls: %inode-flags 1 1"});
     CHECK(of("clone3").empty());
     CHECK(of("getpid").empty());
-    CHECK(j.size() == 3 + 3 + 4 + 12 + 1);
+    CHECK(j.size() == 3 + 3 + 4 + 12 + 2);
 }
 
 TEST_CASE("an agent looping on a refused syscall: every call refused - the journal gets a line per power of two and the total") {

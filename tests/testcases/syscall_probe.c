@@ -54,6 +54,11 @@ static long probe(const char* name) {
     /* open_tree_attr (Linux 6.15, 467 on x86_64), newer than libseccomp:
      * without its number it went unrefused while open_tree was refused. */
     if (!strcmp(name, "open_tree_attr")) return syscall(467, AT_FDCWD, "/etc", 0, NULL, 0);
+    /* file_setattr (Linux 6.17, 469): inode flags by path, as FS_IOC_FSSETXATTR. */
+    if (!strcmp(name, "file_setattr")) {
+        char attr[32] = {0};
+        return syscall(469, AT_FDCWD, "/tmp", attr, sizeof attr, 0);
+    }
     if (!strcmp(name, "unshare_user")) return syscall(SYS_unshare, CLONE_NEWUSER);
     if (!strcmp(name, "unshare_files")) return syscall(SYS_unshare, CLONE_FILES);
     if (!strcmp(name, "clone_newuser")) {
