@@ -27,6 +27,7 @@
 #include "gate/refused_calls.h"
 #include "gate/request.h"
 #include "base/file_io.h"
+#include "base/syscall_names.h"
 #include "base/time_util.h"
 #include "journal/journal.h"
 #include "journal/writer.h"

@@ -1,18 +1,10 @@
 #include "gate/refused_calls.h"
 
-#include <seccomp.h>
-
 #include <bit>
-#include <cstdlib>
+
+#include "base/syscall_names.h"
 
 namespace sandboxd {
-
-std::string syscall_name(int nr) {
-    char* name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
-    std::string out = name ? name : "syscall " + std::to_string(nr);
-    std::free(name);
-    return out;
-}
 
 namespace {
 

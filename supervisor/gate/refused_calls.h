@@ -23,9 +23,6 @@
 
 namespace sandboxd {
 
-// The name of a syscall of this architecture ("syscall N" if unknown).
-std::string syscall_name(int nr);
-
 class RefusedCalls {
 public:
     explicit RefusedCalls(SyscallRefusals refusals = {}) : refusals_(std::move(refusals)) {}

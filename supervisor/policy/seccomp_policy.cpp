@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "base/file_io.h"
+#include "base/syscall_names.h"
 #include "profile/syscall_sets.h"
 
 namespace sandboxd {

@@ -1,6 +1,6 @@
 #include "profile/syscall_sets.h"
 
-#include <seccomp.h>
+#include "base/syscall_names.h"
 
 namespace sandboxd {
 namespace {
@@ -107,28 +107,6 @@ const SyscallGroup* find_syscall_group(std::string_view name) {
     for (const auto& g : kGroups)
         if (g.name == name) return &g;
     return nullptr;
-}
-
-// x86_64 syscalls newer than the libseccomp this is built with (Debian
-// 12's 2.5.4 stops at Linux 6.2's), which group members still name: a
-// name libseccomp does not know would otherwise be skipped as "not on
-// this architecture", and the call left open (open_tree_attr, Linux 6.15,
-// opened a tree while open_tree was refused).
-struct NewerSyscall {
-    std::string_view name;
-    int nr;
-};
-constexpr NewerSyscall kNewerSyscalls[] = {{"open_tree_attr", 467}, {"file_setattr", 469}};
-
-int syscall_number(std::string_view name) {
-    std::string n(name);
-    int nr = seccomp_syscall_resolve_name(n.c_str());
-    if (nr >= 0) return nr;
-#if defined(__x86_64__)
-    for (const auto& s : kNewerSyscalls)
-        if (s.name == name) return s.nr;
-#endif
-    return -1;
 }
 
 bool is_native_syscall(std::string_view name) { return syscall_number(name) >= 0; }

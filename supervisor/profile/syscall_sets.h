@@ -42,10 +42,8 @@ struct SyscallGroup {
 std::span<const SyscallGroup> syscall_groups();
 const SyscallGroup* find_syscall_group(std::string_view name);
 
-// The native number of a syscall by name: libseccomp's, or for the few
-// newer than it, the kernel's own (-1: not on this architecture).
-int syscall_number(std::string_view name);
-// True when the name is a syscall of the native architecture.
+// True when the name is a syscall of the native architecture (by
+// base/syscall_names.h, which knows a few newer than libseccomp).
 bool is_native_syscall(std::string_view name);
 
 // Expands one entry (a syscall name or @group) into syscall names and %rules.

@@ -30,7 +30,7 @@
 #include "bpf/net_plan.h"
 #include "bpf/session_programs.h"
 #include "policy/seccomp_policy.h"
-#include "profile/syscall_sets.h"
+#include "base/syscall_names.h"
 #include "profile/loader.h"
 #include "runner/signals.h"
 #include "runner/terminal.h"
