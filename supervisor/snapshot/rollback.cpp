@@ -87,9 +87,6 @@ struct Applier {
     // to sweep (after a rollback of the frozen session, they are born
     // before its end).
     std::set<std::pair<dev_t, ino_t>> earlier;
-    bool by_earlier(const struct statx& sx) {
-        return earlier.count({makedev(sx.stx_dev_major, sx.stx_dev_minor), sx.stx_ino});
-    }
     std::vector<std::pair<std::string, json>> dir_times;
     std::set<std::string> dropped;  // snapshots the gate dropped to make room
     uint64_t from_usec = 0;         // the point rolled back to
@@ -105,6 +102,19 @@ struct Applier {
     bool ours(const struct statx& sx) { return produced.count({makedev(sx.stx_dev_major, sx.stx_dev_minor), sx.stx_ino}); }
     void mark(const std::string& path) {
         if (auto sx = look(path)) produced.insert({makedev(sx->stx_dev_major, sx->stx_dev_minor), sx->stx_ino});
+    }
+    // Objects this rollback wrote anew (old bytes copied back, directories
+    // and links made again): born now, which file times, taken from the
+    // kernel's coarse clock up to a tick behind `end_usec` of a frozen
+    // session, can put before that end. Never the agent's to sweep.
+    std::set<std::pair<dev_t, ino_t>> written;
+    void mark_written(const std::string& path) {
+        mark(path);
+        if (auto sx = look(path)) written.insert({makedev(sx->stx_dev_major, sx->stx_dev_minor), sx->stx_ino});
+    }
+    bool not_the_agents(const struct statx& sx) {
+        std::pair<dev_t, ino_t> key{makedev(sx.stx_dev_major, sx.stx_dev_minor), sx.stx_ino};
+        return earlier.count(key) || written.count(key);
     }
     // at(path), recreating the missing directories on its way: the object
     // was in them when the agent removed it, and the lines that said they
@@ -132,7 +142,7 @@ struct Applier {
             if (!made) return made.error();
             if (::fchown(made->get(), up.st_uid, up.st_gid) != 0 || ::fchmod(made->get(), up.st_mode & 07777) != 0)
                 return errno_error("cannot set the owner and mode of " + *it);
-            mark(*it);
+            mark_written(*it);
             recreated.push_back(*it);
         }
         return at(path);
@@ -158,7 +168,7 @@ struct Applier {
         for_each_entry(dirfd, [&](const std::string& n) {
             struct statx sx{};
             if (::statx(dirfd, n.c_str(), AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_BTIME, &sx) != 0 ||
-                !born_in_session(sx) || by_earlier(sx)) {
+                !born_in_session(sx) || not_the_agents(sx)) {
                 ok = false;
             } else if (S_ISDIR(sx.stx_mode)) {
                 UniqueFd sub(::openat(dirfd, n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
@@ -286,7 +296,7 @@ struct Applier {
                 ::fchmod(fd->get(), mode_t(num(meta, "mode"))) != 0)
                 return errno_error("cannot set the owner and mode of " + path);
             dir_times.emplace_back(path, meta);
-            mark(path);
+            mark_written(path);
             return {};
         }
         if (how == "symlink") {
@@ -297,7 +307,7 @@ struct Applier {
                 return errno_error("cannot recreate " + path);
             (void)::fchownat(w->dir.get(), w->base.c_str(), uid_t(num(meta, "uid")), gid_t(num(meta, "gid")),
                              AT_SYMLINK_NOFOLLOW);
-            mark(path);
+            mark_written(path);
             return {};
         }
         if (snap.empty() || ::faccessat(AT_FDCWD, snap.c_str(), F_OK, AT_SYMLINK_NOFOLLOW) != 0) {
@@ -363,7 +373,7 @@ struct Applier {
         if (::fsync(out->get()) != 0) return fail(errno_error("cannot sync the old bytes of " + path));
         if (::renameat(w->dir.get(), tmp.c_str(), w->dir.get(), w->base.c_str()) != 0)
             return fail(errno_error("cannot put the old bytes back at " + path));
-        mark(path);
+        mark_written(path);
         return {};
     }
 
@@ -553,7 +563,7 @@ struct Applier {
             // (restored copies, directories) is born after the session's
             // end, or, in a rollback of a frozen session run again after
             // the session ended, before that end: those are `earlier`.
-            bool made = born >= since_usec && born <= end_usec && !by_earlier(sx);
+            bool made = born >= since_usec && born <= end_usec && !not_the_agents(sx);
             if (S_ISDIR(sx.stx_mode)) {
                 UniqueFd sub(::openat(dirfd, n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
                 if (!sub) {
