@@ -163,21 +163,38 @@ bool setup_mounts(const MountPlan& plan, int ruleset_fd, uint64_t tmp_access, ui
     // the session, so outside its write trees not even what Landlock does
     // not cover (chmod, chown, utimes, xattrs) can change anything. Write
     // trees get writable bind mounts of their own below.
+    // Noexec too, but for the exec trees (made executable again below):
+    // Landlock's EXECUTE is checked by execve() only, and the dynamic
+    // loader maps a program or library with mmap(PROT_EXEC), which only a
+    // noexec mount refuses.
     mount_attr ro{};
     // (Not nodev: /dev/null and the terminal must keep working.)
-    ro.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID;
+    ro.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | (plan.noexec_root ? MOUNT_ATTR_NOEXEC : 0);
     if (plan.readonly_root && ::syscall(SYS_mount_setattr, AT_FDCWD, "/", AT_RECURSIVE, &ro, sizeof ro) != 0)
         return fail(f, SpawnStep::MountSlave);
     if (::mount("tmpfs", "/tmp", "tmpfs", kSafe | MS_NOEXEC, "mode=1777") != 0) return fail(f, SpawnStep::PrivateTmp);
     for (size_t i = 0; i < n; ++i) {
-        const char* path = plan.carry_into_tmp[i].path.c_str();
+        const auto& c = plan.carry_into_tmp[i];
+        const char* path = c.path.c_str();
         if (!make_path(path)) return fail(f, SpawnStep::PrivateTmp);
         if (::syscall(SYS_move_mount, carried[i], "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH) != 0)
             return fail(f, SpawnStep::PrivateTmp);
         ::close(carried[i]);
-        if (plan.carry_into_tmp[i].readonly &&
-            ::mount(nullptr, path, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | kSafe, nullptr) != 0)
+        // Taken before the host tree was made read-only and noexec.
+        mount_attr attr{};
+        attr.attr_set = (c.readonly ? MOUNT_ATTR_RDONLY : 0) | (c.noexec ? MOUNT_ATTR_NOEXEC : 0) | MOUNT_ATTR_NOSUID |
+                        MOUNT_ATTR_NODEV;
+        if (::syscall(SYS_mount_setattr, AT_FDCWD, path, AT_RECURSIVE, &attr, sizeof attr) != 0)
             return fail(f, SpawnStep::PrivateTmp);
+    }
+    // Each exec tree, bound onto itself, executable again with all that is
+    // mounted inside it.
+    for (const auto& e : plan.exec_trees) {
+        mount_attr exec{};
+        exec.attr_clr = MOUNT_ATTR_NOEXEC;
+        if (::mount(e.c_str(), e.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0 ||
+            ::syscall(SYS_mount_setattr, AT_FDCWD, e.c_str(), AT_RECURSIVE, &exec, sizeof exec) != 0)
+            return fail(f, SpawnStep::NoExec);
     }
     if (!private_dev(plan, ruleset_fd, f)) return false;
     if (::mount("tmpfs", "/dev/shm", "tmpfs", kSafe | MS_NOEXEC, "mode=1777") != 0)

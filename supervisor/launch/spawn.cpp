@@ -317,7 +317,7 @@ const char* spawn_step_name(SpawnStep s) {
         case SpawnStep::MountSlave: return "making the mount namespace private";
         case SpawnStep::PrivateTmp: return "mounting the private /tmp";
         case SpawnStep::LandlockTmp: return "granting the private /tmp in Landlock";
-        case SpawnStep::NoExec: return "remounting write trees noexec";
+        case SpawnStep::NoExec: return "making what is outside the exec scope noexec";
         case SpawnStep::Protect: return "mounting protected paths read-only";
         case SpawnStep::Hide: return "hiding paths";
         case SpawnStep::Proc: return "mounting /proc for the pid namespace";

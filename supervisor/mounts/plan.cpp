@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "base/paths.h"
 #include "profile/scope_check.h"
 
@@ -95,9 +97,15 @@ MountPlan plan_mounts(const Profile& p, const std::string& workspace, const std:
         for (const auto& r : *list)
             if (r.exists && in_tmp(r.path)) under_tmp.push_back(r.path);
     plan.readonly_root = !audit;
+    std::vector<std::string> exec_trees;
+    for (const auto& e : p.exec_allow)
+        if (e.exists) exec_trees.push_back(e.path);
+    plan.exec_trees = outermost(exec_trees);
+    plan.noexec_root = !audit && std::find(plan.exec_trees.begin(), plan.exec_trees.end(), "/") == plan.exec_trees.end();
+    if (!plan.noexec_root) plan.exec_trees.clear();
     for (const auto& c : outermost(under_tmp)) {
         bool writable = audit || under_existing_tree(c, p.write);
-        plan.carry_into_tmp.push_back({c, !writable});
+        plan.carry_into_tmp.push_back({c, !writable, plan.noexec_root && !under_existing_tree(c, p.exec_allow)});
         if (writable && !under_existing_tree(c, p.destroy)) plan.tmp_destroy = false;
     }
 

@@ -9,10 +9,12 @@
 //                   chown, utimes and xattrs outside the write trees are
 //                   not Landlock's to stop); write trees get writable
 //                   bind mounts of their own;
-//   noexec          write trees outside the exec scope are remounted noexec:
-//                   Landlock guards execve(), but not mmap(PROT_EXEC), so
-//                   without this `ld.so ./copied-binary` would run a binary
-//                   the agent wrote;
+//   noexec          everything outside the exec scope is noexec (the exec
+//                   trees are bound onto themselves and made executable
+//                   again): Landlock guards execve(), but not
+//                   mmap(PROT_EXEC), so without this `ld.so ./copied-binary`
+//                   would run a binary the agent wrote, and `ld.so
+//                   /opt/tool` one it may only read;
 //   protect         read-only bind mounts inside writable trees, and every
 //                   directory between the writable tree and a protected
 //                   path bound onto itself ("pinned"): the kernel refuses
@@ -74,6 +76,7 @@ struct MountPlan {
     struct Carried {
         std::string path;
         bool readonly = false;
+        bool noexec = true;  // outside the exec scope
     };
     std::vector<Carried> carry_into_tmp;
     bool tmp_destroy = true;
@@ -81,6 +84,11 @@ struct MountPlan {
         std::string path;
         bool noexec = true;  // outside the exec scope
     };
+    // The whole host tree noexec (with read-only), and the outermost
+    // existing exec trees executable again. Off in audit mode, and where
+    // an exec tree is "/" (nothing would be noexec).
+    bool noexec_root = true;
+    std::vector<std::string> exec_trees;
     std::vector<Writable> writable;           // bind-remounted read-write
     std::vector<std::string> exec_again;      // exec trees inside noexec write trees
     struct Protected {

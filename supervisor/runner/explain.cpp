@@ -120,6 +120,10 @@ ExitStatus explain_session(const RunOptions& opts) {
     }
     for (const auto& n : ll.notes) o << row("landlock", "note", n);
     o << row("mount ns", "host tree", mp.readonly_root ? "enforced: read-only view outside write trees" : "audit mode: as writable as the agent's permissions");
+    o << row("mount ns", "mapping code (ld.so, libraries) outside the exec scope",
+             mp.noexec_root    ? "enforced: everything but the exec trees is noexec"
+             : mp.readonly_root ? "not needed: an exec tree is /"
+                                : "audit mode: not enforced");
     o << row("mount ns", "private /tmp and /dev/shm", "enforced");
     o << row("mount ns", "own /dev", "enforced: null zero full random urandom tty, its own devpts (terminals)");
     for (const auto& d : mp.devices) o << row("", "device: " + d, "carried in (named by the profile)");

@@ -36,6 +36,9 @@ struct Scene {
         std::filesystem::copy_file("/bin/true", h.ws / "true-copy");
         REQUIRE(chown((h.ws / "true-copy").c_str(), kAgentUid, kAgentGid) == 0);
         REQUIRE(chmod((h.ws / "true-copy").c_str(), 0755) == 0);
+        std::filesystem::copy_file("/bin/true", outside / "true-copy");
+        REQUIRE(chown((outside / "true-copy").c_str(), kAgentUid, kAgentGid) == 0);
+        REQUIRE(chmod((outside / "true-copy").c_str(), 0755) == 0);
     }
 
     void plant(const std::string& path, const std::string& text) {
@@ -60,7 +63,8 @@ const std::vector<std::string> kEscapes = {
     "symlink_escape",   "symlink_read_escape", "hardlink_in",  "rename_out",         "rename_in",
     "rename_exchange",  "proc_fd_reopen",  "opath_openat",     "openat2_outside",    "proc_root_escape",
     "dotdot_escape",    "mmap_shared_write", "exec_copied_binary", "ldso_copied_binary", "chmod_outside",
-    "chown_outside",    "utimensat_outside", "setxattr_outside", "mkfifo_outside",    "cgroup_procs"};
+    "chown_outside",    "utimensat_outside", "setxattr_outside", "mkfifo_outside",    "cgroup_procs",
+    "exec_outside_binary", "ldso_outside_binary", "mmap_exec_outside", "mmap_exec_workspace"};
 
 }  // namespace
 
@@ -104,12 +108,35 @@ TEST_CASE("file scope: every escape attempt fails and the target is untouched") 
 TEST_CASE("file scope control: without Landlock (audit mode) the same attacks land") {
     Scene s;
     auto r = s.probe({"--profile", s.h.workspace_profile, "--audit"},
-                     {"read_outside", "write_outside", "proc_fd_reopen", "exec_copied_binary", "symlink_escape"});
+                     {"read_outside", "write_outside", "proc_fd_reopen", "exec_copied_binary", "symlink_escape",
+                      "ldso_outside_binary", "mmap_exec_outside"});
     CHECK(r["read_outside"] == "ok");
     CHECK(r["write_outside"] == "ok");
     CHECK(r["proc_fd_reopen"] == "ok");
     CHECK(r["exec_copied_binary"] == "ok");
+    CHECK(r["ldso_outside_binary"] == "ok");
+    CHECK(r["mmap_exec_outside"] == "ok");
     CHECK(s.secret() != "secret");
+}
+
+// Landlock's EXECUTE right is checked by execve() only: the dynamic loader
+// maps a binary (or a library) with mmap(PROT_EXEC), which it never sees.
+TEST_CASE("exec scope: a binary the agent may read but not execute runs neither by exec nor through ld.so nor mapped executable") {
+    Scene s;
+    const std::string tc = TESTCASES_DIR;
+    std::string p = s.h.profile(
+        "read-outside",
+        "name='read-outside'\nextends='workspace-t'\n[filesystem]\n"
+        "read = ['/usr', '/etc', '-/bin', '-/sbin', '-/lib', '-/lib64', '/dev', '/proc', '${WORKSPACE}', '" + tc +
+            "', '" + s.outside.path() + "']\n");
+    auto r = s.probe({"--profile", p}, {"read_outside", "exec_system", "exec_outside_binary", "ldso_outside_binary",
+                                        "mmap_exec_outside", "mmap_exec_workspace"});
+    CHECK(r["read_outside"] == "ok");
+    CHECK(r["exec_system"] == "ok");  // which maps libc from an exec tree
+    CHECK(r["exec_outside_binary"] == "errno=EACCES");
+    CHECK(r["ldso_outside_binary"] == "errno=EACCES");  // ld.so could not map it
+    CHECK(r["mmap_exec_outside"] == "errno=EPERM");
+    CHECK(r["mmap_exec_workspace"] == "errno=EPERM");
 }
 
 TEST_CASE("write without destroy: new files yes / overwriting or deleting existing ones no") {

