@@ -46,13 +46,15 @@ namespace sandboxd {
 namespace {
 
 // The session's start tells what the agent made (statx birth time at or
-// after it) from what was there before (birth time before it). The kernel
+// after it) from what was there before (birth time before it), and its end
+// the agent's changes from later ones (ctime after it). The kernel
 // stamps files from a clock that can lag the exact one by a tick, so a file
-// the agent makes just after the start could look older than it. Waiting
-// here until that clock has passed the start keeps both sides exact: the
-// set-up before this point takes longer than a tick, so it rarely waits.
-void wait_until_files_are_stamped_after(int64_t start_usec) {
-    for (int i = 0; i < 200 && realtime_coarse_usec() <= start_usec; ++i) ::usleep(250);
+// the agent makes just after the start could look older than it, and an
+// edit just after the end older than the end. Waiting here until that clock
+// has passed the moment keeps both sides exact: the set-up before the
+// start (or the clean-up after the end) mostly takes longer than a tick.
+void wait_until_files_are_stamped_after(int64_t usec) {
+    for (int i = 0; i < 200 && realtime_coarse_usec() <= usec; ++i) ::usleep(250);
 }
 
 constexpr int kSetupFailed = 125;
@@ -490,9 +492,14 @@ ExitStatus run_session(const RunOptions& opts) {
     // Only now: the gate's caches rely on the count of chdir and umask calls
     // until it is gone, and processes left behind run until the kill.
     bpf->detach_tracepoints_in_background();
-    end.detail["ended_usec"] = realtime_usec();
+    int64_t ended = realtime_usec();
+    end.detail["ended_usec"] = ended;
     if (auto seq = journal->append(end); !seq && result.message.empty())
         result.message = "journal: " + seq.error().describe();
+    // Rollback takes a change stamped after the end for someone else's (a
+    // conflict): a script that edits a file the moment this returns must
+    // not stamp its edit before the end.
+    wait_until_files_are_stamped_after(ended);
     prune_in_background_if_due(dirs, realtime_usec());
     return result;
 }

@@ -357,6 +357,27 @@ TEST_CASE("rollback: a file changed outside the session after it is a conflict /
     CHECK(*sandboxd::read_file(h.ws / "shared.txt") == "original");
 }
 
+TEST_CASE("rollback: a file changed in place the moment sandbox-run returns is a conflict - the session's end is before that change") {
+    // File times come from a clock up to a tick behind the one the end is
+    // read from: a script editing a file right after the session could
+    // stamp its edit before the end, and rollback would take it for the
+    // agent's and write over it.
+    for (int round = 0; round < 3; ++round) {
+        Host h;
+        plant_file(h.ws / "shared.txt", "original\n");
+        REQUIRE(agent_sh(h, "echo agent > shared.txt").status == 0);
+        {
+            std::ofstream edit(h.ws / "shared.txt", std::ios::app);
+            edit << "someone else's edit\n";
+        }
+        auto rb = h.ctl({"rollback", only_session(h)});
+        INFO("round " << round << "\n" << rb.out << rb.err);
+        CHECK(rb.status == 1);
+        CHECK_THAT(rb.out, Catch::Contains("conflict"));
+        CHECK(*sandboxd::read_file(h.ws / "shared.txt") == "agent\nsomeone else's edit\n");
+    }
+}
+
 TEST_CASE("rollback: unknown session / corrupt journal / missing snapshot: clear errors / nothing else lost") {
     Host h;
     auto unknown = h.ctl({"rollback", "ffffffffffff"});
