@@ -431,6 +431,11 @@ ExitStatus run_session(const RunOptions& opts) {
                 journal_events();
                 JournalEntry q =
                     info_entry("session.quiesced", "frozen: every line of what the agent did is written", "supervisor");
+                // Rollback's end of the agent's changes while it stays
+                // frozen: later ones (by hand) are conflicts.
+                int64_t quiesced = realtime_usec();
+                wait_until_files_are_stamped_after(quiesced);
+                q.detail = {{"quiesced_usec", quiesced}};
                 q.durable = true;
                 (void)journal->append(q);
             }

@@ -729,7 +729,11 @@ RollbackReport rollback_session(const std::string& journal_path, const RollbackO
     bool dry = opts.dry_run || !rep.problems.empty();
 
     Applier a{opts};
-    a.end_usec = uint64_t(realtime_usec());
+    // The agent's last change: the end of its last frozen spell (if it was
+    // never thawed again; ended or not), else its end, else now. An edit
+    // made by hand while it was frozen is then someone else's: a conflict,
+    // never written over.
+    uint64_t ended_usec = 0, quiesced_usec = 0;
     std::set<uint64_t> undone;
     std::vector<const json*> todo;
     std::vector<std::string> write_trees;
@@ -746,7 +750,9 @@ RollbackReport rollback_session(const std::string& journal_path, const RollbackO
                 for (const auto& w : d["write_trees"])
                     if (auto tree = text_value(w); tree.starts_with('/')) write_trees.push_back(tree);
         }
-        else if (action == "session.end" && num(d, "ended_usec")) a.end_usec = num(d, "ended_usec");
+        else if (action == "session.end" && num(d, "ended_usec")) ended_usec = num(d, "ended_usec");
+        else if (action == "session.thaw") quiesced_usec = 0;
+        else if (action == "session.quiesced" && num(d, "quiesced_usec")) quiesced_usec = num(d, "quiesced_usec");
         else if (action == "rollback.undo" && text_at(d, "status") == "done") undone.insert(num(d, "seq"));
         // Objects an earlier rollback put in place are not "changed by
         // someone else" for this one.
@@ -770,6 +776,7 @@ RollbackReport rollback_session(const std::string& journal_path, const RollbackO
         if (opts.path && !touches(l["undo"], *opts.path)) continue;
         todo.push_back(&l);
     }
+    a.end_usec = quiesced_usec ? quiesced_usec : ended_usec ? ended_usec : uint64_t(realtime_usec());
     a.trash = parent_of(journal_path) + "/snapshots/rolled-back";
     for (const auto& store : stores) a.store_parents.insert(parent_of(store));
     a.from_usec = opts.to_seq ? to_time_usec : a.start_usec;

@@ -378,6 +378,38 @@ TEST_CASE("rollback: a file changed in place the moment sandbox-run returns is a
     }
 }
 
+TEST_CASE("rollback: a file edited by hand while the session is frozen is a conflict - not taken for the agent's") {
+    Host h;
+    plant_file(h.ws / "shared.txt", "original\n");
+    Background b(h.run_argv({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path(), "--",
+                             "sh", "-c", "echo agent > shared.txt; echo done; sleep 60"}),
+                 h.env());
+    REQUIRE(b.wait_for_output("done", 10000));
+    auto s = h.wait_for_session(1);
+    REQUIRE(h.ctl({"freeze", s.record.id}).status == 0);
+    // sandboxctl freeze returns once the agent is frozen; the supervisor
+    // notes the end of its changes a moment later.
+    for (int i = 0; i < 250 && sandboxd::read_file(s.record.journal)->find("session.quiesced") == std::string::npos; ++i)
+        sleep_ms(20);
+    sleep_ms(20);
+    {
+        std::ofstream edit(h.ws / "shared.txt", std::ios::app);
+        edit << "fixed by hand\n";
+    }
+    auto rb = h.ctl({"rollback", s.record.id});
+    INFO(rb.out << rb.err);
+    CHECK(rb.status == 1);
+    CHECK_THAT(rb.out, Catch::Contains("conflict"));
+    CHECK(*sandboxd::read_file(h.ws / "shared.txt") == "agent\nfixed by hand\n");
+    // Once it ended (killed while frozen) the same.
+    REQUIRE(h.ctl({"kill", s.record.id}).status == 0);
+    b.wait();
+    auto again = h.ctl({"rollback", s.record.id});
+    INFO(again.out << again.err);
+    CHECK(again.status == 1);
+    CHECK(*sandboxd::read_file(h.ws / "shared.txt") == "agent\nfixed by hand\n");
+}
+
 TEST_CASE("rollback: unknown session / corrupt journal / missing snapshot: clear errors / nothing else lost") {
     Host h;
     auto unknown = h.ctl({"rollback", "ffffffffffff"});
