@@ -236,6 +236,9 @@ void drop_privileges(const SpawnSpec& spec, const Prepared& p, int pipe_fd) {
     sigset_t none;
     sigemptyset(&none);
 
+    for (int i = 0; i < 3; ++i)
+        if (spec.stdio[i] >= 0 && ::dup2(spec.stdio[i], i) != i) fail(pipe_fd, SpawnStep::CloseFds, errno);
+
     for (int fd : spec.cgroup_join_fds)
         if (::write(fd, "0", 1) != 1) fail(pipe_fd, SpawnStep::JoinCgroup, errno);
 

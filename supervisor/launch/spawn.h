@@ -34,6 +34,9 @@ struct SpawnSpec {
     bool take_terminal = false;       // sandbox-run is the terminal's foreground
     uint64_t tmp_access = 0;          // Landlock rights on the private /tmp
     uint64_t proc_access = 0;         // Landlock rights on the session's /proc
+    // The agent's stdin, stdout and stderr when not sandbox-run's own
+    // (runner/stdio_relay.h): -1 keeps sandbox-run's.
+    int stdio[3] = {-1, -1, -1};
     int cgroup_v2_dirfd = -1;        // CLONE_INTO_CGROUP target
     std::vector<int> cgroup_join_fds;  // v1 "tasks" files the child writes "0" to
 };

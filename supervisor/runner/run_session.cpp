@@ -33,6 +33,7 @@
 #include "base/syscall_names.h"
 #include "profile/loader.h"
 #include "runner/signals.h"
+#include "runner/stdio_relay.h"
 #include "runner/terminal.h"
 #include "session/dirs.h"
 #include "snapshot/retention.h"
@@ -307,8 +308,11 @@ ExitStatus run_session(const RunOptions& opts) {
         ruleset = std::move(*rs);
     }
 
+    auto relay = StdioRelay::start();
+    if (!relay) return failed(relay.error());
     TerminalGuard terminal;
     SpawnSpec spec;
+    for (int i = 0; i < 3; ++i) spec.stdio[i] = (*relay)->agent_fd(i);
     spec.argv = opts.argv;
     spec.env = std::move(agent_env);
     spec.env.push_back("SANDBOXD_SESSION=" + *id);
@@ -325,6 +329,7 @@ ExitStatus run_session(const RunOptions& opts) {
     spec.cgroup_join_fds = cgroup->v1_join_fds();
     wait_until_files_are_stamped_after(rec.started_usec);
     auto spawned = spawn_agent(spec);
+    (*relay)->agent_started();
     if (!spawned) return failed(spawned.error());
 
     // The agent may already be waiting on a gated call: that is fine, it
@@ -438,6 +443,13 @@ ExitStatus run_session(const RunOptions& opts) {
                 q.detail = {{"quiesced_usec", quiesced}};
                 q.durable = true;
                 (void)journal->append(q);
+            } else if (!frozen && was_frozen) {
+                // Thawed, by sandboxctl or by anyone writing cgroup.freeze:
+                // rollback's end of the agent's changes is no longer the
+                // quiesced line's.
+                JournalEntry t = info_entry("session.resumed", "thawed: the agent runs again", "supervisor");
+                t.durable = true;
+                (void)journal->append(t);
             }
             was_frozen = frozen;
         };
@@ -488,6 +500,8 @@ ExitStatus run_session(const RunOptions& opts) {
     if (auto st = cgroup->destroy(); !st) {
         if (result.message.empty()) result.message = "cleanup: " + st.error().describe();
     }
+    // Every process of the session is gone: what it wrote is in the pipes.
+    (*relay)->finish(2000);
     end.detail["processes_killed_at_end"] = left ? *left : -1;
     if (gate) {
         end.detail["gated_calls"] = gate->handled();

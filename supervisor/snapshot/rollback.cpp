@@ -751,7 +751,7 @@ RollbackReport rollback_session(const std::string& journal_path, const RollbackO
                     if (auto tree = text_value(w); tree.starts_with('/')) write_trees.push_back(tree);
         }
         else if (action == "session.end" && num(d, "ended_usec")) ended_usec = num(d, "ended_usec");
-        else if (action == "session.thaw") quiesced_usec = 0;
+        else if (action == "session.thaw" || action == "session.resumed") quiesced_usec = 0;
         else if (action == "session.quiesced" && num(d, "quiesced_usec")) quiesced_usec = num(d, "quiesced_usec");
         else if (action == "rollback.undo" && text_at(d, "status") == "done") undone.insert(num(d, "seq"));
         // Objects an earlier rollback put in place are not "changed by

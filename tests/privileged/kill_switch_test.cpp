@@ -85,15 +85,18 @@ TEST_CASE("freeze stops a busy tree at once / thaw resumes it / kill ends it and
     auto lines = sandboxd::read_journal(s.record.journal);
     REQUIRE(lines.ok());
     std::vector<std::string> actions;
-    int quiesced = 0;
+    int quiesced = 0, resumed = 0;
     for (const auto& l : *lines) {
         std::string action = l.value["action"];
-        // The supervisor's own word that every line is written once frozen
-        // (before or after sandboxctl's freeze line).
+        // The supervisor's own word that every line is written once frozen,
+        // and that it runs again once thawed (before or after sandboxctl's
+        // freeze and thaw lines).
         if (action == "session.quiesced") ++quiesced;
+        else if (action == "session.resumed") ++resumed;
         else if (action.starts_with("session.")) actions.push_back(action);
     }
     CHECK(quiesced == 1);
+    CHECK(resumed == 1);
     CHECK(actions == std::vector<std::string>{"session.start", "session.freeze", "session.thaw",
                                               "session.kill", "session.end"});
 }

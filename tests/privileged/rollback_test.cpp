@@ -410,6 +410,30 @@ TEST_CASE("rollback: a file edited by hand while the session is frozen is a conf
     CHECK(*sandboxd::read_file(h.ws / "shared.txt") == "agent\nfixed by hand\n");
 }
 
+TEST_CASE("rollback: a session frozen and thawed by writing cgroup.freeze itself - what the agent did after the thaw is still its own") {
+    Host h;
+    plant_file(h.ws / "first.txt", "first\n");
+    plant_file(h.ws / "second.txt", "second\n");
+    Background b(h.run_argv({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path(), "--",
+                             "sh", "-c", "echo agent > first.txt; echo done; sleep 1; echo agent > second.txt"}),
+                 h.env());
+    REQUIRE(b.wait_for_output("done", 10000));
+    auto s = h.wait_for_session(1);
+    std::string freeze = s.record.cgroup + "/cgroup.freeze";
+    REQUIRE(sandboxd::write_file(freeze, "1"));
+    for (int i = 0; i < 250 && sandboxd::read_file(s.record.journal)->find("session.quiesced") == std::string::npos; ++i)
+        sleep_ms(20);
+    REQUIRE(sandboxd::write_file(freeze, "0"));
+    b.wait();
+    std::string journal = *sandboxd::read_file(s.record.journal);
+    CHECK(journal.find("session.resumed") != std::string::npos);
+    auto rb = h.ctl({"rollback", s.record.id});
+    INFO(journal << rb.out << rb.err);
+    CHECK(rb.status == 0);
+    CHECK(*sandboxd::read_file(h.ws / "first.txt") == "first\n");
+    CHECK(*sandboxd::read_file(h.ws / "second.txt") == "second\n");
+}
+
 TEST_CASE("rollback: unknown session / corrupt journal / missing snapshot: clear errors / nothing else lost") {
     Host h;
     auto unknown = h.ctl({"rollback", "ffffffffffff"});

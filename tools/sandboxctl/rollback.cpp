@@ -31,7 +31,7 @@ bool wait_quiesced(const std::string& journal_path, int timeout_ms) {
             uint64_t thawed = 0, quiesced = 0;
             for (const auto& l : sandboxd::scan_journal(*text).lines) {
                 std::string action = sandboxd::text_at(l.value, "action");
-                if (action == "session.thaw") thawed = l.line_no;
+                if (action == "session.thaw" || action == "session.resumed") thawed = l.line_no;
                 if (action == "session.quiesced") quiesced = l.line_no;
             }
             if (quiesced > thawed) return true;

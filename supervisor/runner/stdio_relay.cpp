@@ -1,0 +1,145 @@
+#include "runner/stdio_relay.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "base/time_util.h"
+
+namespace sandboxd {
+namespace {
+
+// What can be mapped as code: files, not streams or devices of characters.
+bool is_file(const struct stat& st) { return S_ISREG(st.st_mode) || S_ISBLK(st.st_mode) || S_ISDIR(st.st_mode); }
+
+// A relay thread takes no SIGPIPE (the agent may close its stdin early,
+// and the default action would end sandbox-run): EPIPE is enough.
+void block_sigpipe() {
+    sigset_t pipe;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    ::pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
+}
+
+bool write_all_of(int fd, const char* data, size_t n) {
+    while (n > 0) {
+        ssize_t w = ::write(fd, data, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return false;
+        data += w;
+        n -= size_t(w);
+    }
+    return true;
+}
+
+constexpr size_t kChunk = 64 * 1024;
+
+}  // namespace
+
+Result<std::unique_ptr<StdioRelay>> StdioRelay::start() {
+    std::unique_ptr<StdioRelay> r(new StdioRelay());
+    r->stop_ = UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (!r->stop_) return errno_error("cannot make an eventfd for the standard stream relays");
+    struct stat st[3]{};
+    bool file[3];
+    for (int i = 0; i < 3; ++i) file[i] = ::fstat(i, &st[i]) == 0 && is_file(st[i]);
+    auto make_pipe = [](UniqueFd& read_end, UniqueFd& write_end) -> Status {
+        int p[2];
+        if (::pipe2(p, O_CLOEXEC) != 0) return errno_error("cannot make a pipe for the agent's standard streams");
+        read_end = UniqueFd(p[0]);
+        write_end = UniqueFd(p[1]);
+        return {};
+    };
+    if (file[0]) SANDBOXD_TRY(make_pipe(r->agent_ends_[0], r->own_ends_[0]));
+    for (int i : {1, 2}) {
+        if (!file[i]) continue;
+        // 2>&1: one pipe for both, so that what the agent writes to each
+        // stays in the order it wrote it.
+        if (i == 2 && file[1] && st[1].st_dev == st[2].st_dev && st[1].st_ino == st[2].st_ino) {
+            r->agent_ends_[2] = UniqueFd(::fcntl(r->agent_ends_[1].get(), F_DUPFD_CLOEXEC, 3));
+            if (!r->agent_ends_[2]) return errno_error("cannot duplicate the agent's stdout for its stderr");
+            continue;
+        }
+        SANDBOXD_TRY(make_pipe(r->own_ends_[size_t(i)], r->agent_ends_[size_t(i)]));
+    }
+    return r;
+}
+
+void StdioRelay::feed(int stdio, UniqueFd own) {
+    block_sigpipe();
+    char buf[kChunk];
+    for (;;) {
+        ssize_t n = ::read(stdio, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        // End of file (or a read error): the agent sees its stdin end.
+        if (n <= 0) return;
+        // EPIPE: the agent closed its stdin, or the session is over.
+        if (!write_all_of(own.get(), buf, size_t(n))) return;
+    }
+}
+
+void StdioRelay::drain(UniqueFd own, int stdio) {
+    block_sigpipe();
+    char buf[kChunk];
+    bool failed = false;
+    int64_t deadline = 0;  // set once finish() asks: the session is over
+    for (;;) {
+        pollfd fds[2] = {{own.get(), POLLIN, 0}, {stop_.get(), POLLIN, 0}};
+        int timeout = -1;
+        if (deadline) {
+            int64_t left = (deadline - monotonic_nsec()) / 1000000;
+            if (left <= 0) return;
+            timeout = int(left);
+        }
+        int n = ::poll(fds, deadline ? 1 : 2, timeout);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return;
+        if (n == 0) return;  // past the deadline
+        if (!deadline && (fds[1].revents & POLLIN)) {
+            deadline = monotonic_nsec() + int64_t(drain_ms_.load()) * 1000000;
+            continue;
+        }
+        if (!(fds[0].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+        ssize_t got = ::read(own.get(), buf, sizeof buf);
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) return;  // every writer is gone
+        // A full disk: said once; the rest is read and dropped, so that the
+        // agent is never stuck writing to a pipe nobody reads.
+        if (!failed && !write_all_of(stdio, buf, size_t(got))) {
+            failed = true;
+            std::fprintf(stderr, "sandbox-run: cannot write the agent's %s to its file: %s\n",
+                         stdio == 1 ? "stdout" : "stderr", std::strerror(errno));
+        }
+    }
+}
+
+// The threads start only now: the agent's set-up between clone and exec
+// forks, which in a copy of a process whose other threads hold a lock
+// (malloc's, as a thread starts) would wait for it for ever.
+void StdioRelay::agent_started() {
+    for (auto& fd : agent_ends_) fd.reset();
+    if (own_ends_[0]) threads_.emplace_back([this, fd = std::move(own_ends_[0])]() mutable { feed(0, std::move(fd)); });
+    for (int i : {1, 2})
+        if (own_ends_[size_t(i)])
+            threads_.emplace_back([this, i, fd = std::move(own_ends_[size_t(i)])]() mutable { drain(std::move(fd), i); });
+}
+
+void StdioRelay::finish(int timeout_ms) {
+    for (auto& fd : agent_ends_) fd.reset();
+    for (auto& fd : own_ends_) fd.reset();  // never started
+    drain_ms_ = timeout_ms;
+    uint64_t one = 1;
+    (void)!::write(stop_.get(), &one, sizeof one);
+    for (auto& t : threads_)
+        if (t.joinable()) t.join();
+}
+
+StdioRelay::~StdioRelay() { finish(2000); }
+
+}  // namespace sandboxd
