@@ -22,8 +22,9 @@ namespace {
 constexpr size_t kMaxCarried = 64;
 constexpr unsigned long kSafe = MS_NOSUID | MS_NODEV;
 
-// mkdir -p inside the new /tmp, with a stack copy of the path.
-bool make_path(const char* path) {
+// mkdir -p inside the new /tmp, with a stack copy of the path; the last
+// component an empty file instead when what is mounted there is a file.
+bool make_path(const char* path, bool last_is_dir) {
     char buf[PATH_MAX];
     size_t n = std::strlen(path);
     if (n >= sizeof buf) {
@@ -35,7 +36,13 @@ bool make_path(const char* path) {
         if (buf[i] != '/' && buf[i] != '\0') continue;
         char saved = buf[i];
         buf[i] = '\0';
-        if (::mkdir(buf, 0755) != 0 && errno != EEXIST) return false;
+        if (i == n && !last_is_dir) {
+            int fd = ::open(buf, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+            if (fd < 0) return false;
+            ::close(fd);
+        } else if (::mkdir(buf, 0755) != 0 && errno != EEXIST) {
+            return false;
+        }
         buf[i] = saved;
     }
     return true;
@@ -176,7 +183,8 @@ bool setup_mounts(const MountPlan& plan, int ruleset_fd, uint64_t tmp_access, ui
     for (size_t i = 0; i < n; ++i) {
         const auto& c = plan.carry_into_tmp[i];
         const char* path = c.path.c_str();
-        if (!make_path(path)) return fail(f, SpawnStep::PrivateTmp);
+        struct stat st{};
+        if (::fstat(carried[i], &st) != 0 || !make_path(path, S_ISDIR(st.st_mode))) return fail(f, SpawnStep::PrivateTmp);
         if (::syscall(SYS_move_mount, carried[i], "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH) != 0)
             return fail(f, SpawnStep::PrivateTmp);
         ::close(carried[i]);

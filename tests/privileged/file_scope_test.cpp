@@ -210,6 +210,26 @@ TEST_CASE("standard streams that are host files reach the agent as pipes - ld.so
     CHECK(head.out == big.substr(0, 10));
 }
 
+TEST_CASE("a single file under /tmp in a scope is carried into the session's own /tmp - readable, and not executable") {
+    Host h;
+    TempDir dir("sandboxd-tmpfile", "/tmp");
+    REQUIRE(chmod(dir.path().c_str(), 0755) == 0);
+    dir.write("note.txt", "carried\n");
+    REQUIRE(chmod((dir / "note.txt").c_str(), 0644) == 0);
+    const std::string tc = TESTCASES_DIR;
+    std::string p = h.profile(
+        "tmp-file",
+        "name='tmp-file'\nextends='workspace-t'\n[filesystem]\n"
+        "read = ['/usr', '/etc', '-/bin', '-/sbin', '-/lib', '-/lib64', '/dev', '/proc', '${WORKSPACE}', '" + tc +
+            "', '" + dir / "note.txt" + "']\n");
+    auto r = h.run({"--user", kAgentUser, "--profile", p, "--workspace", h.ws.path(), "--", "sh", "-c",
+                    "cat " + dir / "note.txt" + "; ls " + dir.path() + "; echo x > " + dir / "note.txt" + " || echo refused"});
+    INFO(r.out << r.err);
+    CHECK(r.status == 0);
+    // Only the file: nothing else of its directory came along.
+    CHECK(r.out == "carried\nnote.txt\nrefused\n");
+}
+
 TEST_CASE("write without destroy: new files yes / overwriting or deleting existing ones no") {
     Scene s;
     std::string p = s.h.profile("nodestroy",
