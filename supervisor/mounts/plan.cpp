@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "base/paths.h"
 #include "profile/scope_check.h"
@@ -86,14 +87,23 @@ void secure_protected(const Profile& p, MountPlan& plan) {
 
 }  // namespace
 
-MountPlan plan_mounts(const Profile& p, const std::string& workspace, const std::vector<std::string>& self_hidden,
+MountPlan plan_mounts(const Profile& given, const std::string& workspace, const std::vector<std::string>& self_hidden,
                       bool audit) {
     MountPlan plan;
+    // Exec trees by where they lead: one named through a symlink into a
+    // write tree is an exec tree inside it all the same (the mount and
+    // Landlock both follow the link).
+    Profile p = given;
+    for (auto& e : p.exec_allow) {
+        char real[PATH_MAX];
+        if (e.exists && ::realpath(e.path.c_str(), real)) e.path = real;
+    }
     std::vector<std::string> under_tmp;
     auto in_tmp = [](const std::string& path) { return path != "/tmp" && path_is_under(path, "/tmp"); };
     // The workspace is the agent's working directory: always visible.
     if (in_tmp(workspace)) under_tmp.push_back(workspace);
-    for (const auto* list : {&p.read, &p.write, &p.destroy, &p.exec_allow, &p.protect})
+    // (Carried into the private /tmp by the names the profile gives.)
+    for (const auto* list : {&given.read, &given.write, &given.destroy, &given.exec_allow, &given.protect})
         for (const auto& r : *list)
             if (r.exists && in_tmp(r.path)) under_tmp.push_back(r.path);
     plan.readonly_root = !audit;

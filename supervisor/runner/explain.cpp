@@ -128,7 +128,12 @@ ExitStatus explain_session(const RunOptions& opts) {
     o << row("mount ns", "own /dev", "enforced: null zero full random urandom tty, its own devpts (terminals)");
     for (const auto& d : mp.devices) o << row("", "device: " + d, "carried in (named by the profile)");
     for (const auto& w : mp.writable)
-        o << row("mount ns", "writable: " + w.path, w.noexec ? "noexec (outside exec scope)" : "exec allowed");
+        o << row("mount ns", "writable: " + w.path,
+                 w.noexec ? "noexec (outside exec scope)"
+                          : "EXEC ALLOWED: inside an exec tree, so the agent can write programs here and run them");
+    for (const auto& e : mp.exec_again)
+        o << row("mount ns", "writable: " + e, "EXEC ALLOWED: an exec tree inside a write tree, so the agent can write "
+                                               "programs here and run them");
     for (const auto& p : mp.protect) o << row("mount ns", "protect: " + p.path, "enforced: read-only");
     for (const auto& p : mp.pinned)
         o << row("mount ns", "pinned: " + p.path, "enforced: holds a protected path; cannot be renamed or removed");

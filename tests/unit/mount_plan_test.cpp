@@ -1,6 +1,9 @@
 // The mount plan's handling of protected paths: which directories are
 // pinned and which names the gate guards, on a real directory tree.
+#include <limits.h>
+#include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 
@@ -127,4 +130,21 @@ TEST_CASE("mount plan: everything outside the exec scope is noexec - the outermo
     CHECK_FALSE(audit.noexec_root);
     CHECK(audit.exec_trees.empty());
     CHECK_FALSE(audit.carry_into_tmp[0].noexec);
+}
+
+TEST_CASE("mount plan: an exec tree named through a symlink into a write tree is one inside it - executable again there, and --explain can say so") {
+    TempDir ws("sandboxd-plan", "/var/tmp");
+    TempDir other("sandboxd-plan-link", "/var/tmp");
+    REQUIRE(make_dirs(ws / "tools", 0755).ok());
+    REQUIRE(::symlink((ws / "tools").c_str(), (other / "link").c_str()) == 0);
+    Profile p;
+    p.read = {rule(ws.path())};
+    p.write = {rule(ws.path())};
+    p.exec_allow = {rule("/usr"), rule(other / "link")};
+    MountPlan plan = plan_mounts(p, ws.path(), {}, false);
+    REQUIRE(plan.writable.size() == 1);
+    CHECK(plan.writable[0].noexec);
+    char real[PATH_MAX];
+    REQUIRE(::realpath((ws / "tools").c_str(), real));
+    CHECK(plan.exec_again == std::vector<std::string>{real});
 }
