@@ -150,8 +150,10 @@ bool private_dev(const MountPlan& plan, int ruleset_fd, MountFailure& f) {
 
 bool setup_mounts(const MountPlan& plan, int ruleset_fd, uint64_t tmp_access, uint64_t proc_access,
                   MountFailure& f) {
-    // Nothing mounted here may propagate back to the host.
-    if (::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0) return fail(f, SpawnStep::MountSlave);
+    // Nothing mounted here may propagate back to the host, and nothing the
+    // host mounts later comes in: it would arrive writable and executable,
+    // outside the read-only, noexec view made below (a USB stick, autofs).
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return fail(f, SpawnStep::MountSlave);
 
     // Detach copies of the trees under /tmp the profile names, cover /tmp,
     // put the copies back at their paths.

@@ -4,9 +4,11 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstdio>
 #include <cstring>
 
@@ -56,7 +58,16 @@ Result<std::unique_ptr<StdioRelay>> StdioRelay::start() {
         write_end = UniqueFd(p[1]);
         return {};
     };
-    if (file[0]) SANDBOXD_TRY(make_pipe(r->agent_ends_[0], r->own_ends_[0]));
+    if (file[0]) {
+        SANDBOXD_TRY(make_pipe(r->agent_ends_[0], r->own_ends_[0]));
+        // A reader of the pipe's own, to count what the agent left in it
+        // (a writer kept open would keep the agent from seeing the end).
+        r->stdin_pipe_ = UniqueFd(::fcntl(r->agent_ends_[0].get(), F_DUPFD_CLOEXEC, 3));
+        r->feed_stop_ = UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+        if (!r->stdin_pipe_ || !r->feed_stop_ || ::fcntl(r->own_ends_[0].get(), F_SETFL, O_NONBLOCK) != 0)
+            return errno_error("cannot set up the agent's stdin pipe");
+        r->stdin_start_ = ::lseek(0, 0, SEEK_CUR);  // -1: not seekable
+    }
     for (int i : {1, 2}) {
         if (!file[i]) continue;
         // 2>&1: one pipe for both, so that what the agent writes to each
@@ -71,17 +82,35 @@ Result<std::unique_ptr<StdioRelay>> StdioRelay::start() {
     return r;
 }
 
-void StdioRelay::feed(int stdio, UniqueFd own) {
+void StdioRelay::feed(std::shared_ptr<Fed> fed, UniqueFd own, int stop) {
     block_sigpipe();
-    char buf[kChunk];
+    // PIPE_BUF at a time into a pipe that does not block: each write goes
+    // in whole or not at all, so `bytes` is exactly what the pipe took.
+    char buf[PIPE_BUF];
     for (;;) {
-        ssize_t n = ::read(stdio, buf, sizeof buf);
+        ssize_t n = ::read(0, buf, sizeof buf);
         if (n < 0 && errno == EINTR) continue;
         // End of file (or a read error): the agent sees its stdin end.
-        if (n <= 0) return;
-        // EPIPE: the agent closed its stdin, or the session is over.
-        if (!write_all_of(own.get(), buf, size_t(n))) return;
+        if (n <= 0) break;
+        bool stopped = false;
+        while (!stopped) {
+            ssize_t w = ::write(own.get(), buf, size_t(n));
+            if (w == n) {
+                fed->bytes += uint64_t(n);
+                break;
+            }
+            if (w < 0 && errno == EINTR) continue;
+            if (w >= 0 || errno != EAGAIN) {
+                stopped = true;  // EPIPE: the agent closed its stdin
+                break;
+            }
+            pollfd fds[2] = {{own.get(), POLLOUT, 0}, {stop, POLLIN, 0}};
+            if (::poll(fds, 2, -1) < 0 && errno != EINTR) stopped = true;
+            if (fds[1].revents & POLLIN) stopped = true;  // the session is over
+        }
+        if (stopped) break;
     }
+    fed->ended = true;
 }
 
 void StdioRelay::drain(UniqueFd own, int stdio) {
@@ -124,7 +153,15 @@ void StdioRelay::drain(UniqueFd own, int stdio) {
 // (malloc's, as a thread starts) would wait for it for ever.
 void StdioRelay::agent_started() {
     for (auto& fd : agent_ends_) fd.reset();
-    if (own_ends_[0]) threads_.emplace_back([this, fd = std::move(own_ends_[0])]() mutable { feed(0, std::move(fd)); });
+    if (own_ends_[0]) {
+        fed_ = std::make_shared<Fed>();
+        // The feeder's own copy of the stop eventfd: one left stuck reading
+        // never holds a number the relay has closed.
+        UniqueFd stop(::fcntl(feed_stop_.get(), F_DUPFD_CLOEXEC, 3));
+        feeder_ = std::thread([fed = fed_, fd = std::move(own_ends_[0]), stop = std::move(stop)]() mutable {
+            feed(std::move(fed), std::move(fd), stop.get());
+        });
+    }
     for (int i : {1, 2})
         if (own_ends_[size_t(i)])
             threads_.emplace_back([this, i, fd = std::move(own_ends_[size_t(i)])]() mutable { drain(std::move(fd), i); });
@@ -138,6 +175,17 @@ void StdioRelay::finish(int timeout_ms) {
     (void)!::write(stop_.get(), &one, sizeof one);
     for (auto& t : threads_)
         if (t.joinable()) t.join();
+    if (!feeder_.joinable()) return;
+    (void)!::write(feed_stop_.get(), &one, sizeof one);
+    for (int waited = 0; !fed_->ended && waited < 500; waited += 5) ::usleep(5000);
+    if (!fed_->ended) {
+        feeder_.detach();  // stuck reading: it ends with sandbox-run
+        return;
+    }
+    feeder_.join();
+    int unread = 0;
+    if (stdin_start_ >= 0 && ::ioctl(stdin_pipe_.get(), FIONREAD, &unread) == 0 && uint64_t(unread) <= fed_->bytes)
+        (void)::lseek(0, stdin_start_ + off_t(fed_->bytes - uint64_t(unread)), SEEK_SET);
 }
 
 StdioRelay::~StdioRelay() { finish(2000); }

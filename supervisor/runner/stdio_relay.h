@@ -44,13 +44,29 @@ public:
 
 private:
     StdioRelay() = default;
-    // Into the agent: the file at `stdio` into the pipe's write end `own`.
-    void feed(int stdio, UniqueFd own);
+    // Into the agent: stdin's file into the pipe's write end `own`, counting
+    // what went in. Shares nothing else with the relay: a file whose read
+    // blocks for good (/proc/kmsg, a hung network file) leaves it behind.
+    struct Fed {
+        std::atomic<uint64_t> bytes{0};
+        std::atomic<bool> ended{false};
+    };
+    static void feed(std::shared_ptr<Fed> fed, UniqueFd own, int stop);
     // Out of the agent: the pipe's read end `own` into the file at `stdio`.
     void drain(UniqueFd own, int stdio);
 
     std::array<UniqueFd, 3> agent_ends_;
     std::array<UniqueFd, 3> own_ends_;  // until the relays start
+    // stdin: where the file was, what went into the pipe, and a second
+    // write end of the pipe, kept to count what the agent left in it: the
+    // file is put back where the agent stopped reading
+    // (`while read f; do sandbox-run ...; done < list` goes on with the
+    // next line).
+    off_t stdin_start_ = -1;
+    std::shared_ptr<Fed> fed_;
+    UniqueFd stdin_pipe_;
+    UniqueFd feed_stop_;  // an eventfd: the feeder stops
+    std::thread feeder_;
     UniqueFd stop_;  // an eventfd: finish() wants the relays to end
     std::atomic<int> drain_ms_{0};
     std::vector<std::thread> threads_;

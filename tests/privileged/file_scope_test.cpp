@@ -208,6 +208,27 @@ TEST_CASE("standard streams that are host files reach the agent as pipes - ld.so
                                "< " + shell_word(h.ws / "in.txt"));
     CHECK(head.status == 0);
     CHECK(head.out == big.substr(0, 10));
+
+    // What the agent did not read stays for whoever reads the file next.
+    REQUIRE(sandboxd::write_file_atomic(h.ws / "list.txt", "a\nb\nc\n", 0644));
+    std::string one_session;
+    for (const auto& a : h.run_argv({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace",
+                                     h.ws.path(), "--", "sh", "-c", "read x; echo got=$x"}))
+        one_session += shell_word(a) + " ";
+    auto loop = run({"/bin/sh", "-c", "while read f; do echo line=$f; " + one_session + "; done < " +
+                                          shell_word(h.ws / "list.txt")},
+                    h.env());
+    CHECK(loop.out == "line=a\ngot=b\nline=c\ngot=\n");
+
+    // Closed streams are /dev/null for the agent, never a descriptor
+    // sandbox-run opened for itself (a cgroup's tasks file took number 2).
+    auto closed = run_redirected(h,
+                                 {"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path(),
+                                  "--", "sh", "-c",
+                                  "readlink /proc/self/fd/0 /proc/self/fd/2 > " + h.ws / "fds.txt"},
+                                 "<&- >&- 2>&-");
+    CHECK(closed.status == 0);
+    CHECK(*sandboxd::read_file(h.ws / "fds.txt") == "/dev/null\n/dev/null\n");
 }
 
 TEST_CASE("a single file under /tmp in a scope is carried into the session's own /tmp - readable, and not executable") {

@@ -1,12 +1,24 @@
 // sandbox-run [OPTIONS] -- CMD [ARGS...]
 // Runs CMD as an agent session. All the work is in supervisor::runner.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 
 #include "runner/run_session.h"
 
 int main(int argc, char** argv) {
+    // A closed stdin, stdout or stderr gets /dev/null first: otherwise the
+    // next descriptor sandbox-run opens (a cgroup's tasks file) would take
+    // its number and be handed to the agent as a standard stream.
+    for (int fd = 0; fd < 3; ++fd)
+        if (::fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+            int null = ::open("/dev/null", O_RDWR);
+            if (null != fd) return 125;  // cannot happen: the lowest free number
+        }
     sandboxd::RunOptions opts;
     bool explain = false;
 
