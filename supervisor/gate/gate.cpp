@@ -87,6 +87,7 @@ struct Gate::Impl {
     GateConfig cfg;
     GateContext ctx;
     AgentThreads threads;  // the dispatcher's
+    SessionMounts mounts;  // the dispatcher's
     RefusedCalls refused;  // the dispatcher's, until it has ended
     std::unique_ptr<JournalWriter> journal;  // null without a journal
     UniqueFd stop;
@@ -246,7 +247,7 @@ void Gate::Impl::handle(const seccomp_notif& n) {
         ::ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
         return;
     }
-    auto req = fetch_request(listener, n, threads);
+    auto req = fetch_request(listener, n, threads, mounts);
     if (!req) {
         // Answered also when the thread seems gone (ESRCH): if it is, the
         // kernel says ENOENT to this and nothing happens; if it is not,

@@ -67,6 +67,7 @@ GateOutcome do_metadata(const GateRequest& r, GateContext& ctx) {
     struct stat st{};
     if (::fstat(fd, &st) != 0) return failed(errno);
     OpenObject obj = open_object(fd, st);
+    if (r.foreign_mount) return refused(r, action, obj.path, foreign_descriptor());
     // An object with a name the host cannot reach (one kept in the snapshot
     // store, held by a descriptor opened before its unlink; a path past
     // PATH_MAX) would change with no undo record: refused. A file with no

@@ -47,4 +47,8 @@ GateOutcome refused(const GateRequest& r, std::string action, std::string target
     return o;
 }
 
+Error foreign_descriptor() {
+    return Error{EROFS, "opened outside the session (a stream it was handed): not the session's to change"};
+}
+
 }  // namespace sandboxd

@@ -16,5 +16,8 @@ JournalEntry entry_for(const GateRequest& r, std::string action, std::string tar
 // The operation failed with why.code: a refusal (EACCES, EPERM, EROFS,
 // ENOSPC, EBUSY) is journaled as "deny"; other errors are the agent's own.
 GateOutcome refused(const GateRequest& r, std::string action, std::string target, const Error& why);
+// Why a change through a descriptor from outside the session is refused:
+// EROFS, as for what the session's read-only view holds.
+Error foreign_descriptor();
 
 }  // namespace sandboxd

@@ -132,7 +132,7 @@ bool gate_handles(int nr) {
     return false;
 }
 
-Result<GateRequest> fetch_request(int listener, const seccomp_notif& n, AgentThreads& threads) {
+Result<GateRequest> fetch_request(int listener, const seccomp_notif& n, AgentThreads& threads, SessionMounts& mounts) {
     GateRequest r;
     r.id = n.id;
     r.pid = pid_t(n.pid);
@@ -199,6 +199,7 @@ Result<GateRequest> fetch_request(int listener, const seccomp_notif& n, AgentThr
         case SYS_ftruncate: case SYS_fchmod: case SYS_fchown: case SYS_fsetxattr: case SYS_fremovexattr: {
             r.file = UniqueFd(int(::syscall(SYS_pidfd_getfd, pidfd(), int(int32_t(r.args[0])), 0)));
             if (!r.file) return Error{EBADF, "bad file descriptor"};
+            r.foreign_mount = mounts.on_host(procdir, mount_id_of(r.file.get()));
             break;
         }
         case SYS_chmod: case SYS_chown: case SYS_lchown:

@@ -18,6 +18,7 @@
 #include "base/result.h"
 #include "base/unique_fd.h"
 #include "gate/agent_threads.h"
+#include "gate/session_mounts.h"
 
 namespace sandboxd {
 
@@ -40,6 +41,9 @@ struct GateRequest {
     // made (it may mean reading /proc/TID/status, about 7 µs). The thread's
     // handles are the dispatcher's, which waits while the request is in
     // flight.
+    // The descriptor `file` is on a mount outside the session's (handed in
+    // from outside, see session_mounts.h): nothing is changed through it.
+    bool foreign_mount = false;
     AgentThreads* threads = nullptr;
     AgentThreads::Thread* thread = nullptr;
     // const: what it may keep (AgentThreads::umask) is the thread table's,
@@ -52,6 +56,6 @@ bool gate_handles(int nr);
 
 // Errors carry the errno the agent's call fails with (EFAULT for a bad
 // pointer, EBADF for a bad descriptor); ESRCH when the thread went away.
-Result<GateRequest> fetch_request(int listener, const seccomp_notif& n, AgentThreads& threads);
+Result<GateRequest> fetch_request(int listener, const seccomp_notif& n, AgentThreads& threads, SessionMounts& mounts);
 
 }  // namespace sandboxd

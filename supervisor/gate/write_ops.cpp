@@ -29,7 +29,9 @@ namespace {
 // session to keep). An error is the refusal to give the agent.
 Result<std::optional<Snapshot>> keep_bytes(GateContext& ctx, const OpenObject& obj, int fd, const struct stat& st) {
     if (!obj.on_host) {
-        if (on_private_fs(ctx, fd)) return std::optional<Snapshot>{};
+        // The session's own /tmp, or a file with no name at all (a memfd,
+        // an O_TMPFILE file not linked yet): nothing of the host's changes.
+        if (on_private_fs(ctx, fd) || st.st_nlink == 0) return std::optional<Snapshot>{};
         return Error{EACCES, "no snapshot possible: not reachable from the host"};
     }
     // A reader on the same file: the agent's descriptor may be write-only.
@@ -71,7 +73,7 @@ GateOutcome truncate_file(const GateRequest& r, GateContext& ctx, const char* ac
         return GateOutcome{};
     }
     if (len > st.st_size) {
-        if (!obj.on_host && !on_private_fs(ctx, fd))
+        if (!obj.on_host && st.st_nlink > 0 && !on_private_fs(ctx, fd))
             return refused(r, action, obj.path, Error{EACCES, "no undo possible: not reachable from the host"});
         if (::ftruncate(fd, len) != 0) return refused(r, action, obj.path, Error{errno, "truncate"});
         GateOutcome o;

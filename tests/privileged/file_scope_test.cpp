@@ -251,6 +251,71 @@ TEST_CASE("a single file under /tmp in a scope is carried into the session's own
     CHECK(r.out == "carried\nnote.txt\nrefused\n");
 }
 
+// The session's mounts are copies of the host's taken at its start. As
+// slaves they would also receive what the host mounts later, writable and
+// executable, outside the read-only, noexec view (autofs, a USB stick).
+// Streams that cannot be mapped (terminals, FIFOs) are passed on as they
+// are, on the host's mount: changing them through the descriptor would
+// change a host object outside the write trees. A red-team finding.
+TEST_CASE("a FIFO handed in as stdout cannot be chmod-ed or chown-ed through the descriptor") {
+    Host h;
+    TempDir dir("sandboxd-fifo", "/var/tmp");
+    REQUIRE(chown(dir.path().c_str(), kAgentUid, kAgentGid) == 0);
+    std::string fifo = dir / "fifo";
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    REQUIRE(chown(fifo.c_str(), kAgentUid, kAgentGid) == 0);
+    Background reader({"/bin/cat", fifo}, {});
+    auto r = run_redirected(h,
+                            {"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path(), "--",
+                             "python3", "-c",
+                             "import os\nout = []\nfor f in (lambda: os.fchmod(1, 0o666), lambda: os.fchown(1, -1, -1)):\n"
+                             "    try:\n        f(); out.append('changed')\n"
+                             "    except OSError as e:\n        out.append(os.strerror(e.errno))\n"
+                             "open('res.txt', 'w').write(','.join(out))\n"},
+                            "> " + shell_word(fifo));
+    INFO(r.out << r.err);
+    CHECK(r.status == 0);
+    CHECK(*sandboxd::read_file(h.ws / "res.txt") == "Read-only file system,Read-only file system");
+    struct stat st{};
+    REQUIRE(::stat(fifo.c_str(), &st) == 0);
+    CHECK((st.st_mode & 07777) == 0600);
+}
+
+TEST_CASE("files with no name (memfd, O_TMPFILE) can be resized and chmod-ed through their descriptor") {
+    Host h;
+    auto r = h.run({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path(), "--",
+                    "python3", "-c",
+                    "import os\n"
+                    "m = os.memfd_create('x'); os.ftruncate(m, 65536); os.ftruncate(m, 10); os.fchmod(m, 0o600)\n"
+                    "t = os.open('.', os.O_TMPFILE | os.O_RDWR, 0o644); os.write(t, b'x' * 100); os.ftruncate(t, 5000)\n"
+                    "os.ftruncate(t, 3); os.fchmod(t, 0o600)\n"
+                    "print(os.fstat(m).st_size, os.fstat(t).st_size)\n"});
+    INFO(r.out << r.err);
+    CHECK(r.status == 0);
+    CHECK(r.out == "10 3\n");
+}
+
+TEST_CASE("mounts the host makes after the session started do not reach it") {
+    Host h;
+    REQUIRE(::mkdir((h.ws / "sub").c_str(), 0755) == 0);
+    std::string session;
+    for (const auto& a : h.run_argv({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path(),
+                                     "--", "sh", "-c",
+                                     "touch started; while [ ! -e ready ]; do sleep 0.05; done; ls sub; echo listed"}))
+        session += shell_word(a) + " ";
+    // In a mount namespace of its own whose mounts propagate (as on a host
+    // under systemd, where / is shared): this machine's / is private.
+    std::string sub = shell_word(h.ws / "sub");
+    auto r = run({"/usr/bin/unshare", "-m", "/bin/sh", "-c",
+                  "mount --make-rshared / && { " + session + " & } && while [ ! -e " + shell_word(h.ws / "started") +
+                      " ]; do sleep 0.05; done && mount -t tmpfs tmpfs " + sub +
+                      " && touch " + sub + "/from-host && touch " + shell_word(h.ws / "ready") + " && wait"},
+                 h.env());
+    INFO(r.out << r.err);
+    CHECK(r.status == 0);
+    CHECK(r.out == "listed\n");  // the tmpfs and its file are not there
+}
+
 TEST_CASE("write without destroy: new files yes / overwriting or deleting existing ones no") {
     Scene s;
     std::string p = s.h.profile("nodestroy",
