@@ -37,9 +37,7 @@ GateOutcome perform(const GateRequest& r, GateContext& ctx) {
         case SYS_renameat: return do_rename(r, ctx, 0);
         case SYS_renameat2: return do_rename(r, ctx, unsigned(a[4]));
         case SYS_truncate: return do_truncate_path(r, ctx);
-        case SYS_ftruncate:
-            if (r.foreign_mount) return refused(r, "file.truncate", "descriptor " + std::to_string(int32_t(a[0])), foreign_descriptor());
-            return truncate_file(r, ctx, "file.truncate", r.file.get(), off_t(int64_t(a[1])));
+        case SYS_ftruncate: return truncate_file(r, ctx, "file.truncate", r.file.get(), off_t(int64_t(a[1])));
         case SYS_open: return do_open(r, ctx, int(a[1]), mode_t(a[2]));
         case SYS_openat: return do_open(r, ctx, int(a[2]), mode_t(a[3]));
         case SYS_creat: return do_open(r, ctx, O_CREAT | O_WRONLY | O_TRUNC, mode_t(a[1]));

@@ -64,6 +64,7 @@ nlohmann::json restore_copy_record(const std::string& path, const Snapshot& snap
 GateOutcome truncate_file(const GateRequest& r, GateContext& ctx, const char* action, int fd, off_t len) {
     struct stat st{};
     if (::fstat(fd, &st) != 0) return failed(errno);
+    if (r.foreign_mount) return refused(r, action, open_object(fd, st).path, foreign_descriptor());
     if (S_ISDIR(st.st_mode)) return failed(EISDIR);
     if (!S_ISREG(st.st_mode)) return failed(EINVAL);
     OpenObject obj = open_object(fd, st);

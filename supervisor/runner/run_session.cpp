@@ -431,14 +431,6 @@ ExitStatus run_session(const RunOptions& opts) {
             if (len <= 0) return;
             buf[len] = '\0';
             bool frozen = std::strstr(buf, "frozen 1") != nullptr;
-            // Not frozen for a moment while cgroup.freeze does not say 0
-            // (or cannot be read): its processes are being killed (or one
-            // is joining), not thawed. The frozen spell goes on, and its
-            // quiesced line holds.
-            if (!frozen && was_frozen) {
-                auto want = read_file(cgroup->v2_path() + "/cgroup.freeze");
-                if (!want || !want->starts_with('0')) return;
-            }
             if (frozen && !was_frozen) {
                 if (gate) gate->flush_journal();
                 journal_events();
@@ -452,6 +444,12 @@ ExitStatus run_session(const RunOptions& opts) {
                 q.durable = true;
                 (void)journal->append(q);
             } else if (!frozen && was_frozen) {
+                // Not frozen for a moment while cgroup.freeze does not say 0
+                // (or cannot be read): its processes are being killed (or
+                // one is joining), not thawed. The frozen spell goes on, and
+                // its quiesced line holds.
+                auto want = read_file(cgroup->v2_path() + "/cgroup.freeze");
+                if (!want || !want->starts_with('0')) return;
                 // Thawed, by sandboxctl or by anyone writing cgroup.freeze:
                 // rollback's end of the agent's changes is no longer the
                 // quiesced line's.

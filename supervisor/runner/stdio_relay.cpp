@@ -10,8 +10,9 @@
 #include <cerrno>
 #include <climits>
 #include <cstdio>
-#include <cstring>
+#include <string_view>
 
+#include "base/file_io.h"
 #include "base/time_util.h"
 
 namespace sandboxd {
@@ -27,17 +28,6 @@ void block_sigpipe() {
     sigemptyset(&pipe);
     sigaddset(&pipe, SIGPIPE);
     ::pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
-}
-
-bool write_all_of(int fd, const char* data, size_t n) {
-    while (n > 0) {
-        ssize_t w = ::write(fd, data, n);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return false;
-        data += w;
-        n -= size_t(w);
-    }
-    return true;
 }
 
 constexpr size_t kChunk = 64 * 1024;
@@ -140,10 +130,11 @@ void StdioRelay::drain(UniqueFd own, int stdio) {
         if (got <= 0) return;  // every writer is gone
         // A full disk: said once; the rest is read and dropped, so that the
         // agent is never stuck writing to a pipe nobody reads.
-        if (!failed && !write_all_of(stdio, buf, size_t(got))) {
+        if (failed) continue;
+        if (auto st = write_all(stdio, std::string_view(buf, size_t(got))); !st) {
             failed = true;
             std::fprintf(stderr, "sandbox-run: cannot write the agent's %s to its file: %s\n",
-                         stdio == 1 ? "stdout" : "stderr", std::strerror(errno));
+                         stdio == 1 ? "stdout" : "stderr", st.error().describe().c_str());
         }
     }
 }

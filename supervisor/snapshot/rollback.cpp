@@ -99,9 +99,12 @@ struct Applier {
         return sx;
     }
     static uint64_t usec(const statx_timestamp& t) { return uint64_t(t.tv_sec) * 1000000 + t.tv_nsec / 1000; }
-    bool ours(const struct statx& sx) { return produced.count({makedev(sx.stx_dev_major, sx.stx_dev_minor), sx.stx_ino}); }
+    static std::pair<dev_t, ino_t> key_of(const struct statx& sx) {
+        return {makedev(sx.stx_dev_major, sx.stx_dev_minor), sx.stx_ino};
+    }
+    bool ours(const struct statx& sx) { return produced.count(key_of(sx)); }
     void mark(const std::string& path) {
-        if (auto sx = look(path)) produced.insert({makedev(sx->stx_dev_major, sx->stx_dev_minor), sx->stx_ino});
+        if (auto sx = look(path)) produced.insert(key_of(*sx));
     }
     // Objects this rollback wrote anew (old bytes copied back, directories
     // and links made again): born now, which file times, taken from the
@@ -109,13 +112,12 @@ struct Applier {
     // session, can put before that end. Never the agent's to sweep.
     std::set<std::pair<dev_t, ino_t>> written;
     void mark_written(const std::string& path) {
-        mark(path);
-        if (auto sx = look(path)) written.insert({makedev(sx->stx_dev_major, sx->stx_dev_minor), sx->stx_ino});
+        if (auto sx = look(path)) {
+            produced.insert(key_of(*sx));
+            written.insert(key_of(*sx));
+        }
     }
-    bool not_the_agents(const struct statx& sx) {
-        std::pair<dev_t, ino_t> key{makedev(sx.stx_dev_major, sx.stx_dev_minor), sx.stx_ino};
-        return earlier.count(key) || written.count(key);
-    }
+    bool not_the_agents(const struct statx& sx) { return earlier.count(key_of(sx)) || written.count(key_of(sx)); }
     // at(path), recreating the missing directories on its way: the object
     // was in them when the agent removed it, and the lines that said they
     // were removed too can be lost (a supervisor killed before writing
@@ -561,8 +563,9 @@ struct Applier {
             // Birth time, and not what a rollback put there: what it moved
             // back keeps its own birth time, and what it wrote anew
             // (restored copies, directories) is born after the session's
-            // end, or, in a rollback of a frozen session run again after
-            // the session ended, before that end: those are `earlier`.
+            // end, or before it: by this rollback of a frozen session
+            // (`written`), or by one run before the session ended
+            // (`earlier`).
             bool made = born >= since_usec && born <= end_usec && !not_the_agents(sx);
             if (S_ISDIR(sx.stx_mode)) {
                 UniqueFd sub(::openat(dirfd, n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));

@@ -23,6 +23,14 @@ using namespace sandboxd::test;
 
 namespace {
 
+// The supervisor's line that a frozen session's changes are over: it
+// comes a moment after sandboxctl freeze (or a write to cgroup.freeze)
+// returns. At most 5 s.
+void wait_for_quiesced(const std::string& journal) {
+    for (int i = 0; i < 250 && sandboxd::read_file(journal)->find("session.quiesced") == std::string::npos; ++i)
+        sleep_ms(20);
+}
+
 ProcResult agent_sh(const Host& h, const std::string& script) {
     return h.run({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path(), "--", "sh", "-c",
                   script});
@@ -387,10 +395,7 @@ TEST_CASE("rollback: a file edited by hand while the session is frozen is a conf
     REQUIRE(b.wait_for_output("done", 10000));
     auto s = h.wait_for_session(1);
     REQUIRE(h.ctl({"freeze", s.record.id}).status == 0);
-    // sandboxctl freeze returns once the agent is frozen; the supervisor
-    // notes the end of its changes a moment later.
-    for (int i = 0; i < 250 && sandboxd::read_file(s.record.journal)->find("session.quiesced") == std::string::npos; ++i)
-        sleep_ms(20);
+    wait_for_quiesced(s.record.journal);
     sleep_ms(20);
     {
         std::ofstream edit(h.ws / "shared.txt", std::ios::app);
@@ -421,8 +426,7 @@ TEST_CASE("rollback: a session frozen and thawed by writing cgroup.freeze itself
     auto s = h.wait_for_session(1);
     std::string freeze = s.record.cgroup + "/cgroup.freeze";
     REQUIRE(sandboxd::write_file(freeze, "1"));
-    for (int i = 0; i < 250 && sandboxd::read_file(s.record.journal)->find("session.quiesced") == std::string::npos; ++i)
-        sleep_ms(20);
+    wait_for_quiesced(s.record.journal);
     REQUIRE(sandboxd::write_file(freeze, "0"));
     b.wait();
     std::string journal = *sandboxd::read_file(s.record.journal);

