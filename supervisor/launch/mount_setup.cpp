@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/mount.h>
+#include <linux/openat2.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -12,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "base/unique_fd.h"
 #include "landlock/abi.h"
 #include "launch/spawn.h"
 #include "mounts/plan.h"
@@ -164,7 +166,15 @@ bool setup_mounts(const MountPlan& plan, int ruleset_fd, uint64_t tmp_access, ui
             errno = E2BIG;
             return fail(f, SpawnStep::PrivateTmp);
         }
-        int fd = int(::syscall(SYS_open_tree, AT_FDCWD, t.path.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE));
+        // The plan names where the tree really is: a symbolic link on the
+        // way now is one made since, and is not followed.
+        open_how how{};
+        how.flags = O_PATH | O_CLOEXEC;
+        how.resolve = RESOLVE_NO_SYMLINKS;
+        UniqueFd at(int(::syscall(SYS_openat2, AT_FDCWD, t.path.c_str(), &how, sizeof how)));
+        if (!at) return fail(f, SpawnStep::PrivateTmp);
+        int fd = int(::syscall(SYS_open_tree, at.get(), "",
+                               OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH));
         if (fd < 0) return fail(f, SpawnStep::PrivateTmp);
         carried[n++] = fd;
     }
@@ -181,6 +191,19 @@ bool setup_mounts(const MountPlan& plan, int ruleset_fd, uint64_t tmp_access, ui
     ro.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | (plan.noexec_root ? MOUNT_ATTR_NOEXEC : 0);
     if (plan.readonly_root && ::syscall(SYS_mount_setattr, AT_FDCWD, "/", AT_RECURSIVE, &ro, sizeof ro) != 0)
         return fail(f, SpawnStep::MountSlave);
+    // Each exec tree, bound onto itself, executable again with all that is
+    // mounted inside it. Before the session's own /tmp, /dev and /dev/shm
+    // are mounted, so that an exec tree holding them ("/tmp") makes only the
+    // host's directory executable, which the session no longer sees: the
+    // agent's own writable places stay noexec. Trees carried into /tmp
+    // bring their own setting.
+    for (const auto& e : plan.exec_trees) {
+        mount_attr exec{};
+        exec.attr_clr = MOUNT_ATTR_NOEXEC;
+        if (::mount(e.c_str(), e.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0 ||
+            ::syscall(SYS_mount_setattr, AT_FDCWD, e.c_str(), AT_RECURSIVE, &exec, sizeof exec) != 0)
+            return fail(f, SpawnStep::NoExec);
+    }
     if (::mount("tmpfs", "/tmp", "tmpfs", kSafe | MS_NOEXEC, "mode=1777") != 0) return fail(f, SpawnStep::PrivateTmp);
     for (size_t i = 0; i < n; ++i) {
         const auto& c = plan.carry_into_tmp[i];
@@ -196,15 +219,6 @@ bool setup_mounts(const MountPlan& plan, int ruleset_fd, uint64_t tmp_access, ui
                         MOUNT_ATTR_NODEV;
         if (::syscall(SYS_mount_setattr, AT_FDCWD, path, AT_RECURSIVE, &attr, sizeof attr) != 0)
             return fail(f, SpawnStep::PrivateTmp);
-    }
-    // Each exec tree, bound onto itself, executable again with all that is
-    // mounted inside it.
-    for (const auto& e : plan.exec_trees) {
-        mount_attr exec{};
-        exec.attr_clr = MOUNT_ATTR_NOEXEC;
-        if (::mount(e.c_str(), e.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0 ||
-            ::syscall(SYS_mount_setattr, AT_FDCWD, e.c_str(), AT_RECURSIVE, &exec, sizeof exec) != 0)
-            return fail(f, SpawnStep::NoExec);
     }
     if (!private_dev(plan, ruleset_fd, f)) return false;
     if (::mount("tmpfs", "/dev/shm", "tmpfs", kSafe | MS_NOEXEC, "mode=1777") != 0)

@@ -102,10 +102,18 @@ MountPlan plan_mounts(const Profile& given, const std::string& workspace, const 
     auto in_tmp = [](const std::string& path) { return path != "/tmp" && path_is_under(path, "/tmp"); };
     // The workspace is the agent's working directory: always visible.
     if (in_tmp(workspace)) under_tmp.push_back(workspace);
-    // (Carried into the private /tmp by the names the profile gives.)
+    // Carried into the private /tmp where they really are: a tree named
+    // through a symbolic link is carried at the link's end, and one that
+    // leads out of /tmp is not carried at all (it is reached where it is).
+    // A copy of the tree the link leads to would be taken before the
+    // hidden paths are covered: a link to / would bring the host's own
+    // /tmp, /dev and every hidden path back in under its name.
     for (const auto* list : {&given.read, &given.write, &given.destroy, &given.exec_allow, &given.protect})
-        for (const auto& r : *list)
-            if (r.exists && in_tmp(r.path)) under_tmp.push_back(r.path);
+        for (const auto& r : *list) {
+            char real[PATH_MAX];
+            if (r.exists && in_tmp(r.path) && ::realpath(r.path.c_str(), real) && in_tmp(real))
+                under_tmp.push_back(real);
+        }
     plan.readonly_root = !audit;
     std::vector<std::string> exec_trees;
     for (const auto& e : p.exec_allow)

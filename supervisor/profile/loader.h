@@ -8,6 +8,8 @@
 // scope would widen or narrow the sandbox without anyone noticing.
 #pragma once
 
+#include <sys/types.h>
+
 #include <optional>
 #include <string>
 #include <vector>
@@ -52,6 +54,8 @@ struct ProfileSpec {
 struct ProfileVars {
     std::string workspace;  // ${WORKSPACE}
     std::string home;       // ${HOME}
+    // The agent's user: its own entries in /tmp are trusted (path_trust.h).
+    uid_t agent_uid = 0;
 };
 
 // Parses one profile document. `source` names it in error messages.

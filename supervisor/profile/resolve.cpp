@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "base/file_io.h"
+#include "base/path_trust.h"
 #include "base/paths.h"
 #include "profile/builtin_profiles.h"
 #include "profile/loader.h"
@@ -114,6 +115,10 @@ Result<PathRule> expand_path(const Located<std::string>& raw, std::string_view k
             return at(raw.pos, key, "path " + rule.path + " does not exist", kPathExpected);
         rule.exists = false;
     }
+    if (auto why = untrusted_entry(rule.path, trusted_owners(vars.agent_uid)))
+        return at(raw.pos, key, "path " + rule.path + " cannot be trusted: " + *why,
+                  "a path whose entries in /tmp and other shared sticky directories belong to root, you or the "
+                  "agent's user");
     return rule;
 }
 

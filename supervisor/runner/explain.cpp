@@ -5,6 +5,7 @@
 
 #include <sstream>
 
+#include "base/paths.h"
 #include "cgroup/layout.h"
 #include "landlock/abi.h"
 #include "landlock/policy.h"
@@ -34,7 +35,7 @@ ExitStatus explain_session(const RunOptions& opts) {
     if (!id) return {125, id.error().describe()};
     char cwd[4096];
     std::string ws = opts.workspace.value_or(::getcwd(cwd, sizeof cwd) ? cwd : "/");
-    auto profile = ProfileLoader::with_default_path().load(opts.profile, ProfileVars{ws, id->home});
+    auto profile = ProfileLoader::with_default_path().load(opts.profile, ProfileVars{ws, id->home, id->uid});
     if (!profile) return {125, profile.error().describe()};
     SandboxdDirs dirs = SandboxdDirs::from_env();
     MountPlan mp = plan_mounts(*profile, ws, {dirs.runtime, dirs.state}, opts.audit);
@@ -134,6 +135,15 @@ ExitStatus explain_session(const RunOptions& opts) {
     for (const auto& e : mp.exec_again)
         o << row("mount ns", "writable: " + e, "EXEC ALLOWED: an exec tree inside a write tree, so the agent can write "
                                                "programs here and run them");
+    // An exec tree that holds /tmp or /dev/shm names the host's, which the
+    // session does not see; its own stay noexec (launch/mount_setup.cpp).
+    for (const char* own : {"/tmp", "/dev/shm"})
+        for (const auto& e : mp.exec_trees)
+            if (path_is_under(own, e)) {
+                o << row("mount ns", std::string("the session's own ") + own,
+                         "noexec all the same: exec tree " + e + " names the host's, which the session does not see");
+                break;
+            }
     for (const auto& p : mp.protect) o << row("mount ns", "protect: " + p.path, "enforced: read-only");
     for (const auto& p : mp.pinned)
         o << row("mount ns", "pinned: " + p.path, "enforced: holds a protected path; cannot be renamed or removed");

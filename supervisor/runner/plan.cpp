@@ -12,14 +12,22 @@
 #include <climits>
 #include <cstdlib>
 
+#include "base/path_trust.h"
 #include "profile/loader.h"
 
 namespace sandboxd {
 namespace {
 
-Result<std::string> resolve_workspace(const std::optional<std::string>& ws) {
+Result<std::string> resolve_workspace(const std::optional<std::string>& ws, uid_t agent_uid) {
     std::string dir = ws.value_or(".");
     char buf[PATH_MAX];
+    std::string absolute = dir;
+    if (absolute.empty() || absolute.front() != '/') {
+        if (!::getcwd(buf, sizeof buf)) return errno_error("workspace " + dir);
+        absolute = std::string(buf) + "/" + dir;
+    }
+    if (auto why = untrusted_entry(absolute, trusted_owners(agent_uid)))
+        return plain_error("workspace " + dir + " cannot be trusted: " + *why);
     if (!::realpath(dir.c_str(), buf)) return errno_error("workspace " + dir);
     struct stat st{};
     if (::stat(buf, &st) != 0 || !S_ISDIR(st.st_mode))
@@ -43,11 +51,11 @@ Result<Plan> make_plan(const RunOptions& opts, const SandboxdDirs& dirs) {
     auto id = resolve_identity(opts.user);
     if (!id) return id.error();
     plan.identity = std::move(*id);
-    auto ws = resolve_workspace(opts.workspace);
+    auto ws = resolve_workspace(opts.workspace, plan.identity.uid);
     if (!ws) return ws.error();
     plan.workspace = std::move(*ws);
     auto profile = ProfileLoader::with_default_path().load(
-        opts.profile, ProfileVars{plan.workspace, plan.identity.home});
+        opts.profile, ProfileVars{plan.workspace, plan.identity.home, plan.identity.uid});
     if (!profile) return profile.error();
     plan.profile = std::move(*profile);
     if (plan.profile.tier == 1)

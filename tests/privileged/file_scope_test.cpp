@@ -139,6 +139,25 @@ TEST_CASE("exec scope: a binary the agent may read but not execute runs neither 
     CHECK(r["mmap_exec_workspace"] == "errno=EPERM");
 }
 
+// exec.allow naming /tmp (or /) names the host's /tmp, which the session
+// does not see. Its own /tmp and /dev/shm, writable by the agent, were made
+// mappable all the same when the exec trees were bound onto themselves
+// after they were mounted: ld.so then ran what the agent wrote there.
+TEST_CASE("exec scope: an exec tree holding /tmp leaves the session's own /tmp and /dev/shm noexec") {
+    Host h;
+    const std::string tc = TESTCASES_DIR;
+    std::string p = h.profile("exec-tmp", "name='exec-tmp'\nextends='workspace-t'\n[exec]\n"
+                                          "allow = ['/usr', '-/bin', '-/lib', '-/lib64', '" + tc + "', '/tmp']\n");
+    auto r = h.run({"--user", kAgentUser, "--profile", p, "--workspace", h.ws.path(), "--", "sh", "-c",
+                    "for d in /tmp /dev/shm; do cp /usr/bin/true $d/t && "
+                    "{ /lib64/ld-linux-x86-64.so.2 $d/t 2>/dev/null && echo $d mapped || echo $d refused; }; done"});
+    INFO(r.out << r.err);
+    CHECK(r.status == 0);
+    CHECK(r.out == "/tmp refused\n/dev/shm refused\n");
+    auto e = h.run({"--explain", "--user", kAgentUser, "--profile", p, "--workspace", h.ws.path()});
+    CHECK(e.out.find("the session's own /tmp") != std::string::npos);
+}
+
 namespace {
 
 // A shell word for sh -c.
@@ -249,6 +268,52 @@ TEST_CASE("a single file under /tmp in a scope is carried into the session's own
     CHECK(r.status == 0);
     // Only the file: nothing else of its directory came along.
     CHECK(r.out == "carried\nnote.txt\nrefused\n");
+}
+
+// /tmp is everyone's: an entry there belongs to whoever made it, who may
+// swap it for a symbolic link at any time. A scope named through another
+// user's link was theirs to point; one through the caller's own link to /
+// was carried as a copy of the whole host tree, taken before the hidden
+// paths were covered, bringing the host's /tmp and hidden files back in
+// under its name. A red-team finding.
+TEST_CASE("scope paths in /tmp: another user's link is refused, a link out of /tmp is not carried") {
+    Host h;
+    TempDir dir("sandboxd-tmplink", "/tmp");
+    REQUIRE(chmod(dir.path().c_str(), 01777) == 0);
+    TempDir hidden_host("sandboxd-hidden", "/var/tmp");
+    hidden_host.write("secret", "host secret\n");
+    REQUIRE(chmod(hidden_host.path().c_str(), 0755) == 0);
+    REQUIRE(chmod((hidden_host / "secret").c_str(), 0644) == 0);
+    const std::string link = dir / "link";
+    REQUIRE(symlink("/", link.c_str()) == 0);
+    const std::string tc = TESTCASES_DIR;
+    std::string p = h.profile("tmp-link",
+                              "name='tmp-link'\nextends='workspace-t'\n[filesystem]\n"
+                              "read = ['/usr', '/etc', '-/bin', '-/sbin', '-/lib', '-/lib64', '/dev', '/proc', "
+                              "'${WORKSPACE}', '" + tc + "', '" + link + "']\nhide = ['" + hidden_host.path() + "']\n");
+    std::string probe = "cat " + hidden_host / "secret" + " 2>/dev/null; cat " + link + hidden_host / "secret" +
+                        " 2>/dev/null; ls " + link + "/etc/hostname 2>/dev/null; echo end";
+
+    SECTION("another user's link: the session is refused, naming it") {
+        REQUIRE(lchown(link.c_str(), 12345, 12345) == 0);
+        auto r = h.run({"--user", kAgentUser, "--profile", p, "--workspace", h.ws.path(), "--", "true"});
+        CHECK(r.status == 125);
+        CHECK(r.err.find(link + " is a symbolic link of uid 12345") != std::string::npos);
+        CHECK(r.err.find("cannot be trusted") != std::string::npos);
+        // The same for a workspace reached through one.
+        const std::string ws_link = dir / "ws";
+        REQUIRE(symlink(h.ws.path().c_str(), ws_link.c_str()) == 0);
+        REQUIRE(lchown(ws_link.c_str(), 12345, 12345) == 0);
+        auto w = h.run({"--user", kAgentUser, "--workspace", ws_link, "--", "true"});
+        CHECK(w.status == 125);
+        CHECK(w.err.find("workspace " + ws_link + " cannot be trusted") != std::string::npos);
+    }
+    SECTION("the caller's own link to /: runs, and brings no copy of the host tree in") {
+        auto r = h.run({"--user", kAgentUser, "--profile", p, "--workspace", h.ws.path(), "--", "sh", "-c", probe});
+        INFO(r.out << r.err);
+        CHECK(r.status == 0);
+        CHECK(r.out == "end\n");
+    }
 }
 
 // The session's mounts are copies of the host's taken at its start. As
