@@ -508,6 +508,17 @@ ExitStatus run_session(const RunOptions& opts) {
     }
     // Every process of the session is gone: what it wrote is in the pipes.
     (*relay)->finish(2000);
+    // What the agent wrote is not all where the caller sent it: an agent
+    // that succeeded does not make a session that did (a shell's
+    // `cmd > /dev/full` fails too). 125: sandbox-run itself failed.
+    if (auto lost = (*relay)->lost(); !lost.empty()) {
+        end.detail["output_lost"] = lost;
+        if (result.code == 0) {
+            result.code = kSetupFailed;
+            result.message = "the agent exited 0, but its " + lost.front() +
+                             " could not all be written to the file it was sent to (see above)";
+        }
+    }
     end.detail["processes_killed_at_end"] = left ? *left : -1;
     if (gate) {
         end.detail["gated_calls"] = gate->handled();

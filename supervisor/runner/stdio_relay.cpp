@@ -133,6 +133,7 @@ void StdioRelay::drain(UniqueFd own, int stdio) {
         if (failed) continue;
         if (auto st = write_all(stdio, std::string_view(buf, size_t(got))); !st) {
             failed = true;
+            lost_[size_t(stdio)] = true;
             std::fprintf(stderr, "sandbox-run: cannot write the agent's %s to its file: %s\n",
                          stdio == 1 ? "stdout" : "stderr", st.error().describe().c_str());
         }
@@ -180,5 +181,12 @@ void StdioRelay::finish(int timeout_ms) {
 }
 
 StdioRelay::~StdioRelay() { finish(2000); }
+
+std::vector<std::string> StdioRelay::lost() const {
+    std::vector<std::string> out;
+    if (lost_[1]) out.push_back("stdout");
+    if (lost_[2]) out.push_back("stderr");
+    return out;
+}
 
 }  // namespace sandboxd

@@ -14,6 +14,7 @@
 #include <array>
 #include <atomic>
 #include <memory>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -41,6 +42,10 @@ public:
     // Once the session's processes are gone: copies what is still in the
     // pipes (waiting at most `timeout_ms` for their end) and stops.
     void finish(int timeout_ms);
+    // After finish(): the streams ("stdout", "stderr") of which something
+    // could not be written to the file (a full disk): what the agent wrote
+    // there is not all in it.
+    std::vector<std::string> lost() const;
 
 private:
     StdioRelay() = default;
@@ -69,6 +74,7 @@ private:
     std::thread feeder_;
     UniqueFd stop_;  // an eventfd: finish() wants the relays to end
     std::atomic<int> drain_ms_{0};
+    std::array<std::atomic<bool>, 3> lost_{};
     std::vector<std::thread> threads_;
 };
 

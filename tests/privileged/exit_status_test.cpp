@@ -1,8 +1,10 @@
 // sandbox-run's exit status is the agent's, as DESIGN.md's contract says.
+#include <sys/mount.h>
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>
 
+#include "base/file_io.h"
 #include "session_helpers.h"
 
 using namespace sandboxd::test;
@@ -51,4 +53,31 @@ TEST_CASE("the command's arguments reach it untouched / also ones that look like
     auto r = h.run({"--user", kAgentUser, "--", "printf", "%s|", "--profile", "x", "--", "-n"});
     CHECK(r.status == 0);
     CHECK(r.out == "--profile|x|--|-n|");
+}
+
+// sandbox-run copies an agent's stdout that is a file from a pipe (see
+// stdio_relay.h): a full disk there fails sandbox-run's write, not the
+// agent's. Before, only a line on stderr said so, and the session still
+// exited 0 with its output cut short.
+TEST_CASE("exit status: 125 when the agent's output could not all be written to the file it was sent to") {
+    Host h;
+    TempDir small("sandboxd-full", "/var/tmp");
+    REQUIRE(::mount("tmpfs", small.path().c_str(), "tmpfs", 0, "size=16k") == 0);
+    struct Unmount {
+        std::string path;
+        ~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
+    } unmount{small.path()};
+    auto r = h.run_redirected({"--user", kAgentUser, "--", "head", "-c", "200000", "/dev/zero"},
+                              "> " + shell_word(small / "out"));
+    CHECK(r.status == 125);
+    CHECK_THAT(r.err, Catch::Contains("cannot write the agent's stdout to its file"));
+    CHECK_THAT(r.err, Catch::Contains("the agent exited 0, but its stdout could not all be written"));
+    // The journal says it too.
+    auto journal = sandboxd::read_file(h.state / ("sessions/" + only_session(h) + "/journal.jsonl"));
+    REQUIRE(journal);
+    CHECK_THAT(*journal, Catch::Contains("\"output_lost\":[\"stdout\"]"));
+    // An agent that failed keeps its own status.
+    auto failed = h.run_redirected({"--user", kAgentUser, "--", "sh", "-c", "head -c 200000 /dev/zero; exit 3"},
+                                   "> " + shell_word(small / "out2"));
+    CHECK(failed.status == 3);
 }

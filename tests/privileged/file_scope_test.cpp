@@ -158,24 +158,6 @@ TEST_CASE("exec scope: an exec tree holding /tmp leaves the session's own /tmp a
     CHECK(e.out.find("the session's own /tmp") != std::string::npos);
 }
 
-namespace {
-
-// A shell word for sh -c.
-std::string shell_word(const std::string& s) {
-    std::string out = "'";
-    for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return out + "'";
-}
-
-// sandbox-run with its standard streams redirected as `redirections` says.
-ProcResult run_redirected(const Host& h, const std::vector<std::string>& args, const std::string& redirections) {
-    std::string cmd;
-    for (const auto& a : h.run_argv(args)) cmd += shell_word(a) + " ";
-    return run({"/bin/sh", "-c", cmd + redirections}, h.env());
-}
-
-}  // namespace
-
 // A descriptor keeps the mount it was opened through: a stream
 // sandbox-run got as a host file would reach the agent on the host's
 // (executable) mount, and `ld.so /proc/self/fd/N` would run what the agent
@@ -183,12 +165,11 @@ ProcResult run_redirected(const Host& h, const std::vector<std::string>& args, c
 TEST_CASE("standard streams that are host files reach the agent as pipes - ld.so cannot run them, and what flows through arrives whole and in order") {
     Host h;
     std::string log = h.ws / "agent.log";
-    auto r = run_redirected(h,
-                            {"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path(), "--",
-                             "sh", "-c",
-                             "cat /bin/true; /lib64/ld-linux-x86-64.so.2 /proc/self/fd/3 --version 3>&1 >/dev/null "
-                             "2>/dev/null; echo ldso=$? >&2; readlink /proc/self/fd/2 >&2"},
-                            "> " + shell_word(log) + " 2> " + shell_word(h.ws / "err.log"));
+    auto r = h.run_redirected({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path(), "--",
+                               "sh", "-c",
+                               "cat /bin/true; /lib64/ld-linux-x86-64.so.2 /proc/self/fd/3 --version 3>&1 >/dev/null "
+                               "2>/dev/null; echo ldso=$? >&2; readlink /proc/self/fd/2 >&2"},
+                              "> " + shell_word(log) + " 2> " + shell_word(h.ws / "err.log"));
     INFO(r.out << r.err);
     REQUIRE(r.status == 0);
     std::string err = *sandboxd::read_file(h.ws / "err.log");
@@ -197,34 +178,30 @@ TEST_CASE("standard streams that are host files reach the agent as pipes - ld.so
     CHECK(*sandboxd::read_file(log) == *sandboxd::read_file("/bin/true"));
 
     // stdin: the same.
-    auto in = run_redirected(h,
-                             {"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path(), "--",
-                              "sh", "-c", "/lib64/ld-linux-x86-64.so.2 /proc/self/fd/0 2>/dev/null; echo ldso=$?"},
-                             "< /bin/true");
+    auto in = h.run_redirected({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path(), "--",
+                                "sh", "-c", "/lib64/ld-linux-x86-64.so.2 /proc/self/fd/0 2>/dev/null; echo ldso=$?"},
+                               "< /bin/true");
     CHECK_THAT(in.out, Catch::Contains("ldso=127"));
 
     // 2>&1 keeps the order the agent wrote in; a megabyte of stdin comes through whole.
-    auto both = run_redirected(h,
-                               {"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path(), "--",
-                                "sh", "-c", "for i in 1 2 3 4 5 6 7 8; do echo out$i; echo err$i >&2; done"},
-                               "> " + shell_word(h.ws / "both.log") + " 2>&1");
+    auto both = h.run_redirected({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path(), "--",
+                                  "sh", "-c", "for i in 1 2 3 4 5 6 7 8; do echo out$i; echo err$i >&2; done"},
+                                 "> " + shell_word(h.ws / "both.log") + " 2>&1");
     CHECK(both.status == 0);
     CHECK(*sandboxd::read_file(h.ws / "both.log") ==
           "out1\nerr1\nout2\nerr2\nout3\nerr3\nout4\nerr4\nout5\nerr5\nout6\nerr6\nout7\nerr7\nout8\nerr8\n");
     std::string big;
     for (uint32_t i = 0; i < (1u << 20); ++i) big.push_back(char('a' + (i * 7919u) % 26u));
     REQUIRE(sandboxd::write_file_atomic(h.ws / "in.txt", big, 0644));
-    auto copy = run_redirected(h,
-                               {"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path(), "--",
-                                "cat"},
-                               "< " + shell_word(h.ws / "in.txt") + " > " + shell_word(h.ws / "out.txt"));
+    auto copy = h.run_redirected({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path(), "--",
+                                  "cat"},
+                                 "< " + shell_word(h.ws / "in.txt") + " > " + shell_word(h.ws / "out.txt"));
     CHECK(copy.status == 0);
     CHECK(*sandboxd::read_file(h.ws / "out.txt") == big);
     // An agent that stops reading early still ends (no SIGPIPE for sandbox-run).
-    auto head = run_redirected(h,
-                               {"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path(), "--",
-                                "head", "-c", "10"},
-                               "< " + shell_word(h.ws / "in.txt"));
+    auto head = h.run_redirected({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path(), "--",
+                                  "head", "-c", "10"},
+                                 "< " + shell_word(h.ws / "in.txt"));
     CHECK(head.status == 0);
     CHECK(head.out == big.substr(0, 10));
 
@@ -241,11 +218,10 @@ TEST_CASE("standard streams that are host files reach the agent as pipes - ld.so
 
     // Closed streams are /dev/null for the agent, never a descriptor
     // sandbox-run opened for itself (a cgroup's tasks file took number 2).
-    auto closed = run_redirected(h,
-                                 {"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path(),
-                                  "--", "sh", "-c",
-                                  "readlink /proc/self/fd/0 /proc/self/fd/2 > " + h.ws / "fds.txt"},
-                                 "<&- >&- 2>&-");
+    auto closed = h.run_redirected({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path(),
+                                    "--", "sh", "-c",
+                                    "readlink /proc/self/fd/0 /proc/self/fd/2 > " + h.ws / "fds.txt"},
+                                   "<&- >&- 2>&-");
     CHECK(closed.status == 0);
     CHECK(*sandboxd::read_file(h.ws / "fds.txt") == "/dev/null\n/dev/null\n");
 }
@@ -330,14 +306,13 @@ TEST_CASE("a FIFO handed in as stdout cannot be chmod-ed or chown-ed through the
     REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
     REQUIRE(chown(fifo.c_str(), kAgentUid, kAgentGid) == 0);
     Background reader({"/bin/cat", fifo}, {});
-    auto r = run_redirected(h,
-                            {"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path(), "--",
-                             "python3", "-c",
-                             "import os\nout = []\nfor f in (lambda: os.fchmod(1, 0o666), lambda: os.fchown(1, -1, -1)):\n"
-                             "    try:\n        f(); out.append('changed')\n"
-                             "    except OSError as e:\n        out.append(os.strerror(e.errno))\n"
-                             "open('res.txt', 'w').write(','.join(out))\n"},
-                            "> " + shell_word(fifo));
+    auto r = h.run_redirected({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path(), "--",
+                               "python3", "-c",
+                               "import os\nout = []\nfor f in (lambda: os.fchmod(1, 0o666), lambda: os.fchown(1, -1, -1)):\n"
+                               "    try:\n        f(); out.append('changed')\n"
+                               "    except OSError as e:\n        out.append(os.strerror(e.errno))\n"
+                               "open('res.txt', 'w').write(','.join(out))\n"},
+                              "> " + shell_word(fifo));
     INFO(r.out << r.err);
     CHECK(r.status == 0);
     CHECK(*sandboxd::read_file(h.ws / "res.txt") == "Read-only file system,Read-only file system");

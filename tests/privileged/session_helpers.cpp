@@ -121,6 +121,18 @@ ProcResult Host::run(const std::vector<std::string>& args, int timeout_ms) const
     return sandboxd::test::run(run_argv(args), env(), timeout_ms);
 }
 
+std::string shell_word(const std::string& s) {
+    std::string out = "'";
+    for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
+}
+
+ProcResult Host::run_redirected(const std::vector<std::string>& args, const std::string& redirections) const {
+    std::string cmd;
+    for (const auto& a : run_argv(args)) cmd += shell_word(a) + " ";
+    return sandboxd::test::run({"/bin/sh", "-c", cmd + redirections}, env());
+}
+
 ProcResult Host::ctl(const std::vector<std::string>& args, int timeout_ms) const {
     std::vector<std::string> argv = {SANDBOXCTL};
     argv.insert(argv.end(), args.begin(), args.end());

@@ -38,6 +38,9 @@ struct Host {
     ProcResult run(const std::vector<std::string>& args, int timeout_ms = 60000) const;
     std::vector<std::string> run_argv(const std::vector<std::string>& args) const;
     ProcResult ctl(const std::vector<std::string>& args, int timeout_ms = 60000) const;
+    // run(), with sandbox-run's own standard streams redirected by a shell
+    // as `redirections` says ("> FILE 2>&1", "<&-").
+    ProcResult run_redirected(const std::vector<std::string>& args, const std::string& redirections) const;
     // Runs a probe program (tests/testcases) through sandbox-run ARGS and
     // returns, for each line "NAME RESULT...", NAME -> "RESULT...". The
     // program must reach its "probe-done" line and exit 0: a hostile probe
@@ -54,6 +57,8 @@ private:
 };
 
 std::string testcase(const std::string& name);
+// `s` quoted as one word for sh -c.
+std::string shell_word(const std::string& s);
 // A directory tree as text, one sorted line per entry below `root`: path,
 // type, mode, owner, symlink target or a hash of the content. Equal texts
 // mean identical trees (times aside).
