@@ -87,6 +87,11 @@ struct sbx_config {
 #define SBX_EVENTS_POLL_MS 50
 #define SBX_EVENTS_WAKE_BYTES (64 * 1024)
 
+/* The gate_lines map: one slot per agent thread (its id modulo the count),
+ * (tid << 32) | syscall number of a call the snapshot gate journaled
+ * itself, which the exit program then leaves out (base/gate_line_marks.h). */
+#define SBX_GATE_LINE_SLOTS 1024
+
 enum sbx_event_kind {
     SBX_EV_CONNECT = 1,
     SBX_EV_SENDMSG = 2,

@@ -146,8 +146,15 @@ int sbx_file_exit(struct syscall_exit_record* ctx) {
     const struct user_regs* saved = (const struct user_regs*)bpf_task_pt_regs(bpf_get_current_task_btf());
     long id = ctx->nr;
     long ret = ctx->ret;
-    int refused = ret == -1 /*EPERM*/ || ret == -13 /*EACCES*/ || ret == -30 /*EROFS*/ || ret == -18 /*EXDEV*/;
     __u64 tid = bpf_get_current_pid_tgid();
+    /* A call the gate answered and journaled itself, with its undo record. */
+    __u32 slot = (__u32)tid & (SBX_GATE_LINE_SLOTS - 1);
+    __u64* gated = bpf_map_lookup_elem(&gate_lines, &slot);
+    if (gated && *gated == ((tid << 32) | (__u32)id)) {
+        *gated = 0;
+        return 0;
+    }
+    int refused = ret == -1 /*EPERM*/ || ret == -13 /*EACCES*/ || ret == -30 /*EROFS*/ || ret == -18 /*EXDEV*/;
     /* A successful exec is reported by sbx_exec; a refused one here, its
      * path still in the caller's memory. */
     if ((id == NR_EXECVE || id == NR_EXECVEAT) && (ret == 0 || !refused)) return 0;

@@ -30,6 +30,15 @@ struct {
     __type(value, struct sbx_config);
 } config SEC(".maps");
 
+/* See SBX_GATE_LINE_SLOTS. Mapped into the supervisor, whose gate writes it. */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, SBX_GATE_LINE_SLOTS);
+    __uint(map_flags, BPF_F_MMAPABLE);
+    __type(key, __u32);
+    __type(value, __u64);
+} gate_lines SEC(".maps");
+
 /* See SBX_EVENTS_WAKE_BYTES. */
 static __always_inline __u64 wakeup(void) {
     return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= SBX_EVENTS_WAKE_BYTES ? BPF_RB_FORCE_WAKEUP

@@ -174,6 +174,13 @@ Result<SessionPrograms> SessionPrograms::start(const NetPlan& plan, const Option
             if (auto r = attach(s.skel_->progs.sbx_file_exit, "syscalls", std::string("sys_exit_") + call);
                 !r && r.error().code != ENOENT)
                 return r.error();
+        // Where the gate says which calls it journaled: without the
+        // mapping, both lines are kept (nothing is lost).
+        size_t bytes = SBX_GATE_LINE_SLOTS * sizeof(uint64_t);
+        void* view = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(s.skel_->maps.gate_lines), 0);
+        if (view != MAP_FAILED)
+            s.gate_lines_ = {static_cast<uint64_t*>(view), SBX_GATE_LINE_SLOTS,
+                             std::shared_ptr<void>(view, [bytes](void* p) { ::munmap(p, bytes); })};
     }
     // After the event stream, which must have its slots on the tracepoints.
     if (opts.agent_state) {

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "base/agent_state_counts.h"
+#include "base/gate_line_marks.h"
 #include "base/result.h"
 #include "bpf/net_plan.h"
 
@@ -72,6 +73,10 @@ public:
     // not kept: not asked for, or this kernel's tracefs could not give the
     // tracepoints (the gate then reads what it needs every time).
     AgentStateCounts agent_state() const { return agent_state_; }
+    // Where the snapshot gate marks the calls it journaled itself, which
+    // the event stream then leaves out (base/gate_line_marks.h); empty
+    // without file events.
+    GateLineMarks gate_lines() const { return gate_lines_; }
     // Why they are not kept, when they were asked for and are not.
     const std::string& agent_state_problem() const { return agent_state_problem_; }
     // Why the connects and binds Landlock refuses are not journaled in this
@@ -105,6 +110,7 @@ private:
     std::unique_ptr<ring_buffer, RingDeleter> ring_;
     std::vector<Link> links_;  // the tracepoints
     AgentStateCounts agent_state_;  // holds the config map's read-only mapping
+    GateLineMarks gate_lines_;
     std::string agent_state_problem_;
     std::string net_refusals_problem_;
     std::unique_ptr<RecordFn> fn_;  // stable address for the ring buffer callback

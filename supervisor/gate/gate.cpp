@@ -111,7 +111,7 @@ struct Gate::Impl {
     Status become_agent();
     void dispatcher_main();
     void handle(const seccomp_notif& n);
-    void answer(uint64_t id, const GateOutcome& o);
+    bool answer(uint64_t id, const GateOutcome& o);  // false: the caller is gone
     bool journal_failed();  // the worker's
     bool failure_reported = false;
     void log_would_be_denial(const seccomp_notif& n);
@@ -154,10 +154,18 @@ void Gate::Impl::worker_main() {
         if (quit) return;
         GateOutcome o = journal_failed() && request->nr != SYS_connect && request->nr != SYS_bind ? failed(ENOSPC) : perform_gated(*request, ctx);
         uint64_t id = request->id;
+        pid_t tid = request->pid;
+        long nr = request->nr;
+        // The call's exit tracepoint would journal it a second time.
+        bool marked = false;
         if (o.entry && journal) {
             o.entry->time_usec = realtime_usec();
             o.entry->sync_later = true;
             journal->push(std::move(*o.entry));
+            if (o.own_line && cfg.gate_lines && nr != SYS_connect && nr != SYS_bind) {
+                cfg.gate_lines.mark(tid, nr);
+                marked = true;
+            }
         }
         handled.fetch_add(1, std::memory_order_relaxed);
         // The dispatcher goes back to the listener before the agent hears
@@ -165,7 +173,7 @@ void Gate::Impl::worker_main() {
         // not run again until the agent blocks on its next call, which the
         // dispatcher should already be waiting for.
         to_dispatcher.post();
-        answer(id, o);
+        if (!answer(id, o) && marked) cfg.gate_lines.unmark(tid, nr);
     }
 }
 
@@ -191,7 +199,7 @@ bool Gate::Impl::journal_failed() {
 // the order. The snapshot is durable already, the line would be synced
 // only in a later batch either way, and the gate flushes the writer before
 // it is gone, so the session's end comes after every line of it.
-void Gate::Impl::answer(uint64_t id, const GateOutcome& o) {
+bool Gate::Impl::answer(uint64_t id, const GateOutcome& o) {
     int listener = cfg.listener.get();
     if (o.install) {
         seccomp_notif_addfd add{};
@@ -199,18 +207,18 @@ void Gate::Impl::answer(uint64_t id, const GateOutcome& o) {
         add.flags = SECCOMP_ADDFD_FLAG_SEND;
         add.srcfd = uint32_t(o.install.get());
         add.newfd_flags = o.cloexec ? O_CLOEXEC : 0;
-        if (::ioctl(listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add) >= 0 || errno == ENOENT) return;
+        if (::ioctl(listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add) >= 0) return true;
+        if (errno == ENOENT) return false;
         seccomp_notif_resp resp{};
         resp.id = id;
         resp.error = -errno;  // e.g. EMFILE: the agent's table is full
-        ::ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
-        return;
+        return ::ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp) == 0;
     }
     seccomp_notif_resp resp{};
     resp.id = id;
     resp.val = o.err ? 0 : o.value;
     resp.error = o.err ? -o.err : 0;
-    ::ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+    return ::ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp) == 0;
 }
 
 void Gate::Impl::handle(const seccomp_notif& n) {

@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "base/agent_state_counts.h"
+#include "base/gate_line_marks.h"
 #include "base/result.h"
 #include "base/syscall_refusal.h"
 #include "base/unique_fd.h"
@@ -63,6 +64,9 @@ struct GateConfig {
     // The session's counts of chdir, fchdir and umask calls
     // (SessionPrograms::agent_state()); null: none are kept.
     AgentStateCounts agent_state;
+    // Where the calls the gate journals are marked for the event stream to
+    // leave out (SessionPrograms::gate_lines()); empty: not marked.
+    GateLineMarks gate_lines;
     // Audit mode: syscalls the profile denies also come here; each is
     // journaled as a would-be denial and let through (seccomp "continue":
     // nothing is decided on it, so a racing thread changes nothing).

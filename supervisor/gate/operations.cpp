@@ -63,6 +63,7 @@ GateOutcome perform(const GateRequest& r, GateContext& ctx) {
 
 GateOutcome perform_gated(const GateRequest& r, GateContext& ctx) {
     GateOutcome o = perform(r, ctx);
+    o.own_line = bool(o.entry);
     // Snapshots dropped to make room for this operation's: its line says
     // which, so rollback can tell a dropped snapshot from a lost one.
     if (ctx.budget && !ctx.budget->dropped.empty()) {

@@ -99,6 +99,7 @@ struct GateOutcome {
     UniqueFd install; // a descriptor to hand the agent (opens)
     bool cloexec = false;
     std::optional<JournalEntry> entry;  // what to journal (right after answering)
+    bool own_line = false;  // `entry` is the call's own line (not only a note of dropped snapshots)
 };
 
 // Runs on the worker thread.

@@ -349,6 +349,7 @@ ExitStatus run_session(const RunOptions& opts) {
         gc.root_fixed = plan->seccomp.denied.count("%clone-namespaces") && plan->seccomp.denied.count("%clone3") &&
                         plan->seccomp.denied.count("setns");
         gc.agent_state = bpf->agent_state();
+        gc.gate_lines = bpf->gate_lines();
         gc.audit = opts.audit;
         if (opts.audit)
             gc.annotate = [&plan](JournalEntry& e) { mark_would_be_denial(e, plan->profile, plan->workspace); };

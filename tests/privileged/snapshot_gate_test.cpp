@@ -94,6 +94,33 @@ TEST_CASE("gate: each destroyed file has one journal line - the event stream doe
                                               {"file.rmdir " + ws + "/d", 1}});
 }
 
+// The gate journals more than destroys: chmod, opens for writing (with
+// their snapshots), creates, truncates. Each of those also had a second
+// line from its exit tracepoint, so a report counted every change twice.
+// Calls the gate leaves unjournaled (in the session's own /tmp) keep the
+// event stream's line.
+TEST_CASE("gate: each call the gate journals has one line - chmod, create, open for writing, truncate") {
+    Host h;
+    plant_file(h.ws / "f", "old\n");
+    auto r = agent_sh(h, "chmod 600 f && touch g && echo new > f && truncate -s 1 f && echo t > /tmp/t && echo done");
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    std::map<std::string, int> lines;
+    std::string ws = h.ws.path();
+    for (const auto& j : journal_lines(h, only_session(h))) {
+        std::string action = j["action"], target = j["target"];
+        if (!action.starts_with("file.") || action == "file.reads" || action == "file.utimes") continue;
+        if (target.starts_with(ws + "/")) target = target.substr(ws.size() + 1);
+        ++lines[action + " " + target + " " + j["layer"].get<std::string>()];
+    }
+    CHECK(lines == std::map<std::string, int>{{"file.chmod f seccomp-notify", 1},
+                                              {"file.create g seccomp-notify", 1},
+                                              {"file.open-truncate f seccomp-notify", 1},
+                                              {"file.open-write f seccomp-notify", 1},
+                                              {"file.truncate f seccomp-notify", 1},
+                                              {"file.write /tmp/t tracepoint", 1}});
+}
+
 TEST_CASE("gate: the journal names the thread that asked - after it renamed itself and in threads that came and went") {
     Host h;
     for (int i = 0; i < 6; ++i) plant_file(h.ws / ("t" + std::to_string(i)), "x");
