@@ -141,6 +141,11 @@ GateOutcome keep_before_write(const GateRequest& r, GateContext& ctx, int fd) {
 // O_NONBLOCK is cleared again when the agent did not ask for it.
 constexpr int kFifoWaitMs = 5000;
 
+// Looks at a name that changed between the gate's look and its open at
+// most this often; then the agent gets EAGAIN. Only a race (the agent's
+// own, or another session's) changes a name twice in a row.
+constexpr int kOpenAttempts = 4;
+
 UniqueFd open_bounded(const GateRequest& r, const GateContext& ctx, int dir, const char* name, int flags, mode_t mode) {
     bool may_block = (flags & O_ACCMODE) != O_RDWR && !(flags & O_NONBLOCK);
     UniqueFd fd(::openat(dir, name, may_block ? flags | O_NONBLOCK : flags, mode));
@@ -197,12 +202,14 @@ GateOutcome do_open(const GateRequest& r, GateContext& ctx, int flags, mode_t mo
         if (::fstat(r.file.get(), &st) != 0) return failed(errno);
         if (const GuardedName* g = guarded_object(ctx, st)) return refuse_guarded(r, action, r.path1, *g);
         exists = true;
-        truncates = (flags & O_TRUNC) && S_ISREG(st.st_mode) && st.st_size > 0;
         std::string link = fd_link(r.file.get());
-        int reopen = (flags | O_CLOEXEC) & ~(O_CREAT | O_EXCL | O_NOFOLLOW | O_DIRECTORY | (truncates ? O_TRUNC : 0));
+        // Truncated below, after the snapshot, as the size is then.
+        int reopen = (flags | O_CLOEXEC) & ~(O_CREAT | O_EXCL | O_NOFOLLOW | O_DIRECTORY | O_TRUNC);
         o.install = open_bounded(r, ctx, AT_FDCWD, link.c_str(), reopen, 0);
         where = r.path1;
         if (!o.install) return refused(r, action, where, Error{errno, "open"});
+        if (::fstat(o.install.get(), &st) != 0) return failed(errno);
+        truncates = (flags & O_TRUNC) && S_ISREG(st.st_mode) && st.st_size > 0;
     } else {
         // O_TMPFILE names the directory, where it makes a file with no name.
         bool tmpfile = (flags & __O_TMPFILE) == __O_TMPFILE;
@@ -219,34 +226,53 @@ GateOutcome do_open(const GateRequest& r, GateContext& ctx, int flags, mode_t mo
                 if (const GuardedName* g = guarded_name(ctx, own->parent(), own->name))
                     return refuse_guarded(r, action, display_path(ctx, own->parent(), own->name), *g);
         }
-        auto resolved = resolve_for_agent(r.root, r.dir1.get(), r.path1, follow);
-        if (!resolved) return refused(r, action, r.path1, resolved.error());
-        res.emplace(std::move(*resolved));
+        // The name is looked up twice: by the checks here and by the open.
+        // The open must not meet what it was not checked as: another
+        // session or a host process can put a symbolic link there in
+        // between (which the worker, outside the agent's root, /proc and
+        // Landlock domain, would follow to the host or the snapshot store),
+        // or move a file in. So it follows no symbolic link (the resolution
+        // did), makes a file only where there was none (O_EXCL), truncates
+        // nothing (that is done below, after the snapshot, on what was
+        // opened), and a name that changed is looked at again.
+        bool created = false;
+        for (int attempt = 1;; ++attempt) {
+            auto resolved = resolve_for_agent(r.root, r.dir1.get(), r.path1, follow);
+            if (!resolved) return refused(r, action, r.path1, resolved.error());
+            res.emplace(std::move(*resolved));
+            int pfd = res->parent();
+            const std::string& name = res->name;
+            exists = ::fstatat(pfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+            // Refused: making or writing a guarded name, or writing what holds
+            // one under another name. Opening a directory on the way for
+            // writing is the kernel's EISDIR.
+            if (!tmpfile && !(exists && S_ISDIR(st.st_mode)))
+                if (const GuardedName* g = guarded_name(ctx, pfd, name))
+                    return refuse_guarded(r, action, display_path(ctx, pfd, name), *g);
+            if (exists)
+                if (const GuardedName* g = guarded_object(ctx, st))
+                    return refuse_guarded(r, action, display_path(ctx, pfd, name), *g);
+            created = !tmpfile && !exists && (flags & O_CREAT);
+            int open_flags = ((flags | O_CLOEXEC | O_NOFOLLOW) & ~O_TRUNC) | (created ? O_EXCL : 0);
+            {
+                // The agent's umask, read only when the open makes a file.
+                AgentUmask as_agent(tmpfile || created ? r.umask() : kWorkerUmask);
+                o.install = open_bounded(r, ctx, pfd, name.c_str(), open_flags, mode);
+            }
+            if (o.install) break;
+            int err = errno;
+            // What the agent's own O_NOFOLLOW or O_CREAT|O_EXCL make its answer is not a change.
+            bool changed = (err == ELOOP && !(flags & O_NOFOLLOW)) || (err == EEXIST && !exclusive_create) ||
+                           (err == ENOTDIR && tmpfile && exists && S_ISDIR(st.st_mode));
+            if (changed && attempt < kOpenAttempts) continue;
+            return refused(r, action, display_path(ctx, pfd, name),
+                           changed ? Error{EAGAIN, "open: the name kept changing"} : Error{err, "open"});
+        }
         int pfd = res->parent();
         const std::string& name = res->name;
-        exists = ::fstatat(pfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
-        // Refused: making or writing a guarded name, or writing what holds
-        // one under another name. Opening a directory on the way for
-        // writing is the kernel's EISDIR.
-        if (!tmpfile && !(exists && S_ISDIR(st.st_mode)))
-            if (const GuardedName* g = guarded_name(ctx, pfd, name))
-                return refuse_guarded(r, action, display_path(ctx, pfd, name), *g);
-        if (exists)
-            if (const GuardedName* g = guarded_object(ctx, st))
-                return refuse_guarded(r, action, display_path(ctx, pfd, name), *g);
-        truncates = (flags & O_TRUNC) && exists && S_ISREG(st.st_mode) && st.st_size > 0 && !exclusive_create;
-        int open_flags = (flags | O_CLOEXEC) & ~(truncates ? O_TRUNC : 0);
-        {
-            // The agent's umask, read only when the open makes a file
-            // (should something outside the session remove it in between,
-            // the worker's own 077 applies).
-            bool makes = tmpfile || (!exists && (flags & O_CREAT));
-            AgentUmask as_agent(makes ? r.umask() : kWorkerUmask);
-            o.install = open_bounded(r, ctx, pfd, name.c_str(), open_flags, mode);
-        }
-        if (!o.install) return refused(r, action, display_path(ctx, pfd, name), Error{errno, "open"});
         where = display_path(ctx, pfd, name);
-        if (!exists) {
+        if (tmpfile) return o;  // a file with no name, nothing of the host's
+        if (created) {
             // Created by the agent: rollback removes it (if it is still this
             // file). Not for O_EXCL creates, which reach the gate only where
             // names are guarded: they never had a line of their own (the
@@ -254,7 +280,7 @@ GateOutcome do_open(const GateRequest& r, GateContext& ctx, int flags, mode_t mo
             // was born in the session), and the line was a quarter of what
             // such a create costs here.
             struct stat now{};
-            if ((flags & O_CREAT) && !exclusive_create && ::fstat(o.install.get(), &now) == 0) {
+            if (!exclusive_create && ::fstat(o.install.get(), &now) == 0) {
                 if (auto host = host_dir(ctx, pfd)) {
                     JournalEntry e = entry_for(r, "file.create", join(host->path, name));
                     e.rule = "filesystem.write";
@@ -265,6 +291,10 @@ GateOutcome do_open(const GateRequest& r, GateContext& ctx, int flags, mode_t mo
             }
             return o;
         }
+        // What was opened, which is what is kept and truncated below.
+        if (::fstat(o.install.get(), &st) != 0) return failed(errno);
+        if (const GuardedName* g = guarded_object(ctx, st)) return refuse_guarded(r, action, where, *g);
+        truncates = (flags & O_TRUNC) && S_ISREG(st.st_mode) && st.st_size > 0;
     }
     bool writes = (flags & O_ACCMODE) != O_RDONLY;
     if (!truncates && writes && S_ISREG(st.st_mode) && !ctx.kept.count({st.st_dev, st.st_ino})) {

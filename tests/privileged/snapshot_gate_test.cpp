@@ -258,6 +258,48 @@ TEST_CASE("gate: a racing agent swapping names for symlinks outside lands nothin
     CHECK(tree_state(h.ws.path()) == before);
 }
 
+// The gate looks at a name, then opens it: a symbolic link put there in
+// between (by the agent's other thread where symlink() does not go through
+// the gate, or by another session) was followed by the open from the
+// worker's view of the world - the host's root and sandbox-run's own
+// descriptors through /proc/self - so an existing file was truncated and
+// rewritten with no snapshot, and a snapshot in the store rewritten (which
+// rollback then "restored"). A red-team finding.
+TEST_CASE("gate: a symlink put at a name between the gate's look and its open is not followed - to the host or into the store") {
+    Host h;
+    std::string prof = h.profile("no-guards", "name='no-guards'\nextends='workspace-t'\n[filesystem]\nprotect = []\n");
+    plant_file(h.ws / "A", "PRECIOUS\n");
+    plant_file(h.ws / "P", "SNAPSHOTTED\n");
+    TempDir outside("sandboxd-swap-out", "/var/tmp");
+    REQUIRE(chown(outside.path().c_str(), kAgentUid, kAgentGid) == 0);
+    plant_file(outside / "victim", "OUTSIDE\n");
+    std::vector<std::string> args = {"--user", kAgentUser, "--profile", prof, "--workspace", h.ws.path(), "--",
+                                     testcase("open_swap_race"), "3000", "/proc/self/root" + h.ws / "A",
+                                     "/proc/self/root" + outside / "victim"};
+    for (int fd = 3; fd < 160; ++fd) args.push_back("/proc/self/fd/" + std::to_string(fd) + "/00000/000001");
+    auto r = h.run(args);
+    INFO(r.out << r.err);
+    REQUIRE(r.status == 0);
+    REQUIRE_THAT(r.out, Catch::Contains("race-done"));
+    // It raced: opens made files and met links.
+    auto count = [&](const std::string& what) {
+        size_t at = r.out.find(what + " ");
+        REQUIRE(at != std::string::npos);
+        return std::stol(r.out.substr(at + what.size() + 1));
+    };
+    CHECK(count("opened") > 100);
+    CHECK(count("met-link") > 100);
+    CHECK(*sandboxd::read_file(h.ws / "A") == "PRECIOUS\n");
+    CHECK(*sandboxd::read_file(outside / "victim") == "OUTSIDE\n");
+    std::string id = only_session(h);
+    std::string stored = h.state / ("sessions/" + id + "/snapshots/00000/000001");
+    REQUIRE(path_exists(stored));
+    CHECK(*sandboxd::read_file(stored) == "SNAPSHOTTED\n");
+    auto rb = h.ctl({"rollback", id});
+    INFO(rb.out << rb.err);
+    CHECK(*sandboxd::read_file(h.ws / "P") == "SNAPSHOTTED\n");
+}
+
 TEST_CASE("gate: opening a FIFO for writing waits for its reader a bounded time - the session still ends") {
     Host h;
     REQUIRE(mkfifo((h.ws / "pipe").c_str(), 0644) == 0);
