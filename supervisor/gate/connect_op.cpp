@@ -66,45 +66,60 @@ private:
 };
 
 constexpr int kConnectWaitMs = 5000;
+// Looks at a name that became a symbolic link at most this often.
+constexpr int kConnectAttempts = 4;
 
 }  // namespace
 
 // connect() to a pathname unix socket: resolved as the agent (symlinks
 // followed, hidden sockets are /dev/null in its view), allowed inside the
 // read scope (or on the session's own filesystems), and connected by this
-// thread, as the agent, through the pinned directory.
+// thread, as the agent, to the socket it looked at: the socket file is
+// opened (O_PATH, following no symlink) and connected to through that
+// descriptor. Connecting by its name would look the name up again, and a
+// symbolic link put there in between would be followed from this thread's
+// view of the world (the host's root, sandbox-run's descriptors through
+// /proc/self): to a socket the agent may not see, such as the docker one.
 GateOutcome do_connect(const GateRequest& r, GateContext& ctx) {
-    auto res = resolve_for_agent(r.root, r.dir1.get(), r.path1, true);
     JournalEntry e = entry_for(r, "net.connect", r.path1);
     e.rule = "filesystem.read";
-    if (!res) {
-        GateOutcome o = failed(res.error().code ? res.error().code : ECONNREFUSED);
-        return o;
-    }
-    int pfd = res->parent();
-    e.target = display_path(ctx, pfd, res->name);
-    std::optional<std::string> denied;
-    if (auto host = host_dir(ctx, pfd)) {
-        if (ctx.read_denied) denied = ctx.read_denied(join(host->path, res->name));
-    } else if (!on_private_fs(ctx, pfd)) {
-        denied = "filesystem.read: not reachable from the host";
-    }
-    if (denied && !ctx.audit) {
-        GateOutcome o = failed(EACCES);
-        e.decision = "deny";
-        e.err = EACCES;
-        e.rule = *denied;
-        o.entry = std::move(e);
-        return o;
-    }
-    if (denied) {
-        e.decision = "log";
-        e.rule = "would be denied: " + *denied;
+    UniqueFd node;
+    for (int attempt = 1;; ++attempt) {
+        auto res = resolve_for_agent(r.root, r.dir1.get(), r.path1, true);
+        if (!res) return failed(res.error().code ? res.error().code : ECONNREFUSED);
+        int pfd = res->parent();
+        e.target = display_path(ctx, pfd, res->name);
+        std::optional<std::string> denied;
+        if (auto host = host_dir(ctx, pfd)) {
+            if (ctx.read_denied) denied = ctx.read_denied(join(host->path, res->name));
+        } else if (!on_private_fs(ctx, pfd)) {
+            denied = "filesystem.read: not reachable from the host";
+        }
+        if (denied && !ctx.audit) {
+            GateOutcome o = failed(EACCES);
+            e.decision = "deny";
+            e.err = EACCES;
+            e.rule = *denied;
+            o.entry = std::move(e);
+            return o;
+        }
+        if (denied) {
+            e.decision = "log";
+            e.rule = "would be denied: " + *denied;
+        }
+        node = UniqueFd(::openat(pfd, res->name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+        if (!node) return failed(errno);
+        struct stat st{};
+        if (::fstat(node.get(), &st) != 0) return failed(errno);
+        if (S_ISSOCK(st.st_mode)) break;
+        // A symbolic link where the resolution followed none: put there
+        // since; looked at again. Anything else is no socket to connect to.
+        if (!S_ISLNK(st.st_mode)) return failed(ECONNREFUSED);
+        if (attempt == kConnectAttempts) return failed(EAGAIN);
     }
     sockaddr_un sa{};
     sa.sun_family = AF_UNIX;
-    int n = snprintf(sa.sun_path, sizeof sa.sun_path, "/proc/thread-self/fd/%d/%s", pfd, res->name.c_str());
-    if (n < 0 || size_t(n) >= sizeof sa.sun_path) return failed(ENAMETOOLONG);
+    snprintf(sa.sun_path, sizeof sa.sun_path, "/proc/thread-self/fd/%d", node.get());
     GateOutcome o;
     // A blocking connect waits while the listener's backlog is full, as
     // long as the agent's SO_SNDTIMEO says: the gate waits at most

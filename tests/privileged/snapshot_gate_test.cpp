@@ -2,7 +2,9 @@
 // must land only with their snapshot, only where the profile allows, and
 // never on anything a racing agent swaps in from outside.
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -274,7 +276,7 @@ TEST_CASE("gate: a symlink put at a name between the gate's look and its open is
     REQUIRE(chown(outside.path().c_str(), kAgentUid, kAgentGid) == 0);
     plant_file(outside / "victim", "OUTSIDE\n");
     std::vector<std::string> args = {"--user", kAgentUser, "--profile", prof, "--workspace", h.ws.path(), "--",
-                                     testcase("open_swap_race"), "3000", "/proc/self/root" + h.ws / "A",
+                                     testcase("open_swap_race"), "open", "3000", "/proc/self/root" + h.ws / "A",
                                      "/proc/self/root" + outside / "victim"};
     for (int fd = 3; fd < 160; ++fd) args.push_back("/proc/self/fd/" + std::to_string(fd) + "/00000/000001");
     auto r = h.run(args);
@@ -298,6 +300,36 @@ TEST_CASE("gate: a symlink put at a name between the gate's look and its open is
     auto rb = h.ctl({"rollback", id});
     INFO(rb.out << rb.err);
     CHECK(*sandboxd::read_file(h.ws / "P") == "SNAPSHOTTED\n");
+}
+
+// The same race against the gate's connect() to a pathname unix socket:
+// connecting by name followed a link put there after the look, from the
+// worker's view, to a socket outside the read scope (docker's, say).
+TEST_CASE("gate: a symlink put at a socket's name between the gate's look and its connect is not followed") {
+    Host h;
+    std::string prof = h.profile("no-guards", "name='no-guards'\nextends='workspace-t'\n[filesystem]\nprotect = []\n");
+    TempDir outside("sandboxd-swap-sock", "/var/tmp");
+    REQUIRE(chmod(outside.path().c_str(), 0755) == 0);
+    std::string path = outside / "s";
+    int listener = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    REQUIRE(listener >= 0);
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    std::snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path.c_str());
+    REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
+    REQUIRE(::chmod(path.c_str(), 0777) == 0);
+    REQUIRE(::listen(listener, 4096) == 0);
+    auto r = h.run({"--user", kAgentUser, "--profile", prof, "--workspace", h.ws.path(), "--",
+                    testcase("open_swap_race"), "connect", "3000", "/proc/self/root" + path});
+    INFO(r.out << r.err);
+    REQUIRE(r.status == 0);
+    REQUIRE_THAT(r.out, Catch::Contains("race-done"));
+    CHECK_THAT(r.out, Catch::Contains("opened 0\n"));
+    CHECK_THAT(r.out, !Catch::Contains("met-link 0\n"));
+    // Nothing ever reached the listener.
+    CHECK(::accept(listener, nullptr, nullptr) < 0);
+    CHECK(errno == EAGAIN);
+    ::close(listener);
 }
 
 TEST_CASE("gate: opening a FIFO for writing waits for its reader a bounded time - the session still ends") {

@@ -1,22 +1,26 @@
-/* A hostile agent racing the gate's look at a name against its open of it.
+/* A hostile agent racing the gate's look at a name against its use of it.
  * In its working directory, for MS milliseconds: one thread opens "B" with
- * O_WRONLY|O_CREAT|O_TRUNC and writes "PWNED" into whatever it got, then
- * removes B; another puts a symbolic link at B whenever B is missing,
+ * O_WRONLY|O_CREAT|O_TRUNC and writes "PWNED" into whatever it got (MODE
+ * open), or connects a unix socket to "B" (MODE connect), then removes B;
+ * another puts a symbolic link at B whenever B is missing,
  * after a random pause, to each TARGET in turn. Targets name what the
  * gate's worker (outside the agent's root and pid namespace) would reach
  * if it followed the link: /proc/self/root/<a file> is the host's,
  * /proc/self/fd/N/... sandbox-run's own descriptors (its snapshot store).
  * First it removes "P" (the gate keeps it in the store, 00000/000001,
  * the first snapshot of the session) so that a snapshot is there to aim
- * at. Prints how many opens got a file and how many met the link, then
- * "race-done". What changed is for the test to check from outside. */
+ * at (MODE open). Prints how many opens got a file (or connects a
+ * socket) and how many did not, then "race-done". What changed is for the test to check from outside. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -44,25 +48,36 @@ static void* linker(void* arg) {
 }
 
 int main(int argc, char** argv) {
-    if (argc < 3) {
-        fprintf(stderr, "usage: open_swap_race MS TARGET...\n");
+    if (argc < 4) {
+        fprintf(stderr, "usage: open_swap_race open|connect MS TARGET...\n");
         return 2;
     }
-    long ms = atol(argv[1]);
-    targets = argv + 2;
-    ntargets = argc - 2;
-    if (unlink("P") != 0) perror("unlink P");
+    int connecting = strcmp(argv[1], "connect") == 0;
+    long ms = atol(argv[2]);
+    targets = argv + 3;
+    ntargets = argc - 3;
+    if (!connecting && unlink("P") != 0) perror("unlink P");
     pthread_t t;
     pthread_create(&t, NULL, linker, NULL);
     long opened = 0, met_link = 0;
     long long end = now_ns() + ms * 1000000LL;
+    struct sockaddr_un sa = {.sun_family = AF_UNIX, .sun_path = "B"};
     while (now_ns() < end) {
-        int fd = open("B", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int fd;
+        if (connecting) {
+            fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+            if (fd >= 0 && connect(fd, (struct sockaddr*)&sa, sizeof sa) != 0) {
+                close(fd);
+                fd = -1;
+            }
+        } else {
+            fd = open("B", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+            if (fd >= 0 && write(fd, "PWNED\n", 6) < 0) {}
+        }
         if (fd < 0) {
             met_link++;
         } else {
             opened++;
-            if (write(fd, "PWNED\n", 6) < 0) {}
             close(fd);
         }
         unlink("B");
