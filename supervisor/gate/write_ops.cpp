@@ -35,7 +35,7 @@ Result<std::optional<Snapshot>> keep_bytes(GateContext& ctx, const OpenObject& o
         return Error{EACCES, "no snapshot possible: not reachable from the host"};
     }
     // A reader on the same file: the agent's descriptor may be write-only.
-    UniqueFd in(::open(obj.link.c_str(), O_RDONLY | O_CLOEXEC));
+    UniqueFd in(::open(obj.link.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
     if (!in) return Error{EACCES, "no snapshot possible: the file is not readable"};
     int64_t born = birth_usec(in.get());
     struct statfs fs{};
@@ -132,14 +132,19 @@ GateOutcome keep_before_write(const GateRequest& r, GateContext& ctx, int fd) {
 
 // Opens without ever blocking the gate for good. Opening a FIFO for
 // writing waits for a reader, which might never come (or come from an agent
-// thread that is itself waiting on the gate): the open is made non-blocking
-// and retried while the agent's call is still pending, for at most
-// kFifoWaitMs, then answered with ENXIO. Opening one for reading (the
-// gate sees that only with odd flags: O_RDONLY|O_TRUNC, or O_CREAT where
-// names are guarded) would wait for a writer: it is opened non-blocking and
-// does not wait (a read finds end of file until a writer comes).
-// O_NONBLOCK is cleared again when the agent did not ask for it.
-constexpr int kFifoWaitMs = 5000;
+// thread that is itself waiting on the gate); opening a file someone holds
+// a lease on waits until the holder lets go, up to fs.lease-break-time (45
+// s by default), and the holder may be the agent. Either stalls every
+// later gated call of the session, and a frozen session cannot freeze while
+// a call is stuck in the gate. So every open is made non-blocking, and one
+// that would have waited is retried while the agent's call is still
+// pending, for at most kOpenWaitMs, then answered: ENXIO for the FIFO,
+// EAGAIN for the lease. Opening a FIFO for reading (the gate sees that
+// only with odd flags: O_RDONLY|O_TRUNC, or O_CREAT where names are
+// guarded) would wait for a writer: it does not wait (a read finds end of
+// file until a writer comes). O_NONBLOCK is cleared again when the agent
+// did not ask for it; an agent that did gets the kernel's answer at once.
+constexpr int kOpenWaitMs = 5000;
 
 // Looks at a name that changed between the gate's look and its open at
 // most this often; then the agent gets EAGAIN. Only a race (the agent's
@@ -147,24 +152,27 @@ constexpr int kFifoWaitMs = 5000;
 constexpr int kOpenAttempts = 4;
 
 UniqueFd open_bounded(const GateRequest& r, const GateContext& ctx, int dir, const char* name, int flags, mode_t mode) {
-    bool may_block = (flags & O_ACCMODE) != O_RDWR && !(flags & O_NONBLOCK);
-    UniqueFd fd(::openat(dir, name, may_block ? flags | O_NONBLOCK : flags, mode));
+    bool agent_nonblock = flags & O_NONBLOCK;
+    UniqueFd fd(::openat(dir, name, flags | O_NONBLOCK, mode));
     // ENXIO is "no reader yet" only for a FIFO: a socket opened through
-    // /proc says ENXIO too, and always will.
-    int err = errno;
-    struct stat st{};
-    bool waits = !fd && err == ENXIO && may_block && ::fstatat(dir, name, &st, 0) == 0 && S_ISFIFO(st.st_mode);
-    if (!fd && !waits) {
+    // /proc says ENXIO too, and always will. EWOULDBLOCK: a lease is being
+    // broken.
+    auto would_wait = [&] {
+        if (fd || agent_nonblock) return false;
+        int err = errno;
+        struct stat st{};
+        bool waits = err == EWOULDBLOCK ||
+                     (err == ENXIO && ::fstatat(dir, name, &st, 0) == 0 && S_ISFIFO(st.st_mode));
         errno = err;
-        return fd;
-    }
-    for (int waited = 0; !fd && errno == ENXIO && waited < kFifoWaitMs; waited += 2) {
+        return waits;
+    };
+    for (int waited = 0; would_wait() && waited < kOpenWaitMs; waited += 2) {
         uint64_t id = r.id;
         if (ctx.listener >= 0 && ::ioctl(ctx.listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) != 0) break;
         ::usleep(2000);
         fd = UniqueFd(::openat(dir, name, flags | O_NONBLOCK, mode));
     }
-    if (fd && may_block) {
+    if (fd && !agent_nonblock) {
         int fl = ::fcntl(fd.get(), F_GETFL);
         if (fl >= 0) ::fcntl(fd.get(), F_SETFL, fl & ~O_NONBLOCK);
     }
@@ -311,7 +319,7 @@ GateOutcome do_open(const GateRequest& r, GateContext& ctx, int flags, mode_t mo
     int tfd = o.install.get();
     UniqueFd writer;
     if ((flags & O_ACCMODE) == O_RDONLY) {
-        writer = UniqueFd(::open(fd_link(o.install.get()).c_str(), O_WRONLY | O_CLOEXEC));
+        writer = UniqueFd(::open(fd_link(o.install.get()).c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
         if (!writer) return refused(r, action, where, Error{errno, "open for truncation"});
         tfd = writer.get();
     }

@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "base/file_io.h"
+#include "cgroup/control.h"
 #include "session_helpers.h"
 
 using namespace sandboxd::test;
@@ -330,6 +331,26 @@ TEST_CASE("gate: a symlink put at a socket's name between the gate's look and it
     CHECK(::accept(listener, nullptr, nullptr) < 0);
     CHECK(errno == EAGAIN);
     ::close(listener);
+}
+
+// A blocking open of a file under a lease waits until the holder lets go,
+// up to fs.lease-break-time (45 s): an agent holding a lease on its own
+// file and opening it for writing held the gate's worker that long, every
+// later gated call waited behind it, and `sandboxctl freeze` timed out (a
+// thread stuck in the gate cannot freeze). A red-team finding.
+TEST_CASE("gate: a lease the agent holds on its own file does not stall the gate - the session freezes") {
+    Host h;
+    Background b(h.run_argv({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path(), "--",
+                             testcase("lease_hold")}),
+                 h.env());
+    REQUIRE(b.wait_for_output("beat 3", 10000));
+    auto s = h.wait_for_session(1);
+    auto fr = h.ctl({"freeze", s.record.id}, 30000);
+    INFO(fr.out << fr.err);
+    CHECK(fr.status == 0);
+    CHECK(*sandboxd::cgroup_is_frozen(s.record.cgroup));
+    auto k = h.ctl({"kill", s.record.id});
+    CHECK(k.status == 0);
 }
 
 TEST_CASE("gate: opening a FIFO for writing waits for its reader a bounded time - the session still ends") {
