@@ -132,6 +132,10 @@ GateOutcome do_unlink(const GateRequest& r, GateContext& ctx, bool dir) {
     return o;
 }
 
+// Looks at a target that appeared between the gate's look and the rename
+// at most this often; then the agent gets EAGAIN.
+constexpr int kRenameAttempts = 4;
+
 GateOutcome do_rename(const GateRequest& r, GateContext& ctx, unsigned flags) {
     const char* action = "file.rename";
     if (flags & ~unsigned(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT)) return failed(EINVAL);
@@ -149,76 +153,96 @@ GateOutcome do_rename(const GateRequest& r, GateContext& ctx, unsigned flags) {
     if (const GuardedName* g = guarded_name(ctx, fd2, n2)) return refuse_guarded(r, action, display_path(ctx, fd2, n2), *g);
     if (flags & RENAME_EXCHANGE)
         if (const GuardedName* g = guarded_name(ctx, fd1, n1)) return refuse_guarded(r, action, display_path(ctx, fd1, n1), *g);
-    struct stat s1{};
-    if (::fstatat(fd1, n1.c_str(), &s1, AT_SYMLINK_NOFOLLOW) != 0) return failed(errno);
-    if ((from->trailing_slash || to->trailing_slash) && !S_ISDIR(s1.st_mode)) return failed(ENOTDIR);
-    auto target = stat_name(fd2, n2);
-    bool target_exists = target.has_value();
-    if (!target_exists && errno != ENOENT) return failed(errno);
-    struct stat s2{};
-    if (target_exists) s2 = target->st;
-    if (is_mountpoint(fd1, n1) || (target_exists && is_mountpoint(fd2, n2))) return failed(EBUSY);
+    // A target that appears after the look below (moved there by another
+    // session or a host process) must not be replaced unseen: where no
+    // target was seen, the rename refuses to replace (RENAME_NOREPLACE),
+    // and the target is looked at again.
+    for (int attempt = 1;; ++attempt) {
+        struct stat s1{};
+        if (::fstatat(fd1, n1.c_str(), &s1, AT_SYMLINK_NOFOLLOW) != 0) return failed(errno);
+        if ((from->trailing_slash || to->trailing_slash) && !S_ISDIR(s1.st_mode)) return failed(ENOTDIR);
+        auto target = stat_name(fd2, n2);
+        bool target_exists = target.has_value();
+        if (!target_exists && errno != ENOENT) return failed(errno);
+        struct stat s2{};
+        if (target_exists) s2 = target->st;
+        if (is_mountpoint(fd1, n1) || (target_exists && is_mountpoint(fd2, n2))) return failed(EBUSY);
 
-    // Both ends by their host paths, or both on the session's own
-    // filesystems (nothing to undo there): else the undo record would name
-    // what rollback cannot find (a path past PATH_MAX, the agent made).
-    bool on_host = host_dir(ctx, fd1) && host_dir(ctx, fd2);
-    if (!on_host && !(on_private_fs(ctx, fd1) && on_private_fs(ctx, fd2)))
-        return refused(r, action, r.path1, Error{EACCES, "no undo possible: not reachable from the host"});
-    std::string src = display_path(ctx, fd1, n1), dst = display_path(ctx, fd2, n2);
-    // A directory's path is about to change (either one, in an exchange).
-    if (S_ISDIR(s1.st_mode) || (target_exists && S_ISDIR(s2.st_mode))) ctx.forget_dirs();
-    GateOutcome o;
-    JournalEntry e = entry_for(r, action, src + " -> " + dst);
-    e.detail = {{"from", src}, {"to", dst}, {"flags", flags}};
+        // Both ends by their host paths, or both on the session's own
+        // filesystems (nothing to undo there): else the undo record would name
+        // what rollback cannot find (a path past PATH_MAX, the agent made).
+        bool on_host = host_dir(ctx, fd1) && host_dir(ctx, fd2);
+        if (!on_host && !(on_private_fs(ctx, fd1) && on_private_fs(ctx, fd2)))
+            return refused(r, action, r.path1, Error{EACCES, "no undo possible: not reachable from the host"});
+        std::string src = display_path(ctx, fd1, n1), dst = display_path(ctx, fd2, n2);
+        // A directory's path is about to change (either one, in an exchange).
+        if (S_ISDIR(s1.st_mode) || (target_exists && S_ISDIR(s2.st_mode))) ctx.forget_dirs();
+        GateOutcome o;
+        JournalEntry e = entry_for(r, action, src + " -> " + dst);
+        e.detail = {{"from", src}, {"to", dst}, {"flags", flags}};
 
-    // Nothing is destroyed: an exchange, a move to a free name, a refusal
-    // to replace, or two names of one object (rename does nothing then).
-    bool replaces = target_exists && !(flags & (RENAME_EXCHANGE | RENAME_NOREPLACE)) &&
-                    !(s1.st_dev == s2.st_dev && s1.st_ino == s2.st_ino);
-    if (!replaces) {
-        if (::renameat2(fd1, n1.c_str(), fd2, n2.c_str(), flags) != 0) return refused(r, action, src, Error{errno, "rename"});
-        if (flags & RENAME_EXCHANGE) e.undo = {{"op", "exchange"}, {"a", src}, {"b", dst}};
-        else if (!target_exists) e.undo = {{"op", "rename"}, {"from", dst}, {"to", src}};
+        // Nothing is destroyed: an exchange, a move to a free name, a refusal
+        // to replace, or two names of one object (rename does nothing then).
+        bool replaces = target_exists && !(flags & (RENAME_EXCHANGE | RENAME_NOREPLACE)) &&
+                        !(s1.st_dev == s2.st_dev && s1.st_ino == s2.st_ino);
+        if (!replaces) {
+            // Two names of one object: the kernel does nothing, nor does the gate.
+            if (target_exists && !(flags & RENAME_EXCHANGE)) {
+                if (flags & RENAME_NOREPLACE) return failed(EEXIST);
+                o.entry = std::move(e);
+                return o;
+            }
+            bool free_name = !target_exists && !(flags & (RENAME_EXCHANGE | RENAME_NOREPLACE));
+            if (::renameat2(fd1, n1.c_str(), fd2, n2.c_str(), flags | (free_name ? RENAME_NOREPLACE : 0)) != 0) {
+                int err = errno;
+                if (free_name && err == EEXIST) {
+                    if (attempt < kRenameAttempts) continue;
+                    err = EAGAIN;
+                }
+                return refused(r, action, src, Error{err, "rename"});
+            }
+            if (flags & RENAME_EXCHANGE) e.undo = {{"op", "exchange"}, {"a", src}, {"b", dst}};
+            else if (!target_exists) e.undo = {{"op", "rename"}, {"from", dst}, {"to", src}};
+            o.entry = std::move(e);
+            return o;
+        }
+        if (S_ISDIR(s1.st_mode) && !S_ISDIR(s2.st_mode)) return failed(ENOTDIR);
+        if (!S_ISDIR(s1.st_mode) && S_ISDIR(s2.st_mode)) return failed(EISDIR);
+
+        auto taken = take_out(ctx, fd2, n2, *target);
+        if (!taken) return refused(r, action, dst, taken.error());
+        bool gone = *taken && (*taken)->gone;
+        // Once the target is in the store the rename must not replace anything
+        // else: something appearing there meanwhile (from outside the session)
+        // makes it fail with EEXIST rather than be destroyed unseen.
+        if (::renameat2(fd1, n1.c_str(), fd2, n2.c_str(), gone ? RENAME_NOREPLACE : 0) != 0) {
+            int err = errno;
+            if (gone) {
+                auto host = host_dir(ctx, fd2);
+                if (!host || !(*taken)->store->put_back((*taken)->snap, host->fd.get(), n2)) {
+                    // Not lost: still in the store, and the journal says where.
+                    JournalEntry kept = entry_for(r, "file.rename-failed", dst);
+                    kept.decision = "info";
+                    kept.err = err;
+                    kept.snapshot = (*taken)->snap.ref;
+                    kept.undo = restore_record(**taken);
+                    o.entry = std::move(kept);
+                    o.err = err;
+                    return o;
+                }
+            } else if (*taken) {
+                (*taken)->store->discard((*taken)->snap);
+            }
+            return refused(r, action, src, Error{err, "rename"});
+        }
+        e.undo = {{"op", "rename"}, {"from", dst}, {"to", src}};
+        if (*taken) {
+            e.snapshot = (*taken)->snap.ref;
+            e.undo["replaced"] = restore_record(**taken);
+        }
         o.entry = std::move(e);
         return o;
     }
-    if (S_ISDIR(s1.st_mode) && !S_ISDIR(s2.st_mode)) return failed(ENOTDIR);
-    if (!S_ISDIR(s1.st_mode) && S_ISDIR(s2.st_mode)) return failed(EISDIR);
-
-    auto taken = take_out(ctx, fd2, n2, *target);
-    if (!taken) return refused(r, action, dst, taken.error());
-    bool gone = *taken && (*taken)->gone;
-    // Once the target is in the store the rename must not replace anything
-    // else: something appearing there meanwhile (from outside the session)
-    // makes it fail with EEXIST rather than be destroyed unseen.
-    if (::renameat2(fd1, n1.c_str(), fd2, n2.c_str(), gone ? RENAME_NOREPLACE : 0) != 0) {
-        int err = errno;
-        if (gone) {
-            auto host = host_dir(ctx, fd2);
-            if (!host || !(*taken)->store->put_back((*taken)->snap, host->fd.get(), n2)) {
-                // Not lost: still in the store, and the journal says where.
-                JournalEntry kept = entry_for(r, "file.rename-failed", dst);
-                kept.decision = "info";
-                kept.err = err;
-                kept.snapshot = (*taken)->snap.ref;
-                kept.undo = restore_record(**taken);
-                o.entry = std::move(kept);
-                o.err = err;
-                return o;
-            }
-        } else if (*taken) {
-            (*taken)->store->discard((*taken)->snap);
-        }
-        return refused(r, action, src, Error{err, "rename"});
-    }
-    e.undo = {{"op", "rename"}, {"from", dst}, {"to", src}};
-    if (*taken) {
-        e.snapshot = (*taken)->snap.ref;
-        e.undo["replaced"] = restore_record(**taken);
-    }
-    o.entry = std::move(e);
-    return o;
 }
 
 }  // namespace sandboxd

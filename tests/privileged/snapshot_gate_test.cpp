@@ -353,6 +353,35 @@ TEST_CASE("gate: a lease the agent holds on its own file does not stall the gate
     CHECK(k.status == 0);
 }
 
+// A rename to a name that was free when the gate looked replaced whatever
+// another session (or a host process) moved there before the rename: an
+// existing file destroyed with no snapshot, past any rollback. A red-team
+// finding: 15 of 300 victims lost before the change.
+TEST_CASE("gate: a file moved onto a name after the gate found it free is not replaced unseen - two sessions racing") {
+    Host h;
+    std::string prof = h.profile("no-guards", "name='no-guards'\nextends='workspace-t'\n[filesystem]\nprotect = []\n");
+    const int victims = 300;
+    for (int i = 0; i < victims; ++i) plant_file(h.ws / ("v_" + std::to_string(i)), "VICTIM " + std::to_string(i) + "\n");
+    auto session = [&](const char* mode, const char* n) {
+        return h.run_argv({"--user", kAgentUser, "--profile", prof, "--workspace", h.ws.path(), "--",
+                           testcase("rename_race"), mode, n, "15"});
+    };
+    Background feeder(session("feeder", "300"), h.env());
+    auto mover = run(session("mover", "3000"), h.env(), 60000);
+    auto fed = feeder.wait(60000);
+    INFO(mover.out << mover.err << fed.out << fed.err);
+    REQUIRE(mover.status == 0);
+    REQUIRE(fed.status == 0);
+    REQUIRE_THAT(fed.out, Catch::Contains("race-done"));
+    // Every victim is somewhere: in the workspace, or kept in a store.
+    std::multiset<std::string> found = contents_below(h.ws.path());
+    for (const auto& c : contents_below(h.state / "sessions")) found.insert(c);
+    std::vector<int> lost;
+    for (int i = 0; i < victims; ++i)
+        if (!found.count("VICTIM " + std::to_string(i) + "\n")) lost.push_back(i);
+    CHECK(lost.empty());
+}
+
 TEST_CASE("gate: opening a FIFO for writing waits for its reader a bounded time - the session still ends") {
     Host h;
     REQUIRE(mkfifo((h.ws / "pipe").c_str(), 0644) == 0);
