@@ -4,9 +4,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <climits>
 #include <cstdlib>
 #include <deque>
+#include <optional>
 
 namespace sandboxd {
 namespace {
@@ -29,23 +31,35 @@ std::string parent_of(const std::string& dir) {
     return slash == 0 || slash == std::string::npos ? "/" : dir.substr(0, slash);
 }
 
+std::string octal(mode_t mode) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "%04o", unsigned(mode & 07777));
+    return buf;
+}
+
 std::string join_name(const std::string& dir, const std::string& name) {
     return dir == "/" ? "/" + name : dir + "/" + name;
 }
 
 }  // namespace
 
-std::vector<uid_t> trusted_owners(uid_t agent_uid) {
-    std::vector<uid_t> out{0, ::getuid(), agent_uid};
-    if (const char* sudo = std::getenv("SUDO_UID")) {
+TrustedOwners trusted_owners(uid_t agent_uid, gid_t agent_gid) {
+    TrustedOwners out{{0, ::getuid(), agent_uid}, {0, ::getgid(), agent_gid}};
+    auto from_env = [](const char* name) -> std::optional<unsigned long> {
+        const char* v = std::getenv(name);
+        if (!v || !*v) return std::nullopt;
         char* end = nullptr;
-        unsigned long v = std::strtoul(sudo, &end, 10);
-        if (*sudo && end && *end == '\0' && v < UINT_MAX) out.push_back(uid_t(v));
-    }
+        unsigned long n = std::strtoul(v, &end, 10);
+        if (!end || *end != '\0' || n >= UINT_MAX) return std::nullopt;
+        return n;
+    };
+    if (auto u = from_env("SUDO_UID")) out.uids.push_back(uid_t(*u));
+    if (auto g = from_env("SUDO_GID")) out.gids.push_back(gid_t(*g));
     return out;
 }
 
-std::optional<std::string> untrusted_entry(const std::string& path, const std::vector<uid_t>& trusted) {
+std::optional<std::string> untrusted_entry(const std::string& path, const TrustedOwners& trusted) {
+    auto has = [](const auto& list, auto v) { return std::find(list.begin(), list.end(), v) != list.end(); };
     std::deque<std::string> todo;
     push_components(todo, path);
     std::string done = "/";  // resolved so far: no symbolic link in it
@@ -61,12 +75,19 @@ std::optional<std::string> untrusted_entry(const std::string& path, const std::v
         struct stat dir{}, st{};
         std::string here = join_name(done, name);
         if (::lstat(done.c_str(), &dir) != 0 || ::lstat(here.c_str(), &st) != 0) return std::nullopt;
-        bool open_to_all = (dir.st_mode & S_ISVTX) && (dir.st_mode & S_IWOTH);
-        bool trusted_owner = st.st_uid == dir.st_uid || std::find(trusted.begin(), trusted.end(), st.st_uid) != trusted.end();
-        if (open_to_all && !trusted_owner)
+        bool open_to_others = (dir.st_mode & S_IWOTH) || ((dir.st_mode & S_IWGRP) && !has(trusted.gids, dir.st_gid));
+        bool owner_trusted = st.st_uid == dir.st_uid || has(trusted.uids, st.st_uid);
+        // Anyone may replace anything there. (A group's members may too in
+        // a directory without the sticky bit that their group may write,
+        // but they are trusted with it: /usr/local is root:staff 2775 on
+        // many Debian systems.)
+        if ((dir.st_mode & S_IWOTH) && !(dir.st_mode & S_ISVTX))
+            return here + " is in " + done + ", which anyone may write to (mode " + octal(dir.st_mode) +
+                   ", no sticky bit): anyone may replace it";
+        if (open_to_others && !owner_trusted)
             return here + (S_ISLNK(st.st_mode) ? " is a symbolic link" : " is") + " of uid " +
                    std::to_string(st.st_uid) + " in " + done +
-                   ", which anyone may write to: its owner decides what the path names";
+                   ", which others may write to: its owner decides what the path names";
         if (!S_ISLNK(st.st_mode)) {
             done = here;
             continue;

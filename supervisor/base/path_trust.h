@@ -1,11 +1,13 @@
 // Whether a path names what it names now for good, as far as other users
-// go. In a directory anyone may write to that has the sticky bit (/tmp,
-// /var/tmp, /dev/shm), an entry belongs to whoever made it: its owner may
-// replace it at any time, with a symbolic link to anywhere. A profile scope
-// or a workspace reached through such an entry of another user is theirs to
-// point, not the profile's; the kernel's fs.protected_symlinks refuses to
-// follow such links for the same reason, but sandbox-run resolves paths as
-// root, whom it does not stop.
+// go. In a directory anyone may write to, anyone may replace an entry at
+// any time, with a symbolic link to anywhere; where the directory has the
+// sticky bit (/tmp, /var/tmp, /dev/shm), only the entry's owner may, and
+// the same holds in a sticky directory a group that is not the caller's,
+// root's or the agent's may write to (a shared project directory). A profile scope or a workspace
+// reached through such an entry is theirs to point, not the profile's; the
+// kernel's fs.protected_symlinks refuses to follow links in sticky
+// world-writable directories for the same reason, but sandbox-run resolves
+// paths as root, whom it does not stop.
 #pragma once
 
 #include <sys/types.h>
@@ -16,16 +18,21 @@
 
 namespace sandboxd {
 
-// The owners whose entries are trusted: root, the caller (and the user
-// behind sudo), and `agent_uid`, who could point its own paths anywhere
-// from outside the session anyway.
-std::vector<uid_t> trusted_owners(uid_t agent_uid);
+// The users and groups trusted: root, the caller (and the user behind
+// sudo), and the agent's, who could point its own paths anywhere from
+// outside the session anyway.
+struct TrustedOwners {
+    std::vector<uid_t> uids;
+    std::vector<gid_t> gids;
+};
+TrustedOwners trusted_owners(uid_t agent_uid, gid_t agent_gid);
 
-// nullopt when every entry on the way to `path` (symbolic links followed)
-// that sits in a sticky, world-writable directory belongs to one of
-// `trusted` or to that directory's owner. Otherwise why not, naming the
-// entry. Stops quietly at a missing entry: whether a missing path is an
-// error is the caller's to say.
-std::optional<std::string> untrusted_entry(const std::string& path, const std::vector<uid_t>& trusted);
+// nullopt when no entry on the way to `path` (symbolic links followed) can
+// be replaced by someone not trusted: none sits in a directory anyone may
+// write to that is not sticky, and one in a sticky directory others may
+// write to belongs to a trusted user or to the directory's owner. Otherwise why not, naming the entry.
+// Stops quietly at a missing entry: whether a missing path is an error is
+// the caller's to say.
+std::optional<std::string> untrusted_entry(const std::string& path, const TrustedOwners& trusted);
 
 }  // namespace sandboxd

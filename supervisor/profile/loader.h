@@ -54,8 +54,10 @@ struct ProfileSpec {
 struct ProfileVars {
     std::string workspace;  // ${WORKSPACE}
     std::string home;       // ${HOME}
-    // The agent's user: its own entries in /tmp are trusted (path_trust.h).
+    // The agent's user and group: their entries in shared directories are
+    // trusted (path_trust.h).
     uid_t agent_uid = 0;
+    gid_t agent_gid = 0;
 };
 
 // Parses one profile document. `source` names it in error messages.

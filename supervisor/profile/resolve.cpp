@@ -115,7 +115,7 @@ Result<PathRule> expand_path(const Located<std::string>& raw, std::string_view k
             return at(raw.pos, key, "path " + rule.path + " does not exist", kPathExpected);
         rule.exists = false;
     }
-    if (auto why = untrusted_entry(rule.path, trusted_owners(vars.agent_uid)))
+    if (auto why = untrusted_entry(rule.path, trusted_owners(vars.agent_uid, vars.agent_gid)))
         return at(raw.pos, key, "path " + rule.path + " cannot be trusted: " + *why,
                   "a path whose entries in /tmp and other shared sticky directories belong to root, you or the "
                   "agent's user");

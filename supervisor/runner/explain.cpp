@@ -35,7 +35,7 @@ ExitStatus explain_session(const RunOptions& opts) {
     if (!id) return {125, id.error().describe()};
     char cwd[4096];
     std::string ws = opts.workspace.value_or(::getcwd(cwd, sizeof cwd) ? cwd : "/");
-    auto profile = ProfileLoader::with_default_path().load(opts.profile, ProfileVars{ws, id->home, id->uid});
+    auto profile = ProfileLoader::with_default_path().load(opts.profile, ProfileVars{ws, id->home, id->uid, id->gid});
     if (!profile) return {125, profile.error().describe()};
     SandboxdDirs dirs = SandboxdDirs::from_env();
     MountPlan mp = plan_mounts(*profile, ws, {dirs.runtime, dirs.state}, opts.audit);

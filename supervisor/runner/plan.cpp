@@ -18,7 +18,7 @@
 namespace sandboxd {
 namespace {
 
-Result<std::string> resolve_workspace(const std::optional<std::string>& ws, uid_t agent_uid) {
+Result<std::string> resolve_workspace(const std::optional<std::string>& ws, uid_t agent_uid, gid_t agent_gid) {
     std::string dir = ws.value_or(".");
     char buf[PATH_MAX];
     std::string absolute = dir;
@@ -26,7 +26,7 @@ Result<std::string> resolve_workspace(const std::optional<std::string>& ws, uid_
         if (!::getcwd(buf, sizeof buf)) return errno_error("workspace " + dir);
         absolute = std::string(buf) + "/" + dir;
     }
-    if (auto why = untrusted_entry(absolute, trusted_owners(agent_uid)))
+    if (auto why = untrusted_entry(absolute, trusted_owners(agent_uid, agent_gid)))
         return plain_error("workspace " + dir + " cannot be trusted: " + *why);
     if (!::realpath(dir.c_str(), buf)) return errno_error("workspace " + dir);
     struct stat st{};
@@ -51,11 +51,11 @@ Result<Plan> make_plan(const RunOptions& opts, const SandboxdDirs& dirs) {
     auto id = resolve_identity(opts.user);
     if (!id) return id.error();
     plan.identity = std::move(*id);
-    auto ws = resolve_workspace(opts.workspace, plan.identity.uid);
+    auto ws = resolve_workspace(opts.workspace, plan.identity.uid, plan.identity.gid);
     if (!ws) return ws.error();
     plan.workspace = std::move(*ws);
     auto profile = ProfileLoader::with_default_path().load(
-        opts.profile, ProfileVars{plan.workspace, plan.identity.home, plan.identity.uid});
+        opts.profile, ProfileVars{plan.workspace, plan.identity.home, plan.identity.uid, plan.identity.gid});
     if (!profile) return profile.error();
     plan.profile = std::move(*profile);
     if (plan.profile.tier == 1)

@@ -284,6 +284,22 @@ TEST_CASE("scope paths in /tmp: another user's link is refused, a link out of /t
         CHECK(w.status == 125);
         CHECK(w.err.find("workspace " + ws_link + " cannot be trusted") != std::string::npos);
     }
+    SECTION("a workspace in a directory anyone may write to, or another member's link in a group's sticky one") {
+        TempDir ww("sandboxd-ww", "/var/tmp");
+        REQUIRE(chmod(ww.path().c_str(), 0777) == 0);  // no sticky bit: anyone may swap what is in it
+        REQUIRE(mkdir((ww / "proj").c_str(), 0755) == 0);
+        auto open_dir = h.run({"--user", kAgentUser, "--workspace", ww / "proj", "--", "true"});
+        CHECK(open_dir.status == 125);
+        CHECK_THAT(open_dir.err, Catch::Contains("which anyone may write to (mode 0777, no sticky bit)"));
+        TempDir shared("sandboxd-shared", "/var/tmp");
+        REQUIRE(chown(shared.path().c_str(), 0, 54321) == 0);  // a group that is none of ours
+        REQUIRE(chmod(shared.path().c_str(), 03775) == 0);
+        REQUIRE(symlink(h.ws.path().c_str(), (shared / "proj").c_str()) == 0);
+        REQUIRE(lchown((shared / "proj").c_str(), 12345, 54321) == 0);
+        auto group_dir = h.run({"--user", kAgentUser, "--workspace", shared / "proj", "--", "true"});
+        CHECK(group_dir.status == 125);
+        CHECK_THAT(group_dir.err, Catch::Contains("is a symbolic link of uid 12345"));
+    }
     SECTION("the caller's own link to /: runs, and brings no copy of the host tree in") {
         auto r = h.run({"--user", kAgentUser, "--profile", p, "--workspace", h.ws.path(), "--", "sh", "-c", probe});
         INFO(r.out << r.err);
