@@ -63,9 +63,8 @@ struct sbx_config {
     sbx_u64 reads;     /* successful opens for reading: counted, not logged */
     sbx_u64 armed;     /* set by the session's first exec: before it, the
                           file operations are the supervisor's own set-up */
-    sbx_u64 gate_journals_destroys; /* the snapshot gate journals every unlink,
-                                       rmdir and rename it carries out: the
-                                       tracepoints skip those that succeeded */
+    sbx_u64 unused; /* was gate_journals_destroys: the gate_lines marks
+                       say which calls the gate journaled */
     sbx_u64 inbound_refused; /* connections refused on their way in */
     /* chdir, fchdir and umask calls of the session that began, and that
        ended (and both once for each exec): the snapshot gate keeps each agent
@@ -88,9 +87,14 @@ struct sbx_config {
 #define SBX_EVENTS_WAKE_BYTES (64 * 1024)
 
 /* The gate_lines map: one slot per agent thread (its id modulo the count),
- * (tid << 32) | syscall number of a call the snapshot gate journaled
- * itself, which the exit program then leaves out (base/gate_line_marks.h). */
+ * (tid << 32) | (exec epoch << 16) | syscall number of a call the snapshot
+ * gate journaled itself, which the exit program then leaves out; then as
+ * many exec epochs, one a slot, which sbx_exec counts up: a mark made for
+ * a thread an exec has since killed (its id taken over by the exec'ing
+ * thread) then matches nothing (base/gate_line_marks.h). */
 #define SBX_GATE_LINE_SLOTS 1024
+#define SBX_GATE_LINE_MARK(tid, epoch, nr) \
+    (((sbx_u64)(sbx_u32)(tid) << 32) | ((sbx_u64)((epoch) & 0xffff) << 16) | ((sbx_u64)(nr) & 0xffff))
 
 enum sbx_event_kind {
     SBX_EV_CONNECT = 1,

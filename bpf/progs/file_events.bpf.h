@@ -52,6 +52,11 @@ int sbx_exec(struct exec_record* ctx) {
     if (!cfg) return 0;
     agent_state_count_exec(cfg);
     cfg->armed = 1;
+    /* The exec'ing thread may have taken over the id of a thread it killed
+     * (the leader), for which the gate may still mark a call. */
+    __u32 epoch_slot = SBX_GATE_LINE_SLOTS + ((__u32)bpf_get_current_pid_tgid() & (SBX_GATE_LINE_SLOTS - 1));
+    __u64* epoch = bpf_map_lookup_elem(&gate_lines, &epoch_slot);
+    if (epoch) __sync_fetch_and_add(epoch, 1);
     if (!cfg->file_events) return 0;
     struct sbx_exec_event* e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
     if (!e) {
@@ -148,9 +153,10 @@ int sbx_file_exit(struct syscall_exit_record* ctx) {
     long ret = ctx->ret;
     __u64 tid = bpf_get_current_pid_tgid();
     /* A call the gate answered and journaled itself, with its undo record. */
-    __u32 slot = (__u32)tid & (SBX_GATE_LINE_SLOTS - 1);
+    __u32 slot = (__u32)tid & (SBX_GATE_LINE_SLOTS - 1), epoch_slot = slot + SBX_GATE_LINE_SLOTS;
     __u64* gated = bpf_map_lookup_elem(&gate_lines, &slot);
-    if (gated && *gated == ((tid << 32) | (__u32)id)) {
+    __u64* epoch = bpf_map_lookup_elem(&gate_lines, &epoch_slot);
+    if (gated && epoch && *gated == SBX_GATE_LINE_MARK(tid, *epoch, id)) {
         *gated = 0;
         return 0;
     }
@@ -172,9 +178,6 @@ int sbx_file_exit(struct syscall_exit_record* ctx) {
         flags = (__u32)saved_reg(saved, flags_at);
     }
     if (op == SBX_OP_UNLINKAT) op = (flags & 0x200 /* AT_REMOVEDIR */) ? SBX_OP_RMDIR : SBX_OP_UNLINK;
-    if (ret == 0 && cfg->gate_journals_destroys &&
-        (op == SBX_OP_UNLINK || op == SBX_OP_RMDIR || op == SBX_OP_RENAME || op == SBX_OP_LINK))
-        return 0; /* journaled by the gate, with its snapshot or undo record */
     if (op == SBX_OP_OPEN_WRITE) {
         int writes = (flags & O_ACCMODE) != 0 || (flags & (O_CREAT | O_TRUNC));
         if (!writes) {

@@ -33,7 +33,7 @@ struct {
 /* See SBX_GATE_LINE_SLOTS. Mapped into the supervisor, whose gate writes it. */
 struct {
     __uint(type, BPF_MAP_TYPE_ARRAY);
-    __uint(max_entries, SBX_GATE_LINE_SLOTS);
+    __uint(max_entries, 2 * SBX_GATE_LINE_SLOTS);
     __uint(map_flags, BPF_F_MMAPABLE);
     __type(key, __u32);
     __type(value, __u64);

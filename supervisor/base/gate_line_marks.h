@@ -17,6 +17,8 @@
 namespace sandboxd {
 
 struct GateLineMarks {
+    // `count` marks, then `count` exec epochs (counted up by the exec
+    // program for the thread id that came out of an exec).
     uint64_t* slots = nullptr;
     size_t count = 0;  // a power of two
     // The mapping `slots` points into: shared, so that a gate whose threads
@@ -25,15 +27,23 @@ struct GateLineMarks {
     std::shared_ptr<void> mapping;
     explicit operator bool() const { return slots && count; }
 
-    static uint64_t value(pid_t tid, long nr) { return uint64_t(uint32_t(tid)) << 32 | uint32_t(nr); }
-    uint64_t* slot(pid_t tid) const { return &slots[uint32_t(tid) & (count - 1)]; }
+    size_t index(pid_t tid) const { return uint32_t(tid) & (count - 1); }
+    // Read before the gate knows its request is valid (NOTIF_ID_VALID): an
+    // exec that kills the thread and takes its id over after that counts
+    // past it, and the mark made with it matches nothing.
+    uint16_t epoch(pid_t tid) const { return uint16_t(__atomic_load_n(&slots[count + index(tid)], __ATOMIC_ACQUIRE)); }
+    static uint64_t value(pid_t tid, uint16_t epoch, long nr) {
+        return uint64_t(uint32_t(tid)) << 32 | uint64_t(epoch) << 16 | (uint64_t(nr) & 0xffff);
+    }
     // Before answering: the exit of call `nr` of thread `tid` is not journaled.
-    void mark(pid_t tid, long nr) const { __atomic_store_n(slot(tid), value(tid, nr), __ATOMIC_RELEASE); }
+    void mark(pid_t tid, uint16_t epoch, long nr) const {
+        __atomic_store_n(&slots[index(tid)], value(tid, epoch, nr), __ATOMIC_RELEASE);
+    }
     // The answer did not reach the thread (gone): the mark goes, unless the
     // slot holds another thread's by now.
-    void unmark(pid_t tid, long nr) const {
-        uint64_t expected = value(tid, nr);
-        __atomic_compare_exchange_n(slot(tid), &expected, 0, false, __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+    void unmark(pid_t tid, uint16_t epoch, long nr) const {
+        uint64_t expected = value(tid, epoch, nr);
+        __atomic_compare_exchange_n(&slots[index(tid)], &expected, 0, false, __ATOMIC_RELEASE, __ATOMIC_RELAXED);
     }
 };
 

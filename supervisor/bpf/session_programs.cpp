@@ -102,7 +102,6 @@ Result<SessionPrograms> SessionPrograms::start(const NetPlan& plan, const Option
     uint32_t zero = 0;
     sbx_config cfg{};
     cfg.audit = opts.audit ? 1 : 0;
-    cfg.gate_journals_destroys = opts.gate_journals_destroys ? 1 : 0;
     cfg.gate_journals_binds = opts.gate_journals_binds ? 1 : 0;
     cfg.log_reads = opts.log_reads ? 1 : 0;
     cfg.file_events = opts.file_events ? 1 : 0;
@@ -176,7 +175,7 @@ Result<SessionPrograms> SessionPrograms::start(const NetPlan& plan, const Option
                 return r.error();
         // Where the gate says which calls it journaled: without the
         // mapping, both lines are kept (nothing is lost).
-        size_t bytes = SBX_GATE_LINE_SLOTS * sizeof(uint64_t);
+        size_t bytes = 2 * SBX_GATE_LINE_SLOTS * sizeof(uint64_t);
         void* view = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(s.skel_->maps.gate_lines), 0);
         if (view != MAP_FAILED)
             s.gate_lines_ = {static_cast<uint64_t*>(view), SBX_GATE_LINE_SLOTS,

@@ -41,9 +41,6 @@ public:
         // syscalls; without them no exec or file events are reported.
         bool file_events = true;
         bool log_reads = false;  // [events] reads
-        // The snapshot gate journals the session's unlinks, rmdirs and
-        // renames itself: the event stream leaves out those that succeeded.
-        bool gate_journals_destroys = false;
         // Every bind() goes to the snapshot gate, which journals the refused
         // ones and the socket files it makes: the exit of bind() reports none.
         bool gate_journals_binds = false;

@@ -96,6 +96,13 @@ GateOutcome do_link(const GateRequest& r, GateContext& ctx, int flags) {
     if (n.at.trailing_slash) return failed(ENOENT);
     int to = n.at.parent();
     const char* name = n.at.name.c_str();
+    // Its undo record names the new link by its host path: one rollback
+    // could not find (past PATH_MAX) is not made, as for renames. The
+    // session's own filesystems need none.
+    auto host = host_dir(ctx, to);
+    if (!host && !on_private_fs(ctx, to))
+        return refused(r, "file.link", display_path(ctx, to, n.at.name),
+                       Error{EACCES, "no undo possible: not reachable from the host"});
     // An open file given by descriptor (AT_EMPTY_PATH, or a /proc/self/fd
     // link followed): linked through the worker's own magic link to it.
     // Without AT_SYMLINK_FOLLOW the kernel would link the magic link
@@ -119,7 +126,7 @@ GateOutcome do_link(const GateRequest& r, GateContext& ctx, int flags) {
     GateOutcome o;
     struct stat st{};
     if (::fstatat(to, name, &st, AT_SYMLINK_NOFOLLOW) != 0) return o;
-    if (auto host = host_dir(ctx, to)) {
+    if (host) {
         JournalEntry e = entry_for(r, "file.link", join(host->path, n.at.name));
         e.rule = "filesystem.write";
         e.undo = {{"op", "remove"}, {"path", join(host->path, n.at.name)}, {"type", "link"}, {"ino", uint64_t(st.st_ino)}};

@@ -156,6 +156,7 @@ void Gate::Impl::worker_main() {
         uint64_t id = request->id;
         pid_t tid = request->pid;
         long nr = request->nr;
+        uint16_t epoch = request->exec_epoch;
         // The call's exit tracepoint would journal it a second time.
         bool marked = false;
         if (o.entry && journal) {
@@ -163,7 +164,7 @@ void Gate::Impl::worker_main() {
             o.entry->sync_later = true;
             journal->push(std::move(*o.entry));
             if (o.own_line && cfg.gate_lines && nr != SYS_connect && nr != SYS_bind) {
-                cfg.gate_lines.mark(tid, nr);
+                cfg.gate_lines.mark(tid, epoch, nr);
                 marked = true;
             }
         }
@@ -173,7 +174,7 @@ void Gate::Impl::worker_main() {
         // not run again until the agent blocks on its next call, which the
         // dispatcher should already be waiting for.
         to_dispatcher.post();
-        if (!answer(id, o) && marked) cfg.gate_lines.unmark(tid, nr);
+        if (!answer(id, o) && marked) cfg.gate_lines.unmark(tid, epoch, nr);
     }
 }
 
@@ -255,6 +256,9 @@ void Gate::Impl::handle(const seccomp_notif& n) {
         ::ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
         return;
     }
+    // Before the request is fetched, which ends by checking the call is
+    // still pending (see GateLineMarks::epoch).
+    uint16_t epoch = cfg.gate_lines ? cfg.gate_lines.epoch(pid_t(n.pid)) : 0;
     auto req = fetch_request(listener, n, threads, mounts);
     if (!req) {
         // Answered also when the thread seems gone (ESRCH): if it is, the
@@ -264,6 +268,7 @@ void Gate::Impl::handle(const seccomp_notif& n) {
         ::ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
         return;
     }
+    req->exec_epoch = epoch;
     request = &*req;
     to_worker.post();
     to_dispatcher.wait();

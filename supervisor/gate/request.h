@@ -24,6 +24,7 @@ namespace sandboxd {
 
 struct GateRequest {
     uint64_t id = 0;  // the kernel's notification id
+    uint16_t exec_epoch = 0;  // GateLineMarks::epoch() of the caller, read before its request was fetched
     pid_t pid = 0;    // the calling thread, in our pid namespace
     int nr = -1;      // syscall number
     uint64_t args[6] = {};

@@ -185,7 +185,6 @@ ExitStatus run_session(const RunOptions& opts) {
     events.audit = opts.audit;
     events.file_events = plan->profile.events.files;
     events.log_reads = plan->profile.events.reads;
-    events.gate_journals_destroys = plan->seccomp.destructive_gate;
     events.gate_journals_binds = plan->seccomp.create_gate;
     events.unix_hooks_optional = accepts_missing(plan->profile, "unix-socket-hooks");
     events.agent_state = plan->seccomp.gated;

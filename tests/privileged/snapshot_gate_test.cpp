@@ -382,6 +382,69 @@ TEST_CASE("gate: a file moved onto a name after the gate found it free is not re
     CHECK(lost.empty());
 }
 
+// The gate marks each call it journals so that the call's exit program
+// leaves it out. A thread killed by another thread's exec while the gate
+// worked for it (a slow snapshot) gives its id to the exec'ing thread: the
+// mark made then matched the new program's first ungated create, and that
+// create had no line at all. A red-team finding.
+TEST_CASE("gate: a mark for a thread an exec killed swallows no line of the program the exec started") {
+    Host h;
+    std::string prof = h.profile("no-guards", "name='no-guards'\nextends='workspace-t'\n[filesystem]\nprotect = []\n");
+    // Big enough that copying one for its snapshot outlasts the exec's
+    // delay (0.5-3 ms).
+    const int trials = 12;
+    for (int t = 0; t < trials; ++t) plant_file(h.ws / ("big_" + std::to_string(t)), std::string(16 << 20, 'x'));
+    auto r = h.run({"--user", kAgentUser, "--profile", prof, "--workspace", h.ws.path(), "--",
+                    testcase("exec_mark_race"), testcase("exec_mark_race"), std::to_string(trials), "20"});
+    INFO(r.out << r.err);
+    REQUIRE(r.status == 0);
+    REQUIRE_THAT(r.out, Catch::Contains("race-done"));
+    std::set<std::string> journaled;
+    for (const auto& j : journal_lines(h, only_session(h)))
+        if (j["action"] == "file.write") journaled.insert(j["target"].get<std::string>());
+    size_t made = 0;
+    std::vector<std::string> missing;
+    for (const auto& name : list_dir(h.ws.path())) {
+        if (!name.starts_with("c_")) continue;
+        ++made;
+        if (!journaled.count(name)) missing.push_back(name);
+    }
+    INFO("made " << made);
+    CHECK(made > trials * 10);
+    CHECK(missing == std::vector<std::string>{});
+}
+
+// A hard link's undo record names it by its host path. In a directory past
+// PATH_MAX there is none: the link was made with no journal line at all
+// (the exit tracepoint left all links to the gate), and rollback kept it.
+// A red-team finding.
+TEST_CASE("gate: a hard link where rollback could not find it is refused and journaled") {
+    Host h;
+    plant_file(h.ws / "old", "old\n");
+    std::string script =
+        "import os\n"
+        "ws = os.open('.', os.O_RDONLY)\n"
+        "fd = os.open('.', os.O_RDONLY)\n"
+        "for i in range(20):\n"
+        "    os.mkdir('d' * 249, dir_fd=fd)\n"
+        "    fd = os.open('d' * 249, os.O_RDONLY, dir_fd=fd)\n"
+        "try:\n"
+        "    os.link('old', 'deep', src_dir_fd=ws, dst_dir_fd=fd)\n"
+        "    print('linked')\n"
+        "except OSError as e:\n"
+        "    print('refused', e.errno)\n";
+    auto r = agent_sh(h, "python3 -c " + shell_word(script));
+    INFO(r.out << r.err);
+    CHECK(r.out == "refused " + std::to_string(EACCES) + "\n");
+    struct stat st{};
+    REQUIRE(stat((h.ws / "old").c_str(), &st) == 0);
+    CHECK(st.st_nlink == 1);
+    bool journaled = false;
+    for (const auto& j : journal_lines(h, only_session(h)))
+        if (j["action"] == "file.link" && j["decision"] == "deny" && j["errno"] == EACCES) journaled = true;
+    CHECK(journaled);
+}
+
 TEST_CASE("gate: opening a FIFO for writing waits for its reader a bounded time - the session still ends") {
     Host h;
     REQUIRE(mkfifo((h.ws / "pipe").c_str(), 0644) == 0);
