@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "base/paths.h"
 #include "base/unique_fd.h"
 #include "landlock/abi.h"
 #include "launch/spawn.h"
@@ -148,6 +149,21 @@ bool private_dev(const MountPlan& plan, int ruleset_fd, MountFailure& f) {
     return true;
 }
 
+// The exec trees inside /tmp (`carried`: in the trees carried into the
+// session's own /tmp) or the others, bound onto themselves and made
+// executable again with all that is mounted inside them.
+bool make_exec_trees_executable(const std::vector<std::string>& trees, bool carried) {
+    for (const auto& e : trees) {
+        if ((e != "/tmp" && path_is_under(e, "/tmp")) != carried) continue;
+        mount_attr exec{};
+        exec.attr_clr = MOUNT_ATTR_NOEXEC;
+        if (::mount(e.c_str(), e.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0 ||
+            ::syscall(SYS_mount_setattr, AT_FDCWD, e.c_str(), AT_RECURSIVE, &exec, sizeof exec) != 0)
+            return false;
+    }
+    return true;
+}
+
 }  // namespace
 
 bool setup_mounts(const MountPlan& plan, int ruleset_fd, uint64_t tmp_access, uint64_t proc_access,
@@ -195,15 +211,9 @@ bool setup_mounts(const MountPlan& plan, int ruleset_fd, uint64_t tmp_access, ui
     // mounted inside it. Before the session's own /tmp, /dev and /dev/shm
     // are mounted, so that an exec tree holding them ("/tmp") makes only the
     // host's directory executable, which the session no longer sees: the
-    // agent's own writable places stay noexec. Trees carried into /tmp
-    // bring their own setting.
-    for (const auto& e : plan.exec_trees) {
-        mount_attr exec{};
-        exec.attr_clr = MOUNT_ATTR_NOEXEC;
-        if (::mount(e.c_str(), e.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0 ||
-            ::syscall(SYS_mount_setattr, AT_FDCWD, e.c_str(), AT_RECURSIVE, &exec, sizeof exec) != 0)
-            return fail(f, SpawnStep::NoExec);
-    }
+    // agent's own writable places stay noexec. Those inside /tmp are in
+    // the trees carried there, and made executable once those are in place.
+    if (!make_exec_trees_executable(plan.exec_trees, false)) return fail(f, SpawnStep::NoExec);
     if (::mount("tmpfs", "/tmp", "tmpfs", kSafe | MS_NOEXEC, "mode=1777") != 0) return fail(f, SpawnStep::PrivateTmp);
     for (size_t i = 0; i < n; ++i) {
         const auto& c = plan.carry_into_tmp[i];
@@ -220,6 +230,7 @@ bool setup_mounts(const MountPlan& plan, int ruleset_fd, uint64_t tmp_access, ui
         if (::syscall(SYS_mount_setattr, AT_FDCWD, path, AT_RECURSIVE, &attr, sizeof attr) != 0)
             return fail(f, SpawnStep::PrivateTmp);
     }
+    if (!make_exec_trees_executable(plan.exec_trees, true)) return fail(f, SpawnStep::NoExec);
     if (!private_dev(plan, ruleset_fd, f)) return false;
     if (::mount("tmpfs", "/dev/shm", "tmpfs", kSafe | MS_NOEXEC, "mode=1777") != 0)
         return fail(f, SpawnStep::PrivateTmp);

@@ -19,6 +19,8 @@ using namespace sandboxd::test;
 
 namespace {
 
+bool path_is_under_tmp(const std::string& p) { return p.rfind("/tmp/", 0) == 0; }
+
 struct Scene {
     Host h;
     // Outside /tmp: the session's private /tmp would hide it, and these
@@ -156,6 +158,28 @@ TEST_CASE("exec scope: an exec tree holding /tmp leaves the session's own /tmp a
     CHECK(r.out == "/tmp refused\n/dev/shm refused\n");
     auto e = h.run({"--explain", "--user", kAgentUser, "--profile", p, "--workspace", h.ws.path()});
     CHECK(e.out.find("the session's own /tmp") != std::string::npos);
+}
+
+// Exec trees are made executable before the session's own /tmp is
+// mounted, so that naming /tmp does not make it executable; those inside
+// trees carried into it must be made executable again after. A workspace
+// in /tmp (carried, noexec) with an exec tree inside it ran nothing there
+// for a commit (CI found it: its checkout, and the test programs, were
+// under /tmp).
+TEST_CASE("exec scope: an exec tree inside a read-only workspace carried into the session's /tmp runs - the rest of it does not") {
+    Host h;  // its workspace is in /tmp
+    REQUIRE(path_is_under_tmp(h.ws.path()));
+    plant_file(h.ws / "bin/tool", *sandboxd::read_file("/usr/bin/true"), 0755);
+    plant_file(h.ws / "tool", *sandboxd::read_file("/usr/bin/true"), 0755);
+    const std::string tc = TESTCASES_DIR;
+    // Read-only: the workspace is carried in as it is, not as a write tree.
+    std::string p = h.profile("ws-bin", "name='ws-bin'\nextends='readonly-t'\n[exec]\n"
+                                        "allow = ['/usr', '-/bin', '-/lib', '-/lib64', '" + tc + "', '${WORKSPACE}/bin']\n");
+    auto r = h.run({"--user", kAgentUser, "--profile", p, "--workspace", h.ws.path(), "--", "sh", "-c",
+                    "./bin/tool && echo ran; ./tool 2>/dev/null || echo refused"});
+    INFO(r.out << r.err);
+    CHECK(r.status == 0);
+    CHECK(r.out == "ran\nrefused\n");
 }
 
 // A descriptor keeps the mount it was opened through: a stream
