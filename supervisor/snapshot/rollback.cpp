@@ -437,6 +437,9 @@ struct Applier {
             auto w = at(path);
             if (!w) return w.error();
             if (::unlinkat(w->dir.get(), w->base.c_str(), 0) != 0) return errno_error("cannot remove " + path);
+            // Its ctime moved with the removal: the file's other new names
+            // are not changed after the session for that.
+            produced.insert(key_of(*sx));
             return {};
         }
         return move_to_trash(path);
