@@ -10,21 +10,10 @@
 #include <deque>
 #include <optional>
 
+#include "base/paths.h"
+
 namespace sandboxd {
 namespace {
-
-// The components of `path`, in order, for the front of the walk.
-void push_components(std::deque<std::string>& todo, const std::string& path) {
-    std::deque<std::string> parts;
-    size_t i = 0;
-    while (i < path.size()) {
-        size_t slash = path.find('/', i);
-        if (slash == std::string::npos) slash = path.size();
-        if (slash > i) parts.push_back(path.substr(i, slash - i));
-        i = slash + 1;
-    }
-    todo.insert(todo.begin(), parts.begin(), parts.end());
-}
 
 std::string parent_of(const std::string& dir) {
     size_t slash = dir.find_last_of('/');
@@ -61,7 +50,7 @@ TrustedOwners trusted_owners(uid_t agent_uid, gid_t agent_gid) {
 std::optional<std::string> untrusted_entry(const std::string& path, const TrustedOwners& trusted) {
     auto has = [](const auto& list, auto v) { return std::find(list.begin(), list.end(), v) != list.end(); };
     std::deque<std::string> todo;
-    push_components(todo, path);
+    push_front_components(todo, path);
     std::string done = "/";  // resolved so far: no symbolic link in it
     int links = 0;
     while (!todo.empty()) {
@@ -98,7 +87,7 @@ std::optional<std::string> untrusted_entry(const std::string& path, const Truste
         if (n < 0) return std::nullopt;
         std::string to(target, size_t(n));
         if (!to.empty() && to.front() == '/') done = "/";
-        push_components(todo, to);
+        push_front_components(todo, to);
     }
     return std::nullopt;
 }

@@ -34,4 +34,16 @@ bool path_is_under(std::string_view child, std::string_view parent) {
     return child.size() == parent.size() || child[parent.size()] == '/';
 }
 
+void push_front_components(std::deque<std::string>& todo, std::string_view path) {
+    std::deque<std::string> parts;
+    size_t i = 0;
+    while (i < path.size()) {
+        size_t slash = path.find('/', i);
+        if (slash == std::string_view::npos) slash = path.size();
+        if (slash > i) parts.emplace_back(path.substr(i, slash - i));
+        i = slash + 1;
+    }
+    todo.insert(todo.begin(), parts.begin(), parts.end());
+}
+
 }  // namespace sandboxd

@@ -3,6 +3,7 @@
 // on opened objects, never on these strings.
 #pragma once
 
+#include <deque>
 #include <string>
 #include <string_view>
 
@@ -15,5 +16,10 @@ std::string normalize_path(std::string_view absolute);
 // True when child equals parent or lies beneath it ("/a/b" is under "/a",
 // "/ab" is not).
 bool path_is_under(std::string_view child, std::string_view parent);
+
+// Puts the components of `path` ("a//b/" is a, b) at the front of `todo`,
+// in order: what a walk that resolves symbolic links by hand does with a
+// link's target.
+void push_front_components(std::deque<std::string>& todo, std::string_view path);
 
 }  // namespace sandboxd

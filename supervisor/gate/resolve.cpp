@@ -7,23 +7,13 @@
 #include <deque>
 #include <string_view>
 
+#include "base/paths.h"
+
 namespace sandboxd {
 namespace {
 
 // The kernel's limit on symlinks followed in one lookup.
 constexpr int kMaxSymlinks = 40;
-
-void push_front_components(std::deque<std::string>& todo, std::string_view p) {
-    std::deque<std::string> parts;
-    size_t i = 0;
-    while (i < p.size()) {
-        size_t j = p.find('/', i);
-        if (j == std::string_view::npos) j = p.size();
-        if (j > i) parts.emplace_back(p.substr(i, j - i));
-        i = j + 1;
-    }
-    todo.insert(todo.begin(), parts.begin(), parts.end());
-}
 
 bool same_object(int a, int b) {
     struct stat sa{}, sb{};

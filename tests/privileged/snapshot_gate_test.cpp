@@ -45,6 +45,13 @@ bool gate_kept_caches(const Host& h) {
     return true;
 }
 
+// The number on the line "WHAT N" of a racing program's report.
+long counted(const std::string& out, const std::string& what) {
+    size_t at = out.find(what + " ");
+    REQUIRE(at != std::string::npos);
+    return std::stol(out.substr(at + what.size() + 1));
+}
+
 ProcResult agent_sh(const Host& h, const std::string& script, const std::vector<std::string>& extra = {}) {
     std::vector<std::string> args = {"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path()};
     args.insert(args.end(), extra.begin(), extra.end());
@@ -231,11 +238,7 @@ TEST_CASE("gate: a racing agent swapping names for symlinks outside lands nothin
     // The race really raced: every kind of operation landed.
     // The race really raced. del and mv contend for one name and the gate
     // serialises them, so one of the two may lose every round.
-    auto count = [&](const std::string& op) {
-        size_t at = r.out.find(op + " ");
-        REQUIRE(at != std::string::npos);
-        return std::stol(r.out.substr(at + op.size() + 1));
-    };
+    auto count = [&](const std::string& what) { return counted(r.out, what); };
     CHECK(count("swap") > 0);
     CHECK(count("trunc") > 0);
     CHECK(count("create") > 0);
@@ -285,11 +288,7 @@ TEST_CASE("gate: a symlink put at a name between the gate's look and its open is
     REQUIRE(r.status == 0);
     REQUIRE_THAT(r.out, Catch::Contains("race-done"));
     // It raced: opens made files and met links.
-    auto count = [&](const std::string& what) {
-        size_t at = r.out.find(what + " ");
-        REQUIRE(at != std::string::npos);
-        return std::stol(r.out.substr(at + what.size() + 1));
-    };
+    auto count = [&](const std::string& what) { return counted(r.out, what); };
     CHECK(count("opened") > 100);
     CHECK(count("met-link") > 100);
     CHECK(*sandboxd::read_file(h.ws / "A") == "PRECIOUS\n");
