@@ -156,10 +156,10 @@ int sbx_file_exit(struct syscall_exit_record* ctx) {
     __u32 slot = (__u32)tid & (SBX_GATE_LINE_SLOTS - 1), epoch_slot = slot + SBX_GATE_LINE_SLOTS;
     __u64* gated = bpf_map_lookup_elem(&gate_lines, &slot);
     __u64* epoch = bpf_map_lookup_elem(&gate_lines, &epoch_slot);
-    if (gated && epoch && *gated == SBX_GATE_LINE_MARK(tid, *epoch, id)) {
-        *gated = 0;
-        return 0;
-    }
+    __u64 mark = epoch ? SBX_GATE_LINE_MARK(tid, *epoch, id) : 0;
+    /* Cleared only if still this call's: the gate may have marked another
+     * thread's call in the slot since. */
+    if (gated && mark && __sync_val_compare_and_swap(gated, mark, 0) == mark) return 0;
     int refused = ret == -1 /*EPERM*/ || ret == -13 /*EACCES*/ || ret == -30 /*EROFS*/ || ret == -18 /*EXDEV*/;
     /* A successful exec is reported by sbx_exec; a refused one here, its
      * path still in the caller's memory. */

@@ -65,7 +65,10 @@ std::optional<std::string> untrusted_entry(const std::string& path, const Truste
         std::string here = join_name(done, name);
         if (::lstat(done.c_str(), &dir) != 0 || ::lstat(here.c_str(), &st) != 0) return std::nullopt;
         bool open_to_others = (dir.st_mode & S_IWOTH) || ((dir.st_mode & S_IWGRP) && !has(trusted.gids, dir.st_gid));
-        bool owner_trusted = st.st_uid == dir.st_uid || has(trusted.uids, st.st_uid);
+        // In a shared directory its owner may remove or rename any entry:
+        // the entry is as trusted as the directory's owner, at most.
+        bool dir_owner_trusted = has(trusted.uids, dir.st_uid);
+        bool owner_trusted = dir_owner_trusted && (st.st_uid == dir.st_uid || has(trusted.uids, st.st_uid));
         // Anyone may replace anything there. (A group's members may too in
         // a directory without the sticky bit that their group may write,
         // but they are trusted with it: /usr/local is root:staff 2775 on
@@ -73,6 +76,9 @@ std::optional<std::string> untrusted_entry(const std::string& path, const Truste
         if ((dir.st_mode & S_IWOTH) && !(dir.st_mode & S_ISVTX))
             return here + " is in " + done + ", which anyone may write to (mode " + octal(dir.st_mode) +
                    ", no sticky bit): anyone may replace it";
+        if (open_to_others && !dir_owner_trusted)
+            return here + " is in " + done + ", which others may write to and uid " + std::to_string(dir.st_uid) +
+                   " owns: its owner decides what the path names";
         if (open_to_others && !owner_trusted)
             return here + (S_ISLNK(st.st_mode) ? " is a symbolic link" : " is") + " of uid " +
                    std::to_string(st.st_uid) + " in " + done +

@@ -11,6 +11,7 @@
 #include "gate/handlers.h"
 #include "gate/outcome.h"
 #include "gate/resolve.h"
+#include "gate/session_mounts.h"
 
 namespace sandboxd {
 
@@ -186,14 +187,28 @@ GateOutcome do_rename(const GateRequest& r, GateContext& ctx, unsigned flags) {
         bool replaces = target_exists && !(flags & (RENAME_EXCHANGE | RENAME_NOREPLACE)) &&
                         !(s1.st_dev == s2.st_dev && s1.st_ino == s2.st_ino);
         if (!replaces) {
-            // Two names of one object: the kernel does nothing, nor does the gate.
+            // Two names of one object: the kernel does nothing (after its
+            // checks of the mounts). Exchanged instead, which leaves the same
+            // two names of it, or swaps in whatever was moved onto the target
+            // meanwhile rather than destroy it; where a filesystem cannot
+            // exchange, the mounts are checked here and nothing is done.
             if (target_exists && !(flags & RENAME_EXCHANGE)) {
                 if (flags & RENAME_NOREPLACE) return failed(EEXIST);
+                if (::renameat2(fd1, n1.c_str(), fd2, n2.c_str(), RENAME_EXCHANGE) != 0) {
+                    if (errno != EINVAL) return refused(r, action, src, Error{errno, "rename"});
+                    if (readonly_mount(fd1) || readonly_mount(fd2)) return refused(r, action, src, Error{EROFS, "rename"});
+                    if (mount_id_of(fd1) != mount_id_of(fd2)) return failed(EXDEV);
+                }
                 o.entry = std::move(e);
                 return o;
             }
             bool free_name = !target_exists && !(flags & (RENAME_EXCHANGE | RENAME_NOREPLACE));
-            if (::renameat2(fd1, n1.c_str(), fd2, n2.c_str(), flags | (free_name ? RENAME_NOREPLACE : 0)) != 0) {
+            int rc = ::renameat2(fd1, n1.c_str(), fd2, n2.c_str(), flags | (free_name ? RENAME_NOREPLACE : 0));
+            // NFS, 9p and FUSE without rename2 take no flags at all: there the
+            // rename cannot refuse to replace, and a file moved onto the name
+            // between the look and the rename is the one risk left.
+            if (rc != 0 && free_name && errno == EINVAL) rc = ::renameat2(fd1, n1.c_str(), fd2, n2.c_str(), flags);
+            if (rc != 0) {
                 int err = errno;
                 if (free_name && err == EEXIST) {
                     if (attempt < kRenameAttempts) continue;

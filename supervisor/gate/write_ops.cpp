@@ -261,7 +261,13 @@ GateOutcome do_open(const GateRequest& r, GateContext& ctx, int flags, mode_t mo
                 if (const GuardedName* g = guarded_object(ctx, st))
                     return refuse_guarded(r, action, display_path(ctx, pfd, name), *g);
             created = !tmpfile && !exists && (flags & O_CREAT);
-            int open_flags = ((flags | O_CLOEXEC | O_NOFOLLOW) & ~O_TRUNC) | (created ? O_EXCL : 0);
+            // A name that was there is not made again should it go meanwhile
+            // (it would be made with none of what a create gets: the
+            // agent's umask, a journal line): looked at again instead.
+            // (O_CREAT|O_EXCL keeps both: whatever is there is EEXIST.)
+            bool recreate = exists && !exclusive_create;
+            int open_flags = ((flags | O_CLOEXEC | O_NOFOLLOW) & ~(O_TRUNC | (recreate ? O_CREAT : 0))) |
+                             (created ? O_EXCL : 0);
             {
                 // The agent's umask, read only when the open makes a file.
                 AgentUmask as_agent(tmpfile || created ? r.umask() : kWorkerUmask);
@@ -271,6 +277,7 @@ GateOutcome do_open(const GateRequest& r, GateContext& ctx, int flags, mode_t mo
             int err = errno;
             // What the agent's own O_NOFOLLOW or O_CREAT|O_EXCL make its answer is not a change.
             bool changed = (err == ELOOP && !(flags & O_NOFOLLOW)) || (err == EEXIST && !exclusive_create) ||
+                           (err == ENOENT && recreate && (flags & O_CREAT)) ||
                            (err == ENOTDIR && tmpfile && exists && S_ISDIR(st.st_mode));
             if (changed && attempt < kOpenAttempts) continue;
             return refused(r, action, display_path(ctx, pfd, name),
@@ -305,24 +312,39 @@ GateOutcome do_open(const GateRequest& r, GateContext& ctx, int flags, mode_t mo
         truncates = (flags & O_TRUNC) && S_ISREG(st.st_mode) && st.st_size > 0;
     }
     bool writes = (flags & O_ACCMODE) != O_RDONLY;
+    // O_RDONLY|O_TRUNC truncates too; a write descriptor is needed for it.
+    UniqueFd writer;
+    auto write_fd = [&]() -> int {
+        if (writes) return o.install.get();
+        if (!writer) writer = UniqueFd(::open(fd_link(o.install.get()).c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+        return writer.get();
+    };
+    // An empty file loses nothing to O_TRUNC, but its times change all the
+    // same (make's stamp files: `: > stamp`): truncated here, unkept.
+    bool empty_truncate = (flags & O_TRUNC) && S_ISREG(st.st_mode) && st.st_size == 0;
+    auto truncate_empty = [&]() -> std::optional<GateOutcome> {
+        if (!empty_truncate) return std::nullopt;
+        int fd = write_fd();
+        if (fd < 0) return refused(r, action, where, Error{errno, "open for truncation"});
+        if (::ftruncate(fd, 0) != 0) return refused(r, action, where, Error{errno, "truncate"});
+        return std::nullopt;
+    };
     if (!truncates && writes && S_ISREG(st.st_mode) && !ctx.kept.count({st.st_dev, st.st_ino})) {
         // The first open for writing of an existing file: whatever is
         // written through it (in place, appended), the old bytes are kept.
         GateOutcome k = keep_before_write(r, ctx, o.install.get());
         if (k.err) return k;
+        if (auto refusal = truncate_empty()) return std::move(*refusal);
         k.install = std::move(o.install);
         k.cloexec = o.cloexec;
         return k;
     }
-    if (!truncates) return o;
-    // O_RDONLY|O_TRUNC truncates too; a write descriptor is needed for it.
-    int tfd = o.install.get();
-    UniqueFd writer;
-    if ((flags & O_ACCMODE) == O_RDONLY) {
-        writer = UniqueFd(::open(fd_link(o.install.get()).c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
-        if (!writer) return refused(r, action, where, Error{errno, "open for truncation"});
-        tfd = writer.get();
+    if (!truncates) {
+        if (auto refusal = truncate_empty()) return std::move(*refusal);
+        return o;
     }
+    int tfd = write_fd();
+    if (tfd < 0) return refused(r, action, where, Error{errno, "open for truncation"});
     GateOutcome t = truncate_file(r, ctx, action, tfd, 0);
     if (t.err) return t;
     t.install = std::move(o.install);

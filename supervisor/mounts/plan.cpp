@@ -93,11 +93,15 @@ MountPlan plan_mounts(const Profile& given, const std::string& workspace, const 
     // Exec trees by where they lead: one named through a symlink into a
     // write tree is an exec tree inside it all the same (the mount and
     // Landlock both follow the link).
+    // The same for the read, write and destroy trees: trees under /tmp
+    // are carried by where they lead (below), and the write trees' mounts
+    // must name them the same way.
     Profile p = given;
-    for (auto& e : p.exec_allow) {
-        char real[PATH_MAX];
-        if (e.exists && ::realpath(e.path.c_str(), real)) e.path = real;
-    }
+    for (auto* list : {&p.exec_allow, &p.read, &p.write, &p.destroy})
+        for (auto& e : *list) {
+            char real[PATH_MAX];
+            if (e.exists && ::realpath(e.path.c_str(), real)) e.path = real;
+        }
     std::vector<std::string> under_tmp;
     auto in_tmp = [](const std::string& path) { return path != "/tmp" && path_is_under(path, "/tmp"); };
     // The workspace is the agent's working directory: always visible.

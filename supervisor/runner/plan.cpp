@@ -26,9 +26,14 @@ Result<std::string> resolve_workspace(const std::optional<std::string>& ws, uid_
         if (!::getcwd(buf, sizeof buf)) return errno_error("workspace " + dir);
         absolute = std::string(buf) + "/" + dir;
     }
-    if (auto why = untrusted_entry(absolute, trusted_owners(agent_uid, agent_gid)))
+    auto trusted = trusted_owners(agent_uid, agent_gid);
+    if (auto why = untrusted_entry(absolute, trusted))
         return plain_error("workspace " + dir + " cannot be trusted: " + *why);
     if (!::realpath(dir.c_str(), buf)) return errno_error("workspace " + dir);
+    // Again, now that it exists: a name missing at the first look could
+    // have been made since, by anyone, as a link to anywhere.
+    if (auto why = untrusted_entry(absolute, trusted))
+        return plain_error("workspace " + dir + " cannot be trusted: " + *why);
     struct stat st{};
     if (::stat(buf, &st) != 0 || !S_ISDIR(st.st_mode))
         return plain_error("workspace " + std::string(buf) + " is not a directory");

@@ -151,8 +151,9 @@ struct Applier {
     }
     // A directory's ctime moves with every entry made or removed in it
     // (also by this rollback): its entries are checked one by one instead.
+    std::set<std::pair<dev_t, ino_t>> unlinked_from;  // files a name of which this run took away
     bool changed_after_end(const struct statx& sx) {
-        return !S_ISDIR(sx.stx_mode) && !ours(sx) && usec(sx.stx_ctime) > end_usec;
+        return !S_ISDIR(sx.stx_mode) && !ours(sx) && !unlinked_from.count(key_of(sx)) && usec(sx.stx_ctime) > end_usec;
     }
     bool born_in_session(const struct statx& sx) {
         return start_usec && (sx.stx_mask & STATX_BTIME) && usec(sx.stx_btime) >= start_usec;
@@ -438,8 +439,9 @@ struct Applier {
             if (!w) return w.error();
             if (::unlinkat(w->dir.get(), w->base.c_str(), 0) != 0) return errno_error("cannot remove " + path);
             // Its ctime moved with the removal: the file's other new names
-            // are not changed after the session for that.
-            produced.insert(key_of(*sx));
+            // are not changed after the session for that (in this run only:
+            // a later one checks the file afresh).
+            unlinked_from.insert(key_of(*sx));
             return {};
         }
         return move_to_trash(path);

@@ -324,6 +324,31 @@ TEST_CASE("scope paths in /tmp: another user's link is refused, a link out of /t
         CHECK(group_dir.status == 125);
         CHECK_THAT(group_dir.err, Catch::Contains("is a symbolic link of uid 12345"));
     }
+    SECTION("a sticky directory anyone may write to that another user owns: they may replace anything in it") {
+        TempDir base("sandboxd-base", "/var/tmp");  // root's, 0700: nobody else's to change
+        const std::string pub = base / "pub";
+        REQUIRE(mkdir(pub.c_str(), 0755) == 0);
+        REQUIRE(chown(pub.c_str(), 12345, 12345) == 0);
+        REQUIRE(chmod(pub.c_str(), 01777) == 0);
+        REQUIRE(mkdir((pub + "/ws").c_str(), 0755) == 0);  // root's own, in it
+        auto r = h.run({"--user", kAgentUser, "--workspace", pub + "/ws", "--", "true"});
+        CHECK(r.status == 125);
+        CHECK_THAT(r.err, Catch::Contains("and uid 12345 owns"));
+    }
+    SECTION("the caller's own link to a directory in /tmp names a write tree: carried where it leads, writable") {
+        const std::string real = dir / "real";
+        REQUIRE(mkdir(real.c_str(), 0777) == 0);
+        REQUIRE(chmod(real.c_str(), 0777) == 0);
+        const std::string named = dir / "named";
+        REQUIRE(symlink(real.c_str(), named.c_str()) == 0);
+        std::string w = h.profile("tmp-write", "name='tmp-write'\nextends='workspace-t'\n[filesystem]\n"
+                                               "write = ['${WORKSPACE}', '" + named + "']\n");
+        auto r = h.run({"--user", kAgentUser, "--profile", w, "--workspace", h.ws.path(), "--", "sh", "-c",
+                        "echo x > " + real + "/made && echo wrote"});
+        INFO(r.out << r.err);
+        CHECK(r.out == "wrote\n");
+        CHECK(path_exists(real + "/made"));
+    }
     SECTION("the caller's own link to /: runs, and brings no copy of the host tree in") {
         auto r = h.run({"--user", kAgentUser, "--profile", p, "--workspace", h.ws.path(), "--", "sh", "-c", probe});
         INFO(r.out << r.err);

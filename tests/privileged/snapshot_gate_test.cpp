@@ -1,6 +1,7 @@
 // The snapshot gate, attacked from inside real sessions: destructive calls
 // must land only with their snapshot, only where the profile allows, and
 // never on anything a racing agent swaps in from outside.
+#include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -442,6 +443,29 @@ TEST_CASE("gate: a hard link where rollback could not find it is refused and jou
     for (const auto& j : journal_lines(h, only_session(h)))
         if (j["action"] == "file.link" && j["decision"] == "deny" && j["errno"] == EACCES) journaled = true;
     CHECK(journaled);
+}
+
+// The gate truncates only after the snapshot, through the descriptor, so
+// it opens without O_TRUNC; an empty file loses nothing to O_TRUNC, but
+// the kernel still stamps it, and make's stamp files rely on that. Two
+// names of one file renamed onto each other stay two names of it.
+TEST_CASE("gate: O_TRUNC of an empty file stamps it - a rename between two names of one file changes nothing") {
+    Host h;
+    plant_file(h.ws / "stamp", "");
+    struct timespec old[2] = {{1000000000, 0}, {1000000000, 0}};
+    REQUIRE(utimensat(AT_FDCWD, (h.ws / "stamp").c_str(), old, 0) == 0);
+    plant_file(h.ws / "a", "one file\n");
+    REQUIRE(link((h.ws / "a").c_str(), (h.ws / "b").c_str()) == 0);
+    auto r = agent_sh(h, ": > stamp && python3 -c 'import os; os.rename(\"a\", \"b\")' && echo done");
+    INFO(r.out << r.err);
+    CHECK(r.out == "done\n");
+    struct stat st{}, sa{}, sb{};
+    REQUIRE(stat((h.ws / "stamp").c_str(), &st) == 0);
+    CHECK(st.st_mtime > 1000000000 + 3600);
+    REQUIRE(stat((h.ws / "a").c_str(), &sa) == 0);
+    REQUIRE(stat((h.ws / "b").c_str(), &sb) == 0);
+    CHECK(sa.st_ino == sb.st_ino);
+    CHECK(sa.st_nlink == 2);
 }
 
 TEST_CASE("gate: opening a FIFO for writing waits for its reader a bounded time - the session still ends") {
