@@ -5,6 +5,7 @@
 
 #include <sstream>
 
+#include "base/path_trust.h"
 #include "base/paths.h"
 #include "cgroup/layout.h"
 #include "landlock/abi.h"
@@ -35,6 +36,10 @@ ExitStatus explain_session(const RunOptions& opts) {
     if (!id) return {125, id.error().describe()};
     char cwd[4096];
     std::string ws = opts.workspace.value_or(::getcwd(cwd, sizeof cwd) ? cwd : "/");
+    // As sandbox-run would refuse it (runner/plan.cpp).
+    std::string absolute = !ws.empty() && ws.front() == '/' ? ws : std::string(::getcwd(cwd, sizeof cwd) ? cwd : "/") + "/" + ws;
+    if (auto why = untrusted_entry(absolute, trusted_owners(id->uid, id->gid)))
+        return {125, "workspace " + ws + " cannot be trusted: " + *why};
     auto profile = ProfileLoader::with_default_path().load(opts.profile, ProfileVars{ws, id->home, id->uid, id->gid});
     if (!profile) return {125, profile.error().describe()};
     SandboxdDirs dirs = SandboxdDirs::from_env();

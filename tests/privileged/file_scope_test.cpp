@@ -307,6 +307,9 @@ TEST_CASE("scope paths in /tmp: another user's link is refused, a link out of /t
         auto w = h.run({"--user", kAgentUser, "--workspace", ws_link, "--", "true"});
         CHECK(w.status == 125);
         CHECK(w.err.find("workspace " + ws_link + " cannot be trusted") != std::string::npos);
+        auto e = h.run({"--explain", "--user", kAgentUser, "--workspace", ws_link});
+        CHECK(e.status == 125);
+        CHECK(e.err.find("workspace " + ws_link + " cannot be trusted") != std::string::npos);
     }
     SECTION("a workspace in a directory anyone may write to, or another member's link in a group's sticky one") {
         TempDir ww("sandboxd-ww", "/var/tmp");
