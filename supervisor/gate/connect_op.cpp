@@ -66,8 +66,6 @@ private:
 };
 
 constexpr int kConnectWaitMs = 5000;
-// Looks at a name that became a symbolic link at most this often.
-constexpr int kConnectAttempts = 4;
 
 }  // namespace
 
@@ -115,7 +113,7 @@ GateOutcome do_connect(const GateRequest& r, GateContext& ctx) {
         // A symbolic link where the resolution followed none: put there
         // since; looked at again. Anything else is no socket to connect to.
         if (!S_ISLNK(st.st_mode)) return failed(ECONNREFUSED);
-        if (attempt == kConnectAttempts) return failed(EAGAIN);
+        if (attempt == kNameChangeAttempts) return failed(EAGAIN);
     }
     sockaddr_un sa{};
     sa.sun_family = AF_UNIX;

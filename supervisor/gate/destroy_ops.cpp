@@ -133,10 +133,6 @@ GateOutcome do_unlink(const GateRequest& r, GateContext& ctx, bool dir) {
     return o;
 }
 
-// Looks at a target that appeared between the gate's look and the rename
-// at most this often; then the agent gets EAGAIN.
-constexpr int kRenameAttempts = 4;
-
 GateOutcome do_rename(const GateRequest& r, GateContext& ctx, unsigned flags) {
     const char* action = "file.rename";
     if (flags & ~unsigned(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT)) return failed(EINVAL);
@@ -211,7 +207,7 @@ GateOutcome do_rename(const GateRequest& r, GateContext& ctx, unsigned flags) {
             if (rc != 0) {
                 int err = errno;
                 if (free_name && err == EEXIST) {
-                    if (attempt < kRenameAttempts) continue;
+                    if (attempt < kNameChangeAttempts) continue;
                     err = EAGAIN;
                 }
                 return refused(r, action, src, Error{err, "rename"});

@@ -109,6 +109,13 @@ GateOutcome perform_gated(const GateRequest& r, GateContext& ctx);
 // what it makes in the snapshot store is its alone. While the worker makes
 // something for the agent, the agent's umask applies instead.
 constexpr mode_t kWorkerUmask = 077;
+
+// An operation acts on what it looked at, never on a name looked up again
+// (the worker is outside the agent's root and /proc): where the name
+// changes between its look and its act (a symlink put there, a file moved
+// in), it looks again at most this often, then the agent gets EAGAIN. Only
+// a race, the agent's own or another session's, changes a name that often.
+constexpr int kNameChangeAttempts = 4;
 class AgentUmask {
 public:
     explicit AgentUmask(mode_t agent) { ::umask(agent); }

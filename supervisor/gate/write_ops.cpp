@@ -146,11 +146,6 @@ GateOutcome keep_before_write(const GateRequest& r, GateContext& ctx, int fd) {
 // did not ask for it; an agent that did gets the kernel's answer at once.
 constexpr int kOpenWaitMs = 5000;
 
-// Looks at a name that changed between the gate's look and its open at
-// most this often; then the agent gets EAGAIN. Only a race (the agent's
-// own, or another session's) changes a name twice in a row.
-constexpr int kOpenAttempts = 4;
-
 UniqueFd open_bounded(const GateRequest& r, const GateContext& ctx, int dir, const char* name, int flags, mode_t mode) {
     bool agent_nonblock = flags & O_NONBLOCK;
     UniqueFd fd(::openat(dir, name, flags | O_NONBLOCK, mode));
@@ -279,7 +274,7 @@ GateOutcome do_open(const GateRequest& r, GateContext& ctx, int flags, mode_t mo
             bool changed = (err == ELOOP && !(flags & O_NOFOLLOW)) || (err == EEXIST && !exclusive_create) ||
                            (err == ENOENT && recreate && (flags & O_CREAT)) ||
                            (err == ENOTDIR && tmpfile && exists && S_ISDIR(st.st_mode));
-            if (changed && attempt < kOpenAttempts) continue;
+            if (changed && attempt < kNameChangeAttempts) continue;
             return refused(r, action, display_path(ctx, pfd, name),
                            changed ? Error{EAGAIN, "open: the name kept changing"} : Error{err, "open"});
         }
