@@ -55,6 +55,26 @@ struct sbx_net_ports {
     sbx_u64 bits[65536 / 64]; /* bit p set: port p (host byte order) allowed */
 };
 
+/* Thread ids as the supervisor sees them. The snapshot gate's
+ * notifications name a thread by its id in the supervisor's own pid
+ * namespace; the programs must name it the same way, or the gate's marks
+ * (SBX_GATE_LINE_SLOTS) would match nothing and the journal's pids would
+ * disagree with each other. On the host the kernel's ids are those. In a
+ * container (sandbox-run in a pid namespace of its own) the programs read
+ * the thread's number at the supervisor's depth from the kernel's struct
+ * pid, at offsets the supervisor took from the kernel's BTF: no CO-RE,
+ * whose relocations would have libbpf parse all of the kernel's BTF at
+ * every session's start, on the host too. */
+struct sbx_pidns {
+    sbx_u32 inum;  /* the supervisor's pid namespace; 0: the host's */
+    sbx_u32 depth; /* its depth below the host's, plus 1; found and kept by
+                      the programs (0: not yet), matching inum */
+    sbx_u32 task_thread_pid, task_group_leader; /* in struct task_struct */
+    sbx_u32 pid_level, pid_numbers;             /* in struct pid */
+    sbx_u32 upid_size, upid_nr, upid_ns;        /* struct upid */
+    sbx_u32 ns_inum;                            /* in struct pid_namespace (ns.inum) */
+};
+
 struct sbx_config {
     sbx_u32 audit;     /* log would-be denials instead of denying */
     sbx_u32 log_reads; /* journal successful opens for reading, not only count them */
@@ -77,6 +97,7 @@ struct sbx_config {
     sbx_u64 gate_journals_binds; /* every bind() goes to the snapshot gate,
                                     which journals the refused ones and the
                                     socket files it makes */
+    struct sbx_pidns pidns;
 };
 
 /* The supervisor reads the ring buffer at least this often; the programs

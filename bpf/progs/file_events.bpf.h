@@ -54,7 +54,8 @@ int sbx_exec(struct exec_record* ctx) {
     cfg->armed = 1;
     /* The exec'ing thread may have taken over the id of a thread it killed
      * (the leader), for which the gate may still mark a call. */
-    __u32 epoch_slot = SBX_GATE_LINE_SLOTS + ((__u32)bpf_get_current_pid_tgid() & (SBX_GATE_LINE_SLOTS - 1));
+    __u64 ids = session_ids(cfg);
+    __u32 epoch_slot = SBX_GATE_LINE_SLOTS + ((__u32)ids & (SBX_GATE_LINE_SLOTS - 1));
     __u64* epoch = bpf_map_lookup_elem(&gate_lines, &epoch_slot);
     if (epoch) __sync_fetch_and_add(epoch, 1);
     if (!cfg->file_events) return 0;
@@ -64,7 +65,7 @@ int sbx_exec(struct exec_record* ctx) {
         return 0;
     }
     e->h.time_ns = bpf_ktime_get_ns();
-    e->h.pid = bpf_get_current_pid_tgid() >> 32;
+    e->h.pid = ids >> 32;
     e->h.kind = SBX_EV_EXEC;
     bpf_get_current_comm(e->comm, sizeof(e->comm));
     __u64 at = (__u64)ctx + (ctx->filename_loc & 0xffff);
@@ -151,7 +152,7 @@ int sbx_file_exit(struct syscall_exit_record* ctx) {
     const struct user_regs* saved = (const struct user_regs*)bpf_task_pt_regs(bpf_get_current_task_btf());
     long id = ctx->nr;
     long ret = ctx->ret;
-    __u64 tid = bpf_get_current_pid_tgid();
+    __u64 tid = session_ids(cfg);
     /* A call the gate answered and journaled itself, with its undo record. */
     __u32 slot = (__u32)tid & (SBX_GATE_LINE_SLOTS - 1), epoch_slot = slot + SBX_GATE_LINE_SLOTS;
     __u64* gated = bpf_map_lookup_elem(&gate_lines, &slot);

@@ -11,12 +11,13 @@
 
 #include <cstring>
 
+#include "bpf/pidns_offsets.h"
 #include "bpf/tracepoints.h"
 #include "session.skel.h"
 
 static_assert(sizeof(sbx_net_key) == 20, "sbx_net_key layout is shared with BPF");
 static_assert(sizeof(sbx_net_ports) == 8192, "sbx_net_ports layout is shared with BPF");
-static_assert(sizeof(sbx_config) == 88, "sbx_config layout is shared with BPF");
+static_assert(sizeof(sbx_config) == 88 + 40, "sbx_config layout is shared with BPF");
 static_assert(sizeof(sbx_file_event) == 16 + 16 + 16 + 2 * SBX_PATH_MAX, "sbx_file_event layout is shared with BPF");
 static_assert(sizeof(sbx_event_header) == 16, "sbx_event_header layout is shared with BPF");
 static_assert(sizeof(sbx_net_event) == 64 && offsetof(sbx_net_event, addr) == 28 &&
@@ -106,6 +107,9 @@ Result<SessionPrograms> SessionPrograms::start(const NetPlan& plan, const Option
     cfg.log_reads = opts.log_reads ? 1 : 0;
     cfg.file_events = opts.file_events ? 1 : 0;
     cfg.cgroup_id = st.st_ino;  // a cgroup v2 directory's inode number is its id
+    // Kept quiet when it fails: that costs the journal a second line for
+    // each call the gate journals in a container, nothing more.
+    if (auto ns = supervisor_pidns()) cfg.pidns = *ns;
     if (bpf_map_update_elem(bpf_map__fd(s.skel_->maps.config), &zero, &cfg, BPF_ANY) != 0)
         return errno_error("cannot configure the session's BPF programs");
     int map = bpf_map__fd(s.skel_->maps.allow_connect);

@@ -132,6 +132,45 @@ TEST_CASE("gate: each call the gate journals has one line - chmod, create, open 
                                               {"file.write /tmp/t tracepoint", 1}});
 }
 
+// In a container, sandbox-run is in a pid namespace of its own: the gate's
+// notifications name threads by their ids there, while the kernel's
+// programs saw the host's. The marks then matched nothing, every call the
+// gate journaled had a second line, and the journal's pids disagreed.
+TEST_CASE("gate: sandbox-run in a pid namespace of its own (a container) - one line a call, and pids that agree") {
+    Host h;
+    plant_file(h.ws / "f", "old\n");
+    std::vector<std::string> argv = {"/usr/bin/unshare", "--pid", "--fork", "--mount-proc"};
+    for (const auto& a : h.run_argv({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path(),
+                                     "--", "sh", "-c", "chmod 600 f && touch g && echo new > f && rm g && echo done"}))
+        argv.push_back(a);
+    auto r = sandboxd::test::run(argv, h.env());
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    std::map<std::string, int> lines;
+    std::map<std::string, int32_t> exec_pid, call_pid;
+    std::string ws = h.ws.path();
+    for (const auto& j : journal_lines(h, only_session(h))) {
+        std::string action = j["action"], target = j["target"], comm = j.value("comm", "");
+        if (action == "exec") exec_pid[comm] = j["pid"].get<int32_t>();
+        if (!action.starts_with("file.") || action == "file.reads" || action == "file.utimes") continue;
+        if (target.starts_with(ws + "/")) target = target.substr(ws.size() + 1);
+        ++lines[action + " " + target + " " + j["layer"].get<std::string>()];
+        call_pid[comm] = j["pid"].get<int32_t>();
+    }
+    CHECK(lines == std::map<std::string, int>{{"file.chmod f seccomp-notify", 1},
+                                              {"file.create g seccomp-notify", 1},
+                                              {"file.open-truncate f seccomp-notify", 1},
+                                              {"file.unlink g seccomp-notify", 1}});
+    // The gate's line of each program and the kernel's line of its exec
+    // name one process; the session's processes are small numbers there.
+    for (const char* comm : {"chmod", "touch", "rm"}) {
+        INFO(comm);
+        REQUIRE(exec_pid.count(comm));
+        CHECK(call_pid[comm] == exec_pid[comm]);
+        CHECK(exec_pid[comm] < 100);
+    }
+}
+
 TEST_CASE("gate: the journal names the thread that asked - after it renamed itself and in threads that came and went") {
     Host h;
     for (int i = 0; i < 6; ++i) plant_file(h.ws / ("t" + std::to_string(i)), "x");
