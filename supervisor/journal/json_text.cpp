@@ -25,6 +25,31 @@ size_t sequence_at(std::string_view s, size_t i) {
     return 0;
 }
 
+// The code point of the well-formed sequence of `n` bytes at s[i].
+uint32_t code_point(std::string_view s, size_t i, size_t n) {
+    auto b = [&](size_t k) { return uint32_t(uint8_t(s[i + k])); };
+    if (n == 2) return (b(0) & 0x1F) << 6 | (b(1) & 0x3F);
+    if (n == 3) return (b(0) & 0x0F) << 12 | (b(1) & 0x3F) << 6 | (b(2) & 0x3F);
+    return (b(0) & 0x07) << 18 | (b(1) & 0x3F) << 12 | (b(2) & 0x3F) << 6 | (b(3) & 0x3F);
+}
+
+// Characters a terminal acts on rather than shows, beyond ASCII's controls:
+// DEL, the C1 controls (U+0080-U+009F: 8-bit CSI, OSC, DCS, which some
+// terminals take in UTF-8 too), the bidirectional controls that reorder
+// what is shown (U+061C, U+200E/F, U+202A-U+202E, U+2066-U+2069) and the
+// line and paragraph separators. Paths and thread names are the agent's to
+// choose, and `sandboxctl log --json` is read on an admin's terminal.
+bool acts_on_terminal(uint32_t c) {
+    return c == 0x7F || (c >= 0x80 && c <= 0x9F) || c == 0x061C || c == 0x200E || c == 0x200F ||
+           (c >= 0x2028 && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069);
+}
+
+void append_u_escape(std::string& out, uint32_t c) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    out += "\\u";
+    for (int shift = 12; shift >= 0; shift -= 4) out += kHex[(c >> shift) & 15];
+}
+
 }  // namespace
 
 bool valid_utf8(std::string_view s) {
@@ -37,13 +62,15 @@ bool valid_utf8(std::string_view s) {
 }
 
 void append_json_string(std::string& out, std::string_view s) {
-    static constexpr char kHex[] = "0123456789abcdef";
     out += '"';
     for (size_t i = 0; i < s.size();) {
         unsigned char c = static_cast<unsigned char>(s[i]);
         if (c >= 0x80) {
             size_t n = sequence_at(s, i);
-            if (n) {
+            if (n && acts_on_terminal(code_point(s, i, n))) {
+                append_u_escape(out, code_point(s, i, n));
+                i += n;
+            } else if (n) {
                 out.append(s.substr(i, n));
                 i += n;
             } else {
@@ -61,17 +88,32 @@ void append_json_string(std::string& out, std::string_view s) {
             case '\b': out += "\\b"; break;
             case '\f': out += "\\f"; break;
             default:
-                if (c < 0x20) {
-                    out += "\\u00";
-                    out += kHex[c >> 4];
-                    out += kHex[c & 15];
-                } else {
-                    out += char(c);
-                }
+                if (c < 0x20 || acts_on_terminal(c)) append_u_escape(out, c);
+                else out += char(c);
         }
         ++i;
     }
     out += '"';
+}
+
+std::string terminal_safe_json_line(std::string_view line) {
+    std::string out;
+    out.reserve(line.size());
+    for (size_t i = 0; i < line.size();) {
+        unsigned char c = static_cast<unsigned char>(line[i]);
+        size_t n = sequence_at(line, i);
+        if (!n) {
+            out += "\xEF\xBF\xBD";
+            ++i;
+        } else if (c < 0x20 || acts_on_terminal(n == 1 ? c : code_point(line, i, n))) {
+            append_u_escape(out, n == 1 ? c : code_point(line, i, n));
+            i += n;
+        } else {
+            out.append(line.substr(i, n));
+            i += n;
+        }
+    }
+    return out;
 }
 
 namespace {

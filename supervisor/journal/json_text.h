@@ -18,7 +18,16 @@ bool valid_utf8(std::string_view s);
 // Appends `s` as a JSON string, quoted and escaped. Bytes that are not
 // well-formed UTF-8 become U+FFFD: paths are the agent's to choose, and a
 // line must stay valid JSON whatever they hold.
+// Characters a terminal would act on (controls, DEL, the C1 controls, the
+// bidirectional ones, U+2028/9) are written as \uXXXX: the same string to
+// a JSON reader, inert on a screen.
 void append_json_string(std::string& out, std::string_view s);
+
+// A journal line as `sandboxctl log --json` prints it: those characters
+// escaped the same way wherever they are (in a line written before they
+// were, or tampered with), bytes that are not UTF-8 as U+FFFD. A valid
+// JSON line stays valid and means the same; structure is ASCII.
+std::string terminal_safe_json_line(std::string_view line);
 
 // Undo records must name paths exactly, and a file name is any bytes but
 // '/' and NUL. Appends `record` as JSON text in which a string that is not

@@ -288,11 +288,20 @@ struct Applier {
         const json& meta = r.contains("meta") ? r["meta"] : json::object();
         if (path.empty() || path.front() != '/') return plain_error("undo record has no absolute path");
         if (how == "mkdir") {
-            if (auto sx = look(path); sx && S_ISDIR(sx->stx_mode)) return {};
-            SANDBOXD_TRY(make_room(path));
+            // A directory with the name already: one this rollback made on
+            // its way to something inside (it takes the recorded owner,
+            // mode and times now), or one made after the original was
+            // removed. The agent's (`rmdir d && mkdir d`: it may have given
+            // it any mode) goes like anything else it made and the original
+            // comes back; anyone else's is a conflict. Never taken for the
+            // original: the user's directory would be left the agent's.
+            auto sx = look(path);
+            bool made_here = sx && S_ISDIR(sx->stx_mode) && ours(*sx);
+            if (!made_here) SANDBOXD_TRY(make_room(path));
             auto w = at_making_parents(path);
             if (!w) return w.error();
-            if (::mkdirat(w->dir.get(), w->base.c_str(), 0700) != 0) return errno_error("cannot recreate directory " + path);
+            if (!made_here && ::mkdirat(w->dir.get(), w->base.c_str(), 0700) != 0)
+                return errno_error("cannot recreate directory " + path);
             auto fd = open_at(w->dir.get(), w->base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
             if (!fd) return fd.error();
             if (::fchown(fd->get(), uid_t(num(meta, "uid")), gid_t(num(meta, "gid"))) != 0 ||

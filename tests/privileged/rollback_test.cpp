@@ -339,6 +339,36 @@ TEST_CASE("rollback: chmod and extended attributes come back") {
     CHECK(::getxattr((h.ws / "script.sh").c_str(), "user.new", buf, sizeof buf) < 0);
 }
 
+// rmdir and mkdir again under the same name: the directory there after the
+// session is the agent's (its owner, any mode it chose), not the user's.
+// Rollback took it for the original and said done, leaving the user's
+// files in an agent-owned, world-writable directory (or, if empty, swept
+// it away and the original with it).
+TEST_CASE("rollback: a directory removed and made again by the agent - the original comes back, not the agent's") {
+    Host h;
+    plant_file(h.ws / "scripts/build.sh", "#!/bin/sh\nmake\n", 0755);
+    REQUIRE(::mkdir((h.ws / "empty").c_str(), 0750) == 0);
+    for (const char* d : {"scripts", "empty"}) {
+        REQUIRE(::chown((h.ws / d).c_str(), 0, kAgentGid) == 0);
+        REQUIRE(::chmod((h.ws / d).c_str(), 0775) == 0);
+    }
+    REQUIRE(::chown((h.ws / "scripts/build.sh").c_str(), 0, kAgentGid) == 0);
+    std::string before = tree_state(h.ws.path());
+    auto r = agent_sh(h, "rm -rf scripts && rmdir empty && umask 0 && mkdir scripts empty && touch empty/mine");
+    INFO(r.out << r.err);
+    REQUIRE(r.status == 0);
+    struct stat st{};
+    REQUIRE(::stat((h.ws / "scripts").c_str(), &st) == 0);
+    REQUIRE(st.st_uid == kAgentUid);
+    auto rb = h.ctl({"rollback", only_session(h)});
+    INFO(rb.out << rb.err);
+    CHECK(rb.status == 0);
+    CHECK(tree_state(h.ws.path()) == before);
+    REQUIRE(::stat((h.ws / "scripts").c_str(), &st) == 0);
+    CHECK(st.st_uid == 0);
+    CHECK((st.st_mode & 07777) == 0775);
+}
+
 TEST_CASE("rollback: a rename chain a to b to c goes back to a") {
     Host h;
     plant_file(h.ws / "a", "the one file");

@@ -242,6 +242,31 @@ TEST_CASE("journal JSON text / strings survive escaping and only bytes that are 
     CHECK(nlohmann::json::parse(out).get<std::string>() == "a\xef\xbf\xbd" "b\xef\xbf\xbd");
 }
 
+// A file name the agent chose reaches an admin's terminal through
+// `sandboxctl log --json`: 8-bit CSI/OSC and bidi overrides must not act.
+TEST_CASE("journal JSON text / characters a terminal acts on are escaped - the string reads back the same") {
+    const std::string hostile = "x\xc2\x9b" "2J\xc2\x9d" "1;pwned\xc2\x9c \xe2\x80\xaetxt.exe \xe2\x81\xa6\xe2\x80\xa8 \x7f \x1b[31m";
+    std::string out;
+    append_json_string(out, hostile);
+    CHECK(nlohmann::json::parse(out).get<std::string>() == hostile);
+    for (const char* raw : {"\xc2\x9b", "\xc2\x9d", "\xc2\x9c", "\xe2\x80\xae", "\xe2\x81\xa6", "\xe2\x80\xa8", "\x7f", "\x1b"})
+        CHECK(out.find(raw) == std::string::npos);
+    CHECK(out.find("\\u009b") != std::string::npos);
+    CHECK(out.find("\\u202e") != std::string::npos);
+    // Ordinary text beyond ASCII stays as it is.
+    std::string plain;
+    append_json_string(plain, "\xc3\xa9t\xc3\xa9 \xe2\x82\xac");
+    CHECK(plain == "\"\xc3\xa9t\xc3\xa9 \xe2\x82\xac\"");
+    // A line written raw (an older journal, a tampered one) is made inert
+    // for the terminal and still parses to the same record.
+    std::string line = "{\"target\":\"" + std::string("a\xc2\x9b" "2J\xe2\x80\xae") + "\",\"seq\":1}";
+    std::string safe = terminal_safe_json_line(line);
+    CHECK(safe.find("\xc2\x9b") == std::string::npos);
+    CHECK(safe.find("\xe2\x80\xae") == std::string::npos);
+    CHECK(nlohmann::json::parse(safe) == nlohmann::json::parse(line));
+    CHECK(terminal_safe_json_line("{\"a\":\"\x1b]0;t\x07\"}").find('\x1b') == std::string::npos);
+}
+
 TEST_CASE("journal JSON text / keys of a damaged line are read without trusting their type") {
     auto line = nlohmann::json::parse(
         R"({"action":{"x":1},"target":"t","hexed":{"hex":"6869"},"errno":"13","seq":7,"big":18446744073709551615,"neg":-4})");

@@ -28,7 +28,7 @@ std::string field(const nlohmann::json& j, const char* key) {
 
 void print_line(const std::string& line, uint64_t no, bool json) {
     if (json) {
-        std::printf("%s\n", line.c_str());
+        std::printf("%s\n", sandboxd::terminal_safe_json_line(line).c_str());
         return;
     }
     auto parsed = sandboxd::parse_journal_line(line);
