@@ -269,8 +269,14 @@ struct Applier {
     }
 
     Status restore_in_place(const std::string& path, const At& w, int in, const json& meta) {
-        auto out = open_at(w.dir.get(), w.base, O_WRONLY | O_NOFOLLOW);
+        // Non-blocking, and only a regular file: something else swapped in
+        // since the look (a FIFO by another session on the workspace) would
+        // hold rollback in its open, or take the old bytes elsewhere.
+        auto out = open_at(w.dir.get(), w.base, O_WRONLY | O_NOFOLLOW | O_NONBLOCK);
         if (!out) return out.error();
+        struct stat now{};
+        if (::fstat(out->get(), &now) != 0 || !S_ISREG(now.st_mode))
+            return Error{EEXIST, path + " is no longer a regular file"};
         if (::ftruncate(out->get(), 0) != 0) return errno_error("cannot empty " + path);
         if (::ioctl(out->get(), FICLONE, in) != 0) {
             auto bytes = read_fd(in);
