@@ -12,6 +12,7 @@
 #include <linux/securebits.h>
 #include <grp.h>
 #include <sys/capability.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -220,7 +221,8 @@ void drop_privileges(const SpawnSpec& spec, const Prepared& p, int pipe_fd) {
             }
             continue;
         }
-        // The terminal already delivered ^C to the agent's process group.
+        // What the terminal sent to sandbox-run's process group (of which
+        // init is one) sandbox-run passes on: only once.
         if (si.ssi_code != SI_KERNEL) ::kill(agent, int(si.ssi_signo));
     }
 }
@@ -266,16 +268,16 @@ void drop_privileges(const SpawnSpec& spec, const Prepared& p, int pipe_fd) {
             if (own < 0 || ::write(own, "0", 1) != 1) fail(pipe_fd, SpawnStep::Init, errno);
             ::close(own);
         }
-        // A process group of its own, visible inside the pid namespace, and
-        // the terminal's foreground when sandbox-run had it: job-control
-        // shells must be able to name (and later restore) their group.
-        if (::setpgid(0, 0) != 0) fail(pipe_fd, SpawnStep::Signals, errno);
-        if (spec.take_terminal) {
-            sigset_t ttou;
-            sigemptyset(&ttou);
-            sigaddset(&ttou, SIGTTOU);
-            ::sigprocmask(SIG_BLOCK, &ttou, nullptr);
-            if (::tcsetpgrp(STDIN_FILENO, ::getpgrp()) != 0) fail(pipe_fd, SpawnStep::Signals, errno);
+        // A process group of its own, visible inside the pid namespace
+        // (job-control shells must be able to name and later restore
+        // theirs); with a terminal, a session of its own whose controlling
+        // terminal that is. Never the user's terminal: the agent has none
+        // of its descriptors.
+        if (spec.controlling_terminal >= 0) {
+            if (::setsid() < 0 || ::ioctl(spec.controlling_terminal, TIOCSCTTY, 0) != 0)
+                fail(pipe_fd, SpawnStep::Signals, errno);
+        } else if (::setpgid(0, 0) != 0) {
+            fail(pipe_fd, SpawnStep::Signals, errno);
         }
         if (::sigprocmask(SIG_SETMASK, &none, nullptr) != 0) fail(pipe_fd, SpawnStep::Signals, errno);
         become_agent(spec, p, pipe_fd);

@@ -31,7 +31,10 @@ struct SpawnSpec {
     // plan, under a small init (pid 1) that forwards signals, reaps, and
     // takes every leftover process with it when the agent ends. Required.
     const MountPlan* mounts = nullptr;
-    bool take_terminal = false;       // sandbox-run is the terminal's foreground
+    // A standard stream (0-2) holding the agent's own terminal
+    // (runner/agent_terminal.h), which becomes its controlling terminal, in
+    // a session of its own; -1: none, and a process group of its own.
+    int controlling_terminal = -1;
     uint64_t tmp_access = 0;          // Landlock rights on the private /tmp
     uint64_t proc_access = 0;         // Landlock rights on the session's /proc
     // The agent's stdin, stdout and stderr when not sandbox-run's own

@@ -53,7 +53,7 @@ Status add_special(void* ctx, const std::string& rule, const std::function<uint3
     }
     if (rule == "%clone3") return add(ctx, SCMP_ACT_ERRNO(ENOSYS), "clone3");
     if (rule == "%tty-injection") {
-        for (uint64_t cmd : {uint64_t(TIOCSTI), uint64_t(TIOCLINUX)})
+        for (uint64_t cmd : {uint64_t(TIOCSTI), uint64_t(TIOCLINUX), uint64_t(TIOCSETD)})
             SANDBOXD_TRY(add(ctx, action("ioctl"), "ioctl", {SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, cmd)}));
         return {};
     }

@@ -15,8 +15,13 @@
 //   %personality         personality() other than PER_LINUX, PER_LINUX32 and
 //                        the 0xffffffff query (READ_IMPLIES_EXEC,
 //                        ADDR_NO_RANDOMIZE... weaken the agent's own process)
-//   %tty-injection       ioctl TIOCSTI/TIOCLINUX: pushing keystrokes into the
-//                        terminal the agent shares with its user
+//   %tty-injection       ioctl TIOCSTI/TIOCLINUX: pushing keystrokes into a
+//                        terminal; TIOCSETD: changing a terminal's line
+//                        discipline (which loads its kernel module where
+//                        dev.tty.ldisc_autoload allows). The agent's terminal
+//                        is its own (runner/agent_terminal.h); these stay
+//                        refused as a second layer, and for terminals a
+//                        profile brings in
 //   %socket-families     socket()/socketpair() of any family but AF_UNIX,
 //                        AF_INET, AF_INET6, and AF_NETLINK other than
 //                        NETLINK_ROUTE (what getaddrinfo() needs): packet,

@@ -34,7 +34,7 @@
 #include "profile/loader.h"
 #include "runner/signals.h"
 #include "runner/stdio_relay.h"
-#include "runner/terminal.h"
+#include "runner/agent_terminal.h"
 #include "session/dirs.h"
 #include "snapshot/retention.h"
 #include "session/record.h"
@@ -307,11 +307,24 @@ ExitStatus run_session(const RunOptions& opts) {
         ruleset = std::move(*rs);
     }
 
-    auto relay = StdioRelay::start();
+    // Where no pty can be had (no devpts mounted), the agent's terminal
+    // streams are pipes: never the user's terminal itself.
+    auto terminal = AgentTerminal::open(plan->identity.uid, plan->identity.gid);
+    if (!terminal) {
+        std::fprintf(stderr, "sandbox-run: warning: %s: the agent's terminal streams are pipes\n",
+                     terminal.error().describe().c_str());
+        terminal = std::unique_ptr<AgentTerminal>();
+    }
+    auto relay = StdioRelay::start(/*terminals=*/!*terminal);
     if (!relay) return failed(relay.error());
-    TerminalGuard terminal;
     SpawnSpec spec;
-    for (int i = 0; i < 3; ++i) spec.stdio[i] = (*relay)->agent_fd(i);
+    for (int i = 0; i < 3; ++i) {
+        spec.stdio[i] = (*relay)->agent_fd(i);
+        if (spec.stdio[i] < 0 && *terminal && (*terminal)->agent_fd(i) >= 0) {
+            spec.stdio[i] = (*terminal)->agent_fd(i);
+            if (spec.controlling_terminal < 0) spec.controlling_terminal = i;
+        }
+    }
     spec.argv = opts.argv;
     spec.env = std::move(agent_env);
     spec.env.push_back("SANDBOXD_SESSION=" + *id);
@@ -320,7 +333,6 @@ ExitStatus run_session(const RunOptions& opts) {
     spec.seccomp = &plan->seccomp;
     spec.landlock_ruleset_fd = ruleset.get();
     spec.mounts = &plan->mounts;
-    spec.take_terminal = ::isatty(STDIN_FILENO) && ::tcgetpgrp(STDIN_FILENO) == ::getpgrp();
     spec.tmp_access = plan->landlock ? plan->landlock->private_tmp_access : 0;
     if (plan->landlock && !plan->mounts.tmp_destroy) spec.tmp_access &= ~plan->landlock->destroy_access;
     spec.proc_access = plan->landlock ? plan->landlock->proc_access : 0;
@@ -329,6 +341,7 @@ ExitStatus run_session(const RunOptions& opts) {
     wait_until_files_are_stamped_after(rec.started_usec);
     auto spawned = spawn_agent(spec);
     (*relay)->agent_started();
+    if (*terminal) (*terminal)->agent_started();
     if (!spawned) return failed(spawned.error());
 
     // The agent may already be waiting on a gated call: that is fine, it
@@ -476,10 +489,10 @@ ExitStatus run_session(const RunOptions& opts) {
             if (fds[0].revents & POLLIN) {
                 signalfd_siginfo si{};
                 while (::read(signals->fd(), &si, sizeof si) == sizeof si) {
-                    // The terminal already delivered ^C/^\ to the agent,
-                    // which shares our process group; forward only what was
-                    // sent to sandbox-run itself (kill, a service manager).
-                    if (si.ssi_code == SI_KERNEL) continue;
+                    // Also what the terminal sent (^C where stdin is no
+                    // terminal, a hang-up): the agent is in no process group
+                    // of ours. init, which is, passes on only what comes from
+                    // here.
                     ::syscall(SYS_pidfd_send_signal, child.pidfd.get(), int(si.ssi_signo), nullptr, 0);
                 }
             }
@@ -508,6 +521,7 @@ ExitStatus run_session(const RunOptions& opts) {
     }
     // Every process of the session is gone: what it wrote is in the pipes.
     (*relay)->finish(2000);
+    if (*terminal) (*terminal)->finish(2000);
     // What the agent wrote is not all where the caller sent it: an agent
     // that succeeded does not make a session that did (a shell's
     // `cmd > /dev/full` fails too). 125: sandbox-run itself failed.

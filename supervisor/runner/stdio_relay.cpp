@@ -34,13 +34,22 @@ constexpr size_t kChunk = 64 * 1024;
 
 }  // namespace
 
-Result<std::unique_ptr<StdioRelay>> StdioRelay::start() {
+Result<std::unique_ptr<StdioRelay>> StdioRelay::start(bool terminals) {
     std::unique_ptr<StdioRelay> r(new StdioRelay());
     r->stop_ = UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     if (!r->stop_) return errno_error("cannot make an eventfd for the standard stream relays");
     struct stat st[3]{};
     bool file[3];
-    for (int i = 0; i < 3; ++i) file[i] = ::fstat(i, &st[i]) == 0 && is_file(st[i]);
+    for (int i = 0; i < 3; ++i)
+        file[i] = ::fstat(i, &st[i]) == 0 && (is_file(st[i]) || (terminals && ::isatty(i) == 1));
+    // Keystrokes are for the terminal's foreground job: from the
+    // background the agent reads nothing (sandbox-run reading there would
+    // be stopped by SIGTTIN).
+    if (file[0] && !is_file(st[0]) && ::tcgetpgrp(0) != ::getpgrp()) {
+        file[0] = false;
+        r->agent_ends_[0] = UniqueFd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+        if (!r->agent_ends_[0]) return errno_error("cannot open /dev/null for the agent's stdin");
+    }
     auto make_pipe = [](UniqueFd& read_end, UniqueFd& write_end) -> Status {
         int p[2];
         if (::pipe2(p, O_CLOEXEC) != 0) return errno_error("cannot make a pipe for the agent's standard streams");

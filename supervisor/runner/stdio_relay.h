@@ -26,9 +26,11 @@ namespace sandboxd {
 class StdioRelay {
 public:
     // Looks at fds 0, 1 and 2 and makes a pipe for each that is a file
-    // (regular, block device, directory). stdout and stderr that are the
-    // same file share one pipe, so their lines keep their order.
-    static Result<std::unique_ptr<StdioRelay>> start();
+    // (regular, block device, directory), and with `terminals` for each
+    // that is a terminal too (where the agent can have no terminal of its
+    // own: runner/agent_terminal.h). stdout and stderr that are the same
+    // file share one pipe, so their lines keep their order.
+    static Result<std::unique_ptr<StdioRelay>> start(bool terminals = false);
     ~StdioRelay();
     StdioRelay(const StdioRelay&) = delete;
     StdioRelay& operator=(const StdioRelay&) = delete;

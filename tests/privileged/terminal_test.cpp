@@ -1,12 +1,17 @@
 // Interactive use on a real terminal (a pty): a shell in the session works,
 // and whatever the agent does to the terminal is undone when it ends.
+#include <fcntl.h>
 #include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <pty.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <functional>
+#include <sstream>
 
 #include "base/time_util.h"
 #include "session_helpers.h"
@@ -24,7 +29,8 @@ struct PtyRun {
 // Runs sandbox-run ARGS as the foreground job of a fresh pty, typing
 // `input`, until it exits; returns its status, everything it printed and
 // the terminal's settings at the end.
-PtyRun run_on_pty(const Host& h, const std::vector<std::string>& args, const std::string& input) {
+PtyRun run_on_pty(const Host& h, const std::vector<std::string>& args, const std::string& input,
+                  const std::function<void(int master)>& after_exit = {}) {
     std::vector<std::string> argv = h.run_argv(args);
     std::vector<std::string> env = h.env();
     int master = -1;
@@ -67,6 +73,7 @@ PtyRun run_on_pty(const Host& h, const std::vector<std::string>& args, const std
         waitpid(pid, &st, 0);
     }
     tcgetattr(master, &r.after);
+    if (after_exit) after_exit(master);
     close(master);
     r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
     return r;
@@ -88,4 +95,65 @@ TEST_CASE("the terminal is restored after an agent leaves it in raw mode") {
     CHECK(r.status == 0);
     CHECK((r.after.c_lflag & ICANON) != 0);
     CHECK((r.after.c_lflag & ECHO) != 0);
+}
+
+// The agent's terminal is a pty of its own (runner/agent_terminal.h): what
+// it does to that one stays there. On the user's own, an exclusive mode,
+// stopped output, a 1x1 window or a dead line discipline outlived the
+// session: the user's shell hung, their password prompts failed.
+TEST_CASE("the user's terminal is not the agent's - exclusive mode, stopped output, window size stay on the agent's pty") {
+    Host h;
+    const std::string agent =
+        "import fcntl, os, struct, sys, termios\n"
+        "try:\n"
+        "    fcntl.ioctl(1, 0x5423, struct.pack('i', 27)); print('setd ok')\n"
+        "except OSError as e:\n"
+        "    print('setd', e.errno)\n"
+        "print('agent-tty', os.fstat(0).st_rdev, os.fstat(1).st_rdev, flush=True)\n"
+        "fcntl.ioctl(1, 0x540C)\n"
+        "fcntl.ioctl(1, termios.TIOCSWINSZ, struct.pack('HHHH', 1, 1, 0, 0))\n"
+        "termios.tcflow(1, termios.TCOOFF)\n";
+    dev_t user_tty = 0;
+    bool exclusive = true, flowing = false;
+    int ldisc = -1;
+    winsize ws{};
+    auto r = run_on_pty(h, {"--user", kAgentUser, "--", "/usr/bin/python3", "-c", agent}, "", [&](int master) {
+        int slave = open(ptsname(master), O_RDWR | O_NOCTTY | O_CLOEXEC);
+        REQUIRE(slave >= 0);
+        struct stat st{};
+        REQUIRE(fstat(slave, &st) == 0);
+        user_tty = st.st_rdev;
+        int excl = 1;
+        exclusive = ioctl(slave, TIOCGEXCL, &excl) != 0 || excl != 0;
+        ioctl(slave, TIOCGETD, &ldisc);
+        ioctl(slave, TIOCGWINSZ, &ws);
+        // Output still reaches the screen.
+        REQUIRE(write(slave, "still-flowing\n", 14) == 14);
+        std::string seen;
+        for (int i = 0; i < 50 && seen.find("still-flowing") == std::string::npos; ++i) {
+            pollfd p{master, POLLIN, 0};
+            if (poll(&p, 1, 20) > 0) {
+                char buf[256];
+                ssize_t n = read(master, buf, sizeof buf);
+                if (n > 0) seen.append(buf, size_t(n));
+            }
+        }
+        flowing = seen.find("still-flowing") != std::string::npos;
+        close(slave);
+    });
+    INFO(r.output);
+    CHECK(r.status == 0);
+    CHECK_THAT(r.output, Catch::Contains("setd 1"));  // EPERM: refused outright
+    size_t at = r.output.find("agent-tty ");
+    REQUIRE(at != std::string::npos);
+    std::istringstream in(r.output.substr(at + 10));
+    unsigned long long in_rdev = 0, out_rdev = 0;
+    in >> in_rdev >> out_rdev;
+    CHECK(in_rdev != 0);
+    CHECK(in_rdev == out_rdev);
+    CHECK(dev_t(in_rdev) != user_tty);
+    CHECK_FALSE(exclusive);
+    CHECK(ldisc == 0);  // N_TTY
+    CHECK_FALSE((ws.ws_row == 1 && ws.ws_col == 1));
+    CHECK(flowing);
 }
