@@ -12,6 +12,7 @@
 #include <linux/securebits.h>
 #include <grp.h>
 #include <sys/capability.h>
+#include <linux/keyctl.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -150,6 +151,11 @@ void drop_privileges(const SpawnSpec& spec, const Prepared& p, int pipe_fd) {
     check(::setresgid(id.gid, id.gid, id.gid) == 0, SpawnStep::Gid);
     check(::setresuid(id.uid, id.uid, id.uid) == 0, SpawnStep::Uid);
     check(cap_set_proc(p.empty_caps.get()) == 0, SpawnStep::Capabilities);
+    // A session keyring of its own, new and empty: the one it inherits is
+    // its caller's (root's under sudo), whose keys' names /proc/keys would
+    // show it and which the kernel would search on its behalf. A kernel
+    // without keys (ENOSYS) has nothing to share.
+    check(::syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, nullptr) >= 0 || errno == ENOSYS, SpawnStep::Keyring);
     // No core dumps, and no raising the limit again: the kernel hands a
     // crashed process's memory to the host's core_pattern, which is often
     // a helper running as root outside the sandbox (systemd-coredump), or
@@ -330,6 +336,7 @@ const char* spawn_step_name(SpawnStep s) {
         case SpawnStep::Init: return "starting the session's init";
         case SpawnStep::Killed: return "starting (killed by a signal)";
         case SpawnStep::CoreLimit: return "forbidding core dumps";
+        case SpawnStep::Keyring: return "joining a session keyring of its own";
         case SpawnStep::PrivateDev: return "making the session's own /dev";
     }
     return "unknown step";

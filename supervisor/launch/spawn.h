@@ -74,6 +74,7 @@ enum class SpawnStep : int {
     Killed = 25,  // killed by a signal (err: its number) before its exec: the kill switch
     CoreLimit = 26,
     PrivateDev = 27,
+    Keyring = 28,
 };
 
 const char* spawn_step_name(SpawnStep s);

@@ -1,6 +1,10 @@
 // The agent runs as the invoking user with nothing extra: no capabilities,
 // no_new_privs, seccomp on, and setuid binaries gain nothing.
+#include <linux/keyctl.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/wait.h>
+#include <sys/syscall.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -8,6 +12,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 
+#include "base/file_io.h"
 #include "session_helpers.h"
 
 using namespace sandboxd::test;
@@ -40,6 +45,39 @@ TEST_CASE("a crashing agent leaves no core dump - and cannot raise its limit") {
     CHECK(r.out == "0\n");
     CHECK(r.status == 128 + SIGSEGV);
     for (const auto& name : list_dir(h.ws.path())) CHECK_FALSE(name.starts_with("core"));
+}
+
+// The session keyring is inherited: the agent saw the names of its
+// caller's (root's) keys in /proc/keys, and the kernel searched them for it.
+TEST_CASE("the agent has a session keyring of its own - its caller's keys are not shown to it") {
+    Host h;
+    // A child of the test's own keeps the test's keyring as it was.
+    std::string name = "sbx-test-secret-" + std::to_string(getpid());
+    pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, nullptr) < 0 ||
+            syscall(SYS_add_key, "user", name.c_str(), "TOPSECRET", 9, KEY_SPEC_SESSION_KEYRING) < 0)
+            _exit(2);
+        auto argv = h.run_argv({"--user", kAgentUser, "--", "/bin/cat", "/proc/keys"});
+        std::vector<char*> a;
+        for (auto& s : argv) a.push_back(s.data());
+        a.push_back(nullptr);
+        int out = ::open((h.ws / "keys.txt").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (out < 0 || dup2(out, 1) != 1) _exit(3);
+        for (const auto& e : h.env()) putenv(strdup(e.c_str()));
+        execv(a[0], a.data());
+        _exit(4);
+    }
+    int st = 0;
+    REQUIRE(waitpid(pid, &st, 0) == pid);
+    REQUIRE(WIFEXITED(st));
+    REQUIRE(WEXITSTATUS(st) == 0);
+    auto keys = sandboxd::read_file(h.ws / "keys.txt");
+    REQUIRE(keys);
+    INFO(*keys);
+    CHECK(keys->find(name) == std::string::npos);
+    CHECK(keys->find("_ses") != std::string::npos);  // its own, new one
 }
 
 TEST_CASE("without --user: SUDO_UID's user / else nobody when root started it") {
