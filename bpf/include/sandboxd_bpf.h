@@ -98,13 +98,25 @@ struct sbx_config {
                                     which journals the refused ones and the
                                     socket files it makes */
     struct sbx_pidns pidns;
+    /* Network decisions the hooks made, allowed and refused (and logged in
+       audit mode), and those of them not journaled: past the first
+       SBX_NET_EVENTS_IN_FULL of each, only every power of two is, and an
+       allowed one gives way to refusals in a ring more than half full
+       (net_scope.bpf.h). The supervisor journals the totals. */
+    sbx_u64 net_allowed;
+    sbx_u64 net_refused;
+    sbx_u64 net_unjournaled;
+    sbx_u64 outbound_refused; /* packets dropped on their way out */
 };
+
+#define SBX_NET_EVENTS_IN_FULL 1024
 
 /* The supervisor reads the ring buffer at least this often; the programs
  * wake it sooner only once this much is waiting. A wake-up is an
  * interrupt (a VM exit on a virtual machine): one per event would cost a
  * busy agent more than the event itself. */
 #define SBX_EVENTS_POLL_MS 50
+#define SBX_EVENTS_RING_BYTES (1024 * 1024)
 #define SBX_EVENTS_WAKE_BYTES (64 * 1024)
 
 /* The gate_lines map: one slot per agent thread (its id modulo the count),
@@ -125,6 +137,7 @@ enum sbx_event_kind {
     SBX_EV_EXEC = 5,
     SBX_EV_FILE = 6,
     SBX_EV_INBOUND = 7,
+    SBX_EV_OUTBOUND = 8,
 };
 
 /* File operations (SBX_EV_FILE), by what the agent asked for. */
@@ -182,6 +195,8 @@ struct sbx_net_event {
     sbx_u8 addr[16]; /* destination, IPv4-mapped for AF_INET */
     char comm[16];
     sbx_u32 layer; /* enum sbx_net_layer */
+    sbx_u32 so_far; /* decisions of its kind (allowed, refused) so far, past
+                       SBX_NET_EVENTS_IN_FULL: journaled in part; else 0 */
 };
 
 #define SBX_PATH_MAX 256

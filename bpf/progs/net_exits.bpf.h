@@ -126,11 +126,19 @@ int sbx_net_exit(struct syscall_exit_record* ctx) {
     } else {
         return 0;
     }
+    /* Counted and sampled with the hooks' own refusals (verdict()). */
+    __sync_fetch_and_add(&cfg->net_refused, 1);
+    __u64 n = cfg->net_refused;
+    if (n > SBX_NET_EVENTS_IN_FULL && (n & (n - 1)) != 0) {
+        __sync_fetch_and_add(&cfg->net_unjournaled, 1);
+        return 0;
+    }
     struct sbx_net_event* e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
     if (!e) {
         __sync_fetch_and_add(&cfg->dropped, 1);
         return 0;
     }
+    e->so_far = n > SBX_NET_EVENTS_IN_FULL ? (__u32)n : 0;
     e->h.time_ns = bpf_ktime_get_ns();
     e->h.pid = session_ids(cfg) >> 32;
     e->h.kind = kind;

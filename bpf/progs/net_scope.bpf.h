@@ -42,12 +42,13 @@ static __always_inline void mark_hook_passed(void) {
 }
 
 static __always_inline void emit(struct sbx_config* cfg, __u32 kind, __u32 decision, __u16 family, __u16 port,
-                                 __u32 protocol, const __u8* addr) {
+                                 __u32 protocol, const __u8* addr, __u32 so_far) {
     struct sbx_net_event* e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
     if (!e) {
         __sync_fetch_and_add(&cfg->dropped, 1);
         return;
     }
+    e->so_far = so_far;
     e->h.time_ns = bpf_ktime_get_ns();
     e->h.kind = kind;
     e->decision = decision;
@@ -57,8 +58,9 @@ static __always_inline void emit(struct sbx_config* cfg, __u32 kind, __u32 decis
     e->layer = SBX_LAYER_CGROUP;
     __builtin_memset(e->addr, 0, sizeof(e->addr));
     if (addr) __builtin_memcpy(e->addr, addr, 16);
-    if (kind == SBX_EV_INBOUND) {
-        /* A packet arrives in no thread of the session: no pid or comm. */
+    if (kind == SBX_EV_INBOUND || kind == SBX_EV_OUTBOUND) {
+        /* A packet arrives in no thread of the session, and one may leave
+         * from none (a retransmission): no pid or comm. */
         e->h.pid = 0;
         __builtin_memset(e->comm, 0, sizeof(e->comm));
     } else {
@@ -75,7 +77,21 @@ static __always_inline int verdict(__u32 kind, int allowed, __u16 family, __u16 
     struct sbx_config* cfg = bpf_map_lookup_elem(&config, &zero);
     if (!cfg) return 0;
     __u32 decision = allowed ? SBX_ALLOW : (cfg->audit ? SBX_AUDIT : SBX_DENY);
-    emit(cfg, kind, decision, family, port, protocol, addr);
+    /* A loop of sends must not fill the host's disk with journal lines, nor
+     * crowd refusals out of the ring: past the first SBX_NET_EVENTS_IN_FULL
+     * decisions of each kind only every power of two is journaled (with
+     * the count), and an allowed one is left out of a ring more than half
+     * full. The totals are journaled at the end. */
+    __u64* count = allowed ? &cfg->net_allowed : &cfg->net_refused;
+    __sync_fetch_and_add(count, 1);
+    __u64 n = *count;
+    int journaled = n <= SBX_NET_EVENTS_IN_FULL || (n & (n - 1)) == 0;
+    if (journaled && allowed && bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > SBX_EVENTS_RING_BYTES / 2)
+        journaled = 0;
+    if (journaled)
+        emit(cfg, kind, decision, family, port, protocol, addr, n > SBX_NET_EVENTS_IN_FULL ? (__u32)n : 0);
+    else
+        __sync_fetch_and_add(&cfg->net_unjournaled, 1);
     if (decision != SBX_DENY && (kind == SBX_EV_CONNECT || kind == SBX_EV_BIND)) mark_hook_passed();
     return decision != SBX_DENY;
 }
@@ -233,7 +249,82 @@ SEC("cgroup_skb/ingress") int sbx_ingress(struct __sk_buff* skb) {
     __u64 n = cfg->inbound_refused;
     __u32 decision = cfg->audit ? SBX_AUDIT : SBX_DENY;
     if ((n & (n - 1)) == 0)  /* src_port: host byte order */
-        emit(cfg, SBX_EV_INBOUND, decision, listening ? SOCK_STREAM : SOCK_DGRAM, (__u16)sk->src_port, (__u32)n, key.addr);
+        emit(cfg, SBX_EV_INBOUND, decision, listening ? SOCK_STREAM : SOCK_DGRAM, (__u16)sk->src_port, (__u32)n, key.addr,
+             0);
+    return decision != SBX_DENY;
+}
+
+/* Traffic out: where each packet of a session socket goes, read from its
+ * own headers. The connect and sendmsg hooks judge the address the caller
+ * named; options can send the packet elsewhere (an IPv6 routing header,
+ * set with setsockopt or in a message's control data, makes its first
+ * segment the packet's destination). So every packet must go to an
+ * address and port a connect entry names, or is dropped (a UDP send then
+ * fails with EPERM). A routing header is never let out at all; a fragment
+ * after the first, which has no ports, needs only the address. Refusals
+ * are journaled the 1st, 2nd, 4th... time, with the count. */
+#define SBX_IPPROTO_ROUTING 43
+#define SBX_IPPROTO_FRAGMENT 44
+
+static __always_inline int packet_destination(struct __sk_buff* skb, struct sbx_net_key* key, __u16* port,
+                                              int* any_port) {
+    __builtin_memset(key, 0, sizeof(*key));
+    key->prefixlen = 128;
+    __u32 l4 = 0;
+    __u8 proto = 0;
+    if (skb->protocol == bpf_htons(SBX_ETH_P_IP)) {
+        __u8 head[20];
+        if (bpf_skb_load_bytes(skb, 0, head, sizeof(head)) < 0) return 0;
+        key->addr[10] = key->addr[11] = 0xff;
+        __builtin_memcpy(&key->addr[12], &head[16], 4);
+        if (((head[6] << 8) | head[7]) & 0x1fff) {
+            *any_port = 1;
+            return 1;
+        }
+        l4 = (head[0] & 0x0f) * 4;
+        proto = head[9];
+    } else if (skb->protocol == bpf_htons(SBX_ETH_P_IPV6)) {
+        if (bpf_skb_load_bytes(skb, 24, key->addr, 16) < 0) return 0;
+        if (bpf_skb_load_bytes(skb, 6, &proto, 1) < 0) return 0;
+        l4 = 40;
+        for (int i = 0; i < 4 && proto != SBX_IPPROTO_TCP && proto != SBX_IPPROTO_UDP; ++i) {
+            __u8 ext[4] = {};
+            if (proto != 0 && proto != SBX_IPPROTO_FRAGMENT && proto != 60) return 0; /* routing, or unknown */
+            if (bpf_skb_load_bytes(skb, l4, ext, 4) < 0) return 0;
+            if (proto == SBX_IPPROTO_FRAGMENT && (((ext[2] << 8) | ext[3]) & 0xfff8)) {
+                *any_port = 1;
+                return 1;
+            }
+            l4 += proto == SBX_IPPROTO_FRAGMENT ? 8 : (ext[1] + 1) * 8;
+            proto = ext[0];
+        }
+    } else {
+        return 0;
+    }
+    if (proto != SBX_IPPROTO_TCP && proto != SBX_IPPROTO_UDP) return 0;
+    __u16 dport = 0;
+    if (bpf_skb_load_bytes(skb, l4 + 2, &dport, 2) < 0) return 0;
+    *port = bpf_ntohs(dport);
+    return 1;
+}
+
+SEC("cgroup_skb/egress") int sbx_egress(struct __sk_buff* skb) {
+    struct sbx_net_key key;
+    __u16 port = 0;
+    int any_port = 0;
+    if (packet_destination(skb, &key, &port, &any_port)) {
+        struct sbx_net_ports* p = bpf_map_lookup_elem(&allow_connect, &key);
+        if (p && (any_port || port_allowed(p, port))) return 1;
+    }
+    __u32 zero = 0;
+    struct sbx_config* cfg = bpf_map_lookup_elem(&config, &zero);
+    if (!cfg) return 0;
+    __sync_fetch_and_add(&cfg->outbound_refused, 1);
+    __u64 n = cfg->outbound_refused;
+    __u32 decision = cfg->audit ? SBX_AUDIT : SBX_DENY;
+    if ((n & (n - 1)) == 0)
+        emit(cfg, SBX_EV_OUTBOUND, decision, skb->protocol == bpf_htons(SBX_ETH_P_IP) ? AF_INET : AF_INET6, port,
+             (__u32)n, key.addr, 0);
     return decision != SBX_DENY;
 }
 

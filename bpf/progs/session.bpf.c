@@ -17,7 +17,7 @@ char LICENSE[] SEC("license") = "GPL";
 
 struct {
     __uint(type, BPF_MAP_TYPE_RINGBUF);
-    __uint(max_entries, 1024 * 1024);
+    __uint(max_entries, SBX_EVENTS_RING_BYTES);
 } events SEC(".maps");
 
 /* Mapped into the supervisor, which reads agent_state_entered and

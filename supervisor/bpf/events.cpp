@@ -20,9 +20,21 @@ std::string bounded(const char* s, size_t n) { return std::string(s, strnlen(s, 
 constexpr const char* kCutMark = "\u2026[cut]";
 
 JournalEntry net_entry(const sbx_net_event& e) {
-    static const char* kActions[] = {"", "net.connect", "net.sendmsg", "net.bind", "net.socket", "", "", "net.inbound"};
+    static const char* kActions[] = {"",  "net.connect", "net.sendmsg", "net.bind",   "net.socket",
+                                     "",  "",            "net.inbound", "net.outbound"};
     JournalEntry j;
-    j.action = kActions[e.h.kind];
+    j.action = e.h.kind < std::size(kActions) ? kActions[e.h.kind] : "net.unknown";
+    if (e.h.kind == SBX_EV_OUTBOUND) {
+        // A packet whose own destination no entry names (sent elsewhere
+        // than the address its call named: an IPv6 routing header).
+        j.target = format_destination(e);
+        j.decision = e.decision == SBX_AUDIT ? "log" : "deny";
+        j.rule = "network.connect: a packet to a destination no entry names";
+        j.layer = "cgroup-bpf";
+        j.err = e.decision == SBX_DENY ? EPERM : 0;
+        j.detail = {{"refused_so_far", e.protocol}};
+        return j;
+    }
     if (e.h.kind == SBX_EV_INBOUND) {
         // Where it came from, to which listening port, and how many so far.
         bool datagram = e.family == SOCK_DGRAM;
@@ -41,6 +53,9 @@ JournalEntry net_entry(const sbx_net_event& e) {
     j.decision = e.decision == SBX_ALLOW ? "allow" : e.decision == SBX_AUDIT ? "log" : "deny";
     j.pid = int32_t(e.h.pid);
     j.comm = bounded(e.comm, sizeof e.comm);
+    // Past the first SBX_NET_EVENTS_IN_FULL decisions of its kind, one
+    // journaled of many (every power of two): how many so far.
+    if (e.so_far) j.detail = {{"sampled", true}, {"so_far", e.so_far}};
     if (e.layer == SBX_LAYER_LANDLOCK) {
         // Refused before any hook ran (bpf/progs/net_exits.bpf.h), the
         // address as the caller's memory held it when the call returned.
@@ -143,7 +158,8 @@ std::optional<JournalEntry> journal_entry_for_event(const void* data, size_t siz
         case SBX_EV_SENDMSG:
         case SBX_EV_BIND:
         case SBX_EV_SOCKET:
-        case SBX_EV_INBOUND: {
+        case SBX_EV_INBOUND:
+        case SBX_EV_OUTBOUND: {
             sbx_net_event e;
             if (size < sizeof e) return std::nullopt;
             std::memcpy(&e, data, sizeof e);

@@ -78,6 +78,16 @@ Result<NetPlan> plan_network(const Profile& p) {
             } else {
                 continue;
             }
+            // An answer of 0.0.0.0 or :: (a resolver's sinkhole) would
+            // allow the host's own listeners on that port: the kernel
+            // takes an unspecified destination for a local one. Left out.
+            const uint8_t* a16 = k.addr;
+            bool unspecified = true;
+            for (int i = a->ai_family == AF_INET ? 12 : 0; i < 16; ++i) unspecified = unspecified && a16[i] == 0;
+            if (unspecified) {
+                plan.unresolved.push_back(r.host + " (answered " + buf + ", left out)");
+                continue;
+            }
             std::string line = r.host + " -> " + buf;
             bool seen = false;
             for (const auto& l : plan.resolved) seen = seen || l == line;

@@ -17,10 +17,10 @@
 
 static_assert(sizeof(sbx_net_key) == 20, "sbx_net_key layout is shared with BPF");
 static_assert(sizeof(sbx_net_ports) == 8192, "sbx_net_ports layout is shared with BPF");
-static_assert(sizeof(sbx_config) == 88 + 40, "sbx_config layout is shared with BPF");
+static_assert(sizeof(sbx_config) == 88 + 40 + 32, "sbx_config layout is shared with BPF");
 static_assert(sizeof(sbx_file_event) == 16 + 16 + 16 + 2 * SBX_PATH_MAX, "sbx_file_event layout is shared with BPF");
 static_assert(sizeof(sbx_event_header) == 16, "sbx_event_header layout is shared with BPF");
-static_assert(sizeof(sbx_net_event) == 64 && offsetof(sbx_net_event, addr) == 28 &&
+static_assert(sizeof(sbx_net_event) == 72 && offsetof(sbx_net_event, addr) == 28 &&
                   offsetof(sbx_net_event, comm) == 44 && offsetof(sbx_net_event, layer) == 60,
               "sbx_net_event layout is shared with BPF");
 static_assert(sizeof(sbx_exec_event) == 16 + 16 + SBX_PATH_MAX + 8, "sbx_exec_event layout is shared with BPF");
@@ -133,6 +133,7 @@ Result<SessionPrograms> SessionPrograms::start(const NetPlan& plan, const Option
         {s.skel_->progs.sbx_bind6, BPF_CGROUP_INET6_BIND, "bind6"},
         {s.skel_->progs.sbx_sock_create, BPF_CGROUP_INET_SOCK_CREATE, "sock_create"},
         {s.skel_->progs.sbx_ingress, BPF_CGROUP_INET_INGRESS, "ingress"},
+        {s.skel_->progs.sbx_egress, BPF_CGROUP_INET_EGRESS, "egress"},
         {s.skel_->progs.sbx_connect_unix, kUnixConnect, "connect_unix"},
         {s.skel_->progs.sbx_sendmsg_unix, kUnixSendmsg, "sendmsg_unix"},
     };
@@ -283,5 +284,9 @@ sbx_config read_config(int fd) {
 
 uint64_t SessionPrograms::dropped() const { return read_config(bpf_map__fd(skel_->maps.config)).dropped; }
 uint64_t SessionPrograms::reads() const { return read_config(bpf_map__fd(skel_->maps.config)).reads; }
+SessionPrograms::NetCounts SessionPrograms::net_counts() const {
+    sbx_config c = read_config(bpf_map__fd(skel_->maps.config));
+    return {c.net_allowed, c.net_refused, c.net_unjournaled};
+}
 
 }  // namespace sandboxd

@@ -63,6 +63,12 @@ public:
     void consume(const RecordFn& fn);
     uint64_t dropped() const;
     uint64_t reads() const;  // successful opens for reading: counted, not logged
+    // Network decisions the hooks made, and how many of them are not in
+    // the journal (sampled past the first SBX_NET_EVENTS_IN_FULL of a kind).
+    struct NetCounts {
+        uint64_t allowed = 0, refused = 0, unjournaled = 0;
+    };
+    NetCounts net_counts() const;
     bool unix_hooks() const { return unix_hooks_; }  // connect_unix/sendmsg_unix attached
     // The counts of chdir, fchdir and umask calls the session's threads
     // have begun and ended (bpf/progs/agent_state.bpf.h), mapped into this

@@ -46,6 +46,23 @@ GateOutcome do_bind(const GateRequest& r, GateContext& ctx) {
     const auto* sa = reinterpret_cast<const sockaddr*>(r.sockaddr.data());
     socklen_t len = socklen_t(r.sockaddr.size());
     bool pathname = len > sizeof(sa_family_t) && sa->sa_family == AF_UNIX && r.sockaddr[sizeof(sa_family_t)] != 0;
+    // An abstract name is the host's to share (the session is in the
+    // host's network namespace): bound by the agent, a host client that
+    // connects to a display's, a bus's or a stopped daemon's name would
+    // talk to the agent. Landlock's scoping stops only connecting out. A
+    // name the kernel picks (autobind: the family alone) is no one's.
+    bool abstract = len > sizeof(sa_family_t) && sa->sa_family == AF_UNIX && r.sockaddr[sizeof(sa_family_t)] == 0;
+    if (abstract) {
+        std::string name(r.sockaddr.begin() + sizeof(sa_family_t) + 1, r.sockaddr.end());
+        JournalEntry e = entry_for(r, "net.bind", "unix @" + name);
+        e.decision = ctx.audit ? "log" : "deny";
+        e.rule = ctx.audit ? "would be denied: network: no abstract unix sockets" : "network: no abstract unix sockets";
+        e.err = EPERM;
+        GateOutcome o = ctx.audit ? GateOutcome{} : failed(EPERM);
+        if (ctx.audit && ::bind(r.file.get(), sa, len) != 0) o = failed(errno);
+        o.entry = std::move(e);
+        return o;
+    }
     if (!pathname) {
         if (::bind(r.file.get(), sa, len) == 0) return GateOutcome{};
         int err = errno;
@@ -57,6 +74,7 @@ GateOutcome do_bind(const GateRequest& r, GateContext& ctx) {
             JournalEntry e = entry_for(r, "net.bind", inet_text(sa, len));
             e.decision = "deny";
             e.rule = "network: no bind scope";
+            e.layer = err == EACCES ? "landlock" : "cgroup-bpf";  // which refused it, before the gate saw it
             e.err = err;
             o.entry = std::move(e);
         }

@@ -75,6 +75,28 @@ Status add_special(void* ctx, const std::string& rule, const std::function<uint3
                 SANDBOXD_TRY(add(ctx, action(call), call, {SCMP_A0(SCMP_CMP_EQ, family)}));
             SANDBOXD_TRY(add(ctx, action(call), call, {SCMP_A0(SCMP_CMP_EQ, 16), SCMP_A2(SCMP_CMP_NE, 0)}));
         }
+        // Socket options that send packets elsewhere than the address the
+        // connect and sendmsg hooks judged (IPv6 routing, hop-by-hop and
+        // destination option headers: a routing header's first segment
+        // becomes the destination), or that put bytes the agent chose on
+        // the link with no address at all (multicast joins: the groups go
+        // out in IGMP and MLD reports). The egress hook drops such packets
+        // as well; these never get that far. The kernel reads level and
+        // name as ints: only their low 32 bits are compared.
+        constexpr uint64_t kIp = 0, kIpv6 = 41;
+        constexpr std::pair<uint64_t, uint64_t> kOptions[] = {
+            {kIp, 35 /* IP_ADD_MEMBERSHIP */},      {kIp, 39 /* IP_ADD_SOURCE_MEMBERSHIP */},
+            {kIp, 42 /* MCAST_JOIN_GROUP */},       {kIp, 46 /* MCAST_JOIN_SOURCE_GROUP */},
+            {kIpv6, 3 /* IPV6_2292HOPOPTS */},      {kIpv6, 4 /* IPV6_2292DSTOPTS */},
+            {kIpv6, 5 /* IPV6_2292RTHDR */},        {kIpv6, 6 /* IPV6_2292PKTOPTIONS */},
+            {kIpv6, 20 /* IPV6_ADD_MEMBERSHIP */},  {kIpv6, 27 /* IPV6_JOIN_ANYCAST */},
+            {kIpv6, 42 /* MCAST_JOIN_GROUP */},     {kIpv6, 46 /* MCAST_JOIN_SOURCE_GROUP */},
+            {kIpv6, 54 /* IPV6_HOPOPTS */},         {kIpv6, 55 /* IPV6_RTHDRDSTOPTS */},
+            {kIpv6, 57 /* IPV6_RTHDR */},           {kIpv6, 59 /* IPV6_DSTOPTS */}};
+        for (auto [level, name] : kOptions)
+            SANDBOXD_TRY(add(ctx, action("setsockopt"), "setsockopt",
+                             {SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, level),
+                              SCMP_A2(SCMP_CMP_MASKED_EQ, 0xffffffffu, name)}));
         return {};
     }
     if (rule == "%personality") {
@@ -101,7 +123,7 @@ std::vector<const char*> special_calls(const std::string& rule) {
     if (rule == "%clone3") return {"clone3"};
     if (rule == "%tty-injection") return {"ioctl"};
     if (rule == "%inode-flags") return {"ioctl", "file_setattr"};
-    if (rule == "%socket-families") return {"socket", "socketpair"};
+    if (rule == "%socket-families") return {"socket", "socketpair", "setsockopt"};
     if (rule == "%personality") return {"personality"};
     return {};
 }
@@ -253,8 +275,12 @@ Status generate(SeccompProgram& out) {
     }
 
     if (out.destructive_gate) SANDBOXD_TRY(add_gate_rules(ctx.get(), out));
-    if (out.gated && !out.denied.count("connect") && !out.logged.count("connect"))
-        SANDBOXD_TRY(add(ctx.get(), SCMP_ACT_NOTIFY, "connect"));
+    // connect() for pathname unix sockets, bind() for unix sockets' names
+    // (a pathname's file, an abstract name the host shares): the gate's.
+    for (const char* call : {"connect", "bind"})
+        if (out.gated && !out.denied.count(call) && !out.logged.count(call) &&
+            !(std::string_view(call) == "bind" && out.create_gate))
+            SANDBOXD_TRY(add(ctx.get(), SCMP_ACT_NOTIFY, call));
 
     UniqueFd mem(::memfd_create("sandboxd-seccomp", MFD_CLOEXEC));
     if (!mem) return errno_error("cannot create memfd for the seccomp program");

@@ -185,7 +185,7 @@ ExitStatus run_session(const RunOptions& opts) {
     events.audit = opts.audit;
     events.file_events = plan->profile.events.files;
     events.log_reads = plan->profile.events.reads;
-    events.gate_journals_binds = plan->seccomp.create_gate;
+    events.gate_journals_binds = plan->seccomp.gated;
     events.unix_hooks_optional = accepts_missing(plan->profile, "unix-socket-hooks");
     events.agent_state = plan->seccomp.gated;
     auto bpf = SessionPrograms::start(plan->network, events, cgroup->v2_dirfd());
@@ -513,6 +513,13 @@ ExitStatus run_session(const RunOptions& opts) {
         info_entry("file.reads", "successful opens for reading", "tracepoint", {{"count", bpf->reads()}}));
     if (uint64_t lost = bpf->dropped(); lost > 0)
         (void)journal->append(info_entry("events.dropped", "session ring buffer", "bpf", {{"count", lost}}));
+    if (auto net = bpf->net_counts(); net.unjournaled > 0)
+        (void)journal->append(info_entry("net.sampled",
+                                         "network decisions past the first " + std::to_string(SBX_NET_EVENTS_IN_FULL) +
+                                             " of a kind: only every power of two journaled",
+                                         "cgroup-bpf",
+                                         {{"allowed", net.allowed}, {"refused", net.refused},
+                                          {"not_journaled", net.unjournaled}}));
 
     // The agent's descendants die with the session: kill the whole cgroup.
     auto left = cgroup_process_count(cgroup->v2_path());

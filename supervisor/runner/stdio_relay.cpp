@@ -18,8 +18,13 @@
 namespace sandboxd {
 namespace {
 
-// What can be mapped as code: files, not streams or devices of characters.
-bool is_file(const struct stat& st) { return S_ISREG(st.st_mode) || S_ISBLK(st.st_mode) || S_ISDIR(st.st_mode); }
+// What reaches the agent through a pipe: files (which could be mapped as
+// code), and sockets, which keep the cgroup they were made in (the
+// launcher's): the session's network hooks would never see one, and a
+// socket handed over could reconnect or send anywhere.
+bool is_file(const struct stat& st) {
+    return S_ISREG(st.st_mode) || S_ISBLK(st.st_mode) || S_ISDIR(st.st_mode) || S_ISSOCK(st.st_mode);
+}
 
 // A relay thread takes no SIGPIPE (the agent may close its stdin early,
 // and the default action would end sandbox-run): EPIPE is enough.

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -464,7 +465,9 @@ TEST_CASE("connects and binds Landlock refuses are journaled once each - the cgr
     CHECK(journaled(w.h, "net.connect", "255.255.255.255:" + port) == Lines{"allow cgroup-bpf 0"});
 
     // A unix socket bound where the agent may not write, and one where it
-    // may (a file made); an abstract name is no file.
+    // may (a file made); an abstract name is refused (the host shares it).
+    // Every bind goes to the gate, which journals the files it makes and
+    // the refusals.
     auto u = w.h.run({"--user", kAgentUser, "--profile", w.h.readonly_profile, "--workspace", w.h.ws.path(), "--",
                       "python3", "-c",
                       "import socket\n"
@@ -473,9 +476,10 @@ TEST_CASE("connects and binds Landlock refuses are journaled once each - the cgr
                       "    try: u.bind(p); print('bound')\n"
                       "    except OSError as e: print(e.errno)\n"});
     INFO(u.err);
-    REQUIRE((u.out == "13\nbound\nbound\n" || u.out == "30\nbound\nbound\n"));  // Landlock, or the read-only view
-    CHECK(journaled(w.h, "file.mknod", "here.sock") == Lines{"deny tracepoint " + u.out.substr(0, 2)});
-    CHECK(journaled(w.h, "file.mknod", "/tmp/mine.sock") == Lines{"allow tracepoint 0"});
+    REQUIRE((u.out == "13\nbound\n1\n" || u.out == "30\nbound\n1\n"));  // Landlock, or the read-only view
+    CHECK(journaled(w.h, "file.mknod", w.h.ws / "here.sock") == Lines{"deny kernel " + u.out.substr(0, 2)});
+    CHECK(journaled(w.h, "file.mknod", "/tmp/mine.sock (session-private)") == Lines{"allow seccomp-notify 0"});
+    CHECK(journaled(w.h, "net.bind", "unix @abstract-" + port) == Lines{"deny seccomp-notify 1"});
     CHECK(journaled(w.h, "file.mknod", "").empty());
 }
 
@@ -524,4 +528,109 @@ TEST_CASE("pathname unix sockets: reachable inside the read scope only - also th
     close(in);
     close(out);
     close(out_dgram);
+}
+
+// A route to fd98::/64 through a veth pair of the test's own, so that a
+// packet for fd98::2 would really leave.
+struct SpareRoute {
+    SpareRoute() {
+        REQUIRE(run({"/usr/sbin/ip", "link", "add", "sbxt-rh0", "type", "veth", "peer", "name", "sbxt-rh1"}).status == 0);
+        REQUIRE(run({"/usr/sbin/ip", "addr", "add", "fd98::1/64", "dev", "sbxt-rh0", "nodad"}).status == 0);
+        REQUIRE(run({"/usr/sbin/ip", "link", "set", "sbxt-rh0", "up"}).status == 0);
+        REQUIRE(run({"/usr/sbin/ip", "link", "set", "sbxt-rh1", "up"}).status == 0);
+    }
+    ~SpareRoute() { (void)run({"/usr/sbin/ip", "link", "del", "sbxt-rh0"}); }
+};
+
+// An IPv6 routing header (an unprivileged setsockopt) made a datagram the
+// sendmsg hook judged as [::1]:PORT go to any IPv6 host: its first segment
+// becomes the packet's destination. The option is refused; where a profile
+// lets it through (@socket-families allowed), the egress hook drops the
+// packet by its own headers.
+TEST_CASE("network: an IPv6 routing header sends nothing elsewhere than the entry - refused, and dropped on its way out") {
+    World w;
+    SpareRoute route;
+    std::string port = std::to_string(w.port);
+    std::string v6 = w.h.profile("v6", "name='v6'\nextends='readonly-t'\n[network]\nconnect=['[::1]:" + port + "']\n");
+    auto r = w.probe({"--profile", v6}, {"udp6_routing_header", "multicast_join"});
+    CHECK(r["udp6_routing_header"] == "errno=EPERM");
+    CHECK(r["multicast_join"] == "errno=EPERM");
+    std::string open_options = w.h.profile("v6open", "name='v6open'\nextends='v6'\n[syscalls]\nallow = ['@socket-families']\n");
+    auto o = w.probe({"--profile", open_options}, {"udp6_routing_header"});
+    CHECK(o["udp6_routing_header"] == "errno=EPERM");
+    bool journaled = false;
+    for (const auto& id : list_dir(w.h.state / "sessions")) {
+        auto text = sandboxd::read_file(w.h.dirs().journal_path(id));
+        if (text && text->find("\"action\":\"net.outbound\"") != std::string::npos &&
+            text->find("\"target\":\"[fd98::2]:") != std::string::npos)  // no port: not read past a routing header
+            journaled = true;
+    }
+    CHECK(journaled);
+}
+
+// The session shares the host's network namespace, so abstract names are
+// the host's: an agent bound to a display's or a stopped daemon's name
+// would hear what host clients send there.
+TEST_CASE("sockets: an abstract unix name cannot be bound - one the kernel picks can") {
+    World w;
+    auto r = w.probe({}, {"abstract_bind", "abstract_autobind"});
+    CHECK(r["abstract_bind"] == "errno=EPERM");
+    CHECK(r["abstract_autobind"] == "ok");
+    auto text = sandboxd::read_file(w.h.dirs().journal_path(only_session(w.h)));
+    REQUIRE(text);
+    CHECK_THAT(*text, Catch::Contains("unix @" + w.abstract + "-squat"));
+}
+
+// A loop of refused sends wrote a journal line each (100 MB in seconds),
+// and crowded refusals out of the event ring. Past the first 1024 of a
+// kind only every power of two is journaled, with the count; the totals
+// come at the end.
+TEST_CASE("network: a flood of refused sends leaves a bounded journal - with the totals") {
+    World w;
+    auto r = w.probe({}, {"udp4_flood"});
+    CHECK(r["udp4_flood"] == "ok");
+    auto text = sandboxd::read_file(w.h.dirs().journal_path(only_session(w.h)));
+    REQUIRE(text);
+    size_t lines = 0, at = 0;
+    while ((at = text->find("\"action\":\"net.sendmsg\"", at)) != std::string::npos) ++lines, ++at;
+    CHECK(lines >= 1024);
+    CHECK(lines <= 1024 + 2);  // 2048, and nothing more below 3000
+    size_t sampled = text->find("\"action\":\"net.sampled\"");
+    REQUIRE(sampled != std::string::npos);
+    CHECK(text->find("\"refused\":3000", sampled) != std::string::npos);
+}
+
+// A socket made outside the session keeps the cgroup it was made in: none
+// of the session's network hooks would see it. One handed over as a
+// standard stream reaches the agent as a pipe.
+TEST_CASE("a socket given as a standard stream reaches the agent as a pipe") {
+    Host h;
+    int sv[2];
+    REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+    auto argv = h.run_argv({"--user", kAgentUser, "--", "/bin/sh", "-c", "readlink /proc/self/fd/0 /proc/self/fd/1"});
+    pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        dup2(sv[1], 0);
+        dup2(sv[1], 1);
+        std::vector<char*> a;
+        for (auto& x : argv) a.push_back(x.data());
+        a.push_back(nullptr);
+        for (const auto& e : h.env()) putenv(strdup(e.c_str()));
+        execv(a[0], a.data());
+        _exit(127);
+    }
+    close(sv[1]);
+    std::string out;
+    char buf[256];
+    ssize_t n;
+    while ((n = read(sv[0], buf, sizeof buf)) > 0) out.append(buf, size_t(n));
+    close(sv[0]);
+    int st = 0;
+    REQUIRE(waitpid(pid, &st, 0) == pid);
+    INFO(out);
+    CHECK(WIFEXITED(st));
+    CHECK(WEXITSTATUS(st) == 0);
+    CHECK(out.find("socket:") == std::string::npos);
+    CHECK(out.find("pipe:") != std::string::npos);
 }

@@ -222,6 +222,44 @@ static int probe(const char* name) {
      * fails, but the socket has a port from then on. "ok" when a datagram
      * from outside arrived within 5 s. udp_ask: a datagram to TCP_PORT on
      * loopback, "ok" when the answer arrived. */
+    if (!strcmp(name, "udp6_routing_header")) {
+        /* A one-segment IPv6 segment routing header naming fd98::2, then a
+         * datagram to [::1]:tcp_port: the packet would go to fd98::2. */
+        unsigned char srh[8 + 16] = {0, 2, 4, 0, 0, 0, 0, 0};
+        inet_pton(AF_INET6, "fd98::2", srh + 8);
+        int s = socket(AF_INET6, SOCK_DGRAM, 0);
+        if (s < 0) return -1;
+        if (setsockopt(s, IPPROTO_IPV6, 57 /* IPV6_RTHDR */, srh, sizeof srh) != 0) return closing(s, -1);
+        struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_port = htons(tcp_port)};
+        inet_pton(AF_INET6, "::1", &a.sin6_addr);
+        return closing(s, sendto(s, "x", 1, 0, (struct sockaddr*)&a, sizeof a) == 1 ? 0 : -1);
+    }
+    if (!strcmp(name, "udp4_flood")) {
+        /* 3000 refused datagrams: the journal must stay bounded. */
+        int s = socket(AF_INET, SOCK_DGRAM, 0);
+        if (s < 0) return -1;
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(tcp_port)};
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        for (int i = 0; i < 3000; ++i) (void)sendto(s, "x", 1, 0, (struct sockaddr*)&a, sizeof a);
+        return closing(s, 0);
+    }
+    if (!strcmp(name, "multicast_join")) {
+        int s = socket(AF_INET, SOCK_DGRAM, 0);
+        if (s < 0) return -1;
+        struct ip_mreq m = {.imr_multiaddr.s_addr = htonl(0xef010203), .imr_interface.s_addr = htonl(INADDR_ANY)};
+        return closing(s, setsockopt(s, IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof m));
+    }
+    if (!strcmp(name, "abstract_bind") || !strcmp(name, "abstract_autobind")) {
+        int s = socket(AF_UNIX, SOCK_STREAM, 0);
+        if (s < 0) return -1;
+        struct sockaddr_un a = {.sun_family = AF_UNIX};
+        socklen_t len = sizeof(sa_family_t);
+        if (!strcmp(name, "abstract_bind")) {
+            snprintf(a.sun_path + 1, sizeof a.sun_path - 1, "%s-squat", abstract_name);
+            len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(a.sun_path + 1));
+        }
+        return closing(s, bind(s, (struct sockaddr*)&a, len));
+    }
     if (!strcmp(name, "udp_autobind") || !strcmp(name, "udp6_autobind") || !strcmp(name, "udp_ask")) {
         int v6 = name[3] == '6';
         int s = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM, 0);
