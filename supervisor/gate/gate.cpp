@@ -389,6 +389,16 @@ Result<std::unique_ptr<Gate>> Gate::start(GateConfig cfg) {
     s.ctx.agent_uid = s.cfg.identity.uid;
     s.ctx.read_denied = s.cfg.read_denied;
     s.ctx.guarded = s.cfg.guarded;
+    for (const auto& g : s.cfg.guarded)
+        if (!g.rest.empty() && !g.dir_path.empty()) s.ctx.roots_of.push_back(g);
+    for (const auto& g : s.ctx.roots_of) {
+        // Only the directory the plan looked at: one swapped in since is
+        // not followed (its inode guards still hold).
+        UniqueFd dir(::open(g.dir_path.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        struct stat st{};
+        if (dir && ::fstat(dir.get(), &st) == 0 && st.st_dev == g.dev && st.st_ino == g.ino)
+            s.ctx.guard_roots.push_back({std::move(dir), &g});
+    }
     s.ctx.audit = s.cfg.audit;
     s.ctx.listener = s.cfg.listener.get();
     // The session's own /tmp and /dev/shm: gone with it, no snapshots.

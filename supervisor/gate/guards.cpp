@@ -6,16 +6,100 @@
 
 namespace sandboxd {
 
-std::vector<const GuardedName*> guards_on(const GateContext& ctx, int dir, const std::string& name) {
+namespace {
+
+std::vector<std::string> components(const GuardedName& g) {
+    std::vector<std::string> out = {g.name};
+    for (size_t from = 0; from < g.rest.size();) {
+        size_t slash = g.rest.find('/', from);
+        if (slash == std::string::npos) slash = g.rest.size();
+        out.push_back(g.rest.substr(from, slash - from));
+        from = slash + 1;
+    }
+    return out;
+}
+
+// Whether `dir` (its stat) is a directory on the way of one of the
+// session's first guards, made by anyone: found by following the names
+// from the guard's directory, as they are now. Its guards are added as if
+// the agent had made it (guard_inside). False when the list is full: the
+// caller then refuses (`full` set).
+void follow_roots(GateContext& ctx, const struct stat& dir, bool& full) {
+    // The first name of several guards is often the same (.git): looked up
+    // once a call.
+    struct Seen {
+        dev_t dev;
+        ino_t ino;
+        std::string name;
+        bool found;
+        dev_t to_dev;
+        ino_t to_ino;
+    };
+    std::vector<Seen> first;
+    for (const auto& root : ctx.guard_roots) {
+        const GuardedName& g = *root.guard;
+        auto chain = components(g);
+        int at = root.dir.get();
+        UniqueFd cur;
+        for (size_t k = 0; k + 1 < chain.size(); ++k) {
+            struct stat next{};
+            const Seen* seen = nullptr;
+            if (k == 0)
+                for (const auto& s : first)
+                    if (s.dev == g.dev && s.ino == g.ino && s.name == chain[0]) seen = &s;
+            UniqueFd opened;
+            if (seen) {
+                if (!seen->found) break;
+                next.st_dev = seen->to_dev;
+                next.st_ino = seen->to_ino;
+            } else {
+                opened = UniqueFd(::openat(at, chain[k].c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+                bool found = opened && ::fstat(opened.get(), &next) == 0;
+                if (k == 0) first.push_back({g.dev, g.ino, chain[0], found, next.st_dev, next.st_ino});
+                if (!found) break;
+            }
+            if (next.st_dev == dir.st_dev && next.st_ino == dir.st_ino) {
+                std::string rest;
+                for (size_t j = k + 2; j < chain.size(); ++j) rest += (rest.empty() ? "" : "/") + chain[j];
+                bool known = false;
+                for (const auto& h : ctx.guarded)
+                    known = known || (h.dev == dir.st_dev && h.ino == dir.st_ino && h.name == chain[k + 1] &&
+                                      h.protected_path == g.protected_path);
+                if (known) break;
+                if (ctx.guarded.size() >= kMaxGuards) {
+                    full = true;
+                    return;
+                }
+                GuardedName made{g.protected_path, dir.st_dev, dir.st_ino, chain[k + 1], rest};
+                ctx.guarded.push_back(std::move(made));
+                break;
+            }
+            if (seen) {
+                // Not the directory asked about: the walk goes on from it.
+                opened = UniqueFd(::openat(at, chain[k].c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+                if (!opened) break;
+            }
+            cur = std::move(opened);
+            at = cur.get();
+        }
+    }
+}
+
+}  // namespace
+
+std::vector<const GuardedName*> guards_on(GateContext& ctx, int dir, const std::string& name) {
     std::vector<const GuardedName*> out;
     struct stat st{};
     if (ctx.guarded.empty() || ::fstat(dir, &st) != 0) return out;
+    bool full = false;
+    if (S_ISDIR(st.st_mode)) follow_roots(ctx, st, full);
+    if (full && !ctx.roots_of.empty()) out.push_back(&ctx.roots_of.front());  // fail closed
     for (const auto& g : ctx.guarded)
         if (g.dev == st.st_dev && g.ino == st.st_ino && g.name == name) out.push_back(&g);
     return out;
 }
 
-const GuardedName* guarded_name(const GateContext& ctx, int dir, const std::string& name) {
+const GuardedName* guarded_name(GateContext& ctx, int dir, const std::string& name) {
     auto on = guards_on(ctx, dir, name);
     return on.empty() ? nullptr : on.front();
 }

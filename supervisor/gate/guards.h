@@ -16,12 +16,15 @@ namespace sandboxd {
 // Every guard on `name` in directory `dir` (GuardedName): those whose
 // `rest` is empty keep the name from being made at all, the others let
 // mkdir make it (see guard_inside).
-std::vector<const GuardedName*> guards_on(const GateContext& ctx, int dir, const std::string& name);
+// A directory on the way that someone else made (another session on the
+// workspace, the user's own `git init`) is found by following the names
+// from the guard's directory as they are now, and guarded the same.
+std::vector<const GuardedName*> guards_on(GateContext& ctx, int dir, const std::string& name);
 // The first of them, if any: what keeps the name from being made other
 // than by mkdir, or changed. guarded_object: the same for an object (`st`:
 // its stat) that holds such a name (a worktree's .git file, a symlinked
 // dotfile), under whatever name it is reached now.
-const GuardedName* guarded_name(const GateContext& ctx, int dir, const std::string& name);
+const GuardedName* guarded_name(GateContext& ctx, int dir, const std::string& name);
 const GuardedName* guarded_object(const GateContext& ctx, const struct stat& st);
 // Forgets the guards inside a directory that is gone (`st`: its stat).
 void drop_guards_in(GateContext& ctx, const struct stat& st);

@@ -89,6 +89,16 @@ struct GateContext {
     std::function<std::optional<std::string>(const std::string&)> read_denied;
     // Names of protected paths that do not exist yet: never made by the agent.
     std::vector<GuardedName> guarded;
+    // The directories of the session's first guards with names on the way
+    // (rest not empty), held open: a directory on the way made by anyone
+    // (another session on the workspace, the user's own `git init`) is
+    // found by following the names from here (gate/guards.h).
+    struct GuardRoot {
+        UniqueFd dir;
+        const GuardedName* guard = nullptr;  // in `roots_of`
+    };
+    std::vector<GuardedName> roots_of;
+    std::vector<GuardRoot> guard_roots;
     bool audit = false;
     int listener = -1;  // to see whether the agent's call is still pending
 };

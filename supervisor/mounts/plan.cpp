@@ -61,6 +61,7 @@ void secure_path(const Profile& p, MountPlan& plan, const std::vector<std::strin
         struct stat d{};
         if (::stat(dir.c_str(), &d) != 0) return;
         GuardedName g{protected_path, d.st_dev, d.st_ino, component, rest};
+        g.dir_path = dir;
         if (exists) {
             g.held_dev = st.st_dev;
             g.held_ino = st.st_ino;
@@ -77,12 +78,57 @@ void secure_path(const Profile& p, MountPlan& plan, const std::vector<std::strin
     }
 }
 
-void secure_protected(const Profile& p, MountPlan& plan) {
+std::vector<std::string> write_trees(const MountPlan& plan) {
     std::vector<std::string> trees;
     for (const auto& w : plan.writable) trees.push_back(w.path);
     for (const auto& c : plan.carry_into_tmp)
         if (!c.readonly) trees.push_back(c.path);
+    return trees;
+}
+
+void secure_protected(const Profile& p, MountPlan& plan) {
+    auto trees = write_trees(plan);
     for (const auto& r : p.protect) secure_path(p, plan, trees, r.path, r.path, 0);
+}
+
+// A hidden path in a write tree is a mount point, which the agent cannot
+// move; the directories above it were not: `mv .cache/huggingface x` took
+// the hidden token out from under its mount, readable by the next session.
+// Each directory between the write tree and the hidden path is pinned.
+void pin_above_hidden(const Profile& p, MountPlan& plan, const std::string& path) {
+    auto trees = write_trees(plan);
+    const std::string* tree = nullptr;
+    for (const auto& t : trees)
+        if (path != t && path_is_under(path, t) && (!tree || t.size() > tree->size())) tree = &t;
+    if (!tree) return;
+    for (size_t slash = path.find('/', tree->size() + 1); slash != std::string::npos; slash = path.find('/', slash + 1)) {
+        std::string dir = path.substr(0, slash);
+        struct stat st{};
+        if (::lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return;
+        bool dup = false;
+        for (const auto& q : plan.pinned) dup = dup || q.path == dir;
+        if (!dup) plan.pinned.push_back({dir, !under_existing_tree(dir, p.exec_allow)});
+    }
+}
+
+// `path` with the longest part of its directory that exists resolved
+// (symlinks followed), the rest as it was; the last component is never
+// followed.
+std::string with_real_directories(const std::string& path) {
+    std::string dir = path, rest;
+    size_t slash = path.find_last_of('/');
+    if (slash == std::string::npos || slash == 0) return path;
+    rest = path.substr(slash);
+    dir = path.substr(0, slash);
+    while (!dir.empty()) {
+        char real[PATH_MAX];
+        if (::realpath(dir.c_str(), real)) return normalize_path(std::string(real) + rest);
+        size_t up = dir.find_last_of('/');
+        if (up == std::string::npos) break;
+        rest = dir.substr(up) + rest;
+        dir = dir.substr(0, up);
+    }
+    return path;
 }
 
 }  // namespace
@@ -102,6 +148,13 @@ MountPlan plan_mounts(const Profile& given, const std::string& workspace, const 
             char real[PATH_MAX];
             if (e.exists && ::realpath(e.path.c_str(), real)) e.path = real;
         }
+    // Protected and hidden paths by where their directories lead, the path
+    // itself not followed (a protected symlink is guarded where it is, and
+    // where it leads secured too: secure_path). Spelled through a symlinked
+    // directory (/home -> /var/home), a protected path was no path under
+    // the write trees, so nothing on its way was pinned or guarded.
+    for (auto* list : {&p.protect, &p.hide})
+        for (auto& e : *list) e.path = with_real_directories(e.path);
     std::vector<std::string> under_tmp;
     auto in_tmp = [](const std::string& path) { return path != "/tmp" && path_is_under(path, "/tmp"); };
     // The workspace is the agent's working directory: always visible.
@@ -168,7 +221,14 @@ MountPlan plan_mounts(const Profile& given, const std::string& workspace, const 
             if (r.exists) plan.protect.push_back({r.path, !under_existing_tree(r.path, p.exec_allow)});
         secure_protected(p, plan);
         for (const auto& r : p.hide)
-            if (r.exists) hide(r.path);
+            if (r.exists) {
+                hide(r.path);
+                pin_above_hidden(p, plan, r.path);
+            }
+        // Outer before inner: a directory bound onto itself after one
+        // inside it would cover that one's mount.
+        std::stable_sort(plan.pinned.begin(), plan.pinned.end(),
+                         [](const auto& a, const auto& b) { return a.path.size() < b.path.size(); });
     }
     for (const auto& s : self_hidden) {
         bool dup = false;

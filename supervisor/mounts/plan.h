@@ -59,6 +59,9 @@ struct GuardedName {
     // What holds the name now (a .git file), if anything: 0 when missing.
     dev_t held_dev = 0;
     ino_t held_ino = 0;
+    // The directory (dev, ino) is, as the host names it: the gate follows
+    // the names on the way from it (gate/guards.h), whoever made them.
+    std::string dir_path;
 };
 
 // The host's device files every session's own /dev has (bound from the

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <thread>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -545,6 +546,71 @@ TEST_CASE("protected persistence paths stay read-only inside a writable workspac
     CHECK(*sandboxd::read_file(s.h.ws / ".git/config") == "[core]\n");
 }
 
+// A hidden path is a mount point, but the directories above it were not:
+// moving one took the hidden file out from under its mount, readable by
+// the next session (coding-agent hides ~/.cache/huggingface/token and
+// lets the agent write ~/.cache).
+TEST_CASE("the directories above a hidden path in a write tree stay in place - the secret stays hidden") {
+    Host h;
+    plant_file(h.ws / ".cache/hf/token", "SECRET-TOKEN\n");
+    std::string hiding = h.profile("hiding", "name='hiding'\nextends='workspace-t'\n[filesystem]\nhide=['" +
+                                                 (h.ws / ".cache/hf/token") + "']\n");
+    auto run = [&] {
+        return h.run({"--user", kAgentUser, "--profile", hiding, "--workspace", h.ws.path(), "--", "sh", "-c",
+                      "mv .cache/hf .cache/moved; mv .cache cache2; cat .cache/moved/token cache2/hf/token "
+                      ".cache/hf/token 2>/dev/null; echo end"});
+    };
+    auto first = run();
+    INFO(first.err);
+    CHECK(first.out.find("SECRET") == std::string::npos);
+    auto second = run();
+    CHECK(second.out.find("SECRET") == std::string::npos);
+    CHECK(*sandboxd::read_file(h.ws / ".cache/hf/token") == "SECRET-TOKEN\n");
+}
+
+// /home -> /var/home (ostree hosts): a protected path spelled through a
+// symlinked directory was no path under the write trees, so nothing on its
+// way was guarded (.git/hooks could be made in a workspace that is no
+// repository) or pinned. Read-only binds of existing paths still held,
+// which hid the gap.
+TEST_CASE("a protected path spelled through a symlinked directory is guarded all the same") {
+    Host h;
+    TempDir links{"sandboxd-lnk", "/var/tmp"};
+    std::string alias = links / "ws";
+    REQUIRE(symlink(h.ws.path().c_str(), alias.c_str()) == 0);
+    std::string p = h.profile("aliased", "name='aliased'\nextends='workspace-t'\n[filesystem]\nprotect=['-" + alias +
+                                             "/.tool/hooks']\n");
+    auto r = h.run({"--user", kAgentUser, "--profile", p, "--workspace", h.ws.path(), "--", "sh", "-c",
+                    "mkdir .tool; mkdir .tool/hooks; echo rc=$?"});
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    CHECK_THAT(r.out, Catch::Contains("rc=1"));
+    CHECK_FALSE(path_exists(h.ws / ".tool/hooks"));
+}
+
+// A directory on the way made by someone else (another session on the
+// workspace, the user's own `git init`) had no guards inside: only the
+// agent's own mkdir added them.
+TEST_CASE("a name on the way made by someone else mid-session is guarded inside all the same") {
+    Host h;
+    ProcResult r;
+    std::thread session([&] {
+        r = h.run({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path(), "--", "sh", "-c",
+                   "touch go; i=0; while [ ! -d .git ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done; "
+                   "mkdir .git/hooks; echo hooks=$?; echo x > .git/config; echo config=$?; mkdir .git/other; echo other=$?"});
+    });
+    for (int i = 0; i < 400 && !path_exists(h.ws / "go"); ++i) sleep_ms(25);
+    REQUIRE(::mkdir((h.ws / ".git").c_str(), 0755) == 0);
+    REQUIRE(::chown((h.ws / ".git").c_str(), kAgentUid, kAgentGid) == 0);
+    session.join();
+    INFO(r.out << r.err);
+    CHECK_THAT(r.out, Catch::Contains("hooks=1"));
+    CHECK_THAT(r.out, !Catch::Contains("config=0"));
+    CHECK_THAT(r.out, Catch::Contains("other=0"));
+    CHECK_FALSE(path_exists(h.ws / ".git/hooks"));
+    CHECK_FALSE(path_exists(h.ws / ".git/config"));
+}
+
 TEST_CASE("a protected path that does not exist cannot be made - names on its way only as empty directories") {
     Scene s;
     // In this order: the ways of making .git other than mkdir first, then
@@ -644,7 +710,8 @@ TEST_CASE("a protected path that does not exist cannot be made - names on its wa
         CHECK(r["make_git_lock"] == "ok");
         CHECK_FALSE(path_exists(s.h.ws / ".git/commondir"));
     }
-    SECTION("a unix socket bound where a protected path would be: refused - other binds as the kernel has them") {
+    SECTION("a unix socket bound where a protected path would be: refused - other binds as the kernel has them, but "
+            "abstract names") {
         auto r = s.h.run({"--user", kAgentUser, "--profile", s.h.workspace_profile, "--workspace", s.h.ws.path(), "--",
                           "python3", "-c",
                           "import socket, os\n"
@@ -652,13 +719,13 @@ TEST_CASE("a protected path that does not exist cannot be made - names on its wa
                           "for p in ('.git/hooks', '.git/config', 'ok.sock', '\\0abstract'):\n"
                           "    u = socket.socket(socket.AF_UNIX)\n"
                           "    try: u.bind(p); print(p.strip(chr(0)), 'bound')\n"
-                          "    except OSError as e: print(p, 'refused', e.errno)\n"
+                          "    except OSError as e: print(p.strip(chr(0)), 'refused', e.errno)\n"
                           "print(oct(os.stat('ok.sock').st_mode & 0o777))\n"
                           "t = socket.socket()\n"
                           "try: t.bind(('127.0.0.1', 0)); print('tcp bound')\n"
                           "except OSError as e: print('tcp refused', e.errno)\n"});
         INFO(r.err);
-        CHECK(r.out == ".git/hooks refused 30\n.git/config refused 30\nok.sock bound\nabstract bound\n0o700\n"
+        CHECK(r.out == ".git/hooks refused 30\n.git/config refused 30\nok.sock bound\nabstract refused 1\n0o700\n"
                        "tcp refused 13\n");
         CHECK(list_dir(s.h.ws / ".git").empty());
         // The refused TCP bind is journaled under the agent, not the gate,
