@@ -108,6 +108,9 @@ GateOutcome do_unlink(const GateRequest& r, GateContext& ctx, bool dir) {
     if (!dir && res->trailing_slash) return failed(ENOTDIR);
 
     std::string where = display_path(ctx, pfd, name);
+    // A protected path whose read-only mount the host's rename over it took
+    // away (the mount point itself is the kernel's EBUSY).
+    if (const GuardedName* g = protected_name(ctx, pfd, name)) return refuse_guarded(r, action, where, *g);
     if (dir) ctx.forget_dirs();
     auto taken = take_out(ctx, pfd, name, *known);
     if (!taken) return refused(r, action, where, taken.error());
@@ -150,6 +153,8 @@ GateOutcome do_rename(const GateRequest& r, GateContext& ctx, unsigned flags) {
     if (const GuardedName* g = guarded_name(ctx, fd2, n2)) return refuse_guarded(r, action, display_path(ctx, fd2, n2), *g);
     if (flags & RENAME_EXCHANGE)
         if (const GuardedName* g = guarded_name(ctx, fd1, n1)) return refuse_guarded(r, action, display_path(ctx, fd1, n1), *g);
+    // Nor is a protected path itself moved away.
+    if (const GuardedName* g = protected_name(ctx, fd1, n1)) return refuse_guarded(r, action, display_path(ctx, fd1, n1), *g);
     // A target that appears after the look below (moved there by another
     // session or a host process) must not be replaced unseen: where no
     // target was seen, the rename refuses to replace (RENAME_NOREPLACE),

@@ -104,6 +104,12 @@ const GuardedName* guarded_name(GateContext& ctx, int dir, const std::string& na
     return on.empty() ? nullptr : on.front();
 }
 
+const GuardedName* protected_name(GateContext& ctx, int dir, const std::string& name) {
+    for (const GuardedName* g : guards_on(ctx, dir, name))
+        if (g->rest.empty()) return g;
+    return nullptr;
+}
+
 const GuardedName* guarded_object(const GateContext& ctx, const struct stat& st) {
     for (const auto& g : ctx.guarded)
         if (g.held_ino != 0 && g.held_dev == st.st_dev && g.held_ino == st.st_ino) return &g;

@@ -25,6 +25,9 @@ std::vector<const GuardedName*> guards_on(GateContext& ctx, int dir, const std::
 // its stat) that holds such a name (a worktree's .git file, a symlinked
 // dotfile), under whatever name it is reached now.
 const GuardedName* guarded_name(GateContext& ctx, int dir, const std::string& name);
+// A guard on the protected path itself (not a name on its way): what may
+// not be removed or moved away either.
+const GuardedName* protected_name(GateContext& ctx, int dir, const std::string& name);
 const GuardedName* guarded_object(const GateContext& ctx, const struct stat& st);
 // Forgets the guards inside a directory that is gone (`st`: its stat).
 void drop_guards_in(GateContext& ctx, const struct stat& st);

@@ -50,7 +50,21 @@ void secure_path(const Profile& p, MountPlan& plan, const std::vector<std::strin
         from = slash + 1;
         struct stat st{};
         bool exists = ::lstat(next.c_str(), &st) == 0;
-        if (exists && next == path && !S_ISLNK(st.st_mode)) return;  // mounted read-only (plan.protect)
+        if (exists && next == path && !S_ISLNK(st.st_mode)) {
+            // Mounted read-only (plan.protect), and guarded by name too: a
+            // host process that replaces the file by rename (git rewriting
+            // .git/config, an editor saving ~/.bashrc) detaches that mount
+            // in every namespace, and the agent would find the new file
+            // writable, or remove it and make its own.
+            struct stat d{};
+            if (::stat(dir.c_str(), &d) != 0) return;
+            GuardedName g{protected_path, d.st_dev, d.st_ino, component, ""};
+            g.held_dev = st.st_dev;
+            g.held_ino = st.st_ino;
+            g.dir_path = dir;
+            plan.guarded.push_back(std::move(g));
+            return;
+        }
         if (exists && S_ISDIR(st.st_mode)) {
             bool dup = false;
             for (const auto& q : plan.pinned) dup = dup || q.path == next;

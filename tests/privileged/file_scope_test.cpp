@@ -611,6 +611,34 @@ TEST_CASE("a name on the way made by someone else mid-session is guarded inside 
     CHECK_FALSE(path_exists(h.ws / ".git/config"));
 }
 
+// git rewrites .git/config by writing a lock file and renaming it over
+// the old one; the kernel then detaches the read-only mount on the old
+// file in every namespace. The agent found the new file writable (or
+// removed it and made its own) and put core.fsmonitor in it, which the
+// user's next `git status` ran.
+TEST_CASE("a protected file the host replaces by rename mid-session stays out of the agent's reach") {
+    Host h;
+    REQUIRE(sandboxd::make_dirs(h.ws / ".git/hooks", 0755).ok());
+    plant_file(h.ws / ".git/config", "[core]\n");
+    REQUIRE(chown((h.ws / ".git").c_str(), kAgentUid, kAgentGid) == 0);
+    ProcResult r;
+    std::thread session([&] {
+        r = h.run({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path(), "--", "sh", "-c",
+                   "touch go; i=0; while [ ! -e replaced ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done; "
+                   "echo '[core] fsmonitor = evil' >> .git/config; echo append=$?; "
+                   "rm -f .git/config; echo remove=$?; mv .git/config .git/config.old; echo move=$?; "
+                   "echo x > .git/config; echo write=$?"});
+    });
+    for (int i = 0; i < 400 && !path_exists(h.ws / "go"); ++i) sleep_ms(25);
+    plant_file(h.ws / ".git/config.lock", "[core]\n\tbare = false\n");
+    REQUIRE(::rename((h.ws / ".git/config.lock").c_str(), (h.ws / ".git/config").c_str()) == 0);
+    plant_file(h.ws / "replaced", "");
+    session.join();
+    INFO(r.out << r.err);
+    for (const char* step : {"append=0", "remove=0", "move=0", "write=0"}) CHECK(r.out.find(step) == std::string::npos);
+    CHECK(*sandboxd::read_file(h.ws / ".git/config") == "[core]\n\tbare = false\n");
+}
+
 TEST_CASE("a protected path that does not exist cannot be made - names on its way only as empty directories") {
     Scene s;
     // In this order: the ways of making .git other than mkdir first, then
@@ -688,14 +716,15 @@ TEST_CASE("a protected path that does not exist cannot be made - names on its wa
                                                           "'-${WORKSPACE}/cfg/git', '-${WORKSPACE}/dangling']\n");
         auto r = s.h.run({"--user", kAgentUser, "--profile", prof, "--workspace", s.h.ws.path(), "--", "sh", "-c",
                           "echo evil >> rc-link 2>/dev/null || echo refused-through; "
-                          "rm rc-link && { echo evil > rc-link 2>/dev/null || echo refused-remake; }; "
+                          "rm rc-link 2>/dev/null || echo refused-remove; "
+                          "echo evil > rc-link 2>/dev/null || echo refused-remake; "
                           "mkdir cfg/git 2>/dev/null || echo refused-git; "
                           "mkdir dotfiles/cfg/git 2>/dev/null || echo refused-real-git; "
                           "mv dotfiles/cfg dotfiles/cfg2 2>/dev/null || echo refused-move; "
                           "echo x > dangling 2>/dev/null || echo refused-dangling; "
                           "echo x > nowhere 2>/dev/null || echo refused-target"});
         INFO(r.err);
-        CHECK(r.out == "refused-through\nrefused-remake\nrefused-git\nrefused-real-git\nrefused-move\n"
+        CHECK(r.out == "refused-through\nrefused-remove\nrefused-remake\nrefused-git\nrefused-real-git\nrefused-move\n"
                        "refused-dangling\nrefused-target\n");
         CHECK(*sandboxd::read_file(s.h.ws / "dotfiles/rc") == "rc\n");
         CHECK_FALSE(path_exists(s.h.ws / "nowhere"));

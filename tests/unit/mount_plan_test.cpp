@@ -55,23 +55,29 @@ TEST_CASE("mount plan: directories on the way to a protected path are pinned, a 
 
         // Outer before inner (a bind onto itself would cover those inside).
         CHECK(pinned(plan) == std::vector<std::string>{ws / "a", ws / "wt", ws / "a/b", ws / "repo", ws / "repo/.git"});
-        REQUIRE(plan.guarded.size() == 3);
+        REQUIRE(plan.guarded.size() == 4);
+        // repo/.git/hooks exists (mounted read-only) and is guarded by name
+        // too: a rename over it on the host would take the mount away.
+        CHECK(plan.guarded[0].name == "hooks");
+        CHECK(plan.guarded[0].rest.empty());
+        CHECK(plan.guarded[0].ino == stat_of(ws / "repo/.git").st_ino);
+        CHECK(plan.guarded[0].held_ino == stat_of(ws / "repo/.git/hooks").st_ino);
         // a/b/c/d: c is missing in a/b.
-        CHECK(plan.guarded[0].protected_path == ws / "a/b/c/d");
-        CHECK(plan.guarded[0].name == "c");
-        CHECK(plan.guarded[0].rest == "d");
-        CHECK(plan.guarded[0].ino == stat_of(ws / "a/b").st_ino);
-        CHECK(plan.guarded[0].held_ino == 0);
+        CHECK(plan.guarded[1].protected_path == ws / "a/b/c/d");
+        CHECK(plan.guarded[1].name == "c");
+        CHECK(plan.guarded[1].rest == "d");
+        CHECK(plan.guarded[1].ino == stat_of(ws / "a/b").st_ino);
+        CHECK(plan.guarded[1].held_ino == 0);
         // wt/.git/config: .git is a file in wt, and it is what holds the name.
-        CHECK(plan.guarded[1].name == ".git");
-        CHECK(plan.guarded[1].rest == "config");
-        CHECK(plan.guarded[1].ino == stat_of(ws / "wt").st_ino);
-        CHECK(plan.guarded[1].held_ino == stat_of(ws / "wt/.git").st_ino);
+        CHECK(plan.guarded[2].name == ".git");
+        CHECK(plan.guarded[2].rest == "config");
+        CHECK(plan.guarded[2].ino == stat_of(ws / "wt").st_ino);
+        CHECK(plan.guarded[2].held_ino == stat_of(ws / "wt/.git").st_ino);
         // missing/x: guarded at the workspace itself.
-        CHECK(plan.guarded[2].name == "missing");
-        CHECK(plan.guarded[2].rest == "x");
-        CHECK(plan.guarded[2].ino == stat_of(ws.path()).st_ino);
-        CHECK(plan.guarded[2].dev == stat_of(ws.path()).st_dev);
+        CHECK(plan.guarded[3].name == "missing");
+        CHECK(plan.guarded[3].rest == "x");
+        CHECK(plan.guarded[3].ino == stat_of(ws.path()).st_ino);
+        CHECK(plan.guarded[3].dev == stat_of(ws.path()).st_dev);
     }
 }
 
