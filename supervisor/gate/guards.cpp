@@ -41,7 +41,10 @@ void follow_roots(GateContext& ctx, const struct stat& dir, bool& full) {
         auto chain = components(g);
         int at = root.dir.get();
         UniqueFd cur;
-        for (size_t k = 0; k + 1 < chain.size(); ++k) {
+        // Down to the protected path itself: a directory there now (the
+        // user's `git init` made .git/hooks) has every name in it guarded
+        // (name ""), as its read-only mount would have had.
+        for (size_t k = 0; k < chain.size(); ++k) {
             struct stat next{};
             const Seen* seen = nullptr;
             if (k == 0)
@@ -59,21 +62,22 @@ void follow_roots(GateContext& ctx, const struct stat& dir, bool& full) {
                 if (!found) break;
             }
             if (next.st_dev == dir.st_dev && next.st_ino == dir.st_ino) {
-                std::string rest;
+                std::string guarded = k + 1 < chain.size() ? chain[k + 1] : "", rest;
                 for (size_t j = k + 2; j < chain.size(); ++j) rest += (rest.empty() ? "" : "/") + chain[j];
                 bool known = false;
                 for (const auto& h : ctx.guarded)
-                    known = known || (h.dev == dir.st_dev && h.ino == dir.st_ino && h.name == chain[k + 1] &&
+                    known = known || (h.dev == dir.st_dev && h.ino == dir.st_ino && h.name == guarded &&
                                       h.protected_path == g.protected_path);
                 if (known) break;
                 if (ctx.guarded.size() >= kMaxGuards) {
                     full = true;
                     return;
                 }
-                GuardedName made{g.protected_path, dir.st_dev, dir.st_ino, chain[k + 1], rest};
+                GuardedName made{g.protected_path, dir.st_dev, dir.st_ino, guarded, rest};
                 ctx.guarded.push_back(std::move(made));
                 break;
             }
+            if (k + 1 == chain.size()) break;  // the protected path, and not the directory asked about
             if (seen) {
                 // Not the directory asked about: the walk goes on from it.
                 opened = UniqueFd(::openat(at, chain[k].c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
@@ -95,7 +99,7 @@ std::vector<const GuardedName*> guards_on(GateContext& ctx, int dir, const std::
     if (S_ISDIR(st.st_mode)) follow_roots(ctx, st, full);
     if (full && !ctx.roots_of.empty()) out.push_back(&ctx.roots_of.front());  // fail closed
     for (const auto& g : ctx.guarded)
-        if (g.dev == st.st_dev && g.ino == st.st_ino && g.name == name) out.push_back(&g);
+        if (g.dev == st.st_dev && g.ino == st.st_ino && (g.name == name || g.name.empty())) out.push_back(&g);
     return out;
 }
 

@@ -155,7 +155,10 @@ void drop_privileges(const SpawnSpec& spec, const Prepared& p, int pipe_fd) {
     // its caller's (root's under sudo), whose keys' names /proc/keys would
     // show it and which the kernel would search on its behalf. A kernel
     // without keys (ENOSYS) has nothing to share.
-    check(::syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, nullptr) >= 0 || errno == ENOSYS, SpawnStep::Keyring);
+    // A container's own filter may refuse keyctl (EPERM, Docker's does):
+    // the session still starts there, and /proc/keys is all that shows.
+    check(::syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, nullptr) >= 0 || errno == ENOSYS || errno == EPERM,
+          SpawnStep::Keyring);
     // No core dumps, and no raising the limit again: the kernel hands a
     // crashed process's memory to the host's core_pattern, which is often
     // a helper running as root outside the sandbox (systemd-coredump), or
@@ -274,17 +277,14 @@ void drop_privileges(const SpawnSpec& spec, const Prepared& p, int pipe_fd) {
             if (own < 0 || ::write(own, "0", 1) != 1) fail(pipe_fd, SpawnStep::Init, errno);
             ::close(own);
         }
-        // A process group of its own, visible inside the pid namespace
-        // (job-control shells must be able to name and later restore
-        // theirs); with a terminal, a session of its own whose controlling
-        // terminal that is. Never the user's terminal: the agent has none
-        // of its descriptors.
-        if (spec.controlling_terminal >= 0) {
-            if (::setsid() < 0 || ::ioctl(spec.controlling_terminal, TIOCSCTTY, 0) != 0)
-                fail(pipe_fd, SpawnStep::Signals, errno);
-        } else if (::setpgid(0, 0) != 0) {
+        // A session of its own, and so a process group visible inside the
+        // pid namespace (job-control shells must be able to name and later
+        // restore theirs); its controlling terminal is its own pty if it
+        // has one. Never the user's: with the user's session the agent
+        // would have it as /dev/tty even with no descriptor of it.
+        if (::setsid() < 0) fail(pipe_fd, SpawnStep::Signals, errno);
+        if (spec.controlling_terminal >= 0 && ::ioctl(spec.controlling_terminal, TIOCSCTTY, 0) != 0)
             fail(pipe_fd, SpawnStep::Signals, errno);
-        }
         if (::sigprocmask(SIG_SETMASK, &none, nullptr) != 0) fail(pipe_fd, SpawnStep::Signals, errno);
         become_agent(spec, p, pipe_fd);
     }

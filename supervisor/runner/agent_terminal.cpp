@@ -29,12 +29,26 @@ bool same_size(const winsize& a, const winsize& b) {
 
 Result<std::unique_ptr<AgentTerminal>> AgentTerminal::open(uid_t uid, gid_t gid) {
     std::unique_ptr<AgentTerminal> t(new AgentTerminal);
-    int first = -1;
-    for (int i = 0; i < 3; ++i) {
-        t->is_terminal_[i] = ::isatty(i) == 1;
-        if (t->is_terminal_[i] && first < 0) first = i;
+    bool tty[3];
+    for (int i = 0; i < 3; ++i) tty[i] = ::isatty(i) == 1;
+    // Keystrokes only where the agent's output goes to the terminal too,
+    // and sandbox-run is the terminal's foreground: reading it from the
+    // background is for the job the user put in front, and in
+    // `sandbox-run -- make | less` they are the pager's (make's stderr is
+    // the terminal, its stdout is not). Else the agent's stdin is
+    // /dev/null (never the user's terminal).
+    bool input = tty[0] && tty[1] && ::tcgetpgrp(STDIN_FILENO) == ::getpgrp();
+    if (tty[0] && !input) {
+        t->null_in_ = UniqueFd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+        if (!t->null_in_) return errno_error("cannot open /dev/null for the agent's stdin");
     }
-    if (first < 0) return std::unique_ptr<AgentTerminal>();
+    t->is_terminal_[0] = input;
+    t->is_terminal_[1] = tty[1];
+    t->is_terminal_[2] = tty[2];
+    int first = -1;
+    for (int i = 0; i < 3 && first < 0; ++i)
+        if (t->is_terminal_[i]) first = i;
+    if (first < 0) return t->null_in_ ? std::move(t) : std::unique_ptr<AgentTerminal>();
     // Output goes where sandbox-run's own would: stdout's terminal, else
     // stderr's, else stdin's (opened again for writing: stdin may be
     // read-only).
@@ -61,9 +75,7 @@ Result<std::unique_ptr<AgentTerminal>> AgentTerminal::open(uid_t uid, gid_t gid)
     winsize ws{};
     if (::ioctl(first, TIOCGWINSZ, &ws) == 0) (void)::ioctl(t->master_.get(), TIOCSWINSZ, &ws);
 
-    // Keystrokes only for a foreground sandbox-run: reading the terminal
-    // from the background is for the job the user put in front.
-    if (t->is_terminal_[0] && ::tcgetpgrp(STDIN_FILENO) == ::getpgrp()) {
+    if (input) {
         t->user_in_ = UniqueFd(::fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0));
         if (!t->user_in_) return errno_error("cannot hold the terminal's input");
         if (::tcgetattr(STDIN_FILENO, &t->saved_) == 0) {
@@ -78,6 +90,8 @@ Result<std::unique_ptr<AgentTerminal>> AgentTerminal::open(uid_t uid, gid_t gid)
 }
 
 void AgentTerminal::agent_started() {
+    null_in_.reset();
+    if (!master_) return;  // no pty: only stdin was a terminal
     slave_.reset();
     int flags = ::fcntl(master_.get(), F_GETFL);
     if (flags >= 0) (void)::fcntl(master_.get(), F_SETFL, flags | O_NONBLOCK);
@@ -88,6 +102,13 @@ void AgentTerminal::agent_started() {
 // over), or finish() says stop: the agent's output to the user's terminal,
 // the user's keystrokes to the agent, the window size along.
 void AgentTerminal::copy() {
+    // Moved to the background, sandbox-run is not stopped by its reads and
+    // writes of the terminal (its gate would stop with it): they fail.
+    sigset_t tty_stops;
+    sigemptyset(&tty_stops);
+    sigaddset(&tty_stops, SIGTTIN);
+    sigaddset(&tty_stops, SIGTTOU);
+    ::pthread_sigmask(SIG_BLOCK, &tty_stops, nullptr);
     std::string pending;  // keystrokes the pty has not taken yet
     bool input = bool(user_in_);
     winsize last{};
@@ -123,10 +144,12 @@ void AgentTerminal::copy() {
             ssize_t got = ::read(user_in_.get(), buf, sizeof buf);
             if (got > 0) {
                 pending.append(buf, size_t(got));
-            } else if (got == 0 || (errno != EAGAIN && errno != EINTR)) {
+            } else if (got == 0) {
                 // The user's terminal hung up: so does the agent's.
                 master_.reset();
                 break;
+            } else if (errno != EAGAIN && errno != EINTR) {
+                input = false;  // EIO: in the background now; no more keystrokes
             }
         }
         if (fds[2].revents & POLLIN) stopping = true;

@@ -11,10 +11,11 @@
 // instead, as its controlling terminal in a session of its own, and a
 // thread of sandbox-run's copies between the two (as script(1) and sudo's
 // use_pty do). The user's terminal is in raw mode meanwhile, so that ^C
-// and ^Z reach the agent's pty as characters and act there; its settings
-// come back when the session ends. Started in the background, sandbox-run
-// passes on only the agent's output: what the user types is for the
-// foreground job.
+// and ^Z reach the agent's pty as characters and act there (so the session
+// cannot be suspended from the keyboard: ^Z stops a job of a shell in the
+// agent, and nothing else); its settings come back when the session ends.
+// Keystrokes go to the agent only where its stdout goes to the terminal
+// too and sandbox-run is in the foreground; else its stdin is /dev/null.
 #pragma once
 
 #include <sys/types.h>
@@ -39,8 +40,13 @@ public:
     AgentTerminal& operator=(const AgentTerminal&) = delete;
 
     // The agent's descriptor for stream `i` (0, 1, 2): the pty's slave side
-    // where sandbox-run's is a terminal, else -1.
-    int agent_fd(int i) const { return is_terminal_[i] ? slave_.get() : -1; }
+    // where sandbox-run's is a terminal (pty(i)), /dev/null for a terminal
+    // stdin whose keystrokes are not the agent's, else -1.
+    int agent_fd(int i) const {
+        if (i == 0 && null_in_) return null_in_.get();
+        return is_terminal_[i] ? slave_.get() : -1;
+    }
+    bool pty(int i) const { return is_terminal_[i]; }
     // After the agent is started (or failed to): sandbox-run lets go of
     // the slave side, so that the copying ends once the session's last
     // process has.
@@ -57,6 +63,7 @@ private:
 
     bool is_terminal_[3] = {false, false, false};
     UniqueFd master_, slave_;
+    UniqueFd null_in_;
     UniqueFd user_in_;   // the terminal keystrokes come from: stdin, when sandbox-run is its foreground
     UniqueFd user_out_;  // where the agent's output goes
     int winsize_fd_ = -1;  // whose window size the pty follows

@@ -185,7 +185,7 @@ ExitStatus run_session(const RunOptions& opts) {
     events.audit = opts.audit;
     events.file_events = plan->profile.events.files;
     events.log_reads = plan->profile.events.reads;
-    events.gate_journals_binds = plan->seccomp.gated;
+    events.gate_journals_binds = plan->seccomp.create_gate;
     events.unix_hooks_optional = accepts_missing(plan->profile, "unix-socket-hooks");
     events.agent_state = plan->seccomp.gated;
     auto bpf = SessionPrograms::start(plan->network, events, cgroup->v2_dirfd());
@@ -322,7 +322,7 @@ ExitStatus run_session(const RunOptions& opts) {
         spec.stdio[i] = (*relay)->agent_fd(i);
         if (spec.stdio[i] < 0 && *terminal && (*terminal)->agent_fd(i) >= 0) {
             spec.stdio[i] = (*terminal)->agent_fd(i);
-            if (spec.controlling_terminal < 0) spec.controlling_terminal = i;
+            if (spec.controlling_terminal < 0 && (*terminal)->pty(i)) spec.controlling_terminal = i;
         }
     }
     spec.argv = opts.argv;

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -18,12 +19,26 @@
 namespace sandboxd {
 namespace {
 
-// What reaches the agent through a pipe: files (which could be mapped as
-// code), and sockets, which keep the cgroup they were made in (the
-// launcher's): the session's network hooks would never see one, and a
-// socket handed over could reconnect or send anywhere.
-bool is_file(const struct stat& st) {
-    return S_ISREG(st.st_mode) || S_ISBLK(st.st_mode) || S_ISDIR(st.st_mode) || S_ISSOCK(st.st_mode);
+// What can be mapped as code: files, not streams or devices of characters.
+bool is_file(const struct stat& st) { return S_ISREG(st.st_mode) || S_ISBLK(st.st_mode) || S_ISDIR(st.st_mode); }
+
+// A socket keeps the cgroup it was made in (the launcher's): the session's
+// network hooks never see one handed over, which could then reconnect,
+// send anywhere or accept connections. Such a socket reaches the agent as
+// a pipe. A connected unix stream socket (what Node and others give a
+// child as stdio) can only ever talk to its peer: passed on as it is.
+bool must_relay_socket(int fd) {
+    int domain = 0, type = 0, listening = 0;
+    socklen_t len = sizeof domain;
+    if (::getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0) return true;
+    len = sizeof type;
+    if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0) return true;
+    len = sizeof listening;
+    if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || listening) return true;
+    if (domain != AF_UNIX || (type != SOCK_STREAM && type != SOCK_SEQPACKET)) return true;
+    sockaddr_storage peer{};
+    len = sizeof peer;
+    return ::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) != 0;
 }
 
 // A relay thread takes no SIGPIPE (the agent may close its stdin early,
@@ -46,11 +61,12 @@ Result<std::unique_ptr<StdioRelay>> StdioRelay::start(bool terminals) {
     struct stat st[3]{};
     bool file[3];
     for (int i = 0; i < 3; ++i)
-        file[i] = ::fstat(i, &st[i]) == 0 && (is_file(st[i]) || (terminals && ::isatty(i) == 1));
+        file[i] = ::fstat(i, &st[i]) == 0 && (is_file(st[i]) || (S_ISSOCK(st[i].st_mode) && must_relay_socket(i)) ||
+                                             (terminals && ::isatty(i) == 1));
     // Keystrokes are for the terminal's foreground job: from the
     // background the agent reads nothing (sandbox-run reading there would
     // be stopped by SIGTTIN).
-    if (file[0] && !is_file(st[0]) && ::tcgetpgrp(0) != ::getpgrp()) {
+    if (file[0] && ::isatty(0) == 1 && ::tcgetpgrp(0) != ::getpgrp()) {
         file[0] = false;
         r->agent_ends_[0] = UniqueFd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
         if (!r->agent_ends_[0]) return errno_error("cannot open /dev/null for the agent's stdin");

@@ -597,16 +597,26 @@ TEST_CASE("a name on the way made by someone else mid-session is guarded inside 
     std::thread session([&] {
         r = h.run({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path(), "--", "sh", "-c",
                    "touch go; i=0; while [ ! -d .git ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done; "
-                   "mkdir .git/hooks; echo hooks=$?; echo x > .git/config; echo config=$?; mkdir .git/other; echo other=$?"});
+                   "mkdir .git/hooks; echo hooks=$?; echo x > .git/config; echo config=$?; mkdir .git/other; echo other=$?; "
+                   "while [ ! -d .git/modules ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done; "
+                   "echo x > .git/modules/hook; echo in-protected=$?; mkdir .git/modules/sub; echo sub=$?"});
     });
     for (int i = 0; i < 400 && !path_exists(h.ws / "go"); ++i) sleep_ms(25);
     REQUIRE(::mkdir((h.ws / ".git").c_str(), 0755) == 0);
     REQUIRE(::chown((h.ws / ".git").c_str(), kAgentUid, kAgentGid) == 0);
+    // And a protected directory itself, as `git init` or a submodule makes
+    // one: nothing may be made in it.
+    for (int i = 0; i < 400 && !path_exists(h.ws / ".git/other"); ++i) sleep_ms(25);
+    REQUIRE(::mkdir((h.ws / ".git/modules").c_str(), 0777) == 0);
+    REQUIRE(::chmod((h.ws / ".git/modules").c_str(), 0777) == 0);
     session.join();
     INFO(r.out << r.err);
     CHECK_THAT(r.out, Catch::Contains("hooks=1"));
     CHECK_THAT(r.out, !Catch::Contains("config=0"));
     CHECK_THAT(r.out, Catch::Contains("other=0"));
+    CHECK_THAT(r.out, !Catch::Contains("in-protected=0"));
+    CHECK_THAT(r.out, Catch::Contains("sub=1"));
+    CHECK(list_dir(h.ws / ".git/modules").empty());
     CHECK_FALSE(path_exists(h.ws / ".git/hooks"));
     CHECK_FALSE(path_exists(h.ws / ".git/config"));
 }

@@ -13,6 +13,7 @@
 #include <functional>
 #include <sstream>
 
+#include "base/file_io.h"
 #include "base/time_util.h"
 #include "session_helpers.h"
 
@@ -156,4 +157,79 @@ TEST_CASE("the user's terminal is not the agent's - exclusive mode, stopped outp
     CHECK(ldisc == 0);  // N_TTY
     CHECK_FALSE((ws.ws_row == 1 && ws.ws_col == 1));
     CHECK(flowing);
+}
+
+namespace {
+
+// `shell` (sh -c) as the foreground job of a fresh pty, typing `input`
+// once `ready` has been printed; everything printed until it exits.
+std::string shell_on_pty(const Host& h, const std::string& shell, const std::string& ready, const std::string& input) {
+    std::vector<std::string> env = h.env();
+    int master = -1;
+    pid_t pid = forkpty(&master, nullptr, nullptr, nullptr);
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        for (const auto& e : env) putenv(const_cast<char*>(e.c_str()));
+        execl("/bin/sh", "sh", "-c", shell.c_str(), static_cast<char*>(nullptr));
+        _exit(127);
+    }
+    std::string out;
+    bool typed = input.empty();
+    int64_t deadline = sandboxd::monotonic_nsec() + 20'000'000'000;
+    int st = 0;
+    while (sandboxd::monotonic_nsec() < deadline) {
+        pollfd p{master, POLLIN, 0};
+        if (poll(&p, 1, 50) > 0) {
+            char buf[512];
+            ssize_t n = read(master, buf, sizeof buf);
+            if (n > 0) out.append(buf, size_t(n));
+        }
+        if (!typed && out.find(ready) != std::string::npos) {
+            REQUIRE(write(master, input.data(), input.size()) == ssize_t(input.size()));
+            typed = true;
+        }
+        if (waitpid(pid, &st, WNOHANG) == pid) break;
+    }
+    if (waitpid(pid, &st, WNOHANG) == 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &st, 0);
+    }
+    close(master);
+    return out;
+}
+
+std::string command_line(const std::vector<std::string>& argv) {
+    std::string cmd;
+    for (const auto& a : argv) cmd += shell_word(a) + " ";
+    return cmd;
+}
+
+}  // namespace
+
+// With no terminal among its standard streams the agent still had the
+// user's terminal as its controlling one (/dev/tty), in the user's session:
+// it could write there, take the foreground, make the terminal exclusive.
+TEST_CASE("an agent whose streams are no terminal cannot reach the user's through /dev/tty") {
+    Host h;
+    std::string agent = command_line(h.run_argv(
+        {"--user", kAgentUser, "--", "/usr/bin/python3", "-c",
+         "import os\ntry:\n    os.open('/dev/tty', os.O_RDWR); print('opened')\nexcept OSError as e:\n    print('errno', e.errno)\n"}));
+    std::string out = shell_on_pty(h, agent + "< /dev/null > " + shell_word(h.ws / "out") + " 2>&1; echo done", "", "");
+    INFO(out);
+    auto text = sandboxd::read_file(h.ws / "out");
+    REQUIRE(text);
+    INFO(*text);
+    CHECK_THAT(*text, Catch::Contains("errno 6"));  // ENXIO: no controlling terminal
+}
+
+// Keystrokes are the agent's only where its output goes to the terminal
+// too: in `sandbox-run -- cmd | pager` they are the pager's.
+TEST_CASE("keystrokes for another program of the pipeline are not taken by the session") {
+    Host h;
+    // The agent's stderr is the terminal, its stdout the pipe (make | less).
+    std::string agent =
+        command_line(h.run_argv({"--user", kAgentUser, "--", "/bin/sh", "-c", "echo agent-up >&2; sleep 3"}));
+    std::string out = shell_on_pty(h, agent + "| sh -c 'read x < /dev/tty; echo got=$x'", "agent-up", "typed-line\n");
+    INFO(out);
+    CHECK_THAT(out, Catch::Contains("got=typed-line"));
 }
