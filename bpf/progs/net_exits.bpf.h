@@ -51,7 +51,7 @@ static __always_inline void report_unix_bind(struct sbx_config* cfg, __u64 socka
         return;
     }
     e->h.time_ns = bpf_ktime_get_ns();
-    e->h.pid = session_ids(cfg) >> 32;
+    e->h.pid = bpf_get_current_pid_tgid() >> 32;
     e->h.kind = SBX_EV_FILE;
     e->op = SBX_OP_MKNOD;
     e->ret = (__s32)ret;
@@ -140,7 +140,7 @@ int sbx_net_exit(struct syscall_exit_record* ctx) {
     }
     e->so_far = n > SBX_NET_EVENTS_IN_FULL ? (__u32)n : 0;
     e->h.time_ns = bpf_ktime_get_ns();
-    e->h.pid = session_ids(cfg) >> 32;
+    e->h.pid = bpf_get_current_pid_tgid() >> 32;
     e->h.kind = kind;
     e->decision = SBX_DENY;
     e->family = family;

@@ -64,7 +64,7 @@ static __always_inline void emit(struct sbx_config* cfg, __u32 kind, __u32 decis
         e->h.pid = 0;
         __builtin_memset(e->comm, 0, sizeof(e->comm));
     } else {
-        e->h.pid = session_ids(cfg) >> 32;
+        e->h.pid = bpf_get_current_pid_tgid() >> 32;
         bpf_get_current_comm(e->comm, sizeof(e->comm));
     }
     bpf_ringbuf_submit(e, wakeup());

@@ -22,6 +22,7 @@
 #include <semaphore>
 #include <thread>
 
+#include "gate/guards.h"
 #include "gate/operations.h"
 #include "gate/outcome.h"
 #include "gate/refused_calls.h"
@@ -397,7 +398,7 @@ Result<std::unique_ptr<Gate>> Gate::start(GateConfig cfg) {
         UniqueFd dir(::open(g.dir_path.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
         struct stat st{};
         if (dir && ::fstat(dir.get(), &st) == 0 && st.st_dev == g.dev && st.st_ino == g.ino)
-            s.ctx.guard_roots.push_back({std::move(dir), &g});
+            s.ctx.guard_roots.push_back({std::move(dir), &g, guard_chain(g)});
     }
     s.ctx.audit = s.cfg.audit;
     s.ctx.listener = s.cfg.listener.get();

@@ -8,17 +8,6 @@ namespace sandboxd {
 
 namespace {
 
-std::vector<std::string> components(const GuardedName& g) {
-    std::vector<std::string> out = {g.name};
-    for (size_t from = 0; from < g.rest.size();) {
-        size_t slash = g.rest.find('/', from);
-        if (slash == std::string::npos) slash = g.rest.size();
-        out.push_back(g.rest.substr(from, slash - from));
-        from = slash + 1;
-    }
-    return out;
-}
-
 // Whether `dir` (its stat) is a directory on the way of one of the
 // session's first guards, made by anyone: found by following the names
 // from the guard's directory, as they are now. Its guards are added as if
@@ -38,7 +27,11 @@ void follow_roots(GateContext& ctx, const struct stat& dir, bool& full) {
     std::vector<Seen> first;
     for (const auto& root : ctx.guard_roots) {
         const GuardedName& g = *root.guard;
-        auto chain = components(g);
+        // The guard's own directory has its guards already: the walk is
+        // for the directories below it (and most calls are in one of the
+        // roots, the workspace).
+        if (g.dev == dir.st_dev && g.ino == dir.st_ino) continue;
+        const auto& chain = root.chain;
         int at = root.dir.get();
         UniqueFd cur;
         // Down to the protected path itself: a directory there now (the
@@ -90,6 +83,17 @@ void follow_roots(GateContext& ctx, const struct stat& dir, bool& full) {
 }
 
 }  // namespace
+
+std::vector<std::string> guard_chain(const GuardedName& g) {
+    std::vector<std::string> out = {g.name};
+    for (size_t from = 0; from < g.rest.size();) {
+        size_t slash = g.rest.find('/', from);
+        if (slash == std::string::npos) slash = g.rest.size();
+        out.push_back(g.rest.substr(from, slash - from));
+        from = slash + 1;
+    }
+    return out;
+}
 
 std::vector<const GuardedName*> guards_on(GateContext& ctx, int dir, const std::string& name) {
     std::vector<const GuardedName*> out;

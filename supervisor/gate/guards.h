@@ -35,6 +35,9 @@ void drop_guards_in(GateContext& ctx, const struct stat& st);
 // protected paths that exist (read-only mounts), journaled with the rule.
 GateOutcome refuse_guarded(const GateRequest& r, const char* action, const std::string& target, const GuardedName& g);
 
+// A guard's name and those of its rest, in order (GateContext::GuardRoot).
+std::vector<std::string> guard_chain(const GuardedName& g);
+
 // Guards, at most: directories on the way made and moved aside over and
 // over would otherwise grow the list (and the time of every check) without
 // end. Past it, mkdir of a name on the way is refused.

@@ -96,6 +96,7 @@ struct GateContext {
     struct GuardRoot {
         UniqueFd dir;
         const GuardedName* guard = nullptr;  // in `roots_of`
+        std::vector<std::string> chain;      // its name, then those of its rest
     };
     std::vector<GuardedName> roots_of;
     std::vector<GuardRoot> guard_roots;
