@@ -9,6 +9,7 @@
 
 #include <cstring>
 
+#include "gate/agent_binder.h"
 #include "gate/agent_view.h"
 #include "gate/guards.h"
 #include "gate/handlers.h"
@@ -86,8 +87,23 @@ GateOutcome do_bind(const GateRequest& r, GateContext& ctx) {
     if (res->trailing_slash || res->name == "." || res->name == "..") return failed(EINVAL);
     if (const GuardedName* g = guarded_name(ctx, res->parent(), res->name))
         return refuse_guarded(r, "net.bind", display_path(ctx, res->parent(), res->name), *g);
-    // By its last name, from its directory: this thread's working
-    // directory is its own (the worker unshared CLONE_FS).
+    // With the agent's own address, resolved from its root as its own bind
+    // would: the kernel keeps that address, and getsockname() says it. The
+    // name was checked above; what a racing thread swaps in on the way
+    // meanwhile can only give a socket node, which holds no code.
+    std::string shown = display_path(ctx, res->parent(), res->name);
+    if (ctx.binder && r.path1 == r.sun_path) {
+        int err = ctx.binder->bind(r.file.get(), r.root, r.dir1 ? r.dir1.get() : -1, r.sockaddr, r.umask());
+        if (err != 0) return refused(r, "file.mknod", shown, Error{err, "bind"});
+        GateOutcome o;
+        JournalEntry e = entry_for(r, "file.mknod", shown);
+        e.rule = "filesystem.write";
+        o.entry = std::move(e);
+        return o;
+    }
+    // Else (a path through the agent's /proc/self) by its last name, from
+    // its directory: this thread's working directory is its own (the
+    // worker unshared CLONE_FS).
     sockaddr_un at{};
     at.sun_family = AF_UNIX;
     if (res->name.size() >= sizeof at.sun_path) return failed(EINVAL);
@@ -104,7 +120,6 @@ GateOutcome do_bind(const GateRequest& r, GateContext& ctx) {
     (void)::fchdir(here.get());
     // The socket file made, or refused: a file like mknod's, journaled here
     // (the event stream leaves the binds the gate makes to it).
-    std::string shown = display_path(ctx, res->parent(), res->name);
     if (rc != 0) return refused(r, "file.mknod", shown, Error{err, "bind"});
     GateOutcome o;
     JournalEntry e = entry_for(r, "file.mknod", shown);

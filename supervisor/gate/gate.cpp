@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "gate/guards.h"
+#include "gate/agent_binder.h"
 #include "gate/operations.h"
 #include "gate/outcome.h"
 #include "gate/refused_calls.h"
@@ -91,6 +92,7 @@ struct Gate::Impl {
     SessionMounts mounts;  // the dispatcher's
     RefusedCalls refused;  // the dispatcher's, until it has ended
     std::unique_ptr<JournalWriter> journal;  // null without a journal
+    std::unique_ptr<AgentBinder> binder;
     UniqueFd stop;
     std::thread dispatcher, worker;
 
@@ -402,6 +404,10 @@ Result<std::unique_ptr<Gate>> Gate::start(GateConfig cfg) {
     }
     s.ctx.audit = s.cfg.audit;
     s.ctx.listener = s.cfg.listener.get();
+    // Started here, while this thread still has the capabilities to take
+    // the agent's root (the worker has none).
+    s.binder = AgentBinder::start(s.cfg.identity, s.cfg.landlock_ruleset);
+    s.ctx.binder = s.binder.get();
     // The session's own /tmp and /dev/shm: gone with it, no snapshots.
     for (const char* p : {"tmp", "dev/shm"}) {
         std::string path = "/proc/" + std::to_string(s.cfg.agent_pid) + "/root/" + p;

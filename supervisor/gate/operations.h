@@ -102,6 +102,9 @@ struct GateContext {
     std::vector<GuardRoot> guard_roots;
     bool audit = false;
     int listener = -1;  // to see whether the agent's call is still pending
+    // Binds a unix socket with the agent's own address, from its root
+    // (gate/agent_binder.h); null: binds go by the last name.
+    class AgentBinder* binder = nullptr;
 };
 
 struct GateOutcome {

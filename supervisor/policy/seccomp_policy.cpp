@@ -275,8 +275,12 @@ Status generate(SeccompProgram& out) {
     }
 
     if (out.destructive_gate) SANDBOXD_TRY(add_gate_rules(ctx.get(), out));
-    if (out.gated && !out.denied.count("connect") && !out.logged.count("connect"))
-        SANDBOXD_TRY(add(ctx.get(), SCMP_ACT_NOTIFY, "connect"));
+    // connect() for pathname unix sockets, bind() for unix sockets' names
+    // (a pathname's file, an abstract name the host shares): the gate's.
+    for (const char* call : {"connect", "bind"})
+        if (out.gated && !out.denied.count(call) && !out.logged.count(call) &&
+            !(std::string_view(call) == "bind" && out.create_gate))
+            SANDBOXD_TRY(add(ctx.get(), SCMP_ACT_NOTIFY, call));
 
     UniqueFd mem(::memfd_create("sandboxd-seccomp", MFD_CLOEXEC));
     if (!mem) return errno_error("cannot create memfd for the seccomp program");

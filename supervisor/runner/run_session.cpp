@@ -185,7 +185,7 @@ ExitStatus run_session(const RunOptions& opts) {
     events.audit = opts.audit;
     events.file_events = plan->profile.events.files;
     events.log_reads = plan->profile.events.reads;
-    events.gate_journals_binds = plan->seccomp.create_gate;
+    events.gate_journals_binds = plan->seccomp.gated;
     events.unix_hooks_optional = accepts_missing(plan->profile, "unix-socket-hooks");
     events.agent_state = plan->seccomp.gated;
     auto bpf = SessionPrograms::start(plan->network, events, cgroup->v2_dirfd());

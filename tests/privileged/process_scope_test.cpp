@@ -465,8 +465,9 @@ TEST_CASE("connects and binds Landlock refuses are journaled once each - the cgr
     CHECK(journaled(w.h, "net.connect", "255.255.255.255:" + port) == Lines{"allow cgroup-bpf 0"});
 
     // A unix socket bound where the agent may not write, and one where it
-    // may (a file made); an abstract name is no file (and here, with no
-    // gate on binds, not refused).
+    // may (a file made); an abstract name is refused (the host shares it).
+    // Every bind goes to the gate, which journals the files it makes and
+    // the refusals.
     auto u = w.h.run({"--user", kAgentUser, "--profile", w.h.readonly_profile, "--workspace", w.h.ws.path(), "--",
                       "python3", "-c",
                       "import socket\n"
@@ -475,9 +476,10 @@ TEST_CASE("connects and binds Landlock refuses are journaled once each - the cgr
                       "    try: u.bind(p); print('bound')\n"
                       "    except OSError as e: print(e.errno)\n"});
     INFO(u.err);
-    REQUIRE((u.out == "13\nbound\nbound\n" || u.out == "30\nbound\nbound\n"));  // Landlock, or the read-only view
-    CHECK(journaled(w.h, "file.mknod", "here.sock") == Lines{"deny tracepoint " + u.out.substr(0, 2)});
-    CHECK(journaled(w.h, "file.mknod", "/tmp/mine.sock") == Lines{"allow tracepoint 0"});
+    REQUIRE((u.out == "13\nbound\n1\n" || u.out == "30\nbound\n1\n"));  // Landlock, or the read-only view
+    CHECK(journaled(w.h, "file.mknod", w.h.ws / "here.sock") == Lines{"deny kernel " + u.out.substr(0, 2)});
+    CHECK(journaled(w.h, "file.mknod", "/tmp/mine.sock (session-private)") == Lines{"allow seccomp-notify 0"});
+    CHECK(journaled(w.h, "net.bind", "unix @abstract-" + port) == Lines{"deny seccomp-notify 1"});
     CHECK(journaled(w.h, "file.mknod", "").empty());
 }
 
@@ -568,12 +570,10 @@ TEST_CASE("network: an IPv6 routing header sends nothing elsewhere than the entr
 
 // The session shares the host's network namespace, so abstract names are
 // the host's: an agent bound to a display's or a stopped daemon's name
-// would hear what host clients send there. Where the gate sees binds (a
-// profile with protected paths not there yet: the workspace profile in a
-// workspace that is no repository).
-TEST_CASE("sockets: an abstract unix name cannot be bound where the gate sees binds - one the kernel picks can") {
+// would hear what host clients send there.
+TEST_CASE("sockets: an abstract unix name cannot be bound - one the kernel picks can") {
     World w;
-    auto r = w.probe({"--profile", w.h.workspace_profile, "--workspace", w.h.ws.path()}, {"abstract_bind", "abstract_autobind"});
+    auto r = w.probe({}, {"abstract_bind", "abstract_autobind"});
     CHECK(r["abstract_bind"] == "errno=EPERM");
     CHECK(r["abstract_autobind"] == "ok");
     auto text = sandboxd::read_file(w.h.dirs().journal_path(only_session(w.h)));
@@ -646,4 +646,21 @@ TEST_CASE("a socket given as a standard stream reaches the agent as a pipe - a c
     std::string stream = stdio_of_agent_given(h, SOCK_STREAM);
     INFO(stream);
     CHECK(stream.find("socket:") != std::string::npos);
+}
+
+// The gate binds a pathname unix socket for the agent; the kernel keeps the
+// address it was given, and getsockname() must say the agent's own (it
+// said the last name only, and Python's multiprocessing.Manager, which
+// connects to it, failed).
+TEST_CASE("sockets: a unix socket the gate binds has the agent's own address - multiprocessing.Manager works") {
+    Host h;
+    for (const std::string& profile : {h.readonly_profile, h.workspace_profile}) {
+        INFO(profile);
+        auto r = h.run({"--user", kAgentUser, "--profile", profile, "--workspace", h.ws.path(), "--", "python3", "-c",
+                        "import socket, multiprocessing\n"
+                        "s = socket.socket(socket.AF_UNIX); s.bind('/tmp/abs.sock'); print(s.getsockname())\n"
+                        "m = multiprocessing.Manager(); d = m.dict(); d['k'] = 7; print('manager', d['k']); m.shutdown()\n"});
+        INFO(r.err);
+        CHECK(r.out == "/tmp/abs.sock\nmanager 7\n");
+    }
 }
