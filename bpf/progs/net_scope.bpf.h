@@ -230,6 +230,21 @@ static __always_inline int packet_source(struct __sk_buff* skb, struct sbx_net_k
     return 1;
 }
 
+/* A packet refused on its way in or out: counted, and journaled the 1st,
+ * 2nd, 4th... time with the count (kind's own counter). 1 lets it pass
+ * (audit mode), 0 drops it. */
+static __always_inline int packet_refused(__u32 kind, __u16 family, __u16 port, const __u8* addr) {
+    __u32 zero = 0;
+    struct sbx_config* cfg = bpf_map_lookup_elem(&config, &zero);
+    if (!cfg) return 0;
+    __u64* refused = kind == SBX_EV_INBOUND ? &cfg->inbound_refused : &cfg->outbound_refused;
+    __sync_fetch_and_add(refused, 1);
+    __u64 n = *refused;
+    __u32 decision = cfg->audit ? SBX_AUDIT : SBX_DENY;
+    if ((n & (n - 1)) == 0) emit(cfg, kind, decision, family, port, (__u32)n, addr, 0);
+    return decision != SBX_DENY;
+}
+
 SEC("cgroup_skb/ingress") int sbx_ingress(struct __sk_buff* skb) {
     struct bpf_sock* sk = skb->sk;
     if (!sk) return 1;
@@ -242,16 +257,8 @@ SEC("cgroup_skb/ingress") int sbx_ingress(struct __sk_buff* skb) {
     __u16 sport = 0;
     int known = packet_source(skb, &key, &sport);
     if (open_udp && known && port_allowed(bpf_map_lookup_elem(&allow_connect, &key), sport)) return 1;
-    __u32 zero = 0;
-    struct sbx_config* cfg = bpf_map_lookup_elem(&config, &zero);
-    if (!cfg) return 0;
-    __sync_fetch_and_add(&cfg->inbound_refused, 1);
-    __u64 n = cfg->inbound_refused;
-    __u32 decision = cfg->audit ? SBX_AUDIT : SBX_DENY;
-    if ((n & (n - 1)) == 0)  /* src_port: host byte order */
-        emit(cfg, SBX_EV_INBOUND, decision, listening ? SOCK_STREAM : SOCK_DGRAM, (__u16)sk->src_port, (__u32)n, key.addr,
-             0);
-    return decision != SBX_DENY;
+    /* src_port: host byte order */
+    return packet_refused(SBX_EV_INBOUND, listening ? SOCK_STREAM : SOCK_DGRAM, (__u16)sk->src_port, key.addr);
 }
 
 /* Traffic out: where each packet of a session socket goes, read from its
@@ -316,16 +323,8 @@ SEC("cgroup_skb/egress") int sbx_egress(struct __sk_buff* skb) {
         struct sbx_net_ports* p = bpf_map_lookup_elem(&allow_connect, &key);
         if (p && (any_port || port_allowed(p, port))) return 1;
     }
-    __u32 zero = 0;
-    struct sbx_config* cfg = bpf_map_lookup_elem(&config, &zero);
-    if (!cfg) return 0;
-    __sync_fetch_and_add(&cfg->outbound_refused, 1);
-    __u64 n = cfg->outbound_refused;
-    __u32 decision = cfg->audit ? SBX_AUDIT : SBX_DENY;
-    if ((n & (n - 1)) == 0)
-        emit(cfg, SBX_EV_OUTBOUND, decision, skb->protocol == bpf_htons(SBX_ETH_P_IP) ? AF_INET : AF_INET6, port,
-             (__u32)n, key.addr, 0);
-    return decision != SBX_DENY;
+    return packet_refused(SBX_EV_OUTBOUND, skb->protocol == bpf_htons(SBX_ETH_P_IP) ? AF_INET : AF_INET6, port,
+                          key.addr);
 }
 
 /* IPv4/IPv6 sockets: TCP and UDP only. The connect and sendmsg hooks above

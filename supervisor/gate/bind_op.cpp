@@ -92,35 +92,30 @@ GateOutcome do_bind(const GateRequest& r, GateContext& ctx) {
     // name was checked above; what a racing thread swaps in on the way
     // meanwhile can only give a socket node, which holds no code.
     std::string shown = display_path(ctx, res->parent(), res->name);
+    int err = 0;
     if (ctx.binder && r.path1 == r.sun_path) {
-        int err = ctx.binder->bind(r.file.get(), r.root, r.dir1 ? r.dir1.get() : -1, r.sockaddr, r.umask());
-        if (err != 0) return refused(r, "file.mknod", shown, Error{err, "bind"});
-        GateOutcome o;
-        JournalEntry e = entry_for(r, "file.mknod", shown);
-        e.rule = "filesystem.write";
-        o.entry = std::move(e);
-        return o;
+        err = ctx.binder->bind(r.file.get(), r.root, r.dir1 ? r.dir1.get() : -1, r.sockaddr, r.umask());
+    } else {
+        // A path through the agent's /proc/self: by its last name, from its
+        // directory (this thread's working directory is its own: the
+        // worker unshared CLONE_FS).
+        sockaddr_un at{};
+        at.sun_family = AF_UNIX;
+        if (res->name.size() >= sizeof at.sun_path) return failed(EINVAL);
+        std::memcpy(at.sun_path, res->name.data(), res->name.size());
+        UniqueFd here(::open(".", O_PATH | O_DIRECTORY | O_CLOEXEC));
+        if (!here || ::fchdir(res->parent()) != 0) return failed(EACCES);
+        {
+            AgentUmask as_agent(r.umask());  // the socket file's mode
+            if (::bind(r.file.get(), reinterpret_cast<const sockaddr*>(&at),
+                       socklen_t(offsetof(sockaddr_un, sun_path) + res->name.size() + 1)) != 0)
+                err = errno;
+        }
+        (void)::fchdir(here.get());
     }
-    // Else (a path through the agent's /proc/self) by its last name, from
-    // its directory: this thread's working directory is its own (the
-    // worker unshared CLONE_FS).
-    sockaddr_un at{};
-    at.sun_family = AF_UNIX;
-    if (res->name.size() >= sizeof at.sun_path) return failed(EINVAL);
-    std::memcpy(at.sun_path, res->name.data(), res->name.size());
-    UniqueFd here(::open(".", O_PATH | O_DIRECTORY | O_CLOEXEC));
-    if (!here || ::fchdir(res->parent()) != 0) return failed(EACCES);
-    int rc, err;
-    {
-        AgentUmask as_agent(r.umask());  // the socket file's mode
-        rc = ::bind(r.file.get(), reinterpret_cast<const sockaddr*>(&at),
-                    socklen_t(offsetof(sockaddr_un, sun_path) + res->name.size() + 1));
-        err = errno;
-    }
-    (void)::fchdir(here.get());
     // The socket file made, or refused: a file like mknod's, journaled here
     // (the event stream leaves the binds the gate makes to it).
-    if (rc != 0) return refused(r, "file.mknod", shown, Error{err, "bind"});
+    if (err != 0) return refused(r, "file.mknod", shown, Error{err, "bind"});
     GateOutcome o;
     JournalEntry e = entry_for(r, "file.mknod", shown);
     e.rule = "filesystem.write";

@@ -15,16 +15,15 @@ namespace {
 // caller then refuses (`full` set).
 void follow_roots(GateContext& ctx, const struct stat& dir, bool& full) {
     // The first name of several guards is often the same (.git): looked up
-    // once a call.
-    struct Seen {
+    // once a call, and the walk goes on from what was opened.
+    struct First {
         dev_t dev;
         ino_t ino;
-        std::string name;
-        bool found;
-        dev_t to_dev;
-        ino_t to_ino;
+        const std::string* name;
+        UniqueFd fd;  // none: not there, or no directory
+        struct stat st;
     };
-    std::vector<Seen> first;
+    std::vector<First> first;
     for (const auto& root : ctx.guard_roots) {
         const GuardedName& g = *root.guard;
         // The guard's own directory has its guards already: the walk is
@@ -32,52 +31,44 @@ void follow_roots(GateContext& ctx, const struct stat& dir, bool& full) {
         // roots, the workspace).
         if (g.dev == dir.st_dev && g.ino == dir.st_ino) continue;
         const auto& chain = root.chain;
-        int at = root.dir.get();
+        First* top = nullptr;
+        for (auto& f : first)
+            if (f.dev == g.dev && f.ino == g.ino && *f.name == chain[0]) top = &f;
+        if (!top) {
+            First f{g.dev, g.ino, &chain[0],
+                    UniqueFd(::openat(root.dir.get(), chain[0].c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)), {}};
+            if (f.fd && ::fstat(f.fd.get(), &f.st) != 0) f.fd.reset();
+            first.push_back(std::move(f));
+            top = &first.back();
+        }
+        if (!top->fd) continue;
         UniqueFd cur;
+        int at = top->fd.get();
+        struct stat next = top->st;
         // Down to the protected path itself: a directory there now (the
         // user's `git init` made .git/hooks) has every name in it guarded
         // (name ""), as its read-only mount would have had.
         for (size_t k = 0; k < chain.size(); ++k) {
-            struct stat next{};
-            const Seen* seen = nullptr;
-            if (k == 0)
-                for (const auto& s : first)
-                    if (s.dev == g.dev && s.ino == g.ino && s.name == chain[0]) seen = &s;
-            UniqueFd opened;
-            if (seen) {
-                if (!seen->found) break;
-                next.st_dev = seen->to_dev;
-                next.st_ino = seen->to_ino;
-            } else {
-                opened = UniqueFd(::openat(at, chain[k].c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-                bool found = opened && ::fstat(opened.get(), &next) == 0;
-                if (k == 0) first.push_back({g.dev, g.ino, chain[0], found, next.st_dev, next.st_ino});
-                if (!found) break;
+            if (k > 0) {
+                UniqueFd opened(::openat(at, chain[k].c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+                if (!opened || ::fstat(opened.get(), &next) != 0) break;
+                cur = std::move(opened);
+                at = cur.get();
             }
-            if (next.st_dev == dir.st_dev && next.st_ino == dir.st_ino) {
-                std::string guarded = k + 1 < chain.size() ? chain[k + 1] : "", rest;
-                for (size_t j = k + 2; j < chain.size(); ++j) rest += (rest.empty() ? "" : "/") + chain[j];
-                bool known = false;
-                for (const auto& h : ctx.guarded)
-                    known = known || (h.dev == dir.st_dev && h.ino == dir.st_ino && h.name == guarded &&
-                                      h.protected_path == g.protected_path);
-                if (known) break;
-                if (ctx.guarded.size() >= kMaxGuards) {
-                    full = true;
-                    return;
-                }
-                GuardedName made{g.protected_path, dir.st_dev, dir.st_ino, guarded, rest};
-                ctx.guarded.push_back(std::move(made));
-                break;
+            if (next.st_dev != dir.st_dev || next.st_ino != dir.st_ino) continue;
+            std::string guarded = k + 1 < chain.size() ? chain[k + 1] : "", rest;
+            for (size_t j = k + 2; j < chain.size(); ++j) rest += (rest.empty() ? "" : "/") + chain[j];
+            bool known = false;
+            for (const auto& h : ctx.guarded)
+                known = known || (h.dev == dir.st_dev && h.ino == dir.st_ino && h.name == guarded &&
+                                  h.protected_path == g.protected_path);
+            if (known) break;
+            if (ctx.guarded.size() >= kMaxGuards) {
+                full = true;
+                return;
             }
-            if (k + 1 == chain.size()) break;  // the protected path, and not the directory asked about
-            if (seen) {
-                // Not the directory asked about: the walk goes on from it.
-                opened = UniqueFd(::openat(at, chain[k].c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-                if (!opened) break;
-            }
-            cur = std::move(opened);
-            at = cur.get();
+            ctx.guarded.push_back(GuardedName{g.protected_path, dir.st_dev, dir.st_ino, guarded, rest});
+            break;
         }
     }
 }

@@ -33,11 +33,24 @@ std::vector<std::string> outermost(std::vector<std::string> paths) {
 // replaced or pointed elsewhere, and followed: what it leads to is secured
 // the same way (a dotfile kept in another directory, ~/.config linked to a
 // dotfiles repository).
-void secure_path(const Profile& p, MountPlan& plan, const std::vector<std::string>& trees,
-                 const std::string& protected_path, const std::string& path, int links) {
+// The innermost of `trees` that `path` lies below, or null.
+const std::string* innermost_tree(const std::vector<std::string>& trees, const std::string& path) {
     const std::string* tree = nullptr;
     for (const auto& t : trees)
         if (path != t && path_is_under(path, t) && (!tree || t.size() > tree->size())) tree = &t;
+    return tree;
+}
+
+// Binds directory `dir` onto itself (once), so that it cannot be moved.
+void pin(const Profile& p, MountPlan& plan, const std::string& dir) {
+    for (const auto& q : plan.pinned)
+        if (q.path == dir) return;
+    plan.pinned.push_back({dir, !under_existing_tree(dir, p.exec_allow)});
+}
+
+void secure_path(const Profile& p, MountPlan& plan, const std::vector<std::string>& trees,
+                 const std::string& protected_path, const std::string& path, int links) {
+    const std::string* tree = innermost_tree(trees, path);
     if (!tree) return;  // outside the write trees: read-only anyway
     std::string dir = *tree;
     size_t from = tree->size() + 1;
@@ -66,9 +79,7 @@ void secure_path(const Profile& p, MountPlan& plan, const std::vector<std::strin
             return;
         }
         if (exists && S_ISDIR(st.st_mode)) {
-            bool dup = false;
-            for (const auto& q : plan.pinned) dup = dup || q.path == next;
-            if (!dup) plan.pinned.push_back({next, !under_existing_tree(next, p.exec_allow)});
+            pin(p, plan, next);
             dir = next;
             continue;
         }
@@ -109,19 +120,14 @@ void secure_protected(const Profile& p, MountPlan& plan) {
 // move; the directories above it were not: `mv .cache/huggingface x` took
 // the hidden token out from under its mount, readable by the next session.
 // Each directory between the write tree and the hidden path is pinned.
-void pin_above_hidden(const Profile& p, MountPlan& plan, const std::string& path) {
-    auto trees = write_trees(plan);
-    const std::string* tree = nullptr;
-    for (const auto& t : trees)
-        if (path != t && path_is_under(path, t) && (!tree || t.size() > tree->size())) tree = &t;
+void pin_above_hidden(const Profile& p, MountPlan& plan, const std::vector<std::string>& trees, const std::string& path) {
+    const std::string* tree = innermost_tree(trees, path);
     if (!tree) return;
     for (size_t slash = path.find('/', tree->size() + 1); slash != std::string::npos; slash = path.find('/', slash + 1)) {
         std::string dir = path.substr(0, slash);
         struct stat st{};
         if (::lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return;
-        bool dup = false;
-        for (const auto& q : plan.pinned) dup = dup || q.path == dir;
-        if (!dup) plan.pinned.push_back({dir, !under_existing_tree(dir, p.exec_allow)});
+        pin(p, plan, dir);
     }
 }
 
@@ -234,10 +240,11 @@ MountPlan plan_mounts(const Profile& given, const std::string& workspace, const 
         for (const auto& r : p.protect)
             if (r.exists) plan.protect.push_back({r.path, !under_existing_tree(r.path, p.exec_allow)});
         secure_protected(p, plan);
+        auto trees = write_trees(plan);
         for (const auto& r : p.hide)
             if (r.exists) {
                 hide(r.path);
-                pin_above_hidden(p, plan, r.path);
+                pin_above_hidden(p, plan, trees, r.path);
             }
         // Outer before inner: a directory bound onto itself after one
         // inside it would cover that one's mount.
