@@ -1,5 +1,8 @@
 #include "base/paths.h"
 
+#include <linux/limits.h>
+#include <stdlib.h>
+
 #include <vector>
 
 namespace sandboxd {
@@ -44,6 +47,23 @@ void push_front_components(std::deque<std::string>& todo, std::string_view path)
         i = slash + 1;
     }
     todo.insert(todo.begin(), parts.begin(), parts.end());
+}
+
+std::string with_real_directories(const std::string& path) {
+    std::string dir = path, rest;
+    size_t slash = path.find_last_of('/');
+    if (slash == std::string::npos || slash == 0) return path;
+    rest = path.substr(slash);
+    dir = path.substr(0, slash);
+    while (!dir.empty()) {
+        char real[PATH_MAX];
+        if (::realpath(dir.c_str(), real)) return normalize_path(std::string(real) + rest);
+        size_t up = dir.find_last_of('/');
+        if (up == std::string::npos) break;
+        rest = dir.substr(up) + rest;
+        dir = dir.substr(0, up);
+    }
+    return path;
 }
 
 }  // namespace sandboxd

@@ -1,6 +1,7 @@
-// Lexical path handling for profile scopes. Scopes are compared as strings
-// only to report and merge them; enforcement always goes through the kernel
-// on opened objects, never on these strings.
+// Path handling for profile scopes, lexical but for with_real_directories.
+// Scopes are compared as strings only to report and merge them;
+// enforcement always goes through the kernel on opened objects, never on
+// these strings.
 #pragma once
 
 #include <deque>
@@ -21,5 +22,10 @@ bool path_is_under(std::string_view child, std::string_view parent);
 // in order: what a walk that resolves symbolic links by hand does with a
 // link's target.
 void push_front_components(std::deque<std::string>& todo, std::string_view path);
+
+// `path` with the longest part of its directory that exists resolved
+// (symlinks followed), the rest as it was; the last component is never
+// followed. How protected and hidden paths are compared with the trees.
+std::string with_real_directories(const std::string& path);
 
 }  // namespace sandboxd

@@ -5,7 +5,9 @@
 
 #include <map>
 
+#include "base/paths.h"
 #include "landlock/abi.h"
+#include "landlock/hidden_split.h"
 
 namespace sandboxd {
 namespace {
@@ -38,7 +40,7 @@ int landlock_abi_version() {
     return v < 0 ? 0 : int(v);
 }
 
-LandlockPolicy compile_landlock(const Profile& p, int abi) {
+LandlockPolicy compile_landlock(const Profile& p, int abi, uid_t agent_uid) {
     LandlockPolicy out;
     out.abi = abi;
     if (abi < 1) {
@@ -86,8 +88,12 @@ LandlockPolicy compile_landlock(const Profile& p, int abi) {
             mask &= LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE |
                     LANDLOCK_ACCESS_FS_READ_FILE | kFsTruncate;
         out.fs_rules.push_back({path, access & mask, why});
-        if (path == "/proc") out.proc_access = access & mask;
     }
+    std::vector<std::string> hidden;
+    for (const auto& h : p.hide) hidden.push_back(with_real_directories(h.path));
+    grant_around_hidden(out.fs_rules, hidden, agent_uid, (kWrite | kDestroy) & out.handled_fs, out.notes);
+    for (const auto& r : out.fs_rules)
+        if (r.path == "/proc") out.proc_access |= r.access;
 
     if (abi < 3 && !p.write.empty())
         out.missing.push_back({"landlock-truncate",

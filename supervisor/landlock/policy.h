@@ -15,6 +15,8 @@
 // kernel's ABI version; installing it is launch/'s job.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -28,6 +30,10 @@ struct LandlockRule {
     std::string path;
     uint64_t access = 0;
     std::string why;  // "read", "write+destroy", "device" ... for --explain
+    // Granted entry by entry around a hidden path (hidden_split.h): one
+    // gone by the time the ruleset is built is skipped, and a symbolic
+    // link put there since is not followed.
+    bool beside_hidden = false;
 };
 
 struct LandlockPolicy {
@@ -55,7 +61,9 @@ struct LandlockPolicy {
 // /dev/tty, /dev/ptmx, /dev/pts. Listed by --explain.
 const std::vector<std::string>& implicit_device_paths();
 
-LandlockPolicy compile_landlock(const Profile& p, int kernel_abi);
+// `agent_uid`: whose directories need their hidden paths kept out of the
+// rules (hidden_split.h).
+LandlockPolicy compile_landlock(const Profile& p, int kernel_abi, uid_t agent_uid);
 
 // The kernel's Landlock ABI version, 0 when Landlock is missing or disabled.
 int landlock_abi_version();

@@ -1,6 +1,7 @@
 #include "landlock/ruleset.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/file_io.h"
@@ -18,10 +19,22 @@ Result<UniqueFd> build_landlock_ruleset(const LandlockPolicy& policy) {
 
     for (const auto& rule : policy.fs_rules) {
         if (rule.access == 0) continue;
-        auto dir = open_fd(rule.path, O_PATH);
+        uint64_t access = rule.access;
+        auto dir = open_fd(rule.path, rule.beside_hidden ? O_PATH | O_NOFOLLOW : O_PATH);
+        if (!dir && rule.beside_hidden) continue;  // gone since: nothing to grant
         if (!dir) return Error{dir.error().code, "Landlock rule for " + rule.path + ": cannot open it"};
+        if (rule.beside_hidden) {
+            // What is there now, not what was listed: a link is not
+            // followed, and a directory swapped for a file keeps only
+            // the rights a file can have.
+            struct stat st{};
+            if (::fstat(dir->get(), &st) != 0 || S_ISLNK(st.st_mode)) continue;
+            if (!S_ISDIR(st.st_mode))
+                access &= LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_READ_FILE |
+                          landlock::kFsTruncate;
+        }
         landlock_path_beneath_attr pb{};
-        pb.allowed_access = rule.access;
+        pb.allowed_access = access;
         pb.parent_fd = dir->get();
         if (::syscall(__NR_landlock_add_rule, ruleset.get(), LANDLOCK_RULE_PATH_BENEATH, &pb, 0) != 0)
             return errno_error("cannot add the Landlock rule for " + rule.path);

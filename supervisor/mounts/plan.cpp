@@ -131,26 +131,6 @@ void pin_above_hidden(const Profile& p, MountPlan& plan, const std::vector<std::
     }
 }
 
-// `path` with the longest part of its directory that exists resolved
-// (symlinks followed), the rest as it was; the last component is never
-// followed.
-std::string with_real_directories(const std::string& path) {
-    std::string dir = path, rest;
-    size_t slash = path.find_last_of('/');
-    if (slash == std::string::npos || slash == 0) return path;
-    rest = path.substr(slash);
-    dir = path.substr(0, slash);
-    while (!dir.empty()) {
-        char real[PATH_MAX];
-        if (::realpath(dir.c_str(), real)) return normalize_path(std::string(real) + rest);
-        size_t up = dir.find_last_of('/');
-        if (up == std::string::npos) break;
-        rest = dir.substr(up) + rest;
-        dir = dir.substr(0, up);
-    }
-    return path;
-}
-
 }  // namespace
 
 MountPlan plan_mounts(const Profile& given, const std::string& workspace, const std::vector<std::string>& self_hidden,

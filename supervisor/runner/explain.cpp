@@ -3,6 +3,7 @@
 #include <seccomp.h>
 #include <unistd.h>
 
+#include <map>
 #include <sstream>
 
 #include "base/path_trust.h"
@@ -98,7 +99,7 @@ ExitStatus explain_session(const RunOptions& opts) {
         o << row("cgroup v2", "session cgroup", "MISSING: " + cg.error().describe());
     }
     int abi = landlock_abi_version();
-    LandlockPolicy ll = compile_landlock(*profile, abi);
+    LandlockPolicy ll = compile_landlock(*profile, abi, id->uid);
     if (opts.audit) {
         o << row("landlock", "filesystem and exec scopes", "NOT APPLIED: audit mode (Landlock cannot log instead of deny)");
     } else if (!ll.missing.empty()) {
@@ -110,8 +111,22 @@ ExitStatus explain_session(const RunOptions& opts) {
         }
     } else {
         o << row("landlock", "ABI " + std::to_string(abi), "enforced: " + std::to_string(ll.fs_rules.size()) + " path rules");
+        // Rules granted entry by entry around hidden paths: the
+        // directories listed, and how many entries in each.
+        std::map<std::string, size_t> beside;
         for (const auto& r : ll.fs_rules)
-            if (r.why != "device") o << row("", r.why + ": " + r.path, "");
+            if (r.beside_hidden && r.why.ends_with("listing only")) beside.try_emplace(r.path, 0);
+        for (const auto& r : ll.fs_rules) {
+            if (!r.beside_hidden || r.why.ends_with("listing only")) continue;
+            auto dir = beside.find(r.path.substr(0, std::max<size_t>(1, r.path.find_last_of('/'))));
+            if (dir != beside.end()) ++dir->second;
+        }
+        for (const auto& r : ll.fs_rules) {
+            if (r.why == "device" || (r.beside_hidden && !r.why.ends_with("listing only"))) continue;
+            std::string what = r.why + ": " + r.path;
+            if (r.beside_hidden) what += " (and " + std::to_string(beside[r.path]) + " entries in it one by one)";
+            o << row("", what, "");
+        }
         std::string devs;
         for (const auto& r : ll.fs_rules)
             if (r.why == "device") devs += (devs.empty() ? "" : " ") + r.path;

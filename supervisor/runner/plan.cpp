@@ -73,7 +73,7 @@ Result<Plan> make_plan(const RunOptions& opts, const SandboxdDirs& dirs) {
     // Audit mode studies what the agent would do: Landlock cannot log
     // instead of deny, so it is not applied at all (--explain says so).
     if (!opts.audit) {
-        LandlockPolicy ll = compile_landlock(plan.profile, landlock_abi_version());
+        LandlockPolicy ll = compile_landlock(plan.profile, landlock_abi_version(), plan.identity.uid);
         missing.insert(missing.end(), ll.missing.begin(), ll.missing.end());
         // Accepted below or refused: either way no Landlock without ABI 1.
         if (ll.abi >= 1) plan.landlock = std::move(ll);

@@ -449,39 +449,6 @@ TEST_CASE("readonly profile: nothing in the workspace can be changed") {
     CHECK(path_exists(s.h.ws / "victim.txt"));
 }
 
-// The readonly profile reads "/", which is also the agent's own $HOME: its
-// keys, cloud logins and tokens, and /run/user's session bus and agent
-// sockets were all readable (19 of 19 planted secrets). A red-team
-// finding. The user is made for the test: the agent's $HOME comes from
-// its passwd entry.
-TEST_CASE("readonly and coding-agent profiles: the agent's own secrets and /run/user are hidden") {
-    Host h;
-    TempDir home("sandboxd-home", "/var/tmp");
-    const std::string user = "sbxsecret" + std::to_string(::getpid() % 100000);
-    REQUIRE(run({"/usr/sbin/useradd", "--no-create-home", "--home-dir", home.path(), "--shell", "/bin/sh", user}).status == 0);
-    struct Remove {
-        std::string user;
-        ~Remove() { run({"/usr/sbin/userdel", user}); }
-    } remove{user};
-    std::vector<std::string> secrets = {".ssh/id_ed25519", ".aws/credentials", ".config/gcloud/credentials.db",
-                                        ".netrc", ".git-credentials", ".kube/config", ".gnupg/pubring.kbx",
-                                        ".cargo/credentials.toml", ".cache/huggingface/token", ".bash_history"};
-    for (const auto& f : secrets) plant_file(home / f, "SECRET\n");
-    plant_file(home / "proj/visible", "VISIBLE\n");
-    REQUIRE(run({"/bin/chown", "-R", user + ":", home.path()}).status == 0);
-    REQUIRE(chmod(home.path().c_str(), 0755) == 0);
-    std::string script = "cat " + home / "proj/visible" + ";";
-    for (const auto& f : secrets) script += " cat " + home / f + " 2>/dev/null;";
-    for (const char* profile : {"readonly", "coding-agent"}) {
-        auto r = h.run({"--user", user, "--profile", profile, "--workspace", home / "proj", "--", "sh", "-c",
-                        script + " ls /run/user 2>/dev/null | wc -l"});
-        INFO(profile << ": " << r.out << r.err);
-        CHECK(r.status == 0);
-        CHECK_THAT(r.out, !Catch::Contains("SECRET"));
-        CHECK_THAT(r.out, Catch::StartsWith("VISIBLE\n"));
-    }
-}
-
 TEST_CASE("a process outside the session is unaffected by its rules") {
     Scene s;
     Background b(s.h.run_argv({"--user", kAgentUser, "--profile", "readonly", "--", "sleep", "30"}), s.h.env());
@@ -544,28 +511,6 @@ TEST_CASE("protected persistence paths stay read-only inside a writable workspac
     CHECK_FALSE(path_exists(s.h.ws / "git-gone"));
     CHECK(path_exists(s.h.ws / "fake-git/hooks/post-checkout"));  // made, but not put in place
     CHECK(*sandboxd::read_file(s.h.ws / ".git/config") == "[core]\n");
-}
-
-// A hidden path is a mount point, but the directories above it were not:
-// moving one took the hidden file out from under its mount, readable by
-// the next session (coding-agent hides ~/.cache/huggingface/token and
-// lets the agent write ~/.cache).
-TEST_CASE("the directories above a hidden path in a write tree stay in place - the secret stays hidden") {
-    Host h;
-    plant_file(h.ws / ".cache/hf/token", "SECRET-TOKEN\n");
-    std::string hiding = h.profile("hiding", "name='hiding'\nextends='workspace-t'\n[filesystem]\nhide=['" +
-                                                 (h.ws / ".cache/hf/token") + "']\n");
-    auto run = [&] {
-        return h.run({"--user", kAgentUser, "--profile", hiding, "--workspace", h.ws.path(), "--", "sh", "-c",
-                      "mv .cache/hf .cache/moved; mv .cache cache2; cat .cache/moved/token cache2/hf/token "
-                      ".cache/hf/token 2>/dev/null; echo end"});
-    };
-    auto first = run();
-    INFO(first.err);
-    CHECK(first.out.find("SECRET") == std::string::npos);
-    auto second = run();
-    CHECK(second.out.find("SECRET") == std::string::npos);
-    CHECK(*sandboxd::read_file(h.ws / ".cache/hf/token") == "SECRET-TOKEN\n");
 }
 
 // /home -> /var/home (ostree hosts): a protected path spelled through a

@@ -33,7 +33,7 @@ Profile workspace_like() {
 }  // namespace
 
 TEST_CASE("landlock: rights per scope / unioned per path") {
-    auto pol = compile_landlock(workspace_like(), 7);
+    auto pol = compile_landlock(workspace_like(), 7, 0);
     REQUIRE(pol.missing.empty());
     const auto* usr = find(pol, "/usr");
     REQUIRE(usr);
@@ -57,7 +57,7 @@ TEST_CASE("landlock: rights per scope / unioned per path") {
 TEST_CASE("landlock: write without destroy grants no truncate / remove or refer") {
     Profile p;
     p.write = {rule("/tmp")};
-    auto pol = compile_landlock(p, 7);
+    auto pol = compile_landlock(p, 7, 0);
     const auto* tmp = find(pol, "/tmp");
     REQUIRE(tmp);
     CHECK((tmp->access & LANDLOCK_ACCESS_FS_WRITE_FILE));
@@ -67,22 +67,22 @@ TEST_CASE("landlock: write without destroy grants no truncate / remove or refer"
 }
 
 TEST_CASE("landlock: an ABI that cannot express the profile is reported / not weakened") {
-    auto none = compile_landlock(workspace_like(), 0);
+    auto none = compile_landlock(workspace_like(), 0, 0);
     REQUIRE(none.missing.size() == 1);
     CHECK(none.missing[0].id == "landlock");
     CHECK_THAT(none.missing[0].what, Catch::Contains("CONFIG_SECURITY_LANDLOCK"));
-    auto old = compile_landlock(workspace_like(), 2);
+    auto old = compile_landlock(workspace_like(), 2, 0);
     REQUIRE(old.missing.size() == 1);
     CHECK(old.missing[0].id == "landlock-truncate");
     CHECK_THAT(old.missing[0].what, Catch::Contains("needs ABI 3"));
     Profile readonly;
     readonly.read = {rule("/")};
-    CHECK(compile_landlock(readonly, 2).missing.empty());
+    CHECK(compile_landlock(readonly, 2, 0).missing.empty());
 }
 
 TEST_CASE("landlock: TCP ports from connect entries / none means no TCP") {
     Profile p;
-    auto none = compile_landlock(p, 7);
+    auto none = compile_landlock(p, 7, 0);
     CHECK(none.handled_net == (landlock::kNetBindTcp | landlock::kNetConnectTcp));
     CHECK(none.connect_ports.empty());
     auto a = parse_net_rule("127.0.0.1:8000-8002");
@@ -90,14 +90,14 @@ TEST_CASE("landlock: TCP ports from connect entries / none means no TCP") {
     REQUIRE(a.ok());
     REQUIRE(b.ok());
     p.connect = {*a, *b};
-    auto some = compile_landlock(p, 7);
+    auto some = compile_landlock(p, 7, 0);
     CHECK(some.connect_ports == std::vector<uint16_t>{8000, 8001, 8002});
     auto any = parse_net_rule("10.0.0.0/8:*");
     p.connect = {*any};
-    auto wide = compile_landlock(p, 7);
+    auto wide = compile_landlock(p, 7, 0);
     CHECK_FALSE((wide.handled_net & landlock::kNetConnectTcp));
     CHECK_FALSE(wide.notes.empty());
-    CHECK(compile_landlock(p, 3).handled_net == 0);
+    CHECK(compile_landlock(p, 3, 0).handled_net == 0);
 }
 
 TEST_CASE("landlock: missing optional paths get no rule / files get file rights only") {
@@ -106,7 +106,7 @@ TEST_CASE("landlock: missing optional paths get no rule / files get file rights 
     gone.optional = true;
     gone.exists = false;
     p.read = {gone, rule("/etc/hostname")};
-    auto pol = compile_landlock(p, 7);
+    auto pol = compile_landlock(p, 7, 0);
     CHECK_FALSE(find(pol, "/no/such"));
     const auto* f = find(pol, "/etc/hostname");
     REQUIRE(f);

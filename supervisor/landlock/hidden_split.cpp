@@ -1,0 +1,125 @@
+#include "landlock/hidden_split.h"
+
+#include <linux/limits.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <set>
+
+#include "base/paths.h"
+#include "landlock/abi.h"
+
+namespace sandboxd {
+namespace {
+
+constexpr uint64_t kFileRights = LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE |
+                                 LANDLOCK_ACCESS_FS_READ_FILE | landlock::kFsTruncate;
+// Rules a session may add entry by entry: a home directory with more than
+// this in the directories on the way is left to the mounts (and said so).
+constexpr size_t kMaxEntries = 20000;
+
+std::string join(const std::string& dir, const std::string& name) { return dir == "/" ? "/" + name : dir + "/" + name; }
+
+std::string parent_of(const std::string& path) { return path.substr(0, std::max<size_t>(1, path.find_last_of('/'))); }
+
+// The nearest directory above `path` that exists.
+std::string existing_parent(std::string path) {
+    while (path != "/") {
+        path = parent_of(path);
+        struct stat st{};
+        if (::lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return path;
+    }
+    return path;
+}
+
+bool is_directory(const std::string& path) {
+    struct stat st{};
+    return ::lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+// A hidden name, or one that begins with a hidden name in the same
+// directory: its temporary or lock file (.git-credentials.lock,
+// config.json1234), which becomes the hidden file by a rename.
+bool hidden_or_becoming(const std::string& dir, const std::string& name, const std::vector<std::string>& hidden) {
+    for (const auto& h : hidden)
+        if (parent_of(h) == dir && name.starts_with(h.substr(h.find_last_of('/') + 1))) return true;
+    return false;
+}
+
+}  // namespace
+
+void grant_around_hidden(std::vector<LandlockRule>& rules, const std::vector<std::string>& hidden, uid_t agent_uid,
+                         uint64_t write_rights, std::vector<std::string>& notes) {
+    // Only where the agent's user owns the directory: elsewhere what the
+    // host puts there has its owner's permissions (a new /etc/shadow is
+    // root's 0640 again), and granting /etc entry by entry would deny the
+    // agent a /etc/resolv.conf renewed by DHCP.
+    std::vector<std::string> guarded;
+    for (const auto& h : hidden) {
+        struct stat st{};
+        if (::stat(existing_parent(h).c_str(), &st) == 0 && st.st_uid == agent_uid) guarded.push_back(h);
+    }
+    if (guarded.empty()) return;
+    std::vector<LandlockRule> out;
+    size_t entries = 0;
+    for (const auto& r : rules) {
+        char real[PATH_MAX];
+        std::vector<std::string> inside;
+        std::string tree = ::realpath(r.path.c_str(), real) ? std::string(real) : std::string();
+        if (!tree.empty() && is_directory(tree))
+            for (const auto& g : guarded)
+                if (g != tree && path_is_under(g, tree)) inside.push_back(g);
+        if (inside.empty()) {
+            out.push_back(r);
+            continue;
+        }
+        if (r.access & write_rights) {
+            for (const auto& g : inside)
+                notes.push_back("hide " + g + ": in the write tree " + tree +
+                                ", hidden by its mount only: a file the host puts there during the session is visible");
+            out.push_back(r);
+            continue;
+        }
+        // The directories on the way to each hidden path, as far as they exist.
+        std::set<std::string> way{tree};
+        for (const auto& g : inside)
+            for (size_t slash = g.find('/', tree.size() == 1 ? 1 : tree.size() + 1); slash != std::string::npos;
+                 slash = g.find('/', slash + 1)) {
+                std::string dir = g.substr(0, slash);
+                if (!is_directory(dir)) break;
+                way.insert(dir);
+            }
+        std::vector<LandlockRule> split;
+        for (const auto& dir : way) {
+            split.push_back({dir, r.access & LANDLOCK_ACCESS_FS_READ_DIR, r.why + ", listing only", true});
+            std::error_code ec;
+            // One that cannot be listed grants nothing inside: fail closed.
+            for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+                std::string name = it->path().filename();
+                std::string full = join(dir, name);
+                if (way.count(full) || hidden_or_becoming(dir, name, hidden)) continue;
+                struct stat st{};
+                // A link is checked where it leads.
+                if (::lstat(full.c_str(), &st) != 0 || S_ISLNK(st.st_mode)) continue;
+                split.push_back({full, S_ISDIR(st.st_mode) ? r.access : r.access & kFileRights, r.why, true});
+            }
+        }
+        if (entries + split.size() > kMaxEntries) {
+            notes.push_back("hidden paths in " + tree + ": more than " + std::to_string(kMaxEntries) +
+                            " entries on their way, hidden by their mounts only: a file the host puts there during "
+                            "the session is visible");
+            out.push_back(r);
+            continue;
+        }
+        entries += split.size();
+        std::string dirs;
+        for (const auto& dir : way) dirs += (dirs.empty() ? "" : ", ") + dir;
+        notes.push_back(r.why + " " + tree + ": granted entry by entry around hidden paths; what the host adds to " +
+                        dirs + " during the session is not readable");
+        out.insert(out.end(), split.begin(), split.end());
+    }
+    rules = std::move(out);
+}
+
+}  // namespace sandboxd

@@ -1,0 +1,131 @@
+// Hidden paths: what the profile's `hide` keeps from the agent, attacked
+// from inside a real session and changed by the host while it runs.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <thread>
+
+#include "base/file_io.h"
+#include "session_helpers.h"
+
+using namespace sandboxd::test;
+
+namespace {
+
+// A user made for the test, with `home` as its $HOME (the profiles' hidden
+// paths are spelled with ${HOME}, which comes from the passwd entry).
+struct TestUser {
+    std::string name;
+    explicit TestUser(const std::string& home) : name("sbxsecret" + std::to_string(::getpid() % 100000)) {
+        REQUIRE(run({"/usr/sbin/useradd", "--no-create-home", "--home-dir", home, "--shell", "/bin/sh", name}).status == 0);
+    }
+    ~TestUser() { run({"/usr/sbin/userdel", name}); }
+    TestUser(const TestUser&) = delete;
+    TestUser& operator=(const TestUser&) = delete;
+};
+
+}  // namespace
+
+// The readonly profile reads "/", which is also the agent's own $HOME: its
+// keys, cloud logins and tokens, and /run/user's session bus and agent
+// sockets were all readable (19 of 19 planted secrets). A red-team
+// finding. The user is made for the test: the agent's $HOME comes from
+// its passwd entry.
+TEST_CASE("readonly and coding-agent profiles: the agent's own secrets and /run/user are hidden") {
+    Host h;
+    TempDir home("sandboxd-home", "/var/tmp");
+    TestUser u(home.path());
+    const std::string& user = u.name;
+    std::vector<std::string> secrets = {".ssh/id_ed25519", ".aws/credentials", ".config/gcloud/credentials.db",
+                                        ".netrc", ".git-credentials", ".kube/config", ".gnupg/pubring.kbx",
+                                        ".cargo/credentials.toml", ".cache/huggingface/token", ".bash_history"};
+    for (const auto& f : secrets) plant_file(home / f, "SECRET\n");
+    plant_file(home / "proj/visible", "VISIBLE\n");
+    REQUIRE(run({"/bin/chown", "-R", user + ":", home.path()}).status == 0);
+    REQUIRE(chmod(home.path().c_str(), 0755) == 0);
+    std::string script = "cat " + home / "proj/visible" + ";";
+    for (const auto& f : secrets) script += " cat " + home / f + " 2>/dev/null;";
+    for (const char* profile : {"readonly", "coding-agent"}) {
+        auto r = h.run({"--user", user, "--profile", profile, "--workspace", home / "proj", "--", "sh", "-c",
+                        script + " ls /run/user 2>/dev/null | wc -l"});
+        INFO(profile << ": " << r.out << r.err);
+        CHECK(r.status == 0);
+        CHECK_THAT(r.out, !Catch::Contains("SECRET"));
+        CHECK_THAT(r.out, Catch::StartsWith("VISIBLE\n"));
+    }
+}
+
+// A hidden path is a mount point, but the directories above it were not:
+// moving one took the hidden file out from under its mount, readable by
+// the next session (coding-agent hides ~/.cache/huggingface/token and
+// lets the agent write ~/.cache).
+TEST_CASE("the directories above a hidden path in a write tree stay in place - the secret stays hidden") {
+    Host h;
+    plant_file(h.ws / ".cache/hf/token", "SECRET-TOKEN\n");
+    std::string hiding = h.profile("hiding", "name='hiding'\nextends='workspace-t'\n[filesystem]\nhide=['" +
+                                                 (h.ws / ".cache/hf/token") + "']\n");
+    auto run = [&] {
+        return h.run({"--user", kAgentUser, "--profile", hiding, "--workspace", h.ws.path(), "--", "sh", "-c",
+                      "mv .cache/hf .cache/moved; mv .cache cache2; cat .cache/moved/token cache2/hf/token "
+                      ".cache/hf/token 2>/dev/null; echo end"});
+    };
+    auto first = run();
+    INFO(first.err);
+    CHECK(first.out.find("SECRET") == std::string::npos);
+    auto second = run();
+    CHECK(second.out.find("SECRET") == std::string::npos);
+    CHECK(*sandboxd::read_file(h.ws / ".cache/hf/token") == "SECRET-TOKEN\n");
+}
+
+// A hidden path's mount covers the file that was there at the start. The
+// host replacing it by rename (git's credential store, gh, docker login)
+// detached the mount, and one that did not exist yet (`aws configure`) had
+// none: the agent read all of them (4 of 4 before the rules were granted
+// around hidden paths).
+TEST_CASE("hidden paths the host replaces or makes mid-session stay out of the agent's reach") {
+    Host h;
+    TempDir home("sandboxd-home", "/var/tmp");
+    TestUser u(home.path());
+    plant_file(home / ".netrc", "OLD-SECRET\n");
+    plant_file(home / ".git-credentials.lock", "LOCK-SECRET\n");  // git's, mid-write as the session starts
+    plant_file(home / ".config/other/settings", "VISIBLE-CONFIG\n");
+    plant_file(home / "proj/visible", "VISIBLE\n");
+    REQUIRE(symlink("/etc/hostname", (home / "hostname-link").c_str()) == 0);
+    REQUIRE(run({"/bin/chown", "-R", u.name + ":", home.path()}).status == 0);
+    REQUIRE(chmod(home.path().c_str(), 0755) == 0);
+    const std::vector<std::string> secrets = {".netrc", ".git-credentials", ".aws/credentials", ".config/gh/hosts.yml",
+                                              "new-file"};
+    std::string script = "cat proj/visible .config/other/settings; cat hostname-link >/dev/null && echo link-ok; "
+                         "i=0; while [ ! -e proj/go ] && [ $i -lt 400 ]; do sleep 0.05; "
+                         "i=$((i+1)); done;";
+    for (const auto& f : secrets) script += " cat " + f + " 2>/dev/null;";
+    script += " echo end";
+    ProcResult r;
+    std::thread session([&] {
+        r = h.run({"--user", u.name, "--profile", "readonly", "--workspace", home / "proj", "--", "sh", "-c",
+                   "cd " + home.path() + " && " + script});
+    });
+    h.wait_for_session(1);
+    sleep_ms(300);  // past the first cat
+    plant_file(home / ".netrc.new", "NEW-SECRET\n");
+    std::filesystem::rename(home / ".netrc.new", home / ".netrc");
+    std::filesystem::rename(home / ".git-credentials.lock", home / ".git-credentials");
+    plant_file(home / ".aws/credentials", "AWS-SECRET\n");
+    plant_file(home / ".config/gh/hosts.yml", "GH-SECRET\n");
+    plant_file(home / "new-file", "NEW-FILE-SECRET\n");
+    REQUIRE(run({"/bin/chown", "-R", u.name + ":", home.path()}).status == 0);
+    plant_file(home / "proj/go", "");
+    session.join();
+    INFO(r.out << r.err);
+    CHECK(r.status == 0);
+    CHECK_THAT(r.out, Catch::StartsWith("VISIBLE\nVISIBLE-CONFIG\nlink-ok\n"));
+    CHECK_THAT(r.out, Catch::EndsWith("end\n"));
+    CHECK_THAT(r.out, !Catch::Contains("SECRET"));
+    // The host's files are the host's: nothing was changed.
+    CHECK(*sandboxd::read_file(home / ".netrc") == "NEW-SECRET\n");
+    // And --explain says what the price is.
+    auto x = h.run({"--explain", "--user", u.name, "--profile", "readonly", "--workspace", home / "proj"});
+    CHECK_THAT(x.out, Catch::Contains("granted entry by entry around hidden paths"));
+}
