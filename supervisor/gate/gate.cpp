@@ -393,7 +393,7 @@ Result<std::unique_ptr<Gate>> Gate::start(GateConfig cfg) {
     s.ctx.read_denied = s.cfg.read_denied;
     s.ctx.guarded = s.cfg.guarded;
     for (const auto& g : s.cfg.guarded)
-        if (!g.rest.empty() && !g.dir_path.empty()) s.ctx.roots_of.push_back(g);
+        if (!g.dir_path.empty()) s.ctx.roots_of.push_back(g);
     for (const auto& g : s.ctx.roots_of) {
         // Only the directory the plan looked at: one swapped in since is
         // not followed (its inode guards still hold).

@@ -8,12 +8,61 @@ namespace sandboxd {
 
 namespace {
 
+// A protected directory that is there now without the read-only mount a
+// protected path that existed at the start has: made since by someone else
+// (the user's `git submodule update` makes .git/modules/NAME/config), or
+// put in place of the mounted one.
+struct Unmounted {
+    dev_t dev;
+    ino_t ino;
+    const GuardedName* guard;
+};
+
+bool mounted_at_start(const GuardedName& g, const struct stat& now) {
+    return g.rest.empty() && g.held_ino != 0 && g.held_dev == now.st_dev && g.held_ino == now.st_ino;
+}
+
+// Deepest directory the walk up from a gated call's directory goes: a
+// deeper one is treated as inside a protected directory (fail closed).
+constexpr int kMaxDepth = 256;
+
+// Whether `dir` lies beneath one of `found`: then every name in it is
+// guarded, as the read-only mount would have kept it (false `full`: the
+// list has no room, the caller refuses).
+void guard_beneath(GateContext& ctx, int dir_fd, const struct stat& dir, const std::vector<Unmounted>& found,
+                   bool& full) {
+    const GuardedName* under = nullptr;
+    UniqueFd cur(::openat(dir_fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    struct stat below = dir;
+    int depth = 0;
+    for (; cur && !under && depth < kMaxDepth; ++depth) {
+        struct stat st{};
+        if (::fstat(cur.get(), &st) != 0) return;
+        if (st.st_dev == below.st_dev && st.st_ino == below.st_ino) return;  // the root: beneath none
+        for (const auto& f : found)
+            if (f.dev == st.st_dev && f.ino == st.st_ino) under = f.guard;
+        below = st;
+        cur = UniqueFd(::openat(cur.get(), "..", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    }
+    if (!under && depth < kMaxDepth) return;
+    for (const auto& h : ctx.guarded)
+        if (h.dev == dir.st_dev && h.ino == dir.st_ino && h.name.empty()) return;
+    if (ctx.guarded.size() >= kMaxGuards) {
+        full = true;
+        return;
+    }
+    const std::string& path = under ? under->protected_path : found.front().guard->protected_path;
+    ctx.guarded.push_back(GuardedName{path, dir.st_dev, dir.st_ino, "", ""});
+}
+
 // Whether `dir` (its stat) is a directory on the way of one of the
 // session's first guards, made by anyone: found by following the names
 // from the guard's directory, as they are now. Its guards are added as if
 // the agent had made it (guard_inside). False when the list is full: the
-// caller then refuses (`full` set).
-void follow_roots(GateContext& ctx, const struct stat& dir, bool& full) {
+// caller then refuses (`full` set). A protected directory there now
+// without its read-only mount has every name in it guarded, and in every
+// directory beneath it.
+void follow_roots(GateContext& ctx, int dir_fd, const struct stat& dir, bool& full) {
     // The first name of several guards is often the same (.git): looked up
     // once a call, and the walk goes on from what was opened.
     struct First {
@@ -24,6 +73,17 @@ void follow_roots(GateContext& ctx, const struct stat& dir, bool& full) {
         struct stat st;
     };
     std::vector<First> first;
+    std::vector<Unmounted> unmounted;
+    auto add = [&](const GuardedName& g, const std::string& guarded, const std::string& rest) {
+        for (const auto& h : ctx.guarded)
+            if (h.dev == dir.st_dev && h.ino == dir.st_ino && h.name == guarded && h.protected_path == g.protected_path)
+                return;
+        if (ctx.guarded.size() >= kMaxGuards) {
+            full = true;
+            return;
+        }
+        ctx.guarded.push_back(GuardedName{g.protected_path, dir.st_dev, dir.st_ino, guarded, rest});
+    };
     for (const auto& root : ctx.guard_roots) {
         const GuardedName& g = *root.guard;
         // The guard's own directory has its guards already: the walk is
@@ -31,6 +91,17 @@ void follow_roots(GateContext& ctx, const struct stat& dir, bool& full) {
         // roots, the workspace).
         if (g.dev == dir.st_dev && g.ino == dir.st_ino) continue;
         const auto& chain = root.chain;
+        if (chain.size() == 1) {
+            // The protected path itself: one stat.
+            struct stat p{};
+            if (::fstatat(root.dir.get(), chain[0].c_str(), &p, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(p.st_mode) ||
+                mounted_at_start(g, p))
+                continue;
+            if (p.st_dev == dir.st_dev && p.st_ino == dir.st_ino) add(g, "", "");
+            else unmounted.push_back({p.st_dev, p.st_ino, &g});
+            if (full) return;
+            continue;
+        }
         First* top = nullptr;
         for (auto& f : first)
             if (f.dev == g.dev && f.ino == g.ino && *f.name == chain[0]) top = &f;
@@ -48,7 +119,8 @@ void follow_roots(GateContext& ctx, const struct stat& dir, bool& full) {
         // Down to the protected path itself: a directory there now (the
         // user's `git init` made .git/hooks) has every name in it guarded
         // (name ""), as its read-only mount would have had.
-        for (size_t k = 0; k < chain.size(); ++k) {
+        size_t k = 0;
+        for (; k < chain.size(); ++k) {
             if (k > 0) {
                 UniqueFd opened(::openat(at, chain[k].c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
                 if (!opened || ::fstat(opened.get(), &next) != 0) break;
@@ -58,19 +130,13 @@ void follow_roots(GateContext& ctx, const struct stat& dir, bool& full) {
             if (next.st_dev != dir.st_dev || next.st_ino != dir.st_ino) continue;
             std::string guarded = k + 1 < chain.size() ? chain[k + 1] : "", rest;
             for (size_t j = k + 2; j < chain.size(); ++j) rest += (rest.empty() ? "" : "/") + chain[j];
-            bool known = false;
-            for (const auto& h : ctx.guarded)
-                known = known || (h.dev == dir.st_dev && h.ino == dir.st_ino && h.name == guarded &&
-                                  h.protected_path == g.protected_path);
-            if (known) break;
-            if (ctx.guarded.size() >= kMaxGuards) {
-                full = true;
-                return;
-            }
-            ctx.guarded.push_back(GuardedName{g.protected_path, dir.st_dev, dir.st_ino, guarded, rest});
+            add(g, guarded, rest);
+            if (full) return;
             break;
         }
+        if (k == chain.size()) unmounted.push_back({next.st_dev, next.st_ino, &g});
     }
+    if (!unmounted.empty()) guard_beneath(ctx, dir_fd, dir, unmounted, full);
 }
 
 }  // namespace
@@ -91,7 +157,7 @@ std::vector<const GuardedName*> guards_on(GateContext& ctx, int dir, const std::
     struct stat st{};
     if (ctx.guarded.empty() || ::fstat(dir, &st) != 0) return out;
     bool full = false;
-    if (S_ISDIR(st.st_mode)) follow_roots(ctx, st, full);
+    if (S_ISDIR(st.st_mode)) follow_roots(ctx, dir, st, full);
     if (full && !ctx.roots_of.empty()) out.push_back(&ctx.roots_of.front());  // fail closed
     for (const auto& g : ctx.guarded)
         if (g.dev == st.st_dev && g.ino == st.st_ino && (g.name == name || g.name.empty())) out.push_back(&g);
