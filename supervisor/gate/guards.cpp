@@ -8,6 +8,14 @@ namespace sandboxd {
 
 namespace {
 
+// A guard of the same protected (or hidden) path on `name` in directory
+// (dev, ino).
+GuardedName derived(const GuardedName& g, dev_t dev, ino_t ino, std::string name, std::string rest) {
+    GuardedName out{g.protected_path, dev, ino, std::move(name), std::move(rest)};
+    out.hidden = g.hidden;
+    return out;
+}
+
 // A protected directory that is there now without the read-only mount a
 // protected path that existed at the start has: made since by someone else
 // (the user's `git submodule update` makes .git/modules/NAME/config), or
@@ -51,8 +59,7 @@ void guard_beneath(GateContext& ctx, int dir_fd, const struct stat& dir, const s
         full = true;
         return;
     }
-    const std::string& path = under ? under->protected_path : found.front().guard->protected_path;
-    ctx.guarded.push_back(GuardedName{path, dir.st_dev, dir.st_ino, "", ""});
+    ctx.guarded.push_back(derived(under ? *under : *found.front().guard, dir.st_dev, dir.st_ino, "", ""));
 }
 
 // Whether `dir` (its stat) is a directory on the way of one of the
@@ -82,7 +89,7 @@ void follow_roots(GateContext& ctx, int dir_fd, const struct stat& dir, bool& fu
             full = true;
             return;
         }
-        ctx.guarded.push_back(GuardedName{g.protected_path, dir.st_dev, dir.st_ino, guarded, rest});
+        ctx.guarded.push_back(derived(g, dir.st_dev, dir.st_ino, guarded, rest));
     };
     for (const auto& root : ctx.guard_roots) {
         const GuardedName& g = *root.guard;
@@ -186,12 +193,14 @@ void drop_guards_in(GateContext& ctx, const struct stat& st) {
 }
 
 GateOutcome refuse_guarded(const GateRequest& r, const char* action, const std::string& target, const GuardedName& g) {
-    GateOutcome o = failed(EROFS);
+    // A hidden name is refused as Landlock refuses what is out of scope.
+    int err = g.hidden ? EACCES : EROFS;
+    GateOutcome o = failed(err);
     JournalEntry e = entry_for(r, action, target);
     e.decision = "deny";
-    e.rule = "filesystem.protect";
-    e.err = EROFS;
-    e.detail = {{"protected", g.protected_path}};
+    e.rule = g.hidden ? "filesystem.hide" : "filesystem.protect";
+    e.err = err;
+    e.detail = {{g.hidden ? "hidden" : "protected", g.protected_path}};
     o.entry = std::move(e);
     return o;
 }
@@ -202,8 +211,8 @@ void guard_inside(GateContext& ctx, int dir, const std::string& name, const std:
     std::vector<GuardedName> next;
     for (const GuardedName* g : on_way) {
         size_t slash = g->rest.find('/');
-        next.push_back({g->protected_path, made.st_dev, made.st_ino, g->rest.substr(0, slash),
-                        slash == std::string::npos ? "" : g->rest.substr(slash + 1)});
+        next.push_back(derived(*g, made.st_dev, made.st_ino, g->rest.substr(0, slash),
+                               slash == std::string::npos ? "" : g->rest.substr(slash + 1)));
     }
     for (auto& g : next) ctx.guarded.push_back(std::move(g));
 }

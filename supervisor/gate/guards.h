@@ -32,7 +32,8 @@ const GuardedName* guarded_object(const GateContext& ctx, const struct stat& st)
 // Forgets the guards inside a directory that is gone (`st`: its stat).
 void drop_guards_in(GateContext& ctx, const struct stat& st);
 // The refusal of an operation on a guarded name: EROFS, as for the
-// protected paths that exist (read-only mounts), journaled with the rule.
+// protected paths that exist (read-only mounts), EACCES for a hidden one,
+// journaled with the rule.
 GateOutcome refuse_guarded(const GateRequest& r, const char* action, const std::string& target, const GuardedName& g);
 
 // A guard's name and those of its rest, in order (GateContext::GuardRoot).

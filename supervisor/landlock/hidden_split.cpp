@@ -3,7 +3,9 @@
 #include <linux/limits.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cctype>
 #include <filesystem>
 #include <set>
 
@@ -15,8 +17,9 @@ namespace {
 
 constexpr uint64_t kFileRights = LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE |
                                  LANDLOCK_ACCESS_FS_READ_FILE | landlock::kFsTruncate;
-// Rules a session may add entry by entry: a home directory with more than
-// this in the directories on the way is left to the mounts (and said so).
+// Rules a session adds entry by entry, at most: past them, entries are
+// not granted (fail closed: a directory an earlier session filled, such as
+// a writable ~/.cache, must not switch the split off), and that is said.
 constexpr size_t kMaxEntries = 20000;
 
 std::string join(const std::string& dir, const std::string& name) { return dir == "/" ? "/" + name : dir + "/" + name; }
@@ -38,19 +41,44 @@ bool is_directory(const std::string& path) {
     return ::lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-// A hidden name, or one that begins with a hidden name in the same
-// directory: its temporary or lock file (.git-credentials.lock,
-// config.json1234), which becomes the hidden file by a rename.
+// A hidden name, or its temporary or lock file in the same directory,
+// which becomes the hidden file by a rename: the hidden name followed by
+// anything but a letter (.git-credentials.lock, config.json1234,
+// hosts.yml~), so that ~/.config/ghostty is not taken for gh's.
 bool hidden_or_becoming(const std::string& dir, const std::string& name, const std::vector<std::string>& hidden) {
-    for (const auto& h : hidden)
-        if (parent_of(h) == dir && name.starts_with(h.substr(h.find_last_of('/') + 1))) return true;
+    for (const auto& h : hidden) {
+        std::string base = h.substr(h.find_last_of('/') + 1);
+        if (parent_of(h) != dir || !name.starts_with(base)) continue;
+        if (name.size() == base.size() || !std::isalpha(static_cast<unsigned char>(name[base.size()]))) return true;
+    }
     return false;
 }
 
 }  // namespace
 
+std::vector<std::string> resolved_hidden_paths(const std::vector<PathRule>& hide) {
+    std::vector<std::string> out;
+    for (const auto& h : hide) {
+        out.push_back(with_real_directories(h.path));
+        struct stat st{};
+        if (::lstat(h.path.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) continue;
+        char real[PATH_MAX];
+        if (::realpath(h.path.c_str(), real)) {
+            out.push_back(real);
+            continue;
+        }
+        // Dangling: where it would lead (the host may make it).
+        char target[PATH_MAX];
+        ssize_t n = ::readlink(h.path.c_str(), target, sizeof target - 1);
+        if (n <= 0) continue;
+        std::string to(target, size_t(n));
+        out.push_back(with_real_directories(normalize_path(to.front() == '/' ? to : parent_of(h.path) + "/" + to)));
+    }
+    return out;
+}
+
 void grant_around_hidden(std::vector<LandlockRule>& rules, const std::vector<std::string>& hidden, uid_t agent_uid,
-                         uint64_t write_rights, std::vector<std::string>& notes) {
+                         uint64_t write_rights, std::vector<std::string>& notes, std::vector<std::string>& warnings) {
     // Only where the agent's user owns the directory: elsewhere what the
     // host puts there has its owner's permissions (a new /etc/shadow is
     // root's 0640 again), and granting /etc entry by entry would deny the
@@ -90,10 +118,13 @@ void grant_around_hidden(std::vector<LandlockRule>& rules, const std::vector<std
                 if (!is_directory(dir)) break;
                 way.insert(dir);
             }
-        std::vector<LandlockRule> split;
+        // The shallowest directories first (a set of paths sorts a
+        // directory before what is in it): those past the most entries
+        // are the deepest.
         for (const auto& dir : way) {
-            split.push_back({dir, r.access & LANDLOCK_ACCESS_FS_READ_DIR, r.why + ", listing only", true});
+            out.push_back({dir, r.access & LANDLOCK_ACCESS_FS_READ_DIR, r.why + ", listing only", true});
             std::error_code ec;
+            size_t left_out = 0;
             // One that cannot be listed grants nothing inside: fail closed.
             for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
                 std::string name = it->path().filename();
@@ -102,22 +133,23 @@ void grant_around_hidden(std::vector<LandlockRule>& rules, const std::vector<std
                 struct stat st{};
                 // A link is checked where it leads.
                 if (::lstat(full.c_str(), &st) != 0 || S_ISLNK(st.st_mode)) continue;
-                split.push_back({full, S_ISDIR(st.st_mode) ? r.access : r.access & kFileRights, r.why, true});
+                if (entries == kMaxEntries) {
+                    ++left_out;
+                    continue;
+                }
+                ++entries;
+                out.push_back({full, S_ISDIR(st.st_mode) ? r.access : r.access & kFileRights, r.why, true});
             }
+            if (left_out)
+                warnings.push_back(std::to_string(left_out) + " entries of " + dir + " are not readable in this session: " +
+                                   "past the " + std::to_string(kMaxEntries) +
+                                   " entries granted one by one around hidden paths");
         }
-        if (entries + split.size() > kMaxEntries) {
-            notes.push_back("hidden paths in " + tree + ": more than " + std::to_string(kMaxEntries) +
-                            " entries on their way, hidden by their mounts only: a file the host puts there during "
-                            "the session is visible");
-            out.push_back(r);
-            continue;
-        }
-        entries += split.size();
         std::string dirs;
         for (const auto& dir : way) dirs += (dirs.empty() ? "" : ", ") + dir;
         notes.push_back(r.why + " " + tree + ": granted entry by entry around hidden paths; what the host adds to " +
-                        dirs + " during the session is not readable");
-        out.insert(out.end(), split.begin(), split.end());
+                        dirs + " during the session, or replaces by rename (git saving ~/.gitconfig), is not readable "
+                        "until the next session");
     }
     rules = std::move(out);
 }

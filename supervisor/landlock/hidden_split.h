@@ -26,14 +26,23 @@
 #include <vector>
 
 #include "landlock/policy.h"
+#include "profile/profile.h"
 
 namespace sandboxd {
 
-// Rewrites `rules` as said above. `hidden`: the hidden paths, their
-// directories resolved (with_real_directories), existing or not.
+// The profile's hidden paths as the kernel reaches them, existing or not:
+// their directories resolved (with_real_directories), and for one that is
+// a symbolic link (a dotfile kept in ~/dotfiles) where it leads as well,
+// which the host's tools write through it (git's credential store makes
+// its lock file next to the link's target and renames it over that).
+std::vector<std::string> resolved_hidden_paths(const std::vector<PathRule>& hide);
+
+// Rewrites `rules` as said above. `hidden`: resolved_hidden_paths().
 // `write_rights`: rights that make a rule a write tree's. What is left to
-// the mounts alone is said in `notes`.
+// the mounts alone is said in `notes`; what the session cannot read that
+// it otherwise could (past the most entries granted one by one), in
+// `warnings`, said when it starts.
 void grant_around_hidden(std::vector<LandlockRule>& rules, const std::vector<std::string>& hidden, uid_t agent_uid,
-                         uint64_t write_rights, std::vector<std::string>& notes);
+                         uint64_t write_rights, std::vector<std::string>& notes, std::vector<std::string>& warnings);
 
 }  // namespace sandboxd

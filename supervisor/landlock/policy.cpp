@@ -5,7 +5,6 @@
 
 #include <map>
 
-#include "base/paths.h"
 #include "landlock/abi.h"
 #include "landlock/hidden_split.h"
 
@@ -89,9 +88,9 @@ LandlockPolicy compile_landlock(const Profile& p, int abi, uid_t agent_uid) {
                     LANDLOCK_ACCESS_FS_READ_FILE | kFsTruncate;
         out.fs_rules.push_back({path, access & mask, why});
     }
-    std::vector<std::string> hidden;
-    for (const auto& h : p.hide) hidden.push_back(with_real_directories(h.path));
-    grant_around_hidden(out.fs_rules, hidden, agent_uid, (kWrite | kDestroy) & out.handled_fs, out.notes);
+    out.hidden = resolved_hidden_paths(p.hide);
+    grant_around_hidden(out.fs_rules, out.hidden, agent_uid, (kWrite | kDestroy) & out.handled_fs, out.notes,
+                        out.warnings);
     for (const auto& r : out.fs_rules)
         if (r.path == "/proc") out.proc_access |= r.access;
 

@@ -54,6 +54,11 @@ struct LandlockPolicy {
     std::vector<KernelGap> missing;
     // What is enforced by a weaker means or not at all on this ABI, for --explain.
     std::vector<std::string> notes;
+    // What the session will not be able to do that the profile allows,
+    // said on stderr as it starts.
+    std::vector<std::string> warnings;
+    // The hidden paths as the kernel reaches them (resolved_hidden_paths).
+    std::vector<std::string> hidden;
 };
 
 // Device files every session may read and write (they hold no data of the

@@ -49,7 +49,7 @@ void pin(const Profile& p, MountPlan& plan, const std::string& dir) {
 }
 
 void secure_path(const Profile& p, MountPlan& plan, const std::vector<std::string>& trees,
-                 const std::string& protected_path, const std::string& path, int links) {
+                 const std::string& protected_path, const std::string& path, int links, bool hidden) {
     const std::string* tree = innermost_tree(trees, path);
     if (!tree) return;  // outside the write trees: read-only anyway
     std::string dir = *tree;
@@ -75,6 +75,7 @@ void secure_path(const Profile& p, MountPlan& plan, const std::vector<std::strin
             g.held_dev = st.st_dev;
             g.held_ino = st.st_ino;
             g.dir_path = dir;
+            g.hidden = hidden;
             plan.guarded.push_back(std::move(g));
             return;
         }
@@ -87,6 +88,7 @@ void secure_path(const Profile& p, MountPlan& plan, const std::vector<std::strin
         if (::stat(dir.c_str(), &d) != 0) return;
         GuardedName g{protected_path, d.st_dev, d.st_ino, component, rest};
         g.dir_path = dir;
+        g.hidden = hidden;
         if (exists) {
             g.held_dev = st.st_dev;
             g.held_ino = st.st_ino;
@@ -98,7 +100,8 @@ void secure_path(const Profile& p, MountPlan& plan, const std::vector<std::strin
         if (n <= 0) return;
         std::string to(target, size_t(n));
         std::string led = to.front() == '/' ? to : dir + "/" + to;
-        secure_path(p, plan, trees, protected_path, normalize_path(rest.empty() ? led : led + "/" + rest), links + 1);
+        secure_path(p, plan, trees, protected_path, normalize_path(rest.empty() ? led : led + "/" + rest), links + 1,
+                    hidden);
         return;
     }
 }
@@ -111,24 +114,16 @@ std::vector<std::string> write_trees(const MountPlan& plan) {
     return trees;
 }
 
-void secure_protected(const Profile& p, MountPlan& plan) {
+// Protected and hidden paths in the write trees: the directories on their
+// way pinned (`mv .git x` would carry .git/hooks off, `mv .cache/hf x`
+// take a hidden token out from under its cover), their names guarded.
+// A hidden path too: the agent could otherwise make it, or a symlink on
+// its way, and have the host's next login write its token where the agent
+// reads it (`ln -s ~/ws/hf ~/.cache/huggingface`).
+void secure_protected_and_hidden(const Profile& p, MountPlan& plan) {
     auto trees = write_trees(plan);
-    for (const auto& r : p.protect) secure_path(p, plan, trees, r.path, r.path, 0);
-}
-
-// A hidden path in a write tree is a mount point, which the agent cannot
-// move; the directories above it were not: `mv .cache/huggingface x` took
-// the hidden token out from under its mount, readable by the next session.
-// Each directory between the write tree and the hidden path is pinned.
-void pin_above_hidden(const Profile& p, MountPlan& plan, const std::vector<std::string>& trees, const std::string& path) {
-    const std::string* tree = innermost_tree(trees, path);
-    if (!tree) return;
-    for (size_t slash = path.find('/', tree->size() + 1); slash != std::string::npos; slash = path.find('/', slash + 1)) {
-        std::string dir = path.substr(0, slash);
-        struct stat st{};
-        if (::lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return;
-        pin(p, plan, dir);
-    }
+    for (const auto& r : p.protect) secure_path(p, plan, trees, r.path, r.path, 0, false);
+    for (const auto& r : p.hide) secure_path(p, plan, trees, r.path, r.path, 0, true);
 }
 
 }  // namespace
@@ -219,13 +214,9 @@ MountPlan plan_mounts(const Profile& given, const std::string& workspace, const 
     if (!audit) {
         for (const auto& r : p.protect)
             if (r.exists) plan.protect.push_back({r.path, !under_existing_tree(r.path, p.exec_allow)});
-        secure_protected(p, plan);
-        auto trees = write_trees(plan);
+        secure_protected_and_hidden(p, plan);
         for (const auto& r : p.hide)
-            if (r.exists) {
-                hide(r.path);
-                pin_above_hidden(p, plan, trees, r.path);
-            }
+            if (r.exists) hide(r.path);
         // Outer before inner: a directory bound onto itself after one
         // inside it would cover that one's mount.
         std::stable_sort(plan.pinned.begin(), plan.pinned.end(),

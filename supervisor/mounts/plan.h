@@ -62,6 +62,9 @@ struct GuardedName {
     // The directory (dev, ino) is, as the host names it: the gate follows
     // the names on the way from it (gate/guards.h), whoever made them.
     std::string dir_path;
+    // A hidden path's guard (filesystem.hide), not a protected one's: the
+    // agent may not make the name either, nor move what leads there.
+    bool hidden = false;
 };
 
 // The host's device files every session's own /dev has (bound from the

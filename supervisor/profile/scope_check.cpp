@@ -11,7 +11,9 @@ bool under_existing_tree(const std::string& path, const std::vector<PathRule>& t
 }
 
 std::optional<std::string> would_deny(const Profile& p, FileAccess access, const std::string& path) {
-    if (under_existing_tree(path, p.hide)) return "filesystem.hide";
+    // Hidden whether it existed or not: the host may make it since.
+    for (const auto& h : p.hide)
+        if (path_is_under(path, h.path)) return "filesystem.hide";
     switch (access) {
         case FileAccess::Read:
             if (!under_existing_tree(path, p.read) && !under_existing_tree(path, p.write) &&

@@ -123,9 +123,9 @@ Result<Plan> make_plan(const RunOptions& opts, const SandboxdDirs& dirs) {
     // gate: a ring would delete unsnapshotted and make guarded names.
     if ((gate || guard) && !opts.audit && !plan.seccomp.denied.count("io_uring_setup"))
         return plain_error("profile " + plan.profile.name + " allows io_uring, which bypasses the snapshot gate " +
-                           (gate ? std::string("its destroy trees need") : "its protected paths that do not exist (" +
+                           (gate ? std::string("its destroy trees need") : "its protected or hidden paths in write trees (" +
                                                                               plan.mounts.guarded.front().protected_path + ") need") +
-                           "; deny @io-uring again, or drop the destroy trees and those protected paths");
+                           "; deny @io-uring again, or drop the destroy trees and those paths");
     plan.mounts.memfd_noexec = memfd_noexec;
     auto net = plan_network(plan.profile);
     if (!net) return net.error();

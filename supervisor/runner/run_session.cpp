@@ -1,4 +1,6 @@
 #include "runner/run_session.h"
+
+#include "base/paths.h"
 #include "runner/plan.h"
 
 #include <fcntl.h>
@@ -14,6 +16,7 @@
 #include <cstring>
 
 #include "base/file_io.h"
+#include "base/paths.h"
 #include "base/time_util.h"
 #include "cgroup/layout.h"
 #include "cgroup/control.h"
@@ -180,6 +183,8 @@ ExitStatus run_session(const RunOptions& opts) {
     std::vector<std::string> unapplied;
     if (auto st = cgroup->apply_limits(plan->profile.limits, unapplied); !st) return failed(st.error());
     for (const auto& u : unapplied) fprintf(stderr, "sandbox-run: warning: %s\n", u.c_str());
+    if (plan->landlock)
+        for (const auto& w : plan->landlock->warnings) fprintf(stderr, "sandbox-run: warning: %s\n", w.c_str());
     // Attached before the agent exists, so its first packet meets them.
     SessionPrograms::Options events;
     events.audit = opts.audit;
@@ -369,7 +374,15 @@ ExitStatus run_session(const RunOptions& opts) {
         gc.refusals = plan->seccomp.refusals;
         for (const auto& name : plan->seccomp.logged)
             if (int nr = syscall_number(name); nr >= 0 && !name.starts_with('%')) gc.audited.insert(nr);
-        gc.read_denied = [&plan](const std::string& path) { return would_deny(plan->profile, FileAccess::Read, path); };
+        // Hidden paths also as the kernel reaches them: through a
+        // symlinked directory, or where a hidden symlink leads.
+        gc.read_denied = [&plan](const std::string& path) -> std::optional<std::string> {
+            if (auto d = would_deny(plan->profile, FileAccess::Read, path)) return d;
+            if (plan->landlock)
+                for (const auto& h : plan->landlock->hidden)
+                    if (path_is_under(path, h)) return "filesystem.hide";
+            return std::nullopt;
+        };
         auto g = Gate::start(std::move(gc));
         if (!g) {
             (void)cgroup->destroy();

@@ -1,6 +1,8 @@
 // Hidden paths: what the profile's `hide` keeps from the agent, attacked
 // from inside a real session and changed by the host while it runs.
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -24,6 +26,26 @@ struct TestUser {
     ~TestUser() { run({"/usr/sbin/userdel", name}); }
     TestUser(const TestUser&) = delete;
     TestUser& operator=(const TestUser&) = delete;
+};
+
+// Gives `home` and all that is in it to `u`.
+void own_home(const TempDir& home, const TestUser& u) {
+    REQUIRE(run({"/bin/chown", "-R", u.name + ":", home.path()}).status == 0);
+    REQUIRE(chmod(home.path().c_str(), 0755) == 0);
+}
+
+// A unix socket listening at `path` (as gpg-agent's does), closed with it.
+struct Listener {
+    sandboxd::UniqueFd fd;
+    explicit Listener(const std::string& path) : fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+        sockaddr_un a{};
+        a.sun_family = AF_UNIX;
+        REQUIRE(path.size() < sizeof a.sun_path);
+        std::copy(path.begin(), path.end(), a.sun_path);
+        REQUIRE(::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+        REQUIRE(::listen(fd.get(), 8) == 0);
+        REQUIRE(::chmod(path.c_str(), 0777) == 0);
+    }
 };
 
 }  // namespace
@@ -128,4 +150,71 @@ TEST_CASE("hidden paths the host replaces or makes mid-session stay out of the a
     // And --explain says what the price is.
     auto x = h.run({"--explain", "--user", u.name, "--profile", "readonly", "--workspace", home / "proj"});
     CHECK_THAT(x.out, Catch::Contains("granted entry by entry around hidden paths"));
+}
+
+// Dotfiles kept elsewhere (stow, yadm): ~/.netrc a link into ~/dotfiles.
+// The host's tools write through the link (git makes its lock file next
+// to where it leads and renames it over that), so the mount on the old
+// file went and the new secret was readable, as was a gpg-agent socket
+// made in a ~/.gnupg the host made mid-session (the gate's look at unix
+// connects knew only hidden paths that existed at the start).
+TEST_CASE("a hidden dotfile kept elsewhere and a hidden socket made mid-session stay out of the agent's reach") {
+    Host h;
+    TempDir home("sandboxd-home", "/var/tmp");
+    TestUser u(home.path());
+    plant_file(home / "dotfiles/netrc", "OLD-SECRET\n");
+    plant_file(home / "dotfiles/vimrc", "VISIBLE-DOTFILE\n");
+    plant_file(home / "proj/visible", "VISIBLE\n");
+    REQUIRE(symlink("dotfiles/netrc", (home / ".netrc").c_str()) == 0);
+    own_home(home, u);
+    const std::string sock = home / ".gnupg/S.gpg-agent";
+    std::string script =
+        "cat proj/visible dotfiles/vimrc; i=0; while [ ! -e proj/go ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done; "
+        "cat .netrc dotfiles/netrc 2>/dev/null; "
+        "python3 -c 'import socket,sys\ns=socket.socket(socket.AF_UNIX)\ntry:\n s.connect(sys.argv[1]); print(\"SECRET-connected\")\n"
+        "except OSError as e: print(\"refused\", e.errno)' " + sock + "; echo end";
+    ProcResult r;
+    std::thread session([&] {
+        r = h.run({"--user", u.name, "--profile", "readonly", "--workspace", home / "proj", "--", "sh", "-c",
+                   "cd " + home.path() + " && " + script});
+    });
+    h.wait_for_session(1);
+    sleep_ms(300);
+    plant_file(home / "dotfiles/netrc.lock", "NEW-SECRET\n");
+    std::filesystem::rename(home / "dotfiles/netrc.lock", home / "dotfiles/netrc");
+    REQUIRE(sandboxd::make_dirs(home / ".gnupg", 0700).ok());
+    Listener agent_socket(sock);
+    own_home(home, u);
+    plant_file(home / "proj/go", "");
+    session.join();
+    INFO(r.out << r.err);
+    CHECK(r.status == 0);
+    CHECK_THAT(r.out, Catch::StartsWith("VISIBLE\nVISIBLE-DOTFILE\n"));
+    CHECK_THAT(r.out, Catch::Contains("refused 13\nend\n"));
+    CHECK_THAT(r.out, !Catch::Contains("SECRET"));
+}
+
+// The agent may write ~/.cache under coding-agent, which hides
+// ~/.cache/huggingface/token: a symlink it put at ~/.cache/huggingface
+// made the host's next `huggingface-cli login` write the token into the
+// workspace, readable by every later session.
+TEST_CASE("the way to a hidden path in a write tree cannot be redirected by the agent") {
+    Host h;
+    TempDir home("sandboxd-home", "/var/tmp");
+    TestUser u(home.path());
+    plant_file(home / ".cache/pip/x", "cache\n");
+    plant_file(home / "proj/visible", "VISIBLE\n");
+    own_home(home, u);
+    auto r = h.run({"--user", u.name, "--profile", "coding-agent", "--workspace", home / "proj", "--", "sh", "-c",
+                    "mkdir hf; ln -s " + home / "proj/hf" + " " + home / ".cache/huggingface" + "; echo link=$?; "
+                    "mkdir " + home / ".cache/huggingface" + " && touch " + home / ".cache/huggingface/token" +
+                    "; echo token=$?; echo new > " + home / ".cache/pip/y" + "; echo cache=$?"});
+    INFO(r.out << r.err);
+    CHECK(r.status == 0);
+    CHECK_THAT(r.out, Catch::Contains("link=1"));
+    CHECK_THAT(r.out, Catch::Contains("token=1"));
+    CHECK_THAT(r.out, Catch::Contains("cache=0"));
+    CHECK_FALSE(path_exists(home / ".cache/huggingface/token"));
+    struct stat st{};
+    CHECK((::lstat((home / ".cache/huggingface").c_str(), &st) != 0 || S_ISDIR(st.st_mode)));
 }

@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <fstream>
 #include <map>
 
 #include "landlock/abi.h"
@@ -33,7 +34,7 @@ struct Tree {
         REQUIRE(::realpath(t.path().c_str(), real));
         root = real;
         for (const char* d : {"sub", "deep", "deep/inner"}) std::filesystem::create_directory(root + "/" + d);
-        for (const char* f : {"a.txt", "sub/x", ".netrc", ".netrc.lock", "deep/other", "deep/inner/secret"})
+        for (const char* f : {"a.txt", "sub/x", ".netrc", ".netrc.lock", ".netrcx", "deep/other", "deep/inner/secret"})
             t.write(f, "x");
         std::filesystem::create_symlink(root + "/.netrc", root + "/lnk");
     }
@@ -47,8 +48,8 @@ struct Tree {
 TEST_CASE("hidden split: a read tree above hidden paths is granted entry by entry, the hidden names left out") {
     Tree tr;
     std::vector<LandlockRule> rules = {{tr.root, kRead, "read"}, {"/usr", kRead, "read"}};
-    std::vector<std::string> notes;
-    grant_around_hidden(rules, tr.hidden(), ::geteuid(), kWrite, notes);
+    std::vector<std::string> notes, warnings;
+    grant_around_hidden(rules, tr.hidden(), ::geteuid(), kWrite, notes, warnings);
     auto m = by_path(rules);
     // Untouched: a tree with nothing hidden inside.
     REQUIRE(m.count("/usr"));
@@ -65,6 +66,8 @@ TEST_CASE("hidden split: a read tree above hidden paths is granted entry by entr
     CHECK(m[tr.root + "/a.txt"].access == LANDLOCK_ACCESS_FS_READ_FILE);
     CHECK(m[tr.root + "/sub"].access == kRead);
     CHECK(m[tr.root + "/deep/other"].access == LANDLOCK_ACCESS_FS_READ_FILE);
+    // A longer name that is not the hidden one's temporary: granted.
+    CHECK(m[tr.root + "/.netrcx"].access == LANDLOCK_ACCESS_FS_READ_FILE);
     // No rule: the hidden names, what begins with one (its lock file), a
     // link (checked where it leads), and nothing inside a directory granted whole.
     for (const auto& p : {tr.root + "/.netrc", tr.root + "/.netrc.lock", tr.root + "/deep/inner/secret",
@@ -72,14 +75,15 @@ TEST_CASE("hidden split: a read tree above hidden paths is granted entry by entr
         CHECK_FALSE(m.count(p));
     REQUIRE(notes.size() == 1);
     CHECK_THAT(notes[0], Catch::Contains("entry by entry"));
+    CHECK(warnings.empty());
 }
 
 TEST_CASE("hidden split: write trees and directories of other users are left whole") {
     Tree tr;
-    std::vector<std::string> notes;
+    std::vector<std::string> notes, warnings;
     SECTION("a write tree: whole, and said so") {
         std::vector<LandlockRule> rules = {{tr.root, kRead | kWrite, "write"}};
-        grant_around_hidden(rules, tr.hidden(), ::geteuid(), kWrite, notes);
+        grant_around_hidden(rules, tr.hidden(), ::geteuid(), kWrite, notes, warnings);
         REQUIRE(rules.size() == 1);
         CHECK(rules[0].access == (kRead | kWrite));
         REQUIRE(notes.size() == 3);
@@ -87,9 +91,47 @@ TEST_CASE("hidden split: write trees and directories of other users are left who
     }
     SECTION("owned by another user: file permissions stand in") {
         std::vector<LandlockRule> rules = {{tr.root, kRead, "read"}};
-        grant_around_hidden(rules, tr.hidden(), ::geteuid() + 1, kWrite, notes);
+        grant_around_hidden(rules, tr.hidden(), ::geteuid() + 1, kWrite, notes, warnings);
         REQUIRE(rules.size() == 1);
         CHECK(rules[0].access == kRead);
         CHECK(notes.empty());
     }
+}
+
+// An earlier session that may write a directory on the way (coding-agent's
+// ~/.cache) filled it past the limit: the split switched itself off and
+// the host's new ~/.netrc was readable. Past the limit, entries are now
+// left out instead, and said so.
+TEST_CASE("hidden split: past the most entries, the rest are not granted - the split stays") {
+    Tree tr;
+    std::filesystem::create_directory(tr.root + "/full");
+    for (int i = 0; i < 20010; ++i) std::ofstream(tr.root + "/full/e" + std::to_string(i));
+    std::vector<std::string> hidden = tr.hidden();
+    hidden.push_back(tr.root + "/full/.token");
+    std::vector<LandlockRule> rules = {{tr.root, kRead, "read"}};
+    std::vector<std::string> notes, warnings;
+    grant_around_hidden(rules, hidden, ::geteuid(), kWrite, notes, warnings);
+    auto m = by_path(rules);
+    CHECK(m[tr.root].access == LANDLOCK_ACCESS_FS_READ_DIR);
+    CHECK(m[tr.root + "/full"].access == LANDLOCK_ACCESS_FS_READ_DIR);
+    CHECK_FALSE(m.count(tr.root + "/.netrc"));
+    CHECK(rules.size() <= 20000 + 4);
+    REQUIRE(warnings.size() == 1);
+    CHECK_THAT(warnings[0], Catch::Contains("entries of " + tr.root + "/full are not readable"));
+}
+
+// A hidden dotfile kept elsewhere (stow, yadm): git's credential store
+// writes next to where the link leads, so that is hidden too.
+TEST_CASE("hidden split: a hidden symlink is hidden where it leads as well, dangling or not") {
+    Tree tr;
+    std::filesystem::create_directory(tr.root + "/dotfiles");
+    tr.t.write("dotfiles/git-credentials", "x");
+    std::filesystem::create_symlink("dotfiles/git-credentials", tr.root + "/.git-credentials");
+    std::filesystem::create_symlink(tr.root + "/dotfiles/gone/token", tr.root + "/.token");
+    PathRule a, b;
+    a.path = tr.root + "/.git-credentials";
+    b.path = tr.root + "/.token";
+    auto hidden = resolved_hidden_paths({a, b});
+    CHECK(hidden == std::vector<std::string>{a.path, tr.root + "/dotfiles/git-credentials", b.path,
+                                             tr.root + "/dotfiles/gone/token"});
 }
