@@ -12,6 +12,7 @@
 #include "landlock/abi.h"
 #include "landlock/policy.h"
 #include "launch/identity.h"
+#include "mounts/aliases.h"
 #include "mounts/plan.h"
 #include "bpf/net_plan.h"
 #include "session/dirs.h"
@@ -43,6 +44,7 @@ ExitStatus explain_session(const RunOptions& opts) {
         return {125, "workspace " + ws + " cannot be trusted: " + *why};
     auto profile = ProfileLoader::with_default_path().load(opts.profile, ProfileVars{ws, id->home, id->uid, id->gid});
     if (!profile) return {125, profile.error().describe()};
+    hide_under_every_mount(*profile);
     SandboxdDirs dirs = SandboxdDirs::from_env();
     MountPlan mp = plan_mounts(*profile, ws, {dirs.runtime, dirs.state}, opts.audit);
     bool gate = !profile->destroy.empty() || opts.audit || !mp.guarded.empty();

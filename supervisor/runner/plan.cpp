@@ -1,19 +1,16 @@
 #include "runner/plan.h"
 
-#include <unistd.h>
-
-#include <algorithm>
-
-#include "snapshot/store.h"
-
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdlib>
 
 #include "base/path_trust.h"
+#include "mounts/aliases.h"
 #include "profile/loader.h"
+#include "snapshot/store.h"
 
 namespace sandboxd {
 namespace {
@@ -63,6 +60,7 @@ Result<Plan> make_plan(const RunOptions& opts, const SandboxdDirs& dirs) {
         opts.profile, ProfileVars{plan.workspace, plan.identity.home, plan.identity.uid, plan.identity.gid});
     if (!profile) return profile.error();
     plan.profile = std::move(*profile);
+    hide_under_every_mount(plan.profile);
     if (plan.profile.tier == 1)
         return plain_error("profile " + plan.profile.name +
                            " asks for tier 1 (shadow mode: writes land in an overlay), which this "

@@ -1,5 +1,6 @@
 // Hidden paths: what the profile's `hide` keeps from the agent, attacked
 // from inside a real session and changed by the host while it runs.
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -217,4 +218,29 @@ TEST_CASE("the way to a hidden path in a write tree cannot be redirected by the 
     CHECK_FALSE(path_exists(home / ".cache/huggingface/token"));
     struct stat st{};
     CHECK((::lstat((home / ".cache/huggingface").c_str(), &st) != 0 || S_ISDIR(st.st_mode)));
+}
+
+// The home reached under a second path too (a bind mount: /home bound from
+// /data/home, a path an admin or a container runtime set up): the covers
+// were on one path only, and every secret was read under the other.
+TEST_CASE("hidden paths stay hidden under every mount their filesystem is reached through") {
+    Host h;
+    TempDir home("sandboxd-home", "/var/tmp");
+    TempDir alias("sandboxd-alias", "/var/tmp");
+    TestUser u(home.path());
+    plant_file(home / ".netrc", "SECRET-NETRC\n");
+    plant_file(home / ".ssh/id_ed25519", "SECRET-KEY\n");
+    plant_file(home / "proj/visible", "VISIBLE\n");
+    own_home(home, u);
+    REQUIRE(::mount(home.path().c_str(), alias.path().c_str(), nullptr, MS_BIND, nullptr) == 0);
+    struct Unmount {
+        std::string path;
+        ~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
+    } unmount{alias.path()};
+    auto r = h.run({"--user", u.name, "--profile", "readonly", "--workspace", home / "proj", "--", "sh", "-c",
+                    "cat " + alias / "proj/visible" + "; cat " + alias / ".netrc" + " " + alias / ".ssh/id_ed25519" +
+                        " 2>/dev/null; echo end"});
+    INFO(r.out << r.err);
+    CHECK(r.status == 0);
+    CHECK(r.out == "VISIBLE\nend\n");
 }
