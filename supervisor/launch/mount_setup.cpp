@@ -84,6 +84,11 @@ bool make_mount_point(const char* path, bool dir) {
     return true;
 }
 
+// Terminals one session may hold: the kernel's pool (kernel.pty.max less
+// the host's reserve) is shared by every devpts instance, and a session
+// that took it all left other sessions none.
+#define kSessionPtysText "256"
+
 // The session's own /dev (see MountPlan::devices). The host's device files
 // are carried in as bind mounts, which keep their inodes and so the
 // Landlock rules computed for them before the clone; the new /dev and its
@@ -135,7 +140,8 @@ bool private_dev(const MountPlan& plan, int ruleset_fd, MountFailure& f) {
     // terminal it was started on stays reachable through its descriptors
     // and /dev/tty.
     if (::mkdir("/dev/pts", 0755) != 0 ||
-        ::mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620") != 0)
+        ::mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+                "newinstance,ptmxmode=0666,mode=0620,max=" kSessionPtysText) != 0)
         return fail(f, SpawnStep::PrivateDev);
     if (::symlink("pts/ptmx", "/dev/ptmx") != 0 || ::symlink("/proc/self/fd", "/dev/fd") != 0 ||
         ::symlink("/proc/self/fd/0", "/dev/stdin") != 0 || ::symlink("/proc/self/fd/1", "/dev/stdout") != 0 ||

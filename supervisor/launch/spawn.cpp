@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <csignal>
 #include <cstring>
@@ -165,6 +166,15 @@ void drop_privileges(const SpawnSpec& spec, const Prepared& p, int pipe_fd) {
     // writes it where the agent could not write itself.
     rlimit none{0, 0};
     check(::setrlimit(RLIMIT_CORE, &none) == 0, SpawnStep::CoreLimit);
+    // Queued signals are counted per user, against each sender's own
+    // limit: with half of it, the agent running as the user cannot take
+    // the queue the user's other processes need (timer_create, sigqueue).
+    rlimit pending{};
+    if (::getrlimit(RLIMIT_SIGPENDING, &pending) == 0 && pending.rlim_max != RLIM_INFINITY) {
+        pending.rlim_max /= 2;
+        pending.rlim_cur = std::min(pending.rlim_cur, pending.rlim_max);
+        check(::setrlimit(RLIMIT_SIGPENDING, &pending) == 0, SpawnStep::SignalQueue);
+    }
 }
 
 // Drops everything the agent must not have and executes it.
@@ -337,6 +347,7 @@ const char* spawn_step_name(SpawnStep s) {
         case SpawnStep::Killed: return "starting (killed by a signal)";
         case SpawnStep::CoreLimit: return "forbidding core dumps";
         case SpawnStep::Keyring: return "joining a session keyring of its own";
+        case SpawnStep::SignalQueue: return "limiting its queued signals";
         case SpawnStep::PrivateDev: return "making the session's own /dev";
     }
     return "unknown step";

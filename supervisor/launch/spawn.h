@@ -75,6 +75,7 @@ enum class SpawnStep : int {
     CoreLimit = 26,
     PrivateDev = 27,
     Keyring = 28,
+    SignalQueue = 29,
 };
 
 const char* spawn_step_name(SpawnStep s);

@@ -86,7 +86,11 @@ ExitStatus explain_session(const RunOptions& opts) {
         o << row("cgroup v2", "session cgroup, freeze/kill switch",
                  "enforced: " + cg->v2_root + (cg->layout == CgroupLayout::Hybrid ? " (hybrid)" : ""));
         auto limit = [&](const char* name, bool set, const char* controller) {
-            if (!set) return;
+            if (!set) {
+                o << row("cgroup", std::string("limits.") + name,
+                         std::string("NONE: the profile sets no ") + name + " limit ([limits] " + name + ")");
+                return;
+            }
             bool v1 = cg->v1_mounts.count(controller) > 0;
             bool v2 = cg->layout == CgroupLayout::Unified && cg->v2_controllers.count(controller) > 0;
             o << row("cgroup", std::string("limits.") + name,

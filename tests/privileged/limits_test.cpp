@@ -1,5 +1,6 @@
 // Resource limits from the profile, enforced by the session's cgroup.
 #include <fcntl.h>
+#include <sys/resource.h>
 
 #include <catch2/catch.hpp>
 
@@ -61,4 +62,23 @@ TEST_CASE("the cpu limit throttles a busy agent") {
     // an unthrottled loop burns.
     CHECK(*usage < 400000);
     REQUIRE(h.ctl({"kill", s[0].record.id}).status == 0);
+}
+
+// Limits the kernel keeps per host-wide pool or per user, which the agent
+// shares with the user's own processes and other sessions: a session took
+// all 3,071 terminals the pool had (another session's openpty() then
+// failed), and the user's whole queue of pending signals (timer_create()
+// failed for the user's other processes). A red-team finding.
+TEST_CASE("a session holds at most 256 terminals and half of its user's signal queue") {
+    Host h;
+    auto r = h.run({"--user", kAgentUser, "--", "python3", "-c",
+                    "import os\nfds=[]\ntry:\n    for i in range(400): fds.append(os.openpty())\n"
+                    "except OSError as e: print('ptys', len(fds), e.errno)\n"
+                    "print([l.split()[3] for l in open('/proc/self/limits') if l.startswith('Max pending signals')][0])"});
+    INFO(r.out << r.err);
+    REQUIRE(r.status == 0);
+    CHECK_THAT(r.out, Catch::StartsWith("ptys 256 28\n"));  // ENOSPC
+    rlimit mine{};
+    REQUIRE(::getrlimit(RLIMIT_SIGPENDING, &mine) == 0);
+    CHECK_THAT(r.out, Catch::EndsWith(std::to_string(mine.rlim_max / 2) + "\n"));
 }
