@@ -107,9 +107,18 @@ struct sbx_config {
     sbx_u64 net_refused;
     sbx_u64 net_unjournaled;
     sbx_u64 outbound_refused; /* packets dropped on their way out */
+    /* File calls and execs the kernel refused (EACCES, EPERM, EROFS,
+       EXDEV), and those of them not journaled: past the first
+       SBX_FILE_REFUSALS_IN_FULL, only every power of two is, or a loop of
+       refused opens fills the journal's disk at tens of MB a second
+       (file_events.bpf.h). What was done is never sampled: its undo
+       record is in its line. The supervisor journals the totals. */
+    sbx_u64 file_refused;
+    sbx_u64 file_unjournaled;
 };
 
 #define SBX_NET_EVENTS_IN_FULL 1024
+#define SBX_FILE_REFUSALS_IN_FULL 1024
 
 /* The supervisor reads the ring buffer at least this often; the programs
  * wake it sooner only once this much is waiting. A wake-up is an
@@ -211,6 +220,9 @@ struct sbx_file_event {
     sbx_s32 ret;   /* the syscall's result: >= 0, or -errno */
     sbx_u32 flags; /* open flags, when an open */
     sbx_u32 cut;   /* SBX_CUT_PATH, SBX_CUT_PATH2: longer than the buffer, cut */
+    sbx_u32 so_far; /* refusals so far, past SBX_FILE_REFUSALS_IN_FULL
+                       (journaled in part); else 0 */
+    sbx_u32 pad;
     char comm[16];
     char path[SBX_PATH_MAX];
     char path2[SBX_PATH_MAX]; /* rename/link target */

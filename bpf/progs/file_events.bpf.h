@@ -194,6 +194,17 @@ int sbx_file_exit(struct syscall_exit_record* ctx) {
         }
     }
     if (ret < 0 && !refused) return 0; /* ENOENT and the like: not a decision */
+    __u64 so_far = 0;
+    if (ret < 0) {
+        __u64 n = __sync_fetch_and_add(&cfg->file_refused, 1) + 1;
+        if (n > SBX_FILE_REFUSALS_IN_FULL) {
+            if ((n & (n - 1)) != 0) {
+                __sync_fetch_and_add(&cfg->file_unjournaled, 1);
+                return 0;
+            }
+            so_far = n;
+        }
+    }
     /* Only now, for a call that is journaled: the path registers (a
      * successful read, the commonest call, never needs them). */
     __u64 path = saved_reg(saved, (code >> 8) & 31), path2 = saved_reg(saved, (code >> 13) & 31);
@@ -209,6 +220,8 @@ int sbx_file_exit(struct syscall_exit_record* ctx) {
     e->ret = (__s32)ret;
     e->flags = flags;
     e->cut = 0;
+    e->so_far = (__u32)so_far;
+    e->pad = 0;
     bpf_get_current_comm(e->comm, sizeof(e->comm));
     e->path[0] = 0;
     e->path2[0] = 0;

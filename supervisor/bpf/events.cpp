@@ -117,6 +117,10 @@ JournalEntry file_entry(const sbx_file_event& e) {
         j.rule = e.op == SBX_OP_OPEN_READ ? "filesystem.read" : destroys ? "filesystem.destroy" : "filesystem.write";
     }
     j.detail = {{"flags", e.flags}};
+    if (e.so_far) {
+        j.detail["sampled"] = true;
+        j.detail["so_far"] = e.so_far;
+    }
     if (e.cut & SBX_CUT_PATH) j.detail["path_cut"] = true;
     if (e.cut & SBX_CUT_PATH2) j.detail["path2_cut"] = true;
     return j;

@@ -17,8 +17,8 @@
 
 static_assert(sizeof(sbx_net_key) == 20, "sbx_net_key layout is shared with BPF");
 static_assert(sizeof(sbx_net_ports) == 8192, "sbx_net_ports layout is shared with BPF");
-static_assert(sizeof(sbx_config) == 88 + 40 + 32, "sbx_config layout is shared with BPF");
-static_assert(sizeof(sbx_file_event) == 16 + 16 + 16 + 2 * SBX_PATH_MAX, "sbx_file_event layout is shared with BPF");
+static_assert(sizeof(sbx_config) == 88 + 40 + 32 + 16, "sbx_config layout is shared with BPF");
+static_assert(sizeof(sbx_file_event) == 16 + 24 + 16 + 2 * SBX_PATH_MAX, "sbx_file_event layout is shared with BPF");
 static_assert(sizeof(sbx_event_header) == 16, "sbx_event_header layout is shared with BPF");
 static_assert(sizeof(sbx_net_event) == 72 && offsetof(sbx_net_event, addr) == 28 &&
                   offsetof(sbx_net_event, comm) == 44 && offsetof(sbx_net_event, layer) == 60,
@@ -287,6 +287,10 @@ uint64_t SessionPrograms::reads() const { return read_config(bpf_map__fd(skel_->
 SessionPrograms::NetCounts SessionPrograms::net_counts() const {
     sbx_config c = read_config(bpf_map__fd(skel_->maps.config));
     return {c.net_allowed, c.net_refused, c.net_unjournaled};
+}
+SessionPrograms::FileRefusals SessionPrograms::file_refusals() const {
+    sbx_config c = read_config(bpf_map__fd(skel_->maps.config));
+    return {c.file_refused, c.file_unjournaled};
 }
 
 }  // namespace sandboxd

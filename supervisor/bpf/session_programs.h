@@ -69,6 +69,12 @@ public:
         uint64_t allowed = 0, refused = 0, unjournaled = 0;
     };
     NetCounts net_counts() const;
+    // File calls and execs the kernel refused, and how many of them are not
+    // in the journal (past the first SBX_FILE_REFUSALS_IN_FULL).
+    struct FileRefusals {
+        uint64_t refused = 0, unjournaled = 0;
+    };
+    FileRefusals file_refusals() const;
     bool unix_hooks() const { return unix_hooks_; }  // connect_unix/sendmsg_unix attached
     // The counts of chdir, fchdir and umask calls the session's threads
     // have begun and ended (bpf/progs/agent_state.bpf.h), mapped into this

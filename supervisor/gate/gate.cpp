@@ -375,6 +375,11 @@ Gate::~Gate() {
 uint64_t Gate::handled() const { return impl_->handled.load(std::memory_order_relaxed); }
 uint64_t Gate::snapshot_bytes() const { return impl_->cfg.budget->used.load(); }
 
+std::optional<Error> Gate::journal_failure() const {
+    if (!impl_->journal || !impl_->journal->failed()) return std::nullopt;
+    return impl_->journal->failure();
+}
+
 void Gate::flush_journal() {
     if (impl_->journal) impl_->journal->flush();
 }

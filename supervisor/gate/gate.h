@@ -100,6 +100,9 @@ public:
     // Returns once every line of what the gate has done is written and
     // synced (the session was frozen: a rollback may follow).
     void flush_journal();
+    // Why a line of the gate's could not be written (a full disk), if one
+    // could not.
+    std::optional<Error> journal_failure() const;
 
     struct Impl;
 

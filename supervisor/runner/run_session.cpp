@@ -395,19 +395,41 @@ ExitStatus run_session(const RunOptions& opts) {
     // one read of the ring buffer yields goes in with one write.
     constexpr size_t kEventBatch = 512;
     std::vector<JournalEntry> event_batch;
+    // Lines that could not be written (a full disk): the session is ended
+    // at the first (end_unjournaled below), and the count said at the end.
+    std::optional<Error> journal_failure;
+    uint64_t lines_lost = 0;
+    auto write_events = [&] {
+        if (auto seq = journal->append_all(event_batch); !seq && !event_batch.empty()) {
+            if (!journal_failure) journal_failure = seq.error();
+            lines_lost += event_batch.size();
+        }
+        event_batch.clear();
+    };
     auto journal_events = [&] {
         bpf->consume([&](const void* data, size_t size) {
             auto entry = journal_entry_for_event(data, size);
             if (!entry) return;
             if (opts.audit) mark_would_be_denial(*entry, plan->profile, plan->workspace);
             event_batch.push_back(std::move(*entry));
-            if (event_batch.size() >= kEventBatch) {  // a flood: bounded memory
-                (void)journal->append_all(event_batch);
-                event_batch.clear();
-            }
+            if (event_batch.size() >= kEventBatch) write_events();  // a flood: bounded memory
         });
-        (void)journal->append_all(event_batch);
-        event_batch.clear();
+        write_events();
+    };
+    // Fail closed: an agent whose actions can no longer be journaled (the
+    // journal's disk is full) does not go on unrecorded. The gate already
+    // refuses destructive calls then; everything else would run with no
+    // line, and the lines that were lost would leave no trace.
+    bool ended_unjournaled = false;
+    auto end_unjournaled = [&] {
+        if (ended_unjournaled) return;
+        if (!journal_failure && gate) journal_failure = gate->journal_failure();
+        if (!journal_failure) return;
+        ended_unjournaled = true;
+        std::fprintf(stderr, "sandbox-run: the session's journal cannot be written (%s): ending the session, whose "
+                             "actions could no longer be recorded\n",
+                     journal_failure->describe().c_str());
+        (void)cgroup_kill(cgroup->v2_path(), 2000);
     };
 
     int64_t t0 = monotonic_nsec();
@@ -510,6 +532,7 @@ ExitStatus run_session(const RunOptions& opts) {
                 }
             }
             if (fds[2].revents & POLLIN) journal_events();
+            end_unjournaled();
             if (fds[1].revents & (POLLIN | POLLHUP)) {
                 if (::waitid(P_PIDFD, child.pidfd.get(), &info, WEXITED) == 0) break;
                 if (errno != EINTR) break;
@@ -533,6 +556,21 @@ ExitStatus run_session(const RunOptions& opts) {
                                          "cgroup-bpf",
                                          {{"allowed", net.allowed}, {"refused", net.refused},
                                           {"not_journaled", net.unjournaled}}));
+    if (auto files = bpf->file_refusals(); files.unjournaled > 0)
+        (void)journal->append(info_entry("file.sampled",
+                                         "file calls and execs refused past the first " +
+                                             std::to_string(SBX_FILE_REFUSALS_IN_FULL) +
+                                             ": only every power of two journaled",
+                                         "tracepoint", {{"refused", files.refused}, {"not_journaled", files.unjournaled}}));
+
+    if (!journal_failure && gate) journal_failure = gate->journal_failure();
+    if (journal_failure) {
+        end.detail["event_lines_lost"] = lines_lost;
+        result.code = kSetupFailed;
+        result.message = "the session's journal could not be written (" + journal_failure->describe() + "): " +
+                         std::to_string(lines_lost) + " event lines are lost" +
+                         (ended_unjournaled ? ", and the session was ended" : "");
+    }
 
     // The agent's descendants die with the session: kill the whole cgroup.
     auto left = cgroup_process_count(cgroup->v2_path());

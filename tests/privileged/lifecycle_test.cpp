@@ -1,6 +1,7 @@
 // A session from start to end: state entry, journal, cgroup, signals,
 // cleanup however it ends.
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -175,7 +176,12 @@ TEST_CASE("events reach the journal while the session runs - not only at its end
     CHECK(seen);
 }
 
-TEST_CASE("a flood of refused opens: each one is journaled or counted as dropped - none is lost silently") {
+// Past the first 1024 refusals only every power of two is journaled, with
+// the count, and the totals come at the end: a loop of refused opens or
+// execs wrote a line each, 60 MB a second, which filled the journal's disk
+// (and the supervisor spent more CPU on them than the agent). A red-team
+// finding.
+TEST_CASE("a flood of refused opens: a bounded journal - each one journaled, sampled out or counted as dropped") {
     Host h;
     h.ws.write("flood.py",
                "import os\n"
@@ -185,17 +191,25 @@ TEST_CASE("a flood of refused opens: each one is journaled or counted as dropped
     auto r = h.run({"--user", kAgentUser, "--profile", "workspace", "--workspace", h.ws.path(), "--", "python3",
                     "flood.py"});
     REQUIRE(r.status == 0);
-    uint64_t journaled = 0, dropped = 0;
+    uint64_t journaled = 0, dropped = 0, sampled_out = 0, refused = 0, counted = 0;
     for (const auto& j : journal_of(h)) {
         if (j["action"] == "events.dropped") dropped += j["detail"]["count"].get<uint64_t>();
+        if (j["action"] == "file.sampled") {
+            sampled_out = j["detail"]["not_journaled"].get<uint64_t>();
+            refused = j["detail"]["refused"].get<uint64_t>();
+        }
         if (j["action"] == "file.read" && j["target"] == "/root/.sandboxd-flood") {
             ++journaled;
             CHECK(j["decision"] == "deny");
+            if (j["detail"].contains("so_far")) ++counted;
         }
     }
-    INFO("journaled " << journaled << ", dropped " << dropped);
-    CHECK(journaled + dropped == 100000);
+    INFO("journaled " << journaled << ", dropped " << dropped << ", sampled out " << sampled_out);
+    CHECK(journaled + dropped + sampled_out == 100000);
+    CHECK(refused >= 100000);
     CHECK(journaled > 0);
+    CHECK(journaled <= 1024 + 7);  // then 2048, 4096 ... 65536
+    CHECK(counted <= 7);
 }
 
 TEST_CASE("file operations that change something or are refused are journaled once - by the gate or the event stream - reads are counted") {
@@ -472,4 +486,32 @@ TEST_CASE("sandboxctl log and rollback: escape sequences in names the agent chos
         CHECK(r.out.find('\x07') == std::string::npos);
         CHECK_THAT(r.out, Catch::Contains("evil\\x1b]0;PWNED\\x07\\x1b[2J"));
     }
+}
+
+// The journal's disk full: the gate refused destructive calls, but the
+// agent ran on with none of its execs or refusals journaled, and nothing
+// said that lines were lost. A red-team finding. Now the session ends at
+// the first line that cannot be written, and sandbox-run says so (125).
+TEST_CASE("a journal that cannot be written ends the session - and says how many lines were lost") {
+    Host h;
+    // Past the room the journal keeps ahead (4 MiB), a few thousand lines.
+    REQUIRE(::mount("tmpfs", h.state.path().c_str(), "tmpfs", 0, "size=6m,mode=0755") == 0);
+    struct Unmount {
+        std::string path;
+        ~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
+    } unmount{h.state.path()};
+    h.ws.write("fill.py",
+               "import os\n"
+               "made = 0\n"
+               "for i in range(200000):\n"
+               "    try: os.close(os.open('f%06d-%s' % (i, 'x' * 150), os.O_WRONLY | os.O_CREAT, 0o600)); made += 1\n"
+               "    except OSError: pass\n"
+               "print('finished', made)\n");
+    auto r = h.run({"--user", kAgentUser, "--profile", "workspace", "--workspace", h.ws.path(), "--", "python3",
+                    "fill.py"});
+    INFO(r.out << r.err);
+    CHECK(r.status == 125);
+    CHECK_THAT(r.err, Catch::Contains("journal cannot be written"));
+    CHECK_THAT(r.err, Catch::Contains("event lines are lost, and the session was ended"));
+    CHECK_THAT(r.out, !Catch::Contains("finished"));
 }
