@@ -337,6 +337,43 @@ Result<std::string> read_journal_text(const std::string& path) {
     return text;
 }
 
+Result<JournalScan> scan_journal_file(const std::string& path,
+                                      const std::function<bool(const nlohmann::json&)>& keep) {
+    auto fd = open_fd(path, O_RDONLY);
+    if (!fd) return Error{fd.error().code, "cannot open " + path};
+    while (::flock(fd->get(), LOCK_SH) != 0)
+        if (errno != EINTR) return errno_error("cannot lock " + path);
+    JournalScan out;
+    uint64_t no = 0;
+    std::string pending;  // the start of a line the last piece cut
+    std::vector<char> piece(1 << 20);
+    for (;;) {
+        ssize_t n = ::read(fd->get(), piece.data(), piece.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return errno_error("cannot read " + path);
+        if (n == 0) break;
+        std::string_view chunk(piece.data(), size_t(n));
+        for (size_t nl; (nl = chunk.find('\n')) != std::string_view::npos; chunk.remove_prefix(nl + 1)) {
+            ++no;
+            std::string_view line = chunk.substr(0, nl);
+            if (!pending.empty()) {
+                pending.append(line);
+                line = pending;
+            }
+            if (auto v = parse_journal_line(line)) {
+                if (keep(*v)) out.lines.push_back({no, std::move(*v)});
+            } else {
+                out.problems.push_back("line " + std::to_string(no) + ": not a journal line");
+            }
+            pending.clear();
+        }
+        pending.append(chunk);
+    }
+    if (!pending.empty())
+        out.torn_tail = "line " + std::to_string(no + 1) + " is torn (no newline: its writer stopped while writing it)";
+    return out;
+}
+
 Result<std::vector<JournalLine>> read_journal(const std::string& path) {
     auto text = read_journal_text(path);
     if (!text) return text.error();

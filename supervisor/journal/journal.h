@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -142,5 +143,12 @@ Result<std::string> read_journal_text(const std::string& path);
 
 // The lines of the journal at `path`; the first problem is an error.
 Result<std::vector<JournalLine>> read_journal(const std::string& path);
+
+// The journal at `path` read a piece at a time (under a shared flock, as
+// read_journal_text), every line checked, and only those `keep` wants
+// held: a journal of gigabytes (an agent's flood of actions) must not take
+// many times its size in memory to roll back.
+Result<JournalScan> scan_journal_file(const std::string& path,
+                                      const std::function<bool(const nlohmann::json&)>& keep);
 
 }  // namespace sandboxd

@@ -55,12 +55,16 @@ std::vector<PrunedSession> prune_expired_snapshots(const SandboxdDirs& dirs, int
     ::closedir(d);
     for (const auto& id : ids) {
         if (::access(dirs.record_path(id).c_str(), F_OK) == 0) continue;  // live or frozen
-        auto lines = read_journal(dirs.journal_path(id));
-        if (!lines) continue;  // unreadable: never guess, keep everything
+        auto course = [](const nlohmann::json& l) {
+            std::string action = text_at(l, "action");
+            return action == "session.start" || action == "session.end" || action == "snapshots.pruned";
+        };
+        auto scan = scan_journal_file(dirs.journal_path(id), course);
+        if (!scan || !scan->problems.empty()) continue;  // unreadable: never guess, keep everything
         int64_t ended = 0, retention = -1;
         std::vector<std::string> stores;
         bool pruned = false;
-        for (const auto& l : *lines) {
+        for (const auto& l : scan->lines) {
             const auto& j = l.value;
             std::string action = text_at(j, "action");
             if (!j.contains("detail") || !j["detail"].is_object()) continue;

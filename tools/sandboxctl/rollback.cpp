@@ -27,9 +27,10 @@ namespace {
 // (sandboxctl's own freeze line may come before or after it).
 bool wait_quiesced(const std::string& journal_path, int timeout_ms) {
     for (int waited = 0;; waited += 20) {
-        if (auto text = sandboxd::read_journal_text(journal_path)) {
+        auto course = [](const nlohmann::json& l) { return sandboxd::text_at(l, "action").starts_with("session."); };
+        if (auto scan = sandboxd::scan_journal_file(journal_path, course)) {
             uint64_t thawed = 0, quiesced = 0;
-            for (const auto& l : sandboxd::scan_journal(*text).lines) {
+            for (const auto& l : scan->lines) {
                 std::string action = sandboxd::text_at(l.value, "action");
                 if (action == "session.thaw" || action == "session.resumed") thawed = l.line_no;
                 if (action == "session.quiesced") quiesced = l.line_no;
