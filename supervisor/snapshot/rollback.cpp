@@ -17,6 +17,7 @@
 #include <cstring>
 #include <ctime>
 #include <nlohmann/json.hpp>
+#include <map>
 #include <set>
 
 #include "base/file_io.h"
@@ -78,6 +79,9 @@ struct Applier {
     uint64_t start_usec = 0;  // the session's start: what is born after it, the agent made
     uint64_t end_usec = 0;    // changes after this are someone else's
     std::string trash;        // where removed objects go
+    // The same in the session's store on each other filesystem (a
+    // workspace on a mount of its own): a rename cannot cross them.
+    std::map<dev_t, std::string> trash_on;
     // The directories holding the session's stores at mount roots (and
     // those of other sessions there): never swept. Only these: a directory
     // the agent made under the same name elsewhere is the agent's.
@@ -205,9 +209,12 @@ struct Applier {
     static constexpr size_t kTrashNameMax = 200;
     // `name` in the directory open at `dirfd`, which `shown` names.
     Status move_to_trash_at(int dirfd, const std::string& name, const std::string& shown) {
-        if (trash.empty()) return plain_error("no place to keep removed objects");
-        if (::mkdir(trash.c_str(), 0700) != 0 && errno != EEXIST) return errno_error("cannot create " + trash);
-        std::string dst = trash + "/" + std::to_string(++trash_seq) + "-" + name.substr(0, kTrashNameMax);
+        struct stat dir{};
+        auto other = ::fstat(dirfd, &dir) == 0 ? trash_on.find(dir.st_dev) : trash_on.end();
+        const std::string& bin = other != trash_on.end() ? other->second : trash;
+        if (bin.empty()) return plain_error("no place to keep removed objects");
+        if (::mkdir(bin.c_str(), 0700) != 0 && errno != EEXIST) return errno_error("cannot create " + bin);
+        std::string dst = bin + "/" + std::to_string(++trash_seq) + "-" + name.substr(0, kTrashNameMax);
         if (::renameat2(dirfd, name.c_str(), AT_FDCWD, dst.c_str(), RENAME_NOREPLACE) != 0)
             return errno_error("cannot move " + shown + " out of the way");
         return {};
@@ -811,7 +818,11 @@ RollbackReport rollback_session(const std::string& journal_path, const RollbackO
     }
     a.end_usec = quiesced_usec ? quiesced_usec : ended_usec ? ended_usec : uint64_t(realtime_usec());
     a.trash = parent_of(journal_path) + "/snapshots/rolled-back";
-    for (const auto& store : stores) a.store_parents.insert(parent_of(store));
+    for (const auto& store : stores) {
+        a.store_parents.insert(parent_of(store));
+        struct stat st{};
+        if (::stat(store.c_str(), &st) == 0) a.trash_on.try_emplace(st.st_dev, store + "/rolled-back");
+    }
     a.from_usec = opts.to_seq ? to_time_usec : a.start_usec;
 
     for (auto it = todo.rbegin(); it != todo.rend(); ++it) {

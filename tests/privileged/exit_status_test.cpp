@@ -63,10 +63,7 @@ TEST_CASE("exit status: 125 when the agent's output could not all be written to 
     Host h;
     TempDir small("sandboxd-full", "/var/tmp");
     REQUIRE(::mount("tmpfs", small.path().c_str(), "tmpfs", 0, "size=16k") == 0);
-    struct Unmount {
-        std::string path;
-        ~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
-    } unmount{small.path()};
+    Unmount unmount{small.path()};
     auto r = h.run_redirected({"--user", kAgentUser, "--", "head", "-c", "200000", "/dev/zero"},
                               "> " + shell_word(small / "out"));
     CHECK(r.status == 125);

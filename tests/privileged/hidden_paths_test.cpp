@@ -233,10 +233,7 @@ TEST_CASE("hidden paths stay hidden under every mount their filesystem is reache
     plant_file(home / "proj/visible", "VISIBLE\n");
     own_home(home, u);
     REQUIRE(::mount(home.path().c_str(), alias.path().c_str(), nullptr, MS_BIND, nullptr) == 0);
-    struct Unmount {
-        std::string path;
-        ~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
-    } unmount{alias.path()};
+    Unmount unmount{alias.path()};
     auto r = h.run({"--user", u.name, "--profile", "readonly", "--workspace", home / "proj", "--", "sh", "-c",
                     "cat " + alias / "proj/visible" + "; cat " + alias / ".netrc" + " " + alias / ".ssh/id_ed25519" +
                         " 2>/dev/null; echo end"});

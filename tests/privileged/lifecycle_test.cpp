@@ -496,10 +496,7 @@ TEST_CASE("a journal that cannot be written ends the session - and says how many
     Host h;
     // Past the room the journal keeps ahead (4 MiB), a few thousand lines.
     REQUIRE(::mount("tmpfs", h.state.path().c_str(), "tmpfs", 0, "size=6m,mode=0755") == 0);
-    struct Unmount {
-        std::string path;
-        ~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
-    } unmount{h.state.path()};
+    Unmount unmount{h.state.path()};
     h.ws.write("fill.py",
                "import os\n"
                "made = 0\n"

@@ -527,10 +527,7 @@ TEST_CASE("rollback: on a reflink filesystem (xfs) overwrites are reflinked and 
         WARN("skipped: cannot loop-mount an xfs image here: " << m.err);
         return;
     }
-    struct Unmount {
-        std::string p;
-        ~Unmount() { ::umount2(p.c_str(), MNT_DETACH); }
-    } unmount{mnt};
+    Unmount unmount{mnt};
     std::string ws = mnt + "/ws";
     REQUIRE(::mkdir(ws.c_str(), 0755) == 0);
     REQUIRE(::chown(ws.c_str(), kAgentUid, kAgentGid) == 0);
@@ -870,4 +867,28 @@ TEST_CASE("rollback: of a frozen session and again once it ended - the second ta
     INFO(second.out << second.err);
     CHECK(second.status == 0);
     CHECK(tree_state(h.ws.path()) == before);
+}
+
+// The workspace on a filesystem of its own (the state directory elsewhere):
+// what the agent made could not be moved out of the way (EXDEV), and
+// rollback reported it both done and failed, the files left in place. A
+// red-team finding. They now go to the session's store on that filesystem.
+TEST_CASE("rollback of a workspace on a filesystem of its own takes away what the agent made") {
+    Host h;
+    TempDir wsd("sandboxd-wsfs", "/var/tmp");
+    REQUIRE(::mount("tmpfs", wsd.path().c_str(), "tmpfs", 0, "size=16m,mode=0755") == 0);
+    Unmount unmount{wsd.path()};
+    REQUIRE(::chown(wsd.path().c_str(), kAgentUid, kAgentGid) == 0);
+    plant_file(wsd / "kept", "original\n");
+    auto r = h.run({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", wsd.path(), "--", "sh", "-c",
+                    "rm kept && echo new > made && mkdir dir && echo x > dir/inside"});
+    INFO(r.out << r.err);
+    REQUIRE(r.status == 0);
+    auto rb = h.ctl({"rollback", only_session(h)});
+    INFO(rb.out << rb.err);
+    CHECK(rb.status == 0);
+    CHECK_THAT(rb.out, Catch::Contains(" 0 error(s)"));
+    CHECK(*sandboxd::read_file(wsd / "kept") == "original\n");
+    CHECK_FALSE(path_exists(wsd / "made"));
+    CHECK_FALSE(path_exists(wsd / "dir"));
 }

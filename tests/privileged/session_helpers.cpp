@@ -1,6 +1,7 @@
 #include "session_helpers.h"
 
 #include <dirent.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -248,5 +249,7 @@ std::multiset<std::string> orphan_contents(const std::string& rollback_out) {
     }
     return out;
 }
+
+Unmount::~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
 
 }  // namespace sandboxd::test

@@ -87,4 +87,10 @@ int count_processes_with(const std::string& needle);
 // Milliseconds to sleep.
 void sleep_ms(int ms);
 
+// What a test mounted, unmounted (lazily) when this goes.
+struct Unmount {
+    std::string path;
+    ~Unmount();
+};
+
 }  // namespace sandboxd::test

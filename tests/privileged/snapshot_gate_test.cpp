@@ -596,15 +596,6 @@ TEST_CASE("gate: an agent that may change its root (user namespaces allowed) is 
     CHECK(*sandboxd::read_file(h.ws / "victim") == "outer");
 }
 
-namespace {
-
-struct Unmount {
-    std::string path;
-    ~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
-};
-
-}  // namespace
-
 TEST_CASE("gate: when the journal's disk fills up destructive calls are refused while there is still room for the "
           "lines of those already done - nothing is lost, and rollback brings back every file") {
     Host h;
