@@ -118,9 +118,8 @@ void grant_around_hidden(std::vector<LandlockRule>& rules, const std::vector<std
                 if (!is_directory(dir)) break;
                 way.insert(dir);
             }
-        // The shallowest directories first (a set of paths sorts a
-        // directory before what is in it): those past the most entries
-        // are the deepest.
+        // Each directory before those inside it (a set of paths sorts so):
+        // past the most entries, what is left out is deeper than what is in.
         for (const auto& dir : way) {
             out.push_back({dir, r.access & LANDLOCK_ACCESS_FS_READ_DIR, r.why + ", listing only", true});
             std::error_code ec;

@@ -27,26 +27,25 @@ struct PtyRun {
     termios after{};
 };
 
-// Runs sandbox-run ARGS as the foreground job of a fresh pty, typing
-// `input`, until it exits; returns its status, everything it printed and
-// the terminal's settings at the end.
-PtyRun run_on_pty(const Host& h, const std::vector<std::string>& args, const std::string& input,
-                  const std::function<void(int master)>& after_exit = {}) {
-    std::vector<std::string> argv = h.run_argv(args);
-    std::vector<std::string> env = h.env();
+// Runs `argv` (with `env`) as the foreground job of a fresh pty until it
+// exits (20 s at most), asking `type`, whenever output came, what to type
+// next (given all printed so far); returns its status, everything it
+// printed and the terminal's settings at the end.
+PtyRun on_pty(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+              const std::function<std::string(const std::string& output)>& type,
+              const std::function<void(int master)>& after_exit = {}) {
     int master = -1;
     pid_t pid = forkpty(&master, nullptr, nullptr, nullptr);
     REQUIRE(pid >= 0);
     if (pid == 0) {
         for (const auto& e : env) putenv(const_cast<char*>(e.c_str()));
         std::vector<char*> a;
-        for (auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
+        for (const auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
         a.push_back(nullptr);
         execv(a[0], a.data());
         _exit(127);
     }
     PtyRun r;
-    size_t typed = 0;
     int64_t deadline = sandboxd::monotonic_nsec() + 20'000'000'000;
     int st = 0;
     bool exited = false;
@@ -57,14 +56,9 @@ PtyRun run_on_pty(const Host& h, const std::vector<std::string>& args, const std
             ssize_t n = read(master, buf, sizeof buf);
             if (n > 0) r.output.append(buf, size_t(n));
         }
-        // Type one line at a time once the shell has shown a prompt.
-        if (typed < input.size() && r.output.find("$ ") != std::string::npos) {
-            size_t nl = input.find('\n', typed);
-            std::string line = input.substr(typed, nl - typed + 1);
-            REQUIRE(write(master, line.data(), line.size()) == ssize_t(line.size()));
-            typed = nl + 1;
-        }
-        if (!exited && waitpid(pid, &st, WNOHANG) == pid) {
+        if (std::string keys = type(r.output); !keys.empty())
+            REQUIRE(write(master, keys.data(), keys.size()) == ssize_t(keys.size()));
+        if (waitpid(pid, &st, WNOHANG) == pid) {
             exited = true;
             break;
         }
@@ -78,6 +72,21 @@ PtyRun run_on_pty(const Host& h, const std::vector<std::string>& args, const std
     close(master);
     r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
     return r;
+}
+
+// sandbox-run ARGS on a fresh pty, typing `input` a line at a time once a
+// shell prompt ("$ ") has been shown.
+PtyRun run_on_pty(const Host& h, const std::vector<std::string>& args, const std::string& input,
+                  const std::function<void(int master)>& after_exit = {}) {
+    size_t typed = 0;
+    auto type = [&](const std::string& output) -> std::string {
+        if (typed >= input.size() || output.find("$ ") == std::string::npos) return "";
+        size_t nl = input.find('\n', typed);
+        std::string line = input.substr(typed, nl - typed + 1);
+        typed = nl + 1;
+        return line;
+    };
+    return on_pty(h.run_argv(args), h.env(), type, after_exit);
 }
 
 }  // namespace
@@ -164,38 +173,13 @@ namespace {
 // `shell` (sh -c) as the foreground job of a fresh pty, typing `input`
 // once `ready` has been printed; everything printed until it exits.
 std::string shell_on_pty(const Host& h, const std::string& shell, const std::string& ready, const std::string& input) {
-    std::vector<std::string> env = h.env();
-    int master = -1;
-    pid_t pid = forkpty(&master, nullptr, nullptr, nullptr);
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-        for (const auto& e : env) putenv(const_cast<char*>(e.c_str()));
-        execl("/bin/sh", "sh", "-c", shell.c_str(), static_cast<char*>(nullptr));
-        _exit(127);
-    }
-    std::string out;
     bool typed = input.empty();
-    int64_t deadline = sandboxd::monotonic_nsec() + 20'000'000'000;
-    int st = 0;
-    while (sandboxd::monotonic_nsec() < deadline) {
-        pollfd p{master, POLLIN, 0};
-        if (poll(&p, 1, 50) > 0) {
-            char buf[512];
-            ssize_t n = read(master, buf, sizeof buf);
-            if (n > 0) out.append(buf, size_t(n));
-        }
-        if (!typed && out.find(ready) != std::string::npos) {
-            REQUIRE(write(master, input.data(), input.size()) == ssize_t(input.size()));
-            typed = true;
-        }
-        if (waitpid(pid, &st, WNOHANG) == pid) break;
-    }
-    if (waitpid(pid, &st, WNOHANG) == 0) {
-        kill(pid, SIGKILL);
-        waitpid(pid, &st, 0);
-    }
-    close(master);
-    return out;
+    auto type = [&](const std::string& output) -> std::string {
+        if (typed || output.find(ready) == std::string::npos) return "";
+        typed = true;
+        return input;
+    };
+    return on_pty({"/bin/sh", "-c", shell}, h.env(), type).output;
 }
 
 std::string command_line(const std::vector<std::string>& argv) {
