@@ -8,6 +8,7 @@
 
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <optional>
 #include <thread>
 
 #include "base/file_io.h"
@@ -21,8 +22,11 @@ namespace {
 // paths are spelled with ${HOME}, which comes from the passwd entry).
 struct TestUser {
     std::string name;
-    explicit TestUser(const std::string& home) : name("sbxsecret" + std::to_string(::getpid() % 100000)) {
-        REQUIRE(run({"/usr/sbin/useradd", "--no-create-home", "--home-dir", home, "--shell", "/bin/sh", name}).status == 0);
+    explicit TestUser(const std::string& home)
+        : name("sbxsecret" + std::to_string(::getpid() % 100000)) {
+        REQUIRE(run({"/usr/sbin/useradd", "--no-create-home", "--home-dir", home, "--shell",
+                     "/bin/sh", name})
+                    .status == 0);
     }
     ~TestUser() { run({"/usr/sbin/userdel", name}); }
     TestUser(const TestUser&) = delete;
@@ -38,7 +42,8 @@ void own_home(const TempDir& home, const TestUser& u) {
 // A unix socket listening at `path` (as gpg-agent's does), closed with it.
 struct Listener {
     sandboxd::UniqueFd fd;
-    explicit Listener(const std::string& path) : fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+    explicit Listener(const std::string& path)
+        : fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
         sockaddr_un a{};
         a.sun_family = AF_UNIX;
         REQUIRE(path.size() < sizeof a.sun_path);
@@ -61,9 +66,16 @@ TEST_CASE("readonly and coding-agent profiles: the agent's own secrets and /run/
     TempDir home("sandboxd-home", "/var/tmp");
     TestUser u(home.path());
     const std::string& user = u.name;
-    std::vector<std::string> secrets = {".ssh/id_ed25519", ".aws/credentials", ".config/gcloud/credentials.db",
-                                        ".netrc", ".git-credentials", ".kube/config", ".gnupg/pubring.kbx",
-                                        ".cargo/credentials.toml", ".cache/huggingface/token", ".bash_history"};
+    std::vector<std::string> secrets = {".ssh/id_ed25519",
+                                        ".aws/credentials",
+                                        ".config/gcloud/credentials.db",
+                                        ".netrc",
+                                        ".git-credentials",
+                                        ".kube/config",
+                                        ".gnupg/pubring.kbx",
+                                        ".cargo/credentials.toml",
+                                        ".cache/huggingface/token",
+                                        ".bash_history"};
     for (const auto& f : secrets) plant_file(home / f, "SECRET\n");
     plant_file(home / "proj/visible", "VISIBLE\n");
     REQUIRE(run({"/bin/chown", "-R", user + ":", home.path()}).status == 0);
@@ -71,8 +83,8 @@ TEST_CASE("readonly and coding-agent profiles: the agent's own secrets and /run/
     std::string script = "cat " + home / "proj/visible" + ";";
     for (const auto& f : secrets) script += " cat " + home / f + " 2>/dev/null;";
     for (const char* profile : {"readonly", "coding-agent"}) {
-        auto r = h.run({"--user", user, "--profile", profile, "--workspace", home / "proj", "--", "sh", "-c",
-                        script + " ls /run/user 2>/dev/null | wc -l"});
+        auto r = h.run({"--user", user, "--profile", profile, "--workspace", home / "proj", "--",
+                        "sh", "-c", script + " ls /run/user 2>/dev/null | wc -l"});
         INFO(profile << ": " << r.out << r.err);
         CHECK(r.status == 0);
         CHECK_THAT(r.out, !Catch::Contains("SECRET"));
@@ -84,15 +96,19 @@ TEST_CASE("readonly and coding-agent profiles: the agent's own secrets and /run/
 // moving one took the hidden file out from under its mount, readable by
 // the next session (coding-agent hides ~/.cache/huggingface/token and
 // lets the agent write ~/.cache).
-TEST_CASE("the directories above a hidden path in a write tree stay in place - the secret stays hidden") {
+TEST_CASE(
+    "the directories above a hidden path in a write tree stay in place - the secret stays hidden") {
     Host h;
     plant_file(h.ws / ".cache/hf/token", "SECRET-TOKEN\n");
-    std::string hiding = h.profile("hiding", "name='hiding'\nextends='workspace-t'\n[filesystem]\nhide=['" +
-                                                 (h.ws / ".cache/hf/token") + "']\n");
+    std::string hiding =
+        h.profile("hiding", "name='hiding'\nextends='workspace-t'\n[filesystem]\nhide=['" +
+                                (h.ws / ".cache/hf/token") + "']\n");
     auto run = [&] {
-        return h.run({"--user", kAgentUser, "--profile", hiding, "--workspace", h.ws.path(), "--", "sh", "-c",
-                      "mv .cache/hf .cache/moved; mv .cache cache2; cat .cache/moved/token cache2/hf/token "
-                      ".cache/hf/token 2>/dev/null; echo end"});
+        return h.run(
+            {"--user", kAgentUser, "--profile", hiding, "--workspace", h.ws.path(), "--", "sh",
+             "-c",
+             "mv .cache/hf .cache/moved; mv .cache cache2; cat .cache/moved/token cache2/hf/token "
+             ".cache/hf/token 2>/dev/null; echo end"});
     };
     auto first = run();
     INFO(first.err);
@@ -105,42 +121,41 @@ TEST_CASE("the directories above a hidden path in a write tree stay in place - t
 // A hidden path's mount covers the file that was there at the start. The
 // host replacing it by rename (git's credential store, gh, docker login)
 // detached the mount, and one that did not exist yet (`aws configure`) had
-// none: the agent read all of them (4 of 4 before the rules were granted
+// none: the agent read all of them (5 of 5 before the rules were granted
 // around hidden paths).
 TEST_CASE("hidden paths the host replaces or makes mid-session stay out of the agent's reach") {
     Host h;
     TempDir home("sandboxd-home", "/var/tmp");
     TestUser u(home.path());
     plant_file(home / ".netrc", "OLD-SECRET\n");
-    plant_file(home / ".git-credentials.lock", "LOCK-SECRET\n");  // git's, mid-write as the session starts
+    // git's lock file, mid-write as the session starts.
+    plant_file(home / ".git-credentials.lock", "LOCK-SECRET\n");
     plant_file(home / ".config/other/settings", "VISIBLE-CONFIG\n");
     plant_file(home / "proj/visible", "VISIBLE\n");
     REQUIRE(symlink("/etc/hostname", (home / "hostname-link").c_str()) == 0);
-    REQUIRE(run({"/bin/chown", "-R", u.name + ":", home.path()}).status == 0);
-    REQUIRE(chmod(home.path().c_str(), 0755) == 0);
-    const std::vector<std::string> secrets = {".netrc", ".git-credentials", ".aws/credentials", ".config/gh/hosts.yml",
-                                              "new-file"};
-    std::string script = "cat proj/visible .config/other/settings; cat hostname-link >/dev/null && echo link-ok; "
-                         "i=0; while [ ! -e proj/go ] && [ $i -lt 400 ]; do sleep 0.05; "
-                         "i=$((i+1)); done;";
+    own_home(home, u);
+    const std::vector<std::string> secrets = {".netrc", ".git-credentials", ".aws/credentials",
+                                              ".config/gh/hosts.yml", "new-file"};
+    std::string script =
+        "cat proj/visible .config/other/settings; cat hostname-link >/dev/null && echo link-ok; " +
+        shell_wait_for("proj/go");
     for (const auto& f : secrets) script += " cat " + f + " 2>/dev/null;";
     script += " echo end";
-    ProcResult r;
-    std::thread session([&] {
-        r = h.run({"--user", u.name, "--profile", "readonly", "--workspace", home / "proj", "--", "sh", "-c",
-                   "cd " + home.path() + " && " + script});
-    });
-    h.wait_for_session(1);
-    sleep_ms(300);  // past the first cat
-    plant_file(home / ".netrc.new", "NEW-SECRET\n");
-    std::filesystem::rename(home / ".netrc.new", home / ".netrc");
-    std::filesystem::rename(home / ".git-credentials.lock", home / ".git-credentials");
-    plant_file(home / ".aws/credentials", "AWS-SECRET\n");
-    plant_file(home / ".config/gh/hosts.yml", "GH-SECRET\n");
-    plant_file(home / "new-file", "NEW-FILE-SECRET\n");
-    REQUIRE(run({"/bin/chown", "-R", u.name + ":", home.path()}).status == 0);
-    plant_file(home / "proj/go", "");
-    session.join();
+    auto r = h.run_meanwhile(
+        {"--user", u.name, "--profile", "readonly", "--workspace", home / "proj", "--", "sh", "-c",
+         "cd " + home.path() + " && " + script},
+        [&] {
+            h.wait_for_session(1);
+            sleep_ms(300);  // past the first cat
+            plant_file(home / ".netrc.new", "NEW-SECRET\n");
+            std::filesystem::rename(home / ".netrc.new", home / ".netrc");
+            std::filesystem::rename(home / ".git-credentials.lock", home / ".git-credentials");
+            plant_file(home / ".aws/credentials", "AWS-SECRET\n");
+            plant_file(home / ".config/gh/hosts.yml", "GH-SECRET\n");
+            plant_file(home / "new-file", "NEW-FILE-SECRET\n");
+            REQUIRE(run({"/bin/chown", "-R", u.name + ":", home.path()}).status == 0);
+            plant_file(home / "proj/go", "");
+        });
     INFO(r.out << r.err);
     CHECK(r.status == 0);
     CHECK_THAT(r.out, Catch::StartsWith("VISIBLE\nVISIBLE-CONFIG\nlink-ok\n"));
@@ -149,7 +164,8 @@ TEST_CASE("hidden paths the host replaces or makes mid-session stay out of the a
     // The host's files are the host's: nothing was changed.
     CHECK(*sandboxd::read_file(home / ".netrc") == "NEW-SECRET\n");
     // And --explain says what the price is.
-    auto x = h.run({"--explain", "--user", u.name, "--profile", "readonly", "--workspace", home / "proj"});
+    auto x = h.run(
+        {"--explain", "--user", u.name, "--profile", "readonly", "--workspace", home / "proj"});
     CHECK_THAT(x.out, Catch::Contains("granted entry by entry around hidden paths"));
 }
 
@@ -159,7 +175,9 @@ TEST_CASE("hidden paths the host replaces or makes mid-session stay out of the a
 // file went and the new secret was readable, as was a gpg-agent socket
 // made in a ~/.gnupg the host made mid-session (the gate's look at unix
 // connects knew only hidden paths that existed at the start).
-TEST_CASE("a hidden dotfile kept elsewhere and a hidden socket made mid-session stay out of the agent's reach") {
+TEST_CASE(
+    "a hidden dotfile kept elsewhere and a hidden socket made mid-session stay out of the agent's "
+    "reach") {
     Host h;
     TempDir home("sandboxd-home", "/var/tmp");
     TestUser u(home.path());
@@ -169,25 +187,26 @@ TEST_CASE("a hidden dotfile kept elsewhere and a hidden socket made mid-session 
     REQUIRE(symlink("dotfiles/netrc", (home / ".netrc").c_str()) == 0);
     own_home(home, u);
     const std::string sock = home / ".gnupg/S.gpg-agent";
-    std::string script =
-        "cat proj/visible dotfiles/vimrc; i=0; while [ ! -e proj/go ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done; "
-        "cat .netrc dotfiles/netrc 2>/dev/null; "
-        "python3 -c 'import socket,sys\ns=socket.socket(socket.AF_UNIX)\ntry:\n s.connect(sys.argv[1]); print(\"SECRET-connected\")\n"
-        "except OSError as e: print(\"refused\", e.errno)' " + sock + "; echo end";
-    ProcResult r;
-    std::thread session([&] {
-        r = h.run({"--user", u.name, "--profile", "readonly", "--workspace", home / "proj", "--", "sh", "-c",
-                   "cd " + home.path() + " && " + script});
-    });
-    h.wait_for_session(1);
-    sleep_ms(300);
-    plant_file(home / "dotfiles/netrc.lock", "NEW-SECRET\n");
-    std::filesystem::rename(home / "dotfiles/netrc.lock", home / "dotfiles/netrc");
-    REQUIRE(sandboxd::make_dirs(home / ".gnupg", 0700).ok());
-    Listener agent_socket(sock);
-    own_home(home, u);
-    plant_file(home / "proj/go", "");
-    session.join();
+    std::optional<Listener> agent_socket;  // made during the session, kept until its end
+    std::string script = "cat proj/visible dotfiles/vimrc; " + shell_wait_for("proj/go") +
+                         "cat .netrc dotfiles/netrc 2>/dev/null; "
+                         "python3 -c 'import socket,sys\ns=socket.socket(socket.AF_UNIX)\ntry:\n "
+                         "s.connect(sys.argv[1]); print(\"SECRET-connected\")\n"
+                         "except OSError as e: print(\"refused\", e.errno)' " +
+                         sock + "; echo end";
+    auto r = h.run_meanwhile(
+        {"--user", u.name, "--profile", "readonly", "--workspace", home / "proj", "--", "sh", "-c",
+         "cd " + home.path() + " && " + script},
+        [&] {
+            h.wait_for_session(1);
+            sleep_ms(300);
+            plant_file(home / "dotfiles/netrc.lock", "NEW-SECRET\n");
+            std::filesystem::rename(home / "dotfiles/netrc.lock", home / "dotfiles/netrc");
+            REQUIRE(sandboxd::make_dirs(home / ".gnupg", 0700).ok());
+            agent_socket.emplace(sock);
+            own_home(home, u);
+            plant_file(home / "proj/go", "");
+        });
     INFO(r.out << r.err);
     CHECK(r.status == 0);
     CHECK_THAT(r.out, Catch::StartsWith("VISIBLE\nVISIBLE-DOTFILE\n"));
@@ -206,17 +225,21 @@ TEST_CASE("the way to a hidden path in a write tree cannot be redirected by the 
     plant_file(home / ".cache/pip/x", "cache\n");
     plant_file(home / "proj/visible", "VISIBLE\n");
     own_home(home, u);
-    auto r = h.run({"--user", u.name, "--profile", "coding-agent", "--workspace", home / "proj", "--", "sh", "-c",
-                    "mkdir hf; ln -s " + home / "proj/hf" + " " + home / ".cache/huggingface" + "; echo link=$?; "
-                    "mkdir " + home / ".cache/huggingface" + " && touch " + home / ".cache/huggingface/token" +
-                    "; echo token=$?; echo new > " + home / ".cache/pip/y" + "; echo cache=$?"});
+    auto r =
+        h.run({"--user", u.name, "--profile", "coding-agent", "--workspace", home / "proj", "--",
+               "sh", "-c",
+               "mkdir hf; ln -s " + home / "proj/hf" + " " + home / ".cache/huggingface" +
+                   "; echo link=$?; "
+                   "mkdir " +
+                   home / ".cache/huggingface" + " && touch " + home / ".cache/huggingface/token" +
+                   "; echo token=$?; echo new > " + home / ".cache/pip/y" + "; echo cache=$?"});
     INFO(r.out << r.err);
     CHECK(r.status == 0);
     CHECK_THAT(r.out, Catch::Contains("link=1"));
     CHECK_THAT(r.out, Catch::Contains("token=1"));
     CHECK_THAT(r.out, Catch::Contains("cache=0"));
     CHECK_FALSE(path_exists(home / ".cache/huggingface/token"));
-    struct stat st{};
+    struct stat st {};
     CHECK((::lstat((home / ".cache/huggingface").c_str(), &st) != 0 || S_ISDIR(st.st_mode)));
 }
 
@@ -234,9 +257,10 @@ TEST_CASE("hidden paths stay hidden under every mount their filesystem is reache
     own_home(home, u);
     REQUIRE(::mount(home.path().c_str(), alias.path().c_str(), nullptr, MS_BIND, nullptr) == 0);
     Unmount unmount{alias.path()};
-    auto r = h.run({"--user", u.name, "--profile", "readonly", "--workspace", home / "proj", "--", "sh", "-c",
-                    "cat " + alias / "proj/visible" + "; cat " + alias / ".netrc" + " " + alias / ".ssh/id_ed25519" +
-                        " 2>/dev/null; echo end"});
+    auto r = h.run({"--user", u.name, "--profile", "readonly", "--workspace", home / "proj", "--",
+                    "sh", "-c",
+                    "cat " + alias / "proj/visible" + "; cat " + alias / ".netrc" + " " +
+                        alias / ".ssh/id_ed25519" + " 2>/dev/null; echo end"});
     INFO(r.out << r.err);
     CHECK(r.status == 0);
     CHECK(r.out == "VISIBLE\nend\n");

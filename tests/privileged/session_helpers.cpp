@@ -122,6 +122,22 @@ ProcResult Host::run(const std::vector<std::string>& args, int timeout_ms) const
     return sandboxd::test::run(run_argv(args), env(), timeout_ms);
 }
 
+ProcResult Host::run_meanwhile(const std::vector<std::string>& args, const std::function<void()>& meanwhile) const {
+    ProcResult r;
+    std::thread session([&] { r = run(args); });
+    meanwhile();
+    session.join();
+    return r;
+}
+
+void wait_for_path(const std::string& path) {
+    for (int i = 0; i < 800 && !path_exists(path); ++i) sleep_ms(25);
+}
+
+std::string shell_wait_for(const std::string& name) {
+    return "i=0; while [ ! -e " + shell_word(name) + " ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done; ";
+}
+
 std::string shell_word(const std::string& s) {
     std::string out = "'";
     for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);

@@ -3,6 +3,7 @@
 // never reaches another's sessions.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -36,6 +37,9 @@ struct Host {
     // sandbox-run ARGS (options, "--", command...); --profile defaults to
     // readonly-t.
     ProcResult run(const std::vector<std::string>& args, int timeout_ms = 60000) const;
+    // run() while `meanwhile` does what the host does during the session
+    // (it waits for its own cue, such as wait_for_path).
+    ProcResult run_meanwhile(const std::vector<std::string>& args, const std::function<void()>& meanwhile) const;
     std::vector<std::string> run_argv(const std::vector<std::string>& args) const;
     ProcResult ctl(const std::vector<std::string>& args, int timeout_ms = 60000) const;
     // run(), with sandbox-run's own standard streams redirected by a shell
@@ -86,6 +90,11 @@ std::multiset<std::string> orphan_contents(const std::string& rollback_out);
 int count_processes_with(const std::string& needle);
 // Milliseconds to sleep.
 void sleep_ms(int ms);
+// Waits (20 s at most) until `path` exists: a session's cue to the host.
+void wait_for_path(const std::string& path);
+// A shell snippet that waits (20 s at most) until NAME exists: the host's
+// cue to the session.
+std::string shell_wait_for(const std::string& name);
 
 // What a test mounted, unmounted (lazily) when this goes.
 struct Unmount {
