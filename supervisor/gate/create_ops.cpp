@@ -109,15 +109,31 @@ GateOutcome do_link(const GateRequest& r, GateContext& ctx, int flags) {
     // itself, which lives on procfs: EXDEV.
     if (r.file && !(flags & AT_SYMLINK_FOLLOW)) return failed(EXDEV);
     int held = r.file ? r.file.get() : (r.path1.empty() && (flags & AT_EMPTY_PATH)) ? r.dir1.get() : -1;
+    // A protected file gets no other name: one written through it (or
+    // through a descriptor opened by it) would write the protected file.
+    auto refuse_protected_source = [&](int fd) -> std::optional<GateOutcome> {
+        struct stat st{};
+        if (::fstat(fd, &st) != 0) return failed(errno);
+        auto guard = guarded_open_file(ctx, fd, st);
+        if (!guard) return refused(r, "file.link", r.path1, guard.error());
+        if (*guard) return refuse_guarded(r, "file.link", r.path1, **guard);
+        return std::nullopt;
+    };
     int rc;
     if (held >= 0) {
+        if (auto no = refuse_protected_source(held)) return std::move(*no);
         rc = ::linkat(AT_FDCWD, fd_link(held).c_str(), to, name, AT_SYMLINK_FOLLOW);
     } else {
         if (r.path1.empty()) return failed(ENOENT);
         auto from = resolve_for_agent(r.root, r.dir1.get(), r.path1, flags & AT_SYMLINK_FOLLOW);
         if (!from) return failed(from.error().code ? from.error().code : EACCES);
         if (from->name == "." || from->name == "..") return failed(EPERM);
-        rc = ::linkat(from->parent(), from->name.c_str(), to, name, 0);
+        if (const GuardedName* g = protected_name(ctx, from->parent(), from->name))
+            return refuse_guarded(r, "file.link", display_path(ctx, from->parent(), from->name), *g);
+        UniqueFd source(::openat(from->parent(), from->name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+        if (!source) return failed(errno);
+        if (auto no = refuse_protected_source(source.get())) return std::move(*no);
+        rc = ::linkat(AT_FDCWD, fd_link(source.get()).c_str(), to, name, AT_SYMLINK_FOLLOW);
     }
     if (rc != 0) return failed(errno);
     // The new name is the agent's: rollback takes it away (if it still

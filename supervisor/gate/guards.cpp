@@ -1,7 +1,11 @@
 #include "gate/guards.h"
 
 #include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
+#include "gate/agent_view.h"
 #include "gate/outcome.h"
 
 namespace sandboxd {
@@ -186,6 +190,26 @@ const GuardedName* guarded_object(const GateContext& ctx, const struct stat& st)
     for (const auto& g : ctx.guarded)
         if (g.held_ino != 0 && g.held_dev == st.st_dev && g.held_ino == st.st_ino) return &g;
     return nullptr;
+}
+
+Result<const GuardedName*> guarded_open_file(GateContext& ctx, int fd, const struct stat& st) {
+    if (ctx.guarded.empty()) return nullptr;
+    if (const GuardedName* g = guarded_object(ctx, st)) return g;
+    OpenObject obj = open_object(fd, st);
+    if (!obj.on_host) return nullptr;  // no name of the host's (deleted, private): nothing to guard
+    size_t slash = obj.path.find_last_of('/');
+    std::string dir = slash == 0 ? "/" : obj.path.substr(0, slash), name = obj.path.substr(slash + 1);
+    // Its directory by the name the kernel gave, no link followed: the
+    // name must still be this file's, or the answer would be another's.
+    open_how how{};
+    how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+    how.resolve = RESOLVE_NO_SYMLINKS;
+    UniqueFd parent(int(::syscall(SYS_openat2, AT_FDCWD, dir.c_str(), &how, sizeof how)));
+    struct stat now{};
+    if (!parent || ::fstatat(parent.get(), name.c_str(), &now, AT_SYMLINK_NOFOLLOW) != 0 || now.st_dev != st.st_dev ||
+        now.st_ino != st.st_ino)
+        return Error{EAGAIN, "its name changed while it was looked at"};
+    return protected_name(ctx, parent.get(), name);
 }
 
 void drop_guards_in(GateContext& ctx, const struct stat& st) {

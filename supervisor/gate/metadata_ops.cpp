@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "gate/agent_view.h"
+#include "gate/guards.h"
 #include "gate/handlers.h"
 #include "gate/outcome.h"
 #include "gate/resolve.h"
@@ -75,6 +76,11 @@ GateOutcome do_metadata(const GateRequest& r, GateContext& ctx) {
     // need none.
     if (!obj.on_host && st.st_nlink > 0 && !on_private_fs(ctx, fd))
         return refused(r, action, obj.path, Error{EACCES, "no undo possible: not reachable from the host"});
+    // A protected file keeps its mode, owner and attributes (where its
+    // read-only mount went with a host's rename, or it was made since).
+    auto guard = guarded_open_file(ctx, fd, st);
+    if (!guard) return refused(r, action, obj.path, guard.error());
+    if (*guard) return refuse_guarded(r, action, obj.path, **guard);
     const std::string& agent_path = obj.path;
     const char* link = obj.link.c_str();
 

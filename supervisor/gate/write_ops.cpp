@@ -203,7 +203,9 @@ GateOutcome do_open(const GateRequest& r, GateContext& ctx, int flags, mode_t mo
         // /proc/self/fd/N and friends: the kernel reopens the agent's own
         // open file, so does the worker (from its own table: no ptrace).
         if (::fstat(r.file.get(), &st) != 0) return failed(errno);
-        if (const GuardedName* g = guarded_object(ctx, st)) return refuse_guarded(r, action, r.path1, *g);
+        auto guard = guarded_open_file(ctx, r.file.get(), st);
+        if (!guard) return refused(r, action, r.path1, guard.error());
+        if (*guard) return refuse_guarded(r, action, r.path1, **guard);
         exists = true;
         std::string link = fd_link(r.file.get());
         // Truncated below, after the snapshot, as the size is then.

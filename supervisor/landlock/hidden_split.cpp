@@ -59,20 +59,21 @@ bool hidden_or_becoming(const std::string& dir, const std::string& name, const s
 std::vector<std::string> resolved_hidden_paths(const std::vector<PathRule>& hide) {
     std::vector<std::string> out;
     for (const auto& h : hide) {
-        out.push_back(with_real_directories(h.path));
-        struct stat st{};
-        if (::lstat(h.path.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) continue;
-        char real[PATH_MAX];
-        if (::realpath(h.path.c_str(), real)) {
-            out.push_back(real);
-            continue;
+        // Each link of a chain and where the chain ends, taken a link at a
+        // time: a chain that ends nowhere yet (~/.git-credentials to
+        // dotfiles/x to ../vault/x) leads where the host may write later.
+        std::string at = with_real_directories(h.path);
+        out.push_back(at);
+        for (int links = 0; links < 40; ++links) {
+            struct stat st{};
+            if (::lstat(at.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) break;
+            char target[PATH_MAX];
+            ssize_t n = ::readlink(at.c_str(), target, sizeof target - 1);
+            if (n <= 0) break;
+            std::string to(target, size_t(n));
+            at = with_real_directories(normalize_path(to.front() == '/' ? to : parent_of(at) + "/" + to));
+            out.push_back(at);
         }
-        // Dangling: where it would lead (the host may make it).
-        char target[PATH_MAX];
-        ssize_t n = ::readlink(h.path.c_str(), target, sizeof target - 1);
-        if (n <= 0) continue;
-        std::string to(target, size_t(n));
-        out.push_back(with_real_directories(normalize_path(to.front() == '/' ? to : parent_of(h.path) + "/" + to)));
     }
     return out;
 }
@@ -102,6 +103,12 @@ void grant_around_hidden(std::vector<LandlockRule>& rules, const std::vector<std
             out.push_back(r);
             continue;
         }
+        // What the session's own /tmp holds gets that tmpfs's rights from
+        // above (Landlock crosses mount points): left to the mounts.
+        for (const auto& g : inside)
+            if (path_is_under(g, "/tmp"))
+                notes.push_back("hide " + g + ": carried into the session's own /tmp, hidden by its mount only: a file "
+                                "the host puts there during the session is visible");
         if (r.access & write_rights) {
             for (const auto& g : inside)
                 notes.push_back("hide " + g + ": in the write tree " + tree +

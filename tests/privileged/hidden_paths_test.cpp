@@ -22,11 +22,9 @@ namespace {
 // paths are spelled with ${HOME}, which comes from the passwd entry).
 struct TestUser {
     std::string name;
-    explicit TestUser(const std::string& home)
-        : name("sbxsecret" + std::to_string(::getpid() % 100000)) {
-        REQUIRE(run({"/usr/sbin/useradd", "--no-create-home", "--home-dir", home, "--shell",
-                     "/bin/sh", name})
-                    .status == 0);
+    explicit TestUser(const std::string& home) : name("sbxsecret" + std::to_string(::getpid() % 100000)) {
+        REQUIRE(run({"/usr/sbin/useradd", "--no-create-home", "--home-dir", home, "--shell", "/bin/sh", name}).status ==
+                0);
     }
     ~TestUser() { run({"/usr/sbin/userdel", name}); }
     TestUser(const TestUser&) = delete;
@@ -42,8 +40,7 @@ void own_home(const TempDir& home, const TestUser& u) {
 // A unix socket listening at `path` (as gpg-agent's does), closed with it.
 struct Listener {
     sandboxd::UniqueFd fd;
-    explicit Listener(const std::string& path)
-        : fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+    explicit Listener(const std::string& path) : fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
         sockaddr_un a{};
         a.sun_family = AF_UNIX;
         REQUIRE(path.size() < sizeof a.sun_path);
@@ -83,8 +80,8 @@ TEST_CASE("readonly and coding-agent profiles: the agent's own secrets and /run/
     std::string script = "cat " + home / "proj/visible" + ";";
     for (const auto& f : secrets) script += " cat " + home / f + " 2>/dev/null;";
     for (const char* profile : {"readonly", "coding-agent"}) {
-        auto r = h.run({"--user", user, "--profile", profile, "--workspace", home / "proj", "--",
-                        "sh", "-c", script + " ls /run/user 2>/dev/null | wc -l"});
+        auto r = h.run({"--user", user, "--profile", profile, "--workspace", home / "proj", "--", "sh", "-c",
+                        script + " ls /run/user 2>/dev/null | wc -l"});
         INFO(profile << ": " << r.out << r.err);
         CHECK(r.status == 0);
         CHECK_THAT(r.out, !Catch::Contains("SECRET"));
@@ -96,19 +93,15 @@ TEST_CASE("readonly and coding-agent profiles: the agent's own secrets and /run/
 // moving one took the hidden file out from under its mount, readable by
 // the next session (coding-agent hides ~/.cache/huggingface/token and
 // lets the agent write ~/.cache).
-TEST_CASE(
-    "the directories above a hidden path in a write tree stay in place - the secret stays hidden") {
+TEST_CASE("the directories above a hidden path in a write tree stay in place - the secret stays hidden") {
     Host h;
     plant_file(h.ws / ".cache/hf/token", "SECRET-TOKEN\n");
-    std::string hiding =
-        h.profile("hiding", "name='hiding'\nextends='workspace-t'\n[filesystem]\nhide=['" +
-                                (h.ws / ".cache/hf/token") + "']\n");
+    std::string hiding = h.profile(
+        "hiding", "name='hiding'\nextends='workspace-t'\n[filesystem]\nhide=['" + (h.ws / ".cache/hf/token") + "']\n");
     auto run = [&] {
-        return h.run(
-            {"--user", kAgentUser, "--profile", hiding, "--workspace", h.ws.path(), "--", "sh",
-             "-c",
-             "mv .cache/hf .cache/moved; mv .cache cache2; cat .cache/moved/token cache2/hf/token "
-             ".cache/hf/token 2>/dev/null; echo end"});
+        return h.run({"--user", kAgentUser, "--profile", hiding, "--workspace", h.ws.path(), "--", "sh", "-c",
+                      "mv .cache/hf .cache/moved; mv .cache cache2; cat .cache/moved/token cache2/hf/token "
+                      ".cache/hf/token 2>/dev/null; echo end"});
     };
     auto first = run();
     INFO(first.err);
@@ -134,28 +127,26 @@ TEST_CASE("hidden paths the host replaces or makes mid-session stay out of the a
     plant_file(home / "proj/visible", "VISIBLE\n");
     REQUIRE(symlink("/etc/hostname", (home / "hostname-link").c_str()) == 0);
     own_home(home, u);
-    const std::vector<std::string> secrets = {".netrc", ".git-credentials", ".aws/credentials",
-                                              ".config/gh/hosts.yml", "new-file"};
-    std::string script =
-        "cat proj/visible .config/other/settings; cat hostname-link >/dev/null && echo link-ok; " +
-        shell_wait_for("proj/go");
+    const std::vector<std::string> secrets = {".netrc", ".git-credentials", ".aws/credentials", ".config/gh/hosts.yml",
+                                              "new-file"};
+    std::string script = "cat proj/visible .config/other/settings; cat hostname-link >/dev/null && echo link-ok; " +
+                         shell_wait_for("proj/go");
     for (const auto& f : secrets) script += " cat " + f + " 2>/dev/null;";
     script += " echo end";
-    auto r = h.run_meanwhile(
-        {"--user", u.name, "--profile", "readonly", "--workspace", home / "proj", "--", "sh", "-c",
-         "cd " + home.path() + " && " + script},
-        [&] {
-            h.wait_for_session(1);
-            sleep_ms(300);  // past the first cat
-            plant_file(home / ".netrc.new", "NEW-SECRET\n");
-            std::filesystem::rename(home / ".netrc.new", home / ".netrc");
-            std::filesystem::rename(home / ".git-credentials.lock", home / ".git-credentials");
-            plant_file(home / ".aws/credentials", "AWS-SECRET\n");
-            plant_file(home / ".config/gh/hosts.yml", "GH-SECRET\n");
-            plant_file(home / "new-file", "NEW-FILE-SECRET\n");
-            REQUIRE(run({"/bin/chown", "-R", u.name + ":", home.path()}).status == 0);
-            plant_file(home / "proj/go", "");
-        });
+    auto r = h.run_meanwhile({"--user", u.name, "--profile", "readonly", "--workspace", home / "proj", "--", "sh", "-c",
+                              "cd " + home.path() + " && " + script},
+                             [&] {
+                                 h.wait_for_session(1);
+                                 sleep_ms(300);  // past the first cat
+                                 plant_file(home / ".netrc.new", "NEW-SECRET\n");
+                                 std::filesystem::rename(home / ".netrc.new", home / ".netrc");
+                                 std::filesystem::rename(home / ".git-credentials.lock", home / ".git-credentials");
+                                 plant_file(home / ".aws/credentials", "AWS-SECRET\n");
+                                 plant_file(home / ".config/gh/hosts.yml", "GH-SECRET\n");
+                                 plant_file(home / "new-file", "NEW-FILE-SECRET\n");
+                                 REQUIRE(run({"/bin/chown", "-R", u.name + ":", home.path()}).status == 0);
+                                 plant_file(home / "proj/go", "");
+                             });
     INFO(r.out << r.err);
     CHECK(r.status == 0);
     CHECK_THAT(r.out, Catch::StartsWith("VISIBLE\nVISIBLE-CONFIG\nlink-ok\n"));
@@ -164,8 +155,7 @@ TEST_CASE("hidden paths the host replaces or makes mid-session stay out of the a
     // The host's files are the host's: nothing was changed.
     CHECK(*sandboxd::read_file(home / ".netrc") == "NEW-SECRET\n");
     // And --explain says what the price is.
-    auto x = h.run(
-        {"--explain", "--user", u.name, "--profile", "readonly", "--workspace", home / "proj"});
+    auto x = h.run({"--explain", "--user", u.name, "--profile", "readonly", "--workspace", home / "proj"});
     CHECK_THAT(x.out, Catch::Contains("granted entry by entry around hidden paths"));
 }
 
@@ -194,19 +184,18 @@ TEST_CASE(
                          "s.connect(sys.argv[1]); print(\"SECRET-connected\")\n"
                          "except OSError as e: print(\"refused\", e.errno)' " +
                          sock + "; echo end";
-    auto r = h.run_meanwhile(
-        {"--user", u.name, "--profile", "readonly", "--workspace", home / "proj", "--", "sh", "-c",
-         "cd " + home.path() + " && " + script},
-        [&] {
-            h.wait_for_session(1);
-            sleep_ms(300);
-            plant_file(home / "dotfiles/netrc.lock", "NEW-SECRET\n");
-            std::filesystem::rename(home / "dotfiles/netrc.lock", home / "dotfiles/netrc");
-            REQUIRE(sandboxd::make_dirs(home / ".gnupg", 0700).ok());
-            agent_socket.emplace(sock);
-            own_home(home, u);
-            plant_file(home / "proj/go", "");
-        });
+    auto r = h.run_meanwhile({"--user", u.name, "--profile", "readonly", "--workspace", home / "proj", "--", "sh", "-c",
+                              "cd " + home.path() + " && " + script},
+                             [&] {
+                                 h.wait_for_session(1);
+                                 sleep_ms(300);
+                                 plant_file(home / "dotfiles/netrc.lock", "NEW-SECRET\n");
+                                 std::filesystem::rename(home / "dotfiles/netrc.lock", home / "dotfiles/netrc");
+                                 REQUIRE(sandboxd::make_dirs(home / ".gnupg", 0700).ok());
+                                 agent_socket.emplace(sock);
+                                 own_home(home, u);
+                                 plant_file(home / "proj/go", "");
+                             });
     INFO(r.out << r.err);
     CHECK(r.status == 0);
     CHECK_THAT(r.out, Catch::StartsWith("VISIBLE\nVISIBLE-DOTFILE\n"));
@@ -225,14 +214,12 @@ TEST_CASE("the way to a hidden path in a write tree cannot be redirected by the 
     plant_file(home / ".cache/pip/x", "cache\n");
     plant_file(home / "proj/visible", "VISIBLE\n");
     own_home(home, u);
-    auto r =
-        h.run({"--user", u.name, "--profile", "coding-agent", "--workspace", home / "proj", "--",
-               "sh", "-c",
-               "mkdir hf; ln -s " + home / "proj/hf" + " " + home / ".cache/huggingface" +
-                   "; echo link=$?; "
-                   "mkdir " +
-                   home / ".cache/huggingface" + " && touch " + home / ".cache/huggingface/token" +
-                   "; echo token=$?; echo new > " + home / ".cache/pip/y" + "; echo cache=$?"});
+    auto r = h.run({"--user", u.name, "--profile", "coding-agent", "--workspace", home / "proj", "--", "sh", "-c",
+                    "mkdir hf; ln -s " + home / "proj/hf" + " " + home / ".cache/huggingface" +
+                        "; echo link=$?; "
+                        "mkdir " +
+                        home / ".cache/huggingface" + " && touch " + home / ".cache/huggingface/token" +
+                        "; echo token=$?; echo new > " + home / ".cache/pip/y" + "; echo cache=$?"});
     INFO(r.out << r.err);
     CHECK(r.status == 0);
     CHECK_THAT(r.out, Catch::Contains("link=1"));
@@ -257,10 +244,9 @@ TEST_CASE("hidden paths stay hidden under every mount their filesystem is reache
     own_home(home, u);
     REQUIRE(::mount(home.path().c_str(), alias.path().c_str(), nullptr, MS_BIND, nullptr) == 0);
     Unmount unmount{alias.path()};
-    auto r = h.run({"--user", u.name, "--profile", "readonly", "--workspace", home / "proj", "--",
-                    "sh", "-c",
-                    "cat " + alias / "proj/visible" + "; cat " + alias / ".netrc" + " " +
-                        alias / ".ssh/id_ed25519" + " 2>/dev/null; echo end"});
+    auto r = h.run({"--user", u.name, "--profile", "readonly", "--workspace", home / "proj", "--", "sh", "-c",
+                    "cat " + alias / "proj/visible" + "; cat " + alias / ".netrc" + " " + alias / ".ssh/id_ed25519" +
+                        " 2>/dev/null; echo end"});
     INFO(r.out << r.err);
     CHECK(r.status == 0);
     CHECK(r.out == "VISIBLE\nend\n");

@@ -17,12 +17,11 @@ TEST_CASE("protected persistence paths stay read-only inside a writable workspac
     Scene s;
     REQUIRE(sandboxd::make_dirs(s.h.ws / ".git/hooks", 0755).ok());
     s.plant(s.h.ws / ".git/config", "[core]\n");
-    for (const auto& d : {s.h.ws / ".git", s.h.ws / ".git/hooks"})
-        REQUIRE(chown(d.c_str(), kAgentUid, kAgentGid) == 0);
-    auto r = s.probe({"--profile", s.h.workspace_profile},
-                     {"write_protected_hook", "write_protected_config", "rename_protected_away",
-                      "rename_protected_parent", "exchange_protected_parent",
-                      "rmdir_protected_parent", "create_in_workspace"});
+    for (const auto& d : {s.h.ws / ".git", s.h.ws / ".git/hooks"}) REQUIRE(chown(d.c_str(), kAgentUid, kAgentGid) == 0);
+    auto r =
+        s.probe({"--profile", s.h.workspace_profile},
+                {"write_protected_hook", "write_protected_config", "rename_protected_away", "rename_protected_parent",
+                 "exchange_protected_parent", "rmdir_protected_parent", "create_in_workspace"});
     CHECK(r["write_protected_hook"] == "errno=EROFS");
     CHECK(r["write_protected_config"] == "errno=EROFS");
     CHECK(r["rename_protected_away"] != "ok");
@@ -47,11 +46,10 @@ TEST_CASE("a protected path spelled through a symlinked directory is guarded all
     TempDir links{"sandboxd-lnk", "/var/tmp"};
     std::string alias = links / "ws";
     REQUIRE(symlink(h.ws.path().c_str(), alias.c_str()) == 0);
-    std::string p =
-        h.profile("aliased", "name='aliased'\nextends='workspace-t'\n[filesystem]\nprotect=['-" +
-                                 alias + "/.tool/hooks']\n");
-    auto r = h.run({"--user", kAgentUser, "--profile", p, "--workspace", h.ws.path(), "--", "sh",
-                    "-c", "mkdir .tool; mkdir .tool/hooks; echo rc=$?"});
+    std::string p = h.profile(
+        "aliased", "name='aliased'\nextends='workspace-t'\n[filesystem]\nprotect=['-" + alias + "/.tool/hooks']\n");
+    auto r = h.run({"--user", kAgentUser, "--profile", p, "--workspace", h.ws.path(), "--", "sh", "-c",
+                    "mkdir .tool; mkdir .tool/hooks; echo rc=$?"});
     INFO(r.err);
     REQUIRE(r.status == 0);
     CHECK_THAT(r.out, Catch::Contains("rc=1"));
@@ -105,28 +103,27 @@ TEST_CASE("a name on the way made by someone else mid-session is guarded inside 
 // file in every namespace. The agent found the new file writable (or
 // removed it and made its own) and put core.fsmonitor in it, which the
 // user's next `git status` ran.
-TEST_CASE(
-    "a protected file the host replaces by rename mid-session stays out of the agent's reach") {
+TEST_CASE("a protected file the host replaces by rename mid-session stays out of the agent's reach") {
     Host h;
     REQUIRE(sandboxd::make_dirs(h.ws / ".git/hooks", 0755).ok());
     plant_file(h.ws / ".git/config", "[core]\n");
     REQUIRE(chown((h.ws / ".git").c_str(), kAgentUid, kAgentGid) == 0);
     auto r = h.run_meanwhile(
-        {"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path(), "--",
-         "sh", "-c",
+        {"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path(), "--", "sh", "-c",
          "touch go; " + shell_wait_for("replaced") +
              "echo '[core] fsmonitor = evil' >> .git/config; echo append=$?; "
              "rm -f .git/config; echo remove=$?; mv .git/config .git/config.old; echo move=$?; "
-             "echo x > .git/config; echo write=$?"},
+             "echo x > .git/config; echo write=$?; "
+             "(exec 3<.git/config; echo evil >> /proc/self/fd/3); echo reopen=$?; "
+             "ln .git/config .git/alias; echo link=$?; chmod 666 .git/config; echo chmod=$?"},
         [&] {
             wait_for_path(h.ws / "go");
             plant_file(h.ws / ".git/config.lock", "[core]\n\tbare = false\n");
-            REQUIRE(::rename((h.ws / ".git/config.lock").c_str(), (h.ws / ".git/config").c_str()) ==
-                    0);
+            REQUIRE(::rename((h.ws / ".git/config.lock").c_str(), (h.ws / ".git/config").c_str()) == 0);
             plant_file(h.ws / "replaced", "");
         });
     INFO(r.out << r.err);
-    for (const char* step : {"append=0", "remove=0", "move=0", "write=0"})
+    for (const char* step : {"append=0", "remove=0", "move=0", "write=0", "reopen=0", "link=0", "chmod=0"})
         CHECK(r.out.find(step) == std::string::npos);
     CHECK(*sandboxd::read_file(h.ws / ".git/config") == "[core]\n\tbare = false\n");
 }
@@ -137,14 +134,13 @@ TEST_CASE(
     Scene s;
     // In this order: the ways of making .git other than mkdir first, then
     // the empty directory, and what may not follow in or onto it.
-    const std::vector<std::string> makes = {
-        "make_guarded_file",   "make_guarded_symlink", "make_guarded_fifo",
-        "rename_to_guarded",   "link_to_guarded",      "tmpfile_to_guarded",
-        "make_git_then_hooks", "make_git_config",      "replace_made_git"};
+    const std::vector<std::string> makes = {"make_guarded_file",   "make_guarded_symlink", "make_guarded_fifo",
+                                            "rename_to_guarded",   "link_to_guarded",      "tmpfile_to_guarded",
+                                            "make_git_then_hooks", "make_git_config",      "replace_made_git"};
     SECTION("a workspace that is not a repository: no .git") {
         std::vector<std::string> probes = makes;
-        probes.insert(probes.end(), {"create_in_workspace", "mkdir_in_workspace", "tmpfile_linked",
-                                     "link_symlink_in_workspace"});
+        probes.insert(probes.end(),
+                      {"create_in_workspace", "mkdir_in_workspace", "tmpfile_linked", "link_symlink_in_workspace"});
         auto r = s.probe({"--profile", s.h.workspace_profile}, probes);
         for (const auto& m : makes) {
             INFO(m);
@@ -167,8 +163,7 @@ TEST_CASE(
     }
     SECTION("a worktree: .git is a file naming the git directory") {
         s.plant(s.h.ws / ".git", "gitdir: /srv/real\n");
-        auto r = s.probe({"--profile", s.h.workspace_profile},
-                         {"write_guarded_file", "replace_guarded_file"});
+        auto r = s.probe({"--profile", s.h.workspace_profile}, {"write_guarded_file", "replace_guarded_file"});
         CHECK(r["write_guarded_file"] == "errno=EROFS");
         CHECK(r["replace_guarded_file"] == "errno=EROFS");
         // Removing it was allowed (rollback brings it back), and so was an
@@ -178,30 +173,27 @@ TEST_CASE(
     SECTION(
         "two names down (~/.config/git when there is no ~/.config): the first only as a "
         "directory") {
-        std::string prof = s.h.profile(
-            "guard-config", "name = 'guard-config'\nextends = '" + s.h.workspace_profile +
-                                "'\n[filesystem]\nprotect = ['-${WORKSPACE}/.config/git']\n");
-        auto r =
-            s.h.run({"--user", kAgentUser, "--profile", prof, "--workspace", s.h.ws.path(), "--",
-                     "sh", "-c",
-                     "mkdir prep prep/git; mv -T prep .config 2>/dev/null || echo refused-replace; "
-                     "mkdir -p .config/other && echo made-other; mkdir .config/git 2>/dev/null || "
-                     "echo refused-git; "
-                     "mv .config .config-old && mkdir .config && echo remade; "
-                     "mv prep/git .config/git 2>/dev/null || echo refused-move; "
-                     "ln -s /tmp .config/git 2>/dev/null || echo refused-symlink"});
+        std::string prof =
+            s.h.profile("guard-config", "name = 'guard-config'\nextends = '" + s.h.workspace_profile +
+                                            "'\n[filesystem]\nprotect = ['-${WORKSPACE}/.config/git']\n");
+        auto r = s.h.run({"--user", kAgentUser, "--profile", prof, "--workspace", s.h.ws.path(), "--", "sh", "-c",
+                          "mkdir prep prep/git; mv -T prep .config 2>/dev/null || echo refused-replace; "
+                          "mkdir -p .config/other && echo made-other; mkdir .config/git 2>/dev/null || "
+                          "echo refused-git; "
+                          "mv .config .config-old && mkdir .config && echo remade; "
+                          "mv prep/git .config/git 2>/dev/null || echo refused-move; "
+                          "ln -s /tmp .config/git 2>/dev/null || echo refused-symlink"});
         INFO(r.err);
-        CHECK(r.out ==
-              "refused-replace\nmade-other\nrefused-git\nremade\nrefused-move\nrefused-symlink\n");
+        CHECK(r.out == "refused-replace\nmade-other\nrefused-git\nremade\nrefused-move\nrefused-symlink\n");
         CHECK(list_dir(s.h.ws / ".config").empty());
         CHECK(path_exists(s.h.ws / ".config-old/other"));
     }
     SECTION("a worktree's .git file is not rewritten under another name either") {
         s.plant(s.h.ws / ".git", "gitdir: /srv/real\n");
-        auto r = s.h.run({"--user", kAgentUser, "--profile", s.h.workspace_profile, "--workspace",
-                          s.h.ws.path(), "--", "sh", "-c",
-                          "ln .git other-name && { echo 'gitdir: /evil' > other-name 2>/dev/null "
-                          "|| echo refused-link; }; "
+        auto r = s.h.run({"--user", kAgentUser, "--profile", s.h.workspace_profile, "--workspace", s.h.ws.path(), "--",
+                          "sh", "-c",
+                          // No other name at all, now (the link itself is refused).
+                          "ln .git other-name 2>/dev/null || echo refused-link; "
                           "mv .git moved && { echo 'gitdir: /evil' >> moved 2>/dev/null || echo "
                           "refused-moved; }; "
                           "truncate -s 0 moved 2>/dev/null || echo refused-truncate; "
@@ -215,18 +207,15 @@ TEST_CASE(
     SECTION("symlinked protected paths: the link stays, and what it leads to is protected") {
         REQUIRE(sandboxd::make_dirs(s.h.ws / "dotfiles/cfg", 0755).ok());
         s.plant(s.h.ws / "dotfiles/rc", "rc\n");
-        for (const auto& [target, link] : {std::pair{"dotfiles/rc", "rc-link"},
-                                           {"dotfiles/cfg", "cfg"},
-                                           {"nowhere", "dangling"}})
+        for (const auto& [target, link] :
+             {std::pair{"dotfiles/rc", "rc-link"}, {"dotfiles/cfg", "cfg"}, {"nowhere", "dangling"}})
             REQUIRE(symlink(target, (s.h.ws / link).c_str()) == 0);
         for (const char* d : {"dotfiles", "dotfiles/cfg"})
             REQUIRE(chown((s.h.ws / d).c_str(), kAgentUid, kAgentGid) == 0);
-        std::string prof =
-            s.h.profile("guard-links", "name = 'guard-links'\nextends = '" + s.h.workspace_profile +
-                                           "'\n[filesystem]\nprotect = ['-${WORKSPACE}/rc-link', "
-                                           "'-${WORKSPACE}/cfg/git', '-${WORKSPACE}/dangling']\n");
-        auto r = s.h.run({"--user", kAgentUser, "--profile", prof, "--workspace", s.h.ws.path(),
-                          "--", "sh", "-c",
+        std::string prof = s.h.profile("guard-links", "name = 'guard-links'\nextends = '" + s.h.workspace_profile +
+                                                          "'\n[filesystem]\nprotect = ['-${WORKSPACE}/rc-link', "
+                                                          "'-${WORKSPACE}/cfg/git', '-${WORKSPACE}/dangling']\n");
+        auto r = s.h.run({"--user", kAgentUser, "--profile", prof, "--workspace", s.h.ws.path(), "--", "sh", "-c",
                           "echo evil >> rc-link 2>/dev/null || echo refused-through; "
                           "rm rc-link 2>/dev/null || echo refused-remove; "
                           "echo evil > rc-link 2>/dev/null || echo refused-remake; "
@@ -257,8 +246,8 @@ TEST_CASE(
         "a unix socket bound where a protected path would be: refused - other binds as the kernel "
         "has them, but "
         "abstract names") {
-        auto r = s.h.run({"--user", kAgentUser, "--profile", s.h.workspace_profile, "--workspace",
-                          s.h.ws.path(), "--", "python3", "-c",
+        auto r = s.h.run({"--user", kAgentUser, "--profile", s.h.workspace_profile, "--workspace", s.h.ws.path(), "--",
+                          "python3", "-c",
                           "import socket, os\n"
                           "os.umask(0o077); os.mkdir('.git')\n"
                           "for p in ('.git/hooks', '.git/config', 'ok.sock', '\\0abstract'):\n"
@@ -284,9 +273,7 @@ TEST_CASE(
                             "0\",\"decision\":\"deny\"") != std::string::npos);
         size_t lines = 0;
         for (size_t at = 0;
-             (at = journal->find("\"action\":\"net.bind\",\"target\":\"127.0.0.1:0\"", at)) !=
-             std::string::npos;
-             ++at)
+             (at = journal->find("\"action\":\"net.bind\",\"target\":\"127.0.0.1:0\"", at)) != std::string::npos; ++at)
             ++lines;
         CHECK(lines == 1);
         // The socket file the gate made for the agent is a file made, on the
@@ -296,8 +283,8 @@ TEST_CASE(
             for (size_t at = 0; (at = journal->find(needle, at)) != std::string::npos; ++at) ++n;
             return n;
         };
-        CHECK(count("\"action\":\"file.mknod\",\"target\":\"" + (s.h.ws / "ok.sock") +
-                    "\",\"decision\":\"allow\"") == 1);
+        CHECK(count("\"action\":\"file.mknod\",\"target\":\"" + (s.h.ws / "ok.sock") + "\",\"decision\":\"allow\"") ==
+              1);
         CHECK(count("ok.sock\"") == 1);
         CHECK(count(".git/hooks\",\"decision\":\"deny\"") == 1);
     }
@@ -312,19 +299,16 @@ TEST_CASE(
         // git status in the superproject runs git status in the submodule,
         // which would run its core.fsmonitor; a linked worktree's commondir
         // would send the other worktree's git to the agent's config.
-        auto r = s.h.run(
-            {"--user", kAgentUser, "--profile", s.h.workspace_profile, "--workspace", s.h.ws.path(),
-             "--", "sh", "-c",
-             "echo '[core] fsmonitor = touch /tmp/x' >> .git/modules/lib/config 2>/dev/null || "
-             "echo refused-config; "
-             "echo evil > .git/modules/lib/hooks/post-checkout 2>/dev/null || echo refused-hook; "
-             "mkdir -p .git/worktrees/w 2>/dev/null || echo refused-worktree; "
-             "echo x > .git/config.worktree 2>/dev/null || echo refused-config-worktree; "
-             "touch .git/index.lock && echo made-lock"});
+        auto r = s.h.run({"--user", kAgentUser, "--profile", s.h.workspace_profile, "--workspace", s.h.ws.path(), "--",
+                          "sh", "-c",
+                          "echo '[core] fsmonitor = touch /tmp/x' >> .git/modules/lib/config 2>/dev/null || "
+                          "echo refused-config; "
+                          "echo evil > .git/modules/lib/hooks/post-checkout 2>/dev/null || echo refused-hook; "
+                          "mkdir -p .git/worktrees/w 2>/dev/null || echo refused-worktree; "
+                          "echo x > .git/config.worktree 2>/dev/null || echo refused-config-worktree; "
+                          "touch .git/index.lock && echo made-lock"});
         INFO(r.err);
-        CHECK(
-            r.out ==
-            "refused-config\nrefused-hook\nrefused-worktree\nrefused-config-worktree\nmade-lock\n");
+        CHECK(r.out == "refused-config\nrefused-hook\nrefused-worktree\nrefused-config-worktree\nmade-lock\n");
         CHECK(*sandboxd::read_file(s.h.ws / ".git/modules/lib/config") == "[core]\n");
         CHECK_FALSE(path_exists(s.h.ws / ".git/worktrees"));
         CHECK_FALSE(path_exists(s.h.ws / ".git/config.worktree"));
@@ -337,33 +321,29 @@ TEST_CASE(
 // one, had guards on the names directly in it at most: the agent wrote
 // .git/modules/NAME/config (core.fsmonitor runs at the user's next `git
 // status` there) and made hooks below it, 5 of 6 attempts before.
-TEST_CASE(
-    "a protected directory the host makes or replaces mid-session is read-only all the way down") {
+TEST_CASE("a protected directory the host makes or replaces mid-session is read-only all the way down") {
     Host h;
     REQUIRE(sandboxd::make_dirs(h.ws / ".git/hooks", 0755).ok());
     plant_file(h.ws / ".git/config", "[core]\n");
-    REQUIRE(run({"/bin/chown", "-R", std::to_string(kAgentUid) + ":" + std::to_string(kAgentGid),
-                 h.ws / ".git"})
-                .status == 0);
+    REQUIRE(
+        run({"/bin/chown", "-R", std::to_string(kAgentUid) + ":" + std::to_string(kAgentGid), h.ws / ".git"}).status ==
+        0);
+    std::string script = "touch go; " + shell_wait_for("made") +
+                         "echo evil >> .git/modules/sub/config; echo config=$?; "
+                         "echo evil > .git/modules/sub/hooks/post-checkout; echo sub-hook=$?; "
+                         "mkdir .git/modules/sub/hooks/deeper; echo deeper=$?; "
+                         "mv .git/modules/sub/config .git/modules/sub/config.old; echo move=$?; "
+                         "mkdir .git/modules/other; echo other=$?; "
+                         "echo evil > .git/hooks/pre-commit; echo hook=$?; "
+                         "echo evil >> .git/hooks/pre-push.sample; echo sample=$?; "
+                         // Through a descriptor opened for reading, and
+                         // through another name for the same file.
+                         "(exec 3<.git/modules/sub/config; echo evil >> /proc/self/fd/3); echo reopen=$?; "
+                         "ln .git/modules/sub/config .git/alias; echo link=$?; "
+                         "chmod 777 .git/modules/sub/config; echo chmod=$?; "
+                         "mkdir -p src/a/b && echo ok > src/a/b/file && ln src/a/b/file src/f2; echo work=$?";
     std::vector<std::string> session = {
-        "--user",
-        kAgentUser,
-        "--profile",
-        h.workspace_profile,
-        "--workspace",
-        h.ws.path(),
-        "--",
-        "sh",
-        "-c",
-        "touch go; " + shell_wait_for("made") +
-            "echo evil >> .git/modules/sub/config; echo config=$?; "
-            "echo evil > .git/modules/sub/hooks/post-checkout; echo sub-hook=$?; "
-            "mkdir .git/modules/sub/hooks/deeper; echo deeper=$?; "
-            "mv .git/modules/sub/config .git/modules/sub/config.old; echo move=$?; "
-            "mkdir .git/modules/other; echo other=$?; "
-            "echo evil > .git/hooks/pre-commit; echo hook=$?; "
-            "echo evil >> .git/hooks/pre-push.sample; echo sample=$?; "
-            "mkdir -p src/a/b && echo ok > src/a/b/file; echo work=$?"};
+        "--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path(), "--", "sh", "-c", script};
     auto r = h.run_meanwhile(session, [&] {
         wait_for_path(h.ws / "go");
         plant_file(h.ws / ".git/modules/sub/config", "[core]\n");
@@ -372,14 +352,13 @@ TEST_CASE(
         // is detached from it in every namespace).
         REQUIRE(::rename((h.ws / ".git/hooks").c_str(), (h.ws / ".git/hooks.old").c_str()) == 0);
         plant_file(h.ws / ".git/hooks/pre-push.sample", "sample\n");
-        REQUIRE(run({"/bin/chown", "-R",
-                     std::to_string(kAgentUid) + ":" + std::to_string(kAgentGid), h.ws / ".git"})
+        REQUIRE(run({"/bin/chown", "-R", std::to_string(kAgentUid) + ":" + std::to_string(kAgentGid), h.ws / ".git"})
                     .status == 0);
         plant_file(h.ws / "made", "");
     });
     INFO(r.out << r.err);
-    for (const char* step :
-         {"config=0", "sub-hook=0", "deeper=0", "move=0", "other=0", "hook=0", "sample=0"})
+    for (const char* step : {"config=0", "sub-hook=0", "deeper=0", "move=0", "other=0", "hook=0", "sample=0",
+                             "reopen=0", "link=0", "chmod=0"})
         CHECK(r.out.find(step) == std::string::npos);
     CHECK_THAT(r.out, Catch::Contains("work=0"));
     CHECK(*sandboxd::read_file(h.ws / ".git/modules/sub/config") == "[core]\n");

@@ -122,16 +122,21 @@ TEST_CASE("hidden split: past the most entries, the rest are not granted - the s
 
 // A hidden dotfile kept elsewhere (stow, yadm): git's credential store
 // writes next to where the link leads, so that is hidden too.
-TEST_CASE("hidden split: a hidden symlink is hidden where it leads as well, dangling or not") {
+TEST_CASE("hidden split: a hidden symlink is hidden where it leads as well, dangling or not, link by link") {
     Tree tr;
     std::filesystem::create_directory(tr.root + "/dotfiles");
     tr.t.write("dotfiles/git-credentials", "x");
     std::filesystem::create_symlink("dotfiles/git-credentials", tr.root + "/.git-credentials");
     std::filesystem::create_symlink(tr.root + "/dotfiles/gone/token", tr.root + "/.token");
-    PathRule a, b;
+    // A chain that ends nowhere yet: every link of it, and its end.
+    std::filesystem::create_symlink("dotfiles/pgpass", tr.root + "/.pgpass");
+    std::filesystem::create_symlink("../vault/pgpass", tr.root + "/dotfiles/pgpass");
+    PathRule a, b, c;
     a.path = tr.root + "/.git-credentials";
     b.path = tr.root + "/.token";
-    auto hidden = resolved_hidden_paths({a, b});
+    c.path = tr.root + "/.pgpass";
+    auto hidden = resolved_hidden_paths({a, b, c});
     CHECK(hidden == std::vector<std::string>{a.path, tr.root + "/dotfiles/git-credentials", b.path,
-                                             tr.root + "/dotfiles/gone/token"});
+                                             tr.root + "/dotfiles/gone/token", c.path, tr.root + "/dotfiles/pgpass",
+                                             tr.root + "/vault/pgpass"});
 }
