@@ -64,6 +64,7 @@ std::string format_profile(const Profile& p) {
     names(o, "allow", p.syscalls.allow);
     o << "\n[events]\nfiles = " << (p.events.files ? "true" : "false") << "\n";
     if (p.events.reads) o << "reads = true\n";
+    o << "journal_limit = " << p.events.journal_limit_bytes << "\n";
     if (!p.accept_missing.empty()) {
         o << "\n[kernel]\naccept_missing = [";
         for (size_t i = 0; i < p.accept_missing.size(); ++i) o << (i ? ", " : "") << '"' << p.accept_missing[i] << '"';

@@ -40,6 +40,7 @@ struct ProfileSpec {
 
     std::optional<bool> events_files;
     std::optional<Located<bool>> events_reads;
+    std::optional<uint64_t> journal_limit;
     std::optional<std::vector<Located<std::string>>> accept_missing;
     std::optional<uint64_t> snapshot_budget;
     std::optional<uint32_t> snapshot_retention_sec;

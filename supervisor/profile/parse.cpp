@@ -496,6 +496,12 @@ Result<ProfileSpec> parse_profile(std::string_view text, const std::string& sour
                 spec.events_reads = Located<bool>{v.as_boolean()->get(), p};
                 return {};
             });
+            r.on("journal_limit", [&](const toml::node& v, const std::string& k, const SourcePos& p) -> Status {
+                auto b = parse_size(v, k, p, 1 << 20);
+                if (!b) return b.error();
+                spec.journal_limit = *b;
+                return {};
+            });
         });
     });
     top.on("kernel", [&](const toml::node& n, const std::string& key, const SourcePos& pos) {

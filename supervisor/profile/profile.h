@@ -70,6 +70,11 @@ struct EventRules {
     // (needs `files`): a record of what the agent looked at, at the cost of
     // a line per open.
     bool reads = false;
+    // The most the session's journal may grow to: an agent whose allowed
+    // actions would write more (a loop of utimes, 60 MB a second) is ended
+    // there, rather than fill the disk the journal is on, or go on with
+    // its actions unrecorded.
+    uint64_t journal_limit_bytes = 2ull << 30;  // 2 GiB
 };
 
 // What the snapshot gate may keep for a session (see snapshot/store.h).

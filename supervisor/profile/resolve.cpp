@@ -62,6 +62,7 @@ void overlay(ProfileSpec& base, ProfileSpec&& child) {
     take(base.syscall_allow, child.syscall_allow);
     take(base.events_files, child.events_files);
     take(base.events_reads, child.events_reads);
+    take(base.journal_limit, child.journal_limit);
     take(base.accept_missing, child.accept_missing);
     take(base.snapshot_budget, child.snapshot_budget);
     take(base.snapshot_retention_sec, child.snapshot_retention_sec);
@@ -283,6 +284,7 @@ Result<Profile> ProfileLoader::load(const std::string& ref, const ProfileVars& v
         }
     }
     if (merged.events_files) p.events.files = *merged.events_files;
+    if (merged.journal_limit) p.events.journal_limit_bytes = *merged.journal_limit;
     if (merged.events_reads) {
         p.events.reads = merged.events_reads->value;
         if (p.events.reads && !p.events.files)

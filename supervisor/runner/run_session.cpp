@@ -421,13 +421,21 @@ ExitStatus run_session(const RunOptions& opts) {
     // refuses destructive calls then; everything else would run with no
     // line, and the lines that were lost would leave no trace.
     bool ended_unjournaled = false;
+    UniqueFd journal_fd(::open(journal->path().c_str(), O_RDONLY | O_CLOEXEC));
     auto end_unjournaled = [&] {
         if (ended_unjournaled) return;
         if (!journal_failure && gate) journal_failure = gate->journal_failure();
+        // Past the profile's limit is as good as a full disk.
+        struct stat js{};
+        if (!journal_failure && journal_fd && ::fstat(journal_fd.get(), &js) == 0 &&
+            uint64_t(js.st_size) > plan->profile.events.journal_limit_bytes)
+            journal_failure = Error{EFBIG, "it reached the profile's limit of " +
+                                               std::to_string(plan->profile.events.journal_limit_bytes) +
+                                               " bytes ([events] journal_limit)"};
         if (!journal_failure) return;
         ended_unjournaled = true;
-        std::fprintf(stderr, "sandbox-run: the session's journal cannot be written (%s): ending the session, whose "
-                             "actions could no longer be recorded\n",
+        std::fprintf(stderr, "sandbox-run: the session's journal cannot take more lines (%s): ending the session, "
+                             "whose actions could no longer be recorded\n",
                      journal_failure->describe().c_str());
         (void)cgroup_kill(cgroup->v2_path(), 2000);
     };
@@ -567,9 +575,9 @@ ExitStatus run_session(const RunOptions& opts) {
     if (journal_failure) {
         end.detail["event_lines_lost"] = lines_lost;
         result.code = kSetupFailed;
-        result.message = "the session's journal could not be written (" + journal_failure->describe() + "): " +
-                         std::to_string(lines_lost) + " event lines are lost" +
-                         (ended_unjournaled ? ", and the session was ended" : "");
+        result.message = std::string(ended_unjournaled ? "the session was ended: " : "") +
+                         "its journal cannot take more lines (" + journal_failure->describe() + ")" +
+                         (lines_lost ? "; " + std::to_string(lines_lost) + " event lines are lost" : "");
     }
 
     // The agent's descendants die with the session: kill the whole cgroup.

@@ -508,7 +508,29 @@ TEST_CASE("a journal that cannot be written ends the session - and says how many
                     "fill.py"});
     INFO(r.out << r.err);
     CHECK(r.status == 125);
-    CHECK_THAT(r.err, Catch::Contains("journal cannot be written"));
-    CHECK_THAT(r.err, Catch::Contains("event lines are lost, and the session was ended"));
+    CHECK_THAT(r.err, Catch::Contains("journal cannot take more lines (no room"));
+    CHECK_THAT(r.err, Catch::Contains("the session was ended: its journal cannot take more lines"));
     CHECK_THAT(r.out, !Catch::Contains("finished"));
+}
+
+// Allowed actions journal a line each too: a loop of utimes wrote 64 MB a
+// second (a red-team finding). Past the profile's journal limit the
+// session ends, as when the journal's disk is full.
+TEST_CASE("a session whose journal passes the profile's limit is ended - and says so") {
+    Host h;
+    std::string p = h.profile("small-journal", "name='small-journal'\nextends='workspace-t'\n[events]\njournal_limit='2M'\n");
+    h.ws.write("touch.py",
+               "import os\n"
+               "open('f', 'w').close()\n"
+               "for i in range(300000): os.utime('f')\n"
+               "print('finished')\n");
+    auto r = h.run({"--user", kAgentUser, "--profile", p, "--workspace", h.ws.path(), "--", "python3", "touch.py"});
+    INFO(r.out << r.err);
+    CHECK(r.status == 125);
+    CHECK_THAT(r.err, Catch::Contains("the session was ended: its journal cannot take more lines (it reached the "
+                                      "profile's limit of 2097152 bytes"));
+    CHECK_THAT(r.out, !Catch::Contains("finished"));
+    struct stat st{};
+    REQUIRE(::stat(h.dirs().journal_path(only_session(h)).c_str(), &st) == 0);
+    CHECK(st.st_size < 8 << 20);
 }

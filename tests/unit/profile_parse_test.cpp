@@ -132,6 +132,8 @@ TEST_CASE("bad values: tier / version / name / limits / approval") {
     CHECK_THAT(parse_error("[snapshots]\nbudget = \"lots\"\n"), Catch::Contains("snapshots.budget"));
     CHECK_THAT(parse_error("[snapshots]\nretention = \"20000d\"\n"), Catch::Contains("snapshots.retention"));
     CHECK_THAT(parse_error("[snapshots]\nkeep = 1\n"), Catch::Contains("unknown key"));
+    CHECK_THAT(parse_error("[events]\njournal_limit = \"lots\"\n"), Catch::Contains("events.journal_limit"));
+    CHECK_THAT(parse_error("[events]\njournal_limit = 1000\n"), Catch::Contains("too small"));
     CHECK_THAT(parse_error("[approval]\ntimeout = \"48h\"\n"), Catch::Contains("longer than 24h"));
     CHECK_THAT(parse_error("[approval]\non_timeout = \"allow\"\n"),
                Catch::Contains("'allow' is not a timeout action; expected \"deny\", \"freeze\" or \"kill\""));
