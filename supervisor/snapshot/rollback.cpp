@@ -24,6 +24,7 @@
 #include "base/time_util.h"
 #include "journal/journal.h"
 #include "journal/json_text.h"
+#include "snapshot/store.h"
 
 namespace sandboxd {
 namespace {
@@ -82,6 +83,7 @@ struct Applier {
     // The same in the session's store on each other filesystem (a
     // workspace on a mount of its own): a rename cannot cross them.
     std::map<dev_t, std::string> trash_on;
+    std::string session_id;  // names a store made for a filesystem that had none
     // The directories holding the session's stores at mount roots (and
     // those of other sessions there): never swept. Only these: a directory
     // the agent made under the same name elsewhere is the agent's.
@@ -209,8 +211,20 @@ struct Applier {
     static constexpr size_t kTrashNameMax = 200;
     // `name` in the directory open at `dirfd`, which `shown` names.
     Status move_to_trash_at(int dirfd, const std::string& name, const std::string& shown) {
-        struct stat dir{};
-        auto other = ::fstat(dirfd, &dir) == 0 ? trash_on.find(dir.st_dev) : trash_on.end();
+        struct stat dir{}, main{};
+        if (::fstat(dirfd, &dir) != 0) return errno_error("cannot look at the directory of " + shown);
+        auto other = trash_on.find(dir.st_dev);
+        if (other == trash_on.end() && ::stat(parent_of(trash).c_str(), &main) == 0 && main.st_dev != dir.st_dev) {
+            // A filesystem the session kept no snapshots on (one mounted
+            // inside the workspace): a store of its own at its mount root,
+            // sandboxd's as the gate's are, for a rename cannot cross.
+            auto root = mount_root_of(parent_of(shown));
+            if (!root) return root.error();
+            auto store = SnapshotStore::create_in(store_parent_at(*root), session_id, 0, 0,
+                                                  std::make_shared<SnapshotBudget>());
+            if (!store) return store.error();
+            other = trash_on.emplace(dir.st_dev, store->dir() + "/rolled-back").first;
+        }
         const std::string& bin = other != trash_on.end() ? other->second : trash;
         if (bin.empty()) return plain_error("no place to keep removed objects");
         if (::mkdir(bin.c_str(), 0700) != 0 && errno != EEXIST) return errno_error("cannot create " + bin);
@@ -818,6 +832,7 @@ RollbackReport rollback_session(const std::string& journal_path, const RollbackO
     }
     a.end_usec = quiesced_usec ? quiesced_usec : ended_usec ? ended_usec : uint64_t(realtime_usec());
     a.trash = parent_of(journal_path) + "/snapshots/rolled-back";
+    a.session_id = parent_of(journal_path).substr(parent_of(journal_path).find_last_of('/') + 1);
     for (const auto& store : stores) {
         a.store_parents.insert(parent_of(store));
         struct stat st{};

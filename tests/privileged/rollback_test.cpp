@@ -892,3 +892,31 @@ TEST_CASE("rollback of a workspace on a filesystem of its own takes away what th
     CHECK_FALSE(path_exists(wsd / "made"));
     CHECK_FALSE(path_exists(wsd / "dir"));
 }
+
+// A filesystem mounted inside the workspace has no store of the session's
+// (the gate keeps a deleted file's copy in the workspace's): rollback could
+// not move what the agent made there out of the way either (EXDEV). It now
+// makes a store of sandboxd's own at that mount's root.
+TEST_CASE("rollback takes away what the agent made on a filesystem mounted inside the workspace") {
+    Host h;
+    REQUIRE(::mkdir((h.ws / "sub").c_str(), 0755) == 0);
+    REQUIRE(::mount("tmpfs", (h.ws / "sub").c_str(), "tmpfs", 0, "size=16m,mode=0755") == 0);
+    Unmount unmount{h.ws / "sub"};
+    REQUIRE(::chown((h.ws / "sub").c_str(), kAgentUid, kAgentGid) == 0);
+    plant_file(h.ws / "sub/kept", "original\n");
+    auto r = h.run({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path(), "--", "sh",
+                    "-c", "rm sub/kept && echo new > sub/made && mkdir sub/dir && echo x > sub/dir/inside"});
+    INFO(r.out << r.err);
+    REQUIRE(r.status == 0);
+    auto rb = h.ctl({"rollback", only_session(h)});
+    INFO(rb.out << rb.err);
+    CHECK(rb.status == 0);
+    CHECK_THAT(rb.out, Catch::Contains(" 0 error(s)"));
+    CHECK(*sandboxd::read_file(h.ws / "sub/kept") == "original\n");
+    CHECK_FALSE(path_exists(h.ws / "sub/made"));
+    CHECK_FALSE(path_exists(h.ws / "sub/dir"));
+    struct stat st{};
+    REQUIRE(::lstat((h.ws / "sub/.sandboxd-snapshots").c_str(), &st) == 0);
+    CHECK(st.st_uid == 0);
+    CHECK((st.st_mode & 0777) == 0700);
+}
