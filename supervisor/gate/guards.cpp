@@ -39,7 +39,7 @@ bool mounted_at_start(const GuardedName& g, const struct stat& now) {
 constexpr int kMaxDepth = 256;
 
 // Whether `dir` lies beneath one of `found`: then every name in it is
-// guarded, as the read-only mount would have kept it (false `full`: the
+// guarded, as the read-only mount would have kept it (`full` set: the
 // list has no room, the caller refuses).
 void guard_beneath(GateContext& ctx, int dir_fd, const struct stat& dir, const std::vector<Unmounted>& found,
                    bool& full) {
