@@ -399,23 +399,6 @@ ExitStatus run_session(const RunOptions& opts) {
     // at the first (end_unjournaled below), and the count said at the end.
     std::optional<Error> journal_failure;
     uint64_t lines_lost = 0;
-    auto write_events = [&] {
-        if (auto seq = journal->append_all(event_batch); !seq && !event_batch.empty()) {
-            if (!journal_failure) journal_failure = seq.error();
-            lines_lost += event_batch.size();
-        }
-        event_batch.clear();
-    };
-    auto journal_events = [&] {
-        bpf->consume([&](const void* data, size_t size) {
-            auto entry = journal_entry_for_event(data, size);
-            if (!entry) return;
-            if (opts.audit) mark_would_be_denial(*entry, plan->profile, plan->workspace);
-            event_batch.push_back(std::move(*entry));
-            if (event_batch.size() >= kEventBatch) write_events();  // a flood: bounded memory
-        });
-        write_events();
-    };
     // Fail closed: an agent whose actions can no longer be journaled (the
     // journal's disk is full) does not go on unrecorded. The gate already
     // refuses destructive calls then; everything else would run with no
@@ -439,7 +422,27 @@ ExitStatus run_session(const RunOptions& opts) {
                      journal_failure->describe().c_str());
         (void)cgroup_kill(cgroup->v2_path(), 2000);
     };
-
+    auto write_events = [&] {
+        if (event_batch.empty()) return;
+        if (auto seq = journal->append_all(event_batch); !seq) {
+            if (!journal_failure) journal_failure = seq.error();
+            lines_lost += event_batch.size();
+        }
+        event_batch.clear();
+        // Also in the middle of a flood, which one read of the ring can
+        // be: the agent would run on for as long as it lasts.
+        end_unjournaled();
+    };
+    auto journal_events = [&] {
+        bpf->consume([&](const void* data, size_t size) {
+            auto entry = journal_entry_for_event(data, size);
+            if (!entry) return;
+            if (opts.audit) mark_would_be_denial(*entry, plan->profile, plan->workspace);
+            event_batch.push_back(std::move(*entry));
+            if (event_batch.size() >= kEventBatch) write_events();  // a flood: bounded memory
+        });
+        write_events();
+    };
     int64_t t0 = monotonic_nsec();
     ExitStatus result;
     JournalEntry end;
