@@ -1,6 +1,4 @@
 #include "runner/run_session.h"
-
-#include "base/paths.h"
 #include "runner/plan.h"
 
 #include <fcntl.h>
@@ -443,6 +441,7 @@ ExitStatus run_session(const RunOptions& opts) {
         });
         write_events();
     };
+
     int64_t t0 = monotonic_nsec();
     ExitStatus result;
     JournalEntry end;
