@@ -15,11 +15,6 @@
 namespace sandboxd {
 namespace {
 
-std::string parent_of(const std::string& dir) {
-    size_t slash = dir.find_last_of('/');
-    return slash == 0 || slash == std::string::npos ? "/" : dir.substr(0, slash);
-}
-
 std::string octal(mode_t mode) {
     char buf[8];
     std::snprintf(buf, sizeof buf, "%04o", unsigned(mode & 07777));
@@ -58,7 +53,7 @@ std::optional<std::string> untrusted_entry(const std::string& path, const Truste
         todo.pop_front();
         if (name == ".") continue;
         if (name == "..") {
-            done = parent_of(done);
+            done = parent_path(done);
             continue;
         }
         struct stat dir{}, st{};

@@ -49,6 +49,18 @@ void push_front_components(std::deque<std::string>& todo, std::string_view path)
     todo.insert(todo.begin(), parts.begin(), parts.end());
 }
 
+std::string parent_path(std::string_view path) {
+    size_t slash = path.find_last_of('/');
+    return slash == 0 || slash == std::string_view::npos ? "/" : std::string(path.substr(0, slash));
+}
+
+std::string last_component(std::string_view path) { return std::string(path.substr(path.find_last_of('/') + 1)); }
+
+std::string join_path(std::string_view dir, std::string_view name) {
+    if (name.empty()) return std::string(dir);
+    return (dir == "/" ? std::string() : std::string(dir)) + "/" + std::string(name);
+}
+
 std::string with_real_directories(const std::string& path) {
     std::string dir = path, rest;
     size_t slash = path.find_last_of('/');

@@ -18,6 +18,14 @@ std::string normalize_path(std::string_view absolute);
 // "/ab" is not).
 bool path_is_under(std::string_view child, std::string_view parent);
 
+// The directory an absolute path is in ("/a/b" -> "/a", "/a" -> "/"), and
+// its last component ("/a/b" -> "b").
+std::string parent_path(std::string_view path);
+std::string last_component(std::string_view path);
+// `name` in the directory `dir` ("/" and "a" -> "/a"); `dir` itself when
+// `name` is empty.
+std::string join_path(std::string_view dir, std::string_view name);
+
 // Puts the components of `path` ("a//b/" is a, b) at the front of `todo`,
 // in order: what a walk that resolves symbolic links by hand does with a
 // link's target.

@@ -14,6 +14,8 @@
 #include <algorithm>
 #include <optional>
 
+#include "base/paths.h"
+
 namespace sandboxd {
 
 // The directory `agent_dir` (a descriptor in the agent's mount namespace)
@@ -67,15 +69,11 @@ const HostDir* host_dir(GateContext& ctx, int agent_dir) {
     return &*c;
 }
 
-std::string join(const std::string& dir, const std::string& name) {
-    return dir == "/" ? "/" + name : dir + "/" + name;
-}
-
 std::string display_path(GateContext& ctx, int dir, const std::string& name) {
-    if (auto h = host_dir(ctx, dir)) return join(h->path, name);
+    if (auto h = host_dir(ctx, dir)) return join_path(h->path, name);
     char buf[PATH_MAX];
     ssize_t n = ::readlink(fd_link(dir).c_str(), buf, sizeof buf - 1);
-    return n > 0 ? join(std::string(buf, size_t(n)), name) + " (session-private)" : name;
+    return n > 0 ? join_path(std::string(buf, size_t(n)), name) + " (session-private)" : name;
 }
 
 bool is_mountpoint(int dir, const std::string& name) {

@@ -18,7 +18,6 @@ namespace sandboxd {
 // same directory at the path the agent sees it under; null otherwise.
 // Valid until the next call (the context keeps the last answer).
 const HostDir* host_dir(GateContext& ctx, int agent_dir);
-std::string join(const std::string& dir, const std::string& name);
 // For the journal: the host's name for dir/name, else the agent's.
 std::string display_path(GateContext& ctx, int dir, const std::string& name);
 bool is_mountpoint(int dir, const std::string& name);  // in the agent's view

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <optional>
 
+#include "base/paths.h"
 #include "gate/agent_view.h"
 #include "gate/handlers.h"
 #include "gate/outcome.h"
@@ -89,7 +90,7 @@ GateOutcome do_connect(const GateRequest& r, GateContext& ctx) {
         e.target = display_path(ctx, pfd, res->name);
         std::optional<std::string> denied;
         if (auto host = host_dir(ctx, pfd)) {
-            if (ctx.read_denied) denied = ctx.read_denied(join(host->path, res->name));
+            if (ctx.read_denied) denied = ctx.read_denied(join_path(host->path, res->name));
         } else if (!on_private_fs(ctx, pfd)) {
             denied = "filesystem.read: not reachable from the host";
         }

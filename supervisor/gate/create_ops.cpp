@@ -11,6 +11,7 @@
 #include <optional>
 #include <vector>
 
+#include "base/paths.h"
 #include "gate/agent_view.h"
 #include "gate/guards.h"
 #include "gate/handlers.h"
@@ -143,9 +144,9 @@ GateOutcome do_link(const GateRequest& r, GateContext& ctx, int flags) {
     struct stat st{};
     if (::fstatat(to, name, &st, AT_SYMLINK_NOFOLLOW) != 0) return o;
     if (host) {
-        JournalEntry e = entry_for(r, "file.link", join(host->path, n.at.name));
+        JournalEntry e = entry_for(r, "file.link", join_path(host->path, n.at.name));
         e.rule = "filesystem.write";
-        e.undo = {{"op", "remove"}, {"path", join(host->path, n.at.name)}, {"type", "link"}, {"ino", uint64_t(st.st_ino)}};
+        e.undo = {{"op", "remove"}, {"path", join_path(host->path, n.at.name)}, {"type", "link"}, {"ino", uint64_t(st.st_ino)}};
         o.entry = std::move(e);
     }
     return o;

@@ -6,6 +6,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "base/paths.h"
 #include "gate/agent_view.h"
 #include "gate/guards.h"
 #include "gate/handlers.h"
@@ -45,7 +46,7 @@ Result<std::optional<Taken>> take_out(GateContext& ctx, int dir, const std::stri
     if (facts.mnt != host->agent_mnt) return Error{EBUSY, "a mount point in the agent's view"};
     int64_t born = ctx.droppable(facts.born_usec, st.st_uid, host->overlay) ? facts.born_usec : -1;
     Taken t;
-    t.host_path = join(host->path, name);
+    t.host_path = join_path(host->path, name);
     t.meta = file_meta(st);
     t.store = &ctx.store_on_mount(host->host_mnt);
     if (S_ISDIR(st.st_mode)) {

@@ -5,6 +5,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "base/paths.h"
 #include "gate/agent_view.h"
 #include "gate/outcome.h"
 
@@ -197,8 +198,7 @@ Result<const GuardedName*> guarded_open_file(GateContext& ctx, int fd, const str
     if (const GuardedName* g = guarded_object(ctx, st)) return g;
     OpenObject obj = open_object(fd, st);
     if (!obj.on_host) return nullptr;  // no name of the host's (deleted, private): nothing to guard
-    size_t slash = obj.path.find_last_of('/');
-    std::string dir = slash == 0 ? "/" : obj.path.substr(0, slash), name = obj.path.substr(slash + 1);
+    std::string dir = parent_path(obj.path), name = last_component(obj.path);
     // Its directory by the name the kernel gave, no link followed: the
     // name must still be this file's, or the answer would be another's.
     open_how how{};

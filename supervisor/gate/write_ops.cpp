@@ -13,6 +13,7 @@
 
 #include <optional>
 
+#include "base/paths.h"
 #include "gate/agent_view.h"
 #include "gate/guards.h"
 #include "gate/handlers.h"
@@ -294,9 +295,9 @@ GateOutcome do_open(const GateRequest& r, GateContext& ctx, int flags, mode_t mo
             struct stat now{};
             if (!exclusive_create && ::fstat(o.install.get(), &now) == 0) {
                 if (auto host = host_dir(ctx, pfd)) {
-                    JournalEntry e = entry_for(r, "file.create", join(host->path, name));
+                    JournalEntry e = entry_for(r, "file.create", join_path(host->path, name));
                     e.rule = "filesystem.write";
-                    e.undo = {{"op", "remove"}, {"path", join(host->path, name)}, {"type", "file"},
+                    e.undo = {{"op", "remove"}, {"path", join_path(host->path, name)}, {"type", "file"},
                               {"ino", uint64_t(now.st_ino)}};
                     o.entry = std::move(e);
                 }

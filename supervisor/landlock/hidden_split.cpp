@@ -22,14 +22,10 @@ constexpr uint64_t kFileRights = LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS
 // a writable ~/.cache, must not switch the split off), and that is said.
 constexpr size_t kMaxEntries = 20000;
 
-std::string join(const std::string& dir, const std::string& name) { return dir == "/" ? "/" + name : dir + "/" + name; }
-
-std::string parent_of(const std::string& path) { return path.substr(0, std::max<size_t>(1, path.find_last_of('/'))); }
-
 // The nearest directory above `path` that exists.
 std::string existing_parent(std::string path) {
     while (path != "/") {
-        path = parent_of(path);
+        path = parent_path(path);
         struct stat st{};
         if (::lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return path;
     }
@@ -47,8 +43,8 @@ bool is_directory(const std::string& path) {
 // hosts.yml~), so that ~/.config/ghostty is not taken for gh's.
 bool hidden_or_becoming(const std::string& dir, const std::string& name, const std::vector<std::string>& hidden) {
     for (const auto& h : hidden) {
-        std::string base = h.substr(h.find_last_of('/') + 1);
-        if (parent_of(h) != dir || !name.starts_with(base)) continue;
+        std::string base = last_component(h);
+        if (parent_path(h) != dir || !name.starts_with(base)) continue;
         if (name.size() == base.size() || !std::isalpha(static_cast<unsigned char>(name[base.size()]))) return true;
     }
     return false;
@@ -71,7 +67,7 @@ std::vector<std::string> resolved_hidden_paths(const std::vector<PathRule>& hide
             ssize_t n = ::readlink(at.c_str(), target, sizeof target - 1);
             if (n <= 0) break;
             std::string to(target, size_t(n));
-            at = with_real_directories(normalize_path(to.front() == '/' ? to : parent_of(at) + "/" + to));
+            at = with_real_directories(normalize_path(to.front() == '/' ? to : parent_path(at) + "/" + to));
             out.push_back(at);
         }
     }
@@ -134,7 +130,7 @@ void grant_around_hidden(std::vector<LandlockRule>& rules, const std::vector<std
             // One that cannot be listed grants nothing inside: fail closed.
             for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
                 std::string name = it->path().filename();
-                std::string full = join(dir, name);
+                std::string full = join_path(dir, name);
                 if (way.count(full) || hidden_or_becoming(dir, name, hidden)) continue;
                 struct stat st{};
                 // A link is checked where it leads.

@@ -28,11 +28,6 @@ std::string unescape(const std::string& s) {
     return out;
 }
 
-std::string join(const std::string& dir, std::string_view rest) {
-    if (rest.empty()) return dir;
-    return normalize_path(dir + "/" + std::string(rest));
-}
-
 }  // namespace
 
 std::vector<MountEntry> parse_mountinfo(std::string_view text) {
@@ -59,12 +54,12 @@ std::vector<std::string> mount_aliases(const std::vector<MountEntry>& mounts, co
     if (!on) return out;
     std::string_view below = std::string_view(path).substr(on->point == "/" ? 1 : on->point.size());
     while (!below.empty() && below.front() == '/') below.remove_prefix(1);
-    std::string in_fs = join(on->root, below);
+    std::string in_fs = join_path(on->root, below);
     for (const auto& m : mounts) {
         if (&m == on || m.dev != on->dev || !path_is_under(in_fs, m.root)) continue;
         std::string_view rest = std::string_view(in_fs).substr(m.root == "/" ? 1 : m.root.size());
         while (!rest.empty() && rest.front() == '/') rest.remove_prefix(1);
-        std::string alias = join(m.point, rest);
+        std::string alias = join_path(m.point, rest);
         bool dup = alias == path;
         for (const auto& a : out) dup = dup || a == alias;
         if (!dup) out.push_back(alias);

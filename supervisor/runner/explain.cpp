@@ -124,7 +124,7 @@ ExitStatus explain_session(const RunOptions& opts) {
             if (r.beside_hidden && r.why.ends_with("listing only")) beside.try_emplace(r.path, 0);
         for (const auto& r : ll.fs_rules) {
             if (!r.beside_hidden || r.why.ends_with("listing only")) continue;
-            auto dir = beside.find(r.path.substr(0, std::max<size_t>(1, r.path.find_last_of('/'))));
+            auto dir = beside.find(parent_path(r.path));
             if (dir != beside.end()) ++dir->second;
         }
         for (const auto& r : ll.fs_rules) {

@@ -21,6 +21,7 @@
 #include <set>
 
 #include "base/file_io.h"
+#include "base/paths.h"
 #include "base/time_util.h"
 #include "journal/journal.h"
 #include "journal/json_text.h"
@@ -31,11 +32,6 @@ namespace {
 
 using json = nlohmann::json;
 
-std::string parent_of(const std::string& p) {
-    size_t slash = p.find_last_of('/');
-    return slash == 0 ? "/" : p.substr(0, slash);
-}
-std::string base_of(const std::string& p) { return p.substr(p.find_last_of('/') + 1); }
 
 bool under(const std::string& path, const std::string& top) {
     return path == top || (path.starts_with(top) && (top.ends_with('/') || path[top.size()] == '/'));
@@ -63,12 +59,12 @@ Result<At> at(const std::string& path) {
     open_how how{};
     how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
     how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-    UniqueFd dir(int(::syscall(SYS_openat2, AT_FDCWD, parent_of(path).c_str(), &how, sizeof how)));
+    UniqueFd dir(int(::syscall(SYS_openat2, AT_FDCWD, parent_path(path).c_str(), &how, sizeof how)));
     if (!dir) {
         if (errno == ELOOP) return Error{EEXIST, "a symbolic link now lies on the way to " + path + "; not followed"};
         return errno_error("cannot open the directory of " + path);
     }
-    return At{std::move(dir), base_of(path)};
+    return At{std::move(dir), last_component(path)};
 }
 
 timespec to_timespec(uint64_t ns) { return timespec{time_t(ns / 1000000000), long(ns % 1000000000)}; }
@@ -134,7 +130,7 @@ struct Applier {
         auto w = at(path);
         if (w || w.error().code != ENOENT) return w;
         std::vector<std::string> missing;
-        for (std::string dir = parent_of(path); dir != "/" && !look(dir); dir = parent_of(dir)) missing.push_back(dir);
+        for (std::string dir = parent_path(path); dir != "/" && !look(dir); dir = parent_path(dir)) missing.push_back(dir);
         for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
             auto pw = at(*it);
             if (!pw) return pw.error();
@@ -214,11 +210,11 @@ struct Applier {
         struct stat dir{}, main{};
         if (::fstat(dirfd, &dir) != 0) return errno_error("cannot look at the directory of " + shown);
         auto other = trash_on.find(dir.st_dev);
-        if (other == trash_on.end() && ::stat(parent_of(trash).c_str(), &main) == 0 && main.st_dev != dir.st_dev) {
+        if (other == trash_on.end() && ::stat(parent_path(trash).c_str(), &main) == 0 && main.st_dev != dir.st_dev) {
             // A filesystem the session kept no snapshots on (one mounted
             // inside the workspace): a store of its own at its mount root,
             // sandboxd's as the gate's are, for a rename cannot cross.
-            auto root = mount_root_of(parent_of(shown));
+            auto root = mount_root_of(parent_path(shown));
             if (!root) return root.error();
             auto store = SnapshotStore::create_in(store_parent_at(*root), session_id, 0, 0,
                                                   std::make_shared<SnapshotBudget>());
@@ -658,7 +654,7 @@ std::string describe(const json& u) {
         std::string how = text_at(u, "how");
         if (how == "mkdir") return "recreate directory " + text_at(u, "path");
         if (how == "symlink") return "recreate symlink " + text_at(u, "path");
-        return "restore " + text_at(u, "path") + " from snapshot " + base_of(text_at(u, "snapshot")) +
+        return "restore " + text_at(u, "path") + " from snapshot " + last_component(text_at(u, "snapshot")) +
                (how == "copy" ? " (old bytes)" : "");
     }
     if (op == "rename") {
@@ -701,9 +697,9 @@ void collect_snapshots(const json& u, std::set<std::string>& out) {
 // at another mount's root for this session id. Anything else (a tampered
 // journal) is not looked into.
 bool is_own_store(const std::string& journal_path, const std::string& store) {
-    std::string session_dir = parent_of(journal_path);
+    std::string session_dir = parent_path(journal_path);
     return store == session_dir + "/snapshots" ||
-           (store.starts_with('/') && store.ends_with("/.sandboxd-snapshots/" + base_of(session_dir)) &&
+           (store.starts_with('/') && store.ends_with("/.sandboxd-snapshots/" + last_component(session_dir)) &&
             store.find("/../") == std::string::npos && store.find("/./") == std::string::npos);
 }
 
@@ -831,10 +827,10 @@ RollbackReport rollback_session(const std::string& journal_path, const RollbackO
         todo.push_back(&l);
     }
     a.end_usec = quiesced_usec ? quiesced_usec : ended_usec ? ended_usec : uint64_t(realtime_usec());
-    a.trash = parent_of(journal_path) + "/snapshots/rolled-back";
-    a.session_id = parent_of(journal_path).substr(parent_of(journal_path).find_last_of('/') + 1);
+    a.trash = parent_path(journal_path) + "/snapshots/rolled-back";
+    a.session_id = last_component(parent_path(journal_path));
     for (const auto& store : stores) {
-        a.store_parents.insert(parent_of(store));
+        a.store_parents.insert(parent_path(store));
         struct stat st{};
         if (::stat(store.c_str(), &st) == 0) a.trash_on.try_emplace(st.st_dev, store + "/rolled-back");
     }

@@ -20,3 +20,14 @@ TEST_CASE("path_is_under compares whole components") {
     CHECK_FALSE(path_is_under("/ab", "/a"));
     CHECK_FALSE(path_is_under("/a", "/a/b"));
 }
+
+TEST_CASE("paths: parent, last component and join") {
+    CHECK(sandboxd::parent_path("/a/b") == "/a");
+    CHECK(sandboxd::parent_path("/a") == "/");
+    CHECK(sandboxd::parent_path("/") == "/");
+    CHECK(sandboxd::last_component("/a/b") == "b");
+    CHECK(sandboxd::last_component("/a") == "a");
+    CHECK(sandboxd::join_path("/", "a") == "/a");
+    CHECK(sandboxd::join_path("/a", "b") == "/a/b");
+    CHECK(sandboxd::join_path("/a", "") == "/a");
+}
