@@ -38,5 +38,8 @@ constexpr __u64 kScopeSignal = 1ULL << 1;
 constexpr __u64 kFsAbi1 = (1ULL << 13) - 1;  // EXECUTE .. MAKE_SYM
 constexpr __u64 kFsRefer = LANDLOCK_ACCESS_FS_REFER;
 constexpr __u64 kFsTruncate = LANDLOCK_ACCESS_FS_TRUNCATE;
+// The rights a rule on a file (not a directory) may carry.
+constexpr __u64 kFsFileRights =
+    LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_READ_FILE | kFsTruncate;
 
 }  // namespace sandboxd::landlock

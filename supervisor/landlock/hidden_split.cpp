@@ -15,8 +15,6 @@
 namespace sandboxd {
 namespace {
 
-constexpr uint64_t kFileRights = LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE |
-                                 LANDLOCK_ACCESS_FS_READ_FILE | landlock::kFsTruncate;
 // Rules a session adds entry by entry, at most: past them, entries are
 // not granted (fail closed: a directory an earlier session filled, such as
 // a writable ~/.cache, must not switch the split off), and that is said.
@@ -124,7 +122,7 @@ void grant_around_hidden(std::vector<LandlockRule>& rules, const std::vector<std
         // Each directory before those inside it (a set of paths sorts so):
         // past the most entries, what is left out is deeper than what is in.
         for (const auto& dir : way) {
-            out.push_back({dir, r.access & LANDLOCK_ACCESS_FS_READ_DIR, r.why + ", listing only", true});
+            out.push_back({dir, r.access & LANDLOCK_ACCESS_FS_READ_DIR, r.why + ", listing only", true, true});
             std::error_code ec;
             size_t left_out = 0;
             // One that cannot be listed grants nothing inside: fail closed.
@@ -140,7 +138,7 @@ void grant_around_hidden(std::vector<LandlockRule>& rules, const std::vector<std
                     continue;
                 }
                 ++entries;
-                out.push_back({full, S_ISDIR(st.st_mode) ? r.access : r.access & kFileRights, r.why, true});
+                out.push_back({full, S_ISDIR(st.st_mode) ? r.access : r.access & landlock::kFsFileRights, r.why, true});
             }
             if (left_out)
                 warnings.push_back(std::to_string(left_out) + " entries of " + dir + " are not readable in this session: " +

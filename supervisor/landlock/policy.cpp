@@ -83,9 +83,7 @@ LandlockPolicy compile_landlock(const Profile& p, int abi, uid_t agent_uid) {
         // Rights on a non-directory may only be those that apply to files.
         struct stat st{};
         uint64_t mask = out.handled_fs;
-        if (::stat(path.c_str(), &st) == 0 && !S_ISDIR(st.st_mode))
-            mask &= LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE |
-                    LANDLOCK_ACCESS_FS_READ_FILE | kFsTruncate;
+        if (::stat(path.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) mask &= kFsFileRights;
         out.fs_rules.push_back({path, access & mask, why});
     }
     out.hidden = resolved_hidden_paths(p.hide);

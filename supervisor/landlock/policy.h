@@ -34,6 +34,8 @@ struct LandlockRule {
     // gone by the time the ruleset is built is skipped, and a symbolic
     // link put there since is not followed.
     bool beside_hidden = false;
+    // Of those, a directory on the way to one: it may only be listed.
+    bool on_the_way = false;
 };
 
 struct LandlockPolicy {

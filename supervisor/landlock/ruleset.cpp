@@ -29,9 +29,7 @@ Result<UniqueFd> build_landlock_ruleset(const LandlockPolicy& policy) {
             // the rights a file can have.
             struct stat st{};
             if (::fstat(dir->get(), &st) != 0 || S_ISLNK(st.st_mode)) continue;
-            if (!S_ISDIR(st.st_mode))
-                access &= LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_READ_FILE |
-                          landlock::kFsTruncate;
+            if (!S_ISDIR(st.st_mode)) access &= landlock::kFsFileRights;
         }
         landlock_path_beneath_attr pb{};
         pb.allowed_access = access;

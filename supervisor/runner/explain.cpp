@@ -121,16 +121,16 @@ ExitStatus explain_session(const RunOptions& opts) {
         // directories listed, and how many entries in each.
         std::map<std::string, size_t> beside;
         for (const auto& r : ll.fs_rules)
-            if (r.beside_hidden && r.why.ends_with("listing only")) beside.try_emplace(r.path, 0);
+            if (r.on_the_way) beside.try_emplace(r.path, 0);
         for (const auto& r : ll.fs_rules) {
-            if (!r.beside_hidden || r.why.ends_with("listing only")) continue;
+            if (!r.beside_hidden || r.on_the_way) continue;
             auto dir = beside.find(parent_path(r.path));
             if (dir != beside.end()) ++dir->second;
         }
         for (const auto& r : ll.fs_rules) {
-            if (r.why == "device" || (r.beside_hidden && !r.why.ends_with("listing only"))) continue;
+            if (r.why == "device" || (r.beside_hidden && !r.on_the_way)) continue;
             std::string what = r.why + ": " + r.path;
-            if (r.beside_hidden) what += " (and " + std::to_string(beside[r.path]) + " entries in it one by one)";
+            if (r.on_the_way) what += " (and " + std::to_string(beside[r.path]) + " entries in it one by one)";
             o << row("", what, "");
         }
         std::string devs;

@@ -61,9 +61,11 @@ TEST_CASE("hidden split: a read tree above hidden paths is granted entry by entr
         REQUIRE(m.count(d));
         CHECK(m[d].access == LANDLOCK_ACCESS_FS_READ_DIR);
         CHECK(m[d].beside_hidden);
+        CHECK(m[d].on_the_way);
     }
     // Everything else in them as the tree was (files: file rights).
     CHECK(m[tr.root + "/a.txt"].access == LANDLOCK_ACCESS_FS_READ_FILE);
+    CHECK_FALSE(m[tr.root + "/a.txt"].on_the_way);
     CHECK(m[tr.root + "/sub"].access == kRead);
     CHECK(m[tr.root + "/deep/other"].access == LANDLOCK_ACCESS_FS_READ_FILE);
     // A longer name that is not the hidden one's temporary: granted.
