@@ -115,10 +115,7 @@ GateOutcome do_link(const GateRequest& r, GateContext& ctx, int flags) {
     auto refuse_protected_source = [&](int fd) -> std::optional<GateOutcome> {
         struct stat st{};
         if (::fstat(fd, &st) != 0) return failed(errno);
-        auto guard = guarded_open_file(ctx, fd, st);
-        if (!guard) return refused(r, "file.link", r.path1, guard.error());
-        if (*guard) return refuse_guarded(r, "file.link", r.path1, **guard);
-        return std::nullopt;
+        return refuse_guarded_open_file(r, ctx, "file.link", r.path1, fd, st);
     };
     int rc;
     if (held >= 0) {

@@ -193,11 +193,12 @@ const GuardedName* guarded_object(const GateContext& ctx, const struct stat& st)
     return nullptr;
 }
 
-Result<const GuardedName*> guarded_open_file(GateContext& ctx, int fd, const struct stat& st) {
-    if (ctx.guarded.empty()) return nullptr;
-    if (const GuardedName* g = guarded_object(ctx, st)) return g;
+std::optional<GateOutcome> refuse_guarded_open_file(const GateRequest& r, GateContext& ctx, const char* action,
+                                                    const std::string& target, int fd, const struct stat& st) {
+    if (ctx.guarded.empty()) return std::nullopt;
+    if (const GuardedName* g = guarded_object(ctx, st)) return refuse_guarded(r, action, target, *g);
     OpenObject obj = open_object(fd, st);
-    if (!obj.on_host) return nullptr;  // no name of the host's (deleted, private): nothing to guard
+    if (!obj.on_host) return std::nullopt;  // no name of the host's (deleted, private): nothing to guard
     std::string dir = parent_path(obj.path), name = last_component(obj.path);
     // Its directory by the name the kernel gave, no link followed: the
     // name must still be this file's, or the answer would be another's.
@@ -208,8 +209,9 @@ Result<const GuardedName*> guarded_open_file(GateContext& ctx, int fd, const str
     struct stat now{};
     if (!parent || ::fstatat(parent.get(), name.c_str(), &now, AT_SYMLINK_NOFOLLOW) != 0 || now.st_dev != st.st_dev ||
         now.st_ino != st.st_ino)
-        return Error{EAGAIN, "its name changed while it was looked at"};
-    return protected_name(ctx, parent.get(), name);
+        return refused(r, action, target, Error{EAGAIN, "its name changed while it was looked at"});
+    if (const GuardedName* g = protected_name(ctx, parent.get(), name)) return refuse_guarded(r, action, target, *g);
+    return std::nullopt;
 }
 
 void drop_guards_in(GateContext& ctx, const struct stat& st) {

@@ -6,6 +6,7 @@
 
 #include <sys/stat.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,13 +30,15 @@ const GuardedName* guarded_name(GateContext& ctx, int dir, const std::string& na
 // not be removed or moved away either.
 const GuardedName* protected_name(GateContext& ctx, int dir, const std::string& name);
 const GuardedName* guarded_object(const GateContext& ctx, const struct stat& st);
-// The guard on an open file (`st`: its fstat) reached by its descriptor
-// (/proc/self/fd/N, fchmod, linkat with AT_EMPTY_PATH): guarded_object's,
-// else the protected name it has now, as the host reaches it. A protected
-// file the host made or replaced since the start holds no inode guard: it
-// was written through a descriptor the agent had opened for reading.
-// EAGAIN when the name changed while it was looked at.
-Result<const GuardedName*> guarded_open_file(GateContext& ctx, int fd, const struct stat& st);
+// The refusal of `action` on an open file (`st`: its fstat) reached by its
+// descriptor (/proc/self/fd/N, fchmod, a link's source) when it is a
+// protected one: by guarded_object's guard, else by the protected name it
+// has now, as the host reaches it. A protected file the host made or
+// replaced since the start holds no inode guard: it was written through a
+// descriptor the agent had opened for reading. EAGAIN when the name
+// changed while it was looked at. None for any other file.
+std::optional<GateOutcome> refuse_guarded_open_file(const GateRequest& r, GateContext& ctx, const char* action,
+                                                    const std::string& target, int fd, const struct stat& st);
 // Forgets the guards inside a directory that is gone (`st`: its stat).
 void drop_guards_in(GateContext& ctx, const struct stat& st);
 // The refusal of an operation on a guarded name: EROFS, as for the

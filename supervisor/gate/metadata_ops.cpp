@@ -78,9 +78,7 @@ GateOutcome do_metadata(const GateRequest& r, GateContext& ctx) {
         return refused(r, action, obj.path, Error{EACCES, "no undo possible: not reachable from the host"});
     // A protected file keeps its mode, owner and attributes (where its
     // read-only mount went with a host's rename, or it was made since).
-    auto guard = guarded_open_file(ctx, fd, st);
-    if (!guard) return refused(r, action, obj.path, guard.error());
-    if (*guard) return refuse_guarded(r, action, obj.path, **guard);
+    if (auto no = refuse_guarded_open_file(r, ctx, action, obj.path, fd, st)) return std::move(*no);
     const std::string& agent_path = obj.path;
     const char* link = obj.link.c_str();
 

@@ -204,9 +204,7 @@ GateOutcome do_open(const GateRequest& r, GateContext& ctx, int flags, mode_t mo
         // /proc/self/fd/N and friends: the kernel reopens the agent's own
         // open file, so does the worker (from its own table: no ptrace).
         if (::fstat(r.file.get(), &st) != 0) return failed(errno);
-        auto guard = guarded_open_file(ctx, r.file.get(), st);
-        if (!guard) return refused(r, action, r.path1, guard.error());
-        if (*guard) return refuse_guarded(r, action, r.path1, **guard);
+        if (auto no = refuse_guarded_open_file(r, ctx, action, r.path1, r.file.get(), st)) return std::move(*no);
         exists = true;
         std::string link = fd_link(r.file.get());
         // Truncated below, after the snapshot, as the size is then.
