@@ -306,25 +306,53 @@ std::optional<nlohmann::json> parse_journal_line(std::string_view line) {
     return v;
 }
 
-JournalScan scan_journal(std::string_view text) {
-    JournalScan out;
-    uint64_t no = 0;
-    for (size_t pos = 0; pos < text.size();) {
-        size_t nl = text.find('\n', pos);
-        ++no;
-        if (nl == std::string_view::npos) {
-            // The writer died mid-line: expected after a crash, and only the
-            // last line can be so. Reported, not a reason to stop.
-            out.torn_tail = "line " + std::to_string(no) + " is torn (no newline: its writer stopped while writing it)";
-            break;
+namespace {
+
+// Journal lines as they come, a piece at a time: each whole line checked,
+// and held when `keep` wants it; the start of a line a piece cut waits
+// for the rest.
+class LineScan {
+public:
+    explicit LineScan(const std::function<bool(const nlohmann::json&)>& keep) : keep_(keep) {}
+
+    void feed(std::string_view piece) {
+        for (size_t nl; (nl = piece.find('\n')) != std::string_view::npos; piece.remove_prefix(nl + 1)) {
+            std::string_view line = piece.substr(0, nl);
+            if (!pending_.empty()) line = pending_.append(line);
+            ++no_;
+            if (auto v = parse_journal_line(line)) {
+                if (keep_(*v)) out_.lines.push_back({no_, std::move(*v)});
+            } else {
+                out_.problems.push_back("line " + std::to_string(no_) + ": not a journal line");
+            }
+            pending_.clear();
         }
-        if (auto v = parse_journal_line(text.substr(pos, nl - pos)))
-            out.lines.push_back({no, std::move(*v)});
-        else
-            out.problems.push_back("line " + std::to_string(no) + ": not a journal line");
-        pos = nl + 1;
+        pending_.append(piece);
     }
-    return out;
+
+    JournalScan finish() && {
+        // The writer died mid-line: expected after a crash, and only the
+        // last line can be so. Reported, not a reason to stop.
+        if (!pending_.empty())
+            out_.torn_tail =
+                "line " + std::to_string(no_ + 1) + " is torn (no newline: its writer stopped while writing it)";
+        return std::move(out_);
+    }
+
+private:
+    const std::function<bool(const nlohmann::json&)>& keep_;
+    JournalScan out_;
+    uint64_t no_ = 0;
+    std::string pending_;
+};
+
+}  // namespace
+
+JournalScan scan_journal(std::string_view text) {
+    const std::function<bool(const nlohmann::json&)> all = [](const nlohmann::json&) { return true; };
+    LineScan scan(all);
+    scan.feed(text);
+    return std::move(scan).finish();
 }
 
 Result<std::string> read_journal_text(const std::string& path) {
@@ -343,35 +371,16 @@ Result<JournalScan> scan_journal_file(const std::string& path,
     if (!fd) return Error{fd.error().code, "cannot open " + path};
     while (::flock(fd->get(), LOCK_SH) != 0)
         if (errno != EINTR) return errno_error("cannot lock " + path);
-    JournalScan out;
-    uint64_t no = 0;
-    std::string pending;  // the start of a line the last piece cut
+    LineScan scan(keep);
     std::vector<char> piece(1 << 20);
     for (;;) {
         ssize_t n = ::read(fd->get(), piece.data(), piece.size());
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) return errno_error("cannot read " + path);
         if (n == 0) break;
-        std::string_view chunk(piece.data(), size_t(n));
-        for (size_t nl; (nl = chunk.find('\n')) != std::string_view::npos; chunk.remove_prefix(nl + 1)) {
-            ++no;
-            std::string_view line = chunk.substr(0, nl);
-            if (!pending.empty()) {
-                pending.append(line);
-                line = pending;
-            }
-            if (auto v = parse_journal_line(line)) {
-                if (keep(*v)) out.lines.push_back({no, std::move(*v)});
-            } else {
-                out.problems.push_back("line " + std::to_string(no) + ": not a journal line");
-            }
-            pending.clear();
-        }
-        pending.append(chunk);
+        scan.feed(std::string_view(piece.data(), size_t(n)));
     }
-    if (!pending.empty())
-        out.torn_tail = "line " + std::to_string(no + 1) + " is torn (no newline: its writer stopped while writing it)";
-    return out;
+    return std::move(scan).finish();
 }
 
 Result<std::vector<JournalLine>> read_journal(const std::string& path) {
