@@ -18,24 +18,29 @@ using namespace sandboxd::test;
 
 namespace {
 
-// A user made for the test, with `home` as its $HOME (the profiles' hidden
-// paths are spelled with ${HOME}, which comes from the passwd entry).
-struct TestUser {
-    std::string name;
-    explicit TestUser(const std::string& home) : name("sbxsecret" + std::to_string(::getpid() % 100000)) {
-        REQUIRE(run({"/usr/sbin/useradd", "--no-create-home", "--home-dir", home, "--shell", "/bin/sh", name}).status ==
-                0);
-    }
-    ~TestUser() { run({"/usr/sbin/userdel", name}); }
-    TestUser(const TestUser&) = delete;
-    TestUser& operator=(const TestUser&) = delete;
-};
+// A home directory, and a user made for the test with it as $HOME (the
+// profiles' hidden paths are spelled with ${HOME}, which comes from the
+// passwd entry).
+struct UserHome {
+    TempDir dir{"sandboxd-home", "/var/tmp"};
+    std::string user = "sbxsecret" + std::to_string(::getpid() % 100000);
 
-// Gives `home` and all that is in it to `u`.
-void own_home(const TempDir& home, const TestUser& u) {
-    REQUIRE(run({"/bin/chown", "-R", u.name + ":", home.path()}).status == 0);
-    REQUIRE(chmod(home.path().c_str(), 0755) == 0);
-}
+    UserHome() {
+        REQUIRE(run({"/usr/sbin/useradd", "--no-create-home", "--home-dir", dir.path(), "--shell", "/bin/sh", user})
+                    .status == 0);
+    }
+    ~UserHome() { run({"/usr/sbin/userdel", user}); }
+    UserHome(const UserHome&) = delete;
+    UserHome& operator=(const UserHome&) = delete;
+
+    const std::string& path() const { return dir.path(); }
+    std::string operator/(const std::string& name) const { return dir / name; }
+    // Gives the home and all that is in it to the user.
+    void own() const {
+        REQUIRE(run({"/bin/chown", "-R", user + ":", dir.path()}).status == 0);
+        REQUIRE(chmod(dir.path().c_str(), 0755) == 0);
+    }
+};
 
 // A unix socket listening at `path` (as gpg-agent's does), closed with it.
 struct Listener {
@@ -60,9 +65,8 @@ struct Listener {
 // its passwd entry.
 TEST_CASE("readonly and coding-agent profiles: the agent's own secrets and /run/user are hidden") {
     Host h;
-    TempDir home("sandboxd-home", "/var/tmp");
-    TestUser u(home.path());
-    const std::string& user = u.name;
+    UserHome home;
+    const std::string& user = home.user;
     std::vector<std::string> secrets = {".ssh/id_ed25519",
                                         ".aws/credentials",
                                         ".config/gcloud/credentials.db",
@@ -75,8 +79,7 @@ TEST_CASE("readonly and coding-agent profiles: the agent's own secrets and /run/
                                         ".bash_history"};
     for (const auto& f : secrets) plant_file(home / f, "SECRET\n");
     plant_file(home / "proj/visible", "VISIBLE\n");
-    REQUIRE(run({"/bin/chown", "-R", user + ":", home.path()}).status == 0);
-    REQUIRE(chmod(home.path().c_str(), 0755) == 0);
+    home.own();
     std::string script = "cat " + home / "proj/visible" + ";";
     for (const auto& f : secrets) script += " cat " + home / f + " 2>/dev/null;";
     for (const char* profile : {"readonly", "coding-agent"}) {
@@ -118,23 +121,22 @@ TEST_CASE("the directories above a hidden path in a write tree stay in place - t
 // around hidden paths).
 TEST_CASE("hidden paths the host replaces or makes mid-session stay out of the agent's reach") {
     Host h;
-    TempDir home("sandboxd-home", "/var/tmp");
-    TestUser u(home.path());
+    UserHome home;
     plant_file(home / ".netrc", "OLD-SECRET\n");
     // git's lock file, mid-write as the session starts.
     plant_file(home / ".git-credentials.lock", "LOCK-SECRET\n");
     plant_file(home / ".config/other/settings", "VISIBLE-CONFIG\n");
     plant_file(home / "proj/visible", "VISIBLE\n");
     REQUIRE(symlink("/etc/hostname", (home / "hostname-link").c_str()) == 0);
-    own_home(home, u);
+    home.own();
     const std::vector<std::string> secrets = {".netrc", ".git-credentials", ".aws/credentials", ".config/gh/hosts.yml",
                                               "new-file"};
     std::string script = "cat proj/visible .config/other/settings; cat hostname-link >/dev/null && echo link-ok; " +
                          shell_wait_for("proj/go");
     for (const auto& f : secrets) script += " cat " + f + " 2>/dev/null;";
     script += " echo end";
-    auto r = h.run_meanwhile({"--user", u.name, "--profile", "readonly", "--workspace", home / "proj", "--", "sh", "-c",
-                              "cd " + home.path() + " && " + script},
+    auto r = h.run_meanwhile({"--user", home.user, "--profile", "readonly", "--workspace", home / "proj", "--", "sh",
+                              "-c", "cd " + home.path() + " && " + script},
                              [&] {
                                  h.wait_for_session(1);
                                  sleep_ms(300);  // past the first cat
@@ -144,7 +146,7 @@ TEST_CASE("hidden paths the host replaces or makes mid-session stay out of the a
                                  plant_file(home / ".aws/credentials", "AWS-SECRET\n");
                                  plant_file(home / ".config/gh/hosts.yml", "GH-SECRET\n");
                                  plant_file(home / "new-file", "NEW-FILE-SECRET\n");
-                                 REQUIRE(run({"/bin/chown", "-R", u.name + ":", home.path()}).status == 0);
+                                 REQUIRE(run({"/bin/chown", "-R", home.user + ":", home.path()}).status == 0);
                                  plant_file(home / "proj/go", "");
                              });
     INFO(r.out << r.err);
@@ -155,7 +157,7 @@ TEST_CASE("hidden paths the host replaces or makes mid-session stay out of the a
     // The host's files are the host's: nothing was changed.
     CHECK(*sandboxd::read_file(home / ".netrc") == "NEW-SECRET\n");
     // And --explain says what the price is.
-    auto x = h.run({"--explain", "--user", u.name, "--profile", "readonly", "--workspace", home / "proj"});
+    auto x = h.run({"--explain", "--user", home.user, "--profile", "readonly", "--workspace", home / "proj"});
     CHECK_THAT(x.out, Catch::Contains("granted entry by entry around hidden paths"));
 }
 
@@ -169,13 +171,12 @@ TEST_CASE(
     "a hidden dotfile kept elsewhere and a hidden socket made mid-session stay out of the agent's "
     "reach") {
     Host h;
-    TempDir home("sandboxd-home", "/var/tmp");
-    TestUser u(home.path());
+    UserHome home;
     plant_file(home / "dotfiles/netrc", "OLD-SECRET\n");
     plant_file(home / "dotfiles/vimrc", "VISIBLE-DOTFILE\n");
     plant_file(home / "proj/visible", "VISIBLE\n");
     REQUIRE(symlink("dotfiles/netrc", (home / ".netrc").c_str()) == 0);
-    own_home(home, u);
+    home.own();
     const std::string sock = home / ".gnupg/S.gpg-agent";
     std::optional<Listener> agent_socket;  // made during the session, kept until its end
     std::string script = "cat proj/visible dotfiles/vimrc; " + shell_wait_for("proj/go") +
@@ -184,8 +185,8 @@ TEST_CASE(
                          "s.connect(sys.argv[1]); print(\"SECRET-connected\")\n"
                          "except OSError as e: print(\"refused\", e.errno)' " +
                          sock + "; echo end";
-    auto r = h.run_meanwhile({"--user", u.name, "--profile", "readonly", "--workspace", home / "proj", "--", "sh", "-c",
-                              "cd " + home.path() + " && " + script},
+    auto r = h.run_meanwhile({"--user", home.user, "--profile", "readonly", "--workspace", home / "proj", "--", "sh",
+                              "-c", "cd " + home.path() + " && " + script},
                              [&] {
                                  h.wait_for_session(1);
                                  sleep_ms(300);
@@ -193,7 +194,7 @@ TEST_CASE(
                                  std::filesystem::rename(home / "dotfiles/netrc.lock", home / "dotfiles/netrc");
                                  REQUIRE(sandboxd::make_dirs(home / ".gnupg", 0700).ok());
                                  agent_socket.emplace(sock);
-                                 own_home(home, u);
+                                 home.own();
                                  plant_file(home / "proj/go", "");
                              });
     INFO(r.out << r.err);
@@ -209,12 +210,11 @@ TEST_CASE(
 // workspace, readable by every later session.
 TEST_CASE("the way to a hidden path in a write tree cannot be redirected by the agent") {
     Host h;
-    TempDir home("sandboxd-home", "/var/tmp");
-    TestUser u(home.path());
+    UserHome home;
     plant_file(home / ".cache/pip/x", "cache\n");
     plant_file(home / "proj/visible", "VISIBLE\n");
-    own_home(home, u);
-    auto r = h.run({"--user", u.name, "--profile", "coding-agent", "--workspace", home / "proj", "--", "sh", "-c",
+    home.own();
+    auto r = h.run({"--user", home.user, "--profile", "coding-agent", "--workspace", home / "proj", "--", "sh", "-c",
                     "mkdir hf; ln -s " + home / "proj/hf" + " " + home / ".cache/huggingface" +
                         "; echo link=$?; "
                         "mkdir " +
@@ -235,16 +235,15 @@ TEST_CASE("the way to a hidden path in a write tree cannot be redirected by the 
 // were on one path only, and every secret was read under the other.
 TEST_CASE("hidden paths stay hidden under every mount their filesystem is reached through") {
     Host h;
-    TempDir home("sandboxd-home", "/var/tmp");
+    UserHome home;
     TempDir alias("sandboxd-alias", "/var/tmp");
-    TestUser u(home.path());
     plant_file(home / ".netrc", "SECRET-NETRC\n");
     plant_file(home / ".ssh/id_ed25519", "SECRET-KEY\n");
     plant_file(home / "proj/visible", "VISIBLE\n");
-    own_home(home, u);
+    home.own();
     REQUIRE(::mount(home.path().c_str(), alias.path().c_str(), nullptr, MS_BIND, nullptr) == 0);
     Unmount unmount{alias.path()};
-    auto r = h.run({"--user", u.name, "--profile", "readonly", "--workspace", home / "proj", "--", "sh", "-c",
+    auto r = h.run({"--user", home.user, "--profile", "readonly", "--workspace", home / "proj", "--", "sh", "-c",
                     "cat " + alias / "proj/visible" + "; cat " + alias / ".netrc" + " " + alias / ".ssh/id_ed25519" +
                         " 2>/dev/null; echo end"});
     INFO(r.out << r.err);

@@ -869,6 +869,35 @@ TEST_CASE("rollback: of a frozen session and again once it ended - the second ta
     CHECK(tree_state(h.ws.path()) == before);
 }
 
+namespace {
+
+// A tmpfs at `dir`, the agent's (unmounted with the returned guard).
+Unmount agents_tmpfs(const std::string& dir) {
+    REQUIRE(::mount("tmpfs", dir.c_str(), "tmpfs", 0, "size=16m,mode=0755") == 0);
+    REQUIRE(::chown(dir.c_str(), kAgentUid, kAgentGid) == 0);
+    return Unmount{dir};
+}
+
+// In workspace `ws`, the agent removes DIR/kept (planted here) and makes
+// DIR/made and DIR/dir/inside; rollback must bring the one back and take
+// the others away, with no error.
+void agent_files_rolled_back(const Host& h, const std::string& ws, const std::string& dir) {
+    plant_file(dir + "/kept", "original\n");
+    auto r = h.run({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", ws, "--", "sh", "-c",
+                    "cd " + shell_word(dir) + " && rm kept && echo new > made && mkdir dir && echo x > dir/inside"});
+    INFO(r.out << r.err);
+    REQUIRE(r.status == 0);
+    auto rb = h.ctl({"rollback", only_session(h)});
+    INFO(rb.out << rb.err);
+    CHECK(rb.status == 0);
+    CHECK_THAT(rb.out, Catch::Contains(" 0 error(s)"));
+    CHECK(*sandboxd::read_file(dir + "/kept") == "original\n");
+    CHECK_FALSE(path_exists(dir + "/made"));
+    CHECK_FALSE(path_exists(dir + "/dir"));
+}
+
+}  // namespace
+
 // The workspace on a filesystem of its own (the state directory elsewhere):
 // what the agent made could not be moved out of the way (EXDEV), and
 // rollback reported it both done and failed, the files left in place. A
@@ -876,21 +905,8 @@ TEST_CASE("rollback: of a frozen session and again once it ended - the second ta
 TEST_CASE("rollback of a workspace on a filesystem of its own takes away what the agent made") {
     Host h;
     TempDir wsd("sandboxd-wsfs", "/var/tmp");
-    REQUIRE(::mount("tmpfs", wsd.path().c_str(), "tmpfs", 0, "size=16m,mode=0755") == 0);
-    Unmount unmount{wsd.path()};
-    REQUIRE(::chown(wsd.path().c_str(), kAgentUid, kAgentGid) == 0);
-    plant_file(wsd / "kept", "original\n");
-    auto r = h.run({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", wsd.path(), "--", "sh", "-c",
-                    "rm kept && echo new > made && mkdir dir && echo x > dir/inside"});
-    INFO(r.out << r.err);
-    REQUIRE(r.status == 0);
-    auto rb = h.ctl({"rollback", only_session(h)});
-    INFO(rb.out << rb.err);
-    CHECK(rb.status == 0);
-    CHECK_THAT(rb.out, Catch::Contains(" 0 error(s)"));
-    CHECK(*sandboxd::read_file(wsd / "kept") == "original\n");
-    CHECK_FALSE(path_exists(wsd / "made"));
-    CHECK_FALSE(path_exists(wsd / "dir"));
+    Unmount unmount = agents_tmpfs(wsd.path());
+    agent_files_rolled_back(h, wsd.path(), wsd.path());
 }
 
 // A filesystem mounted inside the workspace has no store of the session's
@@ -900,21 +916,8 @@ TEST_CASE("rollback of a workspace on a filesystem of its own takes away what th
 TEST_CASE("rollback takes away what the agent made on a filesystem mounted inside the workspace") {
     Host h;
     REQUIRE(::mkdir((h.ws / "sub").c_str(), 0755) == 0);
-    REQUIRE(::mount("tmpfs", (h.ws / "sub").c_str(), "tmpfs", 0, "size=16m,mode=0755") == 0);
-    Unmount unmount{h.ws / "sub"};
-    REQUIRE(::chown((h.ws / "sub").c_str(), kAgentUid, kAgentGid) == 0);
-    plant_file(h.ws / "sub/kept", "original\n");
-    auto r = h.run({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path(), "--", "sh",
-                    "-c", "rm sub/kept && echo new > sub/made && mkdir sub/dir && echo x > sub/dir/inside"});
-    INFO(r.out << r.err);
-    REQUIRE(r.status == 0);
-    auto rb = h.ctl({"rollback", only_session(h)});
-    INFO(rb.out << rb.err);
-    CHECK(rb.status == 0);
-    CHECK_THAT(rb.out, Catch::Contains(" 0 error(s)"));
-    CHECK(*sandboxd::read_file(h.ws / "sub/kept") == "original\n");
-    CHECK_FALSE(path_exists(h.ws / "sub/made"));
-    CHECK_FALSE(path_exists(h.ws / "sub/dir"));
+    Unmount unmount = agents_tmpfs(h.ws / "sub");
+    agent_files_rolled_back(h, h.ws.path(), h.ws / "sub");
     struct stat st{};
     REQUIRE(::lstat((h.ws / "sub/.sandboxd-snapshots").c_str(), &st) == 0);
     CHECK(st.st_uid == 0);
