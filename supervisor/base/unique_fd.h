@@ -37,4 +37,32 @@ private:
     int fd_ = -1;
 };
 
+// A descriptor that is either its own or lent by an owner that keeps it
+// open for as long as this is used (a cache's); get() either way.
+class HeldFd {
+public:
+    HeldFd() = default;
+    explicit HeldFd(UniqueFd owned) : owned_(std::move(owned)), fd_(owned_.get()) {}
+    static HeldFd lent(int fd) {
+        HeldFd h;
+        h.fd_ = fd;
+        return h;
+    }
+    HeldFd(HeldFd&& other) noexcept : owned_(std::move(other.owned_)), fd_(std::exchange(other.fd_, -1)) {}
+    HeldFd& operator=(HeldFd&& other) noexcept {
+        if (this != &other) {
+            owned_ = std::move(other.owned_);
+            fd_ = std::exchange(other.fd_, -1);
+        }
+        return *this;
+    }
+
+    int get() const { return fd_; }
+    explicit operator bool() const { return fd_ >= 0; }
+
+private:
+    UniqueFd owned_;
+    int fd_ = -1;
+};
+
 }  // namespace sandboxd

@@ -59,6 +59,7 @@ bool AgentThreads::refresh(Thread& t) {
 
 Result<AgentThreads::Thread*> AgentThreads::get(pid_t tid) {
     if (auto it = threads_.find(tid); it != threads_.end()) {
+        it->second.cwd_replaced.clear();  // the request they were lent to is done
         if (refresh(it->second)) return &it->second;
         threads_.erase(it);  // held from a thread that is gone; this number is someone new
     }
@@ -119,19 +120,17 @@ bool AgentThreads::unchanged_since(uint64_t count) const {
     return changes_ && __atomic_load_n(changes_.entered, __ATOMIC_ACQUIRE) == count;
 }
 
-Result<UniqueFd> AgentThreads::working_dir(Thread& t) {
+Result<HeldFd> AgentThreads::working_dir(Thread& t) {
     if (!(root_fixed_ && t.cwd && unchanged_since(t.cwd_count))) {
-        t.cwd.reset();
+        if (t.cwd) t.cwd_replaced.push_back(std::move(t.cwd));
         auto count = root_fixed_ ? quiet_count() : std::nullopt;
         UniqueFd cwd(::openat(t.procdir.get(), "cwd", O_PATH | O_DIRECTORY | O_CLOEXEC));
         if (!cwd) return Error{ESRCH, "cannot open the agent's working directory"};
-        if (!count || !unchanged_since(*count)) return cwd;  // this call's only
+        if (!count || !unchanged_since(*count)) return HeldFd(std::move(cwd));  // this call's only
         t.cwd = std::move(cwd);
         t.cwd_count = *count;
     }
-    UniqueFd copy(::fcntl(t.cwd.get(), F_DUPFD_CLOEXEC, 0));
-    if (!copy) return errno_error("cannot duplicate the agent's working directory");
-    return copy;
+    return HeldFd::lent(t.cwd.get());
 }
 
 mode_t AgentThreads::umask(Thread& t) {

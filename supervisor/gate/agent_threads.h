@@ -19,6 +19,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 #include <unordered_map>
 
 #include "base/agent_state_counts.h"
@@ -42,6 +43,9 @@ public:
         // were read (see working_dir() and umask()).
         UniqueFd cwd;
         uint64_t cwd_count = 0;
+        // Kept directories replaced since get(): still open, one of them
+        // may be lent to the request being fetched.
+        std::vector<UniqueFd> cwd_replaced;
         mode_t umask = 0;
         bool umask_known = false;
         uint64_t umask_count = 0;
@@ -63,12 +67,13 @@ public:
 
     // The thread's /proc/TID/status, opened when first needed (-1: gone).
     static int status_fd(Thread& t);
-    // Its working directory, a descriptor of its own for the caller (an
-    // error once the thread is gone), and its umask, from status_fd()
-    // opened beforehand (077 if it cannot be read). The working directory
-    // is kept only where the root is fixed too: an agent that may make a
-    // mount namespace takes its working directory into the new one.
-    Result<UniqueFd> working_dir(Thread& t);
+    // Its working directory (an error once the thread is gone), and its
+    // umask, from status_fd() opened beforehand (077 if it cannot be
+    // read). The working directory is kept only where the root is fixed
+    // too: an agent that may make a mount namespace takes its working
+    // directory into the new one. A kept one is lent, open until the next
+    // get() of the thread (a dup and a close fewer a call).
+    Result<HeldFd> working_dir(Thread& t);
     mode_t umask(Thread& t);
 
     // The thread group of `t`, which is what /proc/self names to it: its

@@ -22,10 +22,19 @@ namespace sandboxd {
 // as seen from the host, when the host reaches the same directory at the
 // path the agent sees it under (sandboxd mounts every tree it shares at its
 // own path). The snapshot store is on the host side, and rename() needs
-// both of its ends on one mount. Identity is checked, never assumed; the
-// last answer is kept (an rm -rf asks about one directory many times in a
-// row) and dropped whenever the agent renames or removes a directory.
+// both of its ends on one mount. Identity is checked, never assumed.
+//
+// The answers are kept, most recent first: an rm -rf or a tar extraction
+// goes down and back up through the same directories, and a miss costs six
+// calls. Each kept directory is held open, so no other directory can get
+// its inode number while it is kept; its path can change, so an answer
+// other than the last one is only used again while the agent's descriptor
+// still reads as that path (one readlink). The last one is used as it is
+// (a loop in one directory pays nothing more), and all are dropped when the
+// agent renames a directory.
 namespace {
+
+constexpr size_t kHostDirsKept = 128;
 
 struct DirKey {
     dev_t dev;
@@ -40,40 +49,59 @@ std::optional<DirKey> dir_key(int fd) {
     return DirKey{makedev(sx.stx_dev_major, sx.stx_dev_minor), ino_t(sx.stx_ino), sx.stx_mnt_id};
 }
 
+// What the kernel says `fd` is at, from the reader's root.
+std::optional<std::string> path_of(int fd) {
+    char buf[PATH_MAX];
+    ssize_t n = ::readlink(fd_link(fd).c_str(), buf, sizeof buf - 1);
+    if (n <= 0) return std::nullopt;
+    return std::string(buf, size_t(n));
+}
+
 }  // namespace
 
 const HostDir* host_dir(GateContext& ctx, int agent_dir) {
     auto key = dir_key(agent_dir);
     if (!key) return nullptr;
-    auto& c = ctx.host_cache;
-    if (c && c->dev == key->dev && c->ino == key->ino && c->agent_mnt == key->mnt) return &*c;
+    auto& kept = ctx.host_dirs;
+    auto same = [&](const HostDir& h) { return h.dev == key->dev && h.ino == key->ino && h.agent_mnt == key->mnt; };
+    if (!kept.empty() && same(kept.front())) return &kept.front();
     auto miss = std::make_tuple(key->dev, key->ino, key->mnt);
     if (ctx.host_miss == miss) return nullptr;
-    c.reset();
+    auto path = path_of(agent_dir);
+    if (!path || path->front() != '/') return nullptr;
+    if (auto it = std::find_if(kept.begin(), kept.end(), same); it != kept.end()) {
+        if (it->path == *path) {
+            kept.splice(kept.begin(), kept, it);
+            return &kept.front();
+        }
+        // Moved since: never matched again, left in place for a caller
+        // that may still hold it from earlier in this operation.
+        it->dev = 0;
+        it->ino = 0;
+    }
     ctx.host_miss = miss;  // until found below
-    char buf[PATH_MAX];
-    ssize_t n = ::readlink(fd_link(agent_dir).c_str(), buf, sizeof buf - 1);
-    if (n <= 0 || buf[0] != '/') return nullptr;
-    std::string path(buf, size_t(n));
     open_how how{};
     how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
     how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;  // d_path has none
-    UniqueFd fd(int(::syscall(SYS_openat2, AT_FDCWD, path.c_str(), &how, sizeof how)));
+    UniqueFd fd(int(::syscall(SYS_openat2, AT_FDCWD, path->c_str(), &how, sizeof how)));
     if (!fd) return nullptr;
     auto host = dir_key(fd.get());
     if (!host || host->dev != key->dev || host->ino != key->ino) return nullptr;
     ctx.host_miss.reset();
     struct statfs fs{};
-    bool overlay = ::fstatfs(agent_dir, &fs) == 0 && fs.f_type == OVERLAYFS_SUPER_MAGIC;
-    c = HostDir{std::move(fd), std::move(path), key->dev, key->ino, key->mnt, readonly_mount(agent_dir), host->mnt, overlay};
-    return &*c;
+    if (::fstatfs(agent_dir, &fs) != 0) return nullptr;
+    bool readonly = fs.f_flags & ST_RDONLY;  // the mount's flags, and its superblock's (Linux 2.6.36)
+    bool overlay = fs.f_type == OVERLAYFS_SUPER_MAGIC;
+    kept.push_front(HostDir{std::move(fd), std::move(*path), key->dev, key->ino, key->mnt, readonly, host->mnt, overlay});
+    // The least recently used goes: never one this operation is using.
+    if (kept.size() > kHostDirsKept) kept.pop_back();
+    return &kept.front();
 }
 
 std::string display_path(GateContext& ctx, int dir, const std::string& name) {
     if (auto h = host_dir(ctx, dir)) return join_path(h->path, name);
-    char buf[PATH_MAX];
-    ssize_t n = ::readlink(fd_link(dir).c_str(), buf, sizeof buf - 1);
-    return n > 0 ? join_path(std::string(buf, size_t(n)), name) + " (session-private)" : name;
+    auto path = path_of(dir);
+    return path ? join_path(*path, name) + " (session-private)" : name;
 }
 
 bool is_mountpoint(int dir, const std::string& name) {

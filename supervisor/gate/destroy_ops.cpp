@@ -112,7 +112,7 @@ GateOutcome do_unlink(const GateRequest& r, GateContext& ctx, bool dir) {
     // A protected path whose read-only mount the host's rename over it took
     // away (the mount point itself is the kernel's EBUSY).
     if (const GuardedName* g = protected_name(ctx, pfd, name)) return refuse_guarded(r, action, where, *g);
-    if (dir) ctx.forget_dirs();
+    if (dir) ctx.forget_miss();
     auto taken = take_out(ctx, pfd, name, *known);
     if (!taken) return refused(r, action, where, taken.error());
     if (!*taken || !(*taken)->gone) {

@@ -19,6 +19,7 @@
 #include <sys/types.h>
 
 #include <functional>
+#include <list>
 #include <optional>
 #include <set>
 #include <string>
@@ -60,13 +61,16 @@ struct GateContext {
     // Files whose content was already kept this session (first open for
     // writing): later opens for writing take no second copy.
     std::set<std::pair<dev_t, ino_t>> kept;
-    std::optional<HostDir> host_cache;  // the last directory looked up
+    std::list<HostDir> host_dirs;  // directories looked up, most recent first (host_dir)
     // The last directory the host does not reach (the session's own /tmp):
     // its dev, ino and agent mount, so that a burst of calls in it asks once.
     std::optional<std::tuple<dev_t, ino_t, uint64_t>> host_miss;
-    // Both, when a directory is renamed or removed.
+    // When a directory is removed: the miss is not held open, so its
+    // inode number may come back as another directory's.
+    void forget_miss() { host_miss.reset(); }
+    // When a directory is renamed: every path under it changes.
     void forget_dirs() {
-        host_cache.reset();
+        host_dirs.clear();
         host_miss.reset();
     }
     std::shared_ptr<SnapshotBudget> budget;

@@ -19,24 +19,26 @@
 namespace sandboxd {
 namespace {
 
-// Reads a NUL-terminated string from the agent, a page at a time so that an
-// unmapped page after the string's end is never touched.
+// Reads a NUL-terminated string from the agent, never past the page the
+// string may end in (an unmapped page after its end is never touched).
+// Most paths are short: 256 bytes are looked at first, then a page at a time.
 Result<std::string> read_agent_string(pid_t pid, uint64_t addr) {
     if (addr == 0) return Error{EFAULT, "null path"};
     std::string out;
     const uint64_t page = 4096;
+    uint64_t chunk = 256;
     while (out.size() < PATH_MAX) {
         char buf[4096];
-        size_t want = size_t(page - (addr % page));
+        size_t want = size_t(std::min(chunk, page - addr % page));
         iovec local{buf, want};
         iovec remote{reinterpret_cast<void*>(addr), want};
         ssize_t n = ::process_vm_readv(pid, &local, 1, &remote, 1, 0);
         if (n <= 0) return Error{n < 0 && errno == ESRCH ? ESRCH : EFAULT, "cannot read the agent's path"};
-        for (ssize_t i = 0; i < n; ++i) {
-            if (buf[i] == '\0') return out;
-            out.push_back(buf[i]);
-        }
+        const char* end = static_cast<const char*>(std::memchr(buf, '\0', size_t(n)));
+        out.append(buf, end ? size_t(end - buf) : size_t(n));
+        if (end) return out;
         addr += uint64_t(n);
+        chunk = page;
     }
     return Error{ENAMETOOLONG, "path too long"};
 }
@@ -44,14 +46,14 @@ Result<std::string> read_agent_string(pid_t pid, uint64_t addr) {
 // The directory a *at() call starts from: the agent's cwd for AT_FDCWD,
 // otherwise the descriptor it passed, taken from its table; none for an
 // absolute path (resolution starts at the agent's root).
-Result<UniqueFd> start_dir(AgentThreads& threads, AgentThreads::Thread& t, const std::function<int()>& pidfd,
-                           uint64_t dirfd_arg, const std::string& path) {
+Result<HeldFd> start_dir(AgentThreads& threads, AgentThreads::Thread& t, const std::function<int()>& pidfd,
+                         uint64_t dirfd_arg, const std::string& path) {
     int dirfd = int(int32_t(dirfd_arg));  // the kernel reads the int
-    if (!path.empty() && path.front() == '/') return UniqueFd();  // resolved from the agent's root
+    if (!path.empty() && path.front() == '/') return HeldFd();  // resolved from the agent's root
     if (dirfd == AT_FDCWD) return threads.working_dir(t);
     UniqueFd fd(int(::syscall(SYS_pidfd_getfd, pidfd(), dirfd, 0)));
     if (!fd) return Error{EBADF, "bad directory descriptor"};
-    return fd;
+    return HeldFd(std::move(fd));
 }
 
 // Paths through the caller's own procfs magic links, which a textual
@@ -157,7 +159,7 @@ Result<GateRequest> fetch_request(int listener, const seccomp_notif& n, AgentThr
         out = std::move(*s);
         return {};
     };
-    auto dir_at = [&](int arg, const std::string& path, UniqueFd& out) -> Status {
+    auto dir_at = [&](int arg, const std::string& path, HeldFd& out) -> Status {
         auto d = start_dir(threads, t, pidfd, arg < 0 ? uint64_t(uint32_t(AT_FDCWD)) : r.args[arg], path);
         if (!d) return d.error();
         out = std::move(*d);
@@ -305,7 +307,7 @@ Result<GateRequest> fetch_request(int listener, const seccomp_notif& n, AgentThr
         } else if (ps.kind == ProcSelf::Cwd) {
             *path = ps.rest;
             if (g) {
-                *dir = UniqueFd(::openat(g->procdir.get(), "cwd", O_PATH | O_DIRECTORY | O_CLOEXEC));
+                *dir = HeldFd(UniqueFd(::openat(g->procdir.get(), "cwd", O_PATH | O_DIRECTORY | O_CLOEXEC)));
                 if (!*dir) return Error{ENOENT, "the thread group's leader is gone"};
             } else {
                 auto cwd = threads.working_dir(t);

@@ -31,7 +31,7 @@ struct GateRequest {
     std::string comm;
     int root = -1;          // the agent's root directory (AgentThreads holds it, or root_held)
     UniqueFd root_held;     // the thread group leader's, for /proc/self/root/... from another thread
-    UniqueFd dir1, dir2;    // where path1 and path2 start
+    HeldFd dir1, dir2;      // where path1 and path2 start (a working directory is lent by `threads`)
     UniqueFd file;          // ftruncate: the agent's open file itself
     std::string path1, path2;
     std::string xattr_name, xattr_value;  // setxattr/removexattr
