@@ -79,6 +79,9 @@ struct GateConfig {
     std::function<std::optional<std::string>(const std::string&)> read_denied;
     // See GateContext::guarded.
     std::vector<GuardedName> guarded;
+    // The session cgroup's cgroup.freeze, open for reading (see
+    // GateContext::freeze_state); none: waits are not given up.
+    UniqueFd freeze_state;
     // Calls the filter refuses and sends here to be journaled (see
     // gate/refused_calls.h); answered first, before anything else is
     // looked at.

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/syscall.h>
+#include <unistd.h>
 
 #include "gate/handlers.h"
 #include "gate/outcome.h"
@@ -12,6 +13,20 @@ SnapshotStore& GateContext::store_on_mount(uint64_t mnt_id) {
     for (auto& s : *stores)
         if (s.mount_id() == mnt_id) return s;
     return stores->front();
+}
+
+// The kernel shows cgroup.freeze as 1 before it has flagged the session's
+// threads (it walks them after), so 1 is believed only if it still says so
+// a moment later: a thread answered kRestartCall before it was flagged
+// would see errno 513. The walk takes microseconds a thread.
+bool GateContext::freezing() const {
+    auto says_frozen = [this] {
+        char c = 0;
+        return ::pread(freeze_state, &c, 1, 0) == 1 && c == '1';
+    };
+    if (freeze_state < 0 || !says_frozen()) return false;
+    ::usleep(10000);
+    return says_frozen();
 }
 
 SnapshotStore& GateContext::store_on_dev(dev_t dev) {

@@ -106,6 +106,12 @@ struct GateContext {
     std::vector<GuardRoot> guard_roots;
     bool audit = false;
     int listener = -1;  // to see whether the agent's call is still pending
+    // The session cgroup's cgroup.freeze (-1: none). A call that would keep
+    // the gate waiting (an open that waits, a long copy) is given up while
+    // it says 1: a thread inside the gate cannot freeze, and the kill
+    // switch would wait for it.
+    int freeze_state = -1;
+    bool freezing() const;
     // Binds a unix socket with the agent's own address, from its root
     // (gate/agent_binder.h); null: binds go by the last name.
     class AgentBinder* binder = nullptr;
@@ -134,6 +140,14 @@ constexpr mode_t kWorkerUmask = 077;
 // in), it looks again at most this often, then the agent gets EAGAIN. Only
 // a race, the agent's own or another session's, changes a name that often.
 constexpr int kNameChangeAttempts = 4;
+
+// The kernel's ERESTARTNOINTR, which user space never sees: the answer to a
+// call the gate gave up, with nothing done, because its session is being
+// frozen (GateContext::freezing). Writing cgroup.freeze has flagged every
+// thread of the session to stop before it returns to user space; this one
+// stops there too and, once thawed, makes its call again from the start -
+// what the kernel does with a call whose notification was not received yet.
+constexpr int kRestartCall = 513;
 class AgentUmask {
 public:
     explicit AgentUmask(mode_t agent) { ::umask(agent); }

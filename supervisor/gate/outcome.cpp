@@ -47,6 +47,11 @@ GateOutcome refused(const GateRequest& r, std::string action, std::string target
     return o;
 }
 
+Error given_up_for_freeze(Error e) {
+    if (e.code == ECANCELED) return Error{kRestartCall, "given up: the session is being frozen"};
+    return e;
+}
+
 Error foreign_descriptor() {
     return Error{EROFS, "opened outside the session (a stream it was handed): not the session's to change"};
 }

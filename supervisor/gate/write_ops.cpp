@@ -41,8 +41,9 @@ Result<std::optional<Snapshot>> keep_bytes(GateContext& ctx, const OpenObject& o
     int64_t born = birth_usec(in.get());
     struct statfs fs{};
     bool overlay = ::fstatfs(in.get(), &fs) != 0 || fs.f_type == OVERLAYFS_SUPER_MAGIC;
-    auto copy = ctx.store_on_dev(st.st_dev).take_copy(in.get(), st, ctx.droppable(born, st.st_uid, overlay) ? born : -1);
-    if (!copy) return copy.error();
+    auto copy = ctx.store_on_dev(st.st_dev).take_copy(in.get(), st, ctx.droppable(born, st.st_uid, overlay) ? born : -1,
+                                                      [&ctx] { return ctx.freezing(); });
+    if (!copy) return given_up_for_freeze(copy.error());
     return std::optional<Snapshot>(std::move(*copy));
 }
 
@@ -169,6 +170,10 @@ UniqueFd open_bounded(const GateRequest& r, const GateContext& ctx, int dir, con
     for (int waited = 0; would_wait() && waited < kOpenWaitMs; waited += 2) {
         uint64_t id = r.id;
         if (ctx.listener >= 0 && ::ioctl(ctx.listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) != 0) break;
+        if (ctx.freezing()) {
+            errno = kRestartCall;  // nothing was opened
+            return UniqueFd();
+        }
         ::usleep(2000);
         fd = UniqueFd(::openat(dir, name, flags | O_NONBLOCK, mode));
     }

@@ -18,14 +18,20 @@
 namespace sandboxd {
 namespace {
 
+// A long copy is made in pieces of this size, `stop` asked before each.
+constexpr uint64_t kCopyPiece = 16 << 20;
+
+Error stopped() { return Error{ECANCELED, "the snapshot's copy was stopped"}; }
+
 // Copies what FICLONE could not share: copy_file_range first (the kernel
 // copies server-side or in the page cache), read/write when even that is
 // refused (e.g. some special filesystems).
-Status copy_bytes(int from, int to, uint64_t size) {
+Status copy_bytes(int from, int to, uint64_t size, const std::function<bool()>& stop) {
     uint64_t done = 0;
     loff_t in = 0, out = 0;
     while (done < size) {
-        ssize_t n = ::copy_file_range(from, &in, to, &out, size - done, 0);
+        if (stop && done > 0 && stop()) return stopped();
+        ssize_t n = ::copy_file_range(from, &in, to, &out, std::min(size - done, kCopyPiece), 0);
         if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == EOPNOTSUPP || errno == ENOSYS)) break;
         if (n < 0) return errno_error("cannot copy the file into the snapshot store");
         if (n == 0) return {};  // the file shrank meanwhile: keep what there was
@@ -33,6 +39,7 @@ Status copy_bytes(int from, int to, uint64_t size) {
     }
     std::vector<char> buf(1 << 16);
     while (done < size) {
+        if (stop && done % kCopyPiece == 0 && done > 0 && stop()) return stopped();
         ssize_t n = ::pread(from, buf.data(), buf.size(), loff_t(done));
         if (n < 0) return errno_error("cannot read the file for its snapshot");
         if (n == 0) return {};
@@ -234,7 +241,8 @@ Status SnapshotStore::put_back(const Snapshot& s, int parent, const std::string&
     return {};
 }
 
-Result<Snapshot> SnapshotStore::take_copy(int fd, const struct stat& st, int64_t born_usec) {
+Result<Snapshot> SnapshotStore::take_copy(int fd, const struct stat& st, int64_t born_usec,
+                                          const std::function<bool()>& stop) {
     auto ref = next_name(".copy", true);
     if (!ref) return ref.error();
     SANDBOXD_TRY(charge(uint64_t(st.st_size)));
@@ -251,8 +259,9 @@ Result<Snapshot> SnapshotStore::take_copy(int fd, const struct stat& st, int64_t
     }
     bool cloned = ::ioctl(out.get(), FICLONE, fd) == 0;
     if (!cloned) {
-        if (auto st2 = copy_bytes(fd, out.get(), uint64_t(st.st_size)); !st2) return fail(st2.error());
+        if (auto st2 = copy_bytes(fd, out.get(), uint64_t(st.st_size), stop); !st2) return fail(st2.error());
     }
+    if (stop && stop()) return fail(stopped());
     copy_user_xattrs(fd, out.get());
     // Durable before the destructive operation is allowed to land. A copy
     // must be synced: its blocks are written back whenever, and the

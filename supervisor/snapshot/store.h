@@ -106,8 +106,11 @@ public:
                                   int64_t born_usec = -1);
     // Puts a moved object back where it was (the operation then failed).
     Status put_back(const Snapshot& s, int parent, const std::string& name);
-    // Copies the regular file open for reading at `fd`.
-    Result<Snapshot> take_copy(int fd, const struct stat& st, int64_t born_usec = -1);
+    // Copies the regular file open for reading at `fd`. `stop`, asked
+    // between pieces of a long copy and before its sync: when it says so,
+    // the copy is dropped and the error is ECANCELED.
+    Result<Snapshot> take_copy(int fd, const struct stat& st, int64_t born_usec = -1,
+                               const std::function<bool()>& stop = {});
     // A directory about to be removed: nothing to keep but its metadata.
     Snapshot take_metadata();
     // Drops a snapshot whose operation did not happen after all.
