@@ -26,12 +26,13 @@ namespace sandboxd {
 //
 // The answers are kept, most recent first: an rm -rf or a tar extraction
 // goes down and back up through the same directories, and a miss costs six
-// calls. Each kept directory is held open, so no other directory can get
-// its inode number while it is kept; its path can change, so an answer
-// other than the last one is only used again while the agent's descriptor
-// still reads as that path (one readlink). The last one is used as it is
-// (a loop in one directory pays nothing more), and all are dropped when the
-// agent renames a directory.
+// calls. Each kept directory is held open (from the host's side), so no
+// other directory can get its inode number while it is kept. Its path can
+// change, by a rename of it or of a directory above it, by the host or by
+// another session on the same tree: a kept answer is used again only while
+// the host's descriptor still reads as its path (one readlink, once in an
+// operation), else the directory is looked up afresh. All are dropped when
+// the agent renames a directory.
 namespace {
 
 constexpr size_t kHostDirsKept = 128;
@@ -64,13 +65,9 @@ const HostDir* host_dir(GateContext& ctx, int agent_dir) {
     if (!key) return nullptr;
     auto& kept = ctx.host_dirs;
     auto same = [&](const HostDir& h) { return h.dev == key->dev && h.ino == key->ino && h.agent_mnt == key->mnt; };
-    if (!kept.empty() && same(kept.front())) return &kept.front();
-    auto miss = std::make_tuple(key->dev, key->ino, key->mnt);
-    if (ctx.host_miss == miss) return nullptr;
-    auto path = path_of(agent_dir);
-    if (!path || path->front() != '/') return nullptr;
     if (auto it = std::find_if(kept.begin(), kept.end(), same); it != kept.end()) {
-        if (it->path == *path) {
+        if (it->checked_in == ctx.operation || path_of(it->fd.get()) == it->path) {
+            it->checked_in = ctx.operation;
             kept.splice(kept.begin(), kept, it);
             return &kept.front();
         }
@@ -79,6 +76,10 @@ const HostDir* host_dir(GateContext& ctx, int agent_dir) {
         it->dev = 0;
         it->ino = 0;
     }
+    auto miss = std::make_tuple(key->dev, key->ino, key->mnt);
+    if (ctx.host_miss == miss) return nullptr;
+    auto path = path_of(agent_dir);
+    if (!path || path->front() != '/') return nullptr;
     ctx.host_miss = miss;  // until found below
     open_how how{};
     how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
@@ -92,7 +93,8 @@ const HostDir* host_dir(GateContext& ctx, int agent_dir) {
     if (::fstatfs(agent_dir, &fs) != 0) return nullptr;
     bool readonly = fs.f_flags & ST_RDONLY;  // the mount's flags, and its superblock's (Linux 2.6.36)
     bool overlay = fs.f_type == OVERLAYFS_SUPER_MAGIC;
-    kept.push_front(HostDir{std::move(fd), std::move(*path), key->dev, key->ino, key->mnt, readonly, host->mnt, overlay});
+    kept.push_front(HostDir{std::move(fd), std::move(*path), key->dev, key->ino, key->mnt, readonly, host->mnt, overlay,
+                            ctx.operation});
     // The least recently used goes: never one this operation is using.
     if (kept.size() > kHostDirsKept) kept.pop_back();
     return &kept.front();

@@ -77,6 +77,7 @@ GateOutcome perform(const GateRequest& r, GateContext& ctx) {
 }  // namespace
 
 GateOutcome perform_gated(const GateRequest& r, GateContext& ctx) {
+    ++ctx.operation;
     GateOutcome o = perform(r, ctx);
     o.own_line = bool(o.entry);
     // Snapshots dropped to make room for this operation's: its line says

@@ -47,6 +47,7 @@ struct HostDir {
     bool agent_readonly = false;  // that mount is read-only
     uint64_t host_mnt = 0;        // the host's mount of it (the store's, for renames)
     bool overlay = false;         // on overlayfs, where a copy-up gives old files new birth times
+    uint64_t checked_in = 0;      // the operation (GateContext::operation) that last saw `path` still its own
 };
 
 struct GateContext {
@@ -62,6 +63,7 @@ struct GateContext {
     // writing): later opens for writing take no second copy.
     std::set<std::pair<dev_t, ino_t>> kept;
     std::list<HostDir> host_dirs;  // directories looked up, most recent first (host_dir)
+    uint64_t operation = 0;        // counts the operations performed (perform_gated)
     // The last directory the host does not reach (the session's own /tmp):
     // its dev, ino and agent mount, so that a burst of calls in it asks once.
     std::optional<std::tuple<dev_t, ino_t, uint64_t>> host_miss;

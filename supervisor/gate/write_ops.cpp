@@ -146,13 +146,12 @@ GateOutcome keep_before_write(const GateRequest& r, GateContext& ctx, int fd) {
 // guarded) would wait for a writer: it does not wait (a read finds end of
 // file until a writer comes). O_NONBLOCK is cleared again when the agent
 // did not ask for it; an agent that did gets the kernel's answer at once.
+// A file the open makes needs it as much: it has its name before the open
+// breaks leases, and another agent thread can open it and take one in
+// between (a red-team finding: 45 s with every gated call waiting).
 constexpr int kOpenWaitMs = 5000;
 
 UniqueFd open_bounded(const GateRequest& r, const GateContext& ctx, int dir, const char* name, int flags, mode_t mode) {
-    // A file this open makes is a new regular file, which nothing waits
-    // on; anything already there is EEXIST. Asked as the agent asked (two
-    // fcntl calls fewer for each file a build or an unpack makes).
-    if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL)) return UniqueFd(::openat(dir, name, flags, mode));
     bool agent_nonblock = flags & O_NONBLOCK;
     UniqueFd fd(::openat(dir, name, flags | O_NONBLOCK, mode));
     // ENXIO is "no reader yet" only for a FIFO: a socket opened through

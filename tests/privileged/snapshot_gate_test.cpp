@@ -16,10 +16,8 @@
 #include <set>
 #include <nlohmann/json.hpp>
 #include <sstream>
-#include <thread>
 
 #include "base/file_io.h"
-#include "cgroup/control.h"
 #include "session_helpers.h"
 
 using namespace sandboxd::test;
@@ -371,62 +369,6 @@ TEST_CASE("gate: a symlink put at a socket's name between the gate's look and it
     CHECK(::accept(listener, nullptr, nullptr) < 0);
     CHECK(errno == EAGAIN);
     ::close(listener);
-}
-
-// A blocking open of a file under a lease waits until the holder lets go,
-// up to fs.lease-break-time (45 s): an agent holding a lease on its own
-// file and opening it for writing held the gate's worker that long, every
-// later gated call waited behind it, and `sandboxctl freeze` timed out (a
-// thread stuck in the gate cannot freeze). A red-team finding.
-TEST_CASE("gate: a lease the agent holds on its own file does not stall the gate - the session freezes") {
-    Host h;
-    Background b(h.run_argv({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path(), "--",
-                             testcase("lease_hold")}),
-                 h.env());
-    REQUIRE(b.wait_for_output("beat 3", 10000));
-    auto s = h.wait_for_session(1);
-    auto fr = h.ctl({"freeze", s.record.id}, 30000);
-    INFO(fr.out << fr.err);
-    CHECK(fr.status == 0);
-    CHECK(*sandboxd::cgroup_is_frozen(s.record.cgroup));
-    auto k = h.ctl({"kill", s.record.id});
-    CHECK(k.status == 0);
-}
-
-// The same for a FIFO with no reader, which the gate waits on for at most
-// 5 s: a freeze meanwhile waited out those seconds (the thread in the gate
-// cannot stop). The gate now gives the open up while the session is being
-// frozen, having done nothing, and the kernel makes the call again after
-// the thaw - the agent sees only the open's own answer, ENXIO at the end of
-// its wait, never the restart.
-TEST_CASE("gate: a freeze does not wait for an open the gate is waiting on, and the open is made again after the thaw") {
-    Host h;
-    Background b(h.run_argv({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path(), "--",
-                             testcase("fifo_writer")}),
-                 h.env());
-    REQUIRE(b.wait_for_output("opening", 10000));
-    auto s = h.wait_for_session(1);
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));  // well inside the gate's 5 s
-    auto fr = h.ctl({"freeze", s.record.id}, 30000);
-    INFO(fr.out << fr.err);
-    REQUIRE(fr.status == 0);
-    double ms = 0;
-    REQUIRE(std::sscanf(fr.out.c_str(), ("frozen " + s.record.id + " in %lf ms").c_str(), &ms) == 1);
-    CHECK(ms < 2500);  // the wait it no longer waits out: 4.5 s
-    CHECK(*sandboxd::cgroup_is_frozen(s.record.cgroup));
-    std::this_thread::sleep_for(std::chrono::milliseconds(1000));
-    CHECK_THAT(b.output(), !Catch::Contains("open:"));
-    auto th = h.ctl({"thaw", s.record.id});
-    REQUIRE(th.status == 0);
-    auto r = b.wait(30000);
-    INFO(r.out << r.err);
-    CHECK(r.status == 0);
-    CHECK_THAT(r.out, Catch::Contains("open: No such device or address after "));
-    long waited = 0;
-    auto at = r.out.find("after ");
-    REQUIRE(at != std::string::npos);
-    waited = std::stol(r.out.substr(at + 6));
-    CHECK(waited >= 6000);  // 0.5 s, the freeze, and a whole new wait of 5 s after the thaw
 }
 
 // A rename to a name that was free when the gate looked replaced whatever
