@@ -30,8 +30,8 @@ namespace sandboxd {
 // other directory can get its inode number while it is kept. Its path can
 // change, by a rename of it or of a directory above it, by the host or by
 // another session on the same tree: a kept answer is used again only while
-// the host's descriptor still reads as its path (one readlink, once in an
-// operation), else the directory is looked up afresh. All are dropped when
+// its path still leads the host to it (one statx, once in an operation),
+// else the directory is looked up afresh. All are dropped when
 // the agent renames a directory.
 namespace {
 
@@ -58,6 +58,16 @@ std::optional<std::string> path_of(int fd) {
     return std::string(buf, size_t(n));
 }
 
+// Whether the host still reaches `h` at its kept path: one lookup of the
+// path (a readlink of the descriptor's procfs link costs three times as
+// much here, and would miss a mount the host put over the path).
+bool still_at(const HostDir& h) {
+    struct statx sx{};
+    return ::statx(AT_FDCWD, h.path.c_str(), AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_INO | STATX_MNT_ID, &sx) == 0 &&
+           (sx.stx_mask & STATX_MNT_ID) && makedev(sx.stx_dev_major, sx.stx_dev_minor) == h.dev &&
+           ino_t(sx.stx_ino) == h.ino && sx.stx_mnt_id == h.host_mnt;
+}
+
 }  // namespace
 
 const HostDir* host_dir(GateContext& ctx, int agent_dir) {
@@ -66,7 +76,7 @@ const HostDir* host_dir(GateContext& ctx, int agent_dir) {
     auto& kept = ctx.host_dirs;
     auto same = [&](const HostDir& h) { return h.dev == key->dev && h.ino == key->ino && h.agent_mnt == key->mnt; };
     if (auto it = std::find_if(kept.begin(), kept.end(), same); it != kept.end()) {
-        if (it->checked_in == ctx.operation || path_of(it->fd.get()) == it->path) {
+        if (it->checked_in == ctx.operation || still_at(*it)) {
             it->checked_in = ctx.operation;
             kept.splice(kept.begin(), kept, it);
             return &kept.front();

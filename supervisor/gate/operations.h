@@ -47,7 +47,7 @@ struct HostDir {
     bool agent_readonly = false;  // that mount is read-only
     uint64_t host_mnt = 0;        // the host's mount of it (the store's, for renames)
     bool overlay = false;         // on overlayfs, where a copy-up gives old files new birth times
-    uint64_t checked_in = 0;      // the operation (GateContext::operation) that last saw `path` still its own
+    uint64_t checked_in = 0;      // the operation (GateContext::operation) that last saw `path` lead to it
 };
 
 struct GateContext {

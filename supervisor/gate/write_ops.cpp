@@ -289,7 +289,6 @@ GateOutcome do_open(const GateRequest& r, GateContext& ctx, int flags, mode_t mo
         }
         int pfd = res->parent();
         const std::string& name = res->name;
-        where = display_path(ctx, pfd, name);
         if (tmpfile) return o;  // a file with no name, nothing of the host's
         if (created) {
             // Created by the agent: rollback removes it (if it is still this
@@ -310,6 +309,7 @@ GateOutcome do_open(const GateRequest& r, GateContext& ctx, int flags, mode_t mo
             }
             return o;
         }
+        where = display_path(ctx, pfd, name);  // not before: a create needs none, and it costs two calls
         // What was opened, which is what is kept and truncated below.
         if (::fstat(o.install.get(), &st) != 0) return failed(errno);
         if (const GuardedName* g = guarded_object(ctx, st)) return refuse_guarded(r, action, where, *g);
