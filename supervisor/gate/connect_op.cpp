@@ -67,6 +67,10 @@ private:
 };
 
 constexpr int kConnectWaitMs = 5000;
+// The wait is made in slices of this length, between which the gate looks
+// whether to give it up (GateContext::give_up). An interrupted unix connect
+// has queued nothing: it is as if it was never made.
+constexpr int kConnectSliceMs = 100;
 
 }  // namespace
 
@@ -123,13 +127,24 @@ GateOutcome do_connect(const GateRequest& r, GateContext& ctx) {
     // A blocking connect waits while the listener's backlog is full, as
     // long as the agent's SO_SNDTIMEO says: the gate waits at most
     // kConnectWaitMs and answers ETIMEDOUT, as the kernel does when a
-    // send timeout runs out.
-    int rc, err;
-    {
-        CallDeadline deadline(kConnectWaitMs);
-        if (!deadline.armed()) return failed(EAGAIN);
-        rc = ::connect(r.file.get(), reinterpret_cast<sockaddr*>(&sa), socklen_t(sizeof sa));
-        err = rc == 0 ? 0 : errno == EINTR ? ETIMEDOUT : errno;
+    // send timeout runs out. While the session is being frozen the wait is
+    // given up, and the call made again after the thaw: a thread in the
+    // gate cannot freeze, and the kill switch would wait for it.
+    int rc = -1, err = 0;
+    for (int waited = 0;; waited += kConnectSliceMs) {
+        {
+            CallDeadline deadline(kConnectSliceMs);
+            if (!deadline.armed()) return failed(EAGAIN);
+            rc = ::connect(r.file.get(), reinterpret_cast<sockaddr*>(&sa), socklen_t(sizeof sa));
+            err = rc == 0 ? 0 : errno;
+        }
+        if (rc == 0 || err != EINTR) break;
+        if (!ctx.call_pending()) return failed(ECONNABORTED);  // nobody waits for the answer
+        if (ctx.freezing()) return failed(kRestartCall);
+        if (waited + kConnectSliceMs >= kConnectWaitMs) {
+            err = ETIMEDOUT;
+            break;
+        }
     }
     if (rc != 0) {
         o.err = err;

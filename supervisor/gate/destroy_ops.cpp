@@ -80,8 +80,8 @@ Result<std::optional<Taken>> take_out(GateContext& ctx, int dir, const std::stri
     UniqueFd in(::openat(dir, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
     if (!in) return Error{EACCES, "no snapshot possible: cannot read " + name};
     t.store = &ctx.store_on_dev(st.st_dev);
-    auto copy = t.store->take_copy(in.get(), st, born, [&ctx] { return ctx.freezing(); });
-    if (!copy) return given_up_for_freeze(copy.error());
+    auto copy = t.store->take_copy(in.get(), st, born, [&ctx] { return ctx.give_up(); });
+    if (!copy) return given_up(copy.error());
     t.snap = std::move(*copy);
     return std::optional<Taken>(std::move(t));
 }

@@ -1,6 +1,8 @@
 #include "gate/operations.h"
 
 #include <fcntl.h>
+#include <linux/seccomp.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -27,6 +29,11 @@ bool GateContext::freezing() const {
     if (freeze_state < 0 || !says_frozen()) return false;
     ::usleep(10000);
     return says_frozen();
+}
+
+bool GateContext::call_pending() const {
+    uint64_t id = call;
+    return listener < 0 || ::ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
 }
 
 SnapshotStore& GateContext::store_on_dev(dev_t dev) {
@@ -78,6 +85,7 @@ GateOutcome perform(const GateRequest& r, GateContext& ctx) {
 
 GateOutcome perform_gated(const GateRequest& r, GateContext& ctx) {
     ++ctx.operation;
+    ctx.call = r.id;
     GateOutcome o = perform(r, ctx);
     o.own_line = bool(o.entry);
     // Snapshots dropped to make room for this operation's: its line says

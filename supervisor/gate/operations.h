@@ -114,6 +114,12 @@ struct GateContext {
     // switch would wait for it.
     int freeze_state = -1;
     bool freezing() const;
+    uint64_t call = 0;          // the notification id of the call being performed (perform_gated)
+    bool call_pending() const;  // whether the agent still waits for its answer
+    // Whether to give a long wait or copy up now, with nothing done: the
+    // session is being frozen (then kRestartCall), or nobody waits for the
+    // answer any more (killed: what it asked for must not land after).
+    bool give_up() const { return !call_pending() || freezing(); }
     // Binds a unix socket with the agent's own address, from its root
     // (gate/agent_binder.h); null: binds go by the last name.
     class AgentBinder* binder = nullptr;

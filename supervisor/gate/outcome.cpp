@@ -47,8 +47,8 @@ GateOutcome refused(const GateRequest& r, std::string action, std::string target
     return o;
 }
 
-Error given_up_for_freeze(Error e) {
-    if (e.code == ECANCELED) return Error{kRestartCall, "given up: the session is being frozen"};
+Error given_up(Error e) {
+    if (e.code == ECANCELED) return Error{kRestartCall, "given up: the session is being frozen, or its caller is gone"};
     return e;
 }
 

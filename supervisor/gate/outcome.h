@@ -16,10 +16,11 @@ JournalEntry entry_for(const GateRequest& r, std::string action, std::string tar
 // The operation failed with why.code: a refusal (EACCES, EPERM, EROFS,
 // ENOSPC, EBUSY) is journaled as "deny"; other errors are the agent's own.
 GateOutcome refused(const GateRequest& r, std::string action, std::string target, const Error& why);
-// A snapshot copy stopped because the session is being frozen (ECANCELED,
+// A snapshot copy stopped by GateContext::give_up (ECANCELED from
 // SnapshotStore::take_copy) becomes kRestartCall, which refused() does not
-// journal: the call is made again after the thaw. Other errors pass.
-Error given_up_for_freeze(Error e);
+// journal: nothing was done, and the call is made again after the thaw
+// (or its caller is gone). Other errors pass.
+Error given_up(Error e);
 // Why a change through a descriptor from outside the session is refused:
 // EROFS, as for what the session's read-only view holds.
 Error foreign_descriptor();

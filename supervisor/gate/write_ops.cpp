@@ -42,8 +42,8 @@ Result<std::optional<Snapshot>> keep_bytes(GateContext& ctx, const OpenObject& o
     struct statfs fs{};
     bool overlay = ::fstatfs(in.get(), &fs) != 0 || fs.f_type == OVERLAYFS_SUPER_MAGIC;
     auto copy = ctx.store_on_dev(st.st_dev).take_copy(in.get(), st, ctx.droppable(born, st.st_uid, overlay) ? born : -1,
-                                                      [&ctx] { return ctx.freezing(); });
-    if (!copy) return given_up_for_freeze(copy.error());
+                                                      [&ctx] { return ctx.give_up(); });
+    if (!copy) return given_up(copy.error());
     return std::optional<Snapshot>(std::move(*copy));
 }
 
@@ -151,7 +151,7 @@ GateOutcome keep_before_write(const GateRequest& r, GateContext& ctx, int fd) {
 // between (a red-team finding: 45 s with every gated call waiting).
 constexpr int kOpenWaitMs = 5000;
 
-UniqueFd open_bounded(const GateRequest& r, const GateContext& ctx, int dir, const char* name, int flags, mode_t mode) {
+UniqueFd open_bounded(const GateContext& ctx, int dir, const char* name, int flags, mode_t mode) {
     bool agent_nonblock = flags & O_NONBLOCK;
     UniqueFd fd(::openat(dir, name, flags | O_NONBLOCK, mode));
     // ENXIO is "no reader yet" only for a FIFO: a socket opened through
@@ -167,8 +167,7 @@ UniqueFd open_bounded(const GateRequest& r, const GateContext& ctx, int dir, con
         return waits;
     };
     for (int waited = 0; would_wait() && waited < kOpenWaitMs; waited += 2) {
-        uint64_t id = r.id;
-        if (ctx.listener >= 0 && ::ioctl(ctx.listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) != 0) break;
+        if (!ctx.call_pending()) break;
         if (ctx.freezing()) {
             errno = kRestartCall;  // nothing was opened
             return UniqueFd();
@@ -217,7 +216,7 @@ GateOutcome do_open(const GateRequest& r, GateContext& ctx, int flags, mode_t mo
         std::string link = fd_link(r.file.get());
         // Truncated below, after the snapshot, as the size is then.
         int reopen = (flags | O_CLOEXEC) & ~(O_CREAT | O_EXCL | O_NOFOLLOW | O_DIRECTORY | O_TRUNC);
-        o.install = open_bounded(r, ctx, AT_FDCWD, link.c_str(), reopen, 0);
+        o.install = open_bounded(ctx, AT_FDCWD, link.c_str(), reopen, 0);
         where = r.path1;
         if (!o.install) return refused(r, action, where, Error{errno, "open"});
         if (::fstat(o.install.get(), &st) != 0) return failed(errno);
@@ -275,7 +274,7 @@ GateOutcome do_open(const GateRequest& r, GateContext& ctx, int flags, mode_t mo
             {
                 // The agent's umask, read only when the open makes a file.
                 AgentUmask as_agent(tmpfile || created ? r.umask() : kWorkerUmask);
-                o.install = open_bounded(r, ctx, pfd, name.c_str(), open_flags, mode);
+                o.install = open_bounded(ctx, pfd, name.c_str(), open_flags, mode);
             }
             if (o.install) break;
             int err = errno;
