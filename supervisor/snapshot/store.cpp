@@ -27,10 +27,15 @@ Error stopped() { return Error{ECANCELED, "the snapshot's copy was stopped"}; }
 // copies server-side or in the page cache), read/write when even that is
 // refused (e.g. some special filesystems).
 Status copy_bytes(int from, int to, uint64_t size, const std::function<bool()>& stop) {
-    uint64_t done = 0;
+    uint64_t done = 0, next_look = kCopyPiece;
+    auto stop_now = [&] {
+        if (!stop || done < next_look) return false;
+        next_look = done + kCopyPiece;
+        return stop();
+    };
     loff_t in = 0, out = 0;
     while (done < size) {
-        if (stop && done > 0 && stop()) return stopped();
+        if (stop_now()) return stopped();
         ssize_t n = ::copy_file_range(from, &in, to, &out, std::min(size - done, kCopyPiece), 0);
         if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == EOPNOTSUPP || errno == ENOSYS)) break;
         if (n < 0) return errno_error("cannot copy the file into the snapshot store");
@@ -39,7 +44,7 @@ Status copy_bytes(int from, int to, uint64_t size, const std::function<bool()>& 
     }
     std::vector<char> buf(1 << 16);
     while (done < size) {
-        if (stop && done % kCopyPiece == 0 && done > 0 && stop()) return stopped();
+        if (stop_now()) return stopped();
         ssize_t n = ::pread(from, buf.data(), buf.size(), loff_t(done));
         if (n < 0) return errno_error("cannot read the file for its snapshot");
         if (n == 0) return {};
