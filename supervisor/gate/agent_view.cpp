@@ -31,8 +31,8 @@ namespace sandboxd {
 // change, by a rename of it or of a directory above it, by the host or by
 // another session on the same tree: a kept answer is used again only while
 // its path still leads the host to it (one statx, once in an operation),
-// else the directory is looked up afresh. All are dropped when
-// the agent renames a directory.
+// else the directory is looked up afresh. All are dropped when the agent
+// renames a directory.
 namespace {
 
 constexpr size_t kHostDirsKept = 128;
@@ -43,12 +43,14 @@ struct DirKey {
     uint64_t mnt;
 };
 
-std::optional<DirKey> dir_key(int fd) {
+std::optional<DirKey> key_at(int dirfd, const char* path, int flags) {
     struct statx sx{};
-    if (::statx(fd, "", AT_EMPTY_PATH, STATX_INO | STATX_MNT_ID, &sx) != 0 || !(sx.stx_mask & STATX_MNT_ID))
+    if (::statx(dirfd, path, flags, STATX_INO | STATX_MNT_ID, &sx) != 0 || !(sx.stx_mask & STATX_MNT_ID))
         return std::nullopt;
     return DirKey{makedev(sx.stx_dev_major, sx.stx_dev_minor), ino_t(sx.stx_ino), sx.stx_mnt_id};
 }
+
+std::optional<DirKey> dir_key(int fd) { return key_at(fd, "", AT_EMPTY_PATH); }
 
 // What the kernel says `fd` is at, from the reader's root.
 std::optional<std::string> path_of(int fd) {
@@ -62,10 +64,8 @@ std::optional<std::string> path_of(int fd) {
 // path (a readlink of the descriptor's procfs link costs three times as
 // much here, and would miss a mount the host put over the path).
 bool still_at(const HostDir& h) {
-    struct statx sx{};
-    return ::statx(AT_FDCWD, h.path.c_str(), AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_INO | STATX_MNT_ID, &sx) == 0 &&
-           (sx.stx_mask & STATX_MNT_ID) && makedev(sx.stx_dev_major, sx.stx_dev_minor) == h.dev &&
-           ino_t(sx.stx_ino) == h.ino && sx.stx_mnt_id == h.host_mnt;
+    auto now = key_at(AT_FDCWD, h.path.c_str(), AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT);
+    return now && now->dev == h.dev && now->ino == h.ino && now->mnt == h.host_mnt;
 }
 
 }  // namespace

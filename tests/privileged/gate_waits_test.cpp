@@ -52,18 +52,22 @@ TEST_CASE("gate: a lease taken on a file the gate is making does not hold the ga
     CHECK(slowest < 6000);  // the gate's 5 s, not the kernel's 45
 }
 
-// The same for a FIFO with no reader, which the gate waits on for at most
-// 5 s: a freeze meanwhile waited out those seconds (the thread in the gate
-// cannot stop). The gate now gives the open up while the session is being
-// frozen, having done nothing, and the kernel makes the call again after
-// the thaw - the agent sees only the open's own answer, ENXIO at the end of
-// its wait, never the restart.
-TEST_CASE("gate: a freeze does not wait for an open the gate is waiting on, and the open is made again after the thaw") {
-    Host h;
+namespace {
+
+// Runs `program` (a testcase) as the agent in the workspace, freezes the
+// session half a second after it printed `cue` (it then calls what the gate
+// waits on, for 5 s), holds it frozen a second, thaws it, and returns what
+// the program printed in the end. The freeze must not have waited for the
+// gate, and the call must not have ended while frozen (its line starts with
+// `answer`): a thread in the gate cannot freeze; the gate gives the wait up
+// while the session is being frozen, having done nothing, and the kernel
+// makes the call again after the thaw.
+ProcResult freeze_during_wait(const Host& h, const std::string& program, const std::string& cue,
+                              const std::string& answer) {
     Background b(h.run_argv({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path(), "--",
-                             testcase("fifo_writer")}),
+                             "/bin/sh", "-c", "cd " + shell_word(h.ws.path()) + " && " + testcase(program)}),
                  h.env());
-    REQUIRE(b.wait_for_output("opening", 10000));
+    REQUIRE(b.wait_for_output(cue, 10000));
     auto s = h.wait_for_session(1);
     std::this_thread::sleep_for(std::chrono::milliseconds(500));  // well inside the gate's 5 s
     auto fr = h.ctl({"freeze", s.record.id}, 30000);
@@ -71,46 +75,38 @@ TEST_CASE("gate: a freeze does not wait for an open the gate is waiting on, and 
     REQUIRE(fr.status == 0);
     double ms = 0;
     REQUIRE(std::sscanf(fr.out.c_str(), ("frozen " + s.record.id + " in %lf ms").c_str(), &ms) == 1);
-    CHECK(ms < 2500);  // the wait it no longer waits out: 4.5 s
+    CHECK(ms < 2500);  // what is left of the gate's wait: 4.5 s
     CHECK(*sandboxd::cgroup_is_frozen(s.record.cgroup));
     std::this_thread::sleep_for(std::chrono::milliseconds(1000));
-    CHECK_THAT(b.output(), !Catch::Contains("open:"));
-    auto th = h.ctl({"thaw", s.record.id});
-    REQUIRE(th.status == 0);
-    auto r = b.wait(30000);
-    INFO(r.out << r.err);
-    CHECK(r.status == 0);
-    CHECK_THAT(r.out, Catch::Contains("open: No such device or address after "));
-    long waited = 0;
-    auto at = r.out.find("after ");
-    REQUIRE(at != std::string::npos);
-    waited = std::stol(r.out.substr(at + 6));
-    CHECK(waited >= 6000);  // 0.5 s, the freeze, and a whole new wait of 5 s after the thaw
-}
-
-// The same for a unix connect the gate waits on while the listener's
-// backlog is full (at most 5 s, then ETIMEDOUT): a freeze waited those
-// seconds out (a red-team finding, 2 to 4 s a freeze). The wait is made in
-// slices, and given up between them while the session is being frozen.
-TEST_CASE("gate: a freeze does not wait for a connect the gate is waiting on") {
-    Host h;
-    Background b(h.run_argv({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path(), "--",
-                             "/bin/sh", "-c", "cd " + shell_word(h.ws.path()) + " && " + testcase("backlog_connect")}),
-                 h.env());
-    REQUIRE(b.wait_for_output("connecting", 10000));
-    auto s = h.wait_for_session(1);
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    auto fr = h.ctl({"freeze", s.record.id}, 30000);
-    INFO(fr.out << fr.err);
-    REQUIRE(fr.status == 0);
-    double ms = 0;
-    REQUIRE(std::sscanf(fr.out.c_str(), ("frozen " + s.record.id + " in %lf ms").c_str(), &ms) == 1);
-    CHECK(ms < 2500);  // what is left of the gate's 5 s: 4.5 s
-    std::this_thread::sleep_for(std::chrono::milliseconds(1000));
-    CHECK_THAT(b.output(), !Catch::Contains("connect:"));
+    CHECK_THAT(b.output(), !Catch::Contains(answer));
     REQUIRE(h.ctl({"thaw", s.record.id}).status == 0);
     auto r = b.wait(30000);
     INFO(r.out << r.err);
     CHECK(r.status == 0);
+    return r;
+}
+
+}  // namespace
+
+// A FIFO with no reader, opened for writing: the gate waits for a reader
+// for at most 5 s, then ENXIO; a freeze meanwhile waited those seconds out.
+// The agent sees only the open's own answer, after a whole new wait.
+TEST_CASE("gate: a freeze does not wait for an open the gate is waiting on, and the open is made again after the thaw") {
+    Host h;
+    auto r = freeze_during_wait(h, "fifo_writer", "opening", "open:");
+    INFO(r.out << r.err);
+    CHECK_THAT(r.out, Catch::Contains("open: No such device or address after "));
+    auto at = r.out.find("after ");
+    REQUIRE(at != std::string::npos);
+    CHECK(std::stol(r.out.substr(at + 6)) >= 6000);  // 0.5 s, the freeze, and 5 s after the thaw
+}
+
+// A unix connect while the listener's backlog is full: the gate waits at
+// most 5 s, then ETIMEDOUT; a freeze waited those seconds out (a red-team
+// finding, 2 to 4 s a freeze). The wait is made in slices now.
+TEST_CASE("gate: a freeze does not wait for a connect the gate is waiting on") {
+    Host h;
+    auto r = freeze_during_wait(h, "backlog_connect", "connecting", "connect:");
+    INFO(r.out << r.err);
     CHECK_THAT(r.out, Catch::Contains("connect: Connection timed out after "));
 }
