@@ -14,11 +14,13 @@
 
 #include "base/unique_fd.h"
 #include "gate/agent_threads.h"
+#include "inode.h"
 #include "tempdir.h"
 
 using sandboxd::AgentStateCounts;
 using sandboxd::AgentThreads;
 using sandboxd::test::TempDir;
+using sandboxd::test::inode_of;
 
 namespace {
 
@@ -77,18 +79,6 @@ private:
     sandboxd::UniqueFd to_, from_;  // the parent's ends: commands out, answers in
     pid_t pid_ = -1;
 };
-
-ino_t inode_of(int fd) {
-    struct stat st{};
-    REQUIRE(::fstat(fd, &st) == 0);
-    return st.st_ino;
-}
-
-ino_t inode_of(const std::string& path) {
-    struct stat st{};
-    REQUIRE(::stat(path.c_str(), &st) == 0);
-    return st.st_ino;
-}
 
 }  // namespace
 

@@ -14,26 +14,16 @@
 
 #include "base/unique_fd.h"
 #include "gate/resolve.h"
+#include "inode.h"
 #include "tempdir.h"
 
 using sandboxd::ResolvedPath;
 using sandboxd::UniqueFd;
 using sandboxd::resolve_for_agent;
 using sandboxd::test::TempDir;
+using sandboxd::test::inode_of;
 
 namespace {
-
-ino_t inode_of_fd(int fd) {
-    struct stat st{};
-    REQUIRE(::fstat(fd, &st) == 0);
-    return st.st_ino;
-}
-
-ino_t inode_of(const std::string& path) {
-    struct stat st{};
-    REQUIRE(::lstat(path.c_str(), &st) == 0);
-    return st.st_ino;
-}
 
 UniqueFd open_dir(const std::string& path) {
     UniqueFd fd(::open(path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
@@ -76,12 +66,12 @@ struct World {
 TEST_CASE("resolve: plain paths end in the directory that holds the name") {
     World w;
     auto r = w.resolve("a/b/c/new");
-    CHECK(inode_of_fd(r.parent()) == inode_of(w.root + "/home/work/a/b/c"));
+    CHECK(inode_of(r.parent()) == inode_of(w.root + "/home/work/a/b/c"));
     CHECK(r.name == "new");
     CHECK_FALSE(r.trailing_slash);
 
     auto abs = w.resolve("/etc/passwd");
-    CHECK(inode_of_fd(abs.parent()) == inode_of(w.root + "/etc"));
+    CHECK(inode_of(abs.parent()) == inode_of(w.root + "/etc"));
     CHECK(abs.name == "passwd");
 
     auto one = w.resolve("file");
@@ -89,7 +79,7 @@ TEST_CASE("resolve: plain paths end in the directory that holds the name") {
     CHECK(one.name == "file");
 
     auto dotted = w.resolve("a/./b/../b//c/");
-    CHECK(inode_of_fd(dotted.parent()) == inode_of(w.root + "/home/work/a/b"));
+    CHECK(inode_of(dotted.parent()) == inode_of(w.root + "/home/work/a/b"));
     CHECK(dotted.name == "c");
     CHECK(dotted.trailing_slash);
 }
@@ -97,11 +87,11 @@ TEST_CASE("resolve: plain paths end in the directory that holds the name") {
 TEST_CASE("resolve: symbolic links on the way lead from the agent's root") {
     World w;
     auto abs = w.resolve("a/abs/passwd");
-    CHECK(inode_of_fd(abs.parent()) == inode_of(w.root + "/etc"));  // not the host's /etc
+    CHECK(inode_of(abs.parent()) == inode_of(w.root + "/etc"));  // not the host's /etc
     auto rel = w.resolve("a/rel/x");
-    CHECK(inode_of_fd(rel.parent()) == inode_of(w.root + "/home/work/a/b/c"));
+    CHECK(inode_of(rel.parent()) == inode_of(w.root + "/home/work/a/b/c"));
     auto up = w.resolve("a/up/etc/passwd");
-    CHECK(inode_of_fd(up.parent()) == inode_of(w.root + "/etc"));  // ".." stops at the root
+    CHECK(inode_of(up.parent()) == inode_of(w.root + "/etc"));  // ".." stops at the root
 }
 
 TEST_CASE("resolve: a final symbolic link is followed only when asked") {
@@ -110,9 +100,9 @@ TEST_CASE("resolve: a final symbolic link is followed only when asked") {
     CHECK(kept.name == "link");
     auto followed = w.resolve("/etc/link", true);
     CHECK(followed.name == "passwd");
-    CHECK(inode_of_fd(followed.parent()) == inode_of(w.root + "/etc"));
+    CHECK(inode_of(followed.parent()) == inode_of(w.root + "/etc"));
     auto to_dir = w.resolve("a/abs", true);
-    CHECK(inode_of_fd(to_dir.parent()) == inode_of(w.root));
+    CHECK(inode_of(to_dir.parent()) == inode_of(w.root));
     CHECK(to_dir.name == "etc");
     auto missing = w.resolve("a/b/none", true);
     CHECK(missing.name == "none");
@@ -121,11 +111,11 @@ TEST_CASE("resolve: a final symbolic link is followed only when asked") {
 TEST_CASE("resolve: .. above where the path starts climbs no higher than the agent's root") {
     World w;
     auto parent = w.resolve("../x");
-    CHECK(inode_of_fd(parent.parent()) == inode_of(w.root + "/home"));
+    CHECK(inode_of(parent.parent()) == inode_of(w.root + "/home"));
     auto far = w.resolve("../../../../../../etc/passwd");
-    CHECK(inode_of_fd(far.parent()) == inode_of(w.root + "/etc"));
+    CHECK(inode_of(far.parent()) == inode_of(w.root + "/etc"));
     auto from_root = w.resolve("/../../etc/passwd");
-    CHECK(inode_of_fd(from_root.parent()) == inode_of(w.root + "/etc"));
+    CHECK(inode_of(from_root.parent()) == inode_of(w.root + "/etc"));
 }
 
 TEST_CASE("resolve: errors are the agent's own") {
