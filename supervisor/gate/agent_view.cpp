@@ -71,10 +71,15 @@ bool still_at(const HostDir& h) {
 }  // namespace
 
 const HostDir* host_dir(GateContext& ctx, int agent_dir) {
-    auto key = dir_key(agent_dir);
-    if (!key) return nullptr;
+    auto now = stat_dir(agent_dir);
+    return now ? host_dir(ctx, agent_dir, *now) : nullptr;
+}
+
+const HostDir* host_dir(GateContext& ctx, int agent_dir, const NameStat& dir_now) {
+    if (!dir_now.facts.mnt) return nullptr;  // a kernel before STATX_MNT_ID: mounts cannot be told apart
+    const DirKey key{dir_now.st.st_dev, dir_now.st.st_ino, dir_now.facts.mnt};
     auto& kept = ctx.host_dirs;
-    auto same = [&](const HostDir& h) { return h.dev == key->dev && h.ino == key->ino && h.agent_mnt == key->mnt; };
+    auto same = [&](const HostDir& h) { return h.dev == key.dev && h.ino == key.ino && h.agent_mnt == key.mnt; };
     if (auto it = std::find_if(kept.begin(), kept.end(), same); it != kept.end()) {
         if (it->checked_in == ctx.operation || still_at(*it)) {
             it->checked_in = ctx.operation;
@@ -86,7 +91,7 @@ const HostDir* host_dir(GateContext& ctx, int agent_dir) {
         it->dev = 0;
         it->ino = 0;
     }
-    auto miss = std::make_tuple(key->dev, key->ino, key->mnt);
+    auto miss = std::make_tuple(key.dev, key.ino, key.mnt);
     if (ctx.host_miss == miss) return nullptr;
     auto path = path_of(agent_dir);
     if (!path || path->front() != '/') return nullptr;
@@ -97,13 +102,13 @@ const HostDir* host_dir(GateContext& ctx, int agent_dir) {
     UniqueFd fd(int(::syscall(SYS_openat2, AT_FDCWD, path->c_str(), &how, sizeof how)));
     if (!fd) return nullptr;
     auto host = dir_key(fd.get());
-    if (!host || host->dev != key->dev || host->ino != key->ino) return nullptr;
+    if (!host || host->dev != key.dev || host->ino != key.ino) return nullptr;
     ctx.host_miss.reset();
     struct statfs fs{};
     if (::fstatfs(agent_dir, &fs) != 0) return nullptr;
     bool readonly = fs.f_flags & ST_RDONLY;  // the mount's flags, and its superblock's (Linux 2.6.36)
     bool overlay = fs.f_type == OVERLAYFS_SUPER_MAGIC;
-    kept.push_front(HostDir{std::move(fd), std::move(*path), key->dev, key->ino, key->mnt, readonly, host->mnt, overlay,
+    kept.push_front(HostDir{std::move(fd), std::move(*path), key.dev, key.ino, key.mnt, readonly, host->mnt, overlay,
                             ctx.operation});
     // The least recently used goes: never one this operation is using.
     if (kept.size() > kHostDirsKept) kept.pop_back();
@@ -111,7 +116,11 @@ const HostDir* host_dir(GateContext& ctx, int agent_dir) {
 }
 
 std::string display_path(GateContext& ctx, int dir, const std::string& name) {
-    if (auto h = host_dir(ctx, dir)) return join_path(h->path, name);
+    return display_path(host_dir(ctx, dir), dir, name);
+}
+
+std::string display_path(const HostDir* host, int dir, const std::string& name) {
+    if (host) return join_path(host->path, name);
     auto path = path_of(dir);
     return path ? join_path(*path, name) + " (session-private)" : name;
 }
@@ -137,11 +146,10 @@ std::optional<NameFacts> name_facts(int dir, const std::string& name) {
     return NameFacts{sx.stx_mnt_id, usec_of(sx)};
 }
 
-std::optional<NameStat> stat_name(int dir, const std::string& name) {
+namespace {
+std::optional<NameStat> stat_at(int dir, const char* name, int flags) {
     struct statx sx{};
-    if (::statx(dir, name.c_str(), AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT,
-                STATX_BASIC_STATS | STATX_MNT_ID | STATX_BTIME, &sx) != 0)
-        return std::nullopt;
+    if (::statx(dir, name, flags, STATX_BASIC_STATS | STATX_MNT_ID | STATX_BTIME, &sx) != 0) return std::nullopt;
     NameStat n;
     struct stat& st = n.st;
     st.st_dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
@@ -157,9 +165,16 @@ std::optional<NameStat> stat_name(int dir, const std::string& name) {
     st.st_atim = {sx.stx_atime.tv_sec, sx.stx_atime.tv_nsec};
     st.st_mtim = {sx.stx_mtime.tv_sec, sx.stx_mtime.tv_nsec};
     st.st_ctim = {sx.stx_ctime.tv_sec, sx.stx_ctime.tv_nsec};
-    n.facts = NameFacts{sx.stx_mnt_id, usec_of(sx)};
+    n.facts = NameFacts{(sx.stx_mask & STATX_MNT_ID) ? sx.stx_mnt_id : 0, usec_of(sx)};
     return n;
 }
+}  // namespace
+
+std::optional<NameStat> stat_name(int dir, const std::string& name) {
+    return stat_at(dir, name.c_str(), AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT);
+}
+
+std::optional<NameStat> stat_dir(int fd) { return stat_at(fd, "", AT_EMPTY_PATH); }
 
 int64_t birth_usec(int fd) {
     struct statx sx{};

@@ -14,12 +14,19 @@
 
 namespace sandboxd {
 
+struct NameStat;
+
 // The directory `agent_dir` as the host sees it, when the host reaches the
 // same directory at the path the agent sees it under; null otherwise.
 // Valid until the next call (the context keeps the last answer).
 const HostDir* host_dir(GateContext& ctx, int agent_dir);
+// The same for a directory whose stat_dir() the caller has already (an
+// operation that needs it for its guards too saves a call).
+const HostDir* host_dir(GateContext& ctx, int agent_dir, const NameStat& dir_now);
 // For the journal: the host's name for dir/name, else the agent's.
 std::string display_path(GateContext& ctx, int dir, const std::string& name);
+// The same with host_dir()'s answer for `dir` at hand (null: none).
+std::string display_path(const HostDir* host, int dir, const std::string& name);
 bool is_mountpoint(int dir, const std::string& name);  // in the agent's view
 // What one statx tells of dir/name (not following a final symlink): the
 // mount it is on, to compare with its directory's (a mount point), and
@@ -37,6 +44,7 @@ struct NameStat {
     NameFacts facts;
 };
 std::optional<NameStat> stat_name(int dir, const std::string& name);
+std::optional<NameStat> stat_dir(int fd);  // the same of the directory open at fd
 int64_t birth_usec(int fd);  // of the object open at fd; -1 when unknown
 bool readonly_mount(int dir);
 bool on_private_fs(const GateContext& ctx, int fd);    // the session's own /tmp, /dev/shm

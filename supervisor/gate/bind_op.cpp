@@ -105,12 +105,10 @@ GateOutcome do_bind(const GateRequest& r, GateContext& ctx) {
         std::memcpy(at.sun_path, res->name.data(), res->name.size());
         UniqueFd here(::open(".", O_PATH | O_DIRECTORY | O_CLOEXEC));
         if (!here || ::fchdir(res->parent()) != 0) return failed(EACCES);
-        {
-            AgentUmask as_agent(r.umask());  // the socket file's mode
-            if (::bind(r.file.get(), reinterpret_cast<const sockaddr*>(&at),
-                       socklen_t(offsetof(sockaddr_un, sun_path) + res->name.size() + 1)) != 0)
-                err = errno;
-        }
+        use_agent_umask(r.umask());  // the socket file's mode
+        if (::bind(r.file.get(), reinterpret_cast<const sockaddr*>(&at),
+                   socklen_t(offsetof(sockaddr_un, sun_path) + res->name.size() + 1)) != 0)
+            err = errno;
         (void)::fchdir(here.get());
     }
     // The socket file made, or refused: a file like mknod's, journaled here

@@ -66,10 +66,8 @@ GateOutcome do_mkdir(const GateRequest& r, GateContext& ctx, mode_t mode) {
     NewName n = new_name(r, ctx, "file.mkdir", r.path1, r.dir1.get(), &on_way);
     if (n.answer) return std::move(*n.answer);
     if (!on_way.empty() && ctx.guarded.size() + on_way.size() > kMaxGuards) return failed(EROFS);
-    {
-        AgentUmask as_agent(r.umask());
-        if (::mkdirat(n.at.parent(), n.at.name.c_str(), mode) != 0) return failed(errno);
-    }
+    use_agent_umask(r.umask());
+    if (::mkdirat(n.at.parent(), n.at.name.c_str(), mode) != 0) return failed(errno);
     guard_inside(ctx, n.at.parent(), n.at.name, on_way);
     return GateOutcome{};
 }
@@ -78,7 +76,7 @@ GateOutcome do_mknod(const GateRequest& r, GateContext& ctx, mode_t mode, dev_t 
     NewName n = new_name(r, ctx, "file.mknod", r.path1, r.dir1.get());
     if (n.answer) return std::move(*n.answer);
     if (n.at.trailing_slash) return failed(ENOENT);
-    AgentUmask as_agent(r.umask());
+    use_agent_umask(r.umask());
     return kernel_answer(::mknodat(n.at.parent(), n.at.name.c_str(), mode, dev));
 }
 

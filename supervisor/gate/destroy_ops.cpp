@@ -31,10 +31,11 @@ struct Taken {
 // symlinks, special files: moved into the store whole when on the store's
 // mount, copied otherwise. Directories (only empty ones reach here):
 // metadata. nullopt: the object is on a session-private filesystem and
-// needs no snapshot. `known`: the object's stat_name(), taken just before.
-Result<std::optional<Taken>> take_out(GateContext& ctx, int dir, const std::string& name, const NameStat& known) {
+// needs no snapshot. `known`: the object's stat_name(), taken just before;
+// `host`: host_dir() of `dir`.
+Result<std::optional<Taken>> take_out(GateContext& ctx, const HostDir* host, int dir, const std::string& name,
+                                      const NameStat& known) {
     const struct stat& st = known.st;
-    auto host = host_dir(ctx, dir);
     if (!host) {
         if (readonly_mount(dir)) return Error{EROFS, "read-only in the agent's view"};
         if (is_mountpoint(dir, name)) return Error{EBUSY, "a mount point in the agent's view"};
@@ -108,12 +109,16 @@ GateOutcome do_unlink(const GateRequest& r, GateContext& ctx, bool dir) {
     if (dir && !S_ISDIR(st.st_mode)) return failed(ENOTDIR);
     if (!dir && res->trailing_slash) return failed(ENOTDIR);
 
-    std::string where = display_path(ctx, pfd, name);
+    // The directory's stat once, for both its host path and its guards.
+    auto dir_now = stat_dir(pfd);
+    if (!dir_now) return failed(errno);
+    const HostDir* host = host_dir(ctx, pfd, *dir_now);
+    std::string where = display_path(host, pfd, name);
     // A protected path whose read-only mount the host's rename over it took
     // away (the mount point itself is the kernel's EBUSY).
-    if (const GuardedName* g = protected_name(ctx, pfd, name)) return refuse_guarded(r, action, where, *g);
+    if (const GuardedName* g = protected_name(ctx, pfd, dir_now->st, name)) return refuse_guarded(r, action, where, *g);
     if (dir) ctx.forget_miss();
-    auto taken = take_out(ctx, pfd, name, *known);
+    auto taken = take_out(ctx, host, pfd, name, *known);
     if (!taken) return refused(r, action, where, taken.error());
     if (!*taken || !(*taken)->gone) {
         // A directory, a copy, or nothing to keep: the removal itself.
@@ -226,7 +231,7 @@ GateOutcome do_rename(const GateRequest& r, GateContext& ctx, unsigned flags) {
         if (S_ISDIR(s1.st_mode) && !S_ISDIR(s2.st_mode)) return failed(ENOTDIR);
         if (!S_ISDIR(s1.st_mode) && S_ISDIR(s2.st_mode)) return failed(EISDIR);
 
-        auto taken = take_out(ctx, fd2, n2, *target);
+        auto taken = take_out(ctx, host_dir(ctx, fd2), fd2, n2, *target);
         if (!taken) return refused(r, action, dst, taken.error());
         bool gone = *taken && (*taken)->gone;
         // Once the target is in the store the rename must not replace anything

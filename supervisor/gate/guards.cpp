@@ -165,9 +165,14 @@ std::vector<std::string> guard_chain(const GuardedName& g) {
 }
 
 std::vector<const GuardedName*> guards_on(GateContext& ctx, int dir, const std::string& name) {
-    std::vector<const GuardedName*> out;
     struct stat st{};
-    if (ctx.guarded.empty() || ::fstat(dir, &st) != 0) return out;
+    if (ctx.guarded.empty() || ::fstat(dir, &st) != 0) return {};
+    return guards_on(ctx, dir, st, name);
+}
+
+std::vector<const GuardedName*> guards_on(GateContext& ctx, int dir, const struct stat& st, const std::string& name) {
+    std::vector<const GuardedName*> out;
+    if (ctx.guarded.empty()) return out;
     bool full = false;
     if (S_ISDIR(st.st_mode)) follow_roots(ctx, dir, st, full);
     if (full && !ctx.roots_of.empty()) out.push_back(&ctx.roots_of.front());  // fail closed
@@ -181,10 +186,20 @@ const GuardedName* guarded_name(GateContext& ctx, int dir, const std::string& na
     return on.empty() ? nullptr : on.front();
 }
 
-const GuardedName* protected_name(GateContext& ctx, int dir, const std::string& name) {
-    for (const GuardedName* g : guards_on(ctx, dir, name))
+namespace {
+const GuardedName* first_protected(const std::vector<const GuardedName*>& on) {
+    for (const GuardedName* g : on)
         if (g->rest.empty()) return g;
     return nullptr;
+}
+}  // namespace
+
+const GuardedName* protected_name(GateContext& ctx, int dir, const std::string& name) {
+    return first_protected(guards_on(ctx, dir, name));
+}
+
+const GuardedName* protected_name(GateContext& ctx, int dir, const struct stat& dir_st, const std::string& name) {
+    return first_protected(guards_on(ctx, dir, dir_st, name));
 }
 
 const GuardedName* guarded_object(const GateContext& ctx, const struct stat& st) {

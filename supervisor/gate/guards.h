@@ -21,6 +21,8 @@ namespace sandboxd {
 // workspace, the user's own `git init`) is found by following the names
 // from the guard's directory as they are now, and guarded the same.
 std::vector<const GuardedName*> guards_on(GateContext& ctx, int dir, const std::string& name);
+// The same with the directory's stat known already (`dir_st`).
+std::vector<const GuardedName*> guards_on(GateContext& ctx, int dir, const struct stat& dir_st, const std::string& name);
 // The first of them, if any: what keeps the name from being made other
 // than by mkdir, or changed. guarded_object: the same for an object (`st`:
 // its stat) that holds such a name (a worktree's .git file, a symlinked
@@ -29,6 +31,7 @@ const GuardedName* guarded_name(GateContext& ctx, int dir, const std::string& na
 // A guard on the protected path itself (not a name on its way): what may
 // not be removed or moved away either.
 const GuardedName* protected_name(GateContext& ctx, int dir, const std::string& name);
+const GuardedName* protected_name(GateContext& ctx, int dir, const struct stat& dir_st, const std::string& name);
 const GuardedName* guarded_object(const GateContext& ctx, const struct stat& st);
 // The refusal of `action` on an open file (`st`: its fstat) reached by its
 // descriptor (/proc/self/fd/N, fchmod, a link's source) when it is a

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/seccomp.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -10,6 +11,13 @@
 #include "gate/outcome.h"
 
 namespace sandboxd {
+
+void use_agent_umask(mode_t agent) {
+    thread_local mode_t now = kWorkerUmask;
+    if (agent == now) return;
+    ::umask(agent);
+    now = agent;
+}
 
 SnapshotStore& GateContext::store_on_mount(uint64_t mnt_id) {
     for (auto& s : *stores)

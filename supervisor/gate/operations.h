@@ -137,10 +137,14 @@ struct GateOutcome {
 // Runs on the worker thread.
 GateOutcome perform_gated(const GateRequest& r, GateContext& ctx);
 
-// The worker's umask (its own: it unshared CLONE_FS) between operations:
-// what it makes in the snapshot store is its alone. While the worker makes
-// something for the agent, the agent's umask applies instead.
+// The worker's umask (its own: it unshared CLONE_FS) when it starts.
 constexpr mode_t kWorkerUmask = 077;
+// Sets the worker's umask to the agent's, for a call that makes something
+// for the agent. It stays so afterwards, saving two calls in the next
+// create of the same agent: what the worker makes for itself (the snapshot
+// store's files and directories) names its mode in full (0600, 0700),
+// which no umask can widen.
+void use_agent_umask(mode_t agent);
 
 // An operation acts on what it looked at, never on a name looked up again
 // (the worker is outside the agent's root and /proc): where the name
@@ -156,12 +160,5 @@ constexpr int kNameChangeAttempts = 4;
 // stops there too and, once thawed, makes its call again from the start -
 // what the kernel does with a call whose notification was not received yet.
 constexpr int kRestartCall = 513;
-class AgentUmask {
-public:
-    explicit AgentUmask(mode_t agent) { ::umask(agent); }
-    ~AgentUmask() { ::umask(kWorkerUmask); }
-    AgentUmask(const AgentUmask&) = delete;
-    AgentUmask& operator=(const AgentUmask&) = delete;
-};
 
 }  // namespace sandboxd

@@ -175,10 +175,9 @@ UniqueFd open_bounded(const GateContext& ctx, int dir, const char* name, int fla
         ::usleep(2000);
         fd = UniqueFd(::openat(dir, name, flags | O_NONBLOCK, mode));
     }
-    if (fd && !agent_nonblock) {
-        int fl = ::fcntl(fd.get(), F_GETFL);
-        if (fl >= 0) ::fcntl(fd.get(), F_SETFL, fl & ~O_NONBLOCK);
-    }
+    // F_SETFL takes only the flags an open sets for good (O_APPEND,
+    // O_DIRECT, O_NOATIME, O_ASYNC): the agent's, as it opened with them.
+    if (fd && !agent_nonblock) ::fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK);
     return fd;
 }
 
@@ -253,13 +252,14 @@ GateOutcome do_open(const GateRequest& r, GateContext& ctx, int flags, mode_t mo
             res.emplace(std::move(*resolved));
             int pfd = res->parent();
             const std::string& name = res->name;
-            exists = ::fstatat(pfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
             // Refused: making or writing a guarded name, or writing what holds
             // one under another name. Opening a directory on the way for
-            // writing is the kernel's EISDIR.
-            if (!tmpfile && !(exists && S_ISDIR(st.st_mode)))
-                if (const GuardedName* g = guarded_name(ctx, pfd, name))
-                    return refuse_guarded(r, action, display_path(ctx, pfd, name), *g);
+            // writing is the kernel's EISDIR. An exclusive create needs no
+            // look at an unguarded name: whatever is there is its EEXIST.
+            const GuardedName* guard = tmpfile ? nullptr : guarded_name(ctx, pfd, name);
+            exists = (guard || !exclusive_create) && ::fstatat(pfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
+            if (guard && !(exists && S_ISDIR(st.st_mode)))
+                return refuse_guarded(r, action, display_path(ctx, pfd, name), *guard);
             if (exists)
                 if (const GuardedName* g = guarded_object(ctx, st))
                     return refuse_guarded(r, action, display_path(ctx, pfd, name), *g);
@@ -271,11 +271,8 @@ GateOutcome do_open(const GateRequest& r, GateContext& ctx, int flags, mode_t mo
             bool recreate = exists && !exclusive_create;
             int open_flags = ((flags | O_CLOEXEC | O_NOFOLLOW) & ~(O_TRUNC | (recreate ? O_CREAT : 0))) |
                              (created ? O_EXCL : 0);
-            {
-                // The agent's umask, read only when the open makes a file.
-                AgentUmask as_agent(tmpfile || created ? r.umask() : kWorkerUmask);
-                o.install = open_bounded(ctx, pfd, name.c_str(), open_flags, mode);
-            }
+            if (tmpfile || created) use_agent_umask(r.umask());  // read only when the open makes a file
+            o.install = open_bounded(ctx, pfd, name.c_str(), open_flags, mode);
             if (o.install) break;
             int err = errno;
             // What the agent's own O_NOFOLLOW or O_CREAT|O_EXCL make its answer is not a change.

@@ -626,7 +626,9 @@ TEST_CASE("gate: when the journal's disk fills up destructive calls are refused 
 
 TEST_CASE("gate: what it makes for the agent has the agent's umask - and its own store is unaffected") {
     Host h;  // a workspace without .git: every call that makes a name goes to the gate
-    auto r = agent_sh(h, "umask 077; : > a; mkdir d; mkfifo p; umask 0; : > b; mkdir e; umask 022; "
+    // k's truncation under umask 0 has the worker copy it into the store
+    // right after it made b and e with that umask.
+    auto r = agent_sh(h, "umask 077; : > a; mkdir d; mkfifo p; echo old > k; umask 0; : > b; mkdir e; echo new > k; umask 022; "
                          "echo x > c; rm c; echo x > c; python3 -c \"import os; os.umask(0o077); "
                          "fd = os.open('.', os.O_TMPFILE | os.O_WRONLY, 0o666); "
                          "os.link('/proc/self/fd/%d' % fd, 't', dst_dir_fd=os.open('.', os.O_RDONLY), follow_symlinks=True)\"; "
@@ -648,6 +650,27 @@ TEST_CASE("gate: what it makes for the agent has the agent's umask - and its own
     CHECK(mode("e") == 0777);
     CHECK(mode("c") == 0644);
     CHECK(mode("t") == 0600);  // O_TMPFILE, linked
+    CHECK(mode("k") == 0600);
+    // The store's own copy of k's old bytes and the directories above it:
+    // no rights for group or others, whatever umask the agent's creates
+    // left the worker with.
+    int copies = 0;
+    for (const auto& j : journal_lines(h, only_session(h))) {
+        if (!j.contains("undo") || !j["undo"].contains("snapshot")) continue;
+        std::filesystem::path stored = std::string(j["undo"]["snapshot"]);
+        auto bytes = sandboxd::read_file(stored);
+        if (!bytes || *bytes != "old\n") continue;
+        ++copies;
+        struct stat st{};
+        REQUIRE(::lstat(stored.c_str(), &st) == 0);
+        CHECK((st.st_mode & 077) == 0);
+        for (auto dir = stored.parent_path(); dir.filename() != "snapshots" && dir != dir.root_path(); dir = dir.parent_path()) {
+            INFO(dir);
+            REQUIRE(::lstat(dir.c_str(), &st) == 0);
+            CHECK((st.st_mode & 0777) == 0700);
+        }
+    }
+    CHECK(copies == 1);
 }
 
 // The gate keeps each thread's working directory and umask between calls
