@@ -198,11 +198,10 @@ std::string fd_link(int fd) { return "/proc/thread-self/fd/" + std::to_string(fd
 OpenObject open_object(int fd, const struct stat& st) {
     OpenObject o;
     o.link = fd_link(fd);
-    char buf[PATH_MAX];
-    ssize_t n = ::readlink(o.link.c_str(), buf, sizeof buf - 1);
-    o.path = n > 0 ? std::string(buf, size_t(n)) : "?";
+    auto path = path_of(fd);
+    o.path = path.value_or("?");
     struct stat hs{};
-    o.on_host = n > 0 && buf[0] == '/' && ::lstat(o.path.c_str(), &hs) == 0 && hs.st_dev == st.st_dev &&
+    o.on_host = path && path->front() == '/' && ::lstat(path->c_str(), &hs) == 0 && hs.st_dev == st.st_dev &&
                 hs.st_ino == st.st_ino;
     return o;
 }
