@@ -52,6 +52,7 @@ Result<std::optional<Taken>> take_out(GateContext& ctx, const HostDir* host, int
     t.store = &ctx.store_on_mount(host->host_mnt);
     if (S_ISDIR(st.st_mode)) {
         t.snap = t.store->take_metadata();
+        t.snap.born_usec = born;  // the agent's own: rollback to a point before it makes nothing
         return std::optional<Taken>(std::move(t));
     }
     // Moved, also a file with other names: the store then holds one more

@@ -310,6 +310,14 @@ struct Applier {
         std::string path = text_at(r, "path"), how = text_at(r, "how"), snap = text_at(r, "snapshot");
         const json& meta = r.contains("meta") ? r["meta"] : json::object();
         if (path.empty() || path.front() != '/') return plain_error("undo record has no absolute path");
+        if (how == "mkdir" && born_after_point(r)) {
+            // The agent made it after the point and removed it again: it
+            // was not there then. Made anew, it would stay (rollback's
+            // own), and keep the user's directory from coming back where
+            // the agent had moved it away and made one of its own.
+            unmade_dirs.push_back(path);
+            return {};
+        }
         if (how == "mkdir") {
             // A directory with the name already: one this rollback made on
             // its way to something inside (it takes the recorded owner,
@@ -553,7 +561,21 @@ struct Applier {
                uint64_t(r["born_usec"].get<int64_t>()) >= from_usec;
     }
     bool needs_nothing(const json& u) const {
-        return text_at(u, "op") == "restore" && dropped.count(text_at(u, "snapshot")) && born_after_point(u);
+        if (text_at(u, "op") != "restore" || !born_after_point(u)) return false;
+        return text_at(u, "how") == "mkdir" || dropped.count(text_at(u, "snapshot"));
+    }
+    // Directories the agent made after the point and removed (restore()
+    // skips them), newest removal first.
+    std::vector<std::string> unmade_dirs;
+    // One of them that this rollback had to make all the same, on the way
+    // to something it put back inside (at_making_parents): taken away
+    // again once empty, deepest first (removed first, so listed last).
+    void drop_unmade_dirs() {
+        for (auto it = unmade_dirs.rbegin(); it != unmade_dirs.rend(); ++it) {
+            auto sx = look(*it);
+            if (!sx || !S_ISDIR(sx->stx_mode) || !ours(*sx)) continue;
+            if (auto w = at(*it)) (void)::unlinkat(w->dir.get(), w->base.c_str(), AT_REMOVEDIR);  // ENOTEMPTY: stays
+        }
     }
 
     Status apply(const json& u) {
@@ -846,7 +868,11 @@ RollbackReport rollback_session(const std::string& journal_path, const RollbackO
             step.detail = "undone by an earlier rollback";
         } else if (a.needs_nothing(l["undo"])) {
             step.status = "skipped";
-            step.detail = "made during the session after the point rolled back to (its snapshot was dropped to make room)";
+            bool dir = text_at(l["undo"], "how") == "mkdir";
+            step.detail = dir ? "a directory made during the session after the point rolled back to"
+                              : "made during the session after the point rolled back to (its snapshot was dropped to "
+                                "make room)";
+            if (dir) a.unmade_dirs.push_back(text_at(l["undo"], "path"));
         } else if (dry) {
             step.status = "planned";
         } else if (auto st = a.apply(l["undo"]); st) {
@@ -868,6 +894,7 @@ RollbackReport rollback_session(const std::string& journal_path, const RollbackO
         }
         rep.steps.push_back(std::move(step));
     }
+    if (!dry) a.drop_unmade_dirs();
     // Last, what the agent created that no line undoes. From the session's
     // start, or from the --to line's time; within --path when given.
     uint64_t from = a.from_usec;

@@ -369,6 +369,34 @@ TEST_CASE("rollback: a directory removed and made again by the agent - the origi
     CHECK((st.st_mode & 07777) == 0775);
 }
 
+// A directory the agent made and removed was made again by rollback (as
+// its own, so never swept): left behind, and where the agent had moved the
+// user's directory away and made one of its own with a subdirectory it then
+// removed, the remade subdirectory kept the user's directory from coming
+// back (a conflict; only --force restored it).
+TEST_CASE("rollback: directories the agent made and removed are not made again - the user's moved directory comes back") {
+    Host h;
+    plant_file(h.ws / "src/main.c", "int main() {}\n");
+    plant_file(h.ws / "notes.txt", "keep me\n");
+    REQUIRE(::chown((h.ws / "src").c_str(), kAgentUid, kAgentGid) == 0);
+    std::string before = tree_state(h.ws.path());
+    // Also one a pre-existing file passed through: it is made for the way
+    // back, and taken away once the file has gone back out of it.
+    auto r = agent_sh(h, "mv src .hidden_src && mkdir -p src/tmp && rmdir src/tmp && umask 0 && mkdir -m 777 agentdir && "
+                         "rmdir agentdir && mkdir via && mv notes.txt via/ && cp via/notes.txt n2 && rm via/notes.txt && "
+                         "rmdir via && mv n2 notes.txt");
+    INFO(r.out << r.err);
+    REQUIRE(r.status == 0);
+    auto rb = h.ctl({"rollback", only_session(h)});
+    INFO(rb.out << rb.err);
+    CHECK(rb.status == 0);
+    CHECK_THAT(rb.out, Catch::Contains("a directory made during the session after the point rolled back to"));
+    CHECK(tree_state(h.ws.path()) == before);
+    CHECK_FALSE(path_exists(h.ws / "agentdir"));
+    CHECK_FALSE(path_exists(h.ws / "via"));
+    CHECK(*sandboxd::read_file(h.ws / "src/main.c") == "int main() {}\n");
+}
+
 TEST_CASE("rollback: a rename chain a to b to c goes back to a") {
     Host h;
     plant_file(h.ws / "a", "the one file");
