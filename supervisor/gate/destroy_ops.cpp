@@ -11,6 +11,7 @@
 #include "gate/guards.h"
 #include "gate/handlers.h"
 #include "gate/outcome.h"
+#include "snapshot/xattrs.h"
 #include "gate/resolve.h"
 #include "gate/session_mounts.h"
 
@@ -51,6 +52,14 @@ Result<std::optional<Taken>> take_out(GateContext& ctx, const HostDir* host, int
     t.meta = file_meta(st);
     t.store = &ctx.store_on_mount(host->host_mnt);
     if (S_ISDIR(st.st_mode)) {
+        // Its extended attributes (ACLs, the user's own) go with it.
+        UniqueFd d(::openat(dir, name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        struct stat ds{};
+        if (!d || ::fstat(d.get(), &ds) != 0 || ds.st_ino != st.st_ino || ds.st_dev != st.st_dev)
+            return Error{EAGAIN, "no snapshot possible: " + name + " changed while it was looked at"};
+        auto xattrs = kept_xattrs(d.get());
+        if (!xattrs) return xattrs.error();
+        if (!xattrs->empty()) t.meta["xattrs"] = std::move(*xattrs);
         t.snap = t.store->take_metadata();
         t.snap.born_usec = born;  // the agent's own: rollback to a point before it makes nothing
         return std::optional<Taken>(std::move(t));
@@ -79,8 +88,16 @@ Result<std::optional<Taken>> take_out(GateContext& ctx, const HostDir* host, int
         return std::optional<Taken>(std::move(t));
     }
     if (!S_ISREG(st.st_mode)) return Error{EACCES, "no snapshot possible: cannot copy " + name + " across mounts"};
+    // A copy brought back is a file of its own: the other names would keep
+    // whatever is written through them later, never the bytes rollback
+    // puts back. Refused rather than parted.
+    if (st.st_nlink > 1)
+        return Error{EACCES, "no snapshot possible: " + name + " has other names, and no store on its filesystem"};
     UniqueFd in(::openat(dir, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
     if (!in) return Error{EACCES, "no snapshot possible: cannot read " + name};
+    auto xattrs = kept_xattrs(in.get());
+    if (!xattrs) return xattrs.error();
+    if (!xattrs->empty()) t.meta["xattrs"] = std::move(*xattrs);
     t.store = &ctx.store_on_dev(st.st_dev);
     auto copy = t.store->take_copy(in.get(), st, born, [&ctx] { return ctx.give_up(); });
     if (!copy) return given_up(copy.error());

@@ -13,22 +13,10 @@
 #include "gate/handlers.h"
 #include "gate/outcome.h"
 #include "gate/resolve.h"
+#include "base/hex.h"
 
 namespace sandboxd {
 
-namespace {
-
-std::string to_hex(std::string_view bytes) {
-    static const char* digits = "0123456789abcdef";
-    std::string out;
-    for (unsigned char c : bytes) {
-        out.push_back(digits[c >> 4]);
-        out.push_back(digits[c & 15]);
-    }
-    return out;
-}
-
-}  // namespace
 
 // chmod, chown and extended attributes: the metadata before the change is
 // the snapshot, kept in the journal line itself. The object is pinned by
@@ -99,6 +87,10 @@ GateOutcome do_metadata(const GateRequest& r, GateContext& ctx) {
     } else {
         undo = {{"op", "meta"}, {"path", agent_path}, {"mode", st.st_mode & 07777}, {"uid", st.st_uid},
                 {"gid", st.st_gid}, {"ino", uint64_t(st.st_ino)}};
+        // A chown strips file capabilities: kept for rollback to put back.
+        char caps[256];
+        ssize_t v = S_ISREG(st.st_mode) ? ::getxattr(link, "security.capability", caps, sizeof caps) : -1;
+        if (v > 0) undo["xattrs"] = {{"security.capability", to_hex(std::string_view(caps, size_t(v)))}};
     }
 
     int rc = 0;

@@ -18,6 +18,7 @@
 #include "gate/guards.h"
 #include "gate/handlers.h"
 #include "gate/outcome.h"
+#include "snapshot/xattrs.h"
 #include "gate/resolve.h"
 
 namespace sandboxd {
@@ -38,18 +39,22 @@ Result<std::optional<Snapshot>> keep_bytes(GateContext& ctx, const OpenObject& o
     // A reader on the same file: the agent's descriptor may be write-only.
     UniqueFd in(::open(obj.link.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
     if (!in) return Error{EACCES, "no snapshot possible: the file is not readable"};
+    auto xattrs = kept_xattrs(in.get());
+    if (!xattrs) return xattrs.error();
     int64_t born = birth_usec(in.get());
     struct statfs fs{};
     bool overlay = ::fstatfs(in.get(), &fs) != 0 || fs.f_type == OVERLAYFS_SUPER_MAGIC;
     auto copy = ctx.store_on_dev(st.st_dev).take_copy(in.get(), st, ctx.droppable(born, st.st_uid, overlay) ? born : -1,
                                                       [&ctx] { return ctx.give_up(); });
     if (!copy) return given_up(copy.error());
+    copy->xattrs = std::move(*xattrs);
     return std::optional<Snapshot>(std::move(*copy));
 }
 
 nlohmann::json restore_copy_record(const std::string& path, const Snapshot& snap, const struct stat& st) {
     nlohmann::json u = {{"op", "restore"}, {"path", path}, {"how", "copy"}, {"snapshot", snap.path},
                         {"meta", file_meta(st)}, {"ino", uint64_t(st.st_ino)}};
+    if (!snap.xattrs.empty()) u["meta"]["xattrs"] = snap.xattrs;
     // Other names of the same file see what is written through this one:
     // rollback then puts the old bytes back into the file itself.
     if (st.st_nlink > 1) u["links"] = uint64_t(st.st_nlink);
@@ -78,6 +83,9 @@ GateOutcome truncate_file(const GateRequest& r, GateContext& ctx, const char* ac
     if (len > st.st_size) {
         if (!obj.on_host && st.st_nlink > 0 && !on_private_fs(ctx, fd))
             return refused(r, action, obj.path, Error{EACCES, "no undo possible: not reachable from the host"});
+        // The truncation strips file capabilities: kept for rollback.
+        auto xattrs = obj.on_host ? kept_xattrs(fd) : Result<nlohmann::json>(nlohmann::json::object());
+        if (!xattrs) return refused(r, action, obj.path, xattrs.error());
         if (::ftruncate(fd, len) != 0) return refused(r, action, obj.path, Error{errno, "truncate"});
         GateOutcome o;
         JournalEntry e = entry_for(r, action, obj.on_host ? obj.path : obj.path + " (session-private)");
@@ -85,6 +93,7 @@ GateOutcome truncate_file(const GateRequest& r, GateContext& ctx, const char* ac
         if (obj.on_host) {
             e.undo = {{"op", "resize"}, {"path", obj.path}, {"size", int64_t(st.st_size)}, {"ino", uint64_t(st.st_ino)},
                       {"meta", file_meta(st)}};
+            if (!xattrs->empty()) e.undo["meta"]["xattrs"] = std::move(*xattrs);
         } else {
             e.rule = "private-tmp";
         }

@@ -26,6 +26,8 @@
 #include "journal/journal.h"
 #include "journal/json_text.h"
 #include "snapshot/store.h"
+#include "snapshot/xattrs.h"
+#include "base/hex.h"
 
 namespace sandboxd {
 namespace {
@@ -252,6 +254,12 @@ struct Applier {
         if (::futimens(fd, t) != 0) return errno_error("set times");
         return {};
     }
+    // The extended attributes the undo record carries (snapshot/xattrs.h),
+    // if any: after set_meta(), whose chown strips file capabilities.
+    static Status put_back_kept(int fd, const json& record) {
+        if (!record.contains("xattrs")) return {};
+        return put_back_xattrs(fd, record["xattrs"]);
+    }
 
     // A file of rollback's own next to the one it restores, under a name
     // no other file has: made with O_EXCL, never by removing what has the
@@ -301,6 +309,8 @@ struct Applier {
             SANDBOXD_TRY(write_all(out->get(), *bytes));
         }
         if (auto st = set_meta(out->get(), meta); !st) return Error{st.error().code, "restoring " + path + ": " + st.error().message};
+        if (auto st = put_back_kept(out->get(), meta); !st)
+            return Error{st.error().code, "restoring " + path + ": " + st.error().message};
         if (::fsync(out->get()) != 0) return errno_error("cannot sync the old bytes of " + path);
         mark(path);
         return {};
@@ -338,6 +348,8 @@ struct Applier {
             if (::fchown(fd->get(), uid_t(num(meta, "uid")), gid_t(num(meta, "gid"))) != 0 ||
                 ::fchmod(fd->get(), mode_t(num(meta, "mode"))) != 0)
                 return errno_error("cannot set the owner and mode of " + path);
+            if (auto st = put_back_kept(fd->get(), meta); !st)
+                return Error{st.error().code, "restoring " + path + ": " + st.error().message};
             dir_times.emplace_back(path, meta);
             mark_written(path);
             return {};
@@ -411,6 +423,11 @@ struct Applier {
             struct stat cs{};
             bool regular = replaced && ::fstat(replaced->get(), &cs) == 0 && S_ISREG(cs.st_mode);
             if (auto st = copy_xattrs(regular ? replaced->get() : in->get(), out->get()); !st)
+                return fail(Error{st.error().code, "restoring the extended attributes of " + path + ": " + st.error().message});
+            // Then the original's, as the record kept them: what a write
+            // stripped (capabilities), and what a copy on another
+            // filesystem could not hold (ACLs, long values).
+            if (auto st = put_back_kept(out->get(), meta); !st)
                 return fail(Error{st.error().code, "restoring the extended attributes of " + path + ": " + st.error().message});
         }
         if (::fsync(out->get()) != 0) return fail(errno_error("cannot sync the old bytes of " + path));
@@ -510,6 +527,12 @@ struct Applier {
             return errno_error("cannot restore the owner of " + path);
         if (!S_ISLNK(sx.stx_mode) && ::chmod(fd_path(obj->get()).c_str(), mode_t(num(u, "mode"))) != 0)
             return errno_error("cannot restore the mode of " + path);
+        if (u.contains("xattrs")) {  // file capabilities a chown stripped
+            auto fd = open_fd(fd_path(obj->get()), O_RDONLY | O_NONBLOCK);
+            if (!fd) return fd.error();
+            if (auto st = put_back_kept(fd->get(), u); !st)
+                return Error{st.error().code, "restoring " + path + ": " + st.error().message};
+        }
         mark(path);
         return {};
     }
@@ -526,6 +549,11 @@ struct Applier {
         if (!fd) return fd.error();
         if (::ftruncate(fd->get(), off_t(num(u, "size"))) != 0) return errno_error("cannot cut " + path + " back");
         const json& meta = u.contains("meta") ? u["meta"] : json::object();
+        // What the truncation stripped: the set-id bits and capabilities.
+        if (meta.contains("mode") && ::fchmod(fd->get(), mode_t(num(meta, "mode"))) != 0)
+            return errno_error("cannot restore the mode of " + path);
+        if (auto st = put_back_kept(fd->get(), meta); !st)
+            return Error{st.error().code, "restoring " + path + ": " + st.error().message};
         timespec t[2] = {to_timespec(num(meta, "atime_ns")), to_timespec(num(meta, "mtime_ns"))};
         if (::futimens(fd->get(), t) != 0) return errno_error("cannot restore the times of " + path);
         mark(path);
@@ -539,11 +567,9 @@ struct Applier {
         if (!obj) return obj.error();
         std::string via = fd_path(obj->get());  // lands on the object itself
         if (u.contains("value_hex")) {
-            std::string hex = text_at(u, "value_hex"), value;
-            if (hex.size() % 2 || hex.find_first_not_of("0123456789abcdef") != std::string::npos)
-                return plain_error("undo record for " + path + " has a malformed xattr value");
-            for (size_t i = 0; i + 1 < hex.size(); i += 2) value.push_back(char(std::stoi(hex.substr(i, 2), nullptr, 16)));
-            if (::setxattr(via.c_str(), name.c_str(), value.data(), value.size(), 0) != 0)
+            auto value = from_hex(text_at(u, "value_hex"));
+            if (!value) return plain_error("undo record for " + path + " has a malformed xattr value");
+            if (::setxattr(via.c_str(), name.c_str(), value->data(), value->size(), 0) != 0)
                 return errno_error("cannot restore xattr " + name + " of " + path);
         } else if (::removexattr(via.c_str(), name.c_str()) != 0 && errno != ENODATA) {
             return errno_error("cannot remove xattr " + name + " of " + path);

@@ -43,6 +43,9 @@ struct Snapshot {
     // The object's birth time when it was born during the session (else
     // -1): such a snapshot may be dropped to make room (SnapshotBudget).
     int64_t born_usec = -1;
+    // Extended attributes of the original the undo record carries itself
+    // (snapshot/xattrs.h): for a copy, which cannot hold them all.
+    nlohmann::json xattrs = nlohmann::json::object();
 };
 
 // One budget for all of a session's stores.

@@ -31,11 +31,6 @@ void wait_for_quiesced(const std::string& journal) {
         sleep_ms(20);
 }
 
-ProcResult agent_sh(const Host& h, const std::string& script) {
-    return h.run({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path(), "--", "sh", "-c",
-                  script});
-}
-
 // Runs `script` as the agent, checks it changed the tree, rolls back and
 // checks the tree is what it was.
 void change_then_roll_back(const Host& h, const std::string& script) {

@@ -34,6 +34,13 @@ Host::Host() {
         "[exec]\nallow = ['/usr', '-/bin', '-/sbin', '-/lib', '-/lib64', '" + tc + "']\n");
 }
 
+ProcResult agent_sh(const Host& h, const std::string& script, const std::vector<std::string>& extra) {
+    std::vector<std::string> args = {"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    args.insert(args.end(), {"--", "sh", "-c", script});
+    return h.run(args);
+}
+
 std::string tree_state(const std::string& root) {
     std::vector<std::string> lines;
     std::vector<std::string> todo = {""};

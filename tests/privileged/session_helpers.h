@@ -67,6 +67,9 @@ std::string shell_word(const std::string& s);
 // type, mode, owner, symlink target or a hash of the content. Equal texts
 // mean identical trees (times aside).
 std::string tree_state(const std::string& root);
+// `sh -c script` as the agent user in a session of the workspace profile on
+// h.ws, with sandbox-run's `extra` options.
+ProcResult agent_sh(const Host& h, const std::string& script, const std::vector<std::string>& extra = {});
 // Writes `text` to `path` (creating directories) owned by the agent user.
 void plant_file(const std::string& path, const std::string& text, mode_t mode = 0644);
 // The id of the only session this host has a journal for.

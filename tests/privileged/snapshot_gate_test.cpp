@@ -52,13 +52,6 @@ long counted(const std::string& out, const std::string& what) {
     return std::stol(out.substr(at + what.size() + 1));
 }
 
-ProcResult agent_sh(const Host& h, const std::string& script, const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> args = {"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path()};
-    args.insert(args.end(), extra.begin(), extra.end());
-    args.insert(args.end(), {"--", "sh", "-c", script});
-    return h.run(args);
-}
-
 }  // namespace
 
 TEST_CASE("gate: a destroyed file is kept in the store and the journal line points at it") {
