@@ -71,7 +71,8 @@ TEST_CASE("shipped profiles resolve and mean what their names say") {
                             "/.local/bin", "/.local/lib", "/.cargo/bin", "/.cargo/env", "/.nvm", "/.pyenv", "/go/bin",
                             "/.config/systemd", "/.local/share/systemd", "/.config/autostart", "/.vimrc",
                             "/.config/nvim", "/.emacs.d", "/.gdbinit", "/.ipython", "/.vscode", "/.kube", "/.aws",
-                            "/.docker", "/.gnupg", "/.npmrc", "/.config/pip"}) {
+                            "/.docker", "/.gnupg", "/.npmrc", "/.config/pip", "/.lesskey", "/.config/lesskey",
+                            "/.psqlrc", "/.config/mimeapps.list"}) {
         INFO(rel);
         CHECK(has_path(ws->protect, std::string("/root") + rel));
     }
