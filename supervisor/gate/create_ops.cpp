@@ -1,9 +1,11 @@
 // mkdir, mknod, symlink, link. These calls reach the gate only in sessions
 // with a protected path that does not exist yet (seccomp_policy.h,
-// create_gate): they destroy nothing, so they are done as the agent and
-// journaled by the event stream, like any other call that changes
-// something; the gate's part is to refuse the guarded names (guards.h),
-// which no mount can cover because they do not exist.
+// create_gate), or a write tree on a filesystem without birth times: they
+// destroy nothing, so they are done as the agent and journaled by the
+// event stream, like any other call that changes something; the gate's
+// part is to refuse the guarded names (guards.h), which no mount can cover
+// because they do not exist, and to journal what rollback's sweep could
+// not find (creation_line).
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -54,12 +56,32 @@ NewName new_name(const GateRequest& r, GateContext& ctx, const char* action, con
     return n;
 }
 
-// The kernel's answer to the call the worker made for the agent; refusals
-// reach the journal through the event stream, which sees the agent's call
-// fail with the same errno.
-GateOutcome kernel_answer(int rc) { return rc == 0 ? GateOutcome{} : failed(errno); }
+// A name made for the agent: its creation_line(), if any. Refusals (the
+// kernel's errno, given back with failed()) reach the journal through the
+// event stream, which sees the agent's call fail with the same errno.
+GateOutcome made(const GateRequest& r, GateContext& ctx, const char* action, const NewName& n, const char* type) {
+    GateOutcome o;
+    o.entry = creation_line(r, ctx, action, n.at.parent(), n.at.name, type);
+    return o;
+}
 
 }  // namespace
+
+std::optional<JournalEntry> creation_line(const GateRequest& r, GateContext& ctx, const char* action, int dir,
+                                          const std::string& name, const char* type) {
+    if (!ctx.journal_creates) return std::nullopt;
+    struct statx sx{};
+    if (::statx(dir, name.c_str(), AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_INO | STATX_BTIME, &sx) != 0 ||
+        (sx.stx_mask & STATX_BTIME))
+        return std::nullopt;
+    const HostDir* host = host_dir(ctx, dir);
+    if (!host) return std::nullopt;  // the session's own /tmp: nothing to take away
+    std::string path = join_path(host->path, name);
+    JournalEntry e = entry_for(r, action, path);
+    e.rule = "filesystem.write";
+    e.undo = {{"op", "remove"}, {"path", path}, {"type", type}, {"ino", uint64_t(sx.stx_ino)}};
+    return e;
+}
 
 GateOutcome do_mkdir(const GateRequest& r, GateContext& ctx, mode_t mode) {
     std::vector<const GuardedName*> on_way;
@@ -69,7 +91,7 @@ GateOutcome do_mkdir(const GateRequest& r, GateContext& ctx, mode_t mode) {
     use_agent_umask(r.umask());
     if (::mkdirat(n.at.parent(), n.at.name.c_str(), mode) != 0) return failed(errno);
     guard_inside(ctx, n.at.parent(), n.at.name, on_way);
-    return GateOutcome{};
+    return made(r, ctx, "file.mkdir", n, "dir");
 }
 
 GateOutcome do_mknod(const GateRequest& r, GateContext& ctx, mode_t mode, dev_t dev) {
@@ -77,7 +99,8 @@ GateOutcome do_mknod(const GateRequest& r, GateContext& ctx, mode_t mode, dev_t 
     if (n.answer) return std::move(*n.answer);
     if (n.at.trailing_slash) return failed(ENOENT);
     use_agent_umask(r.umask());
-    return kernel_answer(::mknodat(n.at.parent(), n.at.name.c_str(), mode, dev));
+    if (::mknodat(n.at.parent(), n.at.name.c_str(), mode, dev) != 0) return failed(errno);
+    return made(r, ctx, "file.mknod", n, S_ISREG(mode) || (mode & S_IFMT) == 0 ? "file" : "special");
 }
 
 GateOutcome do_symlink(const GateRequest& r, GateContext& ctx) {
@@ -85,7 +108,8 @@ GateOutcome do_symlink(const GateRequest& r, GateContext& ctx) {
     NewName n = new_name(r, ctx, "file.symlink", r.path1, r.dir1.get());
     if (n.answer) return std::move(*n.answer);
     if (n.at.trailing_slash) return failed(ENOENT);
-    return kernel_answer(::symlinkat(r.link_target.c_str(), n.at.parent(), n.at.name.c_str()));
+    if (::symlinkat(r.link_target.c_str(), n.at.parent(), n.at.name.c_str()) != 0) return failed(errno);
+    return made(r, ctx, "file.symlink", n, "symlink");
 }
 
 GateOutcome do_link(const GateRequest& r, GateContext& ctx, int flags) {

@@ -79,6 +79,9 @@ struct GateConfig {
     std::function<std::optional<std::string>(const std::string&)> read_denied;
     // See GateContext::guarded.
     std::vector<GuardedName> guarded;
+    // See Plan::journal_creates: each name made on a filesystem without
+    // birth times gets a journal line with its undo record.
+    bool journal_creates = false;
     // The session cgroup's cgroup.freeze, open for reading (see
     // GateContext::freeze_state); none: waits are not given up.
     UniqueFd freeze_state;

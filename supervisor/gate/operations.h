@@ -95,6 +95,8 @@ struct GateContext {
     std::function<std::optional<std::string>(const std::string&)> read_denied;
     // Names of protected paths that do not exist yet: never made by the agent.
     std::vector<GuardedName> guarded;
+    // GateConfig::journal_creates.
+    bool journal_creates = false;
     // The directories of the session's first guards with names on the way
     // (rest not empty), held open: a directory on the way made by anyone
     // (another session on the workspace, the user's own `git init`) is

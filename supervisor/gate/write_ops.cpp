@@ -302,8 +302,12 @@ GateOutcome do_open(const GateRequest& r, GateContext& ctx, int flags, mode_t mo
             // event stream journals them, rollback's sweep takes away what
             // was born in the session), and the line was a quarter of what
             // such a create costs here.
+            if (exclusive_create) {
+                o.entry = creation_line(r, ctx, "file.create", pfd, name, "file");  // where there is no sweep
+                return o;
+            }
             struct stat now{};
-            if (!exclusive_create && ::fstat(o.install.get(), &now) == 0) {
+            if (::fstat(o.install.get(), &now) == 0) {
                 if (auto host = host_dir(ctx, pfd)) {
                     JournalEntry e = entry_for(r, "file.create", join_path(host->path, name));
                     e.rule = "filesystem.write";

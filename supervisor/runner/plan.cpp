@@ -1,5 +1,6 @@
 #include "runner/plan.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -110,9 +111,15 @@ Result<Plan> make_plan(const RunOptions& opts, const SandboxdDirs& dirs) {
         }
     }
     plan.mounts = plan_mounts(plan.profile, plan.workspace, hidden, opts.audit);
+    if (gate)
+        for (const auto& w : plan.profile.write) {
+            struct statx sx{};
+            if (w.exists && ::statx(AT_FDCWD, w.path.c_str(), 0, STATX_BTIME, &sx) == 0 && !(sx.stx_mask & STATX_BTIME))
+                plan.journal_creates = true;
+        }
     // A protected path that does not exist yet is kept from being made by
     // the gate, which then also sees every call that makes a name.
-    bool guard = !plan.mounts.guarded.empty();
+    bool guard = !plan.mounts.guarded.empty() || plan.journal_creates;
     auto prog = compile_seccomp_cached(plan.profile.syscalls, opts.audit, gate || guard, true, guard,
                                        dirs.runtime + "/cache");
     if (!prog) return prog.error();

@@ -33,6 +33,11 @@ struct Plan {
     // Mount roots of destroy trees that are not on the state directory's
     // mount: each gets a snapshot store of its own (deletes are renames).
     std::vector<std::string> snapshot_mounts;
+    // A write tree is on a filesystem that keeps no birth times (ext4 with
+    // 128-byte inodes, NFS): rollback's sweep cannot tell what the agent
+    // made there, so the gate sees every call that makes a name and
+    // journals each with its undo record (GateConfig::journal_creates).
+    bool journal_creates = false;
     // Kernel gaps the profile accepted: the session runs without them, says
     // so on stderr and journals them (session.start "weakened").
     std::vector<KernelGap> weakened;

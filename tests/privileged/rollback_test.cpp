@@ -534,6 +534,44 @@ TEST_CASE("rollback: unknown session / corrupt journal / missing snapshot: clear
     CHECK(*sandboxd::read_file(h.ws / "two") == "2");
 }
 
+// On a filesystem that keeps no birth times (ext4 with 128-byte inodes)
+// rollback's sweep cannot tell what the agent made: what came with no
+// journal line of its own (O_EXCL creates, mkdir, symlinks, FIFOs) stayed
+// after rollback, which said done (red-team finding). The gate now sees and
+// journals every name made there.
+TEST_CASE("rollback: on a filesystem without birth times what the agent made goes too") {
+    TempDir img("sandboxd-nobtime", "/var/tmp");
+    REQUIRE(::chmod(img.path().c_str(), 0755) == 0);  // the agent walks through it
+    std::string image = img / "fs.img", mnt = img / "mnt";
+    REQUIRE(run({"/usr/bin/truncate", "-s", "32M", image}).status == 0);
+    REQUIRE(run({"/sbin/mkfs.ext4", "-q", "-I", "128", image}).status == 0);
+    REQUIRE(::mkdir(mnt.c_str(), 0755) == 0);
+    auto m = run({"/bin/mount", "-o", "loop", image, mnt});
+    if (m.status != 0) {
+        WARN("skipped: cannot loop-mount an ext4 image here: " << m.err);
+        return;
+    }
+    Unmount unmount{mnt};
+    std::string ws = mnt + "/ws";
+    REQUIRE(::mkdir(ws.c_str(), 0755) == 0);
+    REQUIRE(::chown(ws.c_str(), kAgentUid, kAgentGid) == 0);
+    plant_file(ws + "/keep", "keep\n");
+    struct statx sx{};
+    REQUIRE(::statx(AT_FDCWD, (ws + "/keep").c_str(), 0, STATX_BTIME, &sx) == 0);
+    REQUIRE_FALSE(sx.stx_mask & STATX_BTIME);  // what the test is about
+    Host h;
+    std::string before = tree_state(ws);
+    auto r = h.run({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", ws, "--", "sh", "-c",
+                    "mkdir d && echo x > d/f && python3 -c \"import os; os.close(os.open('excl', "
+                    "os.O_CREAT | os.O_EXCL | os.O_WRONLY))\" && ln -s /etc/passwd sl && mkfifo ff && rm keep"});
+    INFO(r.out << r.err);
+    REQUIRE(r.status == 0);
+    auto rb = h.ctl({"rollback", only_session(h)});
+    INFO(rb.out << rb.err);
+    CHECK(rb.status == 0);
+    CHECK(tree_state(ws) == before);
+}
+
 TEST_CASE("rollback: on a reflink filesystem (xfs) overwrites are reflinked and come back") {
     if (::access("/usr/sbin/mkfs.xfs", X_OK) != 0 && ::access("/sbin/mkfs.xfs", X_OK) != 0) {
         WARN("skipped: mkfs.xfs is not installed (tools/bootstrap installs xfsprogs)");
