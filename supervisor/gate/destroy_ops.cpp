@@ -255,7 +255,10 @@ GateOutcome do_rename(const GateRequest& r, GateContext& ctx, unsigned flags) {
         // Once the target is in the store the rename must not replace anything
         // else: something appearing there meanwhile (from outside the session)
         // makes it fail with EEXIST rather than be destroyed unseen.
-        if (::renameat2(fd1, n1.c_str(), fd2, n2.c_str(), gone ? RENAME_NOREPLACE : 0) != 0) {
+        // RENAME_WHITEOUT kept: the kernel's answer to it (EPERM without
+        // CAP_MKNOD) is the agent's, never a plain rename instead.
+        unsigned replace_flags = (gone ? RENAME_NOREPLACE : 0) | (flags & RENAME_WHITEOUT);
+        if (::renameat2(fd1, n1.c_str(), fd2, n2.c_str(), replace_flags) != 0) {
             int err = errno;
             if (gone) {
                 auto host = host_dir(ctx, fd2);

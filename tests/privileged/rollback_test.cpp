@@ -392,6 +392,29 @@ TEST_CASE("rollback: directories the agent made and removed are not made again -
     CHECK(*sandboxd::read_file(h.ws / "src/main.c") == "int main() {}\n");
 }
 
+// RENAME_WHITEOUT over an existing file: the gate did a plain rename (no
+// whiteout left where the source was), unlike the kernel. Red-team finding.
+TEST_CASE("rollback: a rename with RENAME_WHITEOUT over a file leaves the kernel's whiteout - and both come back") {
+    Host h;
+    plant_file(h.ws / "a", "a\n");
+    plant_file(h.ws / "b", "b\n");
+    std::string before = tree_state(h.ws.path());
+    auto r = agent_sh(h, "python3 -c \"import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+                         "print(libc.syscall(316, -100, b'a', -100, b'b', 4), ctypes.get_errno())\"");
+    INFO(r.out << r.err);
+    REQUIRE(r.status == 0);
+    CHECK(r.out == "0 0\n");
+    struct stat st{};
+    REQUIRE(::lstat((h.ws / "a").c_str(), &st) == 0);
+    CHECK(S_ISCHR(st.st_mode));
+    CHECK(st.st_rdev == 0);
+    CHECK(*sandboxd::read_file(h.ws / "b") == "a\n");
+    auto rb = h.ctl({"rollback", only_session(h)});
+    INFO(rb.out << rb.err);
+    CHECK(rb.status == 0);
+    CHECK(tree_state(h.ws.path()) == before);
+}
+
 TEST_CASE("rollback: a rename chain a to b to c goes back to a") {
     Host h;
     plant_file(h.ws / "a", "the one file");
