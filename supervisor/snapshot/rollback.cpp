@@ -216,7 +216,7 @@ struct Applier {
             // A filesystem the session kept no snapshots on (one mounted
             // inside the workspace): a store of its own at its mount root,
             // sandboxd's as the gate's are, for a rename cannot cross.
-            auto root = mount_root_of(parent_path(shown));
+            auto root = mount_root_of_dir(dirfd);
             if (!root) return root.error();
             auto store = SnapshotStore::create_in(store_parent_at(*root), session_id, 0, 0,
                                                   std::make_shared<SnapshotBudget>());

@@ -160,6 +160,30 @@ Result<std::string> mount_root_of(const std::string& path) {
     return cur;
 }
 
+Result<std::string> mount_root_of_dir(int dir_fd) {
+    auto mnt = [](int fd) -> std::optional<uint64_t> {
+        struct statx sx{};
+        if (::statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &sx) != 0 || !(sx.stx_mask & STATX_MNT_ID)) return std::nullopt;
+        return sx.stx_mnt_id;
+    };
+    auto here = mnt(dir_fd);
+    if (!here) return errno_error("cannot look at a directory's mount");
+    UniqueFd cur(::fcntl(dir_fd, F_DUPFD_CLOEXEC, 0));
+    if (!cur) return errno_error("cannot look at a directory's mount");
+    for (int depth = 0; depth < 4096; ++depth) {
+        UniqueFd up(::openat(cur.get(), "..", O_PATH | O_DIRECTORY | O_CLOEXEC));
+        if (!up) return errno_error("cannot walk up to a mount's root");
+        struct stat a{}, b{};
+        bool top = ::fstat(up.get(), &a) == 0 && ::fstat(cur.get(), &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+        if (top || mnt(up.get()) != here) break;  // "/" itself, or the parent is on another mount
+        cur = std::move(up);
+    }
+    char buf[PATH_MAX];
+    ssize_t n = ::readlink(("/proc/self/fd/" + std::to_string(cur.get())).c_str(), buf, sizeof buf - 1);
+    if (n <= 0 || buf[0] != '/') return plain_error("cannot name a mount's root");
+    return std::string(buf, size_t(n));
+}
+
 Status SnapshotStore::charge(uint64_t bytes) {
     SnapshotBudget& b = *budget_;
     auto fits = [&] { return bytes <= b.limit && b.used <= b.limit - bytes; };

@@ -153,6 +153,10 @@ private:
 // the same mount): where a destroy tree's own snapshot store goes when it
 // is not on the state directory's mount, so that deletes stay renames.
 Result<std::string> mount_root_of(const std::string& path);
+// The same for the directory open at `dir_fd`, found by walking up with
+// "..", never through a symbolic link (the path is the kernel's name for
+// the root found).
+Result<std::string> mount_root_of_dir(int dir_fd);
 // The directory at a mount root that holds its stores (hidden from agents).
 inline std::string store_parent_at(const std::string& mount_root) {
     return (mount_root == "/" ? "" : mount_root) + "/.sandboxd-snapshots";
