@@ -83,8 +83,10 @@ struct sbx_config {
     sbx_u64 reads;     /* successful opens for reading: counted, not logged */
     sbx_u64 armed;     /* set by the session's first exec: before it, the
                           file operations are the supervisor's own set-up */
-    sbx_u64 unused; /* was gate_journals_destroys: the gate_lines marks
-                       say which calls the gate journaled */
+    sbx_u64 connector_tgid; /* the session's init, which makes the gate's
+                               unix connects (launch/session_connect.h):
+                               the one process of the session the unix
+                               hooks let connect */
     sbx_u64 inbound_refused; /* connections refused on their way in */
     /* chdir, fchdir and umask calls of the session that began, and that
        ended (and both once for each exec): the snapshot gate keeps each agent

@@ -140,7 +140,8 @@ SEC("cgroup/sendmsg6") int sbx_sendmsg6(struct bpf_sock_addr* ctx) { return chec
 /* No profile key grants listening yet: every explicit bind is refused. */
 /* Unix sockets (connect_unix, sendmsg_unix; Linux 6.7+). Only the snapshot
  * gate may connect one: a supervisor thread outside the session's cgroup,
- * which resolved the path as the agent and checked it is in read scope.
+ * or the session's init on its behalf (connector_tgid), after the gate
+ * resolved the path as the agent and checked it is in read scope.
  * An agent thread that gets here went around the gate (it rewrote its
  * sockaddr after the gate looked, or sent a datagram to a path): refused.
  * libbpf 1.1 predates these attach types; the loader sets them. */
@@ -149,6 +150,8 @@ static __always_inline int unix_check(__u32 kind) {
     struct sbx_config* cfg = bpf_map_lookup_elem(&config, &zero);
     if (!cfg) return 0;
     if (bpf_get_current_cgroup_id() != cfg->cgroup_id) return 1;
+    if (kind == SBX_EV_CONNECT && cfg->connector_tgid && (bpf_get_current_pid_tgid() >> 32) == cfg->connector_tgid)
+        return 1;
     return verdict(kind, 0, AF_UNIX, 0, 0, 0);
 }
 

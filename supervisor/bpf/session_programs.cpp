@@ -239,6 +239,17 @@ Status SessionPrograms::watch_agent_state(int tracefs, bool exec_attached) {
     return {};
 }
 
+Status SessionPrograms::set_connector(pid_t init) {
+    // One field of the live config, through a writable mapping: an update
+    // of the whole entry would reset the counters the programs keep in it.
+    long page = ::sysconf(_SC_PAGESIZE);
+    void* view = ::mmap(nullptr, size_t(page), PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(skel_->maps.config), 0);
+    if (view == MAP_FAILED) return errno_error("cannot map the session's BPF config");
+    __atomic_store_n(&static_cast<sbx_config*>(view)->connector_tgid, uint64_t(init), __ATOMIC_RELEASE);
+    ::munmap(view, size_t(page));
+    return {};
+}
+
 std::vector<std::string> SessionPrograms::watched_file_syscalls() {
     std::vector<std::string> out(std::begin(kFileSyscalls), std::end(kFileSyscalls));
     auto tracefs = open_tracefs();

@@ -82,6 +82,9 @@ public:
     // not kept: not asked for, or this kernel's tracefs could not give the
     // tracepoints (the gate then reads what it needs every time).
     AgentStateCounts agent_state() const { return agent_state_; }
+    // The session's init (its pid on the host), which makes the gate's unix
+    // connects: the unix hooks let it connect. Before the gate starts.
+    Status set_connector(pid_t init);
     // Where the snapshot gate marks the calls it journaled itself, which
     // the event stream then leaves out (base/gate_line_marks.h); empty
     // without file events.

@@ -19,6 +19,7 @@
 #include "gate/handlers.h"
 #include "gate/outcome.h"
 #include "gate/resolve.h"
+#include "launch/session_connect.h"
 
 namespace sandboxd {
 namespace {
@@ -70,16 +71,17 @@ constexpr int kConnectWaitMs = 5000;
 // The wait is made in slices of this length, between which the gate looks
 // whether to give it up (GateContext::give_up). An interrupted unix connect
 // has queued nothing: it is as if it was never made.
-constexpr int kConnectSliceMs = 100;
+constexpr int kConnectSliceMs = kSessionConnectSliceMs;
 
 }  // namespace
 
 // connect() to a pathname unix socket: resolved as the agent (symlinks
 // followed, hidden sockets are /dev/null in its view), allowed inside the
-// read scope (or on the session's own filesystems), and connected by this
-// thread, as the agent, to the socket it looked at: the socket file is
-// opened (O_PATH, following no symlink) and connected to through that
-// descriptor. Connecting by its name would look the name up again, and a
+// read scope (or on the session's own filesystems), and connected, as the
+// agent, to the socket it looked at: the socket file is opened (O_PATH,
+// following no symlink) and connected to through that descriptor, by the
+// session's init (launch/session_connect.h: the listening end's peer is
+// then a process of the session), or by this thread where there is none. Connecting by its name would look the name up again, and a
 // symbolic link put there in between would be followed from this thread's
 // view of the world (the host's root, sandbox-run's descriptors through
 // /proc/self): to a socket the agent may not see, such as the docker one.
@@ -132,7 +134,12 @@ GateOutcome do_connect(const GateRequest& r, GateContext& ctx) {
     // gate cannot freeze, and the kill switch would wait for it.
     int rc = -1, err = 0;
     for (int waited = 0;; waited += kConnectSliceMs) {
-        {
+        if (ctx.connector >= 0) {
+            // Made by the session's init: the listening end sees a process
+            // of the session as its peer, not sandbox-run.
+            err = connect_in_session(ctx.connector, r.file.get(), node.get());
+            rc = err == 0 ? 0 : -1;
+        } else {
             CallDeadline deadline(kConnectSliceMs);
             if (!deadline.armed()) return failed(EAGAIN);
             rc = ::connect(r.file.get(), reinterpret_cast<sockaddr*>(&sa), socklen_t(sizeof sa));

@@ -410,6 +410,7 @@ Result<std::unique_ptr<Gate>> Gate::start(GateConfig cfg) {
     s.ctx.audit = s.cfg.audit;
     s.ctx.journal_creates = s.cfg.journal_creates;
     s.ctx.listener = s.cfg.listener.get();
+    s.ctx.connector = s.cfg.connector.get();
     s.ctx.freeze_state = s.cfg.freeze_state.get();
     // Started here, while this thread still has the capabilities to take
     // the agent's root (the worker has none).

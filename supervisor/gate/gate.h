@@ -46,6 +46,9 @@ namespace sandboxd {
 
 struct GateConfig {
     UniqueFd listener;            // the agent's seccomp notification fd
+    // The session's init, which makes the gate's unix connects
+    // (launch/session_connect.h); none: the worker makes them itself.
+    UniqueFd connector;
     Identity identity;            // the agent's
     int landlock_ruleset = -1;    // the agent's ruleset (-1: audit mode)
     uint64_t store_access = 0;    // Landlock rights the worker gets on the store

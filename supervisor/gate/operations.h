@@ -97,6 +97,8 @@ struct GateContext {
     std::vector<GuardedName> guarded;
     // GateConfig::journal_creates.
     bool journal_creates = false;
+    int connector = -1;  // GateConfig::connector
+
     // The directories of the session's first guards with names on the way
     // (rest not empty), held open: a directory on the way made by anyone
     // (another session on the workspace, the user's own `git init`) is

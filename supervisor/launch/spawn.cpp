@@ -5,6 +5,7 @@
 
 #include "landlock/ruleset.h"
 #include "launch/mount_setup.h"
+#include "launch/session_connect.h"
 
 #include <fcntl.h>
 #include <linux/sched.h>
@@ -44,6 +45,7 @@ struct Prepared {
     sock_fprog prog{};
     int supervisor_pidfd = -1;  // readable once the supervisor has exited
     int listener_sock = -1;     // gated seccomp: where the listener goes
+    int connector_sock = -1;    // gated seccomp: init's end (launch/session_connect.h)
 };
 
 // One byte carrying one descriptor (SCM_RIGHTS). Lives on the stack: the
@@ -222,10 +224,22 @@ void drop_privileges(const SpawnSpec& spec, const Prepared& p, int pipe_fd) {
 // forwards, reaps orphans, and exits with the agent's status. Its exit makes
 // the kernel kill everything else in the namespace, so nothing the agent
 // started outlives it.
-[[noreturn]] void run_init(pid_t agent, const sigset_t& handled) {
+// With `connector` (not -1) it also makes the gate's unix connects
+// (launch/session_connect.h).
+[[noreturn]] void run_init(pid_t agent, const sigset_t& handled, int connector) {
     int sfd = ::signalfd(-1, &handled, SFD_CLOEXEC);
     if (sfd < 0) _exit(125);
     for (;;) {
+        pollfd ready[2] = {{sfd, POLLIN, 0}, {connector, POLLIN, 0}};
+        if (::poll(ready, connector >= 0 ? 2 : 1, -1) < 0) {
+            if (errno == EINTR) continue;
+            _exit(125);
+        }
+        if (connector >= 0 && (ready[1].revents & (POLLIN | POLLHUP | POLLERR)) && !serve_connect_request(connector)) {
+            ::close(connector);
+            connector = -1;
+        }
+        if (!(ready[0].revents & POLLIN)) continue;
         signalfd_siginfo si{};
         if (::read(sfd, &si, sizeof si) != sizeof si) {
             if (errno == EINTR) continue;
@@ -311,8 +325,14 @@ void drop_privileges(const SpawnSpec& spec, const Prepared& p, int pipe_fd) {
     if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) _exit(125);
     pollfd sup{p.supervisor_pidfd, POLLIN, 0};
     if (::poll(&sup, 1, 0) != 0) _exit(125);
-    ::syscall(SYS_close_range, 3u, ~0u, 0u);
-    run_init(agent, handled);
+    // The connector kept, as descriptor 3; nothing else.
+    int connector = -1;
+    if (p.connector_sock >= 0) {
+        if (::dup2(p.connector_sock, 3) != 3) _exit(125);
+        connector = 3;
+    }
+    ::syscall(SYS_close_range, connector >= 0 ? 4u : 3u, ~0u, 0u);
+    run_init(agent, handled, connector);
 }
 
 }  // namespace
@@ -374,7 +394,7 @@ Result<SpawnResult> spawn_agent(const SpawnSpec& spec) {
     int pipefd[2];
     if (::pipe2(pipefd, O_CLOEXEC) != 0) return errno_error("cannot create the spawn pipe");
     UniqueFd rd(pipefd[0]), wr(pipefd[1]);
-    UniqueFd listener_ours, listener_theirs;
+    UniqueFd listener_ours, listener_theirs, connector_ours, connector_theirs;
     if (spec.seccomp && spec.seccomp->gated) {
         int sv[2];
         if (::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) != 0)
@@ -382,6 +402,11 @@ Result<SpawnResult> spawn_agent(const SpawnSpec& spec) {
         listener_ours.reset(sv[0]);
         listener_theirs.reset(sv[1]);
         p.listener_sock = sv[1];
+        if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+            return errno_error("cannot create the session's connect socket");
+        connector_ours.reset(sv[0]);
+        connector_theirs.reset(sv[1]);
+        p.connector_sock = sv[1];
     }
 
     int pidfd = -1;
@@ -408,6 +433,7 @@ Result<SpawnResult> spawn_agent(const SpawnSpec& spec) {
     out.child.pidfd = UniqueFd(pidfd);
     wr.reset();
     listener_theirs.reset();
+    connector_theirs.reset();
     SpawnFailure f;
     ssize_t n;
     do {
@@ -433,6 +459,7 @@ Result<SpawnResult> spawn_agent(const SpawnSpec& spec) {
                 return plain_error("the agent's seccomp listener did not arrive");
             }
         }
+        out.connector = std::move(connector_ours);
         return out;
     }
     if (n != sizeof f) f = SpawnFailure{SpawnStep::Exec, n < 0 ? errno : EIO};

@@ -93,6 +93,7 @@ struct Child {
 struct SpawnResult {
     Child child;           // valid when the exec succeeded
     UniqueFd listener;     // the seccomp notification listener, when gated
+    UniqueFd connector;    // when gated: the session's init, for the gate's connects (launch/session_connect.h)
     SpawnFailure failure;  // step != None when it did not (child already reaped)
 };
 

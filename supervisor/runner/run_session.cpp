@@ -353,6 +353,10 @@ ExitStatus run_session(const RunOptions& opts) {
     if (spawned->listener) {
         GateConfig gc;
         gc.listener = std::move(spawned->listener);
+        gc.connector = std::move(spawned->connector);
+        // Without the hooks' leave, init's connects would be refused: the
+        // worker then makes them itself, as before there was a connector.
+        if (gc.connector && !bpf->set_connector(spawned->child.pid)) gc.connector.reset();
         gc.identity = plan->identity;
         gc.landlock_ruleset = ruleset.get();
         gc.store_access = plan->landlock ? plan->landlock->private_tmp_access : 0;

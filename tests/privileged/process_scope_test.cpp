@@ -530,6 +530,50 @@ TEST_CASE("pathname unix sockets: reachable inside the read scope only - also th
     close(out_dgram);
 }
 
+// The gate connects pathname unix sockets for the agent; the kernel gives
+// the listening end the connecting task as its peer (SO_PEERCRED's pid,
+// SO_PEERPIDFD, its cgroup). Connected by the gate's worker, that was
+// sandbox-run: root with capabilities, outside the session's cgroup, which
+// a service deciding by pid (polkit, journald) took the agent for. A
+// red-team finding. The session's init connects now.
+TEST_CASE("pathname unix sockets: the listening end's peer is a process of the session - not the supervisor") {
+    Host h;
+    int srv = listen_unix(h.ws / "peer.sock", SOCK_STREAM);
+    struct Seen {
+        ucred cred{};
+        std::string status, cgroup;
+        bool accepted = false;
+    } seen;
+    std::thread server([&] {
+        pollfd p{srv, POLLIN, 0};
+        if (::poll(&p, 1, 30000) != 1) return;
+        int c = ::accept4(srv, nullptr, nullptr, SOCK_CLOEXEC);
+        if (c < 0) return;
+        socklen_t len = sizeof seen.cred;
+        if (::getsockopt(c, SOL_SOCKET, SO_PEERCRED, &seen.cred, &len) == 0) {
+            seen.accepted = true;
+            auto status = sandboxd::read_file("/proc/" + std::to_string(seen.cred.pid) + "/status");
+            auto cgroup = sandboxd::read_file("/proc/" + std::to_string(seen.cred.pid) + "/cgroup");
+            if (status) seen.status = *status;
+            if (cgroup) seen.cgroup = *cgroup;
+        }
+        ::close(c);  // the agent's recv() returns
+    });
+    auto r = h.run({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path(), "--", "python3",
+                    "-c", "import socket; s = socket.socket(socket.AF_UNIX); s.connect('peer.sock'); s.recv(1); print('ok')"});
+    server.join();
+    ::close(srv);
+    INFO(r.out << r.err << seen.status << seen.cgroup);
+    REQUIRE(r.status == 0);
+    REQUIRE(seen.accepted);
+    CHECK(seen.cred.uid == kAgentUid);
+    CHECK(seen.cred.gid == kAgentGid);
+    CHECK(seen.status.find("CapEff:\t0000000000000000") != std::string::npos);
+    CHECK(seen.status.find("Uid:\t" + std::to_string(kAgentUid)) != std::string::npos);
+    // In the session's cgroup, like the agent.
+    CHECK(seen.cgroup.find("sandboxd") != std::string::npos);
+}
+
 // A route to fd98::/64 through a veth pair of the test's own, so that a
 // packet for fd98::2 would really leave.
 struct SpareRoute {
