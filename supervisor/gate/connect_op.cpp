@@ -81,9 +81,10 @@ constexpr int kConnectSliceMs = kSessionConnectSliceMs;
 // agent, to the socket it looked at: the socket file is opened (O_PATH,
 // following no symlink) and connected to through that descriptor, by the
 // session's init (launch/session_connect.h: the listening end's peer is
-// then a process of the session), or by this thread where there is none. Connecting by its name would look the name up again, and a
-// symbolic link put there in between would be followed from this thread's
-// view of the world (the host's root, sandbox-run's descriptors through
+// then a process of the session), or by this thread where there is none.
+// Connecting by its name would look the name up again, and a symbolic
+// link put there in between would be followed from this thread's view of
+// the world (the host's root, sandbox-run's descriptors through
 // /proc/self): to a socket the agent may not see, such as the docker one.
 GateOutcome do_connect(const GateRequest& r, GateContext& ctx) {
     JournalEntry e = entry_for(r, "net.connect", r.path1);

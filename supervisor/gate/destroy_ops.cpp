@@ -11,9 +11,9 @@
 #include "gate/guards.h"
 #include "gate/handlers.h"
 #include "gate/outcome.h"
-#include "snapshot/xattrs.h"
 #include "gate/resolve.h"
 #include "gate/session_mounts.h"
+#include "snapshot/xattrs.h"
 
 namespace sandboxd {
 
@@ -255,8 +255,8 @@ GateOutcome do_rename(const GateRequest& r, GateContext& ctx, unsigned flags) {
         // Once the target is in the store the rename must not replace anything
         // else: something appearing there meanwhile (from outside the session)
         // makes it fail with EEXIST rather than be destroyed unseen.
-        // RENAME_WHITEOUT kept: the kernel's answer to it (EPERM without
-        // CAP_MKNOD) is the agent's, never a plain rename instead.
+        // RENAME_WHITEOUT kept: the kernel's whiteout (or its refusal, on a
+        // filesystem without them) is the agent's, never a plain rename.
         unsigned replace_flags = (gone ? RENAME_NOREPLACE : 0) | (flags & RENAME_WHITEOUT);
         if (::renameat2(fd1, n1.c_str(), fd2, n2.c_str(), replace_flags) != 0) {
             int err = errno;

@@ -18,8 +18,8 @@
 #include "gate/guards.h"
 #include "gate/handlers.h"
 #include "gate/outcome.h"
-#include "snapshot/xattrs.h"
 #include "gate/resolve.h"
+#include "snapshot/xattrs.h"
 
 namespace sandboxd {
 

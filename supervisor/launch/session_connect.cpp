@@ -30,9 +30,11 @@ struct Reply {
 // may be busy forwarding a signal or reaping, or frozen with the session.
 // A request init reads later than kFreshMs after it was sent is not
 // carried out; one it began by then has ended (its slice is over) well
-// before the gate stops waiting, connected or not.
-constexpr int kAnswerGraceMs = 2000;
-constexpr int kFreshMs = 1000;
+// before the gate stops waiting, connected or not. Short: while init is
+// frozen, the gate learns of the freeze only once it stops waiting, and
+// the kill switch's freeze waits for the gate.
+constexpr int kAnswerGraceMs = 200;
+constexpr int kFreshMs = 50;
 static_assert(kFreshMs + kSessionConnectSliceMs < kSessionConnectSliceMs + kAnswerGraceMs);
 
 int64_t monotonic_ns() {

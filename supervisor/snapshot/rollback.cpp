@@ -21,13 +21,13 @@
 #include <set>
 
 #include "base/file_io.h"
+#include "base/hex.h"
 #include "base/paths.h"
 #include "base/time_util.h"
 #include "journal/journal.h"
 #include "journal/json_text.h"
 #include "snapshot/store.h"
 #include "snapshot/xattrs.h"
-#include "base/hex.h"
 
 namespace sandboxd {
 namespace {
