@@ -131,6 +131,18 @@ GateOutcome keep_before_write(const GateRequest& r, GateContext& ctx, int fd) {
     auto snap = keep_bytes(ctx, obj, fd, st);
     if (!snap) return refused(r, "file.open-write", obj.path, snap.error());
     if (!*snap) return GateOutcome{};
+    // The kernel strips file capabilities and set-id bits on write(),
+    // truncate and chown, but not on a write through a shared mapping: the
+    // agent could leave them on bytes of its own, for whoever runs the
+    // file later outside the sandbox (a red-team finding). A truncation to
+    // the same length has the kernel strip them now, as the agent's first
+    // write would; rollback puts them back with the old bytes.
+    bool privileged = (st.st_mode & (S_ISUID | S_ISGID)) || (*snap)->xattrs.contains("security.capability");
+    if (privileged && ::ftruncate(fd, st.st_size) != 0) {
+        int err = errno;
+        ctx.store_on_dev(st.st_dev).discard(**snap);
+        return refused(r, "file.open-write", obj.path, Error{err, "dropping the file's privileges"});
+    }
     ctx.kept.insert({st.st_dev, st.st_ino});
     GateOutcome o;
     JournalEntry e = entry_for(r, "file.open-write", obj.path);

@@ -146,3 +146,40 @@ TEST_CASE(
     REQUIRE(::stat((h.ws / "sub/Q").c_str(), &q) == 0);
     CHECK(p.st_ino == q.st_ino);
 }
+
+// A write through a shared mapping does not make the kernel strip file
+// capabilities as write() does: the agent rewrote a capability binary of
+// its own and kept the capability on its bytes, and a later truncation's
+// snapshot recorded that capability beside them, which a rollback of only
+// that path put back (red-team findings). The first open for writing now
+// strips it, as the first write would.
+TEST_CASE("rollback: a capability binary rewritten through a mapping keeps no capability - not after a partial rollback either") {
+    Host h;
+    std::string original = "#!/bin/sh\necho original tool\n";
+    for (const char* name : {"tool", "tool2"}) {
+        plant_file(h.ws / name, original, 0755);
+        set_attr(h.ws / name, "security.capability", net_bind_caps());
+    }
+    auto mapped_write = [](const char* name) {
+        return std::string("python3 -c \"import mmap, os\nfd = os.open('") + name +
+               "', os.O_RDWR)\nm = mmap.mmap(fd, 0)\nm[0:9] = b'#!/bin/ev'\nm.flush()\"";
+    };
+    auto r = agent_sh(h, "ln tool h && " + mapped_write("h") + " && truncate -s 20 tool && " + mapped_write("tool2"));
+    INFO(r.out << r.err);
+    REQUIRE(r.status == 0);
+    CHECK(attr(h.ws / "tool", "security.capability") == "(none)");
+    CHECK(attr(h.ws / "tool2", "security.capability") == "(none)");  // the agent's bytes, written through a mapping
+    std::string id = only_session(h);
+    auto partial = h.ctl({"rollback", "--path", h.ws / "tool", id});
+    INFO(partial.out << partial.err);
+    CHECK(partial.status == 0);
+    // Whatever a partial rollback leaves, a capability only with the bytes
+    // it came with.
+    if (*sandboxd::read_file(h.ws / "tool") != original) CHECK(attr(h.ws / "tool", "security.capability") == "(none)");
+    auto rb = h.ctl({"rollback", id});
+    INFO(rb.out << rb.err);
+    CHECK(rb.status == 0);
+    CHECK(*sandboxd::read_file(h.ws / "tool") == original);
+    CHECK(attr(h.ws / "tool", "security.capability") == net_bind_caps());
+    CHECK_FALSE(path_exists(h.ws / "h"));
+}
