@@ -37,6 +37,22 @@ constexpr int kAnswerGraceMs = 200;
 constexpr int kFreshMs = 50;
 static_assert(kFreshMs + kSessionConnectSliceMs < kSessionConnectSliceMs + kAnswerGraceMs);
 
+// A request's message: its body and room for the two descriptors.
+struct RequestMessage {
+    Request body{};
+    iovec iov{&body, sizeof body};
+    alignas(cmsghdr) char control[CMSG_SPACE(2 * sizeof(int))] = {};
+    msghdr msg{};
+    RequestMessage() {
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+    }
+    RequestMessage(const RequestMessage&) = delete;  // points into itself
+    RequestMessage& operator=(const RequestMessage&) = delete;
+};
+
 int64_t monotonic_ns() {
     timespec t{};
     ::clock_gettime(CLOCK_MONOTONIC, &t);
@@ -49,21 +65,15 @@ int connect_in_session(int connector, int sock, int node) {
     // Answers are told apart by number: one that comes after the gate gave
     // up on it must not be taken for the next request's.
     static uint64_t next_seq = 0;
-    Request req{++next_seq, monotonic_ns() + int64_t(kFreshMs) * 1000000};
-    iovec iov{&req, sizeof req};
-    alignas(cmsghdr) char control[CMSG_SPACE(2 * sizeof(int))] = {};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    RequestMessage m;
+    const Request& req = m.body = Request{++next_seq, monotonic_ns() + int64_t(kFreshMs) * 1000000};
+    cmsghdr* c = CMSG_FIRSTHDR(&m.msg);
     c->cmsg_level = SOL_SOCKET;
     c->cmsg_type = SCM_RIGHTS;
     c->cmsg_len = CMSG_LEN(2 * sizeof(int));
     int fds[2] = {sock, node};
     std::memcpy(CMSG_DATA(c), fds, sizeof fds);
-    if (::sendmsg(connector, &msg, MSG_NOSIGNAL) != ssize_t(sizeof req)) return ECONNABORTED;
+    if (::sendmsg(connector, &m.msg, MSG_NOSIGNAL) != ssize_t(sizeof req)) return ECONNABORTED;
     for (;;) {
         pollfd p{connector, POLLIN, 0};
         int ready = ::poll(&p, 1, kSessionConnectSliceMs + kAnswerGraceMs);
@@ -94,17 +104,11 @@ bool serve_connect_request(int connector) {
         if (::sigaction(SIGALRM, &sa, nullptr) != 0) return false;
         handler_set = true;
     }
-    Request req{};
-    iovec iov{&req, sizeof req};
-    alignas(cmsghdr) char control[CMSG_SPACE(2 * sizeof(int))] = {};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    ssize_t n = ::recvmsg(connector, &msg, MSG_CMSG_CLOEXEC);
+    RequestMessage m;
+    const Request& req = m.body;
+    ssize_t n = ::recvmsg(connector, &m.msg, MSG_CMSG_CLOEXEC);
     if (n < 0 && errno == EINTR) return true;
-    cmsghdr* c = n == ssize_t(sizeof req) ? CMSG_FIRSTHDR(&msg) : nullptr;
+    cmsghdr* c = n == ssize_t(sizeof req) ? CMSG_FIRSTHDR(&m.msg) : nullptr;
     int fds[2] = {-1, -1};
     bool ok = c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof fds);
     if (ok)

@@ -557,6 +557,32 @@ TEST_CASE("rollback: unknown session / corrupt journal / missing snapshot: clear
     CHECK(*sandboxd::read_file(h.ws / "two") == "2");
 }
 
+namespace {
+
+// A `size` filesystem image in `img` made by `mkfs` (the image's path
+// appended), loop-mounted at img/mnt (the caller unmounts it). False, with
+// a warning, where loop mounts cannot be made here.
+bool loop_mount_image(const TempDir& img, const std::string& size, std::vector<std::string> mkfs) {
+    REQUIRE(::chmod(img.path().c_str(), 0755) == 0);  // the agent walks through it
+    std::string image = img / "fs.img", mnt = img / "mnt";
+    REQUIRE(run({"/usr/bin/truncate", "-s", size, image}).status == 0);
+    mkfs.push_back(image);
+    REQUIRE(run(mkfs).status == 0);
+    REQUIRE(::mkdir(mnt.c_str(), 0755) == 0);
+    auto m = run({"/bin/mount", "-o", "loop", image, mnt});
+    if (m.status != 0) WARN("skipped: cannot loop-mount a " << mkfs.front() << " image here: " << m.err);
+    return m.status == 0;
+}
+
+// `dir` made, the agent's.
+std::string agents_dir(const std::string& dir) {
+    REQUIRE(::mkdir(dir.c_str(), 0755) == 0);
+    REQUIRE(::chown(dir.c_str(), kAgentUid, kAgentGid) == 0);
+    return dir;
+}
+
+}  // namespace
+
 // On a filesystem that keeps no birth times (ext4 with 128-byte inodes)
 // rollback's sweep cannot tell what the agent made: what came with no
 // journal line of its own (O_EXCL creates, mkdir, symlinks, FIFOs) stayed
@@ -564,20 +590,10 @@ TEST_CASE("rollback: unknown session / corrupt journal / missing snapshot: clear
 // journals every name made there.
 TEST_CASE("rollback: on a filesystem without birth times what the agent made goes too") {
     TempDir img("sandboxd-nobtime", "/var/tmp");
-    REQUIRE(::chmod(img.path().c_str(), 0755) == 0);  // the agent walks through it
-    std::string image = img / "fs.img", mnt = img / "mnt";
-    REQUIRE(run({"/usr/bin/truncate", "-s", "32M", image}).status == 0);
-    REQUIRE(run({"/sbin/mkfs.ext4", "-q", "-I", "128", image}).status == 0);
-    REQUIRE(::mkdir(mnt.c_str(), 0755) == 0);
-    auto m = run({"/bin/mount", "-o", "loop", image, mnt});
-    if (m.status != 0) {
-        WARN("skipped: cannot loop-mount an ext4 image here: " << m.err);
-        return;
-    }
+    if (!loop_mount_image(img, "32M", {"/sbin/mkfs.ext4", "-q", "-I", "128"})) return;
+    std::string mnt = img / "mnt";
     Unmount unmount{mnt};
-    std::string ws = mnt + "/ws";
-    REQUIRE(::mkdir(ws.c_str(), 0755) == 0);
-    REQUIRE(::chown(ws.c_str(), kAgentUid, kAgentGid) == 0);
+    std::string ws = agents_dir(mnt + "/ws");
     plant_file(ws + "/keep", "keep\n");
     struct statx sx{};
     REQUIRE(::statx(AT_FDCWD, (ws + "/keep").c_str(), 0, STATX_BTIME, &sx) == 0);
@@ -601,20 +617,10 @@ TEST_CASE("rollback: on a reflink filesystem (xfs) overwrites are reflinked and 
         return;
     }
     TempDir img("sandboxd-xfs", "/var/tmp");
-    REQUIRE(::chmod(img.path().c_str(), 0755) == 0);  // the agent walks through it
-    std::string image = img / "fs.img", mnt = img / "mnt";
-    REQUIRE(run({"/usr/bin/truncate", "-s", "400M", image}).status == 0);
-    REQUIRE(run({"/usr/sbin/mkfs.xfs", "-q", "-m", "reflink=1", image}).status == 0);
-    REQUIRE(::mkdir(mnt.c_str(), 0755) == 0);
-    auto m = run({"/bin/mount", "-o", "loop", image, mnt});
-    if (m.status != 0) {
-        WARN("skipped: cannot loop-mount an xfs image here: " << m.err);
-        return;
-    }
+    if (!loop_mount_image(img, "400M", {"/usr/sbin/mkfs.xfs", "-q", "-m", "reflink=1"})) return;
+    std::string mnt = img / "mnt";
     Unmount unmount{mnt};
-    std::string ws = mnt + "/ws";
-    REQUIRE(::mkdir(ws.c_str(), 0755) == 0);
-    REQUIRE(::chown(ws.c_str(), kAgentUid, kAgentGid) == 0);
+    std::string ws = agents_dir(mnt + "/ws");
     std::string big(64 << 20, 'q');
     plant_file(ws + "/big", big);
     plant_file(ws + "/small", "s");
