@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "base/file_io.h"
+#include "cgroup/abandoned.h"
 #include "cgroup/control.h"
 
 namespace sandboxd {
@@ -45,6 +46,8 @@ Result<SessionCgroup> SessionCgroup::create(const CgroupHost& host, const std::s
     cg.v2_path_ = base + "/" + id;
     if (::mkdir(cg.v2_path_.c_str(), 0755) != 0) return errno_error("cannot create cgroup " + cg.v2_path_);
     cg.destroyed_ = false;  // from here on the destructor cleans up
+    // Best effort: an unmarked cgroup is only swept later, once it is old.
+    (void)mark_cgroup_owner(cg.v2_path_);
     cg.v1_host_ = host.layout == CgroupLayout::Hybrid;
     auto dir = open_fd(cg.v2_path_, O_RDONLY | O_DIRECTORY);
     if (!dir) return dir.error();
@@ -58,6 +61,7 @@ Result<SessionCgroup> SessionCgroup::create(const CgroupHost& host, const std::s
         SANDBOXD_TRY(make_dirs(v1base, 0755));
         V1Dir d{controller, v1base + "/" + id, {}};
         if (::mkdir(d.path.c_str(), 0755) != 0) return errno_error("cannot create cgroup " + d.path);
+        (void)mark_cgroup_owner(d.path);
         cg.v1_.push_back(std::move(d));
         // "tasks", not "cgroup.procs": the child writes "0" (itself, a single
         // thread), which the kernel migrates without taking the global

@@ -16,8 +16,9 @@
 #include "base/file_io.h"
 #include "base/paths.h"
 #include "base/time_util.h"
-#include "cgroup/layout.h"
+#include "cgroup/abandoned.h"
 #include "cgroup/control.h"
+#include "cgroup/layout.h"
 #include "cgroup/session_cgroup.h"
 #include "gate/gate.h"
 #include "snapshot/store.h"
@@ -169,6 +170,9 @@ ExitStatus run_session(const RunOptions& opts) {
         return {127, opts.argv.front() + ": command not found"};
 
     reap_stale_sessions(dirs);
+    // Quietly: what an earlier killed run left is not this run's business
+    // to report, only to clear.
+    (void)sweep_abandoned_cgroups(plan->cgroups);
     auto id = new_session_id();
     if (!id) return failed(id.error());
 

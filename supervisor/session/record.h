@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "base/process_start.h"
 #include "base/result.h"
 
 namespace sandboxd {
@@ -38,9 +39,5 @@ std::string record_to_json(const SessionRecord& r);
 Result<SessionRecord> record_from_json(std::string_view text, const std::string& origin);
 
 Status write_record(const std::string& path, const SessionRecord& r);
-
-// Start time of a process in clock ticks since boot (field 22 of
-// /proc/PID/stat), or 0 when there is no such process.
-uint64_t process_start_time(pid_t pid);
 
 }  // namespace sandboxd
