@@ -84,6 +84,11 @@ int AgentThreads::status_fd(Thread& t) {
     return t.status.get();
 }
 
+int AgentThreads::stat_fd(Thread& t) {
+    if (!t.stat) t.stat = UniqueFd(::openat(t.procdir.get(), "stat", O_RDONLY | O_CLOEXEC));
+    return t.stat.get();
+}
+
 Result<AgentThreads::Group> AgentThreads::group_of(Thread& t) {
     Group g;
     // Without PIDFD_THREAD only a thread group's leader has a pidfd (for

@@ -35,6 +35,7 @@ public:
         UniqueFd pidfd;    // opened when first needed
         UniqueFd comm;     // /proc/TID/comm, read with pread
         UniqueFd status;   // /proc/TID/status (umask, thread group), opened when first needed
+        UniqueFd stat;     // /proc/TID/stat (session, controlling terminal), opened when first needed
         UniqueFd root;     // its root directory (see get())
         std::string name;  // its command name, as get() last read it
         int pidfd_for();   // the pidfd, opening it if need be; -1 if gone
@@ -67,6 +68,8 @@ public:
 
     // The thread's /proc/TID/status, opened when first needed (-1: gone).
     static int status_fd(Thread& t);
+    // Its /proc/TID/stat, the same way.
+    static int stat_fd(Thread& t);
     // Its working directory (an error once the thread is gone), and its
     // umask, from status_fd() opened beforehand (077 if it cannot be
     // read). The working directory is kept only where the root is fixed

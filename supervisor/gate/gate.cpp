@@ -33,6 +33,7 @@
 #include "base/time_util.h"
 #include "journal/journal.h"
 #include "journal/writer.h"
+#include "landlock/abi.h"
 #include "landlock/ruleset.h"
 
 // Linux 6.6; Debian 12's headers predate it.
@@ -129,6 +130,11 @@ Status Gate::Impl::become_agent() {
     if (cfg.landlock_ruleset >= 0) {
         for (const auto& store : cfg.stores)
             SANDBOXD_TRY(landlock_add_tree(cfg.landlock_ruleset, store.dir_fd(), cfg.store_access));
+        // The agent's own terminal, opened for it by way of /dev/tty: on
+        // the host's devpts, which is not in the agent's view.
+        if (cfg.agent_tty)
+            SANDBOXD_TRY(landlock_add_tree(cfg.landlock_ruleset, cfg.agent_tty.get(),
+                                           LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE));
         if (landlock_restrict_self(cfg.landlock_ruleset) != 0)
             return errno_error("gate worker: cannot enter the agent's Landlock domain");
     }
@@ -411,6 +417,8 @@ Result<std::unique_ptr<Gate>> Gate::start(GateConfig cfg) {
     s.ctx.journal_creates = s.cfg.journal_creates;
     s.ctx.listener = s.cfg.listener.get();
     s.ctx.connector = s.cfg.connector.get();
+    s.ctx.agent_tty = s.cfg.agent_tty.get();
+    s.ctx.agent_tty_master = s.cfg.agent_tty_master.get();
     s.ctx.freeze_state = s.cfg.freeze_state.get();
     // Started here, while this thread still has the capabilities to take
     // the agent's root (the worker has none).

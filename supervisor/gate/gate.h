@@ -49,6 +49,11 @@ struct GateConfig {
     // The session's init, which makes the gate's unix connects
     // (launch/session_connect.h); none: the worker makes them itself.
     UniqueFd connector;
+    // The pty sandbox-run made the agent's controlling terminal (O_PATH)
+    // and its master; none where the agent has no terminal. An open of
+    // /dev/tty is this one, where the agent's session holds it
+    // (gate/agent_tty.h).
+    UniqueFd agent_tty, agent_tty_master;
     Identity identity;            // the agent's
     int landlock_ruleset = -1;    // the agent's ruleset (-1: audit mode)
     uint64_t store_access = 0;    // Landlock rights the worker gets on the store

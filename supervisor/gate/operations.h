@@ -98,6 +98,7 @@ struct GateContext {
     // GateConfig::journal_creates.
     bool journal_creates = false;
     int connector = -1;  // GateConfig::connector
+    int agent_tty = -1, agent_tty_master = -1;  // GateConfig::agent_tty, agent_tty_master
 
     // The directories of the session's first guards with names on the way
     // (rest not empty), held open: a directory on the way made by anyone

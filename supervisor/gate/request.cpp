@@ -277,6 +277,9 @@ Result<GateRequest> fetch_request(int listener, const seccomp_notif& n, AgentThr
     if (r.nr == SYS_open || r.nr == SYS_openat || r.nr == SYS_creat || r.nr == SYS_mkdir || r.nr == SYS_mkdirat ||
         r.nr == SYS_mknod || r.nr == SYS_mknodat || r.nr == SYS_bind)
         (void)AgentThreads::status_fd(t);
+    // An open of /dev/tty is the thread's controlling terminal, which its
+    // stat names (gate/agent_tty.h).
+    if (r.nr == SYS_open || r.nr == SYS_openat || r.nr == SYS_creat) (void)AgentThreads::stat_fd(t);
     r.threads = &threads;
     r.thread = &t;
     std::optional<AgentThreads::Group> group;  // for /proc/self paths, when first needed

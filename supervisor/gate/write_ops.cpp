@@ -14,6 +14,7 @@
 #include <optional>
 
 #include "base/paths.h"
+#include "gate/agent_tty.h"
 #include "gate/agent_view.h"
 #include "gate/guards.h"
 #include "gate/handlers.h"
@@ -174,6 +175,10 @@ constexpr int kOpenWaitMs = 5000;
 
 UniqueFd open_bounded(const GateContext& ctx, int dir, const char* name, int flags, mode_t mode) {
     bool agent_nonblock = flags & O_NONBLOCK;
+    // A terminal the agent opens never becomes sandbox-run's controlling
+    // terminal (which it would where sandbox-run leads a session of its
+    // own without one).
+    flags |= O_NOCTTY;
     UniqueFd fd(::openat(dir, name, flags | O_NONBLOCK, mode));
     // ENXIO is "no reader yet" only for a FIFO: a socket opened through
     // /proc says ENXIO too, and always will. EWOULDBLOCK: a lease is being
@@ -202,6 +207,17 @@ UniqueFd open_bounded(const GateContext& ctx, int dir, const char* name, int fla
     return fd;
 }
 
+// An open of /dev/tty: the agent's own controlling terminal, not the
+// worker's (gate/agent_tty.h).
+GateOutcome agent_tty_outcome(const GateRequest& r, const GateContext& ctx, int flags, bool cloexec) {
+    auto tty = open_agent_tty(r, ctx, flags);
+    if (!tty) return failed(tty.error().code);
+    GateOutcome o;
+    o.install = std::move(*tty);
+    o.cloexec = cloexec;
+    return o;
+}
+
 }  // namespace
 
 GateOutcome do_truncate_path(const GateRequest& r, GateContext& ctx) {
@@ -210,7 +226,12 @@ GateOutcome do_truncate_path(const GateRequest& r, GateContext& ctx) {
     if (res->name == "." || res->name == "..") return failed(EISDIR);
     if (const GuardedName* g = guarded_name(ctx, res->parent(), res->name))
         return refuse_guarded(r, "file.truncate", display_path(ctx, res->parent(), res->name), *g);
-    UniqueFd fd(::openat(res->parent(), res->name.c_str(), O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+    // Not /dev/tty, which the worker would open as its own terminal, the
+    // user's (a truncation of any device is EINVAL, as the kernel says).
+    struct stat pre{};
+    if (::fstatat(res->parent(), res->name.c_str(), &pre, AT_SYMLINK_NOFOLLOW) == 0 && is_current_tty(pre))
+        return failed(EINVAL);
+    UniqueFd fd(::openat(res->parent(), res->name.c_str(), O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
     if (!fd) return refused(r, "file.truncate", display_path(ctx, res->parent(), res->name), Error{errno, "open"});
     struct stat st{};
     if (!ctx.guarded.empty() && ::fstat(fd.get(), &st) == 0)
@@ -232,6 +253,7 @@ GateOutcome do_open(const GateRequest& r, GateContext& ctx, int flags, mode_t mo
         // open file, so does the worker (from its own table: no ptrace).
         if (::fstat(r.file.get(), &st) != 0) return failed(errno);
         if (auto no = refuse_guarded_open_file(r, ctx, action, r.path1, r.file.get(), st)) return std::move(*no);
+        if (is_current_tty(st)) return agent_tty_outcome(r, ctx, flags, o.cloexec);
         exists = true;
         std::string link = fd_link(r.file.get());
         // Truncated below, after the snapshot, as the size is then.
@@ -284,6 +306,7 @@ GateOutcome do_open(const GateRequest& r, GateContext& ctx, int flags, mode_t mo
             if (exists)
                 if (const GuardedName* g = guarded_object(ctx, st))
                     return refuse_guarded(r, action, display_path(ctx, pfd, name), *g);
+            if (exists && is_current_tty(st)) return agent_tty_outcome(r, ctx, flags, o.cloexec);
             created = !tmpfile && !exists && (flags & O_CREAT);
             // A name that was there is not made again should it go meanwhile
             // (it would be made with none of what a create gets: the
@@ -334,6 +357,8 @@ GateOutcome do_open(const GateRequest& r, GateContext& ctx, int flags, mode_t mo
         // What was opened, which is what is kept and truncated below.
         if (::fstat(o.install.get(), &st) != 0) return failed(errno);
         if (const GuardedName* g = guarded_object(ctx, st)) return refuse_guarded(r, action, where, *g);
+        // Looked at before the open too: here in case the name changed.
+        if (is_current_tty(st)) return agent_tty_outcome(r, ctx, flags, o.cloexec);
         truncates = (flags & O_TRUNC) && S_ISREG(st.st_mode) && st.st_size > 0;
     }
     bool writes = (flags & O_ACCMODE) != O_RDONLY;

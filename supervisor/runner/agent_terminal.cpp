@@ -68,6 +68,8 @@ Result<std::unique_ptr<AgentTerminal>> AgentTerminal::open(uid_t uid, gid_t gid)
     if (!t->slave_) return errno_error(std::string("cannot open the agent's terminal ") + name);
     if (::fchown(t->slave_.get(), uid, gid) != 0 || ::fchmod(t->slave_.get(), 0600) != 0)
         return errno_error("cannot give the agent its terminal");
+    t->slave_path_ = UniqueFd(::open(name, O_PATH | O_CLOEXEC));
+    if (!t->slave_path_) return errno_error(std::string("cannot hold the agent's terminal ") + name);
 
     // The agent starts with the user's settings and window size.
     termios attrs{};

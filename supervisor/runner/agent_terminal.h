@@ -47,6 +47,11 @@ public:
         return is_terminal_[i] ? slave_.get() : -1;
     }
     bool pty(int i) const { return is_terminal_[i]; }
+    // The pty's slave side (O_PATH: it holds no terminal open) and its
+    // master, -1 without a pty: what /dev/tty is to the agent (the gate
+    // opens it for writing on its behalf, gate/agent_tty.h).
+    int slave_path() const { return slave_path_.get(); }
+    int master() const { return master_.get(); }
     // After the agent is started (or failed to): sandbox-run lets go of
     // the slave side, so that the copying ends once the session's last
     // process has.
@@ -62,7 +67,7 @@ private:
     void restore();
 
     bool is_terminal_[3] = {false, false, false};
-    UniqueFd master_, slave_;
+    UniqueFd master_, slave_, slave_path_;
     UniqueFd null_in_;
     UniqueFd user_in_;   // the terminal keystrokes come from: stdin, when sandbox-run is its foreground
     UniqueFd user_out_;  // where the agent's output goes

@@ -361,6 +361,14 @@ ExitStatus run_session(const RunOptions& opts) {
         // Without the hooks' leave, init's connects would be refused: the
         // worker then makes them itself, as before there was a connector.
         if (gc.connector && !bpf->set_connector(spawned->child.pid)) gc.connector.reset();
+        if (*terminal && (*terminal)->slave_path() >= 0) {
+            gc.agent_tty = UniqueFd(::fcntl((*terminal)->slave_path(), F_DUPFD_CLOEXEC, 0));
+            gc.agent_tty_master = UniqueFd(::fcntl((*terminal)->master(), F_DUPFD_CLOEXEC, 0));
+            if (!gc.agent_tty || !gc.agent_tty_master) {
+                (void)cgroup->destroy();
+                return failed(errno_error("cannot hand the agent's terminal to the gate"));
+            }
+        }
         gc.identity = plan->identity;
         gc.landlock_ruleset = ruleset.get();
         gc.store_access = plan->landlock ? plan->landlock->private_tmp_access : 0;

@@ -193,17 +193,51 @@ std::string command_line(const std::vector<std::string>& argv) {
 // With no terminal among its standard streams the agent still had the
 // user's terminal as its controlling one (/dev/tty), in the user's session:
 // it could write there, take the foreground, make the terminal exclusive.
+// Where opens for writing go to the gate (workspace), the gate's worker
+// opened /dev/tty as its own: sandbox-run's terminal, the user's (a
+// red-team finding: keystrokes read, -echo left behind).
 TEST_CASE("an agent whose streams are no terminal cannot reach the user's through /dev/tty") {
+    for (std::string profile : {"readonly-t", "workspace-t"}) {
+        INFO(profile);
+        Host h;
+        std::string agent = command_line(h.run_argv(
+            {"--user", kAgentUser, "--profile", profile, "--workspace", h.ws.path(), "--", "/usr/bin/python3", "-c",
+             "import os, termios\n"
+             "try:\n"
+             "    fd = os.open('/dev/tty', os.O_RDWR)\n"
+             "    os.write(fd, b'AGENT-ON-USER-TTY')\n"
+             "    a = termios.tcgetattr(fd); a[3] &= ~termios.ECHO; termios.tcsetattr(fd, termios.TCSANOW, a)\n"
+             "    print('opened')\n"
+             "except OSError as e:\n"
+             "    print('errno', e.errno)\n"}));
+        std::string out = shell_on_pty(
+            h, agent + "< /dev/null > " + shell_word(h.ws / "out") + " 2>&1; stty -a | grep -o -- '-*echo '; echo done",
+            "", "");
+        INFO(out);
+        auto text = sandboxd::read_file(h.ws / "out");
+        REQUIRE(text);
+        INFO(*text);
+        CHECK_THAT(*text, Catch::Contains("errno 6"));  // ENXIO: no controlling terminal
+        CHECK_THAT(out, !Catch::Contains("AGENT-ON-USER-TTY"));
+        CHECK_THAT(out, Catch::Contains("done") && !Catch::Contains("-echo"));
+    }
+}
+
+// On a terminal, /dev/tty opened for writing is the agent's own pty, its
+// controlling terminal, also where the gate opens it.
+TEST_CASE("/dev/tty opened for writing in a session on a terminal is the agent's own pty") {
     Host h;
-    std::string agent = command_line(h.run_argv(
-        {"--user", kAgentUser, "--", "/usr/bin/python3", "-c",
-         "import os\ntry:\n    os.open('/dev/tty', os.O_RDWR); print('opened')\nexcept OSError as e:\n    print('errno', e.errno)\n"}));
-    std::string out = shell_on_pty(h, agent + "< /dev/null > " + shell_word(h.ws / "out") + " 2>&1; echo done", "", "");
-    INFO(out);
-    auto text = sandboxd::read_file(h.ws / "out");
-    REQUIRE(text);
-    INFO(*text);
-    CHECK_THAT(*text, Catch::Contains("errno 6"));  // ENXIO: no controlling terminal
+    auto r = run_on_pty(h,
+                        {"--user", kAgentUser, "--profile", "workspace-t", "--workspace", h.ws.path(), "--",
+                         "/usr/bin/python3", "-c",
+                         "import os\nfd = os.open('/dev/tty', os.O_RDWR)\n"
+                         "print('same', os.fstat(fd).st_rdev == os.fstat(0).st_rdev)\n"
+                         "os.write(fd, b'written-via-dev-tty\\r\\n')\n"},
+                        "");
+    INFO(r.output);
+    CHECK(r.status == 0);
+    CHECK_THAT(r.output, Catch::Contains("same True"));
+    CHECK_THAT(r.output, Catch::Contains("written-via-dev-tty"));
 }
 
 // Keystrokes are the agent's only where its output goes to the terminal
