@@ -84,6 +84,10 @@ GateOutcome do_metadata(const GateRequest& r, GateContext& ctx) {
         old_value.resize(had_value ? size_t(v) : 0);
         undo = {{"op", "xattr"}, {"path", agent_path}, {"name", r.xattr_name}, {"ino", uint64_t(st.st_ino)}};
         if (had_value) undo["value_hex"] = to_hex(old_value);
+        // An access ACL is the mode too: setting one rewrites the mode (one
+        // equivalent to a mode is kept as the mode alone), and may clear
+        // the set-group-id bit. Rollback puts the mode back after it.
+        if (!S_ISLNK(st.st_mode)) undo["mode"] = st.st_mode & 07777;
     } else {
         undo = {{"op", "meta"}, {"path", agent_path}, {"mode", st.st_mode & 07777}, {"uid", st.st_uid},
                 {"gid", st.st_gid}, {"ino", uint64_t(st.st_ino)}};

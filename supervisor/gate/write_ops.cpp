@@ -4,6 +4,7 @@
 #include <linux/limits.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <sys/xattr.h>
 #include <linux/magic.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -77,11 +78,17 @@ GateOutcome truncate_file(const GateRequest& r, GateContext& ctx, const char* ac
     if (!S_ISREG(st.st_mode)) return failed(EINVAL);
     OpenObject obj = open_object(fd, st);
     bool kept = ctx.kept.count({st.st_dev, st.st_ino});
-    if (len == st.st_size || (len > st.st_size && kept)) {
+    // A truncation to the same length changes no byte, but strips set-id
+    // bits and file capabilities, as any does: recorded where there are
+    // some (below, as a resize to the same size), else just done.
+    auto privileged = [&] {
+        return (st.st_mode & (S_ISUID | S_ISGID)) || ::fgetxattr(fd, "security.capability", nullptr, 0) > 0;
+    };
+    if ((len == st.st_size && (kept || !privileged())) || (len > st.st_size && kept)) {
         if (::ftruncate(fd, len) != 0) return refused(r, action, obj.path, Error{errno, "truncate"});
         return GateOutcome{};
     }
-    if (len > st.st_size) {
+    if (len >= st.st_size) {
         if (!obj.on_host && st.st_nlink > 0 && !on_private_fs(ctx, fd))
             return refused(r, action, obj.path, Error{EACCES, "no undo possible: not reachable from the host"});
         // The truncation strips file capabilities: kept for rollback.
@@ -370,27 +377,29 @@ GateOutcome do_open(const GateRequest& r, GateContext& ctx, int flags, mode_t mo
         return writer.get();
     };
     // An empty file loses nothing to O_TRUNC, but its times change all the
-    // same (make's stamp files: `: > stamp`): truncated here, unkept.
+    // same (make's stamp files: `: > stamp`): truncated here, unkept (but
+    // for the set-id bits and capabilities it strips, see truncate_file).
     bool empty_truncate = (flags & O_TRUNC) && S_ISREG(st.st_mode) && st.st_size == 0;
-    auto truncate_empty = [&]() -> std::optional<GateOutcome> {
-        if (!empty_truncate) return std::nullopt;
+    auto truncate_empty = [&]() -> GateOutcome {
+        if (!empty_truncate) return GateOutcome{};
         int fd = write_fd();
         if (fd < 0) return refused(r, action, where, Error{errno, "open for truncation"});
-        if (::ftruncate(fd, 0) != 0) return refused(r, action, where, Error{errno, "truncate"});
-        return std::nullopt;
+        return truncate_file(r, ctx, action, fd, 0);
     };
     if (!truncates && writes && S_ISREG(st.st_mode) && !ctx.kept.count({st.st_dev, st.st_ino})) {
         // The first open for writing of an existing file: whatever is
         // written through it (in place, appended), the old bytes are kept.
         GateOutcome k = keep_before_write(r, ctx, o.install.get());
         if (k.err) return k;
-        if (auto refusal = truncate_empty()) return std::move(*refusal);
+        if (GateOutcome t = truncate_empty(); t.err) return t;  // kept now: nothing more to record
         k.install = std::move(o.install);
         k.cloexec = o.cloexec;
         return k;
     }
     if (!truncates) {
-        if (auto refusal = truncate_empty()) return std::move(*refusal);
+        GateOutcome t = truncate_empty();
+        if (t.err) return t;
+        o.entry = std::move(t.entry);
         return o;
     }
     int tfd = write_fd();

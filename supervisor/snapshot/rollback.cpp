@@ -574,6 +574,11 @@ struct Applier {
         } else if (::removexattr(via.c_str(), name.c_str()) != 0 && errno != ENODATA) {
             return errno_error("cannot remove xattr " + name + " of " + path);
         }
+        // After the attribute: an access ACL set or removed rewrites the
+        // mode, which the record keeps as it was.
+        if (u.contains("mode") && u["mode"].is_number_unsigned() && !S_ISLNK(sx.stx_mode) &&
+            ::chmod(via.c_str(), mode_t(u["mode"].get<uint64_t>() & 07777)) != 0)
+            return errno_error("cannot restore the mode of " + path);
         mark(path);
         return {};
     }

@@ -183,3 +183,39 @@ TEST_CASE("rollback: a capability binary rewritten through a mapping keeps no ca
     CHECK(attr(h.ws / "tool", "security.capability") == net_bind_caps());
     CHECK_FALSE(path_exists(h.ws / "h"));
 }
+
+// Two changes to metadata with no record rollback could use (red-team
+// findings; rollback said done and left them): a truncation to the same
+// length (or O_TRUNC of an empty file), which changes no byte but strips
+// set-id bits and capabilities; and an access ACL equivalent to a mode,
+// which the kernel keeps as the mode alone, so the file was left 0777.
+TEST_CASE("rollback: what a same-length truncation stripped and the mode an access ACL rewrote come back") {
+    Host h;
+    plant_file(h.ws / "samelen", "abc", 06755);
+    plant_file(h.ws / "capsame", "x", 0755);
+    set_attr(h.ws / "capsame", "security.capability", net_bind_caps());
+    plant_file(h.ws / "empty-suid", "", 06755);
+    plant_file(h.ws / "acl-file", "secret\n", 0640);
+    plant_file(h.ws / "acl-sgid", "tool\n", 02750);
+    std::string before = tree_state(h.ws.path());
+    // u::rwx g::rwx o::rwx: an ACL that is a mode, 0777.
+    auto r = agent_sh(h,
+                      "truncate -s 3 samelen && truncate -s 1 capsame && python3 -c \"import os, struct\n"
+                      "os.close(os.open('empty-suid', os.O_RDONLY | os.O_TRUNC))\n"
+                      "acl = struct.pack('<I', 2) + b''.join(struct.pack('<HHI', t, 7, 0xffffffff) for t in (1, 4, 32))\n"
+                      "for f in ('acl-file', 'acl-sgid'): os.setxattr(f, 'system.posix_acl_access', acl)\"");
+    INFO(r.out << r.err);
+    REQUIRE(r.status == 0);
+    // The kernel's doing, which rollback is to undo.
+    struct stat st{};
+    REQUIRE(::stat((h.ws / "samelen").c_str(), &st) == 0);
+    CHECK((st.st_mode & 07777) == 0755);
+    CHECK(attr(h.ws / "capsame", "security.capability") == "(none)");
+    REQUIRE(::stat((h.ws / "acl-file").c_str(), &st) == 0);
+    CHECK((st.st_mode & 07777) == 0777);
+    auto rb = h.ctl({"rollback", only_session(h)});
+    INFO(rb.out << rb.err);
+    CHECK(rb.status == 0);
+    CHECK(tree_state(h.ws.path()) == before);
+    CHECK(attr(h.ws / "capsame", "security.capability") == net_bind_caps());
+}
