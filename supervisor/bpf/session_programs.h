@@ -99,8 +99,9 @@ public:
     // Detaching a tracepoint program waits for an RCU grace period in the
     // kernel, several milliseconds that would otherwise sit on the agent's
     // exit path (sandbox-run returns only after it). This hands the last
-    // references to a short-lived child that pays for it instead. For a
-    // process that exits right after (sandbox-run); call once, at the end.
+    // references to a short-lived process that pays for it instead (the
+    // destructor does it too). Call it at the end, before what comes after
+    // the programs' detaching (the process's exit).
     void detach_tracepoints_in_background();
 
 private:
