@@ -69,6 +69,16 @@ Result<At> at(const std::string& path) {
     return At{std::move(dir), last_component(path)};
 }
 
+// A directory by its absolute path, with no symlink followed anywhere on
+// the way: rollback's sweep must not be led out of the write trees (a
+// symlink the agent left in place of a directory of --path).
+UniqueFd open_dir_strictly(const std::string& path) {
+    open_how how{};
+    how.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
+    how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    return UniqueFd(int(::syscall(SYS_openat2, AT_FDCWD, path.c_str(), &how, sizeof how)));
+}
+
 timespec to_timespec(uint64_t ns) { return timespec{time_t(ns / 1000000000), long(ns % 1000000000)}; }
 
 std::string fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
@@ -159,13 +169,16 @@ struct Applier {
     bool changed_after_end(const struct statx& sx) {
         return !S_ISDIR(sx.stx_mode) && !ours(sx) && !unlinked_from.count(key_of(sx)) && usec(sx.stx_ctime) > end_usec;
     }
+    // Born while the session ran: what is born after its end is someone
+    // else's (the user's new file in a directory the agent made).
     bool born_in_session(const struct statx& sx) {
-        return start_usec && (sx.stx_mask & STATX_BTIME) && usec(sx.stx_btime) >= start_usec;
+        return start_usec && (sx.stx_mask & STATX_BTIME) && usec(sx.stx_btime) >= start_usec &&
+               usec(sx.stx_btime) <= end_usec;
     }
     // Everything under a directory made during the session, recursively;
     // walked by descriptors, so that depth past PATH_MAX is no limit.
     bool all_born_in_session(const std::string& dir) {
-        UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        UniqueFd fd = open_dir_strictly(dir);
         return fd && all_born_in_session_at(fd.get(), 0);
     }
     static constexpr int kMaxDepth = 4096;
@@ -175,7 +188,7 @@ struct Applier {
         for_each_entry(dirfd, [&](const std::string& n) {
             struct statx sx{};
             if (::statx(dirfd, n.c_str(), AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_BTIME, &sx) != 0 ||
-                !born_in_session(sx) || not_the_agents(sx)) {
+                !born_in_session(sx) || not_the_agents(sx) || changed_after_end(sx)) {
                 ok = false;
             } else if (S_ISDIR(sx.stx_mode)) {
                 UniqueFd sub(::openat(dirfd, n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
@@ -221,6 +234,7 @@ struct Applier {
             auto store = SnapshotStore::create_in(store_parent_at(*root), session_id, 0, 0,
                                                   std::make_shared<SnapshotBudget>());
             if (!store) return store.error();
+            store_parents.insert(parent_path(store->dir()));  // never swept itself
             other = trash_on.emplace(dir.st_dev, store->dir() + "/rolled-back").first;
         }
         const std::string& bin = other != trash_on.end() ? other->second : trash;
@@ -633,8 +647,9 @@ struct Applier {
     // the agent's (or, rarely, a concurrent outsider's: moved aside, not
     // deleted, and listed). Whole directories go at once.
     void sweep(const std::string& dir, uint64_t since_usec, std::vector<std::string>& taken, bool dry) {
-        UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        UniqueFd fd = open_dir_strictly(dir);
         if (fd) sweep_at(fd.get(), dir, since_usec, taken, dry, 0);
+        else if (errno == ELOOP) sweep_problems.push_back(dir + ": a symbolic link lies on the way, not followed");
     }
     // `dir` names the directory open at `dirfd`, for the report only: it
     // may be longer than PATH_MAX.
@@ -670,6 +685,12 @@ struct Applier {
                 }
             }
             if (!made) return true;
+            // The user's since (edited after the session): left in place,
+            // a conflict, as for an undo step.
+            if (changed_after_end(sx)) {
+                sweep_conflicts.push_back(p);
+                return true;
+            }
             taken.push_back(p);
             if (!dry) {
                 if (auto st = move_to_trash_at(dirfd, n, p); !st) sweep_problems.push_back(p + ": " + st.error().describe());
@@ -678,6 +699,7 @@ struct Applier {
         });
     }
     std::vector<std::string> sweep_problems;
+    std::vector<std::string> sweep_conflicts;  // made by the agent, changed after the session
 
     void finish() {
         // Directory times last: restoring their contents changed them.
@@ -944,6 +966,14 @@ RollbackReport rollback_session(const std::string& journal_path, const RollbackO
             step.what = "remove " + p + " (made during the session, no journal line)";
             step.status = dry ? "planned" : "done";
             if (!dry) ++rep.done;
+            rep.steps.push_back(std::move(step));
+        }
+        for (const auto& p : a.sweep_conflicts) {
+            RollbackStep step;
+            step.what = "remove " + p + " (made during the session, no journal line)";
+            step.status = "conflict";
+            step.detail = p + " was changed after the session: left in place";
+            ++rep.conflicts;
             rep.steps.push_back(std::move(step));
         }
         for (const auto& p : a.sweep_problems) {

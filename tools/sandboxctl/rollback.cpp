@@ -7,8 +7,9 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
-#include "base/terminal_text.h"
 #include "base/file_io.h"
+#include "base/paths.h"
+#include "base/terminal_text.h"
 
 #include "commands.h"
 #include "journal/journal.h"
@@ -82,10 +83,9 @@ Action add_rollback(CLI::App& app) {
                      "has not journaled yet shows as an orphan");
         sandboxd::RollbackOptions ro;
         if (to->count()) ro.to_seq = o->to;
-        if (path->count()) {
-            ro.path = o->path;
-            while (ro.path->size() > 1 && ro.path->back() == '/') ro.path->pop_back();
-        }
+        // "ws/.." is the directory above the workspace, as the kernel
+        // would take it, never a path that only looks as if under it.
+        if (path->count()) ro.path = sandboxd::normalize_path(o->path);
         ro.dry_run = o->dry_run;
         ro.force = o->force;
         std::string journal_path = dirs.journal_path(*id);
