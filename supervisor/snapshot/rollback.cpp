@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 #include <map>
 #include <set>
+#include <string_view>
 
 #include "base/file_io.h"
 #include "base/hex.h"
@@ -77,6 +78,20 @@ UniqueFd open_dir_strictly(const std::string& path) {
     how.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
     how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
     return UniqueFd(int(::syscall(SYS_openat2, AT_FDCWD, path.c_str(), &how, sizeof how)));
+}
+
+// What a file or directory rollback makes inherits from its directory's
+// default ACL, which may be the agent's (undone only later, newest first)
+// or one set since: taken off, so that what comes back has the rights its
+// record gives it and no one else's (a red-team finding: a restored secret
+// readable by a user the agent named).
+Status drop_inherited_acls(int fd, bool dir) {
+    for (const char* name : {"system.posix_acl_access", "system.posix_acl_default"}) {
+        if (!dir && std::string_view(name) == "system.posix_acl_default") continue;
+        if (::fremovexattr(fd, name) != 0 && errno != ENODATA && errno != ENOTSUP && errno != EOPNOTSUPP)
+            return errno_error(std::string("cannot remove the inherited ") + name);
+    }
+    return {};
 }
 
 timespec to_timespec(uint64_t ns) { return timespec{time_t(ns / 1000000000), long(ns % 1000000000)}; }
@@ -156,6 +171,7 @@ struct Applier {
             }
             auto made = open_at(pw->dir.get(), pw->base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
             if (!made) return made.error();
+            SANDBOXD_TRY(drop_inherited_acls(made->get(), true));
             if (::fchown(made->get(), up.st_uid, up.st_gid) != 0 || ::fchmod(made->get(), up.st_mode & 07777) != 0)
                 return errno_error("cannot set the owner and mode of " + *it);
             mark_written(*it);
@@ -359,6 +375,8 @@ struct Applier {
                 return errno_error("cannot recreate directory " + path);
             auto fd = open_at(w->dir.get(), w->base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
             if (!fd) return fd.error();
+            if (auto st = drop_inherited_acls(fd->get(), true); !st)
+                return Error{st.error().code, "restoring " + path + ": " + st.error().message};
             if (::fchown(fd->get(), uid_t(num(meta, "uid")), gid_t(num(meta, "gid"))) != 0 ||
                 ::fchmod(fd->get(), mode_t(num(meta, "mode"))) != 0)
                 return errno_error("cannot set the owner and mode of " + path);
@@ -422,6 +440,8 @@ struct Applier {
             ::unlinkat(w->dir.get(), tmp.c_str(), 0);
             return e;
         };
+        if (auto st = drop_inherited_acls(out->get(), false); !st)
+            return fail(Error{st.error().code, "restoring " + path + ": " + st.error().message});
         if (::ioctl(out->get(), FICLONE, in->get()) != 0) {
             auto bytes = read_fd(in->get());
             if (!bytes) return fail(bytes.error());

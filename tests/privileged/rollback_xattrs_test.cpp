@@ -219,3 +219,33 @@ TEST_CASE("rollback: what a same-length truncation stripped and the mode an acce
     CHECK(tree_state(h.ws.path()) == before);
     CHECK(attr(h.ws / "capsame", "security.capability") == net_bind_caps());
 }
+
+// What rollback makes anew (a copy put back under the name, a removed
+// directory) inherited the default ACL the agent had set on the directory
+// above, which is undone only later: a restored secret readable by the
+// user the ACL names, and the directory passing that on to every file the
+// user made in it afterwards (a red-team finding).
+TEST_CASE("rollback: what comes back inherits no default ACL the agent set above it") {
+    Host h;
+    plant_file(h.ws / "secret.txt", "secret\n", 0660);
+    plant_file(h.ws / "docs/a.txt", "a\n", 0640);
+    REQUIRE(::chmod((h.ws / "docs").c_str(), 0750) == 0);
+    std::string before = tree_state(h.ws.path());
+    std::string acl;
+    for (unsigned char c : acl_for_1000()) acl += "\\x" + std::string(1, "0123456789abcdef"[c >> 4]) + "0123456789abcdef"[c & 15];
+    auto r = agent_sh(h, "python3 -c \"import os; os.setxattr('.', 'system.posix_acl_default', b'" + acl +
+                             "')\" && echo more >> secret.txt && rm -rf docs");
+    INFO(r.out << r.err);
+    REQUIRE(r.status == 0);
+    REQUIRE(attr(h.ws.path(), "system.posix_acl_default") == acl_for_1000());
+    auto rb = h.ctl({"rollback", only_session(h)});
+    INFO(rb.out << rb.err);
+    CHECK(rb.status == 0);
+    CHECK(tree_state(h.ws.path()) == before);
+    CHECK(attr(h.ws.path(), "system.posix_acl_default") == "(none)");
+    for (std::string path : {h.ws / "secret.txt", h.ws / "docs", h.ws / "docs/a.txt"}) {
+        INFO(path);
+        CHECK(attr(path, "system.posix_acl_access") == "(none)");
+        CHECK(attr(path, "system.posix_acl_default") == "(none)");
+    }
+}
