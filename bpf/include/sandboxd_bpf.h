@@ -117,6 +117,14 @@ struct sbx_config {
        record is in its line. The supervisor journals the totals. */
     sbx_u64 file_refused;
     sbx_u64 file_unjournaled;
+    /* IPv4 and IPv6 sockets of the session open now, and how many it may
+       have at once (0: no limit). Each holds a port of the host's one
+       ephemeral range once it listens or sends (also a send the hooks
+       refuse: the kernel picks the port first): without a bound one agent
+       took all 28,232 of them, and the host's own connects failed (a
+       red-team finding). */
+    sbx_u64 inet_sockets;
+    sbx_u64 inet_sockets_max;
 };
 
 #define SBX_NET_EVENTS_IN_FULL 1024
@@ -149,7 +157,11 @@ enum sbx_event_kind {
     SBX_EV_FILE = 6,
     SBX_EV_INBOUND = 7,
     SBX_EV_OUTBOUND = 8,
+    SBX_EV_SOCKET_LIMIT = 9, /* a socket refused: the session holds SBX_MAX_INET_SOCKETS */
 };
+
+/* Open IPv4/IPv6 sockets a session may hold at once (sbx_config.inet_sockets_max). */
+#define SBX_MAX_INET_SOCKETS 4096
 
 /* File operations (SBX_EV_FILE), by what the agent asked for. */
 enum sbx_file_op {

@@ -340,10 +340,32 @@ SEC("cgroup_skb/egress") int sbx_egress(struct __sk_buff* skb) {
  * IPv4 and IPv6 sockets only; other families are refused by the seccomp
  * baseline (@socket-families). By now the kernel has put its default
  * protocol in place of a 0. */
+static __always_inline int counted_socket(const struct bpf_sock* sk) {
+    __u32 type = sk->type & SOCK_TYPE_MASK;
+    return (sk->family == AF_INET || sk->family == AF_INET6) &&
+           ((type == SOCK_STREAM && sk->protocol == SBX_IPPROTO_TCP) ||
+            (type == SOCK_DGRAM && sk->protocol == SBX_IPPROTO_UDP));
+}
+
 SEC("cgroup/sock_create") int sbx_sock_create(struct bpf_sock* sk) {
     __u32 family = sk->family, type = sk->type & SOCK_TYPE_MASK, protocol = sk->protocol;
-    int ok = (family != AF_INET && family != AF_INET6) || (type == SOCK_STREAM && protocol == SBX_IPPROTO_TCP) ||
-             (type == SOCK_DGRAM && protocol == SBX_IPPROTO_UDP);
-    if (ok) return 1; /* allowed sockets are counted, not logged one by one */
-    return verdict(SBX_EV_SOCKET, 0, (__u16)family, (__u16)type, protocol, 0);
+    if (family != AF_INET && family != AF_INET6) return 1;
+    if (!counted_socket(sk)) return verdict(SBX_EV_SOCKET, 0, (__u16)family, (__u16)type, protocol, 0);
+    /* Allowed sockets are counted, not logged one by one; past the limit,
+     * refused (sbx_sock_release counts them down again). */
+    __u32 zero = 0;
+    struct sbx_config* cfg = bpf_map_lookup_elem(&config, &zero);
+    if (!cfg) return 0;
+    __sync_fetch_and_add(&cfg->inet_sockets, 1);
+    if (!cfg->inet_sockets_max || cfg->inet_sockets <= cfg->inet_sockets_max) return 1;
+    if (verdict(SBX_EV_SOCKET_LIMIT, 0, (__u16)family, (__u16)type, protocol, 0)) return 1; /* audit */
+    __sync_fetch_and_add(&cfg->inet_sockets, -1);
+    return 0;
+}
+
+SEC("cgroup/sock_release") int sbx_sock_release(struct bpf_sock* sk) {
+    __u32 zero = 0;
+    struct sbx_config* cfg = bpf_map_lookup_elem(&config, &zero);
+    if (cfg && counted_socket(sk)) __sync_fetch_and_add(&cfg->inet_sockets, -1);
+    return 1;
 }

@@ -20,8 +20,8 @@ std::string bounded(const char* s, size_t n) { return std::string(s, strnlen(s, 
 constexpr const char* kCutMark = "\u2026[cut]";
 
 JournalEntry net_entry(const sbx_net_event& e) {
-    static const char* kActions[] = {"",  "net.connect", "net.sendmsg", "net.bind",   "net.socket",
-                                     "",  "",            "net.inbound", "net.outbound"};
+    static const char* kActions[] = {"", "net.connect", "net.sendmsg", "net.bind",     "net.socket",
+                                     "", "",            "net.inbound", "net.outbound", "net.socket"};
     JournalEntry j;
     j.action = e.h.kind < std::size(kActions) ? kActions[e.h.kind] : "net.unknown";
     if (e.h.kind == SBX_EV_OUTBOUND) {
@@ -47,9 +47,10 @@ JournalEntry net_entry(const sbx_net_event& e) {
         j.detail = {{"refused_so_far", e.protocol}};
         return j;
     }
-    j.target = e.h.kind == SBX_EV_SOCKET ? "family=" + std::to_string(e.family) + " type=" + std::to_string(e.port) +
-                                               " protocol=" + std::to_string(e.protocol)
-                                         : format_destination(e);
+    bool socket = e.h.kind == SBX_EV_SOCKET || e.h.kind == SBX_EV_SOCKET_LIMIT;
+    j.target = socket ? "family=" + std::to_string(e.family) + " type=" + std::to_string(e.port) +
+                            " protocol=" + std::to_string(e.protocol)
+                      : format_destination(e);
     j.decision = e.decision == SBX_ALLOW ? "allow" : e.decision == SBX_AUDIT ? "log" : "deny";
     j.pid = int32_t(e.h.pid);
     j.comm = bounded(e.comm, sizeof e.comm);
@@ -64,8 +65,10 @@ JournalEntry net_entry(const sbx_net_event& e) {
         j.err = EACCES;
         return j;
     }
-    j.rule = e.h.kind == SBX_EV_BIND     ? "network: no bind scope"
-             : e.h.kind == SBX_EV_SOCKET ? "network: socket type"
+    j.rule = e.h.kind == SBX_EV_BIND           ? "network: no bind scope"
+             : e.h.kind == SBX_EV_SOCKET       ? "network: socket type"
+             : e.h.kind == SBX_EV_SOCKET_LIMIT ? "network: at most " + std::to_string(SBX_MAX_INET_SOCKETS) +
+                                                     " IPv4/IPv6 sockets open at once (the host's ports are shared)"
              : e.family == AF_UNIX       ? "unix sockets: only through the gate"
              : e.decision == SBX_ALLOW   ? "network.connect"
                                          : "network.connect: no entry";
@@ -162,6 +165,7 @@ std::optional<JournalEntry> journal_entry_for_event(const void* data, size_t siz
         case SBX_EV_SENDMSG:
         case SBX_EV_BIND:
         case SBX_EV_SOCKET:
+        case SBX_EV_SOCKET_LIMIT:
         case SBX_EV_INBOUND:
         case SBX_EV_OUTBOUND: {
             sbx_net_event e;

@@ -19,7 +19,7 @@
 
 static_assert(sizeof(sbx_net_key) == 20, "sbx_net_key layout is shared with BPF");
 static_assert(sizeof(sbx_net_ports) == 8192, "sbx_net_ports layout is shared with BPF");
-static_assert(sizeof(sbx_config) == 88 + 40 + 32 + 16, "sbx_config layout is shared with BPF");
+static_assert(sizeof(sbx_config) == 88 + 40 + 32 + 16 + 16, "sbx_config layout is shared with BPF");
 static_assert(sizeof(sbx_file_event) == 16 + 24 + 16 + 2 * SBX_PATH_MAX, "sbx_file_event layout is shared with BPF");
 static_assert(sizeof(sbx_event_header) == 16, "sbx_event_header layout is shared with BPF");
 static_assert(sizeof(sbx_net_event) == 72 && offsetof(sbx_net_event, addr) == 28 &&
@@ -111,6 +111,7 @@ Result<SessionPrograms> SessionPrograms::start(const NetPlan& plan, const Option
     cfg.log_reads = opts.log_reads ? 1 : 0;
     cfg.file_events = opts.file_events ? 1 : 0;
     cfg.cgroup_id = st.st_ino;  // a cgroup v2 directory's inode number is its id
+    cfg.inet_sockets_max = SBX_MAX_INET_SOCKETS;
     // Kept quiet when it fails: that costs the journal a second line for
     // each call the gate journals in a container, nothing more.
     if (auto ns = supervisor_pidns()) cfg.pidns = *ns;
@@ -136,6 +137,7 @@ Result<SessionPrograms> SessionPrograms::start(const NetPlan& plan, const Option
         {s.skel_->progs.sbx_bind4, BPF_CGROUP_INET4_BIND, "bind4"},
         {s.skel_->progs.sbx_bind6, BPF_CGROUP_INET6_BIND, "bind6"},
         {s.skel_->progs.sbx_sock_create, BPF_CGROUP_INET_SOCK_CREATE, "sock_create"},
+        {s.skel_->progs.sbx_sock_release, BPF_CGROUP_INET_SOCK_RELEASE, "sock_release"},
         {s.skel_->progs.sbx_ingress, BPF_CGROUP_INET_INGRESS, "ingress"},
         {s.skel_->progs.sbx_egress, BPF_CGROUP_INET_EGRESS, "egress"},
         {s.skel_->progs.sbx_connect_unix, kUnixConnect, "connect_unix"},

@@ -708,3 +708,38 @@ TEST_CASE("sockets: a unix socket the gate binds has the agent's own address - m
         CHECK(r.out == "/tmp/abs.sock\nmanager 7\n");
     }
 }
+
+// Each IPv4/IPv6 socket holds a port of the host's one ephemeral range
+// once it listens or sends (also a send the hooks refuse): one agent took
+// all 28,232 with unbound listens and refused UDP sends, and the host's
+// own connects failed (a red-team finding). A session holds at most
+// SBX_MAX_INET_SOCKETS at once; closing one makes room again.
+TEST_CASE("network: a session holds at most 4096 IPv4/IPv6 sockets at once - the host's ports stay free") {
+    Host h;
+    auto r = h.run({"--user", kAgentUser, "--", "/usr/bin/python3", "-c",
+                    "import socket, resource\n"
+                    "soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)\n"
+                    "resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 10000), hard))\n"
+                    "socks, err = [], None\n"
+                    "try:\n"
+                    "    for i in range(6000):\n"
+                    "        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM); s.listen(); socks.append(s)\n"
+                    "except OSError as e:\n"
+                    "    err = e.errno\n"
+                    "print('open', len(socks), 'errno', err)\n"
+                    "for s in socks[:10]: s.close()\n"
+                    "again = [socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) for _ in range(10)]\n"
+                    "try:\n"
+                    "    socket.socket(socket.AF_INET, socket.SOCK_DGRAM); print('one more: made')\n"
+                    "except OSError as e:\n"
+                    "    print('one more: errno', e.errno)\n"
+                    "u = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); print('unix: made')\n"});
+    INFO(r.out << r.err);
+    REQUIRE(r.status == 0);
+    CHECK_THAT(r.out, Catch::Contains("open 4096 errno 1"));  // EPERM
+    CHECK_THAT(r.out, Catch::Contains("one more: errno 1"));
+    CHECK_THAT(r.out, Catch::Contains("unix: made"));  // not counted
+    auto text = sandboxd::read_file(h.dirs().journal_path(only_session(h)));
+    REQUIRE(text);
+    CHECK_THAT(*text, Catch::Contains("at most 4096 IPv4/IPv6 sockets open at once"));
+}
