@@ -80,6 +80,30 @@ UniqueFd open_dir_strictly(const std::string& path) {
     return UniqueFd(int(::syscall(SYS_openat2, AT_FDCWD, path.c_str(), &how, sizeof how)));
 }
 
+// A store's directory, as sandboxd made it: inside a directory of root's
+// that no one else may enter (mode 0700: the state directory's, or
+// .sandboxd-snapshots at a mount root), reached with no symlink on the
+// way. The agent may own a mount root a store lies on, and a later session
+// may write there: it could move the real .sandboxd-snapshots aside and
+// put one of its own in its place, whose "snapshots" rollback would then
+// bring back (its bytes in the user's file) or hang in (a FIFO). A red-team
+// finding. Everything in a store is then reached from this descriptor.
+Result<UniqueFd> open_store(const std::string& store) {
+    open_how how{};
+    how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+    how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    std::string parent = parent_path(store);
+    UniqueFd up(int(::syscall(SYS_openat2, AT_FDCWD, parent.c_str(), &how, sizeof how)));
+    if (!up && errno == ENOENT) return errno_error("cannot open " + parent);  // removed: its snapshots are missing
+    struct stat st{};
+    if (!up || ::fstat(up.get(), &st) != 0 || st.st_uid != 0 || (st.st_mode & 077) != 0)
+        return Error{EACCES, parent + " is not sandboxd's own (not root's with mode 0700, or reached through a "
+                                      "symbolic link): the snapshots in it are not used"};
+    UniqueFd dir(::openat(up.get(), last_component(store).c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!dir) return errno_error("cannot open the snapshot store " + store);  // ENOENT: pruned
+    return dir;
+}
+
 // What a file or directory rollback makes inherits from its directory's
 // default ACL, which may be the agent's (undone only later, newest first)
 // or one set since: taken off, so that what comes back has the rights its
@@ -106,6 +130,32 @@ struct Applier {
     // The same in the session's store on each other filesystem (a
     // workspace on a mount of its own): a rename cannot cross them.
     std::map<dev_t, std::string> trash_on;
+    // The session's stores that open_store() accepted, by path; a snapshot
+    // is only ever reached from one of these.
+    std::map<std::string, UniqueFd> store_fds;
+    std::map<std::string, std::string> refused_stores;  // path -> why not used
+    std::set<std::string> gone_stores;                  // removed (pruned): their snapshots are missing
+    // A snapshot's directory (opened beneath its verified store, no
+    // symlink followed) and its name there.
+    Result<At> in_store(const std::string& snap) {
+        for (const auto& [store, fd] : store_fds) {
+            if (!snap.starts_with(store + "/")) continue;
+            std::string rel = snap.substr(store.size() + 1);
+            size_t slash = rel.find_last_of('/');
+            if (slash == std::string::npos) return At{UniqueFd(::fcntl(fd.get(), F_DUPFD_CLOEXEC, 3)), rel};
+            open_how how{};
+            how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+            how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+            UniqueFd dir(int(::syscall(SYS_openat2, fd.get(), rel.substr(0, slash).c_str(), &how, sizeof how)));
+            if (!dir) return errno_error("cannot open the directory of snapshot " + snap);
+            return At{std::move(dir), rel.substr(slash + 1)};
+        }
+        for (const auto& [store, why] : refused_stores)
+            if (snap.starts_with(store + "/")) return Error{EACCES, why};
+        for (const auto& store : gone_stores)
+            if (snap.starts_with(store + "/")) return Error{ENOENT, "snapshot " + snap + " is missing"};
+        return Error{EACCES, "snapshot " + snap + " is in none of the session's stores"};
+    }
     std::string session_id;  // names a store made for a filesystem that had none
     // The directories holding the session's stores at mount roots (and
     // those of other sessions there): never swept. Only these: a directory
@@ -251,15 +301,39 @@ struct Applier {
                                                   std::make_shared<SnapshotBudget>());
             if (!store) return store.error();
             store_parents.insert(parent_path(store->dir()));  // never swept itself
+            store_fds.emplace(store->dir(), UniqueFd(::fcntl(store->dir_fd(), F_DUPFD_CLOEXEC, 3)));
             other = trash_on.emplace(dir.st_dev, store->dir() + "/rolled-back").first;
         }
         const std::string& bin = other != trash_on.end() ? other->second : trash;
         if (bin.empty()) return plain_error("no place to keep removed objects");
-        if (::mkdir(bin.c_str(), 0700) != 0 && errno != EEXIST) return errno_error("cannot create " + bin);
-        std::string dst = bin + "/" + std::to_string(++trash_seq) + "-" + name.substr(0, kTrashNameMax);
-        if (::renameat2(dirfd, name.c_str(), AT_FDCWD, dst.c_str(), RENAME_NOREPLACE) != 0)
+        auto into = trash_dir(bin);
+        if (!into) return into.error();
+        std::string dst = std::to_string(++trash_seq) + "-" + name.substr(0, kTrashNameMax);
+        if (::renameat2(dirfd, name.c_str(), *into, dst.c_str(), RENAME_NOREPLACE) != 0)
             return errno_error("cannot move " + shown + " out of the way");
         return {};
+    }
+    // The trash `bin` (STORE/rolled-back), made in its verified store by
+    // descriptor; the state directory's own by path, which only root can
+    // reach.
+    std::map<std::string, UniqueFd> bin_fds;
+    Result<int> trash_dir(const std::string& bin) {
+        if (auto it = bin_fds.find(bin); it != bin_fds.end()) return it->second.get();
+        Result<UniqueFd> fd = Error{ENOENT, ""};
+        if (auto store = store_fds.find(parent_path(bin)); store != store_fds.end()) {
+            if (::mkdirat(store->second.get(), "rolled-back", 0700) != 0 && errno != EEXIST)
+                return errno_error("cannot create " + bin);
+            fd = open_at(store->second.get(), "rolled-back", O_PATH | O_DIRECTORY | O_NOFOLLOW);
+        } else if (bin == trash) {
+            if (::mkdir(bin.c_str(), 0700) != 0 && errno != EEXIST) return errno_error("cannot create " + bin);
+            fd = open_fd(bin, O_PATH | O_DIRECTORY | O_NOFOLLOW);
+        } else {
+            return Error{EACCES, "no verified store for " + bin};
+        }
+        if (!fd) return fd.error();
+        int raw = fd->get();
+        bin_fds.emplace(bin, std::move(*fd));
+        return raw;
     }
     Status move_to_trash(const std::string& path) {
         auto w = at(path);
@@ -397,7 +471,10 @@ struct Applier {
             mark_written(path);
             return {};
         }
-        if (snap.empty() || ::faccessat(AT_FDCWD, snap.c_str(), F_OK, AT_SYMLINK_NOFOLLOW) != 0) {
+        auto kept = snap.empty() ? Result<At>(Error{ENOENT, "no snapshot"}) : in_store(snap);
+        if (!kept && kept.error().code == EACCES) return kept.error();
+        struct stat ks{};
+        if (!kept || ::fstatat(kept->dir.get(), kept->base.c_str(), &ks, AT_SYMLINK_NOFOLLOW) != 0) {
             if (dropped.count(snap)) {
                 if (born_after_point(r)) return {};  // not there at that point: nothing to bring back
                 return Error{ENOENT, "snapshot " + snap + " was dropped to make room (the object was made during "
@@ -409,7 +486,7 @@ struct Applier {
             SANDBOXD_TRY(make_room(path));
             auto w = at_making_parents(path);
             if (!w) return w.error();
-            if (::renameat2(AT_FDCWD, snap.c_str(), w->dir.get(), w->base.c_str(), RENAME_NOREPLACE) != 0)
+            if (::renameat2(kept->dir.get(), kept->base.c_str(), w->dir.get(), w->base.c_str(), RENAME_NOREPLACE) != 0)
                 return errno_error("cannot move the snapshot back to " + path);
             mark(path);
             return {};
@@ -423,8 +500,12 @@ struct Applier {
             if ((ino && current->stx_ino != ino && !ours(*current)) || changed_after_end(*current))
                 return Error{EEXIST, path + " was changed after the session (or replaced by another file)"};
         }
-        auto in = open_fd(snap, O_RDONLY | O_NOFOLLOW);
+        // Non-blocking, and only a regular file: the gate makes its copies so.
+        auto in = open_at(kept->dir.get(), kept->base, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
         if (!in) return in.error();
+        struct stat is{};
+        if (::fstat(in->get(), &is) != 0 || !S_ISREG(is.st_mode))
+            return Error{EACCES, "snapshot " + snap + " is not a regular file: not used"};
         auto w = at_making_parents(path);
         if (!w) return w.error();
         // The file had other names when the agent wrote to it, and is still
@@ -926,8 +1007,18 @@ RollbackReport rollback_session(const std::string& journal_path, const RollbackO
     a.session_id = last_component(parent_path(journal_path));
     for (const auto& store : stores) {
         a.store_parents.insert(parent_path(store));
+        auto fd = open_store(store);
+        if (!fd && fd.error().code == ENOENT) {
+            a.gone_stores.insert(store);
+            continue;
+        }
+        if (!fd) {
+            a.refused_stores.emplace(store, fd.error().describe());
+            continue;
+        }
         struct stat st{};
-        if (::stat(store.c_str(), &st) == 0) a.trash_on.try_emplace(st.st_dev, store + "/rolled-back");
+        if (::fstat(fd->get(), &st) == 0) a.trash_on.try_emplace(st.st_dev, store + "/rolled-back");
+        a.store_fds.emplace(store, std::move(*fd));
     }
     a.from_usec = opts.to_seq ? to_time_usec : a.start_usec;
 
@@ -1006,7 +1097,8 @@ RollbackReport rollback_session(const std::string& journal_path, const RollbackO
         }
     }
     for (const auto& store : stores)
-        for (auto& [path, what] : unnamed_in_store(store, referenced, a.dropped)) {
+        for (auto& [path, what] : a.store_fds.count(store) ? unnamed_in_store(store, referenced, a.dropped)
+                                                           : std::vector<std::pair<std::string, std::string>>{}) {
             RollbackStep step;
             step.what = "keep " + path + " (" + what + ")";
             step.status = "orphan";

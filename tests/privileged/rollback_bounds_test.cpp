@@ -4,6 +4,7 @@
 // sweep took the user's edits into the trash (which prune empties), and
 // `--path` through a directory the agent had replaced by a symlink swept
 // what the host made elsewhere during the session.
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 #include <string>
 
 #include "base/file_io.h"
+#include "journal/journal.h"
 #include "session_helpers.h"
 
 using namespace sandboxd::test;
@@ -70,4 +72,44 @@ TEST_CASE("rollback --path through a directory the agent replaced by a symlink s
     INFO(rb.out << rb.err);
     CHECK(path_exists(victim / "lib/newfile"));
     CHECK_THAT(rb.out, !Catch::Contains("newfile"));
+}
+
+// A store on a mount whose root the agent's user owns, inside a later
+// session's write tree: that session's agent moved the real
+// .sandboxd-snapshots aside and made one of its own, whose "snapshot"
+// rollback of the first session then put in the user's file (a red-team
+// finding; a FIFO there held rollback for ever). Rollback uses a store only
+// inside root's own 0700 directory, reached with no symlink.
+TEST_CASE("rollback uses no snapshot store an agent put in place of the real one") {
+    Host h;
+    std::string disk = h.ws / "disk";
+    REQUIRE(::mkdir(disk.c_str(), 0755) == 0);
+    REQUIRE(::mount("tmpfs", disk.c_str(), "tmpfs", 0, "size=16m,mode=0755") == 0);
+    Unmount unmount{disk};
+    REQUIRE(::chown(disk.c_str(), kAgentUid, kAgentGid) == 0);
+    plant_file(disk + "/proj/run.sh", "echo original\n", 0755);
+    auto first = h.run({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", disk + "/proj", "--",
+                        "sh", "-c", "echo changed > run.sh"});
+    INFO(first.out << first.err);
+    REQUIRE(first.status == 0);
+    std::string id = only_session(h);
+    auto lines = sandboxd::read_journal(h.dirs().journal_path(id));
+    REQUIRE(lines.ok());
+    std::string snapshot;
+    for (const auto& l : *lines)
+        if (l.value.contains("undo") && l.value["undo"].is_object() && l.value["undo"].contains("snapshot"))
+            snapshot = l.value["undo"]["snapshot"].get<std::string>();
+    REQUIRE(snapshot.starts_with(disk + "/.sandboxd-snapshots/"));
+    std::string planted = snapshot.substr(disk.size() + 1);
+    auto second = h.run({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path(), "--",
+                         "sh", "-c",
+                         "cd disk && mv .sandboxd-snapshots .old && mkdir -p $(dirname " + shell_word(planted) +
+                             ") && echo 'echo PWNED' > " + shell_word(planted)});
+    INFO(second.out << second.err);
+    REQUIRE(second.status == 0);
+    auto rb = h.ctl({"rollback", id});
+    INFO(rb.out << rb.err);
+    CHECK(rb.status == 1);
+    CHECK_THAT(rb.out, Catch::Contains("not sandboxd's own"));
+    CHECK(*sandboxd::read_file(disk + "/proj/run.sh") != "echo PWNED\n");
 }
