@@ -1,7 +1,5 @@
 #include "journal/writer.h"
 
-#include <sys/resource.h>
-
 #include <algorithm>
 #include <chrono>
 #include <span>
@@ -64,7 +62,6 @@ void JournalWriter::sync_locked(std::unique_lock<std::mutex>& lock) {
 }
 
 void JournalWriter::run() {
-    ::setpriority(PRIO_PROCESS, 0, -5);
     std::vector<JournalEntry> batch;
     std::unique_lock<std::mutex> lock(mu_);
     bool lines_flowing = false;

@@ -7,7 +7,6 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <climits>
@@ -536,7 +535,6 @@ ExitStatus run_session(const RunOptions& opts) {
             }
             was_frozen = frozen;
         };
-        ::setpriority(PRIO_PROCESS, 0, -5);
         pollfd fds[4] = {{signals->fd(), POLLIN, 0},
                          {child.pidfd.get(), POLLIN, 0},
                          {bpf->events_fd(), POLLIN, 0},
