@@ -76,9 +76,11 @@ Result<int64_t> cgroup_set_frozen(const std::string& cgroup, bool frozen, int ti
 }
 
 Status cgroup_kill(const std::string& cgroup, int timeout_ms) {
-    SANDBOXD_TRY(write_file(cgroup + "/cgroup.kill", "1"));
+    SANDBOXD_TRY(cgroup_send_kill(cgroup));
     return wait_event(cgroup, "populated", "0", timeout_ms);
 }
+
+Status cgroup_send_kill(const std::string& cgroup) { return write_file(cgroup + "/cgroup.kill", "1"); }
 
 Status cgroup_wait_empty(const std::string& cgroup, int timeout_ms) {
     return wait_event(cgroup, "populated", "0", timeout_ms);

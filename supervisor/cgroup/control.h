@@ -15,6 +15,9 @@ Result<int64_t> cgroup_set_frozen(const std::string& cgroup, bool frozen, int ti
 
 // Writes cgroup.kill and returns once cgroup.events reports "populated 0".
 Status cgroup_kill(const std::string& cgroup, int timeout_ms);
+// Writes cgroup.kill only: every process of the cgroup has SIGKILL when
+// this returns (cgroup_wait_empty() then waits for the kernel's teardown).
+Status cgroup_send_kill(const std::string& cgroup);
 
 // Waits until cgroup.events reports "populated 0" without killing.
 Status cgroup_wait_empty(const std::string& cgroup, int timeout_ms);

@@ -6,6 +6,9 @@
 #include "select.h"
 
 namespace sandboxctl {
+namespace {
+constexpr int kTeardownWaitMs = 60000;
+}  // namespace
 
 Action add_kill(CLI::App& app) {
     auto* cmd = app.add_subcommand("kill", "Kill every process of sessions; returns when they are gone");
@@ -25,16 +28,29 @@ Action add_kill(CLI::App& app) {
         int rc = 0;
         for (const auto& s : *sessions) {
             int64_t t0 = sandboxd::monotonic_nsec();
+            bool emptied = true;
             if (s.state != sandboxd::SessionState::Stale) {
-                if (auto st = sandboxd::cgroup_kill(s.record.cgroup, 10000); !st) {
+                if (auto st = sandboxd::cgroup_send_kill(s.record.cgroup); !st) {
                     complain(s.record.id + ": " + st.error().describe());
                     rc = 1;
                     continue;
+                }
+                // Every process has SIGKILL now and runs no more of its
+                // code; the kernel's teardown of what they hold can take
+                // seconds (an agent with a few hundred thousand memory
+                // mappings: 9 s), which is waited for, not failed on.
+                if (auto st = sandboxd::cgroup_wait_empty(s.record.cgroup, kTeardownWaitMs); !st) {
+                    complain(s.record.id + ": killed (no process of it runs any more), but the kernel is still "
+                                           "tearing its processes down after " +
+                             std::to_string(kTeardownWaitMs / 1000) + " s: " + st.error().describe());
+                    rc = 1;
+                    emptied = false;
                 }
             }
             double ms = double(sandboxd::monotonic_nsec() - t0) / 1e6;
             if (auto st = journal_admin_action(s, "session.kill", "info", ms); !st)
                 complain(s.record.id + ": not journaled: " + st.error().describe());
+            if (!emptied) continue;
             // A live supervisor sees its agent die and cleans up itself; a
             // dead one cannot, so its leftovers are cleared here.
             if (s.state == sandboxd::SessionState::Orphaned || s.state == sandboxd::SessionState::Stale) {
