@@ -546,7 +546,18 @@ struct Applier {
                 return fail(Error{st.error().code, "restoring the extended attributes of " + path + ": " + st.error().message});
         }
         if (::fsync(out->get()) != 0) return fail(errno_error("cannot sync the old bytes of " + path));
-        if (::renameat(w->dir.get(), tmp.c_str(), w->dir.get(), w->base.c_str()) != 0)
+        // The file replaced goes to the trash, not away: what else was
+        // written to it during the session (the host's own edit, after the
+        // agent's) is kept there too (a red-team finding).
+        if (::renameat2(w->dir.get(), tmp.c_str(), w->dir.get(), w->base.c_str(), RENAME_EXCHANGE) == 0) {
+            mark_written(path);
+            if (auto st = move_to_trash_at(w->dir.get(), tmp, path); !st)
+                return Error{st.error().code, "old bytes put back at " + path + "; the file they replaced is kept as " +
+                                                  tmp + " beside it: " + st.error().message};
+            return {};
+        }
+        if (errno != ENOENT) return fail(errno_error("cannot put the old bytes back at " + path));
+        if (::renameat2(w->dir.get(), tmp.c_str(), w->dir.get(), w->base.c_str(), RENAME_NOREPLACE) != 0)
             return fail(errno_error("cannot put the old bytes back at " + path));
         mark_written(path);
         return {};

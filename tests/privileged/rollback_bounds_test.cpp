@@ -113,3 +113,31 @@ TEST_CASE("rollback uses no snapshot store an agent put in place of the real one
     CHECK_THAT(rb.out, Catch::Contains("not sandboxd's own"));
     CHECK(*sandboxd::read_file(disk + "/proj/run.sh") != "echo PWNED\n");
 }
+
+// The host's own edit of a file during the session, after the agent's:
+// rollback brings the old bytes back (the session's changes go, as
+// documented), and keeps the file it replaces in the trash rather than
+// throwing it away, the host's edit with it (a red-team finding).
+TEST_CASE("rollback keeps the file it replaces with old bytes - a host's edit during the session is in the trash") {
+    Host h;
+    plant_file(h.ws / "f", "v1\n");
+    auto r = h.run_meanwhile({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path(),
+                              "--", "sh", "-c", "echo agent >> f && touch ready && " + shell_wait_for("host-done")},
+                             [&] {
+                                 wait_for_path(h.ws / "ready");
+                                 append(h.ws / "f", "host\n");
+                                 plant_file(h.ws / "host-done", "");
+                             });
+    INFO(r.out << r.err);
+    REQUIRE(r.status == 0);
+    std::string id = only_session(h);
+    auto rb = h.ctl({"rollback", id});
+    INFO(rb.out << rb.err);
+    CHECK(rb.status == 0);
+    CHECK(*sandboxd::read_file(h.ws / "f") == "v1\n");
+    bool kept = false;
+    for (const auto& name : list_dir(h.state / ("sessions/" + id + "/snapshots/rolled-back")))
+        if (auto text = sandboxd::read_file(h.state / ("sessions/" + id + "/snapshots/rolled-back/" + name)))
+            kept = kept || *text == "v1\nagent\nhost\n";
+    CHECK(kept);
+}
