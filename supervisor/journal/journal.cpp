@@ -313,15 +313,17 @@ namespace {
 // for the rest.
 class LineScan {
 public:
-    explicit LineScan(const std::function<bool(const nlohmann::json&)>& keep) : keep_(keep) {}
+    explicit LineScan(const std::function<bool(nlohmann::json&)>& keep) : keep_(keep) {}
 
     void feed(std::string_view piece) {
         for (size_t nl; (nl = piece.find('\n')) != std::string_view::npos; piece.remove_prefix(nl + 1)) {
             std::string_view line = piece.substr(0, nl);
             if (!pending_.empty()) line = pending_.append(line);
             ++no_;
+            uint64_t at = offset_;
+            offset_ += line.size() + 1;
             if (auto v = parse_journal_line(line)) {
-                if (keep_(*v)) out_.lines.push_back({no_, std::move(*v)});
+                if (keep_(*v)) out_.lines.push_back({no_, std::move(*v), at, line.size()});
             } else {
                 out_.problems.push_back("line " + std::to_string(no_) + ": not a journal line");
             }
@@ -340,16 +342,17 @@ public:
     }
 
 private:
-    const std::function<bool(const nlohmann::json&)>& keep_;
+    const std::function<bool(nlohmann::json&)>& keep_;
     JournalScan out_;
     uint64_t no_ = 0;
+    uint64_t offset_ = 0;  // of the line being read
     std::string pending_;
 };
 
 }  // namespace
 
 JournalScan scan_journal(std::string_view text) {
-    const std::function<bool(const nlohmann::json&)> all = [](const nlohmann::json&) { return true; };
+    const std::function<bool(nlohmann::json&)> all = [](nlohmann::json&) { return true; };
     LineScan scan(all);
     scan.feed(text);
     return std::move(scan).finish();
@@ -365,8 +368,7 @@ Result<std::string> read_journal_text(const std::string& path) {
     return text;
 }
 
-Result<JournalScan> scan_journal_file(const std::string& path,
-                                      const std::function<bool(const nlohmann::json&)>& keep) {
+Result<JournalScan> scan_journal_file(const std::string& path, const std::function<bool(nlohmann::json&)>& keep) {
     auto fd = open_fd(path, O_RDONLY);
     if (!fd) return Error{fd.error().code, "cannot open " + path};
     while (::flock(fd->get(), LOCK_SH) != 0)

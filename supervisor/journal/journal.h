@@ -123,6 +123,7 @@ private:
 struct JournalLine {
     uint64_t line_no = 0;
     nlohmann::json value;
+    uint64_t offset = 0, size = 0;  // where its text is in the file (no newline)
 };
 std::optional<nlohmann::json> parse_journal_line(std::string_view line);
 
@@ -146,9 +147,10 @@ Result<std::vector<JournalLine>> read_journal(const std::string& path);
 
 // The journal at `path` read a piece at a time (under a shared flock, as
 // read_journal_text), every line checked, and only those `keep` wants
-// held: a journal of gigabytes (an agent's flood of actions) must not take
-// many times its size in memory to roll back.
-Result<JournalScan> scan_journal_file(const std::string& path,
-                                      const std::function<bool(const nlohmann::json&)>& keep);
+// held, as `keep` leaves them (it may take what it needs and leave null,
+// to read the line again by its offset later): a journal of gigabytes (an
+// agent's flood of actions) must not take many times its size in memory
+// to roll back.
+Result<JournalScan> scan_journal_file(const std::string& path, const std::function<bool(nlohmann::json&)>& keep);
 
 }  // namespace sandboxd

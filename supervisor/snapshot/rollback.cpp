@@ -929,13 +929,34 @@ RollbackReport rollback_session(const std::string& journal_path, const RollbackO
     RollbackReport rep;
     // What rollback reads of a journal: the lines that undo something, and
     // those of the session's and earlier rollbacks' own course. Every
-    // other line is checked and let go (a flood of refusals or reads).
-    auto needed = [&opts](const json& l) {
+    // other line is checked and let go (a flood of refusals or reads). An
+    // undo line to be carried out is held as its place in the file, read
+    // again when its turn comes: a million of them held whole took 4 GB
+    // (16 GB at the journal's 2 GiB limit; a red-team finding). What the
+    // lines say of snapshots is gathered on the way.
+    std::set<std::string> referenced;  // every snapshot a line names
+    std::set<std::string> dropped;     // snapshots the gate dropped to make room
+    std::set<uint64_t> undone;         // lines an earlier rollback undid
+    auto needed = [&](json& l) {
         std::string action = text_at(l, "action");
+        static const json kNone = json::object();
+        const json& d = l.contains("detail") && l["detail"].is_object() ? l["detail"] : kNone;
+        if (d.contains("dropped_snapshots") && d["dropped_snapshots"].is_array())
+            for (const auto& p : d["dropped_snapshots"])
+                if (auto path = text_value(p); !path.empty()) dropped.insert(path);
+        bool undoes = l.contains("undo") && l["undo"].is_object();
+        if (undoes) collect_snapshots(l["undo"], referenced);
+        if (action == "rollback.undo") {
+            if (text_at(d, "status") == "done") undone.insert(num(d, "seq"));
+            return false;
+        }
+        uint64_t seq = l["seq"].get<uint64_t>();
         if (action.starts_with("session.") || action.starts_with("rollback.") || action == "journal.torn") return true;
-        if (l.contains("undo") && !l["undo"].is_null()) return true;
-        if (opts.to_seq && l["seq"].get<uint64_t>() == *opts.to_seq) return true;
-        return l.contains("detail") && l["detail"].is_object() && l["detail"].contains("dropped_snapshots");
+        if (opts.to_seq && seq == *opts.to_seq) return true;  // its time is the point rolled back to
+        if (!undoes || (opts.to_seq && seq <= *opts.to_seq) || (opts.path && !touches(l["undo"], *opts.path)))
+            return false;
+        l = nullptr;  // a step: read again by its offset
+        return true;
     };
     auto scanned = scan_journal_file(journal_path, needed);
     if (!scanned) {
@@ -954,13 +975,17 @@ RollbackReport rollback_session(const std::string& journal_path, const RollbackO
     };
     if (!scan.torn_tail.empty()) lost(0, "journal " + scan.torn_tail);
     for (const auto& l : scan.lines)
-        if (text_at(l.value, "action") == "journal.torn") {
+        if (!l.value.is_null() && text_at(l.value, "action") == "journal.torn") {
             std::string fragment = l.value.contains("detail") ? text_at(l.value["detail"], "fragment") : std::string();
             if (fragment.size() > 240) fragment = fragment.substr(0, 240) + "...";
             lost(l.value["seq"].get<uint64_t>(), "journal line torn by a crash: " + fragment);
         }
-    std::vector<json> lines;
-    for (auto& l : scan.lines) lines.push_back(std::move(l.value));
+    // The steps, read again from here as their turn comes.
+    UniqueFd journal_fd(::open(journal_path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!journal_fd) {
+        rep.problems.push_back(errno_error("cannot open " + journal_path).describe());
+        return rep;
+    }
     // With part of the record unreadable, no step can be sure of its place
     // in the order: plan, report, change nothing.
     bool dry = opts.dry_run || !rep.problems.empty();
@@ -971,13 +996,17 @@ RollbackReport rollback_session(const std::string& journal_path, const RollbackO
     // made by hand while it was frozen is then someone else's: a conflict,
     // never written over.
     uint64_t ended_usec = 0, quiesced_usec = 0;
-    std::set<uint64_t> undone;
-    std::vector<const json*> todo;
+    std::vector<const JournalLine*> todo;
     std::vector<std::string> write_trees;
     std::vector<std::string> stores;
-    std::set<std::string> referenced;  // every snapshot a line names
     uint64_t to_time_usec = 0;
-    for (const auto& l : lines) {
+    a.dropped = std::move(dropped);
+    for (const auto& line : scan.lines) {
+        if (line.value.is_null()) {
+            todo.push_back(&line);
+            continue;
+        }
+        const json& l = line.value;
         std::string action = text_at(l, "action");
         const json& d = l.contains("detail") ? l["detail"] : json::object();
         if (opts.to_seq && l["seq"].get<uint64_t>() == *opts.to_seq) to_time_usec = parse_time_usec(text_at(l, "time"));
@@ -990,7 +1019,6 @@ RollbackReport rollback_session(const std::string& journal_path, const RollbackO
         else if (action == "session.end" && num(d, "ended_usec")) ended_usec = num(d, "ended_usec");
         else if (action == "session.thaw" || action == "session.resumed") quiesced_usec = 0;
         else if (action == "session.quiesced" && num(d, "quiesced_usec")) quiesced_usec = num(d, "quiesced_usec");
-        else if (action == "rollback.undo" && text_at(d, "status") == "done") undone.insert(num(d, "seq"));
         // Objects an earlier rollback put in place are not "changed by
         // someone else" for this one.
         else if (action == "rollback.done" && d.contains("produced") && d["produced"].is_array())
@@ -1002,16 +1030,6 @@ RollbackReport rollback_session(const std::string& journal_path, const RollbackO
         if (action == "session.start" && d.contains("snapshot_stores") && d["snapshot_stores"].is_array())
             for (const auto& p : d["snapshot_stores"])
                 if (auto store = text_value(p); is_own_store(journal_path, store)) stores.push_back(store);
-        if (l.contains("undo")) collect_snapshots(l["undo"], referenced);
-        if (d.contains("dropped_snapshots") && d["dropped_snapshots"].is_array()) {
-            for (const auto& p : d["dropped_snapshots"])
-                if (auto path = text_value(p); !path.empty()) a.dropped.insert(path);
-        }
-        if (action == "session.start" || !l.contains("undo") || !l["undo"].is_object()) continue;
-        uint64_t seq = l["seq"].get<uint64_t>();
-        if (opts.to_seq && seq <= *opts.to_seq) continue;
-        if (opts.path && !touches(l["undo"], *opts.path)) continue;
-        todo.push_back(&l);
     }
     a.end_usec = quiesced_usec ? quiesced_usec : ended_usec ? ended_usec : uint64_t(realtime_usec());
     a.trash = parent_path(journal_path) + "/snapshots/rolled-back";
@@ -1034,7 +1052,20 @@ RollbackReport rollback_session(const std::string& journal_path, const RollbackO
     a.from_usec = opts.to_seq ? to_time_usec : a.start_usec;
 
     for (auto it = todo.rbegin(); it != todo.rend(); ++it) {
-        const json& l = **it;
+        std::string text((*it)->size, '\0');
+        std::optional<json> read;
+        if (::pread(journal_fd.get(), text.data(), text.size(), off_t((*it)->offset)) == ssize_t(text.size()))
+            read = parse_journal_line(text);
+        if (!read || !read->contains("undo") || !(*read)["undo"].is_object()) {
+            RollbackStep step;
+            step.what = "line " + std::to_string((*it)->line_no) + " of the journal";
+            step.status = "error";
+            step.detail = "it changed since it was read (the journal was rewritten?)";
+            ++rep.errors;
+            rep.steps.push_back(std::move(step));
+            continue;
+        }
+        const json& l = *read;
         RollbackStep step;
         step.seq = l["seq"].get<uint64_t>();
         step.what = describe(l["undo"]);
