@@ -5,9 +5,11 @@
 // `--path` through a directory the agent had replaced by a symlink swept
 // what the host made elsewhere during the session.
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <string>
@@ -140,4 +142,26 @@ TEST_CASE("rollback keeps the file it replaces with old bytes - a host's edit du
         if (auto text = sandboxd::read_file(h.state / ("sessions/" + id + "/snapshots/rolled-back/" + name)))
             kept = kept || *text == "v1\nagent\nhost\n";
     CHECK(kept);
+}
+
+// The sweep holds a descriptor for each level of a tree: with the usual
+// 1024 it stopped at about 1,000 levels and left the rest of a deeper tree
+// the agent made (EMFILE; a red-team finding). Rollback takes more.
+TEST_CASE("rollback takes away a tree the agent made 1500 levels deep") {
+    Host h;
+    auto r = agent_sh(h, "python3 -c \"import os\nfor i in range(1500):\n    os.mkdir('d'); os.chdir('d')\n"
+                         "open('f', 'w').write('x')\"");
+    INFO(r.out << r.err);
+    REQUIRE(r.status == 0);
+    // As an admin's shell has it (sandboxctl inherits it).
+    rlimit files{}, usual{};
+    REQUIRE(::getrlimit(RLIMIT_NOFILE, &files) == 0);
+    usual = files;
+    usual.rlim_cur = std::min<rlim_t>(files.rlim_cur, 1024);
+    REQUIRE(::setrlimit(RLIMIT_NOFILE, &usual) == 0);
+    auto rb = h.ctl({"rollback", only_session(h)});
+    REQUIRE(::setrlimit(RLIMIT_NOFILE, &files) == 0);
+    INFO(rb.out.substr(0, 2000) << rb.err);
+    CHECK(rb.status == 0);
+    CHECK_FALSE(path_exists(h.ws / "d"));
 }

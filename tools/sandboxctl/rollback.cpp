@@ -2,8 +2,10 @@
 // undoes what a session changed, newest first, from its journal and
 // snapshots. A live session must be frozen first (a running agent would
 // keep changing what is being put back); a finished one any time.
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <optional>
 
@@ -21,6 +23,8 @@
 
 namespace sandboxctl {
 namespace {
+
+constexpr rlim_t kDescriptors = 16384;
 
 // A frozen session's supervisor writes "session.quiesced" once every line
 // of what the agent did is written (the gate answers the agent before its
@@ -81,6 +85,14 @@ Action add_rollback(CLI::App& app) {
                                                              !wait_quiesced(dirs.journal_path(*id), 5000))
             complain("warning: the session's supervisor has not said that every line is written; a snapshot it "
                      "has not journaled yet shows as an orphan");
+        // The sweep holds a descriptor for each level of a tree it walks
+        // (up to 4096): past about 1,000 the usual 1024 ran out, and a
+        // deep tree the agent made stayed (EMFILE; a red-team finding).
+        rlimit files{};
+        if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < kDescriptors) {
+            files.rlim_cur = std::min<rlim_t>(files.rlim_max, kDescriptors);
+            (void)::setrlimit(RLIMIT_NOFILE, &files);
+        }
         sandboxd::RollbackOptions ro;
         if (to->count()) ro.to_seq = o->to;
         // "ws/.." is the directory above the workspace, as the kernel
