@@ -28,17 +28,24 @@ Action add_kill(CLI::App& app) {
         int rc = 0;
         for (const auto& s : *sessions) {
             int64_t t0 = sandboxd::monotonic_nsec();
-            bool emptied = true;
+            auto elapsed_ms = [t0] { return double(sandboxd::monotonic_nsec() - t0) / 1e6; };
             if (s.state != sandboxd::SessionState::Stale) {
                 if (auto st = sandboxd::cgroup_send_kill(s.record.cgroup); !st) {
                     complain(s.record.id + ": " + st.error().describe());
                     rc = 1;
                     continue;
                 }
-                // Every process has SIGKILL now and runs no more of its
-                // code; the kernel's teardown of what they hold can take
-                // seconds (an agent with a few hundred thousand memory
-                // mappings: 9 s), which is waited for, not failed on.
+            }
+            // Journaled as soon as it is done: every process has SIGKILL
+            // now and runs no more of its code (and the line comes before
+            // the supervisor's session.end).
+            if (auto st = journal_admin_action(s, "session.kill", "info", elapsed_ms()); !st)
+                complain(s.record.id + ": not journaled: " + st.error().describe());
+            // The kernel's teardown of what the processes hold can take
+            // seconds (an agent with a few hundred thousand memory
+            // mappings: 9 s), which is waited for, not failed on.
+            bool emptied = true;
+            if (s.state != sandboxd::SessionState::Stale) {
                 if (auto st = sandboxd::cgroup_wait_empty(s.record.cgroup, kTeardownWaitMs); !st) {
                     complain(s.record.id + ": killed (no process of it runs any more), but the kernel is still "
                                            "tearing its processes down after " +
@@ -47,9 +54,7 @@ Action add_kill(CLI::App& app) {
                     emptied = false;
                 }
             }
-            double ms = double(sandboxd::monotonic_nsec() - t0) / 1e6;
-            if (auto st = journal_admin_action(s, "session.kill", "info", ms); !st)
-                complain(s.record.id + ": not journaled: " + st.error().describe());
+            double ms = elapsed_ms();
             if (!emptied) continue;
             // A live supervisor sees its agent die and cleans up itself; a
             // dead one cannot, so its leftovers are cleared here.
