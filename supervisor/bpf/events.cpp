@@ -4,6 +4,8 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 #include <errno.h>
+#include <linux/limits.h>
+#include <unistd.h>
 
 #include <cstring>
 
@@ -154,6 +156,16 @@ void mark_would_be_denial(JournalEntry& j, const Profile& profile, const std::st
             return;
         }
     }
+}
+
+void name_program_of_descriptor_exec(JournalEntry& entry) {
+    if (entry.action != "exec" || !(entry.target.starts_with("/dev/fd/") || entry.target.starts_with("/proc/")))
+        return;
+    char exe[PATH_MAX];
+    ssize_t n = ::readlink(("/proc/" + std::to_string(entry.pid) + "/exe").c_str(), exe, sizeof exe - 1);
+    if (n <= 0) return;  // gone already (or exec'd again): the line says what the kernel said
+    if (!entry.detail.is_object()) entry.detail = nlohmann::json::object();
+    entry.detail["program"] = std::string(exe, size_t(n));
 }
 
 std::optional<JournalEntry> journal_entry_for_event(const void* data, size_t size) {

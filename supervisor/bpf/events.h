@@ -14,6 +14,11 @@ namespace sandboxd {
 // short for its kind (never trusted past its size).
 std::optional<JournalEntry> journal_entry_for_event(const void* data, size_t size);
 
+// An exec through a descriptor (fexecve, execveat with AT_EMPTY_PATH) is
+// "/dev/fd/N" to the kernel, which names no program: the line gets the
+// program /proc shows for the process now ("program"), while it is there.
+void name_program_of_descriptor_exec(JournalEntry& entry);
+
 // Audit mode: a file or exec entry the kernel allowed becomes a "log"
 // entry naming the rule that would have denied it, when the profile would
 // have. Relative paths are taken from the workspace (the agent's starting

@@ -453,6 +453,7 @@ ExitStatus run_session(const RunOptions& opts) {
         bpf->consume([&](const void* data, size_t size) {
             auto entry = journal_entry_for_event(data, size);
             if (!entry) return;
+            name_program_of_descriptor_exec(*entry);
             if (opts.audit) mark_would_be_denial(*entry, plan->profile, plan->workspace);
             event_batch.push_back(std::move(*entry));
             if (event_batch.size() >= kEventBatch) write_events();  // a flood: bounded memory

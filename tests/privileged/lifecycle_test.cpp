@@ -162,6 +162,23 @@ TEST_CASE("every exec in the session is journaled / with nothing from outside it
     CHECK(execs >= 5);      // sh, /bin/true, env, true, sleep
 }
 
+// The kernel names an exec through a descriptor "/dev/fd/N", which says
+// nothing of the program (a red-team finding): the line names it too, as
+// /proc shows it while the process lives.
+TEST_CASE("an exec through a descriptor is journaled with the program it ran") {
+    Host h;
+    auto r = h.run({"--user", kAgentUser, "--", "/usr/bin/python3", "-c",
+                    "import os\nfd = os.open('/usr/bin/sleep', os.O_RDONLY)\nos.execve(fd, ['sleep', '0.5'], {})\n"});
+    REQUIRE(r.status == 0);
+    bool named = false;
+    for (const auto& j : journal_of(h))
+        if (j["action"] == "exec" && j["target"].get<std::string>().starts_with("/dev/fd/")) {
+            INFO(j.dump());
+            named = j["detail"].is_object() && j["detail"]["program"] == "/usr/bin/sleep";
+        }
+    CHECK(named);
+}
+
 TEST_CASE("events reach the journal while the session runs - not only at its end") {
     // The BPF programs wake the supervisor only once a batch is waiting; a
     // few events must still show up within its read interval.
