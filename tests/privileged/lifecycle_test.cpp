@@ -602,6 +602,7 @@ TEST_CASE("the abandoned-cgroup sweep removes only empty cgroups whose superviso
     REQUIRE(sandboxd::make_dirs(base, 0755).ok());
     auto make = [&](const std::string& name) {
         std::string dir = base + "/" + name;
+        (void)::rmdir(dir.c_str());  // left by an earlier run that failed half-way
         REQUIRE(::mkdir(dir.c_str(), 0755) == 0);
         return dir;
     };
