@@ -357,15 +357,23 @@ SEC("cgroup/sock_create") int sbx_sock_create(struct bpf_sock* sk) {
     struct sbx_config* cfg = bpf_map_lookup_elem(&config, &zero);
     if (!cfg) return 0;
     __sync_fetch_and_add(&cfg->inet_sockets, 1);
-    if (!cfg->inet_sockets_max || cfg->inet_sockets <= cfg->inet_sockets_max) return 1;
+    /* Signed: see sbx_sock_release. */
+    if (!cfg->inet_sockets_max || (__s64)cfg->inet_sockets <= (__s64)cfg->inet_sockets_max) return 1;
     if (verdict(SBX_EV_SOCKET_LIMIT, 0, (__u16)family, (__u16)type, protocol, 0)) return 1; /* audit */
     __sync_fetch_and_add(&cfg->inet_sockets, -1);
     return 0;
 }
 
+/* A socket accept() made is released here too (it takes its listener's
+ * cgroup) but was never created through sbx_sock_create: the count would
+ * go below zero, and compared unsigned, every later socket was over the
+ * limit (a red-team finding, in audit mode, where connections reach the
+ * session's listeners). So it stops at zero (two releases racing past the
+ * check leave it at -1 at worst, which the signed compare above takes as
+ * room): a session can hold a few sockets past the limit, never none. */
 SEC("cgroup/sock_release") int sbx_sock_release(struct bpf_sock* sk) {
     __u32 zero = 0;
     struct sbx_config* cfg = bpf_map_lookup_elem(&config, &zero);
-    if (cfg && counted_socket(sk)) __sync_fetch_and_add(&cfg->inet_sockets, -1);
+    if (cfg && counted_socket(sk) && (__s64)cfg->inet_sockets > 0) __sync_fetch_and_add(&cfg->inet_sockets, -1);
     return 1;
 }

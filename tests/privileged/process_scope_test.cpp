@@ -743,3 +743,24 @@ TEST_CASE("network: a session holds at most 4096 IPv4/IPv6 sockets at once - the
     REQUIRE(text);
     CHECK_THAT(*text, Catch::Contains("at most 4096 IPv4/IPv6 sockets open at once"));
 }
+
+// A socket accept() made is released in the session's cgroup but never
+// created through the sock_create hook: the count went below zero, and in
+// audit mode (where connections reach the session's listeners) every later
+// socket was journaled as over the limit (a red-team finding).
+TEST_CASE("network: accepted sockets do not throw the socket count off - audit mode logs no limit") {
+    Host h;
+    auto r = h.run({"--audit", "--user", kAgentUser, "--", "/usr/bin/python3", "-c",
+                    "import socket\n"
+                    "l = socket.socket(); l.listen(); port = l.getsockname()[1]\n"
+                    "for i in range(3):\n"
+                    "    c = socket.create_connection(('127.0.0.1', port)); a, _ = l.accept(); a.close(); c.close()\n"
+                    "keep = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(100)]\n"
+                    "print('made', len(keep))\n"});
+    INFO(r.out << r.err);
+    REQUIRE(r.status == 0);
+    CHECK_THAT(r.out, Catch::Contains("made 100"));
+    auto text = sandboxd::read_file(h.dirs().journal_path(only_session(h)));
+    REQUIRE(text);
+    CHECK_THAT(*text, !Catch::Contains("sockets open at once"));
+}
