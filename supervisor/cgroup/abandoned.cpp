@@ -17,15 +17,28 @@ namespace {
 
 constexpr const char* kOwnerXattr = "trusted.sandboxd.supervisor";
 
-enum class Owner { Alive, Gone, Unmarked };
+enum class Owner { Alive, Gone, Unknown };
 
-Owner owner_of(const std::string& dir) {
-    char value[64] = {};
+// This process's pid namespace: a pid means something only in its own.
+uint64_t own_pid_namespace() {
+    struct stat st{};
+    return ::stat("/proc/self/ns/pid", &st) == 0 ? uint64_t(st.st_ino) : 0;
+}
+
+// "PID START PIDNS". A supervisor in another pid namespace (a container,
+// `unshare -p`) cannot be looked up here: its pid names another process,
+// and every session it ran was taken for abandoned and had its cgroup
+// removed while it was being set up (a red-team finding). Such a mark is
+// Unknown, as none: only the age rule applies.
+Owner owner_of(const std::string& dir, uint64_t pidns) {
+    char value[96] = {};
     ssize_t n = ::getxattr(dir.c_str(), kOwnerXattr, value, sizeof value - 1);
-    if (n <= 0) return Owner::Unmarked;
+    if (n <= 0) return Owner::Unknown;
     int pid = 0;
-    uint64_t start = 0;
-    if (std::sscanf(value, "%d %" SCNu64, &pid, &start) != 2 || pid <= 0 || start == 0) return Owner::Gone;
+    uint64_t start = 0, ns = 0;
+    if (std::sscanf(value, "%d %" SCNu64 " %" SCNu64, &pid, &start, &ns) != 3 || pid <= 0 || start == 0)
+        return Owner::Unknown;
+    if (ns != pidns || pidns == 0) return Owner::Unknown;
     return process_start_time(pid_t(pid)) == start ? Owner::Alive : Owner::Gone;
 }
 
@@ -42,7 +55,7 @@ bool has_processes(const std::string& dir) {
     return !procs || !procs->empty();
 }
 
-void sweep_base(const std::string& base, bool dry_run, int unmarked_age_sec, AbandonedSweep& out) {
+void sweep_base(const std::string& base, bool dry_run, int unmarked_age_sec, uint64_t pidns, AbandonedSweep& out) {
     DIR* d = ::opendir(base.c_str());
     if (!d) return;  // no session was ever made under this controller
     std::vector<std::string> dirs;
@@ -50,9 +63,9 @@ void sweep_base(const std::string& base, bool dry_run, int unmarked_age_sec, Aba
         if (e->d_type == DT_DIR && e->d_name[0] != '.') dirs.push_back(base + "/" + e->d_name);
     ::closedir(d);
     for (const auto& dir : dirs) {
-        Owner owner = owner_of(dir);
+        Owner owner = owner_of(dir, pidns);
         if (owner == Owner::Alive) continue;
-        if (owner == Owner::Unmarked && !older_than(dir, unmarked_age_sec)) continue;
+        if (owner == Owner::Unknown && !older_than(dir, unmarked_age_sec)) continue;
         if (dry_run) {
             if (!has_processes(dir)) out.removed.push_back(dir);
             continue;
@@ -71,7 +84,8 @@ void sweep_base(const std::string& base, bool dry_run, int unmarked_age_sec, Aba
 
 Status mark_cgroup_owner(const std::string& dir) {
     pid_t self = ::getpid();
-    std::string value = std::to_string(self) + " " + std::to_string(process_start_time(self));
+    std::string value = std::to_string(self) + " " + std::to_string(process_start_time(self)) + " " +
+                        std::to_string(own_pid_namespace());
     if (::setxattr(dir.c_str(), kOwnerXattr, value.data(), value.size(), 0) != 0)
         return errno_error("cannot mark cgroup " + dir + " as this session's");
     return {};
@@ -79,9 +93,10 @@ Status mark_cgroup_owner(const std::string& dir) {
 
 AbandonedSweep sweep_abandoned_cgroups(const CgroupHost& host, bool dry_run, int unmarked_age_sec) {
     AbandonedSweep out;
-    sweep_base(host.v2_base(), dry_run, unmarked_age_sec, out);
+    uint64_t pidns = own_pid_namespace();
+    sweep_base(host.v2_base(), dry_run, unmarked_age_sec, pidns, out);
     for (const auto& [controller, mount] : host.v1_mounts)
-        sweep_base(mount + "/sandboxd", dry_run, unmarked_age_sec, out);
+        sweep_base(mount + "/sandboxd", dry_run, unmarked_age_sec, pidns, out);
     return out;
 }
 

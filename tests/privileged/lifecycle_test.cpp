@@ -607,18 +607,24 @@ TEST_CASE("the abandoned-cgroup sweep removes only empty cgroups whose superviso
         return dir;
     };
     std::string mine = make("sweeptest-mine"), dead = make("sweeptest-dead"), unmarked = make("sweeptest-unmarked"),
-                busy = make("sweeptest-busy");
+                busy = make("sweeptest-busy"), foreign = make("sweeptest-foreign");
     REQUIRE(sandboxd::mark_cgroup_owner(mine).ok());
     // A pid that has exited: its start time no longer matches.
     pid_t gone = fork();
     if (gone == 0) _exit(0);
     waitpid(gone, nullptr, 0);
-    auto mark_dead = [&](const std::string& dir) {
-        std::string v = std::to_string(gone) + " 1";
+    struct stat ns{};
+    REQUIRE(::stat("/proc/self/ns/pid", &ns) == 0);
+    auto mark = [&](const std::string& dir, uint64_t pidns) {
+        std::string v = std::to_string(gone) + " 1 " + std::to_string(pidns);
         REQUIRE(::setxattr(dir.c_str(), "trusted.sandboxd.supervisor", v.data(), v.size(), 0) == 0);
     };
-    mark_dead(dead);
-    mark_dead(busy);
+    mark(dead, ns.st_ino);
+    mark(busy, ns.st_ino);
+    // A supervisor in another pid namespace (a container): its pid means
+    // nothing here, so it is not taken for gone (a red-team finding: such
+    // sessions lost their cgroups while being set up).
+    mark(foreign, ns.st_ino + 1);
     Background sleeper({"/bin/sleep", "30"});
     REQUIRE(sandboxd::write_file(busy + "/cgroup.procs", std::to_string(sleeper.pid())).ok());
 
@@ -631,11 +637,13 @@ TEST_CASE("the abandoned-cgroup sweep removes only empty cgroups whose superviso
     CHECK(path_exists(mine));
     CHECK_FALSE(path_exists(dead));
     CHECK(path_exists(unmarked));  // young: maybe marked a moment from now
+    CHECK(path_exists(foreign));   // young, and its supervisor cannot be looked up
     CHECK(path_exists(busy));      // orphaned processes: for sandboxctl kill
     CHECK(std::count(swept.removed.begin(), swept.removed.end(), busy) == 0);
 
     sandboxd::sweep_abandoned_cgroups(*host, false, -1);  // every unmarked one is old enough now
     CHECK_FALSE(path_exists(unmarked));
+    CHECK_FALSE(path_exists(foreign));
     CHECK(path_exists(mine));
 
     kill(sleeper.pid(), SIGKILL);
