@@ -11,6 +11,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 #include <filesystem>
+#include <optional>
 #include <set>
 #include <fstream>
 #include <sstream>
@@ -751,26 +752,35 @@ size_t count_below(const std::string& root) {
 
 TEST_CASE("rollback: the supervisor killed in the middle of an rm -rf - nothing is lost, and rollback brings back "
           "each file or names where it is kept") {
-    Host h;
+    std::optional<Host> host;
     std::multiset<std::string> all;
     constexpr int kFiles = 5000;
-    for (int i = 0; i < kFiles; ++i) {
-        std::string name = "f" + std::to_string(i);
-        plant_file(h.ws / ("t/d" + std::to_string(i / 100) + "/" + name), name);
-        all.insert(name);
-    }
-    Background b(h.run_argv({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path(), "--",
-                             "rm", "-rf", h.ws / "t"}),
-                 h.env());
     size_t left = 0;
-    for (int i = 0; i < 20000; ++i) {
-        left = count_below(h.ws / "t");
-        if (left < kFiles * 3 / 4) break;
-        usleep(500);
+    // On a busy machine the whole rm -rf can pass between two looks (a
+    // count of the tree takes milliseconds): then it is tried again, in a
+    // fresh workspace.
+    for (int attempt = 1; attempt <= 4 && left <= 100; ++attempt) {
+        host.emplace();
+        Host& h = *host;
+        all.clear();
+        for (int i = 0; i < kFiles; ++i) {
+            std::string name = "f" + std::to_string(i);
+            plant_file(h.ws / ("t/d" + std::to_string(i / 100) + "/" + name), name);
+            all.insert(name);
+        }
+        Background b(h.run_argv({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path(),
+                                 "--", "rm", "-rf", h.ws / "t"}),
+                     h.env());
+        for (int i = 0; i < 20000; ++i) {
+            left = count_below(h.ws / "t");
+            if (left < kFiles * 3 / 4) break;
+            usleep(500);
+        }
+        kill(b.pid(), SIGKILL);  // the supervisor, in the middle of it
+        b.wait(10000);
     }
-    kill(b.pid(), SIGKILL);  // the supervisor, in the middle of it
-    b.wait(10000);
     REQUIRE(left > 100);  // caught it in the middle
+    Host& h = *host;
     std::string id = only_session(h);
     std::string store = h.state / ("sessions/" + id + "/snapshots");
 
