@@ -42,7 +42,8 @@ TrustedOwners trusted_owners(uid_t agent_uid, gid_t agent_gid) {
     return out;
 }
 
-std::optional<std::string> untrusted_entry(const std::string& path, const TrustedOwners& trusted) {
+std::optional<std::string> untrusted_entry(const std::string& path, const TrustedOwners& trusted,
+                                           const AgentLinks* agent_links) {
     auto has = [](const auto& list, auto v) { return std::find(list.begin(), list.end(), v) != list.end(); };
     std::deque<std::string> todo;
     push_front_components(todo, path);
@@ -87,6 +88,13 @@ std::optional<std::string> untrusted_entry(const std::string& path, const Truste
         ssize_t n = ::readlink(here.c_str(), target, sizeof target - 1);
         if (n < 0) return std::nullopt;
         std::string to(target, size_t(n));
+        if (agent_links && agent_links->uid != 0 && st.st_uid == agent_links->uid && !has(agent_links->exempt, here)) {
+            char real[PATH_MAX];
+            std::string leads = ::realpath(here.c_str(), real) ? std::string(real) : to;
+            return here + " is a symbolic link of uid " + std::to_string(st.st_uid) + ", the agent's user (to " +
+                   leads + "): an agent could have made it in an earlier session, to point this one elsewhere; "
+                   "name where it leads instead";
+        }
         if (!to.empty() && to.front() == '/') done = "/";
         push_front_components(todo, to);
     }

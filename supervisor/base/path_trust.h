@@ -27,12 +27,25 @@ struct TrustedOwners {
 };
 TrustedOwners trusted_owners(uid_t agent_uid, gid_t agent_gid);
 
+// Symbolic links an agent could have made in an earlier session, to point
+// a later session's scope or workspace elsewhere (to the user's documents
+// or keys): any its user owns, but for those at the `exempt` paths (the
+// profile's protected and hidden ones, which no session of the profile
+// could make). Root's links are the system's (/bin, /lib64): an agent run
+// as root is not told apart from it.
+struct AgentLinks {
+    uid_t uid = 0;
+    std::vector<std::string> exempt;
+};
+
 // nullopt when no entry on the way to `path` (symbolic links followed) can
 // be replaced by someone not trusted: none sits in a directory anyone may
 // write to that is not sticky, and one in a sticky directory others may
-// write to belongs to a trusted user or to the directory's owner. Otherwise why not, naming the entry.
-// Stops quietly at a missing entry: whether a missing path is an error is
-// the caller's to say.
-std::optional<std::string> untrusted_entry(const std::string& path, const TrustedOwners& trusted);
+// write to belongs to a trusted user or to the directory's owner; and,
+// given `agent_links`, no link on the way is one of them. Otherwise why
+// not, naming the entry. Stops quietly at a missing entry: whether a
+// missing path is an error is the caller's to say.
+std::optional<std::string> untrusted_entry(const std::string& path, const TrustedOwners& trusted,
+                                           const AgentLinks* agent_links = nullptr);
 
 }  // namespace sandboxd

@@ -77,8 +77,11 @@ void overlay(ProfileSpec& base, ProfileSpec&& child) {
 constexpr std::string_view kPathExpected =
     "an absolute path, or one starting with ${WORKSPACE} or ${HOME}; prefix with '-' to skip it when missing";
 
-Result<PathRule> expand_path(const Located<std::string>& raw, std::string_view key,
-                             const ProfileVars& vars) {
+// `agent_links`: for scopes that grant (read, write, destroy, exec), the
+// links an earlier session's agent could have planted on the way; null for
+// those that take away (protect, hide), which may follow any.
+Result<PathRule> expand_path(const Located<std::string>& raw, std::string_view key, const ProfileVars& vars,
+                             const AgentLinks* agent_links) {
     PathRule rule;
     rule.pos = raw.pos;
     std::string_view in = raw.value;
@@ -116,19 +119,19 @@ Result<PathRule> expand_path(const Located<std::string>& raw, std::string_view k
             return at(raw.pos, key, "path " + rule.path + " does not exist", kPathExpected);
         rule.exists = false;
     }
-    if (auto why = untrusted_entry(rule.path, trusted_owners(vars.agent_uid, vars.agent_gid)))
+    if (auto why = untrusted_entry(rule.path, trusted_owners(vars.agent_uid, vars.agent_gid), agent_links))
         return at(raw.pos, key, "path " + rule.path + " cannot be trusted: " + *why,
                   "a path whose entries in /tmp and other shared sticky directories belong to root, you or the "
-                  "agent's user");
+                  "agent's user, and with no symbolic link of the agent's user on the way");
     return rule;
 }
 
-Result<std::vector<PathRule>> expand_paths(const std::optional<ProfileSpec::Paths>& raw,
-                                           std::string_view key, const ProfileVars& vars) {
+Result<std::vector<PathRule>> expand_paths(const std::optional<ProfileSpec::Paths>& raw, std::string_view key,
+                                           const ProfileVars& vars, const AgentLinks* agent_links) {
     std::vector<PathRule> out;
     if (!raw) return out;
     for (const auto& r : *raw) {
-        auto rule = expand_path(r, key, vars);
+        auto rule = expand_path(r, key, vars, agent_links);
         if (!rule) return rule.error();
         bool dup = false;
         for (auto& o : out) dup = dup || o.path == rule->path;
@@ -248,19 +251,24 @@ Result<Profile> ProfileLoader::load(const std::string& ref, const ProfileVars& v
     if (merged.description) p.description = merged.description->value;
     if (merged.tier) p.tier = merged.tier->value;
 
-    auto fill = [&](std::vector<PathRule>& dst, const std::optional<ProfileSpec::Paths>& src,
-                    std::string_view key) -> Status {
-        auto r = expand_paths(src, key, vars);
+    auto fill = [&](std::vector<PathRule>& dst, const std::optional<ProfileSpec::Paths>& src, std::string_view key,
+                    const AgentLinks* agent_links) -> Status {
+        auto r = expand_paths(src, key, vars, agent_links);
         if (!r) return r.error();
         dst = std::move(*r);
         return {};
     };
-    SANDBOXD_TRY(fill(p.read, merged.read, "filesystem.read"));
-    SANDBOXD_TRY(fill(p.write, merged.write, "filesystem.write"));
-    SANDBOXD_TRY(fill(p.destroy, merged.destroy, "filesystem.destroy"));
-    SANDBOXD_TRY(fill(p.protect, merged.protect, "filesystem.protect"));
-    SANDBOXD_TRY(fill(p.hide, merged.hide, "filesystem.hide"));
-    SANDBOXD_TRY(fill(p.exec_allow, merged.exec_allow, "exec.allow"));
+    // What the profile takes away first: its paths are the links no
+    // session of it could have made.
+    SANDBOXD_TRY(fill(p.protect, merged.protect, "filesystem.protect", nullptr));
+    SANDBOXD_TRY(fill(p.hide, merged.hide, "filesystem.hide", nullptr));
+    AgentLinks agent_links{vars.agent_uid, {}};
+    for (const auto* list : {&p.protect, &p.hide})
+        for (const auto& r : *list) agent_links.exempt.push_back(r.path);
+    SANDBOXD_TRY(fill(p.read, merged.read, "filesystem.read", &agent_links));
+    SANDBOXD_TRY(fill(p.write, merged.write, "filesystem.write", &agent_links));
+    SANDBOXD_TRY(fill(p.destroy, merged.destroy, "filesystem.destroy", &agent_links));
+    SANDBOXD_TRY(fill(p.exec_allow, merged.exec_allow, "exec.allow", &agent_links));
 
     // Destroying is a stronger right than writing; a destroy tree outside
     // every write tree is a contradiction, not a scope.

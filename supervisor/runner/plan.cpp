@@ -25,12 +25,13 @@ Result<std::string> resolve_workspace(const std::optional<std::string>& ws, uid_
         absolute = std::string(buf) + "/" + dir;
     }
     auto trusted = trusted_owners(agent_uid, agent_gid);
-    if (auto why = untrusted_entry(absolute, trusted))
+    const AgentLinks agent_links{agent_uid, {}};
+    if (auto why = untrusted_entry(absolute, trusted, &agent_links))
         return plain_error("workspace " + dir + " cannot be trusted: " + *why);
     if (!::realpath(dir.c_str(), buf)) return errno_error("workspace " + dir);
     // Again, now that it exists: a name missing at the first look could
     // have been made since, by anyone, as a link to anywhere.
-    if (auto why = untrusted_entry(absolute, trusted))
+    if (auto why = untrusted_entry(absolute, trusted, &agent_links))
         return plain_error("workspace " + dir + " cannot be trusted: " + *why);
     struct stat st{};
     if (::stat(buf, &st) != 0 || !S_ISDIR(st.st_mode))

@@ -323,6 +323,82 @@ TEST_CASE("scope paths in /tmp: another user's link is refused, a link out of /t
     }
 }
 
+// An agent may make a symbolic link wherever it may write, leading
+// anywhere. A later session whose scope or workspace is named through it
+// would get the link's target instead: one session could widen the next
+// one's scope, to the user's documents or keys. A link of the agent's own
+// user is refused on the way to a scope or a workspace; one at a path the
+// profile protects or hides (which no session of it could have made) is
+// followed, as is root's.
+TEST_CASE("a link an earlier session's agent made does not widen a later session's scope") {
+    Host h;
+    TempDir docs("sandboxd-docs", "/var/tmp");  // the user's own files, which the agent's uid may write
+    REQUIRE(chown(docs.path().c_str(), kAgentUid, kAgentGid) == 0);
+    docs.write("letter.txt", "dear\n");
+    REQUIRE(chown((docs / "letter.txt").c_str(), kAgentUid, kAgentGid) == 0);
+    const std::string out = h.ws / "out";
+    auto plant = agent_sh(h, "ln -s " + shell_word(docs.path()) + " " + shell_word(out));
+    INFO(plant.out << plant.err);
+    REQUIRE(plant.status == 0);
+    struct stat link{};
+    REQUIRE(lstat(out.c_str(), &link) == 0);
+    REQUIRE(S_ISLNK(link.st_mode));
+    REQUIRE(link.st_uid == kAgentUid);
+    const std::string write_out = h.profile(
+        "write-out", "name='write-out'\nextends='workspace-t'\n[filesystem]\nwrite = ['${WORKSPACE}/out']\ndestroy = []\n");
+    // By the link's target: the name the scope would have in the session.
+    const std::string attack = "echo pwned > " + shell_word(docs / "pwned") + "; rm -f " + shell_word(docs / "letter.txt") + "; true";
+
+    SECTION("a write tree through it: refused, naming the link and where it leads") {
+        auto r = h.run({"--user", kAgentUser, "--profile", write_out, "--workspace", h.ws.path(), "--", "sh", "-c", attack});
+        INFO(r.out << r.err);
+        CHECK(r.status == 125);
+        CHECK_THAT(r.err, Catch::Contains(out + " is a symbolic link of uid 4242, the agent's user"));
+        CHECK_THAT(r.err, Catch::Contains(docs.path()));
+        CHECK_FALSE(path_exists(docs / "pwned"));
+        CHECK(path_exists(docs / "letter.txt"));
+    }
+    SECTION("an optional read tree through it: refused too, not skipped nor followed") {
+        std::string p = h.profile("read-out", "name='read-out'\nextends='readonly-t'\n[filesystem]\n"
+                                              "read = ['/usr', '/etc', '-/bin', '-/sbin', '-/lib', '-/lib64', '/dev', '/proc', "
+                                              "'-${WORKSPACE}/out']\n");
+        auto r = h.run({"--user", kAgentUser, "--profile", p, "--workspace", h.ws.path(), "--", "cat", docs / "letter.txt"});
+        INFO(r.out << r.err);
+        CHECK(r.status == 125);
+        CHECK(r.out.empty());
+        CHECK_THAT(r.err, Catch::Contains("symbolic link of uid 4242"));
+    }
+    SECTION("a workspace through it: refused, before anything runs") {
+        auto r = h.run({"--user", kAgentUser, "--workspace", out, "--", "sh", "-c", attack});
+        INFO(r.out << r.err);
+        CHECK(r.status == 125);
+        CHECK_THAT(r.err, Catch::Contains("workspace " + out + " cannot be trusted"));
+        CHECK_FALSE(path_exists(docs / "pwned"));
+        CHECK(path_exists(docs / "letter.txt"));
+        auto e = h.run({"--explain", "--user", kAgentUser, "--workspace", out});
+        CHECK(e.status == 125);
+        CHECK_THAT(e.err, Catch::Contains("symbolic link of uid 4242"));
+    }
+    SECTION("the same link, protected by the profile: no session of it could have made it, so it is followed") {
+        std::string p = h.profile("protect-out", "name='protect-out'\nextends='workspace-t'\n[filesystem]\n"
+                                                 "write = ['${WORKSPACE}/out']\ndestroy = []\nprotect = ['${WORKSPACE}/out']\n");
+        auto r = h.run({"--user", kAgentUser, "--profile", p, "--workspace", h.ws.path(), "--", "sh", "-c",
+                        "cat " + shell_word(out + "/letter.txt") + "; echo x > " + shell_word(out + "/new") + " || echo refused"});
+        INFO(r.out << r.err);
+        CHECK(r.status == 0);
+        CHECK(r.out == "dear\nrefused\n");
+        CHECK_FALSE(path_exists(docs / "new"));
+    }
+    SECTION("root's link: followed") {
+        REQUIRE(lchown(out.c_str(), 0, 0) == 0);
+        auto r = h.run({"--user", kAgentUser, "--profile", write_out, "--workspace", h.ws.path(), "--", "sh", "-c",
+                        "echo mine > " + shell_word(out + "/new")});
+        INFO(r.out << r.err);
+        CHECK(r.status == 0);
+        CHECK(*sandboxd::read_file(docs / "new") == "mine\n");
+    }
+}
+
 // The session's mounts are copies of the host's taken at its start. As
 // slaves they would also receive what the host mounts later, writable and
 // executable, outside the read-only, noexec view (autofs, a USB stick).
