@@ -114,6 +114,7 @@ GateOutcome do_bind(const GateRequest& r, GateContext& ctx) {
     // The socket file made, or refused: a file like mknod's, journaled here
     // (the event stream leaves the binds the gate makes to it).
     if (err != 0) return refused(r, "file.mknod", shown, Error{err, "bind"});
+    ctx.note_made_at(res->parent(), res->name);
     GateOutcome o;
     JournalEntry e = entry_for(r, "file.mknod", shown);
     e.rule = "filesystem.write";

@@ -60,6 +60,7 @@ NewName new_name(const GateRequest& r, GateContext& ctx, const char* action, con
 // kernel's errno, given back with failed()) reach the journal through the
 // event stream, which sees the agent's call fail with the same errno.
 GateOutcome made(const GateRequest& r, GateContext& ctx, const char* action, const NewName& n, const char* type) {
+    ctx.note_made_at(n.at.parent(), n.at.name);
     GateOutcome o;
     o.entry = creation_line(r, ctx, action, n.at.parent(), n.at.name, type);
     return o;

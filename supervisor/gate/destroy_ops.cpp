@@ -46,7 +46,7 @@ Result<std::optional<Taken>> take_out(GateContext& ctx, const HostDir* host, int
     if (host->agent_readonly) return Error{EROFS, "read-only in the agent's view"};
     const NameFacts& facts = known.facts;
     if (facts.mnt != host->agent_mnt) return Error{EBUSY, "a mount point in the agent's view"};
-    int64_t born = ctx.droppable(facts.born_usec, st.st_uid, host->overlay) ? facts.born_usec : -1;
+    int64_t born = ctx.droppable(facts.born_usec, st, host->overlay) ? facts.born_usec : -1;
     Taken t;
     t.host_path = join_path(host->path, name);
     t.meta = file_meta(st);
@@ -147,6 +147,7 @@ GateOutcome do_unlink(const GateRequest& r, GateContext& ctx, bool dir) {
         }
     }
     if (dir) drop_guards_in(ctx, st);  // its inode number may come back as another directory
+    ctx.made.erase({st.st_dev, st.st_ino});  // its snapshot is judged: kept no longer than needed
     GateOutcome o;
     JournalEntry e = entry_for(r, action, where);
     if (*taken) {

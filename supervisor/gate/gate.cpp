@@ -415,6 +415,7 @@ Result<std::unique_ptr<Gate>> Gate::start(GateConfig cfg) {
     }
     s.ctx.audit = s.cfg.audit;
     s.ctx.journal_creates = s.cfg.journal_creates;
+    s.ctx.sees_creates = s.cfg.sees_creates;
     s.ctx.listener = s.cfg.listener.get();
     s.ctx.connector = s.cfg.connector.get();
     s.ctx.agent_tty = s.cfg.agent_tty.get();

@@ -90,6 +90,10 @@ struct GateConfig {
     // See Plan::journal_creates: each name made on a filesystem without
     // birth times gets a journal line with its undo record.
     bool journal_creates = false;
+    // Every call that makes a name comes to the gate (the seccomp filter's
+    // create gate): what the agent made is then known exactly (see
+    // GateContext::made).
+    bool sees_creates = false;
     // The session cgroup's cgroup.freeze, open for reading (see
     // GateContext::freeze_state); none: waits are not given up.
     UniqueFd freeze_state;

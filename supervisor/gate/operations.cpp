@@ -7,6 +7,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "base/time_util.h"
 #include "gate/handlers.h"
 #include "gate/outcome.h"
 
@@ -29,6 +30,16 @@ SnapshotStore& GateContext::store_on_mount(uint64_t mnt_id) {
 // threads (it walks them after), so 1 is believed only if it still says so
 // a moment later: a thread answered kRestartCall before it was flagged
 // would see errno 513. The walk takes microseconds a thread.
+void GateContext::note_made(const struct stat& st) {
+    if (!sees_creates || made.size() >= kMaxMade) return;
+    made[{st.st_dev, st.st_ino}] = realtime_usec();
+}
+
+void GateContext::note_made_at(int dir, const std::string& name) {
+    struct stat st{};
+    if (sees_creates && ::fstatat(dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) note_made(st);
+}
+
 bool GateContext::freezing() const {
     auto says_frozen = [this] {
         char c = 0;

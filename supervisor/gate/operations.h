@@ -20,6 +20,7 @@
 
 #include <functional>
 #include <list>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -85,12 +86,29 @@ struct GateContext {
     bool born_in_session(int64_t btime_usec) const {
         return session_start_usec > 0 && btime_usec >= session_start_usec;
     }
+    // Where every call that makes a name passes the gate (names are
+    // guarded: GateConfig::sees_creates), what the gate made for the agent:
+    // the object, and the time just after it was made. A file the user
+    // saves into the workspace meanwhile is born in the session too, and
+    // is the agent's user's when the agent runs as the user: only these
+    // are the agent's own. At most kMaxMade (then what is made later is
+    // not taken for the agent's: kept, never dropped).
+    static constexpr size_t kMaxMade = size_t(1) << 20;
+    bool sees_creates = false;
+    std::map<std::pair<dev_t, ino_t>, int64_t> made;
+    void note_made(const struct stat& st);
+    void note_made_at(int dir, const std::string& name);
     // Whether a snapshot may be dropped to make room (SnapshotBudget): the
     // object was born during the session, is the agent's own, and its
     // birth time means something - not on overlayfs, where copying a file
-    // up gives an old one a new inode.
-    bool droppable(int64_t btime_usec, uid_t owner, bool overlay) const {
-        return !overlay && owner == agent_uid && born_in_session(btime_usec);
+    // up gives an old one a new inode. Where the gate sees every create,
+    // it must also be one the gate made (and not an inode number used
+    // again since: born no later than that).
+    bool droppable(int64_t btime_usec, const struct stat& st, bool overlay) const {
+        if (overlay || st.st_uid != agent_uid || !born_in_session(btime_usec)) return false;
+        if (!sees_creates) return true;
+        auto it = made.find({st.st_dev, st.st_ino});
+        return it != made.end() && btime_usec <= it->second;
     }
     std::function<std::optional<std::string>(const std::string&)> read_denied;
     // Names of protected paths that do not exist yet: never made by the agent.

@@ -46,7 +46,7 @@ Result<std::optional<Snapshot>> keep_bytes(GateContext& ctx, const OpenObject& o
     int64_t born = birth_usec(in.get());
     struct statfs fs{};
     bool overlay = ::fstatfs(in.get(), &fs) != 0 || fs.f_type == OVERLAYFS_SUPER_MAGIC;
-    auto copy = ctx.store_on_dev(st.st_dev).take_copy(in.get(), st, ctx.droppable(born, st.st_uid, overlay) ? born : -1,
+    auto copy = ctx.store_on_dev(st.st_dev).take_copy(in.get(), st, ctx.droppable(born, st, overlay) ? born : -1,
                                                       [&ctx] { return ctx.give_up(); });
     if (!copy) return given_up(copy.error());
     copy->xattrs = std::move(*xattrs);
@@ -336,6 +336,10 @@ GateOutcome do_open(const GateRequest& r, GateContext& ctx, int flags, mode_t mo
         }
         int pfd = res->parent();
         const std::string& name = res->name;
+        if (tmpfile || created) {
+            struct stat made{};
+            if (::fstat(o.install.get(), &made) == 0) ctx.note_made(made);
+        }
         if (tmpfile) return o;  // a file with no name, nothing of the host's
         if (created) {
             // Created by the agent: rollback removes it (if it is still this

@@ -121,6 +121,7 @@ Result<Plan> make_plan(const RunOptions& opts, const SandboxdDirs& dirs) {
     // A protected path that does not exist yet is kept from being made by
     // the gate, which then also sees every call that makes a name.
     bool guard = !plan.mounts.guarded.empty() || plan.journal_creates;
+    plan.create_gate = guard;
     auto prog = compile_seccomp_cached(plan.profile.syscalls, opts.audit, gate || guard, true, guard,
                                        dirs.runtime + "/cache");
     if (!prog) return prog.error();

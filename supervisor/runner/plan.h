@@ -38,6 +38,10 @@ struct Plan {
     // made there, so the gate sees every call that makes a name and
     // journals each with its undo record (GateConfig::journal_creates).
     bool journal_creates = false;
+    // Every call that makes a name goes to the gate: where names are
+    // guarded (a protected path that does not exist yet) or creates are
+    // journaled.
+    bool create_gate = false;
     // Kernel gaps the profile accepted: the session runs without them, says
     // so on stderr and journals them (session.start "weakened").
     std::vector<KernelGap> weakened;

@@ -386,6 +386,7 @@ ExitStatus run_session(const RunOptions& opts) {
             gc.annotate = [&plan](JournalEntry& e) { mark_would_be_denial(e, plan->profile, plan->workspace); };
         gc.guarded = plan->mounts.guarded;
         gc.journal_creates = plan->journal_creates;
+        gc.sees_creates = plan->create_gate;
         gc.freeze_state = UniqueFd(::openat(cgroup->v2_dirfd(), "cgroup.freeze", O_RDONLY | O_CLOEXEC));
         gc.refusals = plan->seccomp.refusals;
         for (const auto& name : plan->seccomp.logged)

@@ -196,7 +196,11 @@ struct Applier {
             written.insert(key_of(*sx));
         }
     }
-    bool not_the_agents(const struct statx& sx) { return earlier.count(key_of(sx)) || written.count(key_of(sx)); }
+    // Objects moved back whose record says the agent did not make them.
+    std::set<std::pair<dev_t, ino_t>> not_made;
+    bool not_the_agents(const struct statx& sx) {
+        return earlier.count(key_of(sx)) || written.count(key_of(sx)) || not_made.count(key_of(sx));
+    }
     // at(path), recreating the missing directories on its way: the object
     // was in them when the agent removed it, and the lines that said they
     // were removed too can be lost (a supervisor killed before writing
@@ -489,6 +493,11 @@ struct Applier {
             if (::renameat2(kept->dir.get(), kept->base.c_str(), w->dir.get(), w->base.c_str(), RENAME_NOREPLACE) != 0)
                 return errno_error("cannot move the snapshot back to " + path);
             mark(path);
+            // Born in the session, yet not the agent's by the gate's record
+            // (which gives the agent's own a birth time): a file the user
+            // saved meanwhile. Back in place, and not swept away again.
+            if (!r.contains("born_usec"))
+                if (auto sx = look(path)) not_made.insert(key_of(*sx));
             return {};
         }
         if (how != "copy") return plain_error("unknown snapshot kind '" + how + "'");

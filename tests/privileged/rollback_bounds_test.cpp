@@ -165,3 +165,43 @@ TEST_CASE("rollback takes away a tree the agent made 1500 levels deep") {
     CHECK(rb.status == 0);
     CHECK_FALSE(path_exists(h.ws / "d"));
 }
+
+// A file the user saves into the workspace while a session runs is born
+// in the session's window, and is the agent's user's when the agent runs
+// as the user (sandbox-run's default). Deleted by the agent, its snapshot
+// was taken for the agent's own litter: dropped first when the budget was
+// full, and rollback then had nothing to bring it back from. Where every
+// create passes the gate (names are guarded), only what the gate made for
+// the agent gives way. A red-team finding (F5).
+TEST_CASE("rollback: a file the user saved during the session is never dropped as the agent's litter") {
+    Host h;
+    const std::string old(12 * 1024, 'o'), users(8 * 1024, 'u');
+    plant_file(h.ws / "old.txt", old);
+    std::string prof = h.profile("tight-user", "name = 'tight-user'\nextends = '" + h.workspace_profile +
+                                                   "'\n[snapshots]\nbudget = '16K'\n");
+    // In a 16 KiB budget: the user's file (8 KiB), the agent's litter (4
+    // KiB), then the old file (12 KiB), which fits only if the user's
+    // snapshot is dropped. It must not be: the old file's delete is refused.
+    auto r = h.run_meanwhile(
+        {"--user", kAgentUser, "--profile", prof, "--workspace", h.ws.path(), "--", "sh", "-c",
+         "touch ready; " + shell_wait_for("saved") +
+             "rm user.txt && echo user-gone; head -c 4096 /dev/zero > litter && rm litter && echo litter-gone; "
+             "rm old.txt 2>/dev/null && echo old-gone || echo old-refused"},
+        [&] {
+            wait_for_path(h.ws / "ready");
+            plant_file(h.ws / "user.txt", users);  // the agent's uid, born now
+            plant_file(h.ws / "saved", "");
+        });
+    INFO(r.out << r.err);
+    REQUIRE(r.status == 0);
+    CHECK(r.out == "user-gone\nlitter-gone\nold-refused\n");
+    CHECK(*sandboxd::read_file(h.ws / "old.txt") == old);
+    auto rb = h.ctl({"rollback", only_session(h)});
+    INFO(rb.out << rb.err);
+    CHECK(rb.status == 0);
+    // Back, and left in place: not swept into the trash as the agent's.
+    CHECK(*sandboxd::read_file(h.ws / "user.txt") == users);
+    CHECK(*sandboxd::read_file(h.ws / "old.txt") == old);
+    CHECK_FALSE(path_exists(h.ws / "litter"));
+    CHECK_FALSE(path_exists(h.ws / "ready"));
+}
