@@ -1,5 +1,6 @@
 #include "base/path_trust.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include <optional>
 
 #include "base/paths.h"
+#include "base/unique_fd.h"
 
 namespace sandboxd {
 namespace {
@@ -42,24 +44,54 @@ TrustedOwners trusted_owners(uid_t agent_uid, gid_t agent_gid) {
     return out;
 }
 
-std::optional<std::string> untrusted_entry(const std::string& path, const TrustedOwners& trusted,
-                                           const AgentLinks* agent_links) {
+namespace {
+
+// The walk behind both calls below: entry by entry, each opened (O_PATH,
+// no symbolic link followed) from the directory before it and judged by
+// what was opened, so that what is judged is what the walk goes on from,
+// whatever is renamed or swapped meanwhile. Links are read from the
+// descriptor they were judged by.
+struct Walk {
+    std::optional<std::string> problem;  // why the path cannot be trusted
+    std::string real;                    // where it leads, with no symbolic link on the way
+    bool complete = false;               // every entry was there
+};
+
+Walk walk_path(const std::string& path, const TrustedOwners& trusted, const AgentLinks* agent_links) {
     auto has = [](const auto& list, auto v) { return std::find(list.begin(), list.end(), v) != list.end(); };
+    Walk w;
     std::deque<std::string> todo;
     push_front_components(todo, path);
-    std::string done = "/";  // resolved so far: no symbolic link in it
+    UniqueFd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!root) {
+        w.real = path;
+        return w;
+    }
+    UniqueFd cur(::dup(root.get()));  // the directory `done` names
+    std::string done = "/";
     int links = 0;
+    // Stops quietly: whether a missing or unreadable path is an error is
+    // the caller's to say (its own stat says why).
+    auto stop = [&]() -> Walk {
+        w.real = path;
+        return w;
+    };
     while (!todo.empty()) {
         std::string name = std::move(todo.front());
         todo.pop_front();
         if (name == ".") continue;
         if (name == "..") {
-            done = parent_path(done);
+            if (done != "/") {
+                cur = UniqueFd(::openat(cur.get(), "..", O_PATH | O_DIRECTORY | O_CLOEXEC));
+                if (!cur) return stop();
+                done = parent_path(done);
+            }
             continue;
         }
         struct stat dir{}, st{};
         std::string here = join_name(done, name);
-        if (::lstat(done.c_str(), &dir) != 0 || ::lstat(here.c_str(), &st) != 0) return std::nullopt;
+        UniqueFd entry(::openat(cur.get(), name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+        if (!entry || ::fstat(cur.get(), &dir) != 0 || ::fstat(entry.get(), &st) != 0) return stop();
         bool open_to_others = (dir.st_mode & S_IWOTH) || ((dir.st_mode & S_IWGRP) && !has(trusted.gids, dir.st_gid));
         // In a shared directory its owner may remove or rename any entry:
         // the entry is as trusted as the directory's owner, at most.
@@ -69,36 +101,64 @@ std::optional<std::string> untrusted_entry(const std::string& path, const Truste
         // a directory without the sticky bit that their group may write,
         // but they are trusted with it: /usr/local is root:staff 2775 on
         // many Debian systems.)
-        if ((dir.st_mode & S_IWOTH) && !(dir.st_mode & S_ISVTX))
-            return here + " is in " + done + ", which anyone may write to (mode " + octal(dir.st_mode) +
-                   ", no sticky bit): anyone may replace it";
-        if (open_to_others && !dir_owner_trusted)
-            return here + " is in " + done + ", which others may write to and uid " + std::to_string(dir.st_uid) +
-                   " owns: its owner decides what the path names";
-        if (open_to_others && !owner_trusted)
-            return here + (S_ISLNK(st.st_mode) ? " is a symbolic link" : " is") + " of uid " +
-                   std::to_string(st.st_uid) + " in " + done +
-                   ", which others may write to: its owner decides what the path names";
+        if ((dir.st_mode & S_IWOTH) && !(dir.st_mode & S_ISVTX)) {
+            w.problem = here + " is in " + done + ", which anyone may write to (mode " + octal(dir.st_mode) +
+                        ", no sticky bit): anyone may replace it";
+            return w;
+        }
+        if (open_to_others && !dir_owner_trusted) {
+            w.problem = here + " is in " + done + ", which others may write to and uid " + std::to_string(dir.st_uid) +
+                        " owns: its owner decides what the path names";
+            return w;
+        }
+        if (open_to_others && !owner_trusted) {
+            w.problem = here + (S_ISLNK(st.st_mode) ? " is a symbolic link" : " is") + " of uid " +
+                        std::to_string(st.st_uid) + " in " + done +
+                        ", which others may write to: its owner decides what the path names";
+            return w;
+        }
         if (!S_ISLNK(st.st_mode)) {
+            if (!todo.empty() && !S_ISDIR(st.st_mode)) return stop();  // ENOTDIR
+            cur = std::move(entry);
             done = here;
             continue;
         }
-        if (++links > 40) return std::nullopt;  // ELOOP: the caller's stat says so
+        if (++links > 40) return stop();  // ELOOP
         char target[PATH_MAX];
-        ssize_t n = ::readlink(here.c_str(), target, sizeof target - 1);
-        if (n < 0) return std::nullopt;
+        ssize_t n = ::readlinkat(entry.get(), "", target, sizeof target - 1);
+        if (n <= 0) return stop();
         std::string to(target, size_t(n));
         if (agent_links && agent_links->uid != 0 && st.st_uid == agent_links->uid && !has(agent_links->exempt, here)) {
             char real[PATH_MAX];
             std::string leads = ::realpath(here.c_str(), real) ? std::string(real) : to;
-            return here + " is a symbolic link of uid " + std::to_string(st.st_uid) + ", the agent's user (to " +
-                   leads + "): an agent could have made it in an earlier session, to point this one elsewhere; "
-                   "name where it leads instead";
+            w.problem = here + " is a symbolic link of uid " + std::to_string(st.st_uid) + ", the agent's user (to " +
+                        leads + "): an agent could have made it in an earlier session, to point this one elsewhere; "
+                        "name where it leads instead";
+            return w;
         }
-        if (!to.empty() && to.front() == '/') done = "/";
+        if (to.front() == '/') {
+            cur = UniqueFd(::dup(root.get()));
+            done = "/";
+        }
         push_front_components(todo, to);
     }
-    return std::nullopt;
+    w.real = done;
+    w.complete = true;
+    return w;
+}
+
+}  // namespace
+
+std::optional<std::string> untrusted_entry(const std::string& path, const TrustedOwners& trusted,
+                                           const AgentLinks* agent_links) {
+    return walk_path(path, trusted, agent_links).problem;
+}
+
+Result<std::string> trusted_real_path(const std::string& path, const TrustedOwners& trusted,
+                                      const AgentLinks* agent_links) {
+    Walk w = walk_path(path, trusted, agent_links);
+    if (w.problem) return plain_error(*w.problem);
+    return w.real;
 }
 
 }  // namespace sandboxd

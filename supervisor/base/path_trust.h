@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "base/result.h"
+
 namespace sandboxd {
 
 // The users and groups trusted: root, the caller (and the user behind
@@ -47,5 +49,12 @@ struct AgentLinks {
 // missing path is an error is the caller's to say.
 std::optional<std::string> untrusted_entry(const std::string& path, const TrustedOwners& trusted,
                                            const AgentLinks* agent_links = nullptr);
+
+// The same walk, giving where `path` leads with no symbolic link on the way
+// (what every later open of it follows none through: one put there since
+// was not judged), or why it cannot be trusted. A path that does not exist
+// (or cannot be walked) is given back as it is.
+Result<std::string> trusted_real_path(const std::string& path, const TrustedOwners& trusted,
+                                      const AgentLinks* agent_links = nullptr);
 
 }  // namespace sandboxd

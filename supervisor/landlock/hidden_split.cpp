@@ -87,9 +87,8 @@ void grant_around_hidden(std::vector<LandlockRule>& rules, const std::vector<std
     std::vector<LandlockRule> out;
     size_t entries = 0;
     for (const auto& r : rules) {
-        char real[PATH_MAX];
         std::vector<std::string> inside;
-        std::string tree = ::realpath(r.path.c_str(), real) ? std::string(real) : std::string();
+        const std::string& tree = r.path;  // where it leads: the profile loader resolved it
         if (!tree.empty() && is_directory(tree))
             for (const auto& g : guarded)
                 if (g != tree && path_is_under(g, tree)) inside.push_back(g);

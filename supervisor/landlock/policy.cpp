@@ -1,7 +1,10 @@
 #include "landlock/policy.h"
 
+#include <linux/limits.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <cstdlib>
 
 #include <map>
 
@@ -71,8 +74,12 @@ LandlockPolicy compile_landlock(const Profile& p, int abi, uid_t agent_uid) {
     grant(p.write, kRead | kWrite, "write");
     grant(p.destroy, kRead | kWrite | kDestroy, "destroy");
     grant(p.exec_allow, kExec, "exec");
-    for (const auto& dev : implicit_device_paths()) {
-        if (::access(dev.c_str(), F_OK) != 0) continue;
+    for (const auto& path : implicit_device_paths()) {
+        // By where it leads (/dev/ptmx -> pts/ptmx in some containers): the
+        // ruleset follows no link. The host's own /dev, root's.
+        char real[PATH_MAX];
+        if (!::realpath(path.c_str(), real)) continue;
+        const std::string dev = real;
         auto [it, fresh] = rights.try_emplace(dev, 0, "");
         if (fresh) order.push_back(dev);
         it->second.first |= kDevice;

@@ -51,9 +51,45 @@ bool make_path(const char* path, bool last_is_dir) {
     return true;
 }
 
-bool bind_remount(const char* path, unsigned long flags) {
-    if (::mount(path, path, nullptr, MS_BIND | MS_REC, nullptr) != 0) return false;
-    return ::mount(nullptr, path, nullptr, MS_BIND | MS_REMOUNT | flags, nullptr) == 0;
+// The tree at `path` opened with no symbolic link followed: the plan names
+// where each tree leads, so a link on the way now was put there since
+// (by a session still running on a directory above), and is refused
+// (ELOOP) rather than followed to where it points.
+// Protected paths are the exception, followed as before: they only take
+// away, and a protected symlink is covered where it leads (its own name is
+// guarded where it is: mounts/plan.h).
+UniqueFd open_planned(const char* path, bool follow) {
+    open_how how{};
+    how.flags = O_PATH | O_CLOEXEC;
+    how.resolve = follow ? 0 : RESOLVE_NO_SYMLINKS;
+    return UniqueFd(int(::syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how)));
+}
+
+// The tree at `path` (and what is mounted inside it) bound onto itself,
+// its own mount then with the attributes `set` and without those in
+// `clear`; by descriptors throughout, so that the tree mounted is the one
+// opened.
+bool bind_with_attrs(const char* path, uint64_t set, uint64_t clear, bool recursive_attrs, bool follow = false) {
+    UniqueFd at = open_planned(path, follow);
+    if (!at) return false;
+    UniqueFd tree(int(::syscall(SYS_open_tree, at.get(), "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH)));
+    if (!tree) return false;
+    mount_attr attr{};
+    attr.attr_set = set;
+    attr.attr_clr = clear;
+    if (::syscall(SYS_mount_setattr, tree.get(), "", AT_EMPTY_PATH | (recursive_attrs ? AT_RECURSIVE : 0), &attr,
+                  sizeof attr) != 0)
+        return false;
+    return ::syscall(SYS_move_mount, tree.get(), "", at.get(), "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) == 0;
+}
+
+// A bind mount of `path` onto itself that is writable (read-only when
+// asked), nosuid, nodev, and executable unless `noexec`: what a remount of
+// a bind with exactly those flags would leave.
+bool bind_remount(const char* path, bool readonly, bool noexec, bool follow = false) {
+    uint64_t set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (readonly ? MOUNT_ATTR_RDONLY : 0) | (noexec ? MOUNT_ATTR_NOEXEC : 0);
+    uint64_t clear = (readonly ? 0 : MOUNT_ATTR_RDONLY) | (noexec ? 0 : MOUNT_ATTR_NOEXEC);
+    return bind_with_attrs(path, set, clear, false, follow);
 }
 
 bool fail(MountFailure& f, SpawnStep step) {
@@ -161,11 +197,7 @@ bool private_dev(const MountPlan& plan, int ruleset_fd, MountFailure& f) {
 bool make_exec_trees_executable(const std::vector<std::string>& trees, bool carried) {
     for (const auto& e : trees) {
         if ((e != "/tmp" && path_is_under(e, "/tmp")) != carried) continue;
-        mount_attr exec{};
-        exec.attr_clr = MOUNT_ATTR_NOEXEC;
-        if (::mount(e.c_str(), e.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0 ||
-            ::syscall(SYS_mount_setattr, AT_FDCWD, e.c_str(), AT_RECURSIVE, &exec, sizeof exec) != 0)
-            return false;
+        if (!bind_with_attrs(e.c_str(), 0, MOUNT_ATTR_NOEXEC, true)) return false;
     }
     return true;
 }
@@ -244,16 +276,15 @@ bool setup_mounts(const MountPlan& plan, int ruleset_fd, uint64_t tmp_access, ui
     if (!grant(ruleset_fd, "/dev/shm", tmp_access)) return fail(f, SpawnStep::LandlockTmp);
 
     for (const auto& w : plan.writable)
-        if (!bind_remount(w.path.c_str(), kSafe | (w.noexec ? MS_NOEXEC : 0))) return fail(f, SpawnStep::NoExec);
+        if (!bind_remount(w.path.c_str(), false, w.noexec)) return fail(f, SpawnStep::NoExec);
     for (const auto& p : plan.exec_again)
-        if (!bind_remount(p.c_str(), kSafe)) return fail(f, SpawnStep::NoExec);
+        if (!bind_remount(p.c_str(), false, false)) return fail(f, SpawnStep::NoExec);
     // Pinned before the protected paths inside them are bound read-only, so
     // those stay on top.
     for (const auto& p : plan.pinned)
-        if (!bind_remount(p.path.c_str(), kSafe | (p.noexec ? MS_NOEXEC : 0))) return fail(f, SpawnStep::Protect);
+        if (!bind_remount(p.path.c_str(), false, p.noexec, true)) return fail(f, SpawnStep::Protect);
     for (const auto& p : plan.protect)
-        if (!bind_remount(p.path.c_str(), kSafe | MS_RDONLY | (p.noexec ? MS_NOEXEC : 0)))
-            return fail(f, SpawnStep::Protect);
+        if (!bind_remount(p.path.c_str(), true, p.noexec, true)) return fail(f, SpawnStep::Protect);
 
     // What the private /tmp already covers is hidden: ENOENT is success here.
     for (const auto& p : plan.hide_dirs) {

@@ -131,18 +131,12 @@ void secure_protected_and_hidden(const Profile& p, MountPlan& plan) {
 MountPlan plan_mounts(const Profile& given, const std::string& workspace, const std::vector<std::string>& self_hidden,
                       bool audit) {
     MountPlan plan;
-    // Exec trees by where they lead: one named through a symlink into a
-    // write tree is an exec tree inside it all the same (the mount and
-    // Landlock both follow the link).
-    // The same for the read, write and destroy trees: trees under /tmp
-    // are carried by where they lead (below), and the write trees' mounts
-    // must name them the same way.
+    // The read, write, destroy and exec trees are named by where they lead
+    // already (the profile loader resolved them, judging every link on the
+    // way): one named through a symlink into a write tree is an exec tree
+    // inside it all the same, trees under /tmp are carried by where they
+    // lead (below), and the mounts are made with no link followed.
     Profile p = given;
-    for (auto* list : {&p.exec_allow, &p.read, &p.write, &p.destroy})
-        for (auto& e : *list) {
-            char real[PATH_MAX];
-            if (e.exists && ::realpath(e.path.c_str(), real)) e.path = real;
-        }
     // Protected and hidden paths by where their directories lead, the path
     // itself not followed (a protected symlink is guarded where it is, and
     // where it leads secured too: secure_path). Spelled through a symlinked
@@ -160,12 +154,13 @@ MountPlan plan_mounts(const Profile& given, const std::string& workspace, const 
     // A copy of the tree the link leads to would be taken before the
     // hidden paths are covered: a link to / would bring the host's own
     // /tmp, /dev and every hidden path back in under its name.
-    for (const auto* list : {&given.read, &given.write, &given.destroy, &given.exec_allow, &given.protect})
-        for (const auto& r : *list) {
-            char real[PATH_MAX];
-            if (r.exists && in_tmp(r.path) && ::realpath(r.path.c_str(), real) && in_tmp(real))
-                under_tmp.push_back(real);
-        }
+    for (const auto* list : {&given.read, &given.write, &given.destroy, &given.exec_allow})
+        for (const auto& r : *list)
+            if (r.exists && in_tmp(r.path)) under_tmp.push_back(r.path);
+    for (const auto& r : given.protect) {
+        char real[PATH_MAX];
+        if (r.exists && in_tmp(r.path) && ::realpath(r.path.c_str(), real) && in_tmp(real)) under_tmp.push_back(real);
+    }
     plan.readonly_root = !audit;
     std::vector<std::string> exec_trees;
     for (const auto& e : p.exec_allow)

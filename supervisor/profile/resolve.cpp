@@ -119,10 +119,16 @@ Result<PathRule> expand_path(const Located<std::string>& raw, std::string_view k
             return at(raw.pos, key, "path " + rule.path + " does not exist", kPathExpected);
         rule.exists = false;
     }
-    if (auto why = untrusted_entry(rule.path, trusted_owners(vars.agent_uid, vars.agent_gid), agent_links))
-        return at(raw.pos, key, "path " + rule.path + " cannot be trusted: " + *why,
+    // A scope that grants is held by where it leads, judged on the way
+    // entry by entry: every later open of it (its Landlock rule, its
+    // mount) follows no symbolic link, so one put there since, which this
+    // walk did not judge, is refused rather than followed.
+    auto real = trusted_real_path(rule.path, trusted_owners(vars.agent_uid, vars.agent_gid), agent_links);
+    if (!real)
+        return at(raw.pos, key, "path " + rule.path + " cannot be trusted: " + real.error().message,
                   "a path whose entries in /tmp and other shared sticky directories belong to root, you or the "
                   "agent's user, and with no symbolic link of the agent's user on the way");
+    if (agent_links && rule.exists) rule.path = std::move(*real);
     return rule;
 }
 

@@ -1,6 +1,8 @@
 #include "runner/plan.h"
 
 #include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -24,19 +26,22 @@ Result<std::string> resolve_workspace(const std::optional<std::string>& ws, uid_
         if (!::getcwd(buf, sizeof buf)) return errno_error("workspace " + dir);
         absolute = std::string(buf) + "/" + dir;
     }
-    auto trusted = trusted_owners(agent_uid, agent_gid);
+    // Judged and resolved in one walk, entry by entry: no look at the path
+    // and then another (realpath) that a link swapped in between would
+    // send elsewhere. Every later open of it follows no symbolic link.
     const AgentLinks agent_links{agent_uid, {}};
-    if (auto why = untrusted_entry(absolute, trusted, &agent_links))
-        return plain_error("workspace " + dir + " cannot be trusted: " + *why);
-    if (!::realpath(dir.c_str(), buf)) return errno_error("workspace " + dir);
-    // Again, now that it exists: a name missing at the first look could
-    // have been made since, by anyone, as a link to anywhere.
-    if (auto why = untrusted_entry(absolute, trusted, &agent_links))
-        return plain_error("workspace " + dir + " cannot be trusted: " + *why);
-    struct stat st{};
-    if (::stat(buf, &st) != 0 || !S_ISDIR(st.st_mode))
-        return plain_error("workspace " + std::string(buf) + " is not a directory");
-    return std::string(buf);
+    auto real = trusted_real_path(absolute, trusted_owners(agent_uid, agent_gid), &agent_links);
+    if (!real) return plain_error("workspace " + dir + " cannot be trusted: " + real.error().message);
+    open_how how{};
+    how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+    how.resolve = RESOLVE_NO_SYMLINKS;
+    UniqueFd at(int(::syscall(SYS_openat2, AT_FDCWD, real->c_str(), &how, sizeof how)));
+    if (!at) {
+        if (errno == ENOTDIR) return plain_error("workspace " + *real + " is not a directory");
+        if (errno == ELOOP) return plain_error("workspace " + dir + " changed while it was looked at (a symbolic link on its way)");
+        return errno_error("workspace " + dir);
+    }
+    return *real;
 }
 
 }  // namespace

@@ -399,6 +399,54 @@ TEST_CASE("a link an earlier session's agent made does not widen a later session
     }
 }
 
+// The same link, in place only while a later session starts: a session
+// still running on a directory above keeps exchanging the later one's
+// workspace with a link of its own. The check of the path and each later
+// open of it (realpath, the Landlock rules, the mounts) were lookups of
+// their own, and a start whose check saw the directory and whose opens saw
+// the link was given the link's target (9 of 200 starts in a red-team
+// run). The path is now judged and resolved in one walk and opened later
+// with no link followed: a start caught in the swap is refused.
+TEST_CASE("a running session swapping a later session's workspace for its link gives that session nothing beyond") {
+    Host h;
+    TempDir outer("sandboxd-outer", "/var/tmp");  // not /tmp: the write tree is then a bind mount of its own
+    REQUIRE(chown(outer.path().c_str(), kAgentUid, kAgentGid) == 0);
+    REQUIRE(mkdir((outer / "ws").c_str(), 0755) == 0);
+    REQUIRE(chown((outer / "ws").c_str(), kAgentUid, kAgentGid) == 0);
+    TempDir docs("sandboxd-docs", "/var/tmp");
+    REQUIRE(chown(docs.path().c_str(), kAgentUid, kAgentGid) == 0);
+    docs.write("secret.txt", "the user's own\n");
+    REQUIRE(chown((docs / "secret.txt").c_str(), kAgentUid, kAgentGid) == 0);
+    Background s1(h.run_argv({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", outer.path(), "--",
+                              testcase("swap_flip"), outer.path(), docs.path(), "25"}),
+                  h.env());
+    const std::string probe = "cat " + shell_word(docs / "secret.txt") + " 2>/dev/null; echo x > " +
+                              shell_word(docs / "pwned") + " 2>/dev/null; echo ran";
+    int ran = 0, refused = 0, leaked = 0;
+    for (int i = 0; i < 150; ++i) {
+        auto r = h.run({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", outer / "ws", "--", "sh",
+                        "-c", probe});
+        if (r.out.find("the user's own") != std::string::npos || path_exists(docs / "pwned")) {
+            ++leaked;
+            UNSCOPED_INFO("start " << i << ": " << r.out << r.err);
+            ::unlink((docs / "pwned").c_str());
+        }
+        if (r.status == 0) ++ran;
+        else ++refused;
+    }
+    auto flips = s1.wait(60000);
+    INFO(flips.out << flips.err << "\nran " << ran << ", refused " << refused);
+    REQUIRE(flips.status == 0);  // the swap went on throughout
+    CHECK(leaked == 0);
+    // The swapping over, the same start runs (and still reaches nothing).
+    auto after = h.run({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", outer / "ws", "--", "sh",
+                        "-c", probe});
+    INFO(after.out << after.err);
+    CHECK(after.status == 0);
+    CHECK(after.out == "ran\n");
+    CHECK_FALSE(path_exists(docs / "pwned"));
+}
+
 // The session's mounts are copies of the host's taken at its start. As
 // slaves they would also receive what the host mounts later, writable and
 // executable, outside the read-only, noexec view (autofs, a USB stick).

@@ -9,6 +9,7 @@
 
 #include "base/file_io.h"
 #include "mounts/plan.h"
+#include "profile/loader.h"
 #include "tempdir.h"
 
 using namespace sandboxd;
@@ -144,11 +145,15 @@ TEST_CASE("mount plan: an exec tree named through a symlink into a write tree is
     TempDir other("sandboxd-plan-link", "/var/tmp");
     REQUIRE(make_dirs(ws / "tools", 0755).ok());
     REQUIRE(::symlink((ws / "tools").c_str(), (other / "link").c_str()) == 0);
-    Profile p;
-    p.read = {rule(ws.path())};
-    p.write = {rule(ws.path())};
-    p.exec_allow = {rule("/usr"), rule(other / "link")};
-    MountPlan plan = plan_mounts(p, ws.path(), {}, false);
+    // Loaded as sandbox-run loads it: the loader names each tree by where
+    // it leads, which the plan goes by.
+    TempDir profiles("sandboxd-plan-prof");
+    profiles.write("p.toml", "name = 'p'\n[filesystem]\nread = ['" + ws.path() + "']\nwrite = ['" + ws.path() +
+                                 "']\n[exec]\nallow = ['/usr', '" + other / "link" + "']\n");
+    auto p = ProfileLoader({}).load(profiles / "p.toml", ProfileVars{ws.path(), "/root", 4242, 4343});
+    INFO((p ? std::string() : p.error().describe()));
+    REQUIRE(p.ok());
+    MountPlan plan = plan_mounts(*p, ws.path(), {}, false);
     REQUIRE(plan.writable.size() == 1);
     CHECK(plan.writable[0].noexec);
     char real[PATH_MAX];
