@@ -58,9 +58,12 @@ Status add_special(void* ctx, const std::string& rule, const std::function<uint3
         return {};
     }
     if (rule == "%inode-flags") {
-        // FS_IOC_SETFLAGS, its 32-bit twin, FS_IOC_FSSETXATTR; and
-        // file_setattr (Linux 6.17), the same by path.
-        for (uint64_t cmd : {uint64_t(0x40086602), uint64_t(0x40046602), uint64_t(0x401c5820)})
+        // FS_IOC_SETFLAGS, its 32-bit twin, FS_IOC_FSSETXATTR,
+        // FS_IOC_SETVERSION and its twin (the inode's generation, which a
+        // descriptor open for reading may set); and file_setattr (Linux
+        // 6.17), the same by path.
+        for (uint64_t cmd : {uint64_t(0x40086602), uint64_t(0x40046602), uint64_t(0x401c5820), uint64_t(0x40087602),
+                             uint64_t(0x40047602)})
             SANDBOXD_TRY(add(ctx, action("ioctl"), "ioctl", {SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, cmd)}));
         return add(ctx, action("file_setattr"), "file_setattr");
     }
@@ -143,6 +146,9 @@ uint32_t action_for(const std::string& name, bool log_only) {
     // Programs probe io_uring and fall back to ordinary I/O when the kernel
     // says it does not exist; EPERM would make some of them give up instead.
     if (name.starts_with("io_uring")) return SCMP_ACT_ERRNO(ENOSYS);
+    // The same for memfd_create: programs then use a file in /dev/shm or
+    // /tmp, which are noexec in a session.
+    if (name == "memfd_create") return SCMP_ACT_ERRNO(ENOSYS);
     return SCMP_ACT_ERRNO(EPERM);
 }
 

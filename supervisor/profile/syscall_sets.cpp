@@ -34,6 +34,13 @@ constexpr SV kUserfaultfd[] = {"userfaultfd"};
 // but a filter that names it does not depend on that staying true.
 constexpr SV kHandles[] = {"open_by_handle_at"};
 constexpr SV kNamespaces[] = {"%clone-namespaces", "%clone3", "setns"};
+// A memfd lives on the kernel's own shmem mount, which is never noexec:
+// vm.memfd_noexec stops execve() of it, but the dynamic loader maps it as
+// code all the same (ld.so /proc/self/fd/N), outside every exec tree.
+constexpr SV kMemfd[] = {"memfd_create"};
+// Unprivileged fanotify (inode marks, names reported) watches any file the
+// agent can name, outside its read scope too: Landlock sees no open.
+constexpr SV kFanotify[] = {"fanotify_init", "fanotify_mark"};
 constexpr SV kPersonality[] = {"%personality"};
 constexpr SV kSocketFamilies[] = {"%socket-families"};
 constexpr SV kTtyInjection[] = {"%tty-injection"};
@@ -50,7 +57,8 @@ constexpr SV kBaseline[] = {"@io-uring",   "@debug",         "@bpf",       "@mou
                             "@module",     "@reboot",        "@keyring",   "@swap",
                             "@raw-io",     "@clock",         "@obsolete",  "@cpu-emulation",
                             "@userfaultfd", "@handles",      "@namespaces", "@personality",
-                            "@tty-injection", "@inode-flags", "@socket-families"};
+                            "@tty-injection", "@inode-flags", "@socket-families", "@memfd",
+                            "@fanotify"};
 
 constexpr SyscallGroup kGroups[] = {
     {"@baseline", "denied in every session unless the profile allows part of it", kBaseline},
@@ -73,6 +81,8 @@ constexpr SyscallGroup kGroups[] = {
     {"@tty-injection", "injecting input into the controlling terminal", kTtyInjection},
     {"@inode-flags", "setting inode flags (chattr), which rollback cannot undo", kInodeFlags},
     {"@socket-families", "sockets other than unix, IPv4, IPv6 and route netlink", kSocketFamilies},
+    {"@memfd", "memory-backed files, which the dynamic loader maps as code outside every exec tree", kMemfd},
+    {"@fanotify", "watching files by fanotify, also outside the read scope", kFanotify},
     {"@privileged", "operations that need privileges the agent does not have", kPrivileged},
 };
 

@@ -152,6 +152,11 @@ ExitStatus explain_session(const RunOptions& opts) {
              mp.noexec_root    ? "enforced: everything but the exec trees is noexec"
              : mp.readonly_root ? "not needed: an exec tree is /"
                                 : "audit mode: not enforced");
+    // The kernel's own shmem mount holds memfds, and it is never noexec.
+    o << row("seccomp", "mapping code from memory-backed files (memfd)",
+             prog->denied.count("memfd_create") ? "enforced: memfd_create refused (ENOSYS)"
+                                                : "NOT ENFORCED: the profile allows memfd_create, and the dynamic loader "
+                                                  "maps a memfd as code (ld.so /proc/self/fd/N) outside every exec tree");
     o << row("mount ns", "private /tmp and /dev/shm", "enforced");
     o << row("mount ns", "own /dev", "enforced: null zero full random urandom tty, its own devpts (terminals)");
     for (const auto& d : mp.devices) o << row("", "device: " + d, "carried in (named by the profile)");

@@ -29,7 +29,8 @@ const std::vector<std::string> kEscapes = {
     "rename_exchange",  "proc_fd_reopen",  "opath_openat",     "openat2_outside",    "proc_root_escape",
     "dotdot_escape",    "mmap_shared_write", "exec_copied_binary", "ldso_copied_binary", "chmod_outside",
     "chown_outside",    "utimensat_outside", "setxattr_outside", "mkfifo_outside",    "cgroup_procs",
-    "exec_outside_binary", "ldso_outside_binary", "mmap_exec_outside", "mmap_exec_workspace"};
+    "exec_outside_binary", "ldso_outside_binary", "mmap_exec_outside", "mmap_exec_workspace", "ldso_memfd",
+    "mmap_exec_memfd"};
 
 }  // namespace
 
@@ -56,9 +57,11 @@ TEST_CASE("file scope: every escape attempt fails and the target is untouched") 
         // domains, EROFS from the read-only view of everything outside the
         // write trees: each is the sandbox saying no.
         // openat2 says ENOSYS under the snapshot gate (its flags are out of
-        // the filter's sight) and callers fall back to openat.
+        // the filter's sight) and callers fall back to openat; so does
+        // memfd_create (callers fall back to a file in /dev/shm, noexec).
+        bool enosys_ok = e == "openat2_outside" || e == "ldso_memfd" || e == "mmap_exec_memfd";
         CHECK((r[e] == "errno=EACCES" || r[e] == "errno=EXDEV" || r[e] == "errno=EPERM" || r[e] == "errno=EROFS" ||
-               (e == "openat2_outside" && r[e] == "errno=ENOSYS")));
+               (enosys_ok && r[e] == "errno=ENOSYS")));
     }
     CHECK(s.secret() == "secret");
     struct stat st{};
@@ -478,7 +481,14 @@ TEST_CASE("a FIFO handed in as stdout cannot be chmod-ed or chown-ed through the
 
 TEST_CASE("files with no name (memfd, O_TMPFILE) can be resized and chmod-ed through their descriptor") {
     Host h;
-    auto r = h.run({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path(), "--",
+    // memfd_create is refused unless the profile allows it (ENOSYS: the
+    // loader would map a memfd as code outside every exec tree).
+    auto no = h.run({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path(), "--", "python3",
+                     "-c", "import os, errno\ntry: os.memfd_create('x')\nexcept OSError as e: print(errno.errorcode[e.errno])\n"});
+    INFO(no.out << no.err);
+    CHECK(no.out == "ENOSYS\n");
+    std::string p = h.profile("memfd", "name = 'memfd'\nextends = '" + h.workspace_profile + "'\n[syscalls]\nallow = ['@memfd']\n");
+    auto r = h.run({"--user", kAgentUser, "--profile", p, "--workspace", h.ws.path(), "--",
                     "python3", "-c",
                     "import os\n"
                     "m = os.memfd_create('x'); os.ftruncate(m, 65536); os.ftruncate(m, 10); os.fchmod(m, 0o600)\n"
@@ -571,9 +581,20 @@ TEST_CASE("exec from memory: a memfd cannot be executed") {
     Scene s;
     auto control = s.probe({"--profile", s.h.workspace_profile, "--audit"}, {"exec_system"});
     REQUIRE(control["exec_system"] == "ok");
-    auto r = s.probe({"--profile", s.h.workspace_profile}, {"exec_memfd", "exec_system"});
+    auto r = s.probe({"--profile", s.h.workspace_profile}, {"exec_memfd", "ldso_memfd", "mmap_exec_memfd", "exec_system"});
     CHECK(r["exec_memfd"] != "ok");
+    CHECK(r["ldso_memfd"] == "errno=ENOSYS");
+    CHECK(r["mmap_exec_memfd"] == "errno=ENOSYS");
     CHECK(r["exec_system"] == "ok");
+    // Control: a profile that allows memfd_create. vm.memfd_noexec still
+    // stops execve() of one, but the dynamic loader maps it as code: what
+    // the refusal above closes (a red-team finding).
+    std::string p = s.h.profile("memfd", "name = 'memfd'\nextends = '" + s.h.workspace_profile +
+                                             "'\n[syscalls]\nallow = ['@memfd']\n");
+    auto allowed = s.probe({"--profile", p}, {"exec_memfd", "ldso_memfd", "mmap_exec_memfd"});
+    CHECK(allowed["exec_memfd"] != "ok");
+    CHECK(allowed["ldso_memfd"] == "ok");
+    CHECK(allowed["mmap_exec_memfd"] == "ok");
 }
 
 TEST_CASE("the session's /tmp is its own") {

@@ -77,6 +77,25 @@ static int map_exec(const char* p) {
     return 0;
 }
 
+/* A memfd holding a copy of the file at `p`, inherited across exec. */
+static int memfd_copy(const char* p) {
+    int src = open(p, O_RDONLY);
+    if (src < 0) return -1;
+    int mfd = memfd_create("x", 0);
+    if (mfd < 0) {
+        int saved = errno;
+        close(src);
+        errno = saved;
+        return -1;
+    }
+    char chunk[65536];
+    ssize_t n;
+    while ((n = read(src, chunk, sizeof chunk)) > 0)
+        if (write(mfd, chunk, (size_t)n) != n) return -1;
+    close(src);
+    return mfd;
+}
+
 static int probe(const char* name) {
     char buf[64];
     /* allowed cases (controls) */
@@ -167,15 +186,18 @@ static int probe(const char* name) {
         return 0;
     }
     if (!strcmp(name, "exec_copied_binary")) return exec_file("./true-copy");
+    /* A copy of /bin/true in a memfd: run through the dynamic loader by its
+     * /proc/self/fd name (the loader maps it executable, which vm.memfd_noexec
+     * does not stop), and mapped executable directly. */
+    if (!strcmp(name, "ldso_memfd") || !strcmp(name, "mmap_exec_memfd")) {
+        int mfd = memfd_copy("/bin/true");
+        if (mfd < 0) return -1;
+        snprintf(buf, sizeof buf, "/proc/self/fd/%d", mfd);
+        return !strcmp(name, "ldso_memfd") ? ldso_run(buf) : map_exec(buf);
+    }
     if (!strcmp(name, "exec_memfd")) {
-        int src = open("/bin/true", O_RDONLY);
-        int mfd = memfd_create("x", 0);
-        if (src < 0 || mfd < 0) return -1;
-        char chunk[65536];
-        ssize_t n;
-        while ((n = read(src, chunk, sizeof chunk)) > 0)
-            if (write(mfd, chunk, (size_t)n) != n) return -1;
-        close(src);
+        int mfd = memfd_copy("/bin/true");
+        if (mfd < 0) return -1;
         pid_t p = fork();
         if (p == 0) {
             char* argv[] = {"true", NULL};

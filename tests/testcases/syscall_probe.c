@@ -113,6 +113,22 @@ static long probe(const char* name) {
         errno = e;
         return r;
     }
+    /* The inode's generation number, settable through a descriptor open
+     * for reading: no undo record could set it back. */
+    if (!strcmp(name, "inode_version")) {
+        int fd = open("/tmp/flags-probe", O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
+        if (fd < 0) return -1;
+        int version = 4242;
+        long r = syscall(SYS_ioctl, fd, 0x40087602 /* FS_IOC_SETVERSION */, &version);
+        int e = errno;
+        close(fd);
+        errno = e;
+        return r;
+    }
+    /* A memfd: the dynamic loader maps one as code outside every exec tree. */
+    if (!strcmp(name, "memfd_create")) return syscall(SYS_memfd_create, "probe", 0);
+    /* Unprivileged fanotify reporting names: watches outside the read scope. */
+    if (!strcmp(name, "fanotify_init")) return syscall(SYS_fanotify_init, 0xc00 /* FAN_REPORT_DFID_NAME */, 0);
     if (!strcmp(name, "ia32_getpid")) {
         long r = ia32_getpid();
         if (r < 0) {
