@@ -63,8 +63,8 @@ std::string terminal_safe(std::string_view text, Newlines newlines) {
         }
         if (cp == '\\') {
             out += "\\\\";
-        } else if (cp == '\n' && newlines == Newlines::Keep) {
-            out += '\n';
+        } else if (cp == '\n' && newlines == Newlines::Indent) {
+            out += "\n  ";
         } else if (cp < 0x20 || cp == 0x7F) {
             hex_byte(out, static_cast<unsigned char>(cp));
         } else if (invisible_control(cp)) {

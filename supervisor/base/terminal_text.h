@@ -13,7 +13,11 @@
 
 namespace sandboxd {
 
-enum class Newlines { Escape, Keep };
+// Indent: newlines kept, each line after one indented by two spaces, so
+// that a message of several lines stays readable and no line of it, the
+// agent's text included, starts where a line of the tool's own would
+// ("sandboxctl: ...").
+enum class Newlines { Escape, Indent };
 
 std::string terminal_safe(std::string_view text, Newlines newlines = Newlines::Escape);
 

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "base/terminal_text.h"
 #include "base/file_io.h"
 #include "base/paths.h"
 #include "base/time_util.h"
@@ -184,9 +185,11 @@ ExitStatus run_session(const RunOptions& opts) {
     if (!cgroup) return failed(cgroup.error());
     std::vector<std::string> unapplied;
     if (auto st = cgroup->apply_limits(plan->profile.limits, unapplied); !st) return failed(st.error());
-    for (const auto& u : unapplied) fprintf(stderr, "sandbox-run: warning: %s\n", u.c_str());
+    // Warnings name paths, some of them the agent's (entries beside a hidden path).
+    for (const auto& u : unapplied) fprintf(stderr, "sandbox-run: warning: %s\n", terminal_safe(u).c_str());
     if (plan->landlock)
-        for (const auto& w : plan->landlock->warnings) fprintf(stderr, "sandbox-run: warning: %s\n", w.c_str());
+        for (const auto& w : plan->landlock->warnings)
+            fprintf(stderr, "sandbox-run: warning: %s\n", terminal_safe(w).c_str());
     // Attached before the agent exists, so its first packet meets them.
     SessionPrograms::Options events;
     events.audit = opts.audit;

@@ -392,6 +392,22 @@ TEST_CASE("a link an earlier session's agent made does not widen a later session
         CHECK(r.out == "dear\nrefused\n");
         CHECK_FALSE(path_exists(docs / "new"));
     }
+    SECTION("a link whose target holds escape sequences and a line of its own: named inert") {
+        // Its target is the agent's to choose, and the refusal names it.
+        REQUIRE(unlink(out.c_str()) == 0);
+        const std::string target = "/x\x1b]2;PWNED\x07\x1b[2J\nsandbox-run: forged line";
+        REQUIRE(symlink(target.c_str(), out.c_str()) == 0);
+        REQUIRE(lchown(out.c_str(), kAgentUid, kAgentGid) == 0);
+        std::string p = h.profile("read-odd", "name='read-odd'\nextends='readonly-t'\n[filesystem]\n"
+                                              "read = ['/usr', '/etc', '-${WORKSPACE}/out/y']\n");
+        auto r = h.run({"--user", kAgentUser, "--profile", p, "--workspace", h.ws.path(), "--", "true"});
+        INFO(r.err);
+        CHECK(r.status == 125);
+        CHECK_THAT(r.err, Catch::Contains("symbolic link of uid 4242"));
+        CHECK(r.err.find('\x1b') == std::string::npos);
+        CHECK(r.err.find("\nsandbox-run: forged") == std::string::npos);
+        CHECK_THAT(r.err, Catch::Contains("\\x1b]2;PWNED"));
+    }
     SECTION("root's link: followed") {
         REQUIRE(lchown(out.c_str(), 0, 0) == 0);
         auto r = h.run({"--user", kAgentUser, "--profile", write_out, "--workspace", h.ws.path(), "--", "sh", "-c",

@@ -843,24 +843,32 @@ TEST_CASE("rollback: names that are not UTF-8 come back byte for byte") {
     Host h;
     const std::string latin1 = "caf\xe9";                 // "café" in Latin-1
     const std::string odd = std::string("x\xff\x01y", 4);  // an invalid byte and a control character
+    // A C1 control (CSI to some terminals) and a right-to-left override:
+    // valid UTF-8, inert in --json as \uXXXX (a red-team finding).
+    const std::string c1 = "z\xc2\x9b[31m\xe2\x80\xaetxt.exe";
     plant_file(h.ws / latin1, "one");
     plant_file(h.ws / ("dir-" + latin1 + "/inner"), "two");
     plant_file(h.ws / odd, "three");
+    plant_file(h.ws / c1, "four");
     std::string before = tree_state(h.ws.path());
-    auto r = agent_sh(h, "rm -r ./caf* ./dir-* && mv ./x*y moved && echo done");
+    auto r = agent_sh(h, "rm -r ./caf* ./dir-* ./z* && mv ./x*y moved && echo done");
     INFO(r.out << r.err);
     REQUIRE(r.status == 0);
     CHECK_FALSE(path_exists(h.ws / latin1));
     auto plan = h.ctl({"rollback", only_session(h), "--dry-run", "--json"});
     INFO(plan.out << plan.err);
     CHECK(plan.status == 0);
-    CHECK(nlohmann::json::parse(plan.out)["steps"].size() >= 4);
+    CHECK(nlohmann::json::parse(plan.out)["steps"].size() >= 5);
+    CHECK(plan.out.find("\xc2\x9b") == std::string::npos);
+    CHECK(plan.out.find("\xe2\x80\xae") == std::string::npos);
+    CHECK_THAT(plan.out, Catch::Contains("\\u009b") && Catch::Contains("\\u202e"));
     auto rb = h.ctl({"rollback", only_session(h)});
     INFO(rb.out << rb.err);
     CHECK(rb.status == 0);
     CHECK(*sandboxd::read_file(h.ws / latin1) == "one");
     CHECK(*sandboxd::read_file(h.ws / ("dir-" + latin1 + "/inner")) == "two");
     CHECK(*sandboxd::read_file(h.ws / odd) == "three");
+    CHECK(*sandboxd::read_file(h.ws / c1) == "four");
     CHECK(tree_state(h.ws.path()) == before);
 }
 

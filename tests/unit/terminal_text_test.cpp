@@ -10,7 +10,7 @@ TEST_CASE("terminal_safe: escape sequences, forged rows and invisible overrides 
     CHECK(terminal_safe("evil\x1b]0;PWNED\x07\x1b[31mred") == "evil\\x1b]0;PWNED\\x07\\x1b[31mred");
     // A newline would forge a table row; a carriage return would overwrite one.
     CHECK(terminal_safe("a\nb\rc\td\x7f") == "a\\x0ab\\x0dc\\x09d\\x7f");
-    CHECK(terminal_safe("line one\nline two", Newlines::Keep) == "line one\nline two");
+    CHECK(terminal_safe("line one\nline two", Newlines::Indent) == "line one\n  line two");
     // U+009B is CSI on some terminals; U+202E shows "txt.exe" as "exe.txt".
     CHECK(terminal_safe("\xc2\x9b" "2J") == "\\u{009b}2J");
     CHECK(terminal_safe("report\xe2\x80\xaetxt.sh") == "report\\u{202e}txt.sh");

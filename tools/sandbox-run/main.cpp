@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "base/terminal_text.h"
 #include "runner/run_session.h"
 
 int main(int argc, char** argv) {
@@ -58,6 +59,9 @@ int main(int argc, char** argv) {
     }
 
     sandboxd::ExitStatus st = explain ? sandboxd::explain_session(opts) : sandboxd::run_session(opts);
-    if (!st.message.empty()) std::fprintf(stderr, "sandbox-run: %s\n", st.message.c_str());
+    // The message may hold what the agent chose (a link's target, a file's
+    // name): no escape sequence or line of it reaches the terminal as such.
+    if (!st.message.empty())
+        std::fprintf(stderr, "sandbox-run: %s\n", sandboxd::terminal_safe(st.message, sandboxd::Newlines::Indent).c_str());
     return st.code;
 }

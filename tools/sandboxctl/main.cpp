@@ -7,7 +7,7 @@
 namespace sandboxctl {
 // Messages name paths and sessions the agent may have chosen.
 void complain(const std::string& message) {
-    std::fprintf(stderr, "sandboxctl: %s\n", sandboxd::terminal_safe(message, sandboxd::Newlines::Keep).c_str());
+    std::fprintf(stderr, "sandboxctl: %s\n", sandboxd::terminal_safe(message, sandboxd::Newlines::Indent).c_str());
 }
 }  // namespace sandboxctl
 

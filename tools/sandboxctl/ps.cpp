@@ -6,6 +6,7 @@
 #include "base/terminal_text.h"
 #include "base/time_util.h"
 #include "commands.h"
+#include "journal/json_text.h"
 #include "session/registry.h"
 
 namespace sandboxctl {
@@ -35,7 +36,7 @@ Action add_ps(CLI::App& app) {
                                     {"age_s", (now - r.started_usec) / 1000000},
                                     {"processes", s.processes}, {"argv", r.argv},
                                     {"cgroup", r.cgroup},   {"journal", r.journal}};
-                std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+                std::printf("%s\n", sandboxd::terminal_safe_json_line(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)).c_str());
             } else {
                 using sandboxd::terminal_safe;
                 std::printf("%-12s  %-12s  %-8s  %-10s  %-14s  %4d  %6s  %5d  %s\n", terminal_safe(r.id).c_str(),

@@ -121,7 +121,7 @@ Action add_rollback(CLI::App& app) {
             for (const auto& s : rep.steps)
                 j["steps"].push_back({{"seq", s.seq}, {"what", s.what}, {"status", s.status}, {"detail", s.detail}});
             // Paths are any bytes; JSON text is UTF-8.
-            std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+            std::printf("%s\n", sandboxd::terminal_safe_json_line(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)).c_str());
         } else {
             for (const auto& s : rep.steps)
                 std::printf("%6s  %-8s  %s%s\n", s.seq ? std::to_string(s.seq).c_str() : "-", s.status.c_str(),
