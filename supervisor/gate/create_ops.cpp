@@ -100,7 +100,8 @@ GateOutcome do_mknod(const GateRequest& r, GateContext& ctx, mode_t mode, dev_t 
     if (n.answer) return std::move(*n.answer);
     if (n.at.trailing_slash) return failed(ENOENT);
     use_agent_umask(r.umask());
-    if (::mknodat(n.at.parent(), n.at.name.c_str(), mode, dev) != 0) return failed(errno);
+    // No set-id bit on what it makes (see do_metadata).
+    if (::mknodat(n.at.parent(), n.at.name.c_str(), mode & ~mode_t(S_ISUID | S_ISGID), dev) != 0) return failed(errno);
     return made(r, ctx, "file.mknod", n, S_ISREG(mode) || (mode & S_IFMT) == 0 ? "file" : "special");
 }
 

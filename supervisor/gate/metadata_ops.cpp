@@ -69,6 +69,20 @@ GateOutcome do_metadata(const GateRequest& r, GateContext& ctx) {
     if (auto no = refuse_guarded_open_file(r, ctx, action, obj.path, fd, st)) return std::move(*no);
     const std::string& agent_path = obj.path;
     const char* link = obj.link.c_str();
+    // No set-user-id or set-group-id file: the session's mounts are
+    // nosuid, but the host's are not, and one made in the workspace would
+    // run as the agent's user for anyone on the host who finds it (that
+    // user is often the one behind sudo). Directories keep set-group-id,
+    // which only passes their group on.
+    if ((r.nr == SYS_chmod || r.nr == SYS_fchmod || r.nr == SYS_fchmodat) && !S_ISDIR(st.st_mode) &&
+        (mode_t(r.nr == SYS_fchmodat ? a[2] : a[1]) & (S_ISUID | S_ISGID))) {
+        GateOutcome o = refused(r, action, agent_path, Error{EPERM, "no set-user-id or set-group-id files"});
+        if (o.entry) {
+            o.entry->rule = "set-id files";
+            o.entry->layer = "gate";
+        }
+        return o;
+    }
 
     nlohmann::json undo;
     std::string old_value;

@@ -323,7 +323,9 @@ GateOutcome do_open(const GateRequest& r, GateContext& ctx, int flags, mode_t mo
             int open_flags = ((flags | O_CLOEXEC | O_NOFOLLOW) & ~(O_TRUNC | (recreate ? O_CREAT : 0))) |
                              (created ? O_EXCL : 0);
             if (tmpfile || created) use_agent_umask(r.umask());  // read only when the open makes a file
-            o.install = open_bounded(ctx, pfd, name.c_str(), open_flags, mode);
+            // A file is made with no set-id bit, as if the umask held them
+            // (see do_metadata).
+            o.install = open_bounded(ctx, pfd, name.c_str(), open_flags, mode & ~mode_t(S_ISUID | S_ISGID));
             if (o.install) break;
             int err = errno;
             // What the agent's own O_NOFOLLOW or O_CREAT|O_EXCL make its answer is not a change.
