@@ -49,13 +49,19 @@ Status add_special(void* ctx, const std::string& rule, const std::function<uint3
             SANDBOXD_TRY(add(ctx, action("clone"), "clone", {SCMP_A0(SCMP_CMP_MASKED_EQ, bit, bit)}));
             SANDBOXD_TRY(add(ctx, action("unshare"), "unshare", {SCMP_A0(SCMP_CMP_MASKED_EQ, bit, bit)}));
         }
-        return {};
+        // CLONE_NEWTIME: unshare() only (in clone()'s flags that bit is part
+        // of the exit signal).
+        return add(ctx, action("unshare"), "unshare", {SCMP_A0(SCMP_CMP_MASKED_EQ, 0x80, 0x80)});
     }
     if (rule == "%clone3") return add(ctx, SCMP_ACT_ERRNO(ENOSYS), "clone3");
     if (rule == "%tty-injection") {
         for (uint64_t cmd : {uint64_t(TIOCSTI), uint64_t(TIOCLINUX), uint64_t(TIOCSETD)})
             SANDBOXD_TRY(add(ctx, action("ioctl"), "ioctl", {SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, cmd)}));
         return {};
+    }
+    if (rule == "%leases") {
+        // F_SETLEASE (the kernel compares the command's low 32 bits).
+        return add(ctx, action("fcntl"), "fcntl", {SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, 1024)});
     }
     if (rule == "%inode-flags") {
         // FS_IOC_SETFLAGS, its 32-bit twin, FS_IOC_FSSETXATTR,
@@ -126,6 +132,7 @@ std::vector<const char*> special_calls(const std::string& rule) {
     if (rule == "%clone3") return {"clone3"};
     if (rule == "%tty-injection") return {"ioctl"};
     if (rule == "%inode-flags") return {"ioctl", "file_setattr"};
+    if (rule == "%leases") return {"fcntl"};
     if (rule == "%socket-families") return {"socket", "socketpair", "setsockopt"};
     if (rule == "%personality") return {"personality"};
     return {};

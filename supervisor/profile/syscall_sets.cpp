@@ -41,6 +41,11 @@ constexpr SV kMemfd[] = {"memfd_create"};
 // Unprivileged fanotify (inode marks, names reported) watches any file the
 // agent can name, outside its read scope too: Landlock sees no open.
 constexpr SV kFanotify[] = {"fanotify_init", "fanotify_mark"};
+// A lease on a file makes every other process's open of it wait for the
+// holder, up to fs.lease-break-time (45 s): the agent owns files the host
+// reads (the user's own, in the read scope) and would stall whoever opens
+// them, root included.
+constexpr SV kLeases[] = {"%leases"};
 constexpr SV kPersonality[] = {"%personality"};
 constexpr SV kSocketFamilies[] = {"%socket-families"};
 constexpr SV kTtyInjection[] = {"%tty-injection"};
@@ -58,7 +63,7 @@ constexpr SV kBaseline[] = {"@io-uring",   "@debug",         "@bpf",       "@mou
                             "@raw-io",     "@clock",         "@obsolete",  "@cpu-emulation",
                             "@userfaultfd", "@handles",      "@namespaces", "@personality",
                             "@tty-injection", "@inode-flags", "@socket-families", "@memfd",
-                            "@fanotify"};
+                            "@fanotify",  "@leases"};
 
 constexpr SyscallGroup kGroups[] = {
     {"@baseline", "denied in every session unless the profile allows part of it", kBaseline},
@@ -83,6 +88,7 @@ constexpr SyscallGroup kGroups[] = {
     {"@socket-families", "sockets other than unix, IPv4, IPv6 and route netlink", kSocketFamilies},
     {"@memfd", "memory-backed files, which the dynamic loader maps as code outside every exec tree", kMemfd},
     {"@fanotify", "watching files by fanotify, also outside the read scope", kFanotify},
+    {"@leases", "file leases, which make every other opener of the file wait", kLeases},
     {"@privileged", "operations that need privileges the agent does not have", kPrivileged},
 };
 

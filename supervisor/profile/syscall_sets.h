@@ -12,6 +12,7 @@
 //   %clone3              clone3(), answered ENOSYS: its flags live in user
 //                        memory seccomp cannot read, and glibc falls back to
 //                        clone() on ENOSYS, where the flags can be checked
+//   %leases              fcntl(F_SETLEASE)
 //   %personality         personality() other than PER_LINUX, PER_LINUX32 and
 //                        the 0xffffffff query (READ_IMPLIES_EXEC,
 //                        ADDR_NO_RANDOMIZE... weaken the agent's own process)

@@ -125,6 +125,16 @@ static long probe(const char* name) {
         errno = e;
         return r;
     }
+    /* A read lease on a file of its own: every other opener would wait. */
+    if (!strcmp(name, "setlease")) {
+        int fd = open("/tmp/flags-probe", O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
+        if (fd < 0) return -1;
+        long r = syscall(SYS_fcntl, fd, 1024 /* F_SETLEASE */, 0 /* F_RDLCK */);
+        int e = errno;
+        close(fd);
+        errno = e;
+        return r;
+    }
     /* A memfd: the dynamic loader maps one as code outside every exec tree. */
     if (!strcmp(name, "memfd_create")) return syscall(SYS_memfd_create, "probe", 0);
     /* Unprivileged fanotify reporting names: watches outside the read scope. */
