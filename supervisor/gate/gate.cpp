@@ -161,7 +161,9 @@ void Gate::Impl::worker_main() {
     for (;;) {
         to_worker.wait();
         if (quit) return;
-        GateOutcome o = journal_failed() && request->nr != SYS_connect && request->nr != SYS_bind ? failed(ENOSPC) : perform_gated(*request, ctx);
+        long asked = request->nr;
+        bool changes_files = asked != SYS_connect && asked != SYS_bind && asked != SYS_inotify_add_watch;
+        GateOutcome o = journal_failed() && changes_files ? failed(ENOSPC) : perform_gated(*request, ctx);
         uint64_t id = request->id;
         pid_t tid = request->pid;
         long nr = request->nr;
@@ -172,7 +174,8 @@ void Gate::Impl::worker_main() {
             o.entry->time_usec = realtime_usec();
             o.entry->sync_later = true;
             journal->push(std::move(*o.entry));
-            if (o.own_line && cfg.gate_lines && nr != SYS_connect && nr != SYS_bind) {
+            // (Only the file calls have an exit program that would.)
+            if (o.own_line && cfg.gate_lines && changes_files) {
                 cfg.gate_lines.mark(tid, epoch, nr);
                 marked = true;
             }

@@ -1,7 +1,8 @@
 // The gate's operations, one family a file: destroy_ops.cpp (unlink, rmdir,
 // rename), write_ops.cpp (truncate, opens that can change a file),
 // metadata_ops.cpp (chmod, chown, xattrs), connect_op.cpp (unix sockets),
-// bind_op.cpp (binds, where names are guarded),
+// bind_op.cpp (binds, where names are guarded), watch_op.cpp (inotify
+// watches, only on what the agent may read),
 // create_ops.cpp (mkdir, mknod, symlink, link: only where a protected path
 // does not exist yet, to keep its name from being made, see guards.h; or
 // where a write tree's filesystem keeps no birth times).
@@ -26,6 +27,7 @@ GateOutcome do_open(const GateRequest& r, GateContext& ctx, int flags, mode_t mo
 GateOutcome do_metadata(const GateRequest& r, GateContext& ctx);
 GateOutcome do_connect(const GateRequest& r, GateContext& ctx);
 GateOutcome do_bind(const GateRequest& r, GateContext& ctx);
+GateOutcome do_watch(const GateRequest& r, GateContext& ctx);
 GateOutcome do_mkdir(const GateRequest& r, GateContext& ctx, mode_t mode);
 GateOutcome do_mknod(const GateRequest& r, GateContext& ctx, mode_t mode, dev_t dev);
 GateOutcome do_symlink(const GateRequest& r, GateContext& ctx);

@@ -89,6 +89,7 @@ GateOutcome perform(const GateRequest& r, GateContext& ctx) {
             return do_metadata(r, ctx);
         case SYS_connect: return do_connect(r, ctx);
         case SYS_bind: return do_bind(r, ctx);
+        case SYS_inotify_add_watch: return do_watch(r, ctx);
         case SYS_mkdir: return do_mkdir(r, ctx, mode_t(a[1]));
         case SYS_mkdirat: return do_mkdir(r, ctx, mode_t(a[2]));
         case SYS_mknod: return do_mknod(r, ctx, mode_t(a[1]), dev_t(a[2]));

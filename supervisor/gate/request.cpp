@@ -122,7 +122,7 @@ bool gate_handles(int nr) {
         case SYS_rename: case SYS_renameat: case SYS_renameat2:
         case SYS_truncate: case SYS_ftruncate:
         case SYS_open: case SYS_openat: case SYS_creat:
-        case SYS_connect: case SYS_bind:
+        case SYS_connect: case SYS_bind: case SYS_inotify_add_watch:
         case SYS_mkdir: case SYS_mkdirat: case SYS_mknod: case SYS_mknodat:
         case SYS_symlink: case SYS_symlinkat: case SYS_link: case SYS_linkat:
         case SYS_chmod: case SYS_fchmod: case SYS_fchmodat:
@@ -227,6 +227,18 @@ Result<GateRequest> fetch_request(int listener, const seccomp_notif& n, AgentThr
             SANDBOXD_TRY(dir_at(-1, r.path1, r.dir1));
             r.file = UniqueFd(int(::syscall(SYS_pidfd_getfd, pidfd(), int(int32_t(r.args[0])), 0)));
             if (!r.file) return Error{EBADF, "bad socket descriptor"};
+            break;
+        }
+        case SYS_inotify_add_watch: {
+            SANDBOXD_TRY(path_at(1, r.path1));
+            SANDBOXD_TRY(dir_at(-1, r.path1, r.dir1));
+            // The agent's inotify instance itself: the watch is added to it.
+            r.file = UniqueFd(int(::syscall(SYS_pidfd_getfd, pidfd(), int(int32_t(r.args[0])), 0)));
+            if (!r.file) return Error{EBADF, "bad file descriptor"};
+            char kind[32] = {};
+            ssize_t len = ::readlink(("/proc/self/fd/" + std::to_string(r.file.get())).c_str(), kind, sizeof kind - 1);
+            if (len <= 0 || std::string_view(kind, size_t(len)) != "anon_inode:inotify")
+                return Error{EINVAL, "not an inotify descriptor"};
             break;
         }
         case SYS_bind: {

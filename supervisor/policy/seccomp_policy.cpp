@@ -84,6 +84,17 @@ Status add_special(void* ctx, const std::string& rule, const std::function<uint3
                 SANDBOXD_TRY(add(ctx, action(call), call, {SCMP_A0(SCMP_CMP_EQ, family)}));
             SANDBOXD_TRY(add(ctx, action(call), call, {SCMP_A0(SCMP_CMP_EQ, 16), SCMP_A2(SCMP_CMP_NE, 0)}));
         }
+        // IPv4 and IPv6 with protocol 0, TCP (6) or UDP (17) only. Any other
+        // makes the kernel load the protocol's module, where it has one
+        // (SCTP, DCCP, L2TP...), before any hook of the session sees the
+        // socket: code the host never asked for, for the agent to attack.
+        for (uint64_t family : {2, 10}) {
+            SANDBOXD_TRY(add(ctx, action("socket"), "socket", {SCMP_A0(SCMP_CMP_EQ, family), SCMP_A2(SCMP_CMP_GT, 17)}));
+            for (uint64_t protocol = 1; protocol < 17; ++protocol)
+                if (protocol != 6)
+                    SANDBOXD_TRY(add(ctx, action("socket"), "socket",
+                                     {SCMP_A0(SCMP_CMP_EQ, family), SCMP_A2(SCMP_CMP_EQ, protocol)}));
+        }
         // Socket options that send packets elsewhere than the address the
         // connect and sendmsg hooks judged (IPv6 routing, hop-by-hop and
         // destination option headers: a routing header's first segment
@@ -101,7 +112,10 @@ Status add_special(void* ctx, const std::string& rule, const std::function<uint3
             {kIpv6, 20 /* IPV6_ADD_MEMBERSHIP */},  {kIpv6, 27 /* IPV6_JOIN_ANYCAST */},
             {kIpv6, 42 /* MCAST_JOIN_GROUP */},     {kIpv6, 46 /* MCAST_JOIN_SOURCE_GROUP */},
             {kIpv6, 54 /* IPV6_HOPOPTS */},         {kIpv6, 55 /* IPV6_RTHDRDSTOPTS */},
-            {kIpv6, 57 /* IPV6_RTHDR */},           {kIpv6, 59 /* IPV6_DSTOPTS */}};
+            {kIpv6, 57 /* IPV6_RTHDR */},           {kIpv6, 59 /* IPV6_DSTOPTS */},
+            // And an upper layer protocol on a TCP socket, loaded as a module
+            // by name where the kernel has one ("tls").
+            {6 /* SOL_TCP */, 31 /* TCP_ULP */}};
         for (auto [level, name] : kOptions)
             SANDBOXD_TRY(add(ctx, action("setsockopt"), "setsockopt",
                              {SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, level),
@@ -289,8 +303,10 @@ Status generate(SeccompProgram& out) {
 
     if (out.destructive_gate) SANDBOXD_TRY(add_gate_rules(ctx.get(), out));
     // connect() for pathname unix sockets, bind() for unix sockets' names
-    // (a pathname's file, an abstract name the host shares): the gate's.
-    for (const char* call : {"connect", "bind"})
+    // (a pathname's file, an abstract name the host shares), and inotify
+    // watches (only on what the agent may read: Landlock sees no open in
+    // them): the gate's.
+    for (const char* call : {"connect", "bind", "inotify_add_watch"})
         if (out.gated && !out.denied.count(call) && !out.logged.count(call) &&
             !(std::string_view(call) == "bind" && out.create_gate))
             SANDBOXD_TRY(add(ctx.get(), SCMP_ACT_NOTIFY, call));

@@ -593,6 +593,47 @@ TEST_CASE("two concurrent sessions with different profiles keep their own rules"
     CHECK(path_exists(s.h.ws / "rw.txt"));
 }
 
+// A watch reports the names in a directory and what happens to its files,
+// and Landlock sees no open in inotify_add_watch(): an agent listed a
+// directory outside its read scope by its events, and saw the user read
+// the files in it (a red-team finding). The gate adds watches only on what
+// the agent may read, and journals the refusals.
+TEST_CASE("inotify: no watch on what the agent may not read - its workspace's watches work") {
+    Scene s;
+    const std::string script =
+        "import ctypes, os, errno\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        "fd = libc.inotify_init1(0)\n"
+        "def watch(p, mask=0xfff):\n"
+        "    wd = libc.inotify_add_watch(fd, p.encode(), mask)\n"
+        "    return str(wd) if wd >= 0 else errno.errorcode[ctypes.get_errno()]\n"
+        "out = '" + s.outside.path() + "'\n"
+        "print(watch(out), watch(out + '/secret.txt'), watch(out + '/nothing'), watch(out, 0x1000fff))\n"
+        "print(watch('.'), watch('existing.txt'), watch('existing.txt', 0x1000fff))\n"
+        "open('new.txt', 'w').close()\n"
+        "print('event' if len(os.read(fd, 4096)) >= 16 else 'none')\n";
+    auto r = s.h.run({"--user", kAgentUser, "--profile", s.h.workspace_profile, "--workspace", s.h.ws.path(), "--",
+                      "python3", "-c", script});
+    INFO(r.out << r.err);
+    CHECK(r.status == 0);
+    // Outside: refused (EACCES); a missing name, as the kernel says;
+    // IN_ONLYDIR on a file, as the kernel says. Inside: watches 1 and 2.
+    CHECK(r.out == "EACCES EACCES ENOENT EACCES\n1 2 ENOTDIR\nevent\n");
+    auto lines = sandboxd::read_journal(s.h.dirs().journal_path(only_session(s.h)));
+    REQUIRE(lines.ok());
+    int refused = 0;
+    for (const auto& l : *lines)
+        if (l.value.value("action", "") == "file.watch" && l.value.value("decision", "") == "deny" &&
+            l.value.value("rule", "") == "filesystem.read")
+            ++refused;
+    CHECK(refused == 3);
+    // Control: audit mode watches (and says it would not).
+    auto audit = s.h.run({"--user", kAgentUser, "--profile", s.h.workspace_profile, "--workspace", s.h.ws.path(),
+                          "--audit", "--", "python3", "-c", script});
+    INFO(audit.out << audit.err);
+    CHECK(audit.out == "1 2 ENOENT 1\n3 4 ENOTDIR\nevent\n");  // the same directory twice: its watch again
+}
+
 TEST_CASE("exec from memory: a memfd cannot be executed") {
     Scene s;
     auto control = s.probe({"--profile", s.h.workspace_profile, "--audit"}, {"exec_system"});

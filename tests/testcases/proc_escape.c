@@ -128,6 +128,17 @@ static int probe(const char* name) {
         inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
         return closing(s, connect(s, (struct sockaddr*)&a, sizeof a));
     }
+    /* Protocols the kernel would load a module for (SCTP), and a TCP upper
+     * layer protocol by name ("tls"), loaded the same way. */
+    if (!strcmp(name, "sctp4")) {
+        int s = socket(AF_INET, SOCK_STREAM, 132 /* IPPROTO_SCTP */);
+        return s < 0 ? -1 : closing(s, 0);
+    }
+    if (!strcmp(name, "tcp_ulp")) {
+        int s = socket(AF_INET, SOCK_STREAM, 0);
+        if (s < 0) return -1;
+        return closing(s, setsockopt(s, 6 /* SOL_TCP */, 31 /* TCP_ULP */, "tls", 3));
+    }
     if (!strcmp(name, "tcp_fastopen")) {
         int s = socket(AF_INET, SOCK_STREAM, 0);
         struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(tcp_port)};
