@@ -53,8 +53,7 @@ namespace {
 // descriptor they were judged by.
 struct Walk {
     std::optional<std::string> problem;  // why the path cannot be trusted
-    std::string real;                    // where it leads, with no symbolic link on the way
-    bool complete = false;               // every entry was there
+    std::string real;                    // where it leads, with no symbolic link on the way (else as given)
 };
 
 Walk walk_path(const std::string& path, const TrustedOwners& trusted, const AgentLinks* agent_links) {
@@ -143,7 +142,6 @@ Walk walk_path(const std::string& path, const TrustedOwners& trusted, const Agen
         push_front_components(todo, to);
     }
     w.real = done;
-    w.complete = true;
     return w;
 }
 

@@ -26,10 +26,6 @@ SnapshotStore& GateContext::store_on_mount(uint64_t mnt_id) {
     return stores->front();
 }
 
-// The kernel shows cgroup.freeze as 1 before it has flagged the session's
-// threads (it walks them after), so 1 is believed only if it still says so
-// a moment later: a thread answered kRestartCall before it was flagged
-// would see errno 513. The walk takes microseconds a thread.
 void GateContext::note_made(const struct stat& st) {
     if (!sees_creates || made.size() >= kMaxMade) return;
     made[{st.st_dev, st.st_ino}] = realtime_usec();
@@ -40,6 +36,10 @@ void GateContext::note_made_at(int dir, const std::string& name) {
     if (sees_creates && ::fstatat(dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) note_made(st);
 }
 
+// The kernel shows cgroup.freeze as 1 before it has flagged the session's
+// threads (it walks them after), so 1 is believed only if it still says so
+// a moment later: a thread answered kRestartCall before it was flagged
+// would see errno 513. The walk takes microseconds a thread.
 bool GateContext::freezing() const {
     auto says_frozen = [this] {
         char c = 0;
