@@ -282,7 +282,9 @@ bool setup_mounts(const MountPlan& plan, int ruleset_fd, uint64_t tmp_access, ui
     // Pinned before the protected paths inside them are bound read-only, so
     // those stay on top.
     for (const auto& p : plan.pinned)
-        if (!bind_remount(p.path.c_str(), false, p.noexec, true)) return fail(f, SpawnStep::Protect);
+        // A pinned directory is bound writable: never where a link put on
+        // its way since would lead (the plan named it by its real path).
+        if (!bind_remount(p.path.c_str(), false, p.noexec, false)) return fail(f, SpawnStep::Protect);
     for (const auto& p : plan.protect)
         if (!bind_remount(p.path.c_str(), true, p.noexec, true)) return fail(f, SpawnStep::Protect);
 
