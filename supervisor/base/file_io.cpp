@@ -1,7 +1,9 @@
 #include "base/file_io.h"
 
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -10,6 +12,13 @@ namespace sandboxd {
 
 Result<UniqueFd> open_fd(const std::string& path, int flags, mode_t mode) {
     return open_at(AT_FDCWD, path, flags, mode);
+}
+
+UniqueFd open_resolved(int dirfd, const char* path, int flags, uint64_t resolve) {
+    open_how how{};
+    how.flags = uint64_t(flags | O_CLOEXEC);
+    how.resolve = resolve;
+    return UniqueFd(int(::syscall(SYS_openat2, dirfd, path, &how, sizeof how)));
 }
 
 Result<UniqueFd> open_at(int dirfd, const std::string& path, int flags, mode_t mode) {

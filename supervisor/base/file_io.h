@@ -2,6 +2,9 @@
 // atomic replacement of state files (a reader never sees half a record).
 #pragma once
 
+#include <linux/openat2.h>
+
+#include <cstdint>
 #include <string>
 
 #include "base/result.h"
@@ -12,6 +15,10 @@ namespace sandboxd {
 // open(2) with O_CLOEXEC always added.
 Result<UniqueFd> open_fd(const std::string& path, int flags, mode_t mode = 0);
 Result<UniqueFd> open_at(int dirfd, const std::string& path, int flags, mode_t mode = 0);
+// openat2(2) with O_CLOEXEC added and `resolve` (RESOLVE_NO_SYMLINKS...)
+// as how the path may be walked; errno says why not. It allocates
+// nothing: the spawned child of a threaded process may call it.
+UniqueFd open_resolved(int dirfd, const char* path, int flags, uint64_t resolve);
 
 Result<std::string> read_file(const std::string& path);
 Result<std::string> read_fd(int fd);

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 
+#include "base/file_io.h"
 #include "gate/agent_view.h"
 
 namespace sandboxd {
@@ -72,10 +73,8 @@ Result<UniqueFd> open_agent_tty(const GateRequest& r, const GateContext& ctx, in
     if (maj < kFirstPtsMajor || maj >= kFirstPtsMajor + kPtsMajors)
         return Error{ENXIO, "the agent's controlling terminal is none of its own"};
     std::string path = "dev/pts/" + std::to_string((maj - kFirstPtsMajor) * 256 + minor(who->tty));
-    open_how how{};
-    how.flags = uint64_t(reopen | O_NOFOLLOW);
-    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-    UniqueFd fd(int(::syscall(SYS_openat2, r.root, path.c_str(), &how, sizeof how)));
+    UniqueFd fd = open_resolved(r.root, path.c_str(), reopen | O_NOFOLLOW,
+                                RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
     struct stat st{};
     if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISCHR(st.st_mode) || st.st_rdev != who->tty)
         return Error{ENXIO, "the agent's controlling terminal is none of its own"};

@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <optional>
 
+#include "base/file_io.h"
 #include "base/paths.h"
 
 namespace sandboxd {
@@ -96,10 +97,9 @@ const HostDir* host_dir(GateContext& ctx, int agent_dir, const NameStat& dir_now
     auto path = path_of(agent_dir);
     if (!path || path->front() != '/') return nullptr;
     ctx.host_miss = miss;  // until found below
-    open_how how{};
-    how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
-    how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;  // d_path has none
-    UniqueFd fd(int(::syscall(SYS_openat2, AT_FDCWD, path->c_str(), &how, sizeof how)));
+    // (d_path has no links.)
+    UniqueFd fd =
+        open_resolved(AT_FDCWD, path->c_str(), O_PATH | O_DIRECTORY, RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
     if (!fd) return nullptr;
     auto host = dir_key(fd.get());
     if (!host || host->dev != key.dev || host->ino != key.ino) return nullptr;

@@ -5,6 +5,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "base/file_io.h"
 #include "base/paths.h"
 #include "gate/agent_view.h"
 #include "gate/outcome.h"
@@ -217,10 +218,7 @@ std::optional<GateOutcome> refuse_guarded_open_file(const GateRequest& r, GateCo
     std::string dir = parent_path(obj.path), name = last_component(obj.path);
     // Its directory by the name the kernel gave, no link followed: the
     // name must still be this file's, or the answer would be another's.
-    open_how how{};
-    how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
-    how.resolve = RESOLVE_NO_SYMLINKS;
-    UniqueFd parent(int(::syscall(SYS_openat2, AT_FDCWD, dir.c_str(), &how, sizeof how)));
+    UniqueFd parent = open_resolved(AT_FDCWD, dir.c_str(), O_PATH | O_DIRECTORY, RESOLVE_NO_SYMLINKS);
     struct stat now{};
     if (!parent || ::fstatat(parent.get(), name.c_str(), &now, AT_SYMLINK_NOFOLLOW) != 0 || now.st_dev != st.st_dev ||
         now.st_ino != st.st_ino)

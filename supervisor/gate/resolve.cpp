@@ -11,6 +11,7 @@
 #include <optional>
 #include <string_view>
 
+#include "base/file_io.h"
 #include "base/paths.h"
 
 namespace sandboxd {
@@ -44,10 +45,8 @@ std::optional<ResolvedPath> resolve_plainly(int root, int start, std::string_vie
         size_t first = path.find_first_not_of('/');
         if (first < slash) {
             std::string dirs(path.substr(first, slash - first));
-            open_how how{};
-            how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
-            how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-            r.opened = UniqueFd(int(::syscall(SYS_openat2, r.borrowed, dirs.c_str(), &how, sizeof how)));
+            r.opened = open_resolved(r.borrowed, dirs.c_str(), O_PATH | O_DIRECTORY,
+                                     RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
             if (!r.opened) return std::nullopt;
         }
     }

@@ -24,10 +24,8 @@ Result<UniqueFd> build_landlock_ruleset(const LandlockPolicy& policy) {
         uint64_t access = rule.access;
         // The policy names where each tree leads: a symbolic link on the way
         // now is one put there since, which nobody judged (path_trust.h).
-        open_how how{};
-        how.flags = O_PATH | O_CLOEXEC | (rule.beside_hidden ? O_NOFOLLOW : 0);
-        how.resolve = RESOLVE_NO_SYMLINKS;
-        UniqueFd dir(int(::syscall(SYS_openat2, AT_FDCWD, rule.path.c_str(), &how, sizeof how)));
+        UniqueFd dir = open_resolved(AT_FDCWD, rule.path.c_str(), O_PATH | (rule.beside_hidden ? O_NOFOLLOW : 0),
+                                     RESOLVE_NO_SYMLINKS);
         if (!dir && rule.beside_hidden) continue;  // gone since: nothing to grant
         if (!dir && errno == ELOOP)
             return Error{ELOOP, "Landlock rule for " + rule.path + ": a symbolic link was put on its way since it was "

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "base/file_io.h"
 #include "base/paths.h"
 #include "base/unique_fd.h"
 #include "landlock/abi.h"
@@ -59,10 +60,7 @@ bool make_path(const char* path, bool last_is_dir) {
 // away, and a protected symlink is covered where it leads (its own name is
 // guarded where it is: mounts/plan.h).
 UniqueFd open_planned(const char* path, bool follow) {
-    open_how how{};
-    how.flags = O_PATH | O_CLOEXEC;
-    how.resolve = follow ? 0 : RESOLVE_NO_SYMLINKS;
-    return UniqueFd(int(::syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how)));
+    return open_resolved(AT_FDCWD, path, O_PATH, follow ? 0 : RESOLVE_NO_SYMLINKS);
 }
 
 // The tree at `path` (and what is mounted inside it) bound onto itself,
@@ -222,10 +220,7 @@ bool setup_mounts(const MountPlan& plan, int ruleset_fd, uint64_t tmp_access, ui
         }
         // The plan names where the tree really is: a symbolic link on the
         // way now is one made since, and is not followed.
-        open_how how{};
-        how.flags = O_PATH | O_CLOEXEC;
-        how.resolve = RESOLVE_NO_SYMLINKS;
-        UniqueFd at(int(::syscall(SYS_openat2, AT_FDCWD, t.path.c_str(), &how, sizeof how)));
+        UniqueFd at = open_resolved(AT_FDCWD, t.path.c_str(), O_PATH, RESOLVE_NO_SYMLINKS);
         if (!at) return fail(f, SpawnStep::PrivateTmp);
         int fd = int(::syscall(SYS_open_tree, at.get(), "",
                                OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH));

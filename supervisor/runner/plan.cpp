@@ -10,6 +10,7 @@
 #include <climits>
 #include <cstdlib>
 
+#include "base/file_io.h"
 #include "base/path_trust.h"
 #include "mounts/aliases.h"
 #include "profile/loader.h"
@@ -32,10 +33,7 @@ Result<std::string> resolve_workspace(const std::optional<std::string>& ws, uid_
     const AgentLinks agent_links{agent_uid, {}};
     auto real = trusted_real_path(absolute, trusted_owners(agent_uid, agent_gid), &agent_links);
     if (!real) return plain_error("workspace " + dir + " cannot be trusted: " + real.error().message);
-    open_how how{};
-    how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
-    how.resolve = RESOLVE_NO_SYMLINKS;
-    UniqueFd at(int(::syscall(SYS_openat2, AT_FDCWD, real->c_str(), &how, sizeof how)));
+    UniqueFd at = open_resolved(AT_FDCWD, real->c_str(), O_PATH | O_DIRECTORY, RESOLVE_NO_SYMLINKS);
     if (!at) {
         if (errno == ENOTDIR) return plain_error("workspace " + *real + " is not a directory");
         if (errno == ELOOP) return plain_error("workspace " + dir + " changed while it was looked at (a symbolic link on its way)");

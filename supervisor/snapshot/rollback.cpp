@@ -59,10 +59,8 @@ struct At {
 
 Result<At> at(const std::string& path) {
     if (path.empty() || path.front() != '/' || path == "/") return plain_error("not an absolute path: " + path);
-    open_how how{};
-    how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
-    how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-    UniqueFd dir(int(::syscall(SYS_openat2, AT_FDCWD, parent_path(path).c_str(), &how, sizeof how)));
+    UniqueFd dir = open_resolved(AT_FDCWD, parent_path(path).c_str(), O_PATH | O_DIRECTORY,
+                                 RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
     if (!dir) {
         if (errno == ELOOP) return Error{EEXIST, "a symbolic link now lies on the way to " + path + "; not followed"};
         return errno_error("cannot open the directory of " + path);
@@ -74,10 +72,7 @@ Result<At> at(const std::string& path) {
 // the way: rollback's sweep must not be led out of the write trees (a
 // symlink the agent left in place of a directory of --path).
 UniqueFd open_dir_strictly(const std::string& path) {
-    open_how how{};
-    how.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
-    how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-    return UniqueFd(int(::syscall(SYS_openat2, AT_FDCWD, path.c_str(), &how, sizeof how)));
+    return open_resolved(AT_FDCWD, path.c_str(), O_RDONLY | O_DIRECTORY, RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
 }
 
 // A store's directory, as sandboxd made it: inside a directory of root's
@@ -89,11 +84,9 @@ UniqueFd open_dir_strictly(const std::string& path) {
 // bring back (its bytes in the user's file) or hang in (a FIFO). A red-team
 // finding. Everything in a store is then reached from this descriptor.
 Result<UniqueFd> open_store(const std::string& store) {
-    open_how how{};
-    how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
-    how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
     std::string parent = parent_path(store);
-    UniqueFd up(int(::syscall(SYS_openat2, AT_FDCWD, parent.c_str(), &how, sizeof how)));
+    UniqueFd up =
+        open_resolved(AT_FDCWD, parent.c_str(), O_PATH | O_DIRECTORY, RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
     if (!up && errno == ENOENT) return errno_error("cannot open " + parent);  // removed: its snapshots are missing
     struct stat st{};
     if (!up || ::fstat(up.get(), &st) != 0 || st.st_uid != 0 || (st.st_mode & 077) != 0)
@@ -143,10 +136,8 @@ struct Applier {
             std::string rel = snap.substr(store.size() + 1);
             size_t slash = rel.find_last_of('/');
             if (slash == std::string::npos) return At{UniqueFd(::fcntl(fd.get(), F_DUPFD_CLOEXEC, 3)), rel};
-            open_how how{};
-            how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
-            how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-            UniqueFd dir(int(::syscall(SYS_openat2, fd.get(), rel.substr(0, slash).c_str(), &how, sizeof how)));
+            UniqueFd dir = open_resolved(fd.get(), rel.substr(0, slash).c_str(), O_PATH | O_DIRECTORY,
+                                         RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
             if (!dir) return errno_error("cannot open the directory of snapshot " + snap);
             return At{std::move(dir), rel.substr(slash + 1)};
         }
