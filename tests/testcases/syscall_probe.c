@@ -25,6 +25,17 @@ static long ia32_getpid(void) {
     return ret;
 }
 
+/* A file of the session's own /tmp, opened for reading only. */
+static int own_file(void) { return open("/tmp/flags-probe", O_RDONLY | O_CREAT | O_CLOEXEC, 0600); }
+
+/* `result` of a call on `fd`, after closing it, with the call's errno. */
+static long closing(int fd, long result) {
+    int e = errno;
+    close(fd);
+    errno = e;
+    return result;
+}
+
 static long probe(const char* name) {
     if (!strcmp(name, "getpid")) return syscall(SYS_getpid);
     if (!strcmp(name, "ptrace")) {
@@ -104,36 +115,21 @@ static long probe(const char* name) {
     /* Inode flags (chattr), on a file of the session's own /tmp: nodump
      * makes backups skip a file, and no undo record could set it back. */
     if (!strcmp(name, "inode_flags")) {
-        int fd = open("/tmp/flags-probe", O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
-        if (fd < 0) return -1;
+        int fd = own_file();
         int flags = FS_NODUMP_FL;
-        long r = syscall(SYS_ioctl, fd, FS_IOC_SETFLAGS, &flags);
-        int e = errno;
-        close(fd);
-        errno = e;
-        return r;
+        return fd < 0 ? -1 : closing(fd, syscall(SYS_ioctl, fd, FS_IOC_SETFLAGS, &flags));
     }
     /* The inode's generation number, settable through a descriptor open
      * for reading: no undo record could set it back. */
     if (!strcmp(name, "inode_version")) {
-        int fd = open("/tmp/flags-probe", O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
-        if (fd < 0) return -1;
+        int fd = own_file();
         int version = 4242;
-        long r = syscall(SYS_ioctl, fd, 0x40087602 /* FS_IOC_SETVERSION */, &version);
-        int e = errno;
-        close(fd);
-        errno = e;
-        return r;
+        return fd < 0 ? -1 : closing(fd, syscall(SYS_ioctl, fd, 0x40087602 /* FS_IOC_SETVERSION */, &version));
     }
     /* A read lease on a file of its own: every other opener would wait. */
     if (!strcmp(name, "setlease")) {
-        int fd = open("/tmp/flags-probe", O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
-        if (fd < 0) return -1;
-        long r = syscall(SYS_fcntl, fd, 1024 /* F_SETLEASE */, 0 /* F_RDLCK */);
-        int e = errno;
-        close(fd);
-        errno = e;
-        return r;
+        int fd = own_file();
+        return fd < 0 ? -1 : closing(fd, syscall(SYS_fcntl, fd, 1024 /* F_SETLEASE */, 0 /* F_RDLCK */));
     }
     /* A memfd: the dynamic loader maps one as code outside every exec tree. */
     if (!strcmp(name, "memfd_create")) return syscall(SYS_memfd_create, "probe", 0);
