@@ -6,10 +6,12 @@
 #include <seccomp.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <termios.h>
 
 #include <functional>
 #include <memory>
+#include <vector>
 
 #include "base/file_io.h"
 #include "base/syscall_names.h"
@@ -88,13 +90,16 @@ Status add_special(void* ctx, const std::string& rule, const std::function<uint3
         // makes the kernel load the protocol's module, where it has one
         // (SCTP, DCCP, L2TP...), before any hook of the session sees the
         // socket: code the host never asked for, for the agent to attack.
-        for (uint64_t family : {2, 10}) {
-            SANDBOXD_TRY(add(ctx, action("socket"), "socket", {SCMP_A0(SCMP_CMP_EQ, family), SCMP_A2(SCMP_CMP_GT, 17)}));
-            for (uint64_t protocol = 1; protocol < 17; ++protocol)
-                if (protocol != 6)
-                    SANDBOXD_TRY(add(ctx, action("socket"), "socket",
-                                     {SCMP_A0(SCMP_CMP_EQ, family), SCMP_A2(SCMP_CMP_EQ, protocol)}));
-        }
+        // socketpair() too: the kernel makes both sockets (and loads the
+        // module) before it finds IPv4 has no pairs to give.
+        for (const char* call : {"socket", "socketpair"})
+            for (uint64_t family : {2, 10}) {
+                SANDBOXD_TRY(add(ctx, action(call), call, {SCMP_A0(SCMP_CMP_EQ, family), SCMP_A2(SCMP_CMP_GT, 17)}));
+                for (uint64_t protocol = 1; protocol < 17; ++protocol)
+                    if (protocol != 6)
+                        SANDBOXD_TRY(add(ctx, action(call), call,
+                                         {SCMP_A0(SCMP_CMP_EQ, family), SCMP_A2(SCMP_CMP_EQ, protocol)}));
+            }
         // Socket options that send packets elsewhere than the address the
         // connect and sendmsg hooks judged (IPv6 routing, hop-by-hop and
         // destination option headers: a routing header's first segment
@@ -173,6 +178,33 @@ uint32_t action_for(const std::string& name, bool log_only) {
     return SCMP_ACT_ERRNO(EPERM);
 }
 
+// Set-uid and set-gid files. The session's own mounts are nosuid, the
+// host's are not: a set-uid copy of a program left in a write tree runs as
+// the agent's user for every other account on the host. No session makes
+// one, whatever its profile: the calls that set the bits on a file
+// (chmod, and the mode of a create: open, creat, mknod) are refused where
+// they carry one. Where the snapshot gate listens it gets them instead, and
+// refuses the chmod and makes the file without the bits (metadata_ops,
+// create_ops, write_ops); elsewhere EPERM, journaled by a connect gate as
+// the rule "set-id files". Directories keep set-gid (mkdir is not here).
+struct SetIdCall {
+    const char* name;
+    int nr;                // for calls newer than libseccomp's names; else -1
+    unsigned mode_arg;
+    int flags_arg;         // opens: the bits that make them use the mode; else -1
+    bool gate_takes_all;   // the gate's rules send it every call of this syscall
+};
+constexpr SetIdCall kSetIdCalls[] = {
+    {"chmod", -1, 1, -1, true},     {"fchmod", -1, 1, -1, true},  {"fchmodat", -1, 2, -1, true},
+    {"fchmodat2", 452, 2, -1, true}, {"creat", -1, 1, -1, true},  {"mknod", -1, 1, -1, false},
+    {"mknodat", -1, 2, -1, false},  {"open", -1, 2, 1, false},    {"openat", -1, 3, 2, false},
+};
+constexpr const char* kSetIdRule = "set-id files";
+
+// Whether the program sends kSetIdCalls' set-id calls to the gate as
+// refusals (a gate that handles no file syscall), rather than as calls.
+bool set_id_refusals_to_gate(const SeccompProgram& p) { return p.gated && !p.destructive_gate; }
+
 // What the gate answers for each refusal it hears of: the errno the
 // filter's own action would have given.
 void list_refusals(SeccompProgram& p) {
@@ -191,6 +223,10 @@ void list_refusals(SeccompProgram& p) {
             if (!added) at->second.rule += " or " + rule;  // ioctl: two rules, told apart by the line's args
         }
     }
+    if (set_id_refusals_to_gate(p))
+        for (const SetIdCall& c : kSetIdCalls)
+            if (int nr = c.nr >= 0 ? c.nr : syscall_number(c.name); nr >= 0)
+                p.refusals.try_emplace(nr, SyscallRefusal{EPERM, kSetIdRule});  // a whole denial's stands
 }
 
 // The snapshot gate's share of the filter. A syscall the profile denies
@@ -239,6 +275,30 @@ Status add_gate_rules(void* ctx, const SeccompProgram& p) {
     if (!taken("fallocate"))
         for (uint64_t mode : {0x02u /* PUNCH_HOLE */, 0x08u /* COLLAPSE_RANGE */, 0x10u /* ZERO_RANGE */})
             SANDBOXD_TRY(add(ctx, SCMP_ACT_ERRNO(EOPNOTSUPP), "fallocate", {SCMP_A1(SCMP_CMP_MASKED_EQ, mode, mode)}));
+    return {};
+}
+
+Status add_set_id_rules(void* ctx, const SeccompProgram& p) {
+    // A syscall the profile denies whole is refused already (and libseccomp
+    // keeps no argument-shaped rule beside it).
+    auto taken = [&](const char* name) { return p.denied.count(name) || p.logged.count(name); };
+    uint32_t action = p.destructive_gate || p.gated ? SCMP_ACT_NOTIFY : SCMP_ACT_ERRNO(EPERM);
+    for (const SetIdCall& c : kSetIdCalls) {
+        if (taken(c.name)) continue;
+        if (p.destructive_gate && (c.gate_takes_all || (p.create_gate && c.flags_arg < 0))) continue;
+        int nr = c.nr >= 0 ? c.nr : syscall_number(c.name);
+        if (nr < 0) continue;
+        // __O_TMPFILE: an O_TMPFILE open uses the mode too (linkat names it).
+        std::vector<uint64_t> makes = {0};
+        if (c.flags_arg >= 0) makes = {uint64_t(O_CREAT), uint64_t(__O_TMPFILE)};
+        for (uint64_t bit : {uint64_t(S_ISUID), uint64_t(S_ISGID)})
+            for (uint64_t make : makes) {
+                std::vector<scmp_arg_cmp> cmp = {SCMP_CMP(c.mode_arg, SCMP_CMP_MASKED_EQ, bit, bit)};
+                if (make) cmp.push_back(SCMP_CMP(unsigned(c.flags_arg), SCMP_CMP_MASKED_EQ, make, make));
+                int rc = seccomp_rule_add_array(ctx, action, nr, unsigned(cmp.size()), cmp.data());
+                if (rc < 0) return Error{-rc, std::string("cannot add seccomp rule for ") + c.name};
+            }
+    }
     return {};
 }
 
@@ -302,6 +362,7 @@ Status generate(SeccompProgram& out) {
     }
 
     if (out.destructive_gate) SANDBOXD_TRY(add_gate_rules(ctx.get(), out));
+    SANDBOXD_TRY(add_set_id_rules(ctx.get(), out));
     // connect() for pathname unix sockets, bind() for unix sockets' names
     // (a pathname's file, an abstract name the host shares), and inotify
     // watches (only on what the agent may read: Landlock sees no open in
@@ -332,7 +393,7 @@ std::string cache_key(const SeccompProgram& p) {
     // The build stamp changes whenever this file (the generator) does; the
     // version, when that is frozen (SOURCE_DATE_EPOCH): raise it with any
     // change to what a rule set compiles to.
-    constexpr const char* kGeneratorVersion = "gen 4 ";
+    constexpr const char* kGeneratorVersion = "gen 6 ";
     std::string text = std::string(__DATE__ " " __TIME__ " ") + kGeneratorVersion + std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
                        std::to_string(v->micro) + " arch " + std::to_string(seccomp_arch_native()) + " deny";
     for (const auto& s : p.denied) text += " " + s;

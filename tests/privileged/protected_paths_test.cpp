@@ -368,38 +368,3 @@ TEST_CASE("a protected directory the host makes or replaces mid-session is read-
     CHECK(list_dir(h.ws / ".git/modules") == std::vector<std::string>{"sub"});
     CHECK(list_dir(h.ws / ".git/hooks") == std::vector<std::string>{"pre-push.sample"});
 }
-
-// A set-user-id file the agent leaves in the workspace runs as the agent's
-// user for anyone on the host who finds it (the session's own mounts are
-// nosuid; the host's are not): a way in for every other local account,
-// until someone rolls back. A red-team finding: chmod 4755 of a copy of
-// id(1) worked, and the host's nobody ran it with the agent's euid.
-TEST_CASE("no set-id file is made: chmod u+s and g+s on files refused, creates lose the bits, directories keep g+s") {
-    Host h;
-    auto r = agent_sh(h,
-                      "cp /bin/true ./t && chmod 755 ./t && echo copied; "
-                      "chmod 4755 ./t 2>/dev/null || echo suid-refused; chmod 2755 ./t 2>/dev/null || echo sgid-refused; "
-                      "chmod u+s ./t 2>/dev/null || echo plus-refused; "
-                      "mkdir shared && chmod 2775 shared && echo dir-sgid; "
-                      "python3 -c \"import os; os.close(os.open('made', os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o6755))\" && "
-                      "echo created");
-    INFO(r.out << r.err);
-    REQUIRE(r.status == 0);
-    CHECK(r.out == "copied\nsuid-refused\nsgid-refused\nplus-refused\ndir-sgid\ncreated\n");
-    struct stat st{};
-    REQUIRE(stat((h.ws / "t").c_str(), &st) == 0);
-    CHECK((st.st_mode & 07777) == 0755);
-    REQUIRE(stat((h.ws / "made").c_str(), &st) == 0);
-    CHECK((st.st_mode & (S_ISUID | S_ISGID)) == 0);
-    REQUIRE(stat((h.ws / "shared").c_str(), &st) == 0);
-    CHECK((st.st_mode & S_ISGID) != 0);
-    // Each refusal is on the record, with its rule.
-    auto lines = sandboxd::read_journal(h.dirs().journal_path(only_session(h)));
-    REQUIRE(lines.ok());
-    int refused = 0;
-    for (const auto& l : *lines)
-        if (l.value.value("action", "") == "file.chmod" && l.value.value("decision", "") == "deny" &&
-            l.value.value("rule", "") == "set-id files" && l.value.value("errno", 0) == EPERM)
-            ++refused;
-    CHECK(refused == 3);
-}

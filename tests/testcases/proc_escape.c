@@ -134,6 +134,14 @@ static int probe(const char* name) {
         int s = socket(AF_INET, SOCK_STREAM, 132 /* IPPROTO_SCTP */);
         return s < 0 ? -1 : closing(s, 0);
     }
+    /* The same through socketpair(), which makes both sockets (loading the
+     * module) before IPv6 says it has no pairs. */
+    if (!strcmp(name, "sctp_pair6")) {
+        int sv[2];
+        if (socketpair(AF_INET6, SOCK_SEQPACKET, 132, sv) < 0) return -1;
+        close(sv[1]);
+        return closing(sv[0], 0);
+    }
     if (!strcmp(name, "tcp_ulp")) {
         int s = socket(AF_INET, SOCK_STREAM, 0);
         if (s < 0) return -1;
