@@ -69,6 +69,26 @@ Walk walk_path(const std::string& path, const TrustedOwners& trusted, const Agen
     UniqueFd cur(::dup(root.get()));  // the directory `done` names
     std::string done = "/";
     int links = 0;
+    // Whether the agent may rename entries of each directory of `done`,
+    // from / down: a link below one of those may be the agent's doing.
+    // (Not a sticky one's: there only the owner of an entry may, and an
+    // entry of the agent's own is judged as the agent's.)
+    auto agent_may_move = [&](const struct stat& d) {
+        if (!agent_links || agent_links->uid == 0 || (d.st_mode & S_ISVTX)) return false;
+        return d.st_uid == agent_links->uid || ((d.st_mode & S_IWGRP) && d.st_gid == agent_links->gid) ||
+               (d.st_mode & S_IWOTH);
+    };
+    std::vector<bool> movable;
+    auto from_root = [&]() -> bool {
+        struct stat r{};
+        if (::fstat(root.get(), &r) != 0) return false;
+        movable.assign(1, agent_may_move(r));
+        return true;
+    };
+    if (!from_root()) {
+        w.real = path;
+        return w;
+    }
     // Stops quietly: whether a missing or unreadable path is an error is
     // the caller's to say (its own stat says why).
     auto stop = [&]() -> Walk {
@@ -84,6 +104,7 @@ Walk walk_path(const std::string& path, const TrustedOwners& trusted, const Agen
                 cur = UniqueFd(::openat(cur.get(), "..", O_PATH | O_DIRECTORY | O_CLOEXEC));
                 if (!cur) return stop();
                 done = parent_path(done);
+                if (movable.size() > 1) movable.pop_back();
             }
             continue;
         }
@@ -120,6 +141,7 @@ Walk walk_path(const std::string& path, const TrustedOwners& trusted, const Agen
             if (!todo.empty() && !S_ISDIR(st.st_mode)) return stop();  // ENOTDIR
             cur = std::move(entry);
             done = here;
+            movable.push_back(agent_may_move(st));
             continue;
         }
         if (++links > 40) return stop();  // ELOOP
@@ -135,9 +157,19 @@ Walk walk_path(const std::string& path, const TrustedOwners& trusted, const Agen
                         "name where it leads instead";
             return w;
         }
+        if (agent_links && std::find(movable.begin(), movable.end(), true) != movable.end() &&
+            !has(agent_links->exempt, here)) {
+            char real[PATH_MAX];
+            std::string leads = ::realpath(here.c_str(), real) ? std::string(real) : to;
+            w.problem = here + " is a symbolic link (to " + leads + ") below a directory the agent's user or group "
+                        "may write to: an agent could have moved it, or what holds it, there in an earlier session, "
+                        "to point this one elsewhere; name where it leads instead";
+            return w;
+        }
         if (to.front() == '/') {
             cur = UniqueFd(::dup(root.get()));
             done = "/";
+            if (!from_root()) return stop();
         }
         push_front_components(todo, to);
     }

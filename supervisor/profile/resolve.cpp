@@ -268,7 +268,7 @@ Result<Profile> ProfileLoader::load(const std::string& ref, const ProfileVars& v
     // session of it could have made.
     SANDBOXD_TRY(fill(p.protect, merged.protect, "filesystem.protect", nullptr));
     SANDBOXD_TRY(fill(p.hide, merged.hide, "filesystem.hide", nullptr));
-    AgentLinks agent_links{vars.agent_uid, {}};
+    AgentLinks agent_links{vars.agent_uid, vars.agent_gid, {}};
     for (const auto* list : {&p.protect, &p.hide})
         for (const auto& r : *list) agent_links.exempt.push_back(r.path);
     SANDBOXD_TRY(fill(p.read, merged.read, "filesystem.read", &agent_links));

@@ -40,7 +40,7 @@ ExitStatus explain_session(const RunOptions& opts) {
     std::string ws = opts.workspace.value_or(::getcwd(cwd, sizeof cwd) ? cwd : "/");
     // As sandbox-run would refuse it (runner/plan.cpp).
     std::string absolute = !ws.empty() && ws.front() == '/' ? ws : std::string(::getcwd(cwd, sizeof cwd) ? cwd : "/") + "/" + ws;
-    const AgentLinks agent_links{id->uid, {}};
+    const AgentLinks agent_links{id->uid, id->gid, {}};
     if (auto why = untrusted_entry(absolute, trusted_owners(id->uid, id->gid), &agent_links))
         return {125, "workspace " + ws + " cannot be trusted: " + *why};
     auto profile = ProfileLoader::with_default_path().load(opts.profile, ProfileVars{ws, id->home, id->uid, id->gid});

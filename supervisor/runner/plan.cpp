@@ -30,7 +30,7 @@ Result<std::string> resolve_workspace(const std::optional<std::string>& ws, uid_
     // Judged and resolved in one walk, entry by entry: no look at the path
     // and then another (realpath) that a link swapped in between would
     // send elsewhere. Every later open of it follows no symbolic link.
-    const AgentLinks agent_links{agent_uid, {}};
+    const AgentLinks agent_links{agent_uid, agent_gid, {}};
     auto real = trusted_real_path(absolute, trusted_owners(agent_uid, agent_gid), &agent_links);
     if (!real) return plain_error("workspace " + dir + " cannot be trusted: " + real.error().message);
     UniqueFd at = open_resolved(AT_FDCWD, real->c_str(), O_PATH | O_DIRECTORY, RESOLVE_NO_SYMLINKS);

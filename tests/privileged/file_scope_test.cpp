@@ -408,10 +408,40 @@ TEST_CASE("a link an earlier session's agent made does not widen a later session
         CHECK(r.err.find("\nsandbox-run: forged") == std::string::npos);
         CHECK_THAT(r.err, Catch::Contains("\\x1b]2;PWNED"));
     }
-    SECTION("root's link: followed") {
+    // Anyone's link the agent could have put where it is, by moving it or
+    // a directory above it (helper 40: a root's relative link, moved up
+    // two levels by the agent, led a later workspace out of the tree).
+    SECTION("root's link below the workspace: refused, the agent could have moved it there") {
         REQUIRE(lchown(out.c_str(), 0, 0) == 0);
-        auto r = h.run({"--user", kAgentUser, "--profile", write_out, "--workspace", h.ws.path(), "--", "sh", "-c",
-                        "echo mine > " + shell_word(out + "/new")});
+        auto r = h.run({"--user", kAgentUser, "--profile", write_out, "--workspace", h.ws.path(), "--", "sh", "-c", attack});
+        INFO(r.out << r.err);
+        CHECK(r.status == 125);
+        CHECK_THAT(r.err, Catch::Contains(out + " is a symbolic link (to " + docs.path() + ") below a directory the agent"));
+        CHECK_FALSE(path_exists(docs / "pwned"));
+        CHECK(path_exists(docs / "letter.txt"));
+    }
+    SECTION("a root's relative link the agent moved up: a later workspace through it is refused") {
+        REQUIRE(unlink(out.c_str()) == 0);
+        // ws/a/b/docs -> ../../inner: the user's link, inside the tree.
+        REQUIRE(sandboxd::make_dirs(h.ws / "a/b", 0755).ok());
+        REQUIRE(sandboxd::make_dirs(h.ws / "inner", 0755).ok());
+        REQUIRE(symlink("../../inner", (h.ws / "a/b/docs").c_str()) == 0);
+        for (const char* d : {"a", "a/b"}) REQUIRE(chown((h.ws / d).c_str(), kAgentUid, kAgentGid) == 0);
+        auto move = agent_sh(h, "mv a/b/docs proj");  // now ws/proj -> ../../inner: outside
+        REQUIRE(move.status == 0);
+        auto r = h.run({"--user", kAgentUser, "--workspace", h.ws / "proj", "--", "sh", "-c", "echo pwned > pwned"});
+        INFO(r.out << r.err);
+        CHECK(r.status == 125);
+        CHECK_THAT(r.err, Catch::Contains("below a directory the agent's user or group may write to"));
+    }
+    SECTION("root's link where the agent cannot move it: followed") {
+        TempDir system("sandboxd-sys", "/var/tmp");  // root's, 0700 -> 0755
+        REQUIRE(chmod(system.path().c_str(), 0755) == 0);
+        REQUIRE(symlink(docs.path().c_str(), (system / "out").c_str()) == 0);
+        std::string p = h.profile("write-sys", "name='write-sys'\nextends='workspace-t'\n[filesystem]\nwrite = ['" +
+                                                   system.path() + "/out']\ndestroy = []\n");
+        auto r = h.run({"--user", kAgentUser, "--profile", p, "--workspace", h.ws.path(), "--", "sh", "-c",
+                        "echo mine > " + shell_word(docs / "new")});
         INFO(r.out << r.err);
         CHECK(r.status == 0);
         CHECK(*sandboxd::read_file(docs / "new") == "mine\n");
