@@ -8,6 +8,7 @@
 
 #include "base/path_trust.h"
 #include "base/paths.h"
+#include "base/terminal_text.h"
 #include "cgroup/layout.h"
 #include "landlock/abi.h"
 #include "landlock/policy.h"
@@ -23,11 +24,16 @@
 namespace sandboxd {
 namespace {
 
+// Names in a row may be an agent's to choose (a protected path found
+// through its link, a workspace it made): made inert for the terminal, as
+// every message of sandbox-run is, and never cut short.
 std::string row(std::string_view layer, std::string_view part, std::string_view status) {
-    char buf[512];
-    snprintf(buf, sizeof buf, "  %-12s %-38s %s\n", std::string(layer).c_str(),
-             std::string(part).c_str(), std::string(status).c_str());
-    return buf;
+    auto padded = [](std::string text, size_t width) {
+        if (text.size() < width) text.append(width - text.size(), ' ');
+        return text;
+    };
+    return "  " + padded(std::string(layer), 12) + " " + padded(terminal_safe(part), 38) + " " + terminal_safe(status) +
+           "\n";
 }
 
 
@@ -54,9 +60,9 @@ ExitStatus explain_session(const RunOptions& opts) {
     auto cg = detect_cgroup_host();
 
     std::ostringstream o;
-    o << "profile " << profile->name << " (" << profile->source << "), tier " << profile->tier
-      << (opts.audit ? ", audit mode" : "") << "\nagent user " << id->user << " (" << id->uid << ":"
-      << id->gid << "), workspace " << ws << "\n\n";
+    o << "profile " << terminal_safe(profile->name) << " (" << terminal_safe(profile->source) << "), tier "
+      << profile->tier << (opts.audit ? ", audit mode" : "") << "\nagent user " << terminal_safe(id->user) << " ("
+      << id->uid << ":" << id->gid << "), workspace " << terminal_safe(ws) << "\n\n";
     const scmp_version* v = seccomp_version();
     o << row("seccomp", std::to_string(prog->denied.size()) + " syscalls/rules denied",
              "enforced: libseccomp " + std::to_string(v->major) + "." + std::to_string(v->minor) +

@@ -368,3 +368,22 @@ TEST_CASE("a protected directory the host makes or replaces mid-session is read-
     CHECK(list_dir(h.ws / ".git/modules") == std::vector<std::string>{"sub"});
     CHECK(list_dir(h.ws / ".git/hooks") == std::vector<std::string>{"pre-push.sample"});
 }
+
+// --explain names protected paths where they are, which an agent's link
+// chooses (a workspace's .git made a link to a directory of any name in an
+// earlier session): its rows printed the name raw, escape sequences and a
+// line of its own for the user's terminal (helper 40).
+TEST_CASE("explain: sandbox-run --explain prints the names an agent's link leads to inert") {
+    Host h;
+    const std::string evil = "evil\x1b]2;PWNED\x07\x1b[2J\nsandbox-run: forged line";
+    REQUIRE(sandboxd::make_dirs(h.ws / (evil + "/hooks"), 0755).ok());
+    REQUIRE(symlink(evil.c_str(), (h.ws / ".git").c_str()) == 0);
+    REQUIRE(run({"/bin/chown", "-hR", std::to_string(kAgentUid) + ":" + std::to_string(kAgentGid), h.ws.path()}).status == 0);
+    auto r = h.run({"--explain", "--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path()});
+    INFO(r.out << r.err);
+    REQUIRE(r.status == 0);
+    CHECK_THAT(r.out, Catch::Contains("protect: " + h.ws.path() + "/evil\\x1b]2;PWNED\\x07\\x1b[2J\\x0asandbox-run: forged line/hooks"));
+    CHECK(r.out.find('\x1b') == std::string::npos);
+    CHECK(r.out.find('\x07') == std::string::npos);
+    CHECK(r.out.find("\nsandbox-run: forged") == std::string::npos);
+}
