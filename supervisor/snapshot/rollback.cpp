@@ -20,6 +20,8 @@
 #include <map>
 #include <set>
 #include <string_view>
+#include <unordered_map>
+#include <vector>
 
 #include "base/file_io.h"
 #include "base/hex.h"
@@ -419,12 +421,16 @@ struct Applier {
         std::string path = text_at(r, "path"), how = text_at(r, "how"), snap = text_at(r, "snapshot");
         const json& meta = r.contains("meta") ? r["meta"] : json::object();
         if (path.empty() || path.front() != '/') return plain_error("undo record has no absolute path");
-        if (how == "mkdir" && born_after_point(r)) {
-            // The agent made it after the point and removed it again: it
-            // was not there then. Made anew, it would stay (rollback's
-            // own), and keep the user's directory from coming back where
-            // the agent had moved it away and made one of its own.
-            unmade_dirs.push_back(path);
+        if (born_after_point(r) && !moved_by_earlier_line(path)) {
+            // The agent made it after the point and took it away again:
+            // it was not there then, and nothing is to come back. Brought
+            // back, it would be rollback's own and stay (what the sweep
+            // takes away is the agent's), and keep the user's object from
+            // coming back where the agent had put one of its own (a file
+            // replaced by a directory holding files, all removed: the
+            // directory came back for the files, and the file could not).
+            absent_at_point.insert(path);
+            if (how == "mkdir") unmade_dirs.push_back(path);
             return {};
         }
         if (how == "mkdir") {
@@ -471,7 +477,6 @@ struct Applier {
         struct stat ks{};
         if (!kept || ::fstatat(kept->dir.get(), kept->base.c_str(), &ks, AT_SYMLINK_NOFOLLOW) != 0) {
             if (dropped.count(snap)) {
-                if (born_after_point(r)) return {};  // not there at that point: nothing to bring back
                 return Error{ENOENT, "snapshot " + snap + " was dropped to make room (the object was made during "
                                      "the session, and the snapshot budget was full)"};
             }
@@ -718,8 +723,32 @@ struct Applier {
                uint64_t(r["born_usec"].get<int64_t>()) >= from_usec;
     }
     bool needs_nothing(const json& u) const {
-        if (text_at(u, "op") != "restore" || !born_after_point(u)) return false;
-        return text_at(u, "how") == "mkdir" || dropped.count(text_at(u, "snapshot"));
+        return text_at(u, "op") == "restore" && born_after_point(u) && !moved_by_earlier_line(text_at(u, "path"));
+    }
+    // Such an object is brought back all the same where an earlier line
+    // still to be undone moves what is at its path (a rename over it,
+    // undone: git's index.lock renamed over index twice needs the first
+    // new index back in place); its own line, or the sweep, takes it away
+    // after. By a hash of the path, the line's lowest seq: a collision
+    // only brings back what needed nothing.
+    std::unordered_map<uint64_t, uint64_t> first_mover;
+    uint64_t current_seq = 0;  // of the line being undone
+    static uint64_t path_hash(std::string_view p) {
+        uint64_t h = 1469598103934665603ull;
+        for (unsigned char c : p) h = (h ^ c) * 1099511628211ull;
+        return h;
+    }
+    bool moved_by_earlier_line(const std::string& path) const {
+        auto it = first_mover.find(path_hash(path));
+        return it != first_mover.end() && it->second < current_seq;
+    }
+    // Paths of objects not there at the point (restore() skipped them): a
+    // change the agent made to one before removing it (a chmod) has
+    // nothing to be undone on, once nothing is at the path.
+    std::set<std::string> absent_at_point;
+    bool changes_what_is_gone(const json& u) {
+        std::string op = text_at(u, "op"), path = text_at(u, "path");
+        return (op == "meta" || op == "xattr" || op == "resize") && absent_at_point.count(path) && !look(path);
     }
     // Directories the agent made after the point and removed (restore()
     // skips them), newest removal first.
@@ -937,6 +966,17 @@ RollbackReport rollback_session(const std::string& journal_path, const RollbackO
     std::set<std::string> referenced;  // every snapshot a line names
     std::set<std::string> dropped;     // snapshots the gate dropped to make room
     std::set<uint64_t> undone;         // lines an earlier rollback undid
+    std::unordered_map<uint64_t, uint64_t> first_mover;  // see Applier::first_mover
+    auto note_mover = [&](const json& u, uint64_t seq) {
+        std::string op = text_at(u, "op");
+        std::vector<std::string> paths;
+        if (op == "rename") paths = {text_at(u, "from")};
+        if (op == "exchange") paths = {text_at(u, "a"), text_at(u, "b")};
+        for (const auto& p : paths) {
+            auto [at, added] = first_mover.try_emplace(Applier::path_hash(p), seq);
+            if (!added) at->second = std::min(at->second, seq);
+        }
+    };
     auto needed = [&](json& l) {
         std::string action = text_at(l, "action");
         static const json kNone = json::object();
@@ -955,6 +995,7 @@ RollbackReport rollback_session(const std::string& journal_path, const RollbackO
         if (opts.to_seq && seq == *opts.to_seq) return true;  // its time is the point rolled back to
         if (!undoes || (opts.to_seq && seq <= *opts.to_seq) || (opts.path && !touches(l["undo"], *opts.path)))
             return false;
+        note_mover(l["undo"], seq);
         l = nullptr;  // a step: read again by its offset
         return true;
     };
@@ -1001,6 +1042,7 @@ RollbackReport rollback_session(const std::string& journal_path, const RollbackO
     std::vector<std::string> stores;
     uint64_t to_time_usec = 0;
     a.dropped = std::move(dropped);
+    a.first_mover = std::move(first_mover);
     for (const auto& line : scan.lines) {
         if (line.value.is_null()) {
             todo.push_back(&line);
@@ -1021,12 +1063,26 @@ RollbackReport rollback_session(const std::string& journal_path, const RollbackO
         else if (action == "session.quiesced" && num(d, "quiesced_usec")) quiesced_usec = num(d, "quiesced_usec");
         // Objects an earlier rollback put in place are not "changed by
         // someone else" for this one.
-        else if (action == "rollback.done" && d.contains("produced") && d["produced"].is_array())
-            for (const auto& p : d["produced"])
-                if (p.is_array() && p.size() == 2 && p[0].is_number_unsigned() && p[1].is_number_unsigned()) {
-                    a.produced.insert({dev_t(p[0].get<uint64_t>()), ino_t(p[1].get<uint64_t>())});
-                    a.earlier.insert({dev_t(p[0].get<uint64_t>()), ino_t(p[1].get<uint64_t>())});
-                }
+        // Of those, the ones it wrote anew (born then) are never the
+        // agent's to sweep; what it moved back keeps its birth time and is
+        // the agent's again where its record said so (a `--to` followed by
+        // a full rollback: what the first brought back, the second takes
+        // away). A journal from before "written" was kept: all of them.
+        else if (action == "rollback.done") {
+            auto each = [&](const char* key, auto&& f) {
+                if (!d.contains(key) || !d[key].is_array()) return;
+                for (const auto& p : d[key])
+                    if (p.is_array() && p.size() == 2 && p[0].is_number_unsigned() && p[1].is_number_unsigned())
+                        f(std::pair<dev_t, ino_t>{dev_t(p[0].get<uint64_t>()), ino_t(p[1].get<uint64_t>())});
+            };
+            bool split = d.contains("written");
+            each("produced", [&](auto k) {
+                a.produced.insert(k);
+                if (!split) a.earlier.insert(k);
+            });
+            each("written", [&](auto k) { a.earlier.insert(k); });
+            each("not_made", [&](auto k) { a.not_made.insert(k); });
+        }
         if (action == "session.start" && d.contains("snapshot_stores") && d["snapshot_stores"].is_array())
             for (const auto& p : d["snapshot_stores"])
                 if (auto store = text_value(p); is_own_store(journal_path, store)) stores.push_back(store);
@@ -1069,16 +1125,20 @@ RollbackReport rollback_session(const std::string& journal_path, const RollbackO
         RollbackStep step;
         step.seq = l["seq"].get<uint64_t>();
         step.what = describe(l["undo"]);
+        a.current_seq = step.seq;
         if (undone.count(step.seq)) {
             step.status = "skipped";
             step.detail = "undone by an earlier rollback";
         } else if (a.needs_nothing(l["undo"])) {
             step.status = "skipped";
             bool dir = text_at(l["undo"], "how") == "mkdir";
-            step.detail = dir ? "a directory made during the session after the point rolled back to"
-                              : "made during the session after the point rolled back to (its snapshot was dropped to "
-                                "make room)";
+            step.detail = std::string(dir ? "a directory" : "an object") +
+                          " the agent made after the point rolled back to: not there then";
             if (dir) a.unmade_dirs.push_back(text_at(l["undo"], "path"));
+            a.absent_at_point.insert(text_at(l["undo"], "path"));
+        } else if (a.changes_what_is_gone(l["undo"])) {
+            step.status = "skipped";
+            step.detail = "the agent made the object after the point rolled back to and removed it again";
         } else if (dry) {
             step.status = "planned";
         } else if (auto st = a.apply(l["undo"]); st) {
@@ -1153,9 +1213,17 @@ RollbackReport rollback_session(const std::string& journal_path, const RollbackO
         a.finish();
         if (log) {
             JournalEntry e = sandboxctl_entry("rollback.done", journal_path, "info", "rollback");
-            json produced = json::array();
-            for (const auto& [dev, ino] : a.produced) produced.push_back({uint64_t(dev), uint64_t(ino)});
-            e.detail = {{"done", rep.done}, {"conflicts", rep.conflicts}, {"errors", rep.errors}, {"produced", produced}};
+            auto listed = [](const std::set<std::pair<dev_t, ino_t>>& keys) {
+                json out = json::array();
+                for (const auto& [dev, ino] : keys) out.push_back({uint64_t(dev), uint64_t(ino)});
+                return out;
+            };
+            e.detail = {{"done", rep.done},
+                        {"conflicts", rep.conflicts},
+                        {"errors", rep.errors},
+                        {"produced", listed(a.produced)},
+                        {"written", listed(a.written)},
+                        {"not_made", listed(a.not_made)}};
             (void)log->append(e);
         }
     }

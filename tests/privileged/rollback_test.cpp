@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <filesystem>
 #include <optional>
+#include <regex>
 #include <set>
 #include <fstream>
 #include <sstream>
@@ -386,7 +387,7 @@ TEST_CASE("rollback: directories the agent made and removed are not made again -
     auto rb = h.ctl({"rollback", only_session(h)});
     INFO(rb.out << rb.err);
     CHECK(rb.status == 0);
-    CHECK_THAT(rb.out, Catch::Contains("a directory made during the session after the point rolled back to"));
+    CHECK_THAT(rb.out, Catch::Contains("a directory the agent made after the point rolled back to"));
     CHECK(tree_state(h.ws.path()) == before);
     CHECK_FALSE(path_exists(h.ws / "agentdir"));
     CHECK_FALSE(path_exists(h.ws / "via"));
@@ -395,6 +396,70 @@ TEST_CASE("rollback: directories the agent made and removed are not made again -
 
 // RENAME_WHITEOUT over an existing file: the gate did a plain rename (no
 // whiteout left where the source was), unlike the kernel. Red-team finding.
+// What the agent made and took away again was not there before the
+// session: nothing of it is brought back, and nothing it did to it is
+// undone. A differential fuzzer of rollback (helper 41) found it brought
+// such objects back, as rollback's own, which then stayed: a directory
+// that replaced a file was made again for the files that had been in it,
+// and the file could not come back (rc 1); an empty directory, an
+// O_EXCL-made file written again, a link of the agent's under two names
+// stayed (rc 0); the agent's chmod of a directory it removed was an error.
+TEST_CASE("rollback: objects the agent made and removed again are not brought back - the tree is exactly as it was") {
+    Host h;
+    plant_file(h.ws / "d/f", "original\n");
+    plant_file(h.ws / "d/keep", "keep\n");
+    REQUIRE(chown((h.ws / "d").c_str(), kAgentUid, kAgentGid) == 0);
+    const std::string excl = "python3 -c \"import os; os.close(os.open('NAME', os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))\"";
+    auto excl_create = [&](const std::string& name) { return std::regex_replace(excl, std::regex("NAME"), name); };
+    std::string script;
+    SECTION("a file replaced by a directory holding a file, all removed") {
+        script = "rm d/f && mkdir d/f && echo x > d/f/inner && rm -rf d/f";
+    }
+    SECTION("a directory made with a file made O_EXCL inside, removed") {
+        script = "mkdir d/new && " + excl_create("d/new/f") + " && rm -rf d/new";
+    }
+    SECTION("a file made O_EXCL, then written again") { script = excl_create("new") + " && echo more >> new"; }
+    SECTION("a directory made, chmod-ed and removed") { script = "mkdir x && chmod 700 x && rmdir x"; }
+    SECTION("a symlink given a second name, both removed") { script = "ln -s nowhere d/s && ln d/s d/hl && rm d/s d/hl"; }
+    SECTION("a symlink given a second name, one removed, the other replaced") {
+        script = "ln -s nowhere d/s && ln d/s d/hl && rm d/s && mv d/f d/hl";
+    }
+    std::string before = tree_state(h.ws.path());
+    auto r = agent_sh(h, script);
+    INFO(r.out << r.err);
+    REQUIRE(r.status == 0);
+    auto rb = h.ctl({"rollback", only_session(h)});
+    INFO(rb.out << rb.err);
+    CHECK(rb.status == 0);
+    CHECK_THAT(rb.out, Catch::Contains("0 conflict(s), 0 error(s)"));
+    CHECK(tree_state(h.ws.path()) == before);
+}
+
+// `--to` brings back what the agent made before the point and removed
+// after it; a full rollback after it takes that away again (it kept what
+// the first had moved back, as if someone else had made it).
+TEST_CASE("rollback: --to brings back an object the agent made before the point - a full rollback then takes it away") {
+    Host h;
+    plant_file(h.ws / "d/keep", "keep\n");
+    REQUIRE(chown((h.ws / "d").c_str(), kAgentUid, kAgentGid) == 0);
+    std::string before = tree_state(h.ws.path());
+    auto r = agent_sh(h, "python3 -c \"import os; os.close(os.open('d/new', os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))\" && "
+                         "echo m > mark && rm mark && rm -rf d");
+    INFO(r.out << r.err);
+    REQUIRE(r.status == 0);
+    std::string id = only_session(h);
+    auto to = h.ctl({"rollback", id, "--to", std::to_string(seq_of(h, id, "file.unlink", h.ws / "mark", 1))});
+    INFO(to.out << to.err);
+    CHECK(to.status == 0);
+    CHECK(path_exists(h.ws / "d/new"));
+    CHECK(*sandboxd::read_file(h.ws / "d/keep") == "keep\n");
+    CHECK_FALSE(path_exists(h.ws / "mark"));
+    auto all = h.ctl({"rollback", id});
+    INFO(all.out << all.err);
+    CHECK(all.status == 0);
+    CHECK(tree_state(h.ws.path()) == before);
+}
+
 TEST_CASE("rollback: a rename with RENAME_WHITEOUT over a file leaves the kernel's whiteout - and both come back") {
     Host h;
     plant_file(h.ws / "a", "a\n");
