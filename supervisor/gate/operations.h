@@ -113,6 +113,10 @@ struct GateContext {
     std::function<std::optional<std::string>(const std::string&)> read_denied;
     // Names of protected paths that do not exist yet: never made by the agent.
     std::vector<GuardedName> guarded;
+    // The directories that hold a hidden path, by identity: a watch on one
+    // reports what happens to the hidden entry, by name (when the user
+    // reads /etc/shadow or their keys), which its cover hides from reads.
+    std::set<std::pair<dev_t, ino_t>> hidden_parents;
     // GateConfig::journal_creates.
     bool journal_creates = false;
     int connector = -1;  // GateConfig::connector

@@ -4,7 +4,10 @@
 // user opens their keys. The gate adds the watch only on what the agent
 // could read: the object, resolved as the agent, is opened for reading as
 // the agent (in its Landlock domain) first, and the watch goes on that
-// very object, through the worker's descriptor of it.
+// very object, through the worker's descriptor of it. Not on a directory
+// that holds a hidden path: its events name the hidden entry and tell when
+// the user reads it (/etc and /etc/shadow), which its cover keeps from
+// reads; Landlock grants the directory itself, so only the gate can say no.
 #include <fcntl.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
@@ -51,18 +54,21 @@ GateOutcome do_watch(const GateRequest& r, GateContext& ctx) {
     if ((mask & IN_ONLYDIR) && !S_ISDIR(st.st_mode)) return failed(ENOTDIR);
     if (res->trailing_slash && !S_ISDIR(st.st_mode)) return failed(ENOTDIR);
     GateOutcome o;
-    if (int err = readable_as_agent(obj.get(), st, parent)) {
+    bool holds_hidden = S_ISDIR(st.st_mode) && ctx.hidden_parents.count({st.st_dev, st.st_ino});
+    if (int err = holds_hidden ? EACCES : readable_as_agent(obj.get(), st, parent)) {
         std::string where = display_path(ctx, parent, name);
-        o = refused(r, action, where, Error{err, "watching what the agent may not read"});
+        o = refused(r, action, where,
+                    Error{err, holds_hidden ? "watching a directory that holds a hidden path: its events name it"
+                                            : "watching what the agent may not read"});
         if (o.entry) {
-            o.entry->rule = "filesystem.read";
+            o.entry->rule = holds_hidden ? "filesystem.hide" : "filesystem.read";
             o.entry->layer = "gate";
         }
         if (!ctx.audit) return o;
         // Audit mode: said, and done all the same.
         if (o.entry) {
             o.entry->decision = "log";
-            o.entry->rule = "would be denied: filesystem.read";
+            o.entry->rule = std::string("would be denied: ") + (holds_hidden ? "filesystem.hide" : "filesystem.read");
         }
         o.err = 0;
     }

@@ -403,6 +403,13 @@ ExitStatus run_session(const RunOptions& opts) {
                     if (path_is_under(path, h)) return "filesystem.hide";
             return std::nullopt;
         };
+        // The directories holding them, for watches (gate/watch_op.cpp).
+        for (const auto* list : {&plan->mounts.hide_dirs, &plan->mounts.hide_files})
+            for (const auto& h : *list)
+                if (struct stat st{}; ::stat(parent_path(h).c_str(), &st) == 0) gc.hidden_parents.insert({st.st_dev, st.st_ino});
+        if (plan->landlock)
+            for (const auto& h : plan->landlock->hidden)
+                if (struct stat st{}; ::stat(parent_path(h).c_str(), &st) == 0) gc.hidden_parents.insert({st.st_dev, st.st_ino});
         auto g = Gate::start(std::move(gc));
         if (!g) {
             (void)cgroup->destroy();

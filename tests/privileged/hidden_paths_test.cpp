@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "base/file_io.h"
+#include "journal/journal.h"
 #include "session_helpers.h"
 
 using namespace sandboxd::test;
@@ -249,4 +250,40 @@ TEST_CASE("hidden paths stay hidden under every mount their filesystem is reache
     INFO(r.out << r.err);
     CHECK(r.status == 0);
     CHECK(r.out == "VISIBLE\nend\n");
+}
+
+// A watch on a directory reports each entry's events by name: on /etc it
+// told when the host read /etc/shadow, which the session hides (helper 40).
+// The gate refuses watches on a directory that holds a hidden path (the
+// directory above it, and the hidden path's own siblings' watches, work).
+TEST_CASE("inotify: no watch on a directory holding a hidden path - its events would name it") {
+    Host h;
+    plant_file(h.ws / "conf/secret.key", "key\n");
+    plant_file(h.ws / "conf/app.ini", "x\n");
+    std::string p = h.profile("hide-key", "name = 'hide-key'\nextends = '" + h.workspace_profile +
+                                              "'\n[filesystem]\nhide = ['${WORKSPACE}/conf/secret.key']\n");
+    const std::string script =
+        "import ctypes, errno\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        "fd = libc.inotify_init1(0)\n"
+        "def watch(p):\n"
+        "    wd = libc.inotify_add_watch(fd, p.encode(), 0xfff)\n"
+        "    return str(wd) if wd >= 0 else errno.errorcode[ctypes.get_errno()]\n"
+        "print(watch('conf'), watch('conf/'), watch('.'), watch('conf/app.ini'))\n";
+    auto r = h.run({"--user", kAgentUser, "--profile", p, "--workspace", h.ws.path(), "--", "python3", "-c", script});
+    INFO(r.out << r.err);
+    CHECK(r.status == 0);
+    CHECK(r.out == "EACCES EACCES 1 2\n");
+    auto lines = sandboxd::read_journal(h.dirs().journal_path(only_session(h)));
+    REQUIRE(lines.ok());
+    int refused = 0;
+    for (const auto& l : *lines)
+        if (l.value.value("action", "") == "file.watch" && l.value.value("decision", "") == "deny" &&
+            l.value.value("rule", "") == "filesystem.hide")
+            ++refused;
+    CHECK(refused == 2);
+    // The same directory under a profile that hides nothing in it: watched.
+    auto plain = h.run({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", h.ws.path(), "--",
+                        "python3", "-c", script});
+    CHECK(plain.out == "1 1 2 3\n");
 }
