@@ -174,6 +174,7 @@ void Gate::Impl::worker_main() {
             o.entry->time_usec = realtime_usec();
             o.entry->sync_later = true;
             journal->push(std::move(*o.entry));
+            ++ctx.lines;
             // (Only the file calls have an exit program that would.)
             if (o.own_line && cfg.gate_lines && changes_files) {
                 cfg.gate_lines.mark(tid, epoch, nr);

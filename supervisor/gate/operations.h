@@ -61,8 +61,10 @@ struct GateContext {
     // /dev/shm): what is destroyed there needs no snapshot.
     std::vector<dev_t> private_devs;
     // Files whose content was already kept this session (first open for
-    // writing): later opens for writing take no second copy.
-    std::set<std::pair<dev_t, ino_t>> kept;
+    // writing): later opens for writing take no second copy. Each with
+    // `lines` as its last line made it (see write_ops.cpp, rewrite_line).
+    std::map<std::pair<dev_t, ino_t>, uint64_t> kept;
+    uint64_t lines = 0;  // the gate's journal lines so far
     std::list<HostDir> host_dirs;  // directories looked up, most recent first (host_dir)
     uint64_t operation = 0;        // counts the operations performed (perform_gated)
     // The last directory the host does not reach (the session's own /tmp):

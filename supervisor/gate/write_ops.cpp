@@ -130,6 +130,26 @@ GateOutcome truncate_file(const GateRequest& r, GateContext& ctx, const char* ac
 
 namespace {
 
+// A file opened for writing again, its old bytes kept at an earlier line:
+// a line of its own (no undo) when any other line came in between, which
+// `rollback --to` may stop at. The bytes as they were there are not kept,
+// and rollback then says it cannot bring them back rather than keep quiet.
+// One line however often the file is opened with no other line between
+// (a log appended to in a loop).
+std::optional<JournalEntry> rewrite_line(const GateRequest& r, GateContext& ctx, int fd, const struct stat& st,
+                                         bool writes) {
+    if (!writes || !S_ISREG(st.st_mode)) return std::nullopt;
+    auto it = ctx.kept.find({st.st_dev, st.st_ino});
+    if (it == ctx.kept.end() || it->second >= ctx.lines) return std::nullopt;
+    OpenObject obj = open_object(fd, st);
+    if (!obj.on_host) return std::nullopt;
+    it->second = ctx.lines + 1;
+    JournalEntry e = entry_for(r, "file.open-write", obj.path);
+    e.rule = "filesystem.write";
+    e.detail = {{"bytes_kept", "earlier"}, {"ino", uint64_t(st.st_ino)}};
+    return e;
+}
+
 // Keeps a copy of the regular file open at `fd` before the agent writes
 // to it; journaled with the same undo record as a truncation.
 GateOutcome keep_before_write(const GateRequest& r, GateContext& ctx, int fd) {
@@ -151,7 +171,7 @@ GateOutcome keep_before_write(const GateRequest& r, GateContext& ctx, int fd) {
         ctx.store_on_dev(st.st_dev).discard(**snap);
         return refused(r, "file.open-write", obj.path, Error{err, "dropping the file's privileges"});
     }
-    ctx.kept.insert({st.st_dev, st.st_ino});
+    ctx.kept[{st.st_dev, st.st_ino}] = ctx.lines + 1;  // with the line below
     GateOutcome o;
     JournalEntry e = entry_for(r, "file.open-write", obj.path);
     e.rule = "filesystem.write";
@@ -405,7 +425,7 @@ GateOutcome do_open(const GateRequest& r, GateContext& ctx, int flags, mode_t mo
     if (!truncates) {
         GateOutcome t = truncate_empty();
         if (t.err) return t;
-        o.entry = std::move(t.entry);
+        o.entry = t.entry ? std::move(t.entry) : rewrite_line(r, ctx, o.install.get(), st, writes);
         return o;
     }
     int tfd = write_fd();

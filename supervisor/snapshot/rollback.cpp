@@ -977,6 +977,21 @@ RollbackReport rollback_session(const std::string& journal_path, const RollbackO
             if (!added) at->second = std::min(at->second, seq);
         }
     };
+    // `--to`: files whose first line after the point is an open for
+    // writing with the old bytes kept earlier (before it): their bytes at
+    // the point were never kept. Path -> that line; the first line seen
+    // after the point for each path decides (a snapshot first: exact).
+    std::map<std::string, std::optional<uint64_t>> first_after_point;
+    auto note_after_point = [&](const json& l, uint64_t seq) {
+        if (!opts.to_seq || seq <= *opts.to_seq) return;
+        std::string action = text_at(l, "action");
+        bool undoes = l.contains("undo") && l["undo"].is_object();
+        if (action == "file.open-write" && !undoes) {
+            first_after_point.try_emplace(text_at(l, "target"), seq);
+        } else if (undoes && text_at(l["undo"], "op") == "restore") {
+            first_after_point.try_emplace(text_at(l["undo"], "path"), std::nullopt);
+        }
+    };
     auto needed = [&](json& l) {
         std::string action = text_at(l, "action");
         static const json kNone = json::object();
@@ -991,6 +1006,7 @@ RollbackReport rollback_session(const std::string& journal_path, const RollbackO
             return false;
         }
         uint64_t seq = l["seq"].get<uint64_t>();
+        note_after_point(l, seq);
         if (action.starts_with("session.") || action.starts_with("rollback.") || action == "journal.torn") return true;
         if (opts.to_seq && seq == *opts.to_seq) return true;  // its time is the point rolled back to
         if (!undoes || (opts.to_seq && seq <= *opts.to_seq) || (opts.path && !touches(l["undo"], *opts.path)))
@@ -1197,6 +1213,19 @@ RollbackReport rollback_session(const std::string& journal_path, const RollbackO
             ++rep.errors;
             rep.steps.push_back(std::move(step));
         }
+    }
+    // What `--to` could not bring back as it was at the point: said, and
+    // left as the rest of the rollback made it.
+    for (const auto& [path, rewrite] : first_after_point) {
+        if (!rewrite || (opts.path && !under(path, *opts.path))) continue;
+        RollbackStep step;
+        step.seq = *rewrite;
+        step.what = "bring back " + path + " as it was at the point";
+        step.status = "conflict";
+        step.detail = "written again after the point (line " + std::to_string(*rewrite) +
+                      ") with its old bytes kept only from before the point: its bytes at the point were never kept";
+        ++rep.conflicts;
+        rep.steps.push_back(std::move(step));
     }
     for (const auto& store : stores)
         for (auto& [path, what] : a.store_fds.count(store) ? unnamed_in_store(store, referenced, a.dropped)

@@ -308,6 +308,38 @@ TEST_CASE("rollback: a file changed several times - --to an intermediate state /
     CHECK(tree_state(h.ws.path()) == before);
 }
 
+// The old bytes of a file are kept at its first open for writing only:
+// appended to before and after a point, its bytes at the point were never
+// kept, and `--to` left it as it was and said nothing (helper 41). An open
+// for writing again, with any other line in between, is now a line of its
+// own, and `--to` reports the file as a conflict.
+TEST_CASE("rollback: --to a point between two appends to a file says it cannot bring its bytes back - a full rollback can") {
+    Host h;
+    plant_file(h.ws / "f", "original\n");
+    std::string before = tree_state(h.ws.path());
+    auto r = agent_sh(h, "echo w1 >> f && echo m > mark && rm mark && echo w2 >> f && echo w3 >> f");
+    INFO(r.out << r.err);
+    REQUIRE(r.status == 0);
+    std::string id = only_session(h);
+    // One line for the second and third opens: nothing came between them.
+    auto lines = sandboxd::read_journal(h.dirs().journal_path(id));
+    REQUIRE(lines.ok());
+    int opens = 0;
+    for (const auto& l : *lines)
+        if (l.value.value("action", "") == "file.open-write" && l.value.value("target", "") == h.ws / "f") ++opens;
+    CHECK(opens == 2);
+    auto to = h.ctl({"rollback", id, "--to", std::to_string(seq_of(h, id, "file.unlink", h.ws / "mark", 1))});
+    INFO(to.out << to.err);
+    CHECK(to.status == 1);
+    CHECK_THAT(to.out, Catch::Contains("bring back " + h.ws / "f" + " as it was at the point") &&
+                           Catch::Contains("its bytes at the point were never kept"));
+    CHECK(*sandboxd::read_file(h.ws / "f") == "original\nw1\nw2\nw3\n");
+    auto all = h.ctl({"rollback", id});
+    INFO(all.out << all.err);
+    CHECK(all.status == 0);
+    CHECK(tree_state(h.ws.path()) == before);
+}
+
 TEST_CASE("rollback: chmod and extended attributes come back") {
     Host h;
     plant_file(h.ws / "script.sh", "echo hi\n", 0640);
