@@ -813,6 +813,13 @@ struct Applier {
             // (`written`), or by one run before the session ended
             // (`earlier`).
             bool made = born >= since_usec && born <= end_usec && !not_the_agents(sx);
+            // Born within a tick of the filesystem's clock before the
+            // point, which stamps births with the time of its last tick:
+            // made just before the point or just after, no one can say.
+            // Left, and said.
+            if (!made && unsure_from && born >= unsure_from && born < since_usec && !not_the_agents(sx) && !ours(sx) &&
+                !changed_after_end(sx))
+                sweep_unsure.push_back(p);
             if (S_ISDIR(sx.stx_mode)) {
                 UniqueFd sub(::openat(dirfd, n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
                 if (!sub) {
@@ -841,6 +848,8 @@ struct Applier {
     }
     std::vector<std::string> sweep_problems;
     std::vector<std::string> sweep_conflicts;  // made by the agent, changed after the session
+    uint64_t unsure_from = 0;                  // `--to`: a tick before the point (see sweep_at)
+    std::vector<std::string> sweep_unsure;
 
     void finish() {
         // Directory times last: restoring their contents changed them.
@@ -1180,6 +1189,13 @@ RollbackReport rollback_session(const std::string& journal_path, const RollbackO
     // Last, what the agent created that no line undoes. From the session's
     // start, or from the --to line's time; within --path when given.
     uint64_t from = a.from_usec;
+    if (opts.to_seq && from) {
+        timespec tick{};
+        uint64_t tick_usec = ::clock_getres(CLOCK_REALTIME_COARSE, &tick) == 0
+                                 ? uint64_t(tick.tv_sec) * 1000000 + uint64_t(tick.tv_nsec) / 1000
+                                 : 10000;
+        a.unsure_from = from > tick_usec ? from - tick_usec : 1;
+    }
     if (from && !write_trees.empty()) {
         std::vector<std::string> taken;
         for (const auto& w : write_trees) {
@@ -1202,6 +1218,15 @@ RollbackReport rollback_session(const std::string& journal_path, const RollbackO
             step.what = "remove " + p + " (made during the session, no journal line)";
             step.status = "conflict";
             step.detail = p + " was changed after the session: left in place";
+            ++rep.conflicts;
+            rep.steps.push_back(std::move(step));
+        }
+        for (const auto& p : a.sweep_unsure) {
+            RollbackStep step;
+            step.what = "remove " + p + " (made during the session, no journal line)";
+            step.status = "conflict";
+            step.detail = p + " was made within a tick of the filesystem's clock of the point: before it or after, "
+                          "its birth time cannot tell; left in place";
             ++rep.conflicts;
             rep.steps.push_back(std::move(step));
         }
