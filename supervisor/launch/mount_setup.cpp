@@ -280,8 +280,16 @@ bool setup_mounts(const MountPlan& plan, int ruleset_fd, uint64_t tmp_access, ui
         // A pinned directory is bound writable: never where a link put on
         // its way since would lead (the plan named it by its real path).
         if (!bind_remount(p.path.c_str(), false, p.noexec, false)) return fail(f, SpawnStep::Protect);
+    // Followed, and mounted where they lead: with the exec attribute of
+    // the mount there, never cleared. A protected path in an exec tree,
+    // made a link by an earlier session's agent, leads anywhere: cleared,
+    // noexec went off a tree outside the exec scope, and ld.so ran what
+    // the agent had put there (helper 40).
     for (const auto& p : plan.protect)
-        if (!bind_remount(p.path.c_str(), true, p.noexec, true)) return fail(f, SpawnStep::Protect);
+        if (!bind_with_attrs(p.path.c_str(),
+                             MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_RDONLY | (p.noexec ? MOUNT_ATTR_NOEXEC : 0), 0,
+                             false, true))
+            return fail(f, SpawnStep::Protect);
 
     // What the private /tmp already covers is hidden: ENOENT is success here.
     for (const auto& p : plan.hide_dirs) {

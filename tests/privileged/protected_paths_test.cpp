@@ -387,3 +387,28 @@ TEST_CASE("explain: sandbox-run --explain prints the names an agent's link leads
     CHECK(r.out.find('\x07') == std::string::npos);
     CHECK(r.out.find("\nsandbox-run: forged") == std::string::npos);
 }
+
+// A protected path is followed where it leads and mounted there. In an
+// exec tree its mount was made executable, wherever it led: an earlier
+// session's agent made the protected name a link to a directory of its own
+// outside the exec scope, and ld.so ran what it had put there (helper 40).
+// The mount now keeps the exec attribute of where it leads.
+TEST_CASE("a protected path in an exec tree that an agent made a link elsewhere leaves noexec there") {
+    Host h;
+    REQUIRE(sandboxd::make_dirs(h.ws / "tools/bin", 0755).ok());
+    REQUIRE(sandboxd::make_dirs(h.ws / "data", 0755).ok());
+    for (const char* to : {"data/t", "tools/bin/t"}) REQUIRE(run({"/bin/cp", "/usr/bin/true", h.ws / to}).status == 0);
+    REQUIRE(symlink("../data", (h.ws / "tools/hooks").c_str()) == 0);
+    REQUIRE(run({"/bin/chown", "-hR", std::to_string(kAgentUid) + ":" + std::to_string(kAgentGid), h.ws.path()}).status == 0);
+    const std::string tc = TESTCASES_DIR;
+    std::string p = h.profile("exec-tools", "name='exec-tools'\nextends='workspace-t'\n[filesystem]\n"
+                                            "protect = ['${WORKSPACE}/tools/hooks', '${WORKSPACE}/tools/bin']\n"
+                                            "[exec]\nallow = ['/usr', '-/bin', '-/lib', '-/lib64', '" + tc +
+                                                "', '${WORKSPACE}/tools']\n");
+    auto r = h.run({"--user", kAgentUser, "--profile", p, "--workspace", h.ws.path(), "--", "sh", "-c",
+                    "/lib64/ld-linux-x86-64.so.2 ./data/t 2>/dev/null; echo data=$?; "
+                    "/lib64/ld-linux-x86-64.so.2 ./tools/bin/t; echo bin=$?; ./tools/bin/t; echo exec=$?"});
+    INFO(r.out << r.err);
+    REQUIRE(r.status == 0);
+    CHECK(r.out == "data=127\nbin=0\nexec=0\n");
+}
