@@ -412,3 +412,51 @@ TEST_CASE("a protected path in an exec tree that an agent made a link elsewhere 
     REQUIRE(r.status == 0);
     CHECK(r.out == "data=127\nbin=0\nexec=0\n");
 }
+
+// The directories above a protected path are pinned: bound onto
+// themselves, writable. A session still running on the directory above
+// kept exchanging a later session's .git with a link of its own to the
+// user's directory, and the pin, following the link, made that directory
+// a write tree's mount: chmod, utimes, xattrs landed outside the write
+// trees (helper 40: 27 of 100 starts). Pins follow no link: such a start
+// is refused, or its pin is the real .git.
+TEST_CASE("a running session swapping a later session's pinned .git for a link pins nothing outside") {
+    Host h;
+    TempDir outer("sandboxd-outer", "/var/tmp");
+    REQUIRE(sandboxd::make_dirs(outer / "ws/.git/hooks", 0755).ok());
+    REQUIRE(run({"/bin/chown", "-R", std::to_string(kAgentUid) + ":" + std::to_string(kAgentGid), outer.path()}).status == 0);
+    TempDir docs("sandboxd-docs", "/var/tmp");
+    REQUIRE(chown(docs.path().c_str(), kAgentUid, kAgentGid) == 0);
+    docs.write("secret.txt", "the user's own\n");
+    REQUIRE(chown((docs / "secret.txt").c_str(), kAgentUid, kAgentGid) == 0);
+    REQUIRE(chmod((docs / "secret.txt").c_str(), 0600) == 0);
+    Background s1(h.run_argv({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", outer.path(), "--",
+                              testcase("swap_flip"), outer.path(), docs.path(), "15", "ws/.git"}),
+                  h.env());
+    const std::string secret = shell_word(docs / "secret.txt");
+    const std::string probe = "grep -q " + shell_word(docs.path()) + " /proc/self/mountinfo && echo mounted; chmod 644 " +
+                              secret + " 2>/dev/null && echo chmod; echo ran";
+    int ran = 0, refused = 0, leaked = 0;
+    for (int i = 0; i < 100; ++i) {
+        auto r = h.run({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", outer / "ws", "--", "sh",
+                        "-c", probe});
+        struct stat st{};
+        if (r.out.find("mounted") != std::string::npos || r.out.find("chmod") != std::string::npos ||
+            (::stat((docs / "secret.txt").c_str(), &st) == 0 && (st.st_mode & 07777) != 0600)) {
+            ++leaked;
+            UNSCOPED_INFO("start " << i << ": " << r.out << r.err);
+            ::chmod((docs / "secret.txt").c_str(), 0600);
+        }
+        if (r.status == 0) ++ran;
+        else ++refused;
+    }
+    auto flips = s1.wait(60000);
+    INFO(flips.out << flips.err << "\nran " << ran << ", refused " << refused);
+    REQUIRE(flips.status == 0);
+    CHECK(leaked == 0);
+    auto after = h.run({"--user", kAgentUser, "--profile", h.workspace_profile, "--workspace", outer / "ws", "--", "sh",
+                        "-c", probe});
+    INFO(after.out << after.err);
+    CHECK(after.status == 0);
+    CHECK(after.out == "ran\n");
+}
