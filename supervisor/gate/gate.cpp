@@ -406,6 +406,7 @@ Result<std::unique_ptr<Gate>> Gate::start(GateConfig cfg) {
     s.ctx.session_start_usec = s.cfg.session_start_usec;
     s.ctx.agent_uid = s.cfg.identity.uid;
     s.ctx.read_denied = s.cfg.read_denied;
+    s.ctx.destroyable = s.cfg.destroyable;
     s.ctx.guarded = s.cfg.guarded;
     s.ctx.hidden_parents = std::move(s.cfg.hidden_parents);
     for (const auto& g : s.cfg.guarded)

@@ -87,6 +87,8 @@ struct GateConfig {
     std::function<std::optional<std::string>(const std::string&)> read_denied;
     // See GateContext::guarded.
     std::vector<GuardedName> guarded;
+    // Whether `path` (a host path) lies in a destroy tree; null: everywhere.
+    std::function<bool(const std::string&)> destroyable;
     // See GateContext::hidden_parents.
     std::set<std::pair<dev_t, ino_t>> hidden_parents;
     // See Plan::journal_creates: each name made on a filesystem without

@@ -113,6 +113,9 @@ struct GateContext {
         return it != made.end() && btime_usec <= it->second;
     }
     std::function<std::optional<std::string>(const std::string&)> read_denied;
+    // Whether a host path lies in a destroy tree (GateConfig::destroyable):
+    // outside them, files in write trees are only added to.
+    std::function<bool(const std::string&)> destroyable;
     // Names of protected paths that do not exist yet: never made by the agent.
     std::vector<GuardedName> guarded;
     // The directories that hold a hidden path, by identity: a watch on one

@@ -130,6 +130,18 @@ GateOutcome truncate_file(const GateRequest& r, GateContext& ctx, const char* ac
 
 namespace {
 
+// Whether writing the regular file open at `fd` in place would change what
+// another made: it lies outside the destroy trees (GateContext::destroyable)
+// and is not the agent's own, made this session.
+bool overwrites_anothers(GateContext& ctx, int fd, const struct stat& st) {
+    if (!ctx.destroyable || !S_ISREG(st.st_mode)) return false;
+    OpenObject obj = open_object(fd, st);
+    if (!obj.on_host || ctx.destroyable(obj.path)) return false;
+    struct statfs fs{};
+    bool overlay = ::fstatfs(fd, &fs) != 0 || fs.f_type == OVERLAYFS_SUPER_MAGIC;
+    return !ctx.droppable(birth_usec(fd), st, overlay);
+}
+
 // A file opened for writing again, its old bytes kept at an earlier line:
 // a line of its own (no undo) when any other line came in between, which
 // `rollback --to` may stop at. The bytes as they were there are not kept,
@@ -395,6 +407,16 @@ GateOutcome do_open(const GateRequest& r, GateContext& ctx, int flags, mode_t mo
         truncates = (flags & O_TRUNC) && S_ISREG(st.st_mode) && st.st_size > 0;
     }
     bool writes = (flags & O_ACCMODE) != O_RDONLY;
+    // Overwriting what was there destroys it, as a truncation does: in a
+    // write tree that is no destroy tree an existing file is opened for
+    // writing only to be added to, unless the agent made it.
+    bool overwrite_refused = (truncates || (writes && !(flags & O_APPEND))) && overwrites_anothers(ctx, o.install.get(), st);
+    if (overwrite_refused && !ctx.audit) {
+        GateOutcome no = refused(r, action, where,
+                                 Error{EACCES, "overwriting a file in a write tree that is no destroy tree (O_APPEND adds to it)"});
+        if (no.entry) no.entry->rule = "filesystem.destroy";
+        return no;
+    }
     // O_RDONLY|O_TRUNC truncates too; a write descriptor is needed for it.
     UniqueFd writer;
     auto write_fd = [&]() -> int {
@@ -417,6 +439,7 @@ GateOutcome do_open(const GateRequest& r, GateContext& ctx, int flags, mode_t mo
         // written through it (in place, appended), the old bytes are kept.
         GateOutcome k = keep_before_write(r, ctx, o.install.get());
         if (k.err) return k;
+        if (overwrite_refused && k.entry) k.entry->rule = "filesystem.destroy";  // audit mode: would be denied
         if (GateOutcome t = truncate_empty(); t.err) return t;  // kept now: nothing more to record
         k.install = std::move(o.install);
         k.cloexec = o.cloexec;

@@ -54,7 +54,7 @@ ExitStatus explain_session(const RunOptions& opts) {
     hide_under_every_mount(*profile);
     SandboxdDirs dirs = SandboxdDirs::from_env();
     MountPlan mp = plan_mounts(*profile, ws, {dirs.runtime, dirs.state}, opts.audit);
-    bool gate = !profile->destroy.empty() || opts.audit || !mp.guarded.empty();
+    bool gate = !profile->destroy.empty() || !profile->write.empty() || opts.audit || !mp.guarded.empty();
     auto prog = compile_seccomp(profile->syscalls, opts.audit, gate, true, !mp.guarded.empty());
     if (!prog) return {125, prog.error().describe()};
     auto cg = detect_cgroup_host();
@@ -87,7 +87,7 @@ ExitStatus explain_session(const RunOptions& opts) {
                  "seccomp user notification: snapshot, then done by the gate as the agent; budget " +
                      std::to_string(profile->snapshots.budget_bytes) + " bytes");
     else
-        o << row("snapshots", "no destroy trees", "no snapshot gate (nothing outside the session is destroyable)");
+        o << row("snapshots", "no write or destroy trees", "no snapshot gate (nothing outside the session is changed)");
     o << row("privileges", "no_new_privs, no capabilities", "enforced: locked securebits, empty bounding set");
     if (cg) {
         o << row("cgroup v2", "session cgroup, freeze/kill switch",

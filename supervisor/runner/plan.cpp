@@ -70,9 +70,13 @@ Result<Plan> make_plan(const RunOptions& opts, const SandboxdDirs& dirs) {
         return plain_error("profile " + plan.profile.name +
                            " asks for tier 1 (shadow mode: writes land in an overlay), which this "
                            "build cannot enforce yet; use a tier 2 or 3 profile");
-    // The snapshot gate: wherever the agent may destroy something that
-    // outlives the session (destroy trees; anything, in audit mode).
-    bool gate = !plan.profile.destroy.empty() || opts.audit;
+    // The snapshot gate: wherever the agent may change something that
+    // outlives the session (write and destroy trees; anything, in audit
+    // mode). A write tree alone is not safe from loss: writing in place
+    // overwrites what was there (the gate refuses it, but the kernel lets
+    // an open for appending be turned into one that is not, or mapped),
+    // and chmod, chown and xattrs change it; each needs its undo record.
+    bool gate = !plan.profile.destroy.empty() || !plan.profile.write.empty() || opts.audit;
     // Audit mode studies what the agent would do: Landlock cannot log
     // instead of deny, so it is not applied at all (--explain says so).
     if (!opts.audit) {
@@ -102,7 +106,9 @@ Result<Plan> make_plan(const RunOptions& opts, const SandboxdDirs& dirs) {
         while (state != "/" && ::access(state.c_str(), F_OK) != 0) state = state.substr(0, std::max<size_t>(1, state.find_last_of('/')));
         auto state_root = mount_root_of(state);
         if (!state_root) return state_root.error();
-        for (const auto& d : plan.profile.destroy) {
+        std::vector<PathRule> changed = plan.profile.destroy;
+        changed.insert(changed.end(), plan.profile.write.begin(), plan.profile.write.end());
+        for (const auto& d : changed) {
             if (!d.exists) continue;
             auto root = mount_root_of(d.path);
             if (!root) return root.error();
@@ -133,9 +139,9 @@ Result<Plan> make_plan(const RunOptions& opts, const SandboxdDirs& dirs) {
     // gate: a ring would delete unsnapshotted and make guarded names.
     if ((gate || guard) && !opts.audit && !plan.seccomp.denied.count("io_uring_setup"))
         return plain_error("profile " + plan.profile.name + " allows io_uring, which bypasses the snapshot gate " +
-                           (gate ? std::string("its destroy trees need") : "its protected or hidden paths in write trees (" +
+                           (gate ? std::string("its write and destroy trees need") : "its protected or hidden paths in write trees (" +
                                                                               plan.mounts.guarded.front().protected_path + ") need") +
-                           "; deny @io-uring again, or drop the destroy trees and those paths");
+                           "; deny @io-uring again, or drop the write and destroy trees and those paths");
     plan.mounts.memfd_noexec = memfd_noexec;
     auto net = plan_network(plan.profile);
     if (!net) return net.error();

@@ -403,6 +403,9 @@ ExitStatus run_session(const RunOptions& opts) {
                     if (path_is_under(path, h)) return "filesystem.hide";
             return std::nullopt;
         };
+        gc.destroyable = [&plan](const std::string& path) {
+            return !would_deny(plan->profile, FileAccess::Destroy, path).has_value();
+        };
         // The directories holding them, for watches (gate/watch_op.cpp).
         for (const auto* list : {&plan->mounts.hide_dirs, &plan->mounts.hide_files})
             for (const auto& h : *list)

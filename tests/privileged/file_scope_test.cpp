@@ -694,7 +694,7 @@ TEST_CASE("the session's /tmp is its own") {
     unlink("/tmp/sandboxd-host-only");
 }
 
-TEST_CASE("io_uring: blocked by default - allowed by a profile without destroy trees / Landlock still holds") {
+TEST_CASE("io_uring: blocked by default - allowed by a profile without write trees / Landlock still holds") {
     Scene s;
     std::string target = s.outside / "secret.txt";
     auto run_uring = [&](const std::vector<std::string>& opts) {
@@ -711,7 +711,7 @@ TEST_CASE("io_uring: blocked by default - allowed by a profile without destroy t
     auto refused = s.h.run({"--profile", gated, "--user", kAgentUser, "--workspace", s.h.ws.path(), "--", "true"});
     CHECK(refused.status == 125);
     CHECK_THAT(refused.err, Catch::Contains("allows io_uring, which bypasses the snapshot gate"));
-    std::string uring = s.h.profile("uring", "name='uring'\nextends='workspace-t'\n[filesystem]\ndestroy=[]\nprotect=[]\n"
+    std::string uring = s.h.profile("uring", "name='uring'\nextends='workspace-t'\n[filesystem]\nwrite=[]\ndestroy=[]\nprotect=[]\n"
                                              "[syscalls]\nallow=['@io-uring']\n");
     std::string r = run_uring({"--profile", uring});
     CHECK((r == "uring_open errno=EACCES\n" || r == "uring_open errno=EROFS\n"));

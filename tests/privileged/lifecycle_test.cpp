@@ -300,8 +300,8 @@ TEST_CASE("every file syscall the event stream watches reaches the journal from 
     // Each call refused once, on a path of its own outside every write
     // tree; under the snapshot gate openat2 and the newest calls are
     // ENOSYS (not a decision), so a second session runs without a gate
-    // (no destroy trees, and no protected path missing from the workspace
-    // for the gate to guard).
+    // (no write or destroy trees, and no protected path missing from the
+    // workspace for the gate to guard).
     auto refused_calls = [&](bool gate) {
         Host h;
         TempDir outside("sandboxd-calls", "/var/tmp");
@@ -317,7 +317,7 @@ TEST_CASE("every file syscall the event stream watches reaches the journal from 
         }
         std::string prof = gate ? h.workspace_profile
                                 : h.profile("no-gate", "name = 'no-gate'\nextends = '" + h.workspace_profile +
-                                                           "'\n[filesystem]\ndestroy = []\nprotect = []\n");
+                                                           "'\n[filesystem]\nwrite = []\ndestroy = []\nprotect = []\n");
         auto r = h.run({"--user", kAgentUser, "--profile", prof, "--workspace", h.ws.path(), "--",
                         testcase("file_calls"), outside.path(), h.ws.path()});
         INFO(r.out << r.err);

@@ -47,9 +47,10 @@ TEST_CASE("no set-id file is made: chmod u+s and g+s on files refused, creates l
     CHECK(refused == 3);
 }
 
-// The same where no snapshot gate runs (write trees but no destroy trees:
-// helper 40 found chmod 4755 worked there), where the gate runs but sees no
-// create (no protected path missing), and where it sees every create.
+// The same where no snapshot gate runs (no write tree: the session's own
+// /tmp; helper 40 found chmod 4755 worked under a profile with write but
+// no destroy trees, which had no gate then), where the gate runs but sees
+// no create (no protected path missing), and where it sees every create.
 // Every way to set the bits: chmod, and the mode of an exclusive create, of
 // mknod and of an O_TMPFILE open.
 TEST_CASE("no set-id file is made under any profile: chmod refused, creates refused or made without the bits") {
@@ -57,10 +58,13 @@ TEST_CASE("no set-id file is made under any profile: chmod refused, creates refu
     struct Case {
         std::string name, text;
         bool gate;  // creates made without the bits (else refused)
+        std::string dir = ".";  // where the agent makes its files
     };
     const std::string read = "read = ['/usr', '/etc', '-/bin', '-/sbin', '-/lib', '-/lib64', '/dev', '/proc', '${WORKSPACE}']\n";
     std::vector<Case> cases = {
-        {"write-only", "name = 'write-only'\nextends = 'readonly-t'\n[filesystem]\n" + read + "write = ['${WORKSPACE}']\n", false},
+        // No write tree, so no snapshot gate: in the session's own /tmp.
+        {"ro-tmp", "name = 'ro-tmp'\nextends = 'readonly-t'\n[filesystem]\n" + read, false, "/tmp"},
+        {"write-only", "name = 'write-only'\nextends = 'readonly-t'\n[filesystem]\n" + read + "write = ['${WORKSPACE}']\n", true},
         {"no-create-gate", "name = 'no-create-gate'\nextends = 'readonly-t'\n[filesystem]\n" + read +
                                "write = ['${WORKSPACE}']\ndestroy = ['${WORKSPACE}']\n", true},
         {"workspace", "", true},
@@ -78,7 +82,7 @@ TEST_CASE("no set-id file is made under any profile: chmod refused, creates refu
         DYNAMIC_SECTION(c.name) {
             std::string profile = c.text.empty() ? h.workspace_profile : h.profile(c.name, c.text);
             auto r = h.run({"--user", kAgentUser, "--profile", profile, "--workspace", h.ws.path(), "--", "sh", "-c",
-                            script});
+                            "cd " + c.dir + " && " + script});
             INFO(r.out << r.err);
             REQUIRE(r.status == 0);
             if (c.gate)

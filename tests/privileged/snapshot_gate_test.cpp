@@ -18,6 +18,7 @@
 #include <sstream>
 
 #include "base/file_io.h"
+#include "journal/journal.h"
 #include "session_helpers.h"
 
 using namespace sandboxd::test;
@@ -979,4 +980,49 @@ TEST_CASE("gate: a snapshot directory at a mount root that is not sandboxd's own
     REQUIRE(::lstat(planted.c_str(), &st) == 0);
     CHECK(st.st_uid == 0);
     CHECK((st.st_mode & 0777) == 0700);
+}
+
+// Overwriting is destructive: a write tree alone lets the agent make files
+// and add to existing ones, not write over them. Such a profile had no
+// snapshot gate, and `dd conv=notrunc` wrote over a file of the user's
+// with nothing kept. Now the gate refuses opening another's file for
+// writing in place (EACCES, rule filesystem.destroy), keeps the old bytes
+// at an open for appending (which the kernel lets the agent turn into one
+// that writes in place, or map), and records chmod; rollback undoes all.
+TEST_CASE("gate: in a write tree that is no destroy tree, files are added to, never overwritten - rollback undoes the rest") {
+    Host h;
+    plant_file(h.ws / "f", "original\n");
+    plant_file(h.ws / "log", "log\n");
+    std::string before = tree_state(h.ws.path());
+    std::string p = h.profile("write-only", "name = 'write-only'\nextends = 'readonly-t'\n[filesystem]\n"
+                                            "read = ['/usr', '/etc', '-/bin', '-/sbin', '-/lib', '-/lib64', '/dev', "
+                                            "'/proc', '${WORKSPACE}']\nwrite = ['${WORKSPACE}']\n");
+    const std::string script =
+        "printf XX | dd of=f conv=notrunc 2>/dev/null; echo dd=$?; "
+        "python3 -c \"import os; os.close(os.open('f', os.O_WRONLY))\" 2>/dev/null; echo wronly=$?; "
+        "echo more >> log; echo append=$?; chmod 600 f; echo chmod=$?; "
+        "echo mine > n && python3 -c \"f = open('n', 'r+'); f.write('M'); f.close()\"; echo own=$?; "
+        // The kernel's way around O_APPEND: cleared, then written in place.
+        "python3 -c \"import os, fcntl; fd = os.open('log', os.O_WRONLY | os.O_APPEND); "
+        "fcntl.fcntl(fd, fcntl.F_SETFL, 0); os.pwrite(fd, b'ZZ', 0)\"; echo cleared=$?";
+    auto r = h.run({"--user", kAgentUser, "--profile", p, "--workspace", h.ws.path(), "--", "sh", "-c", script});
+    INFO(r.out << r.err);
+    REQUIRE(r.status == 0);
+    CHECK(r.out == "dd=1\nwronly=1\nappend=0\nchmod=0\nown=0\ncleared=0\n");
+    CHECK(*sandboxd::read_file(h.ws / "f") == "original\n");
+    CHECK(*sandboxd::read_file(h.ws / "log") == "ZZg\nmore\n");
+    CHECK(*sandboxd::read_file(h.ws / "n") == "Mine\n");
+    std::string id = only_session(h);
+    auto lines = sandboxd::read_journal(h.dirs().journal_path(id));
+    REQUIRE(lines.ok());
+    int refused = 0;
+    for (const auto& l : *lines)
+        if (l.value.value("decision", "") == "deny" && l.value.value("rule", "") == "filesystem.destroy" &&
+            l.value.value("target", "") == h.ws / "f" && l.value.value("errno", 0) == EACCES)
+            ++refused;
+    CHECK(refused == 2);
+    auto rb = h.ctl({"rollback", id});
+    INFO(rb.out << rb.err);
+    CHECK(rb.status == 0);
+    CHECK(tree_state(h.ws.path()) == before);
 }
