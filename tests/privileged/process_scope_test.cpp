@@ -383,14 +383,15 @@ struct PingForAll {
     ~PingForAll() { (void)sandboxd::write_file("/proc/sys/net/ipv4/ping_group_range", old); }
 };
 
-TEST_CASE("IPv4 sockets other than TCP and UDP (ICMP echo, MPTCP, SCTP, also in pairs), TCP upper layers and fast open: refused without entries") {
+TEST_CASE("IPv4 sockets other than TCP and UDP (ICMP echo, MPTCP, SCTP, also in pairs, SOCK_PACKET), bridge and VLAN ioctls, TCP upper layers and fast open: refused without entries") {
     World w;
     PingForAll ping;
     // The control: audit mode, and a profile that takes @socket-families
     // out of the seccomp baseline (which audit mode alone keeps).
     std::string open_families = w.h.profile("families", "name = 'families'\nextends = 'readonly-t'\n"
                                                         "[syscalls]\nallow = ['@socket-families']\n");
-    auto control = w.probe({"--audit", "--profile", open_families}, {"ping4", "mptcp4", "tcp_fastopen", "sctp4", "sctp_pair6", "tcp_ulp"});
+    auto control = w.probe({"--audit", "--profile", open_families}, {"ping4", "mptcp4", "tcp_fastopen", "sctp4", "sctp_pair6", "tcp_ulp",
+                                                                          "sock_packet4", "bridge_ioctl", "vlan_ioctl"});
     CHECK(control["ping4"] == "ok");
     CHECK(control["mptcp4"] == "ok");
     CHECK(control["tcp_fastopen"] == "ok");
@@ -398,13 +399,19 @@ TEST_CASE("IPv4 sockets other than TCP and UDP (ICMP echo, MPTCP, SCTP, also in 
     // where it has them, the module is loaded first.
     CHECK(control["sctp4"] != "errno=EPERM");
     CHECK(control["sctp_pair6"] != "errno=EPERM");
+    CHECK(control["bridge_ioctl"] != "errno=EPERM");
+    CHECK(control["vlan_ioctl"] != "errno=EPERM");
     CHECK(control["tcp_ulp"] != "errno=EPERM");
-    auto r = w.probe({}, {"ping4", "mptcp4", "tcp_fastopen", "sctp4", "sctp_pair6", "tcp_ulp"});
+    auto r = w.probe({}, {"ping4", "mptcp4", "tcp_fastopen", "sctp4", "sctp_pair6", "tcp_ulp", "sock_packet4",
+                          "bridge_ioctl", "vlan_ioctl"});
     CHECK(r["ping4"] == "errno=EPERM");  // an echo's payload goes anywhere
     CHECK(r["mptcp4"] == "errno=EPERM");
     CHECK(r["tcp_fastopen"] == "errno=EPERM");
     CHECK(r["sctp4"] == "errno=EPERM");  // seccomp: before the kernel would load a module for it
     CHECK(r["sctp_pair6"] == "errno=EPERM");
+    CHECK(r["sock_packet4"] == "errno=EPERM");  // the filter's, before the packet family's module
+    CHECK(r["bridge_ioctl"] == "errno=EPERM");
+    CHECK(r["vlan_ioctl"] == "errno=EPERM");
     CHECK(r["tcp_ulp"] == "errno=EPERM");
 }
 

@@ -107,3 +107,24 @@ TEST_CASE("no set-id file is made under any profile: chmod refused, creates refu
         }
     }
 }
+
+// Audit mode lets what the profile denies through, logged: a profile that
+// denied fchmodat2 (or openat2, whose mode the filter cannot read) had it
+// go past the set-id rule, and chmod 4755 by fchmodat2 made a set-uid
+// file (helper 42). Those calls keep the baseline's answer instead.
+TEST_CASE("no set-id file in audit mode either - also when the profile denies fchmodat2 and openat2") {
+    Host h;
+    std::string p = h.profile("deny-new", "name = 'deny-new'\nextends = '" + h.workspace_profile +
+                                              "'\n[syscalls]\ndeny = ['fchmodat2', 'openat2']\n");
+    auto r = h.run({"--user", kAgentUser, "--profile", p, "--workspace", h.ws.path(), "--audit", "--", "python3", "-c",
+                    "import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+                    "open('t', 'w').close()\n"
+                    "rc = libc.syscall(452, -100, b't', 0o4755, 0)\n"
+                    "print('fchmodat2', rc, ctypes.get_errno() if rc else 0)\n"});
+    INFO(r.out << r.err);
+    REQUIRE(r.status == 0);
+    CHECK(r.out == "fchmodat2 -1 38\n");  // ENOSYS, as the gate's filter answers it
+    struct stat st{};
+    REQUIRE(stat((h.ws / "t").c_str(), &st) == 0);
+    CHECK((st.st_mode & (S_ISUID | S_ISGID)) == 0);
+}

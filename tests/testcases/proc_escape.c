@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <mqueue.h>
+#include <sys/ioctl.h>
 #include <sys/ptrace.h>
 #include <sys/shm.h>
 #include <sys/socket.h>
@@ -141,6 +142,21 @@ static int probe(const char* name) {
         if (socketpair(AF_INET6, SOCK_SEQPACKET, 132, sv) < 0) return -1;
         close(sv[1]);
         return closing(sv[0], 0);
+    }
+    /* SOCK_PACKET on IPv4: the kernel makes it a packet socket, loading
+     * that family's module first. */
+    if (!strcmp(name, "sock_packet4")) {
+        int s = socket(AF_INET, SOCK_PACKET, 0);
+        return s < 0 ? -1 : closing(s, 0);
+    }
+    /* Socket ioctls that load the bridge's and 802.1Q's modules by name
+     * (the kernel's answer here, with both built in or absent, is its own). */
+    if (!strcmp(name, "bridge_ioctl") || !strcmp(name, "vlan_ioctl")) {
+        int s = socket(AF_UNIX, SOCK_DGRAM, 0);
+        if (s < 0) return -1;
+        unsigned long args[3] = {0 /* BRCTL_GET_VERSION */, 0, 0};
+        char vlan[64] = {0};
+        return closing(s, !strcmp(name, "bridge_ioctl") ? ioctl(s, 0x8940, args) : ioctl(s, 0x8982, vlan));
     }
     if (!strcmp(name, "tcp_ulp")) {
         int s = socket(AF_INET, SOCK_STREAM, 0);
