@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include <cstdlib>
 #include <deque>
 #include <optional>
+#include <thread>
 
 #include "base/paths.h"
 #include "base/unique_fd.h"
@@ -46,6 +48,41 @@ TrustedOwners trusted_owners(uid_t agent_uid, gid_t agent_gid) {
 
 namespace {
 
+// Whether the agent may rename entries of any of the directories open at
+// `dirs`, as the kernel decides for its user and all its groups (mode
+// bits, ACLs): asked by a thread of its own that takes on the agent's
+// filesystem credentials (per thread, raw syscalls: glibc would change
+// every thread's). A sticky directory lets it move only its own entries,
+// which the walk judges as the agent's (and a directory of the agent's
+// below is one it may write to). Any doubt (the thread could not become
+// the agent) is a yes: the link is refused.
+bool agent_may_write_any(const AgentLinks& who, const std::vector<UniqueFd>& dirs) {
+    bool any = true;
+    std::thread asker([&] {
+        std::vector<gid_t> groups = who.groups;
+        groups.push_back(who.gid);
+        if (::syscall(SYS_setgroups, groups.size(), groups.data()) != 0) return;
+        ::syscall(SYS_setfsgid, who.gid);
+        ::syscall(SYS_setfsuid, who.uid);
+        if (::syscall(SYS_setfsuid, -1) != long(who.uid) || ::syscall(SYS_setfsgid, -1) != long(who.gid)) return;
+        any = false;
+        for (const auto& d : dirs) {
+            struct stat st{};
+            if (::fstat(d.get(), &st) != 0) {
+                any = true;
+                return;
+            }
+            bool writable = ::faccessat(d.get(), "", W_OK, AT_EMPTY_PATH | AT_EACCESS) == 0;
+            if ((st.st_mode & S_ISVTX) ? st.st_uid == who.uid : writable) {
+                any = true;
+                return;
+            }
+        }
+    });
+    asker.join();
+    return any;
+}
+
 // The walk behind both calls below: entry by entry, each opened (O_PATH,
 // no symbolic link followed) from the directory before it and judged by
 // what was opened, so that what is judged is what the walk goes on from,
@@ -69,32 +106,21 @@ Walk walk_path(const std::string& path, const TrustedOwners& trusted, const Agen
     UniqueFd cur(::dup(root.get()));  // the directory `done` names
     std::string done = "/";
     int links = 0;
-    // Whether the agent may rename entries of each directory of `done`,
-    // from / down: a link below one of those may be the agent's doing.
-    // (Not a sticky one's: there only the owner of an entry may, and an
-    // entry of the agent's own is judged as the agent's.)
-    auto agent_may_move = [&](const struct stat& d) {
-        if (!agent_links || agent_links->uid == 0 || (d.st_mode & S_ISVTX)) return false;
-        return d.st_uid == agent_links->uid || ((d.st_mode & S_IWGRP) && d.st_gid == agent_links->gid) ||
-               (d.st_mode & S_IWOTH);
-    };
-    std::vector<bool> movable;
+    // The directories of `done`, from / down: the agent may have moved a
+    // link below one it may write to (see agent_may_write_any).
+    std::vector<UniqueFd> on_way;
     auto from_root = [&]() -> bool {
-        struct stat r{};
-        if (::fstat(root.get(), &r) != 0) return false;
-        movable.assign(1, agent_may_move(r));
-        return true;
+        on_way.clear();
+        on_way.emplace_back(::dup(root.get()));
+        return bool(on_way.back());
     };
-    if (!from_root()) {
-        w.real = path;
-        return w;
-    }
     // Stops quietly: whether a missing or unreadable path is an error is
     // the caller's to say (its own stat says why).
     auto stop = [&]() -> Walk {
         w.real = path;
         return w;
     };
+    if (!from_root()) return stop();
     while (!todo.empty()) {
         std::string name = std::move(todo.front());
         todo.pop_front();
@@ -104,7 +130,7 @@ Walk walk_path(const std::string& path, const TrustedOwners& trusted, const Agen
                 cur = UniqueFd(::openat(cur.get(), "..", O_PATH | O_DIRECTORY | O_CLOEXEC));
                 if (!cur) return stop();
                 done = parent_path(done);
-                if (movable.size() > 1) movable.pop_back();
+                if (on_way.size() > 1) on_way.pop_back();
             }
             continue;
         }
@@ -139,9 +165,10 @@ Walk walk_path(const std::string& path, const TrustedOwners& trusted, const Agen
         }
         if (!S_ISLNK(st.st_mode)) {
             if (!todo.empty() && !S_ISDIR(st.st_mode)) return stop();  // ENOTDIR
+            on_way.emplace_back(::dup(entry.get()));
+            if (!on_way.back()) return stop();
             cur = std::move(entry);
             done = here;
-            movable.push_back(agent_may_move(st));
             continue;
         }
         if (++links > 40) return stop();  // ELOOP
@@ -149,7 +176,7 @@ Walk walk_path(const std::string& path, const TrustedOwners& trusted, const Agen
         ssize_t n = ::readlinkat(entry.get(), "", target, sizeof target - 1);
         if (n <= 0) return stop();
         std::string to(target, size_t(n));
-        if (agent_links && agent_links->uid != 0 && st.st_uid == agent_links->uid && !has(agent_links->exempt, here)) {
+        if (agent_links && agent_links->uid != 0 && st.st_uid == agent_links->uid) {
             char real[PATH_MAX];
             std::string leads = ::realpath(here.c_str(), real) ? std::string(real) : to;
             w.problem = here + " is a symbolic link of uid " + std::to_string(st.st_uid) + ", the agent's user (to " +
@@ -157,13 +184,12 @@ Walk walk_path(const std::string& path, const TrustedOwners& trusted, const Agen
                         "name where it leads instead";
             return w;
         }
-        if (agent_links && std::find(movable.begin(), movable.end(), true) != movable.end() &&
-            !has(agent_links->exempt, here)) {
+        if (agent_links && agent_links->uid != 0 && agent_may_write_any(*agent_links, on_way)) {
             char real[PATH_MAX];
             std::string leads = ::realpath(here.c_str(), real) ? std::string(real) : to;
-            w.problem = here + " is a symbolic link (to " + leads + ") below a directory the agent's user or group "
-                        "may write to: an agent could have moved it, or what holds it, there in an earlier session, "
-                        "to point this one elsewhere; name where it leads instead";
+            w.problem = here + " is a symbolic link (to " + leads + ") below a directory the agent may write to: "
+                        "an agent could have moved it, or what holds it, there in an earlier session, to point this "
+                        "one elsewhere; name where it leads instead";
             return w;
         }
         if (to.front() == '/') {

@@ -33,17 +33,17 @@ TrustedOwners trusted_owners(uid_t agent_uid, gid_t agent_gid);
 // a later session's scope or workspace elsewhere (to the user's documents
 // or keys): any its user owns; and anyone's where the agent could have put
 // it, by moving it or a directory above it: a link below a directory the
-// agent's user or group may write to. (A relative link leads elsewhere
-// from where it is moved to: a root's `a/b/docs -> ../../x`, moved up two
+// agent may write to, as the kernel decides for its user and every one of
+// its groups (mode bits and ACLs). (A relative link leads elsewhere from
+// where it is moved to: a root's `a/b/docs -> ../../x`, moved up two
 // levels, leads out of the tree; an absolute one moved into the path
-// takes it wherever it points.) Followed all the same at the `exempt`
-// paths (the profile's protected and hidden ones, which no session of the
-// profile could make). Root's links are the system's (/bin, /lib64): an
-// agent run as root is not told apart from it.
+// takes it wherever it points.) At a path some profile protects too: a
+// session of another profile could have made it. Root's links are the
+// system's (/bin, /lib64): an agent run as root is not told apart from it.
 struct AgentLinks {
     uid_t uid = 0;
     gid_t gid = 0;
-    std::vector<std::string> exempt;
+    std::vector<gid_t> groups;  // supplementary
 };
 
 // nullopt when no entry on the way to `path` (symbolic links followed) can

@@ -1,6 +1,8 @@
 #include "base/paths.h"
 
 #include <linux/limits.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdlib.h>
 
 #include <vector>
@@ -76,6 +78,18 @@ std::string with_real_directories(const std::string& path) {
         dir = dir.substr(0, up);
     }
     return path;
+}
+
+Result<std::string> logical_cwd() {
+    if (const char* pwd = std::getenv("PWD"); pwd && pwd[0] == '/' && normalize_path(pwd) == pwd) {
+        struct stat here{}, there{};
+        if (::stat(".", &here) == 0 && ::stat(pwd, &there) == 0 && here.st_dev == there.st_dev &&
+            here.st_ino == there.st_ino)
+            return std::string(pwd);
+    }
+    char buf[PATH_MAX];
+    if (!::getcwd(buf, sizeof buf)) return errno_error("cannot find the working directory");
+    return std::string(buf);
 }
 
 }  // namespace sandboxd

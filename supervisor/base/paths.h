@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "base/result.h"
+
 namespace sandboxd {
 
 // Collapses "//", "/./" and "/../" without touching the filesystem. Requires
@@ -35,5 +37,12 @@ void push_front_components(std::deque<std::string>& todo, std::string_view path)
 // (symlinks followed), the rest as it was; the last component is never
 // followed. How protected and hidden paths are compared with the trees.
 std::string with_real_directories(const std::string& path);
+
+// The working directory as the user reached it: $PWD where it names the
+// same directory as "." with no "." or ".." in it (what the shell kept:
+// the links the user went through), else getcwd()'s, which has none. A
+// relative workspace is judged by the path the user meant: through a
+// link an agent made, getcwd() would only show where it leads.
+Result<std::string> logical_cwd();
 
 }  // namespace sandboxd

@@ -59,6 +59,7 @@ struct ProfileVars {
     // trusted (path_trust.h).
     uid_t agent_uid = 0;
     gid_t agent_gid = 0;
+    std::vector<gid_t> agent_groups;  // supplementary
 };
 
 // Parses one profile document. `source` names it in error messages.

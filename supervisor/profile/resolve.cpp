@@ -264,13 +264,11 @@ Result<Profile> ProfileLoader::load(const std::string& ref, const ProfileVars& v
         dst = std::move(*r);
         return {};
     };
-    // What the profile takes away first: its paths are the links no
-    // session of it could have made.
+    // What takes away follows any link (protect, hide); what grants,
+    // none an agent could have made or moved (path_trust.h).
     SANDBOXD_TRY(fill(p.protect, merged.protect, "filesystem.protect", nullptr));
     SANDBOXD_TRY(fill(p.hide, merged.hide, "filesystem.hide", nullptr));
-    AgentLinks agent_links{vars.agent_uid, vars.agent_gid, {}};
-    for (const auto* list : {&p.protect, &p.hide})
-        for (const auto& r : *list) agent_links.exempt.push_back(r.path);
+    const AgentLinks agent_links{vars.agent_uid, vars.agent_gid, vars.agent_groups};
     SANDBOXD_TRY(fill(p.read, merged.read, "filesystem.read", &agent_links));
     SANDBOXD_TRY(fill(p.write, merged.write, "filesystem.write", &agent_links));
     SANDBOXD_TRY(fill(p.destroy, merged.destroy, "filesystem.destroy", &agent_links));

@@ -19,6 +19,7 @@
 #include "session/dirs.h"
 #include "policy/seccomp_policy.h"
 #include "profile/loader.h"
+#include "runner/plan.h"
 #include "runner/run_session.h"
 
 namespace sandboxd {
@@ -42,14 +43,12 @@ std::string row(std::string_view layer, std::string_view part, std::string_view 
 ExitStatus explain_session(const RunOptions& opts) {
     auto id = resolve_identity(opts.user);
     if (!id) return {125, id.error().describe()};
-    char cwd[4096];
-    std::string ws = opts.workspace.value_or(::getcwd(cwd, sizeof cwd) ? cwd : "/");
-    // As sandbox-run would refuse it (runner/plan.cpp).
-    std::string absolute = !ws.empty() && ws.front() == '/' ? ws : std::string(::getcwd(cwd, sizeof cwd) ? cwd : "/") + "/" + ws;
-    const AgentLinks agent_links{id->uid, id->gid, {}};
-    if (auto why = untrusted_entry(absolute, trusted_owners(id->uid, id->gid), &agent_links))
-        return {125, "workspace " + ws + " cannot be trusted: " + *why};
-    auto profile = ProfileLoader::with_default_path().load(opts.profile, ProfileVars{ws, id->home, id->uid, id->gid});
+    // As sandbox-run would take it, or refuse it (runner/plan.cpp).
+    auto resolved = resolve_workspace(opts.workspace, *id);
+    if (!resolved) return {125, resolved.error().describe()};
+    const std::string& ws = *resolved;
+    auto profile = ProfileLoader::with_default_path().load(opts.profile,
+                                                           ProfileVars{ws, id->home, id->uid, id->gid, id->groups});
     if (!profile) return {125, profile.error().describe()};
     hide_under_every_mount(*profile);
     SandboxdDirs dirs = SandboxdDirs::from_env();

@@ -12,6 +12,7 @@
 
 #include "base/file_io.h"
 #include "base/path_trust.h"
+#include "base/paths.h"
 #include "mounts/aliases.h"
 #include "profile/loader.h"
 #include "snapshot/store.h"
@@ -19,18 +20,23 @@
 namespace sandboxd {
 namespace {
 
-Result<std::string> resolve_workspace(const std::optional<std::string>& ws, uid_t agent_uid, gid_t agent_gid) {
+
+}  // namespace
+
+Result<std::string> resolve_workspace(const std::optional<std::string>& ws, const Identity& agent) {
     std::string dir = ws.value_or(".");
-    char buf[PATH_MAX];
     std::string absolute = dir;
     if (absolute.empty() || absolute.front() != '/') {
-        if (!::getcwd(buf, sizeof buf)) return errno_error("workspace " + dir);
-        absolute = std::string(buf) + "/" + dir;
+        auto cwd = logical_cwd();
+        if (!cwd) return Error{cwd.error().code, "workspace " + dir + ": " + cwd.error().message};
+        absolute = *cwd + "/" + dir;
     }
+    uid_t agent_uid = agent.uid;
+    gid_t agent_gid = agent.gid;
     // Judged and resolved in one walk, entry by entry: no look at the path
     // and then another (realpath) that a link swapped in between would
     // send elsewhere. Every later open of it follows no symbolic link.
-    const AgentLinks agent_links{agent_uid, agent_gid, {}};
+    const AgentLinks agent_links{agent_uid, agent_gid, agent.groups};
     auto real = trusted_real_path(absolute, trusted_owners(agent_uid, agent_gid), &agent_links);
     if (!real) return plain_error("workspace " + dir + " cannot be trusted: " + real.error().message);
     UniqueFd at = open_resolved(AT_FDCWD, real->c_str(), O_PATH | O_DIRECTORY, RESOLVE_NO_SYMLINKS);
@@ -41,8 +47,6 @@ Result<std::string> resolve_workspace(const std::optional<std::string>& ws, uid_
     }
     return *real;
 }
-
-}  // namespace
 
 
 Result<Plan> make_plan(const RunOptions& opts, const SandboxdDirs& dirs) {
@@ -58,11 +62,12 @@ Result<Plan> make_plan(const RunOptions& opts, const SandboxdDirs& dirs) {
     auto id = resolve_identity(opts.user);
     if (!id) return id.error();
     plan.identity = std::move(*id);
-    auto ws = resolve_workspace(opts.workspace, plan.identity.uid, plan.identity.gid);
+    auto ws = resolve_workspace(opts.workspace, plan.identity);
     if (!ws) return ws.error();
     plan.workspace = std::move(*ws);
     auto profile = ProfileLoader::with_default_path().load(
-        opts.profile, ProfileVars{plan.workspace, plan.identity.home, plan.identity.uid, plan.identity.gid});
+        opts.profile,
+        ProfileVars{plan.workspace, plan.identity.home, plan.identity.uid, plan.identity.gid, plan.identity.groups});
     if (!profile) return profile.error();
     plan.profile = std::move(*profile);
     hide_under_every_mount(plan.profile);

@@ -49,4 +49,9 @@ struct Plan {
 
 Result<Plan> make_plan(const RunOptions& opts, const SandboxdDirs& dirs);
 
+// The workspace (`--workspace`, else the working directory as the user
+// reached it) as a real path, judged on the way for links an agent could
+// have made or moved (base/path_trust.h); refused otherwise.
+Result<std::string> resolve_workspace(const std::optional<std::string>& ws, const Identity& agent);
+
 }  // namespace sandboxd

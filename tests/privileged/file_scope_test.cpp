@@ -3,6 +3,7 @@
 // uid owns, so file permissions would allow every attack: only the sandbox
 // can stop them (the audit-mode control run proves it).
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -330,9 +331,9 @@ TEST_CASE("scope paths in /tmp: another user's link is refused, a link out of /t
 // anywhere. A later session whose scope or workspace is named through it
 // would get the link's target instead: one session could widen the next
 // one's scope, to the user's documents or keys. A link of the agent's own
-// user is refused on the way to a scope or a workspace; one at a path the
-// profile protects or hides (which no session of it could have made) is
-// followed, as is root's.
+// user is refused on the way to a scope or a workspace, also at a path the
+// profile protects; root's is followed where the agent could not have put
+// it.
 TEST_CASE("a link an earlier session's agent made does not widen a later session's scope") {
     Host h;
     TempDir docs("sandboxd-docs", "/var/tmp");  // the user's own files, which the agent's uid may write
@@ -382,15 +383,18 @@ TEST_CASE("a link an earlier session's agent made does not widen a later session
         CHECK(e.status == 125);
         CHECK_THAT(e.err, Catch::Contains("symbolic link of uid 4242"));
     }
-    SECTION("the same link, protected by the profile: no session of it could have made it, so it is followed") {
+    // Another profile's session, which does not protect the path, could
+    // have made it (helper 42: ~/.rustup, protected by workspace, read and
+    // executed by coding-agent, led to the whole home).
+    SECTION("the same link, at a path the profile protects: refused all the same") {
         std::string p = h.profile("protect-out", "name='protect-out'\nextends='workspace-t'\n[filesystem]\n"
                                                  "write = ['${WORKSPACE}/out']\ndestroy = []\nprotect = ['${WORKSPACE}/out']\n");
         auto r = h.run({"--user", kAgentUser, "--profile", p, "--workspace", h.ws.path(), "--", "sh", "-c",
-                        "cat " + shell_word(out + "/letter.txt") + "; echo x > " + shell_word(out + "/new") + " || echo refused"});
+                        "cat " + shell_word(out + "/letter.txt")});
         INFO(r.out << r.err);
-        CHECK(r.status == 0);
-        CHECK(r.out == "dear\nrefused\n");
-        CHECK_FALSE(path_exists(docs / "new"));
+        CHECK(r.status == 125);
+        CHECK_THAT(r.err, Catch::Contains(out + " is a symbolic link of uid 4242, the agent's user"));
+        CHECK(r.out.empty());
     }
     SECTION("a link whose target holds escape sequences and a line of its own: named inert") {
         // Its target is the agent's to choose, and the refusal names it.
@@ -432,7 +436,7 @@ TEST_CASE("a link an earlier session's agent made does not widen a later session
         auto r = h.run({"--user", kAgentUser, "--workspace", h.ws / "proj", "--", "sh", "-c", "echo pwned > pwned"});
         INFO(r.out << r.err);
         CHECK(r.status == 125);
-        CHECK_THAT(r.err, Catch::Contains("below a directory the agent's user or group may write to"));
+        CHECK_THAT(r.err, Catch::Contains("below a directory the agent may write to"));
     }
     SECTION("root's link where the agent cannot move it: followed") {
         TempDir system("sandboxd-sys", "/var/tmp");  // root's, 0700 -> 0755
@@ -740,4 +744,50 @@ TEST_CASE("kernel.accept_missing weakens nothing on a kernel that has every laye
     REQUIRE_FALSE(journal->empty());
     CHECK(journal->front().value["action"] == "session.start");
     CHECK(journal->front().value["detail"]["weakened"] == nlohmann::json::array());
+}
+
+// Where the agent could have put a link, judged as the kernel would let
+// it: by an ACL on the directory, by any of its groups (helper 42: a
+// directory root:root 0775 with an ACL entry for the agent's user looked
+// out of its reach, and root's link moved there led a later workspace to
+// the agent's choice); and the working directory a relative or default
+// workspace is taken from is the one the user reached, links and all
+// (getcwd() gave where the agent's link led, which looked clean).
+TEST_CASE("link trust: a directory the agent may write by an ACL - and a workspace taken from where the user cd-ed") {
+    Host h;
+    TempDir docs("sandboxd-docs", "/var/tmp");
+    REQUIRE(chown(docs.path().c_str(), kAgentUid, kAgentGid) == 0);
+    SECTION("a root's link below a directory whose ACL lets the agent write: refused") {
+        TempDir base("sandboxd-acl", "/var/tmp");
+        REQUIRE(chmod(base.path().c_str(), 0755) == 0);
+        REQUIRE(mkdir((base / "shared").c_str(), 0775) == 0);
+        struct Entry {
+            uint16_t tag, perm;
+            uint32_t id;
+        };
+        uint32_t version = 2;
+        Entry entries[] = {{0x01, 7, ~0u}, {0x02, 7, kAgentUid}, {0x04, 5, ~0u}, {0x10, 7, ~0u}, {0x20, 5, ~0u}};
+        std::string acl(reinterpret_cast<const char*>(&version), sizeof version);
+        acl.append(reinterpret_cast<const char*>(entries), sizeof entries);
+        REQUIRE(::setxattr((base / "shared").c_str(), "system.posix_acl_access", acl.data(), acl.size(), 0) == 0);
+        REQUIRE(symlink(docs.path().c_str(), (base / "shared/proj").c_str()) == 0);
+        auto r = h.run({"--user", kAgentUser, "--workspace", base / "shared/proj", "--", "sh", "-c", "echo x > pwned"});
+        INFO(r.out << r.err);
+        CHECK(r.status == 125);
+        CHECK_THAT(r.err, Catch::Contains("below a directory the agent may write to"));
+        CHECK_FALSE(path_exists(docs / "pwned"));
+    }
+    SECTION("no --workspace, the user in a directory reached through the agent's link: refused") {
+        REQUIRE(symlink(docs.path().c_str(), (h.ws / "sub").c_str()) == 0);
+        REQUIRE(lchown((h.ws / "sub").c_str(), kAgentUid, kAgentGid) == 0);
+        std::vector<std::string> env = h.env();
+        auto r = run({"/bin/sh", "-c",
+                      "cd " + shell_word(h.ws / "sub") + " && exec " + shell_word(SANDBOX_RUN) + " --user " + kAgentUser +
+                          " -- sh -c 'echo x > pwned'"},
+                     env);
+        INFO(r.out << r.err);
+        CHECK(r.status == 125);
+        CHECK_THAT(r.err, Catch::Contains(h.ws / "sub" + " is a symbolic link of uid 4242"));
+        CHECK_FALSE(path_exists(docs / "pwned"));
+    }
 }

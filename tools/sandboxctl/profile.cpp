@@ -34,7 +34,7 @@ Action add_profile(CLI::App& app) {
         auto loader = sandboxd::ProfileLoader::with_default_path();
         int rc = 0;
         for (const auto& f : o->files) {
-            auto p = loader.load(f, sandboxd::ProfileVars{ws, id->home, id->uid, id->gid});
+            auto p = loader.load(f, sandboxd::ProfileVars{ws, id->home, id->uid, id->gid, id->groups});
             if (!p) {
                 complain(p.error().describe());
                 rc = 1;
