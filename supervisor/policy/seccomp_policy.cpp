@@ -332,11 +332,12 @@ Status effective_sets(const SyscallRules& rules, bool audit, SeccompProgram& out
     std::set<std::string> shaped = {"open", "openat", "fallocate"};
     for (const auto& s : out.denied)
         for (const char* call : special_calls(s)) shaped.insert(call);
-    // And the calls that make set-id files (add_set_id_rules), with
-    // openat2, whose mode the filter cannot read (ENOSYS under the gate):
-    // let through to be logged, they made a set-uid file (helper 42).
-    for (const char* call : {"chmod", "fchmod", "fchmodat", "fchmodat2", "creat", "mknod", "mknodat", "openat2"})
-        shaped.insert(call);
+    // And the two newer calls that would make set-id files past the gate,
+    // which answers them ENOSYS: fchmodat2, and openat2, whose mode the
+    // filter cannot read. Let through to be logged, they made a set-uid
+    // file (helper 42). (The older ones go to the gate, which refuses or
+    // strips the bits in audit mode too.)
+    for (const char* call : {"fchmodat2", "openat2"}) shaped.insert(call);
     for (const auto& s : extra) {
         if (allowed.count(s) || out.denied.count(s)) continue;
         if (audit && shaped.count(s)) out.unlogged.insert(s);
