@@ -65,6 +65,7 @@ Status add_special(void* ctx, const std::string& rule, const std::function<uint3
         // F_SETLEASE (the kernel compares the command's low 32 bits).
         return add(ctx, action("fcntl"), "fcntl", {SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, 1024)});
     }
+    if (rule == "%dnotify") return add(ctx, action("fcntl"), "fcntl", {SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, 1026)});
     if (rule == "%inode-flags") {
         // FS_IOC_SETFLAGS, its 32-bit twin, FS_IOC_FSSETXATTR,
         // FS_IOC_SETVERSION and its twin (the inode's generation, which a
@@ -164,7 +165,7 @@ std::vector<const char*> special_calls(const std::string& rule) {
     if (rule == "%clone3") return {"clone3"};
     if (rule == "%tty-injection") return {"ioctl"};
     if (rule == "%inode-flags") return {"ioctl", "file_setattr"};
-    if (rule == "%leases") return {"fcntl"};
+    if (rule == "%leases" || rule == "%dnotify") return {"fcntl"};
     if (rule == "%socket-families") return {"socket", "socketpair", "setsockopt", "ioctl"};
     if (rule == "%personality") return {"personality"};
     return {};
@@ -412,7 +413,7 @@ std::string cache_key(const SeccompProgram& p) {
     // The build stamp changes whenever this file (the generator) does; the
     // version, when that is frozen (SOURCE_DATE_EPOCH): raise it with any
     // change to what a rule set compiles to.
-    constexpr const char* kGeneratorVersion = "gen 7 ";
+    constexpr const char* kGeneratorVersion = "gen 8 ";
     std::string text = std::string(__DATE__ " " __TIME__ " ") + kGeneratorVersion + std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
                        std::to_string(v->micro) + " arch " + std::to_string(seccomp_arch_native()) + " deny";
     for (const auto& s : p.denied) text += " " + s;

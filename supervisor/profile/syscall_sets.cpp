@@ -39,8 +39,10 @@ constexpr SV kNamespaces[] = {"%clone-namespaces", "%clone3", "setns"};
 // code all the same (ld.so /proc/self/fd/N), outside every exec tree.
 constexpr SV kMemfd[] = {"memfd_create"};
 // Unprivileged fanotify (inode marks, names reported) watches any file the
-// agent can name, outside its read scope too: Landlock sees no open.
-constexpr SV kFanotify[] = {"fanotify_init", "fanotify_mark"};
+// agent can name, outside its read scope too: Landlock sees no open. And
+// dnotify (fcntl F_NOTIFY) on a directory it may list: a signal for every
+// read or write of an entry in it, hidden ones too (/etc/shadow).
+constexpr SV kFanotify[] = {"fanotify_init", "fanotify_mark", "%dnotify"};
 // A lease on a file makes every other process's open of it wait for the
 // holder, up to fs.lease-break-time (45 s): the agent owns files the host
 // reads (the user's own, in the read scope) and would stall whoever opens
@@ -87,7 +89,7 @@ constexpr SyscallGroup kGroups[] = {
     {"@inode-flags", "setting inode flags (chattr), which rollback cannot undo", kInodeFlags},
     {"@socket-families", "sockets other than unix, IPv4, IPv6 and route netlink", kSocketFamilies},
     {"@memfd", "memory-backed files, which the dynamic loader maps as code outside every exec tree", kMemfd},
-    {"@fanotify", "watching files by fanotify, also outside the read scope", kFanotify},
+    {"@fanotify", "watching files by fanotify, also outside the read scope, and by dnotify", kFanotify},
     {"@leases", "file leases, which make every other opener of the file wait", kLeases},
     {"@privileged", "operations that need privileges the agent does not have", kPrivileged},
 };

@@ -13,6 +13,7 @@
 //                        memory seccomp cannot read, and glibc falls back to
 //                        clone() on ENOSYS, where the flags can be checked
 //   %leases              fcntl(F_SETLEASE)
+//   %dnotify             fcntl(F_NOTIFY)
 //   %personality         personality() other than PER_LINUX, PER_LINUX32 and
 //                        the 0xffffffff query (READ_IMPLIES_EXEC,
 //                        ADDR_NO_RANDOMIZE... weaken the agent's own process)

@@ -131,6 +131,11 @@ static long probe(const char* name) {
         int fd = own_file();
         return fd < 0 ? -1 : closing(fd, syscall(SYS_fcntl, fd, 1024 /* F_SETLEASE */, 0 /* F_RDLCK */));
     }
+    /* dnotify on a directory: a signal for each read of an entry in it. */
+    if (!strcmp(name, "dnotify")) {
+        int fd = open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        return fd < 0 ? -1 : closing(fd, syscall(SYS_fcntl, fd, 1026 /* F_NOTIFY */, 0x1 /* DN_ACCESS */));
+    }
     /* A memfd: the dynamic loader maps one as code outside every exec tree. */
     if (!strcmp(name, "memfd_create")) return syscall(SYS_memfd_create, "probe", 0);
     /* Unprivileged fanotify reporting names: watches outside the read scope. */
