@@ -81,11 +81,16 @@ std::string with_real_directories(const std::string& path) {
 }
 
 Result<std::string> logical_cwd() {
-    if (const char* pwd = std::getenv("PWD"); pwd && pwd[0] == '/' && normalize_path(pwd) == pwd) {
+    if (const char* pwd = std::getenv("PWD"); pwd && *pwd) {
         struct stat here{}, there{};
-        if (::stat(".", &here) == 0 && ::stat(pwd, &there) == 0 && here.st_dev == there.st_dev &&
-            here.st_ino == there.st_ino)
+        if (pwd[0] == '/' && normalize_path(pwd) == pwd && ::stat(".", &here) == 0 && ::stat(pwd, &there) == 0 &&
+            here.st_dev == there.st_dev && here.st_ino == there.st_ino)
             return std::string(pwd);
+        // A launcher changed the directory and left $PWD (subprocess's
+        // cwd=, make -C): how it was reached is unknown, and getcwd()
+        // would show only where any link on the way led.
+        return Error{EINVAL, "the working directory is not $PWD (" + std::string(pwd) +
+                                 "): how it was reached is unknown; name it with an absolute path"};
     }
     char buf[PATH_MAX];
     if (!::getcwd(buf, sizeof buf)) return errno_error("cannot find the working directory");

@@ -40,9 +40,11 @@ std::string with_real_directories(const std::string& path);
 
 // The working directory as the user reached it: $PWD where it names the
 // same directory as "." with no "." or ".." in it (what the shell kept:
-// the links the user went through), else getcwd()'s, which has none. A
-// relative workspace is judged by the path the user meant: through a
-// link an agent made, getcwd() would only show where it leads.
+// the links the user went through); an error where $PWD names another
+// (a launcher changed the directory); getcwd()'s, which has no link, only
+// without $PWD. A relative workspace is judged by the path the user
+// meant: through a link an agent made, getcwd() would only show where it
+// leads.
 Result<std::string> logical_cwd();
 
 }  // namespace sandboxd

@@ -790,4 +790,19 @@ TEST_CASE("link trust: a directory the agent may write by an ACL - and a workspa
         CHECK_THAT(r.err, Catch::Contains(h.ws / "sub" + " is a symbolic link of uid 4242"));
         CHECK_FALSE(path_exists(docs / "pwned"));
     }
+    SECTION("a launcher that changed the directory and left $PWD behind: refused, name it") {
+        REQUIRE(symlink(docs.path().c_str(), (h.ws / "sub").c_str()) == 0);
+        REQUIRE(lchown((h.ws / "sub").c_str(), kAgentUid, kAgentGid) == 0);
+        auto r = run({"/bin/sh", "-c",
+                      "cd " + shell_word(h.ws / "sub") + " && PWD=/ exec " + shell_word(SANDBOX_RUN) + " --user " +
+                          kAgentUser + " -- sh -c 'echo x > pwned'"},
+                     h.env());
+        INFO(r.out << r.err);
+        CHECK(r.status == 125);
+        CHECK_THAT(r.err, Catch::Contains("the working directory is not $PWD (/)"));
+        CHECK_FALSE(path_exists(docs / "pwned"));
+        // Named, it is judged: refused here, the link being the agent's.
+        auto named = h.run({"--user", kAgentUser, "--workspace", h.ws / "sub", "--", "true"});
+        CHECK(named.status == 125);
+    }
 }

@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 int main(int argc, char** argv) {
@@ -17,5 +18,9 @@ int main(int argc, char** argv) {
         return 77;
     }
 #endif
+    // $PWD as a shell that cd-ed here would have it: ctest starts a test
+    // elsewhere than where ctest itself was started, and sandbox-run
+    // refuses a default workspace when $PWD names another directory.
+    if (char cwd[4096]; ::getcwd(cwd, sizeof cwd)) ::setenv("PWD", cwd, 1);
     return Catch::Session().run(argc, argv);
 }
