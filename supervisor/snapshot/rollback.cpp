@@ -192,8 +192,17 @@ struct Applier {
     // Objects moved back whose record says the agent did not make them.
     std::set<std::pair<dev_t, ino_t>> not_made;
     bool not_the_agents(const struct statx& sx) {
+        if (brought_for_mover.count(key_of(sx))) return false;
         return earlier.count(key_of(sx)) || written.count(key_of(sx)) || not_made.count(key_of(sx));
     }
+    // What the agent made after the point and removed, brought back (made
+    // anew, for a directory) only for an earlier line to move it: the
+    // agent's still, whatever its birth time, for make_room and the sweep
+    // to take away (a directory the agent made, moved and removed came
+    // back as rollback's own, and stayed: in the way of the user's file,
+    // or alone with rc 0; helper 44).
+    std::set<std::pair<dev_t, ino_t>> brought_for_mover;
+    bool agents_brought_back(const struct statx& sx) { return brought_for_mover.count(key_of(sx)); }
     // at(path), recreating the missing directories on its way: the object
     // was in them when the agent removed it, and the lines that said they
     // were removed too can be lost (a supervisor killed before writing
@@ -251,7 +260,7 @@ struct Applier {
         for_each_entry(dirfd, [&](const std::string& n) {
             struct statx sx{};
             if (::statx(dirfd, n.c_str(), AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_BTIME, &sx) != 0 ||
-                !born_in_session(sx) || not_the_agents(sx) || changed_after_end(sx)) {
+                (!born_in_session(sx) && !agents_brought_back(sx)) || not_the_agents(sx) || changed_after_end(sx)) {
                 ok = false;
             } else if (S_ISDIR(sx.stx_mode)) {
                 UniqueFd sub(::openat(dirfd, n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
@@ -343,7 +352,7 @@ struct Applier {
     Status make_room(const std::string& path) {
         auto sx = look(path);
         if (!sx) return {};
-        if (opts.force || (born_in_session(*sx) && !changed_after_end(*sx) &&
+        if (opts.force || ((born_in_session(*sx) || agents_brought_back(*sx)) && !changed_after_end(*sx) &&
                            (!S_ISDIR(sx->stx_mode) || all_born_in_session(path))))
             return move_to_trash(path);
         return Error{EEXIST, path + " exists and is not the agent's (changed after the session, or there before it)"};
@@ -418,6 +427,14 @@ struct Applier {
     }
 
     Status restore(const json& r) {
+        Status done = restore_object(r);
+        std::string path = text_at(r, "path");
+        if (done && born_after_point(r) && moved_by_earlier_line(path))  // brought back (see restore_object)
+            if (auto sx = look(path)) brought_for_mover.insert(key_of(*sx));
+        return done;
+    }
+
+    Status restore_object(const json& r) {
         std::string path = text_at(r, "path"), how = text_at(r, "how"), snap = text_at(r, "snapshot");
         const json& meta = r.contains("meta") ? r["meta"] : json::object();
         if (path.empty() || path.front() != '/') return plain_error("undo record has no absolute path");
@@ -812,7 +829,7 @@ struct Applier {
             // end, or before it: by this rollback of a frozen session
             // (`written`), or by one run before the session ended
             // (`earlier`).
-            bool made = born >= since_usec && born <= end_usec && !not_the_agents(sx);
+            bool made = (born >= since_usec && born <= end_usec && !not_the_agents(sx)) || agents_brought_back(sx);
             // Born within a tick of the filesystem's clock before the
             // point, which stamps births with the time of its last tick:
             // made just before the point or just after, no one can say.
