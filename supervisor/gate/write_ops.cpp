@@ -53,6 +53,18 @@ Result<std::optional<Snapshot>> keep_bytes(GateContext& ctx, const OpenObject& o
     return std::optional<Snapshot>(std::move(*copy));
 }
 
+// Whether writing the regular file open at `fd` in place would change what
+// another made: it lies outside the destroy trees (GateContext::destroyable)
+// and is not the agent's own, made this session.
+bool overwrites_anothers(GateContext& ctx, int fd, const struct stat& st) {
+    if (!ctx.destroyable || !S_ISREG(st.st_mode)) return false;
+    OpenObject obj = open_object(fd, st);
+    if (!obj.on_host || ctx.destroyable(obj.path)) return false;
+    struct statfs fs{};
+    bool overlay = ::fstatfs(fd, &fs) != 0 || fs.f_type == OVERLAYFS_SUPER_MAGIC;
+    return !ctx.droppable(birth_usec(fd), st, overlay);
+}
+
 nlohmann::json restore_copy_record(const std::string& path, const Snapshot& snap, const struct stat& st) {
     nlohmann::json u = {{"op", "restore"}, {"path", path}, {"how", "copy"}, {"snapshot", snap.path},
                         {"meta", file_meta(st)}, {"ino", uint64_t(st.st_ino)}};
@@ -84,6 +96,15 @@ GateOutcome truncate_file(const GateRequest& r, GateContext& ctx, const char* ac
     auto privileged = [&] {
         return (st.st_mode & (S_ISUID | S_ISGID)) || ::fgetxattr(fd, "security.capability", nullptr, 0) > 0;
     };
+    // Cutting bytes off another's file destroys them: a destroy tree's
+    // right (the gate is all that stands in the way in a write tree,
+    // where Landlock lets the agent truncate what it made itself).
+    if (len < st.st_size && overwrites_anothers(ctx, fd, st) && !ctx.audit) {
+        GateOutcome no = refused(r, action, obj.path,
+                                 Error{EACCES, "truncating a file in a write tree that is no destroy tree"});
+        if (no.entry) no.entry->rule = "filesystem.destroy";
+        return no;
+    }
     if ((len == st.st_size && (kept || !privileged())) || (len > st.st_size && kept)) {
         if (::ftruncate(fd, len) != 0) return refused(r, action, obj.path, Error{errno, "truncate"});
         return GateOutcome{};
@@ -129,18 +150,6 @@ GateOutcome truncate_file(const GateRequest& r, GateContext& ctx, const char* ac
 }
 
 namespace {
-
-// Whether writing the regular file open at `fd` in place would change what
-// another made: it lies outside the destroy trees (GateContext::destroyable)
-// and is not the agent's own, made this session.
-bool overwrites_anothers(GateContext& ctx, int fd, const struct stat& st) {
-    if (!ctx.destroyable || !S_ISREG(st.st_mode)) return false;
-    OpenObject obj = open_object(fd, st);
-    if (!obj.on_host || ctx.destroyable(obj.path)) return false;
-    struct statfs fs{};
-    bool overlay = ::fstatfs(fd, &fs) != 0 || fs.f_type == OVERLAYFS_SUPER_MAGIC;
-    return !ctx.droppable(birth_usec(fd), st, overlay);
-}
 
 // A file opened for writing again, its old bytes kept at an earlier line:
 // a line of its own (no undo) when any other line came in between, which

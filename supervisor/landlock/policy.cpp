@@ -71,7 +71,11 @@ LandlockPolicy compile_landlock(const Profile& p, int abi, uid_t agent_uid) {
         }
     };
     grant(p.read, kRead, "read");
-    grant(p.write, kRead | kWrite, "write");
+    // Truncation too: every way to it passes the snapshot gate, which a
+    // write tree always has, and which lets the agent truncate only what
+    // it made (gate/write_ops.cpp); without it, a build could not write
+    // its own outputs a second time.
+    grant(p.write, kRead | kWrite | kFsTruncate, "write");
     grant(p.destroy, kRead | kWrite | kDestroy, "destroy");
     grant(p.exec_allow, kExec, "exec");
     for (const auto& path : implicit_device_paths()) {

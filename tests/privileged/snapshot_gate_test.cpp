@@ -983,7 +983,8 @@ TEST_CASE("gate: a snapshot directory at a mount root that is not sandboxd's own
 }
 
 // Overwriting is destructive: a write tree alone lets the agent make files
-// and add to existing ones, not write over them. Such a profile had no
+// and add to existing ones, not write over them (nor cut them short); its
+// own files are its to rewrite. Such a profile had no
 // snapshot gate, and `dd conv=notrunc` wrote over a file of the user's
 // with nothing kept. Now the gate refuses opening another's file for
 // writing in place (EACCES, rule filesystem.destroy), keeps the old bytes
@@ -1002,16 +1003,18 @@ TEST_CASE("gate: in a write tree that is no destroy tree, files are added to, ne
         "python3 -c \"import os; os.close(os.open('f', os.O_WRONLY))\" 2>/dev/null; echo wronly=$?; "
         "echo more >> log; echo append=$?; chmod 600 f; echo chmod=$?; "
         "echo mine > n && python3 -c \"f = open('n', 'r+'); f.write('M'); f.close()\"; echo own=$?; "
+        "cp n n2 && echo again > n2; echo retrunc=$?; truncate -s 2 f 2>/dev/null; echo truncate=$?; "
         // The kernel's way around O_APPEND: cleared, then written in place.
         "python3 -c \"import os, fcntl; fd = os.open('log', os.O_WRONLY | os.O_APPEND); "
         "fcntl.fcntl(fd, fcntl.F_SETFL, 0); os.pwrite(fd, b'ZZ', 0)\"; echo cleared=$?";
     auto r = h.run({"--user", kAgentUser, "--profile", p, "--workspace", h.ws.path(), "--", "sh", "-c", script});
     INFO(r.out << r.err);
     REQUIRE(r.status == 0);
-    CHECK(r.out == "dd=1\nwronly=1\nappend=0\nchmod=0\nown=0\ncleared=0\n");
+    CHECK(r.out == "dd=1\nwronly=1\nappend=0\nchmod=0\nown=0\nretrunc=0\ntruncate=1\ncleared=0\n");
     CHECK(*sandboxd::read_file(h.ws / "f") == "original\n");
     CHECK(*sandboxd::read_file(h.ws / "log") == "ZZg\nmore\n");
     CHECK(*sandboxd::read_file(h.ws / "n") == "Mine\n");
+    CHECK(*sandboxd::read_file(h.ws / "n2") == "again\n");  // its own, written a second time
     std::string id = only_session(h);
     auto lines = sandboxd::read_journal(h.dirs().journal_path(id));
     REQUIRE(lines.ok());
@@ -1020,7 +1023,7 @@ TEST_CASE("gate: in a write tree that is no destroy tree, files are added to, ne
         if (l.value.value("decision", "") == "deny" && l.value.value("rule", "") == "filesystem.destroy" &&
             l.value.value("target", "") == h.ws / "f" && l.value.value("errno", 0) == EACCES)
             ++refused;
-    CHECK(refused == 2);
+    CHECK(refused == 3);  // dd, the open for writing, truncate
     auto rb = h.ctl({"rollback", id});
     INFO(rb.out << rb.err);
     CHECK(rb.status == 0);
