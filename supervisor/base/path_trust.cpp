@@ -176,18 +176,19 @@ Walk walk_path(const std::string& path, const TrustedOwners& trusted, const Agen
         ssize_t n = ::readlinkat(entry.get(), "", target, sizeof target - 1);
         if (n <= 0) return stop();
         std::string to(target, size_t(n));
-        if (agent_links && agent_links->uid != 0 && st.st_uid == agent_links->uid) {
+        // Where the link leads, for the message: as the kernel would go.
+        auto leads = [&] {
             char real[PATH_MAX];
-            std::string leads = ::realpath(here.c_str(), real) ? std::string(real) : to;
+            return ::realpath(here.c_str(), real) ? std::string(real) : to;
+        };
+        if (agent_links && agent_links->uid != 0 && st.st_uid == agent_links->uid) {
             w.problem = here + " is a symbolic link of uid " + std::to_string(st.st_uid) + ", the agent's user (to " +
-                        leads + "): an agent could have made it in an earlier session, to point this one elsewhere; "
+                        leads() + "): an agent could have made it in an earlier session, to point this one elsewhere; "
                         "name where it leads instead";
             return w;
         }
         if (agent_links && agent_links->uid != 0 && agent_may_write_any(*agent_links, on_way)) {
-            char real[PATH_MAX];
-            std::string leads = ::realpath(here.c_str(), real) ? std::string(real) : to;
-            w.problem = here + " is a symbolic link (to " + leads + ") below a directory the agent may write to: "
+            w.problem = here + " is a symbolic link (to " + leads() + ") below a directory the agent may write to: "
                         "an agent could have moved it, or what holds it, there in an earlier session, to point this "
                         "one elsewhere; name where it leads instead";
             return w;
