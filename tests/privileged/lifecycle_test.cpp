@@ -596,9 +596,15 @@ TEST_CASE("cgroups of a killed supervisor are removed by the next run, whatever 
 // The rule itself, on real cgroups: owner alive, owner gone, no mark (young
 // or old), and a gone owner's cgroup that still has a process.
 TEST_CASE("the abandoned-cgroup sweep removes only empty cgroups whose supervisor is gone") {
-    auto host = sandboxd::detect_cgroup_host();
-    REQUIRE(host.ok());
-    std::string base = host->v2_base();
+    auto real = sandboxd::detect_cgroup_host();
+    REQUIRE(real.ok());
+    // A cgroup tree of its own: every sandbox-run sweeps the real one, and
+    // ctest runs another test's sessions meanwhile. Sweeping the real tree
+    // here, with no age limit, would take away their cgroups being set up.
+    sandboxd::CgroupHost host = *real;
+    host.v2_root = real->v2_root + "/sandboxd-sweeptest";
+    host.v1_mounts.clear();
+    std::string base = host.v2_base();
     REQUIRE(sandboxd::make_dirs(base, 0755).ok());
     auto make = [&](const std::string& name) {
         std::string dir = base + "/" + name;
@@ -628,11 +634,11 @@ TEST_CASE("the abandoned-cgroup sweep removes only empty cgroups whose superviso
     Background sleeper({"/bin/sleep", "30"});
     REQUIRE(sandboxd::write_file(busy + "/cgroup.procs", std::to_string(sleeper.pid())).ok());
 
-    auto dry = sandboxd::sweep_abandoned_cgroups(*host, true);
+    auto dry = sandboxd::sweep_abandoned_cgroups(host, true);
     CHECK(std::count(dry.removed.begin(), dry.removed.end(), dead) == 1);
     CHECK(path_exists(dead));
 
-    auto swept = sandboxd::sweep_abandoned_cgroups(*host);
+    auto swept = sandboxd::sweep_abandoned_cgroups(host);
     CHECK(swept.problems.empty());
     CHECK(path_exists(mine));
     CHECK_FALSE(path_exists(dead));
@@ -641,7 +647,7 @@ TEST_CASE("the abandoned-cgroup sweep removes only empty cgroups whose superviso
     CHECK(path_exists(busy));      // orphaned processes: for sandboxctl kill
     CHECK(std::count(swept.removed.begin(), swept.removed.end(), busy) == 0);
 
-    sandboxd::sweep_abandoned_cgroups(*host, false, -1);  // every unmarked one is old enough now
+    sandboxd::sweep_abandoned_cgroups(host, false, -1);  // every unmarked one is old enough now
     CHECK_FALSE(path_exists(unmarked));
     CHECK_FALSE(path_exists(foreign));
     CHECK(path_exists(mine));
@@ -649,7 +655,9 @@ TEST_CASE("the abandoned-cgroup sweep removes only empty cgroups whose superviso
     kill(sleeper.pid(), SIGKILL);
     sleeper.wait(5000);
     REQUIRE(sandboxd::cgroup_wait_empty(busy, 5000).ok());
-    sandboxd::sweep_abandoned_cgroups(*host);
+    sandboxd::sweep_abandoned_cgroups(host);
     CHECK_FALSE(path_exists(busy));
     CHECK(::rmdir(mine.c_str()) == 0);
+    CHECK(::rmdir(base.c_str()) == 0);
+    CHECK(::rmdir(host.v2_root.c_str()) == 0);
 }
